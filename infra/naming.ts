@@ -1,0 +1,78 @@
+import { createHash } from "crypto";
+import { Environment } from "./config";
+
+/** The project prefix on every physical name. */
+export const PROJECT = "vision-mlops";
+
+/** SageMaker resource names: 1-63 characters, `[a-zA-Z0-9](-*[a-zA-Z0-9])*`. */
+export const SAGEMAKER_NAME_MAX = 63;
+/** SageMaker names that allow 256 characters (pipelines). */
+export const SAGEMAKER_PIPELINE_NAME_MAX = 256;
+const S3_BUCKET_MAX = 63;
+const SAGEMAKER_NAME = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
+const S3_BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+
+function shortHash(text: string, length = 6): string {
+    return createHash("sha256").update(text).digest("hex").slice(0, length);
+}
+
+/**
+ * Joins parts with hyphens and fits the result into `max` characters. A name that would be too long keeps
+ * its start and gets a hash of the whole, so two long names that share a prefix stay distinct and the same
+ * input always gives the same name.
+ */
+export function fitName(parts: readonly string[], max: number): string {
+    const full = parts
+        .map((p) => p.toLowerCase().replace(/[^a-z0-9-]+/g, "-"))
+        .join("-")
+        .replace(/-{2,}/g, "-")
+        .replace(/^-+|-+$/g, "");
+    if (full.length <= max) return full;
+    const hash = shortHash(full);
+    const head = full.slice(0, max - hash.length - 1).replace(/-+$/, "");
+    return `${head}-${hash}`;
+}
+
+/** A SageMaker name (model package group, endpoint, model, monitoring schedule) for one environment. */
+export function sagemakerName(environment: Environment, ...parts: string[]): string {
+    const name = fitName([PROJECT, environment, ...parts], SAGEMAKER_NAME_MAX);
+    if (!SAGEMAKER_NAME.test(name)) throw new Error(`internal: ${name} is not a valid SageMaker name`);
+    return name;
+}
+
+/** A SageMaker pipeline name; these allow 256 characters but we keep them readable. */
+export function pipelineName(environment: Environment, model: string, purpose: "training" | "monitoring"): string {
+    return fitName([PROJECT, environment, model, purpose], SAGEMAKER_NAME_MAX);
+}
+
+/**
+ * A globally unique S3 bucket name: project, environment and purpose, made unique by the account and region.
+ * Bucket names are 3-63 characters of lowercase letters, digits and hyphens.
+ */
+export function bucketName(environment: Environment, purpose: string, accountId: string, region: string): string {
+    const name = fitName([PROJECT, environment, purpose, accountId, region], S3_BUCKET_MAX);
+    if (!S3_BUCKET_NAME.test(name)) throw new Error(`internal: ${name} is not a valid S3 bucket name`);
+    return name;
+}
+
+/** A name for IAM roles and similar (64 characters, case-insensitive). */
+export function iamName(environment: Environment, ...parts: string[]): string {
+    return fitName([PROJECT, environment, ...parts], 64);
+}
+
+/** S3 key prefixes, one layout for every bucket so jobs, CLIs and IAM agree. */
+export const prefixes = {
+    /** Raw labelled images of one model: `<model>/batches/<batchId>/<class>/<file>`. */
+    rawModel: (model: string) => `${model}/`,
+    rawBatch: (model: string, batchId: string) => `${model}/batches/${batchId}/`,
+    /** The object whose arrival starts training for a batch. */
+    batchManifest: (model: string, batchId: string) => `${model}/batches/${batchId}/_manifest.json`,
+    curatedModel: (model: string) => `${model}/`,
+    artifactsModel: (model: string) => `${model}/`,
+    captureModel: (model: string) => `${model}/capture/`,
+    monitoringModel: (model: string) => `${model}/monitoring/`,
+    reviewModel: (model: string) => `${model}/review/`,
+} as const;
+
+/** The manifest file name the trigger matches; images never end this way. */
+export const BATCH_MANIFEST_FILE = "_manifest.json";
