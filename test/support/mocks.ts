@@ -110,7 +110,7 @@ function mockInvoke(args: pulumi.runtime.MockCallArgs, region: string): Record<s
  * given outputs and then until no declaration has arrived for a few turns of the event loop.
  */
 export async function settled(declared: readonly DeclaredResource[], ...outputs: unknown[]): Promise<void> {
-    await Promise.all(outputs.map((o) => pulumi.output(o as pulumi.Input<unknown>).apply((v) => v)).map(unwrapOutput));
+    await Promise.all(outputs.map((o) => unwrapOutput(o as pulumi.Input<unknown>)));
     let last = -1;
     let quietTurns = 0;
     while (quietTurns < 3) {

@@ -1,0 +1,102 @@
+import {
+    DescribeEndpointCommand,
+    DescribeEndpointConfigCommand,
+    DescribeModelCommand,
+    DescribeModelPackageCommand,
+    ListModelPackagesCommand,
+    ModelApprovalStatus,
+    ModelPackageSummary,
+    SageMakerClient,
+} from "@aws-sdk/client-sagemaker";
+
+/**
+ * Model-registry lookups shared by the program (at deploy time) and the operator CLIs. The client is
+ * injected so tests can point it at an emulator or a stub.
+ */
+export type RegistryClient = Pick<SageMakerClient, "send">;
+
+export interface PackageInfo {
+    readonly arn: string;
+    readonly group: string;
+    readonly version?: number;
+    readonly approvalStatus: ModelApprovalStatus | string;
+    readonly approvalDescription?: string;
+    readonly createdAt?: Date;
+    readonly customerMetadata: Record<string, string>;
+    /** S3 URI of the model-quality statistics registered with the package, when there are any. */
+    readonly modelQualityStatisticsUri?: string;
+}
+
+/** Model package versions of a group, newest first, optionally only those with one approval status. */
+async function* packagesNewestFirst(client: RegistryClient, group: string, status?: ModelApprovalStatus): AsyncGenerator<ModelPackageSummary> {
+    let nextToken: string | undefined;
+    do {
+        const page = await client.send(new ListModelPackagesCommand({
+            ModelPackageGroupName: group,
+            ModelApprovalStatus: status,
+            ModelPackageType: "Versioned",
+            SortBy: "CreationTime",
+            SortOrder: "Descending",
+            MaxResults: 100,
+            NextToken: nextToken,
+        }));
+        for (const summary of page.ModelPackageSummaryList ?? []) yield summary;
+        nextToken = page.NextToken;
+    } while (nextToken);
+}
+
+/** The newest package in a group that has not been Rejected, or undefined when there is none. */
+export async function newestRegisteredPackage(client: RegistryClient, group: string): Promise<string | undefined> {
+    for await (const p of packagesNewestFirst(client, group)) {
+        if (p.ModelApprovalStatus !== ModelApprovalStatus.REJECTED && p.ModelPackageArn) return p.ModelPackageArn;
+    }
+    return undefined;
+}
+
+/** The newest Approved package in a group (the champion), or undefined when none was approved yet. */
+export async function newestApprovedPackage(client: RegistryClient, group: string): Promise<string | undefined> {
+    for await (const p of packagesNewestFirst(client, group, ModelApprovalStatus.APPROVED)) {
+        if (p.ModelPackageArn) return p.ModelPackageArn;
+    }
+    return undefined;
+}
+
+/** A package's approval status and the evidence registered with it. */
+export async function describePackage(client: RegistryClient, arn: string): Promise<PackageInfo> {
+    const p = await client.send(new DescribeModelPackageCommand({ ModelPackageName: arn }));
+    return {
+        arn: p.ModelPackageArn ?? arn,
+        group: p.ModelPackageGroupName ?? groupOfPackageArn(arn),
+        version: p.ModelPackageVersion,
+        approvalStatus: p.ModelApprovalStatus ?? "Unknown",
+        approvalDescription: p.ApprovalDescription,
+        createdAt: p.CreationTime,
+        customerMetadata: p.CustomerMetadataProperties ?? {},
+        modelQualityStatisticsUri: p.ModelMetrics?.ModelQuality?.Statistics?.S3Uri,
+    };
+}
+
+/**
+ * The package an endpoint actually serves: endpoint -> its current endpoint config -> the first production
+ * variant's model -> that model's container's ModelPackageName. Fails with a message that names the link
+ * that is missing.
+ */
+export async function packageServedBy(client: RegistryClient, endpointName: string): Promise<string> {
+    const endpoint = await client.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
+    if (!endpoint.EndpointConfigName) throw new Error(`endpoint ${endpointName} has no endpoint configuration`);
+    const config = await client.send(new DescribeEndpointConfigCommand({ EndpointConfigName: endpoint.EndpointConfigName }));
+    const modelName = config.ProductionVariants?.[0]?.ModelName;
+    if (!modelName) throw new Error(`endpoint configuration ${endpoint.EndpointConfigName} of ${endpointName} has no production variant with a model`);
+    const model = await client.send(new DescribeModelCommand({ ModelName: modelName }));
+    const packageName = model.PrimaryContainer?.ModelPackageName ?? model.Containers?.[0]?.ModelPackageName;
+    if (!packageName)
+        throw new Error(`model ${modelName} behind endpoint ${endpointName} was not created from a model package, so it has no approval status`);
+    return packageName;
+}
+
+/** `arn:aws:sagemaker:r:a:model-package/<group>/<version>` -> `<group>`. */
+export function groupOfPackageArn(arn: string): string {
+    const m = /:model-package\/([^/]+)\/\d+$/.exec(arn);
+    if (!m) throw new Error(`${arn} is not a model package version ARN (…:model-package/<group>/<version>)`);
+    return m[1];
+}

@@ -1,0 +1,96 @@
+import sharp from "sharp";
+
+/**
+ * The properties the monitoring baseline tracks for every image. Preprocess (training data) and monitor
+ * (captured traffic) both compute them with this one function, so a drift is a change in the data and
+ * never a change in how it was measured.
+ */
+export interface ImageProperties {
+    readonly format: string;
+    readonly width: number;
+    readonly height: number;
+    /** width / height */
+    readonly aspect: number;
+    /** Size of the encoded image. */
+    readonly bytes: number;
+    /** Mean luma (Rec. 601), 0-255. */
+    readonly brightness: number;
+    /** Standard deviation of luma, 0-~128. */
+    readonly contrast: number;
+    readonly meanRed: number;
+    readonly meanGreen: number;
+    readonly meanBlue: number;
+}
+
+export const NUMERIC_PROPERTIES = [
+    "width", "height", "aspect", "bytes", "brightness", "contrast", "meanRed", "meanGreen", "meanBlue",
+] as const;
+export type NumericProperty = (typeof NUMERIC_PROPERTIES)[number];
+
+/** Side of the thumbnail the pixel statistics are computed on; enough for means and spread, cheap to decode. */
+const STATS_SIDE = 64;
+
+/** Decodes an image and measures it. Throws `ImageDecodeError` for anything sharp cannot decode. */
+export async function imageProperties(encoded: Buffer): Promise<ImageProperties> {
+    if (encoded.length === 0) throw new ImageDecodeError("empty file (0 bytes)");
+    let meta: sharp.Metadata;
+    try {
+        meta = await sharp(encoded, { failOn: "error" }).metadata();
+    } catch (e) {
+        throw new ImageDecodeError(`not a decodable image: ${(e as Error).message}`);
+    }
+    if (!meta.width || !meta.height || !meta.format) throw new ImageDecodeError("image has no dimensions");
+    let pixels: Buffer;
+    try {
+        // Decoding the whole image (not just the header) is what catches truncated files.
+        pixels = await sharp(encoded, { failOn: "error" })
+            .removeAlpha()
+            .toColourspace("srgb")
+            .resize(STATS_SIDE, STATS_SIDE, { fit: "inside", withoutEnlargement: true })
+            .raw()
+            .toBuffer();
+    } catch (e) {
+        throw new ImageDecodeError(`image data is corrupt or truncated: ${(e as Error).message}`);
+    }
+    const channels = 3;
+    const n = pixels.length / channels;
+    let r = 0, g = 0, b = 0, luma = 0, lumaSq = 0;
+    for (let i = 0; i < pixels.length; i += channels) {
+        const pr = pixels[i], pg = pixels[i + 1], pb = pixels[i + 2];
+        r += pr; g += pg; b += pb;
+        const y = 0.299 * pr + 0.587 * pg + 0.114 * pb;
+        luma += y; lumaSq += y * y;
+    }
+    const mean = luma / n;
+    return {
+        format: meta.format,
+        width: meta.width,
+        height: meta.height,
+        aspect: meta.width / meta.height,
+        bytes: encoded.length,
+        brightness: mean,
+        contrast: Math.sqrt(Math.max(0, lumaSq / n - mean * mean)),
+        meanRed: r / n,
+        meanGreen: g / n,
+        meanBlue: b / n,
+    };
+}
+
+export class ImageDecodeError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "ImageDecodeError";
+    }
+}
+
+/** MIME type for a sharp format name, as an endpoint's content type would say it. */
+export function contentTypeOf(format: string): string {
+    switch (format) {
+        case "jpeg": return "image/jpeg";
+        case "png": return "image/png";
+        case "webp": return "image/webp";
+        case "gif": return "image/gif";
+        case "tiff": return "image/tiff";
+        default: return `image/${format}`;
+    }
+}
