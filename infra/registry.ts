@@ -25,6 +25,8 @@ export interface PackageInfo {
     readonly customerMetadata: Record<string, string>;
     /** S3 URI of the model-quality statistics registered with the package, when there are any. */
     readonly modelQualityStatisticsUri?: string;
+    /** S3 URI of the monitoring baseline registered as the package's drift-check baseline. */
+    readonly monitoringBaselineUri?: string;
 }
 
 /** Model package versions of a group, newest first, optionally only those with one approval status. */
@@ -73,6 +75,7 @@ export async function describePackage(client: RegistryClient, arn: string): Prom
         createdAt: p.CreationTime,
         customerMetadata: p.CustomerMetadataProperties ?? {},
         modelQualityStatisticsUri: p.ModelMetrics?.ModelQuality?.Statistics?.S3Uri,
+        monitoringBaselineUri: p.DriftCheckBaselines?.ModelDataQuality?.Statistics?.S3Uri,
     };
 }
 

@@ -55,3 +55,19 @@ export class PropertyAccumulator {
         return out;
     }
 }
+
+/**
+ * `monitoring_baseline.json`, written by evaluate: the dataset baseline plus what only a trained model can
+ * tell (its confidence distribution and quality on the test set). Registered with the model package as its
+ * drift-check baseline, and the one file every monitoring run compares against.
+ */
+export interface MonitoringBaseline extends DatasetBaseline {
+    /** Top-class confidence on the test set, on `CONFIDENCE_BINS`. */
+    readonly confidence: Histogram;
+    /** Share of test predictions below `confidenceThreshold`. */
+    readonly lowConfidenceRate: number;
+    readonly confidenceThreshold: number;
+    /** Share of each class among the model's predictions on the test set. */
+    readonly predictedClassDistribution: Record<string, number>;
+    readonly quality: { readonly accuracy: number; readonly macroF1: number };
+}

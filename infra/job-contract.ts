@@ -1,0 +1,86 @@
+import { DriftThresholds, ModelConfig } from "./config";
+
+/**
+ * The contract between the pipelines (which mount S3 into the jobs container) and the jobs (which read and
+ * write local folders). Both sides import these paths and this config shape, so they cannot drift apart.
+ */
+
+/** Where SageMaker Processing mounts inputs and collects outputs, per job. */
+export const PROCESSING_PATHS = {
+    config: "/opt/ml/processing/input/config",
+    preprocess: {
+        /** The batch: `<class>/<image>` folders and/or a Label Studio export `labels.json`, plus `_manifest.json`. */
+        raw: "/opt/ml/processing/input/raw",
+        train: "/opt/ml/processing/output/train",
+        validation: "/opt/ml/processing/output/validation",
+        /** `images/<file>` (the batch-transform input) and `labels.jsonl`. */
+        test: "/opt/ml/processing/output/test",
+        /** class_map.json, dataset.json (property file), baseline.json, report.json. */
+        metadata: "/opt/ml/processing/output/metadata",
+    },
+    evaluate: {
+        /** Batch-transform output: `<image>.out` per test image. */
+        predictions: "/opt/ml/processing/input/predictions",
+        /** labels.jsonl from preprocess' test output. */
+        test: "/opt/ml/processing/input/test",
+        /** class_map.json and baseline.json from preprocess' metadata output. */
+        metadata: "/opt/ml/processing/input/metadata",
+        /** evaluation.json (property file), statistics.json, monitoring_baseline.json. */
+        evaluation: "/opt/ml/processing/output/evaluation",
+    },
+    monitor: {
+        /** Data-capture files: `<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl`. */
+        capture: "/opt/ml/processing/input/endpoint",
+        /** monitoring_baseline.json. */
+        baseline: "/opt/ml/processing/baseline",
+        /** Optional ground truth: JSON lines keyed by inferenceId or eventId. */
+        groundTruth: "/opt/ml/processing/input/ground_truth",
+        /** statistics.json, constraint_violations.json, report.html. */
+        output: "/opt/ml/processing/resultdata",
+    },
+} as const;
+
+/** The file name of each property file a pipeline condition or training step reads. */
+export const PROPERTY_FILES = {
+    /** dataset.json: `{"num_training_samples": n, "num_classes": k, ...}` */
+    dataset: "dataset.json",
+    /** evaluation.json: `metrics.accuracy`, `gate.champion_floor`, ... */
+    evaluation: "evaluation.json",
+} as const;
+
+/** JSON paths the pipeline reads from the property files (`Std:JsonGet`). */
+export const PROPERTY_PATHS = {
+    numTrainingSamples: "num_training_samples",
+    accuracy: "metrics.accuracy",
+    championFloor: "gate.champion_floor",
+} as const;
+
+/** The model settings a job needs, written once per model as `model.json` and mounted at `PROCESSING_PATHS.config`. */
+export interface JobModelConfig {
+    readonly model: string;
+    readonly classes: string[];
+    /** [channels, height, width] */
+    readonly imageShape: [number, number, number];
+    readonly split: { readonly validation: number; readonly test: number };
+    readonly seed: number;
+    readonly minAccuracy: number;
+    readonly maxRegression: number;
+    readonly confidenceThreshold: number;
+    readonly drift: DriftThresholds;
+}
+
+export const JOB_CONFIG_FILE = "model.json";
+
+export function jobModelConfig(model: string, m: ModelConfig): JobModelConfig {
+    return {
+        model,
+        classes: [...m.classes],
+        imageShape: [...m.imageShape] as [number, number, number],
+        split: { ...m.training.split },
+        seed: m.training.seed,
+        minAccuracy: m.quality.minAccuracy,
+        maxRegression: m.quality.maxRegression,
+        confidenceThreshold: m.inference.confidenceThreshold,
+        drift: { ...m.monitoring.drift },
+    };
+}
