@@ -84,3 +84,6 @@ export function jobModelConfig(model: string, m: ModelConfig): JobModelConfig {
         drift: { ...m.monitoring.drift },
     };
 }
+
+/** How every job is started inside the jobs image: `[...JOBS_ENTRYPOINT, "preprocess" | "evaluate" | "monitor", ...flags]`. */
+export const JOBS_ENTRYPOINT = ["node", "/app/dist/jobs/main.js"] as const;

@@ -76,3 +76,22 @@ export const prefixes = {
 
 /** The manifest file name the trigger matches; images never end this way. */
 export const BATCH_MANIFEST_FILE = "_manifest.json";
+
+/** Data lake bucket purposes; each is one bucket per stack. */
+export const BUCKET_PURPOSES = ["raw", "curated", "artifacts", "capture", "logs"] as const;
+export type BucketPurpose = (typeof BUCKET_PURPOSES)[number];
+
+/** The endpoint serving one model in one stack; stable so operators and CLIs can find it by name. */
+export function endpointName(environment: Environment, model: string): string {
+    return sagemakerName(environment, model);
+}
+
+/** The model package group the training pipeline of one stack registers into. */
+export function modelPackageGroupName(environment: Environment, model: string): string {
+    return sagemakerName(environment, model);
+}
+
+/** The monitoring schedule (model-monitor engine) of one model's endpoint. */
+export function monitoringScheduleName(environment: Environment, model: string): string {
+    return sagemakerName(environment, model, "monitor");
+}
