@@ -16,7 +16,12 @@ export function readStackFile(projectDir: string, stack: string): PlatformConfig
     const path = stackFilePath(projectDir, stack);
     if (!existsSync(path))
         throw new Error(`no stack file ${path}; stacks are named by their Pulumi.<stack>.yaml (for example staging or prod)`);
-    const doc = parse(readFileSync(path, "utf8")) as { config?: Record<string, unknown> } | null;
+    let doc: { config?: Record<string, unknown> } | null;
+    try {
+        doc = parse(readFileSync(path, "utf8"));
+    } catch (e) {
+        throw new Error(`${path} is not valid YAML: ${(e as Error).message}`);
+    }
     const flat = doc?.config ?? {};
     let raw: Record<string, unknown>;
     try {
