@@ -87,3 +87,26 @@ export function jobModelConfig(model: string, m: ModelConfig): JobModelConfig {
 
 /** How every job is started inside the jobs image: `[...JOBS_ENTRYPOINT, "preprocess" | "evaluate" | "monitor", ...flags]`. */
 export const JOBS_ENTRYPOINT = ["node", "/app/dist/jobs/main.js"] as const;
+
+/**
+ * Raw data layout (written by the ingest CLI, read by preprocess through a SageMaker ManifestFile input):
+ * - images: `<model>/batches/<batchId>/<class>/<sha256 prefix>.<ext>` (only images not uploaded before);
+ * - `<model>/batches/<batchId>/batch.json`: what the batch added (source, counts per class, new and known files);
+ * - `<model>/batches/<batchId>/_manifest.json`, written last: a SageMaker manifest file
+ *   (`[{"prefix": "s3://<raw>/<model>/"}, "batches/<id>/<class>/<file>", ...]`) listing every image of the
+ *   model's dataset so far, so a training run sees all data while each batch uploads only what is new.
+ *   Its arrival is what starts the training pipeline (parameter `BatchManifestKey` = its S3 key).
+ * Preprocess takes an image's class from the folder it is in.
+ */
+export const BATCH_METADATA_FILE = "batch.json";
+
+/**
+ * Monitoring output layout, the same for both schedulers (it is Model Monitor's own):
+ * `s3://<capture bucket>/<model>/monitoring/<endpoint>/<schedule>/yyyy/mm/dd/hh/` holding statistics.json,
+ * constraint_violations.json and report.html. The newest run is the greatest such prefix.
+ */
+export const MONITORING_OUTPUT_FILES = {
+    statistics: "statistics.json",
+    violations: "constraint_violations.json",
+    report: "report.html",
+} as const;
