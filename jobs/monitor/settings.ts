@@ -1,0 +1,252 @@
+import { existsSync, readFileSync, statSync } from "fs";
+import { join } from "path";
+import { parseArgs } from "util";
+import { DriftThresholds } from "../../infra/config";
+import { JOB_CONFIG_FILE, JobModelConfig, PROCESSING_PATHS } from "../../infra/job-contract";
+
+/**
+ * How one monitoring run is configured. Three ways in, one shape out:
+ * - Model Monitor (bring-your-own-container): the schedule sets `dataset_source`, `output_path`, `start_time`,
+ *   `end_time`, `baseline_statistics`, `publish_cloudwatch_metrics`, `sagemaker_endpoint_name` and
+ *   `sagemaker_monitoring_schedule_name`; thresholds come from `MONITOR_THRESHOLDS_ENV` (compact JSON).
+ * - The monitoring pipeline: flags (`--endpoint`, `--schedule`, `--start-time`/`--end-time` or
+ *   `--execution-time` + `--period`, `--put-metrics`), thresholds from `model.json` at PROCESSING_PATHS.config.
+ * - Locally: the same flags on local folders.
+ * Flags win over environment variables, so an operator can re-run a Model Monitor window by hand.
+ */
+export interface MonitorSettings {
+    /** Root of the capture files: `<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl` below it. */
+    readonly capture: string;
+    /** The monitoring_baseline.json file. */
+    readonly baseline: string;
+    /** Folder of ground-truth JSON lines, when labels exist. */
+    readonly groundTruth?: string;
+    /** Folder for statistics.json, constraint_violations.json and report.html. */
+    readonly output: string;
+    /** Folder for CloudWatch metric records (Model Monitor publishes them); undefined when disabled. */
+    readonly metricFiles?: string;
+    /** CloudWatch namespace to publish to directly with PutMetricData (pipeline engine); undefined when off. */
+    readonly putMetricsNamespace?: string;
+    /** Inclusive start and exclusive end of the analysed window. */
+    readonly window: TimeWindow;
+    readonly endpoint: string;
+    readonly schedule: string;
+    readonly thresholds: MonitorThresholds;
+}
+
+export interface TimeWindow {
+    readonly start: Date;
+    readonly end: Date;
+}
+
+/** Everything a run judges by: the drift thresholds plus the inference confidence threshold. */
+export interface MonitorThresholds extends DriftThresholds {
+    readonly confidenceThreshold: number;
+}
+
+/** The environment variable that carries the thresholds into a Model Monitor (BYOC) job. */
+export const MONITOR_THRESHOLDS_ENV = "monitor_thresholds";
+/** Model Monitor caps each Environment value at 256 characters. */
+export const ENVIRONMENT_VALUE_MAX = 256;
+/** Where a processing container leaves CloudWatch metric records for Model Monitor to publish. */
+export const METRIC_FILES_DIR = "/opt/ml/output/metrics/cloudwatch";
+/** Where Model Monitor mounts the baseline statistics when the BYOC env var does not say. */
+const DEFAULT_BASELINE_FILE = "monitoring_baseline.json";
+
+export type SchedulePeriod = "hourly" | "daily";
+const PERIOD_MS: Record<SchedulePeriod, number> = { hourly: 3600_000, daily: 86400_000 };
+
+export class MonitorSettingsError extends Error {
+    constructor(message: string) {
+        super(message);
+        this.name = "MonitorSettingsError";
+    }
+}
+
+const THRESHOLD_KEYS = [
+    "classPsi", "chiSquarePValue", "confidencePsi", "imagePropertyPsi", "lowConfidenceRate",
+    "decodeErrorRate", "accuracyDrop", "minRecords", "confidenceThreshold",
+] as const satisfies readonly (keyof MonitorThresholds)[];
+
+/**
+ * The thresholds as the compact JSON a Model Monitor job definition carries in one Environment value.
+ * Throws when it would not fit the 256-character limit, naming the value, rather than letting AWS reject it.
+ */
+export function encodeMonitorThresholds(t: MonitorThresholds): string {
+    const compact = Object.fromEntries(THRESHOLD_KEYS.map((k) => [k, t[k]]));
+    const text = JSON.stringify(compact);
+    if (text.length > ENVIRONMENT_VALUE_MAX)
+        throw new Error(`${MONITOR_THRESHOLDS_ENV} is ${text.length} characters (${text}); Model Monitor allows `
+            + `${ENVIRONMENT_VALUE_MAX}: round the drift thresholds to fewer decimals`);
+    return text;
+}
+
+export function decodeMonitorThresholds(text: string, source = MONITOR_THRESHOLDS_ENV): MonitorThresholds {
+    let parsed: unknown;
+    try {
+        parsed = JSON.parse(text);
+    } catch (e) {
+        throw new MonitorSettingsError(`${source} is not JSON (${(e as Error).message}): ${text.slice(0, 80)}`);
+    }
+    return checkThresholds(parsed, source);
+}
+
+function checkThresholds(value: unknown, source: string): MonitorThresholds {
+    if (!value || typeof value !== "object") throw new MonitorSettingsError(`${source} must be a JSON object with ${THRESHOLD_KEYS.join(", ")}`);
+    const v = value as Record<string, unknown>;
+    const missing = THRESHOLD_KEYS.filter((k) => typeof v[k] !== "number" || !Number.isFinite(v[k]));
+    if (missing.length)
+        throw new MonitorSettingsError(`${source} lacks numeric ${missing.join(", ")}; it must carry ${THRESHOLD_KEYS.join(", ")}`);
+    return Object.fromEntries(THRESHOLD_KEYS.map((k) => [k, v[k] as number])) as unknown as MonitorThresholds;
+}
+
+/** Thresholds from a model.json (JobModelConfig). */
+export function thresholdsOf(config: Pick<JobModelConfig, "drift" | "confidenceThreshold">): MonitorThresholds {
+    return { ...config.drift, confidenceThreshold: config.confidenceThreshold };
+}
+
+/**
+ * An ISO 8601 instant. Model Monitor's own documentation shows values such as `2019-12-01T16: 20: 00Z`,
+ * so whitespace is ignored.
+ */
+export function parseInstant(text: string, what: string): Date {
+    const cleaned = text.replace(/\s+/g, "");
+    const d = new Date(cleaned);
+    if (!/^\d{4}-\d{2}-\d{2}T/.test(cleaned) || Number.isNaN(d.getTime()))
+        throw new MonitorSettingsError(`${what} "${text}" is not an ISO 8601 time such as 2026-01-31T13:00:00Z`);
+    return d;
+}
+
+/**
+ * The window a scheduled run covers when it is not given one: the whole period before the one the run
+ * started in (UTC). A run at 13:10 with an hourly period looks at 12:00-13:00, so the capture files of the
+ * last hour are complete before they are read.
+ */
+export function previousPeriod(executionTime: Date, period: SchedulePeriod): TimeWindow {
+    const ms = PERIOD_MS[period];
+    const end = Math.floor(executionTime.getTime() / ms) * ms;
+    return { start: new Date(end - ms), end: new Date(end) };
+}
+
+const FLAGS = {
+    capture: { type: "string" },
+    baseline: { type: "string" },
+    "ground-truth": { type: "string" },
+    output: { type: "string" },
+    config: { type: "string" },
+    "metric-files": { type: "string" },
+    "put-metrics": { type: "string" },
+    "start-time": { type: "string" },
+    "end-time": { type: "string" },
+    "execution-time": { type: "string" },
+    period: { type: "string" },
+    endpoint: { type: "string" },
+    schedule: { type: "string" },
+    help: { type: "boolean" },
+} as const;
+
+export const USAGE = `monitor: compares captured endpoint traffic with the model's monitoring baseline.
+
+  --capture DIR          capture files <endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl (default ${PROCESSING_PATHS.monitor.capture}, or $dataset_source)
+  --baseline PATH        monitoring_baseline.json or its folder (default ${PROCESSING_PATHS.monitor.baseline}, or $baseline_statistics)
+  --ground-truth DIR     JSON lines {"inferenceId"|"eventId", "label"} (default ${PROCESSING_PATHS.monitor.groundTruth} when present)
+  --output DIR           statistics.json, constraint_violations.json, report.html (default ${PROCESSING_PATHS.monitor.output}, or $output_path)
+  --config DIR           folder of ${JOB_CONFIG_FILE} with the thresholds (default ${PROCESSING_PATHS.config}; or $${MONITOR_THRESHOLDS_ENV})
+  --start-time ISO       window start (inclusive); "auto" derives it from --execution-time and --period
+  --end-time ISO         window end (exclusive); "auto" as above
+  --execution-time ISO   when the scheduled run started (default now)
+  --period P             hourly | daily (default hourly)
+  --endpoint NAME        endpoint name for metric dimensions (or $sagemaker_endpoint_name)
+  --schedule NAME        monitoring schedule name for metric dimensions (or $sagemaker_monitoring_schedule_name)
+  --metric-files DIR     write CloudWatch metric records here (default ${METRIC_FILES_DIR} when $publish_cloudwatch_metrics=Enabled)
+  --put-metrics NS       publish the metrics directly with PutMetricData in namespace NS
+`;
+
+/** Resolves flags and environment into settings, or throws MonitorSettingsError saying what is missing. */
+export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): MonitorSettings {
+    let flags: ReturnType<typeof parseFlags>;
+    try {
+        flags = parseFlags(argv);
+    } catch (e) {
+        throw new MonitorSettingsError(`${(e as Error).message}\n\n${USAGE}`);
+    }
+    const f = flags.values;
+    const byoc = env.dataset_source !== undefined;
+
+    const capture = f.capture ?? env.dataset_source ?? PROCESSING_PATHS.monitor.capture;
+    const output = f.output ?? env.output_path ?? PROCESSING_PATHS.monitor.output;
+    const baseline = baselineFile(f.baseline ?? env.baseline_statistics ?? PROCESSING_PATHS.monitor.baseline);
+    const groundTruth = f["ground-truth"] ?? (existsSync(PROCESSING_PATHS.monitor.groundTruth) ? PROCESSING_PATHS.monitor.groundTruth : undefined);
+
+    const endpoint = f.endpoint ?? env.sagemaker_endpoint_name;
+    const schedule = f.schedule ?? env.sagemaker_monitoring_schedule_name;
+    if (!endpoint) throw new MonitorSettingsError("the endpoint name is required: pass --endpoint NAME (Model Monitor sets sagemaker_endpoint_name)");
+    if (!schedule) throw new MonitorSettingsError("the monitoring schedule name is required: pass --schedule NAME (Model Monitor sets sagemaker_monitoring_schedule_name)");
+
+    const window = resolveWindow(f, env);
+
+    const metricFiles = f["metric-files"]
+        ?? (env.publish_cloudwatch_metrics?.toLowerCase() === "enabled" ? METRIC_FILES_DIR : undefined);
+
+    let thresholds: MonitorThresholds;
+    if (f.config !== undefined || (!byoc && env[MONITOR_THRESHOLDS_ENV] === undefined)) {
+        thresholds = thresholdsFromConfig(f.config ?? PROCESSING_PATHS.config);
+    } else if (env[MONITOR_THRESHOLDS_ENV] !== undefined) {
+        thresholds = decodeMonitorThresholds(env[MONITOR_THRESHOLDS_ENV]!);
+    } else {
+        throw new MonitorSettingsError(`the thresholds are missing: a Model Monitor job definition must set the ${MONITOR_THRESHOLDS_ENV} `
+            + "environment variable (compact JSON of the model's drift thresholds and confidenceThreshold)");
+    }
+
+    return {
+        capture, baseline, groundTruth, output, metricFiles,
+        putMetricsNamespace: f["put-metrics"] || undefined,
+        window, endpoint, schedule, thresholds,
+    };
+}
+
+function parseFlags(argv: readonly string[]) {
+    return parseArgs({ args: [...argv], options: FLAGS, strict: true, allowPositionals: false });
+}
+
+type Flags = ReturnType<typeof parseFlags>["values"];
+
+function resolveWindow(f: Flags, env: NodeJS.ProcessEnv): TimeWindow {
+    const startText = f["start-time"] ?? env.start_time;
+    const endText = f["end-time"] ?? env.end_time;
+    const auto = (t: string | undefined) => t === undefined || t.trim() === "" || t.trim().toLowerCase() === "auto";
+    if (auto(startText) !== auto(endText))
+        throw new MonitorSettingsError("give both --start-time and --end-time, or neither (the window is then the last whole period)");
+    let window: TimeWindow;
+    if (auto(startText)) {
+        const period = (f.period ?? "hourly") as SchedulePeriod;
+        if (!(period in PERIOD_MS)) throw new MonitorSettingsError(`--period "${f.period}" must be hourly or daily`);
+        const executionTime = f["execution-time"] ? parseInstant(f["execution-time"], "--execution-time") : new Date();
+        window = previousPeriod(executionTime, period);
+    } else {
+        window = { start: parseInstant(startText!, "start time"), end: parseInstant(endText!, "end time") };
+    }
+    if (window.end.getTime() <= window.start.getTime())
+        throw new MonitorSettingsError(`the window ends (${window.end.toISOString()}) before it starts (${window.start.toISOString()})`);
+    return window;
+}
+
+/** A baseline path may name the file or the folder Model Monitor or the pipeline mounted it in. */
+function baselineFile(path: string): string {
+    if (existsSync(path) && statSync(path).isDirectory()) return join(path, DEFAULT_BASELINE_FILE);
+    return path;
+}
+
+function thresholdsFromConfig(dir: string): MonitorThresholds {
+    const file = join(dir, JOB_CONFIG_FILE);
+    if (!existsSync(file))
+        throw new MonitorSettingsError(`${file} is missing: the monitoring pipeline mounts the model's ${JOB_CONFIG_FILE} there `
+            + `(or pass --config DIR, or set ${MONITOR_THRESHOLDS_ENV})`);
+    let parsed: Partial<JobModelConfig>;
+    try {
+        parsed = JSON.parse(readFileSync(file, "utf8"));
+    } catch (e) {
+        throw new MonitorSettingsError(`${file} is not JSON: ${(e as Error).message}`);
+    }
+    return checkThresholds({ ...(parsed.drift ?? {}), confidenceThreshold: parsed.confidenceThreshold }, file);
+}
