@@ -1,0 +1,142 @@
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Runs the program without a cloud: Pulumi mocks that record every declared resource and answer the
+ * invokes the platform makes (caller identity, region, partition, SageMaker's algorithm images, stack
+ * references). The offline plan and the unit tests both run on it.
+ */
+
+/** What a resource looked like when the program declared it. */
+export interface DeclaredResource {
+    readonly type: string;
+    readonly name: string;
+    readonly inputs: Record<string, any>;
+    readonly provider?: string;
+    readonly id: string;
+}
+
+/** The account and region the offline runtime answers with. */
+export const OFFLINE_ACCOUNT = "123456789012";
+export const OFFLINE_REGION = "us-east-1";
+
+export interface OfflineOptions {
+    /** Run as a preview (unknown outputs stay unknown). Defaults to false. */
+    readonly preview?: boolean;
+    /** Region the invokes answer for. Defaults to us-east-1. */
+    readonly region?: string;
+    /** Outputs of other stacks, by the name a StackReference asks for. */
+    readonly stackOutputs?: Record<string, Record<string, unknown>>;
+}
+
+/**
+ * Registers Pulumi mocks that record every declared resource and answer the invokes the platform makes.
+ * Returns the live list of declarations; call again (with another stack name) to start a fresh program.
+ */
+export function useMocks(stack: string, options: OfflineOptions = {}): DeclaredResource[] {
+    const region = options.region ?? OFFLINE_REGION;
+    const declared: DeclaredResource[] = [];
+    pulumi.runtime.setMocks({
+        newResource(args: pulumi.runtime.MockResourceArgs) {
+            const id = `${args.name}-id`;
+            declared.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, id });
+            return { id, state: mockState(args, region) };
+        },
+        call(args: pulumi.runtime.MockCallArgs) {
+            return mockInvoke(args, region);
+        },
+    }, "vision-mlops", stack, options.preview ?? false);
+    stackReferenceOutputs = options.stackOutputs ?? {};
+    return declared;
+}
+
+let stackReferenceOutputs: Record<string, Record<string, unknown>> = {};
+
+function mockState(args: pulumi.runtime.MockResourceArgs, region: string): Record<string, unknown> {
+    const i = args.inputs;
+    const service = args.type.split(":")[1]?.split("/")[0] ?? "x";
+    const physical = i.name ?? i.bucket ?? i.endpointName ?? i.modelPackageGroupName ?? i.pipelineName ?? args.name;
+    const state: Record<string, unknown> = {
+        ...i,
+        arn: `arn:aws:${service}:${region}:${OFFLINE_ACCOUNT}:${args.type.split(":").pop()!.toLowerCase()}/${physical}`,
+    };
+    switch (args.type) {
+        case "aws:s3/bucket:Bucket":
+            state.bucket = i.bucket ?? `${args.name}-bucket`;
+            state.arn = `arn:aws:s3:::${state.bucket}`;
+            break;
+        case "aws:kms/key:Key":
+            state.keyId = `${args.name}-key-id`;
+            state.arn = `arn:aws:kms:${region}:${OFFLINE_ACCOUNT}:key/${args.name}-key-id`;
+            break;
+        case "aws:sns/topic:Topic":
+            state.name = i.name ?? `${args.name}-topic`;
+            state.arn = `arn:aws:sns:${region}:${OFFLINE_ACCOUNT}:${state.name}`;
+            break;
+        case "aws:iam/role:Role":
+            state.name = i.name ?? args.name;
+            state.arn = `arn:aws:iam::${OFFLINE_ACCOUNT}:role/${state.name}`;
+            break;
+        case "aws:sagemaker/endpointConfiguration:EndpointConfiguration":
+            state.name = i.name ?? `${args.name}-generated`;
+            break;
+        case "aws:sagemaker/model:Model":
+            state.name = i.name ?? `${args.name}-generated`;
+            break;
+        case "aws:ecr/repository:Repository":
+            state.repositoryUrl = `${OFFLINE_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${i.name ?? args.name}`;
+            break;
+        case "awsx:ecr:Image":
+            state.imageUri = `${OFFLINE_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${args.name}@sha256:${"0".repeat(64)}`;
+            break;
+        case "pulumi:pulumi:StackReference": {
+            const outputs = stackReferenceOutputs[i.name] ?? {};
+            state.outputs = outputs;
+            state.secretOutputNames = [];
+            break;
+        }
+    }
+    return state;
+}
+
+function mockInvoke(args: pulumi.runtime.MockCallArgs, region: string): Record<string, unknown> {
+    switch (args.token) {
+        case "aws:index/getCallerIdentity:getCallerIdentity":
+            return { accountId: OFFLINE_ACCOUNT, arn: `arn:aws:iam::${OFFLINE_ACCOUNT}:user/test`, userId: "AIDTEST", id: OFFLINE_ACCOUNT };
+        case "aws:index/getRegion:getRegion":
+            return { name: region, region, id: region, endpoint: `ec2.${region}.amazonaws.com`, description: region };
+        case "aws:index/getPartition:getPartition":
+            return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws", reverseDnsPrefix: "com.amazonaws" };
+        case "aws:sagemaker/getPrebuiltEcrImage:getPrebuiltEcrImage": {
+            // The account that hosts SageMaker's built-in algorithms in us-east-1.
+            const registryId = "811284229777";
+            return {
+                registryId,
+                registryPath: `${registryId}.dkr.ecr.${region}.amazonaws.com/${args.inputs.repositoryName}:${args.inputs.imageTag ?? "1"}`,
+                id: `${registryId}-${args.inputs.repositoryName}`,
+                repositoryName: args.inputs.repositoryName,
+            };
+        }
+        default:
+            return args.inputs;
+    }
+}
+
+/**
+ * Waits until the program has declared everything: mocks answer asynchronously, so this waits for the
+ * given outputs and then until no declaration has arrived for a few turns of the event loop.
+ */
+export async function settled(declared: readonly DeclaredResource[], ...outputs: unknown[]): Promise<void> {
+    await Promise.all(outputs.map((o) => unwrapOutput(o as pulumi.Input<unknown>)));
+    let last = -1;
+    let quietTurns = 0;
+    while (quietTurns < 3) {
+        await new Promise((r) => setTimeout(r, 10));
+        if (declared.length === last) quietTurns++;
+        else { quietTurns = 0; last = declared.length; }
+    }
+}
+
+/** The resolved value of an output under mocks. */
+export function unwrapOutput<T>(output: pulumi.Output<T> | pulumi.Input<T>): Promise<T> {
+    return new Promise((resolve) => pulumi.output(output as pulumi.Input<T>).apply((v) => { resolve(v as T); return v; }));
+}
