@@ -1,0 +1,74 @@
+import { expect } from "chai";
+import { chiSquareHomogeneity, chiSquarePValue, logGamma, regularizedGammaQ } from "../../../jobs/monitor/chi-square";
+
+describe("monitor chi-square", () => {
+    it("logGamma matches factorials and Γ(1/2) = √π", () => {
+        expect(logGamma(1)).to.be.closeTo(0, 1e-13);
+        expect(logGamma(5)).to.be.closeTo(Math.log(24), 1e-12);
+        expect(logGamma(11)).to.be.closeTo(Math.log(3628800), 1e-11);
+        expect(logGamma(0.5)).to.be.closeTo(0.5 * Math.log(Math.PI), 1e-12);
+        expect(logGamma(0.1)).to.be.closeTo(Math.log(9.513507698668732), 1e-11);
+    });
+
+    it("Q(1, x) = e^-x and Q(a, 0) = 1", () => {
+        for (const x of [0.01, 0.5, 1, 2, 5, 30]) expect(regularizedGammaQ(1, x)).to.be.closeTo(Math.exp(-x), 1e-14 + Math.exp(-x) * 1e-12);
+        expect(regularizedGammaQ(3.5, 0)).to.equal(1);
+    });
+
+    it("closed forms for even degrees of freedom: df=2 p=e^(-x/2), df=4 p=e^(-x/2)(1+x/2), df=6 adds (x/2)^2/2", () => {
+        for (const x of [0.2, 1, 3, 4, 9.21, 20, 60]) {
+            const h = x / 2;
+            expect(chiSquarePValue(x, 2)).to.be.closeTo(Math.exp(-h), 1e-13);
+            expect(chiSquarePValue(x, 4)).to.be.closeTo(Math.exp(-h) * (1 + h), 1e-13);
+            expect(chiSquarePValue(x, 6)).to.be.closeTo(Math.exp(-h) * (1 + h + h * h / 2), 1e-13);
+        }
+    });
+
+    it("reproduces chi-square table critical values (df: 0.05 and 0.01 points)", () => {
+        // Standard table of the chi-square distribution's upper percentage points.
+        const table: Array<[number, number, number]> = [
+            [1, 3.841, 6.635], [2, 5.991, 9.210], [3, 7.815, 11.345], [5, 11.070, 15.086], [10, 18.307, 23.209],
+            [20, 31.410, 37.566], [30, 43.773, 50.892], [42, 58.124, 66.206], [100, 124.342, 135.807],
+        ];
+        for (const [df, at05, at01] of table) {
+            expect(chiSquarePValue(at05, df), `df=${df} at ${at05}`).to.be.closeTo(0.05, 2e-4);
+            expect(chiSquarePValue(at01, df), `df=${df} at ${at01}`).to.be.closeTo(0.01, 1e-4);
+        }
+    });
+
+    it("df=1 equals erfc(sqrt(x/2)) on both sides of the series/continued-fraction switch", () => {
+        // erfc values: erfc(1) = 0.157299207050285, erfc(2) = 0.004677734981047, erfc(3) = 2.209049699858544e-5
+        expect(chiSquarePValue(2, 1)).to.be.closeTo(0.157299207050285, 1e-12);
+        expect(chiSquarePValue(8, 1)).to.be.closeTo(0.004677734981047, 1e-13);
+        expect(chiSquarePValue(18, 1) / 2.209049699858544e-5).to.be.closeTo(1, 1e-9);
+    });
+
+    it("keeps tiny p-values accurate in the far tail", () => {
+        // df=2: p = e^-100 ≈ 3.72e-44, which 1 - P would round to 0.
+        expect(chiSquarePValue(200, 2) / Math.exp(-100)).to.be.closeTo(1, 1e-9);
+    });
+
+    it("homogeneity test: identical shares give p = 1; a hand-computed 2x2 table gives its statistic", () => {
+        const same = chiSquareHomogeneity([100, 200, 300], [10, 20, 30]);
+        expect(same.statistic).to.be.closeTo(0, 1e-12);
+        expect(same.pValue).to.be.closeTo(1, 1e-12);
+        // Baseline 60/40, current 30/70, n=100 each: column totals 90/110, expected 45/55 in each row.
+        // chi2 = 2*(15^2/45) + 2*(15^2/55) = 10 + 8.1818... = 18.1818...; df = 1.
+        const r = chiSquareHomogeneity([60, 40], [30, 70]);
+        expect(r.statistic).to.be.closeTo(18.181818181818, 1e-9);
+        expect(r.degreesOfFreedom).to.equal(1);
+        expect(r.pValue).to.be.closeTo(chiSquarePValue(18.181818181818, 1), 1e-15);
+        expect(r.pValue).to.be.below(0.001);
+    });
+
+    it("pools sparse bins so one rare bin cannot fake drift", () => {
+        // A bin the baseline saw once and the window saw once: alone it would dominate; pooled it does not.
+        const r = chiSquareHomogeneity([500, 499, 1, 0], [50, 49, 0, 1]);
+        expect(r.degreesOfFreedom).to.equal(1);
+        expect(r.pValue).to.be.above(0.5);
+    });
+
+    it("returns p = 1 when either sample is empty", () => {
+        expect(chiSquareHomogeneity([1, 2], [0, 0]).pValue).to.equal(1);
+    });
+});
