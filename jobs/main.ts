@@ -1,0 +1,46 @@
+import { ConfigError } from "../infra/config";
+import { CliError } from "./cli/common";
+import { JobError } from "./lib/errors";
+
+/**
+ * The jobs image's entry point: `node dist/jobs/main.js <job> [flags]`. Each job reads SageMaker's processing
+ * folders by default and local folders when given flags, so the same code runs in the pipeline and on a laptop.
+ */
+type JobMain = (argv: string[]) => Promise<void>;
+
+const JOBS: Record<string, () => Promise<JobMain>> = {
+    preprocess: async () => (await import("./preprocess")).main,
+    evaluate: async () => (await import("./evaluate")).main,
+    // Loaded only when asked for, so the other jobs start without the monitor's dependencies.
+    // @ts-ignore -- jobs/monitor/index.ts exports main(argv); the ignore lets this file compile before it exists.
+    monitor: async () => (await import("./monitor")).main as JobMain,
+};
+
+export const USAGE = `usage: main.js <${Object.keys(JOBS).join("|")}> [flags]    (--help after a job name lists its flags)`;
+
+/** Runs one job; resolves to the process exit code. */
+export async function run(argv: string[]): Promise<number> {
+    const [name, ...rest] = argv;
+    const load = name !== undefined ? JOBS[name] : undefined;
+    if (!load) {
+        console.error(name === undefined || name === "--help" || name === "-h" ? USAGE : `unknown job "${name}"\n${USAGE}`);
+        return 2;
+    }
+    try {
+        await (await load())(rest);
+        return 0;
+    } catch (e) {
+        if (e instanceof JobError || e instanceof CliError || e instanceof ConfigError) {
+            console.error(`${name}: error: ${e.message}`);
+            return 1;
+        }
+        throw e;
+    }
+}
+
+if (require.main === module) {
+    run(process.argv.slice(2)).then(
+        (code) => { process.exitCode = code; },
+        (e: unknown) => { console.error(e); process.exitCode = 1; },
+    );
+}

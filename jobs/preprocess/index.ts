@@ -1,0 +1,313 @@
+import { createHash } from "crypto";
+import { mkdir, open, readFile, rename, rm, writeFile } from "fs/promises";
+import { cpus } from "os";
+import { join, posix, relative, resolve } from "path";
+import sharp from "sharp";
+import { BATCH_METADATA_FILE, JobModelConfig, PROCESSING_PATHS, PROPERTY_FILES } from "../../infra/job-contract";
+import { BATCH_MANIFEST_FILE } from "../../infra/naming";
+import { intFlag, parseFlags, stringFlag } from "../lib/args";
+import { ensureOutputsAbsent, tempPathFor, writeJsonAtomic } from "../lib/atomic";
+import { DatasetBaseline, PropertyAccumulator } from "../lib/baseline";
+import { JobError, listSome } from "../lib/errors";
+import { walkFiles } from "../lib/fs-walk";
+import { contentTypeOf, ImageDecodeError, imageProperties } from "../lib/image-properties";
+import { LabelLookup, readLabelStudioExport } from "../lib/label-studio";
+import { loadJobModelConfig } from "../lib/job-config";
+import { mapOrdered } from "../lib/pool";
+import { RecordIOWriter } from "../lib/recordio";
+import { stratifiedSplit } from "../lib/split";
+import { ImageTreatment, trainingJpeg, treatmentOf } from "./training-image";
+
+const paths = PROCESSING_PATHS.preprocess;
+
+export const USAGE = `usage: preprocess [flags]
+
+Decodes every image under the input folder (class = the folder an image is in), drops corrupt files and
+duplicates, splits each class into train/validation/test and writes MXNet RecordIO, the test images, the class
+map, the dataset baseline and a report of what was dropped and why.
+
+  --input DIR          images, one folder per class (default ${paths.raw})
+  --labels FILE        Label Studio JSON export that gives each file's class instead of its folder
+  --output DIR         write DIR/train, DIR/validation, DIR/test and DIR/metadata
+  --train DIR, --validation DIR, --test DIR, --metadata DIR
+                       each output on its own (defaults: ${paths.train}, ...)
+  --config FILE        model.json (default ${PROCESSING_PATHS.config}/model.json)
+  --stack NAME --model NAME
+                       read the model's settings from Pulumi.<stack>.yaml instead
+  --concurrency N      images decoded at once (default: number of CPUs)`;
+
+/** Where preprocess writes; the folder names match the pipeline's processing outputs. */
+export interface PreprocessOutputs {
+    readonly train: string;
+    readonly validation: string;
+    readonly test: string;
+    readonly metadata: string;
+}
+
+export interface PreprocessOptions {
+    readonly input: string;
+    /** Label Studio export; without it an image's class is the name of its folder. */
+    readonly labels?: string;
+    readonly outputs: PreprocessOutputs;
+    readonly config: JobModelConfig;
+    readonly concurrency?: number;
+}
+
+/** One line of `test/labels.jsonl`. */
+export interface TestLabel {
+    readonly file: string;
+    readonly label: number;
+    readonly class: string;
+    /** The image's path in the input, for people reading the file. */
+    readonly source: string;
+}
+
+/** `metadata/report.json`. */
+export interface PreprocessReport {
+    readonly model: string;
+    readonly files_seen: number;
+    readonly kept: number;
+    readonly dropped: { readonly count: number; readonly files: Array<{ file: string; reason: string }> };
+    readonly duplicates: { readonly count: number; readonly files: Array<{ file: string; duplicate_of: string }> };
+    /** Images a Label Studio export names that were not found under the input folder. */
+    readonly labels_not_found: string[];
+    readonly treatment: Record<ImageTreatment, number>;
+    readonly splits: Record<string, { train: number; validation: number; test: number }>;
+}
+
+/** `metadata/dataset.json`, the property file the training step reads. */
+export interface DatasetSummary {
+    readonly model: string;
+    readonly num_training_samples: number;
+    readonly num_validation_samples: number;
+    readonly num_test_samples: number;
+    readonly num_classes: number;
+    /** The algorithm's `image_shape` hyperparameter, "channels,height,width". */
+    readonly image_shape: string;
+    readonly seed: number;
+    readonly split: { validation: number; test: number };
+}
+
+export const OUTPUT_FILES = {
+    classMap: "class_map.json",
+    baseline: "baseline.json",
+    report: "report.json",
+    dataset: PROPERTY_FILES.dataset,
+    testImages: "images",
+    testLabels: "labels.jsonl",
+} as const;
+
+interface Candidate {
+    readonly file: string;
+    readonly label: string;
+}
+
+interface KeptImage {
+    readonly file: string;
+    readonly classIndex: number;
+    readonly sha256: string;
+    readonly treatment: ImageTreatment;
+}
+
+export async function main(argv: string[]): Promise<void> {
+    const flags = parseFlags(argv, {
+        input: { type: "string" }, labels: { type: "string" }, output: { type: "string" },
+        train: { type: "string" }, validation: { type: "string" }, test: { type: "string" }, metadata: { type: "string" },
+        config: { type: "string" }, stack: { type: "string" }, model: { type: "string" }, concurrency: { type: "string" },
+    }, USAGE, {});
+    if (!flags) return;
+    const output = stringFlag(flags, "output");
+    const outputOf = (name: keyof PreprocessOutputs) => stringFlag(flags, name) ?? (output ? join(output, name) : paths[name]);
+    const config = loadJobModelConfig({ config: stringFlag(flags, "config"), stack: stringFlag(flags, "stack"), model: stringFlag(flags, "model") });
+    sharp.cache(false);
+    const report = await runPreprocess({
+        input: stringFlag(flags, "input") ?? paths.raw,
+        labels: stringFlag(flags, "labels"),
+        outputs: { train: outputOf("train"), validation: outputOf("validation"), test: outputOf("test"), metadata: outputOf("metadata") },
+        config,
+        concurrency: intFlag(flags, "concurrency", cpus().length),
+    });
+    const s = Object.values(report.splits).reduce((a, c) => ({ train: a.train + c.train, validation: a.validation + c.validation, test: a.test + c.test }), { train: 0, validation: 0, test: 0 });
+    console.log(`preprocess ${report.model}: ${report.kept} images kept (train ${s.train}, validation ${s.validation}, test ${s.test}), `
+        + `${report.dropped.count} dropped, ${report.duplicates.count} duplicates; see ${join(outputOf("metadata"), OUTPUT_FILES.report)}`);
+}
+
+/** Runs preprocess end to end and returns the report it also writes to `metadata/report.json`. */
+export async function runPreprocess(opts: PreprocessOptions): Promise<PreprocessReport> {
+    const { config, outputs } = opts;
+    const concurrency = opts.concurrency ?? cpus().length;
+    const input = resolve(opts.input);
+    ensureOutputsAbsent([
+        ...(["train", "validation"] as const).flatMap((s) => ["rec", "idx", "lst"].map((ext) => join(outputs[s], `${s}.${ext}`))),
+        join(outputs.test, OUTPUT_FILES.testImages), join(outputs.test, OUTPUT_FILES.testLabels),
+        ...[OUTPUT_FILES.classMap, OUTPUT_FILES.baseline, OUTPUT_FILES.report, OUTPUT_FILES.dataset].map((f) => join(outputs.metadata, f)),
+    ], "preprocess");
+
+    // 1. Which files, with which label. Unknown labels stop the job before any work is done.
+    const dropped: Array<{ file: string; reason: string }> = [];
+    const { candidates, labelsNotFound, filesSeen } = await listCandidates(input, opts.labels, dropped);
+    const classIndex = new Map(config.classes.map((c, i) => [c, i]));
+    const unknown = new Map<string, string[]>();
+    for (const c of candidates) if (!classIndex.has(c.label)) unknown.set(c.label, [...(unknown.get(c.label) ?? []), c.file]);
+    if (unknown.size > 0) {
+        const described = [...unknown].map(([label, files]) => `"${label}" (${files.length} file${files.length > 1 ? "s" : ""}, e.g. ${files[0]})`);
+        throw new JobError(`labels that are not classes of model ${config.model}: ${listSome(described)}; `
+            + `its classes are: ${config.classes.join(", ")}. Fix the folder names or labels, or add the classes to the model's config`);
+    }
+
+    // 2. Decode, measure and hash every image (bounded concurrency, results in a stable order).
+    const duplicates: Array<{ file: string; duplicate_of: string }> = [];
+    const firstWithHash = new Map<string, string>();
+    const byClass = new Map<string, KeptImage[]>(config.classes.map((c) => [c, []]));
+    const properties = new PropertyAccumulator();
+    const contentTypes: Record<string, number> = {};
+    const treatment: Record<ImageTreatment, number> = { "as-is": 0, resized: 0, "re-encoded": 0 };
+    const measured = mapOrdered(candidates, concurrency, async (c) => {
+        try {
+            const bytes = await readFile(join(input, c.file));
+            const sha256 = createHash("sha256").update(bytes).digest("hex");
+            return { c, sha256, props: await imageProperties(bytes) };
+        } catch (e) {
+            if (e instanceof ImageDecodeError) return { c, error: e.message };
+            throw e;
+        }
+    });
+    for await (const m of measured) {
+        if ("error" in m) {
+            dropped.push({ file: m.c.file, reason: m.error! });
+            continue;
+        }
+        const first = firstWithHash.get(m.sha256);
+        if (first !== undefined) {
+            duplicates.push({ file: m.c.file, duplicate_of: first });
+            continue;
+        }
+        firstWithHash.set(m.sha256, m.c.file);
+        const t = treatmentOf(m.props.format, m.props.width, m.props.height, config.imageShape);
+        treatment[t]++;
+        byClass.get(m.c.label)!.push({ file: m.c.file, classIndex: classIndex.get(m.c.label)!, sha256: m.sha256, treatment: t });
+        properties.add(m.props);
+        const type = contentTypeOf(m.props.format);
+        contentTypes[type] = (contentTypes[type] ?? 0) + 1;
+    }
+    firstWithHash.clear();
+
+    // 3. Split, then write each split as it is produced.
+    const split = stratifiedSplit(byClass, config.split, config.seed);
+    const jpegOf = (image: KeptImage) => readFile(join(input, image.file)).then((b) => trainingJpeg(b, image.treatment, config.imageShape));
+    await writeRecords(outputs.train, "train", split.train, concurrency, jpegOf);
+    await writeRecords(outputs.validation, "validation", split.validation, concurrency, jpegOf);
+    await writeTestSet(outputs.test, split.test, config.classes, concurrency, jpegOf);
+
+    // 4. Metadata last: dataset.json is what the training step waits on.
+    const kept = split.train.length + split.validation.length + split.test.length;
+    const classCounts = Object.fromEntries(config.classes.map((c) => [c, byClass.get(c)!.length]));
+    const splits = Object.fromEntries(config.classes.map((c) => [c, { train: 0, validation: 0, test: 0 }]));
+    for (const s of ["train", "validation", "test"] as const) for (const image of split[s]) splits[config.classes[image.classIndex]][s]++;
+    const baseline: DatasetBaseline = {
+        version: 1,
+        classes: [...config.classes],
+        imageCount: kept,
+        classCounts,
+        classDistribution: Object.fromEntries(config.classes.map((c) => [c, kept ? classCounts[c] / kept : 0])),
+        contentTypes,
+        properties: properties.summary(),
+    };
+    const dataset: DatasetSummary = {
+        model: config.model,
+        num_training_samples: split.train.length,
+        num_validation_samples: split.validation.length,
+        num_test_samples: split.test.length,
+        num_classes: config.classes.length,
+        image_shape: config.imageShape.join(","),
+        seed: config.seed,
+        split: { ...config.split },
+    };
+    const report: PreprocessReport = {
+        model: config.model,
+        files_seen: filesSeen,
+        kept,
+        dropped: { count: dropped.length, files: dropped },
+        duplicates: { count: duplicates.length, files: duplicates },
+        labels_not_found: labelsNotFound,
+        treatment,
+        splits,
+    };
+    await writeJsonAtomic(join(outputs.metadata, OUTPUT_FILES.classMap), { classes: config.classes });
+    await writeJsonAtomic(join(outputs.metadata, OUTPUT_FILES.baseline), baseline);
+    await writeJsonAtomic(join(outputs.metadata, OUTPUT_FILES.report), report);
+    await writeJsonAtomic(join(outputs.metadata, OUTPUT_FILES.dataset), dataset);
+    return report;
+}
+
+/** The files to decode with their labels; files that cannot have a label are added to `dropped`. */
+async function listCandidates(input: string, labelsPath: string | undefined, dropped: Array<{ file: string; reason: string }>) {
+    const lookup = labelsPath ? labelLookup(labelsPath) : undefined;
+    const labelsInside = labelsPath ? relative(input, resolve(labelsPath)).split("\\").join("/") : undefined;
+    const candidates: Candidate[] = [];
+    const seenNames = new Set<string>();
+    let filesSeen = 0;
+    for await (const file of walkFiles(input)) {
+        const name = posix.basename(file);
+        // The ingest CLI's bookkeeping files travel with the images; they are not data.
+        if (name === BATCH_MANIFEST_FILE || name === BATCH_METADATA_FILE || file === labelsInside) continue;
+        filesSeen++;
+        if (lookup) {
+            seenNames.add(name);
+            const label = lookup.labelOf(file);
+            if (label === undefined) dropped.push({ file, reason: `not labelled in ${labelsPath}` });
+            else candidates.push({ file, label });
+            continue;
+        }
+        const folder = posix.dirname(file);
+        if (folder === ".") dropped.push({ file, reason: "not inside a class folder (the folder an image is in names its class)" });
+        else candidates.push({ file, label: posix.basename(folder) });
+    }
+    if (filesSeen === 0) throw new JobError(`input folder ${input} has no files; expected one folder of images per class`);
+    return { candidates, filesSeen, labelsNotFound: lookup ? lookup.missingFrom(seenNames) : [] };
+}
+
+function labelLookup(path: string): LabelLookup {
+    const { labelled } = readLabelStudioExport(path);
+    if (labelled.length === 0) throw new JobError(`${path} has no labelled tasks; annotate the images in Label Studio and export again`);
+    return new LabelLookup(labelled, path);
+}
+
+async function writeRecords(folder: string, name: string, images: readonly KeptImage[], concurrency: number, jpegOf: (i: KeptImage) => Promise<Buffer>): Promise<void> {
+    const writer = await RecordIOWriter.create(folder, name);
+    try {
+        let id = 0;
+        for await (const { image, jpeg } of mapOrdered(images, concurrency, async (image) => ({ image, jpeg: await jpegOf(image) })))
+            await writer.write(id++, image.classIndex, jpeg, image.file);
+        await writer.commit();
+    } catch (e) {
+        await writer.abort();
+        throw e;
+    }
+}
+
+/** The test split as plain JPEG files (what batch transform reads) and their labels next to, not inside, that folder. */
+async function writeTestSet(folder: string, images: readonly KeptImage[], classes: readonly string[], concurrency: number, jpegOf: (i: KeptImage) => Promise<Buffer>): Promise<void> {
+    const imagesDir = join(folder, OUTPUT_FILES.testImages);
+    const labelsPath = join(folder, OUTPUT_FILES.testLabels);
+    const tempImages = tempPathFor(imagesDir);
+    const tempLabels = tempPathFor(labelsPath);
+    await mkdir(tempImages, { recursive: true });
+    const labels = await open(tempLabels, "wx");
+    try {
+        for await (const { image, jpeg } of mapOrdered(images, concurrency, async (image) => ({ image, jpeg: await jpegOf(image) }))) {
+            const file = `${image.sha256.slice(0, 16)}.jpg`;
+            await writeFile(join(tempImages, file), jpeg);
+            const line: TestLabel = { file, label: image.classIndex, class: classes[image.classIndex], source: image.file };
+            await labels.write(`${JSON.stringify(line)}\n`);
+        }
+        await labels.close();
+        await rename(tempImages, imagesDir);
+        await rename(tempLabels, labelsPath);
+    } catch (e) {
+        await labels.close().catch(() => undefined);
+        await rm(tempImages, { recursive: true, force: true });
+        await rm(tempLabels, { force: true });
+        throw e;
+    }
+}
