@@ -21,133 +21,75 @@ export interface DataLakeArgs {
     readonly accessLogExpirationDays?: number;
 }
 
-/** A bucket of the lake and the settings every bucket shares. */
-export interface LakeBucket {
-    readonly bucket: aws.s3.Bucket;
-    readonly policy: aws.s3.BucketPolicy;
-}
-
 /** Statements a bucket adds to its policy next to the TLS-only rule. */
 type PolicyStatement = Record<string, unknown>;
 
+export interface SecureBucketArgs {
+    /** Globally unique physical name. */
+    readonly bucketName: pulumi.Input<string>;
+    /** SSE-KMS key; ignored when `encryption` is `s3-managed`. */
+    readonly kmsKeyArn: pulumi.Input<string>;
+    /** `kms` (default) or `s3-managed` (only for targets of S3 server access logging, which cannot use KMS). */
+    readonly encryption?: "kms" | "s3-managed";
+    /** Where server access logs go; none for the logs bucket itself. */
+    readonly accessLogs?: { readonly bucket: pulumi.Input<string>; readonly prefix: string; readonly dependsOn: pulumi.Resource };
+    /** Lifecycle rules before the shared ones (noncurrent-version expiry, incomplete-upload abort). */
+    readonly lifecycle?: aws.types.input.s3.BucketLifecycleConfigurationRule[];
+    /** Days a replaced or deleted object version is kept. Defaults to 90. */
+    readonly noncurrentVersionExpirationDays?: number;
+    /** Policy statements besides the TLS-only rule. */
+    readonly extraStatements?: (bucketArn: pulumi.Output<string>) => pulumi.Output<PolicyStatement[]>;
+    /** Protect and retain the bucket itself (prod data). */
+    readonly protection: { readonly protect: boolean; readonly retainOnDelete: boolean };
+}
+
 /**
- * The platform's S3 data lake and its customer-managed key: raw labelled images, curated datasets, model
- * artifacts, data capture with monitoring reports, and the access logs of all of them.
- *
- * Every data bucket goes through one function that sets SSE-KMS with bucket keys, versioning, full public
- * access blocking, a TLS-only policy, lifecycle clean-up, server access logging and EventBridge
- * notifications. The logs bucket is the one exception on encryption: S3 log delivery only writes to
- * buckets encrypted with S3-managed keys.
+ * The one way the platform makes a bucket, with every security default in one place: SSE-KMS with bucket
+ * keys, versioning, all public access blocked, owner-enforced object ownership, a TLS-only policy,
+ * lifecycle clean-up, server access logging and EventBridge notifications.
  */
-export class DataLake extends pulumi.ComponentResource {
-    /** Customer-managed key for every data bucket, with yearly rotation. */
-    public readonly key: aws.kms.Key;
-    public readonly keyAlias: aws.kms.Alias;
-    public readonly raw: LakeBucket;
-    public readonly curated: LakeBucket;
-    public readonly artifacts: LakeBucket;
-    /** Endpoint data capture and monitoring reports. */
-    public readonly capture: LakeBucket;
-    public readonly logs: LakeBucket;
-    /** Physical bucket names by purpose. */
-    public readonly bucketNames: pulumi.Output<Record<BucketPurpose, string>>;
+export class SecureBucket extends pulumi.ComponentResource {
+    public readonly bucket: aws.s3.Bucket;
+    public readonly policy: aws.s3.BucketPolicy;
+    public readonly arn: pulumi.Output<string>;
+    public readonly bucketName: pulumi.Output<string>;
 
-    constructor(name: string, args: DataLakeArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("vision-mlops:data:DataLake", name, {}, opts);
+    constructor(name: string, args: SecureBucketArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("vision-mlops:data:SecureBucket", name, {}, opts);
         const child = { parent: this };
-        const data = { parent: this, ...dataProtection(args.environment) };
-        const nameOf = (purpose: BucketPurpose) =>
-            pulumi.output(args.accountId).apply((account) => bucketName(args.environment, purpose, account, args.region));
-
-        this.key = new aws.kms.Key(`${name}-key`, {
-            description: `vision-mlops ${args.environment} data lake: images, datasets, models, captured traffic`,
-            enableKeyRotation: true,
-            deletionWindowInDays: 30,
-            policy: pulumi.output(args.accountId).apply((account) => JSON.stringify(keyPolicy(account))),
-        }, data);
-        this.keyAlias = new aws.kms.Alias(`${name}-key-alias`, {
-            name: `alias/vision-mlops-${args.environment}-data`,
-            targetKeyId: this.key.keyId,
-        }, child);
-
-        this.logs = this.bucket(name, "logs", nameOf("logs"), args, {
-            encryption: "s3-managed",
-            lifecycle: [{ id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: args.accessLogExpirationDays ?? 365 } }],
-            extraStatements: (bucketArn) => pulumi.output(args.accountId).apply((account) => [logDeliveryStatement(bucketArn, account)]),
-        }, data);
-
-        this.raw = this.bucket(name, "raw", nameOf("raw"), args, {}, data);
-        this.curated = this.bucket(name, "curated", nameOf("curated"), args, {}, data);
-        this.artifacts = this.bucket(name, "artifacts", nameOf("artifacts"), args, {}, data);
-        this.capture = this.bucket(name, "capture", nameOf("capture"), args, {
-            lifecycle: [{
-                id: "age-out-captured-traffic",
-                status: "Enabled",
-                filter: {},
-                transitions: [{ days: args.captureTransitionDays ?? 30, storageClass: "STANDARD_IA" }],
-                expiration: { days: args.captureExpirationDays ?? 365 },
-            }],
-        }, data);
-
-        this.bucketNames = pulumi.all({
-            raw: this.raw.bucket.bucket,
-            curated: this.curated.bucket.bucket,
-            artifacts: this.artifacts.bucket.bucket,
-            capture: this.capture.bucket.bucket,
-            logs: this.logs.bucket.bucket,
-        }) as pulumi.Output<Record<BucketPurpose, string>>;
-
-        this.registerOutputs({ key: this.key, bucketNames: this.bucketNames });
-    }
-
-    /** The one way the lake makes a bucket: every security default in one place. */
-    private bucket(
-        lakeName: string,
-        purpose: BucketPurpose,
-        physicalName: pulumi.Input<string>,
-        args: DataLakeArgs,
-        extras: {
-            encryption?: "kms" | "s3-managed";
-            lifecycle?: aws.types.input.s3.BucketLifecycleConfigurationRule[];
-            extraStatements?: (bucketArn: pulumi.Output<string>) => pulumi.Output<PolicyStatement[]>;
-        },
-        opts: pulumi.CustomResourceOptions,
-    ): LakeBucket {
-        const name = `${lakeName}-${purpose}`;
-        const child = { parent: this };
-        const bucket = new aws.s3.Bucket(name, { bucket: physicalName, forceDestroy: false }, opts);
+        this.bucket = new aws.s3.Bucket(name, { bucket: args.bucketName, forceDestroy: false }, { parent: this, ...args.protection });
 
         const ownership = new aws.s3.BucketOwnershipControls(`${name}-ownership`, {
-            bucket: bucket.id,
+            bucket: this.bucket.id,
             rule: { objectOwnership: "BucketOwnerEnforced" },
         }, child);
         const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, {
-            bucket: bucket.id,
+            bucket: this.bucket.id,
             blockPublicAcls: true,
             blockPublicPolicy: true,
             ignorePublicAcls: true,
             restrictPublicBuckets: true,
         }, child);
         new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
-            bucket: bucket.id,
-            rules: [extras.encryption === "s3-managed"
+            bucket: this.bucket.id,
+            rules: [args.encryption === "s3-managed"
                 ? { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }
-                : { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.key.arn }, bucketKeyEnabled: true }],
+                : { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn }, bucketKeyEnabled: true }],
         }, child);
         const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, {
-            bucket: bucket.id,
+            bucket: this.bucket.id,
             versioningConfiguration: { status: "Enabled" },
         }, child);
-        const extra = extras.extraStatements ? extras.extraStatements(bucket.arn) : pulumi.output([] as PolicyStatement[]);
-        const policy = new aws.s3.BucketPolicy(`${name}-policy`, {
-            bucket: bucket.id,
-            policy: pulumi.all([bucket.arn, extra]).apply(([arn, statements]) =>
+        const extra = args.extraStatements ? args.extraStatements(this.bucket.arn) : pulumi.output([] as PolicyStatement[]);
+        this.policy = new aws.s3.BucketPolicy(`${name}-policy`, {
+            bucket: this.bucket.id,
+            policy: pulumi.all([this.bucket.arn, extra]).apply(([arn, statements]) =>
                 JSON.stringify({ Version: "2012-10-17", Statement: [denyInsecureTransport(arn), ...statements] })),
         }, { parent: this, dependsOn: [publicAccess, ownership] });
         new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
-            bucket: bucket.id,
+            bucket: this.bucket.id,
             rules: [
-                ...(extras.lifecycle ?? []),
+                ...(args.lifecycle ?? []),
                 {
                     id: "expire-noncurrent-versions",
                     status: "Enabled",
@@ -157,15 +99,95 @@ export class DataLake extends pulumi.ComponentResource {
                 { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
             ],
         }, { parent: this, dependsOn: [versioning] });
-        if (purpose !== "logs") {
+        if (args.accessLogs) {
             new aws.s3.BucketLogging(`${name}-logging`, {
-                bucket: bucket.id,
-                targetBucket: this.logs.bucket.id,
-                targetPrefix: `${purpose}/`,
-            }, { parent: this, dependsOn: [this.logs.policy] });
+                bucket: this.bucket.id,
+                targetBucket: args.accessLogs.bucket,
+                targetPrefix: args.accessLogs.prefix,
+            }, { parent: this, dependsOn: [args.accessLogs.dependsOn] });
         }
-        new aws.s3.BucketNotification(`${name}-notifications`, { bucket: bucket.id, eventbridge: true }, child);
-        return { bucket, policy };
+        new aws.s3.BucketNotification(`${name}-notifications`, { bucket: this.bucket.id, eventbridge: true }, child);
+
+        this.arn = this.bucket.arn;
+        this.bucketName = this.bucket.bucket;
+        this.registerOutputs({ arn: this.arn, bucketName: this.bucketName });
+    }
+}
+
+/**
+ * The platform's S3 data lake and its customer-managed key: raw labelled images, curated datasets, model
+ * artifacts, data capture with monitoring reports, and the access logs of all of them.
+ *
+ * Every bucket is a SecureBucket. The logs bucket is the one exception on encryption: S3 server access
+ * log delivery only writes to buckets encrypted with S3-managed keys.
+ */
+export class DataLake extends pulumi.ComponentResource {
+    /** Customer-managed key for every data bucket, with yearly rotation. */
+    public readonly key: aws.kms.Key;
+    public readonly keyAlias: aws.kms.Alias;
+    public readonly raw: SecureBucket;
+    public readonly curated: SecureBucket;
+    public readonly artifacts: SecureBucket;
+    /** Endpoint data capture and monitoring reports. */
+    public readonly capture: SecureBucket;
+    public readonly logs: SecureBucket;
+    /** Physical bucket names by purpose. */
+    public readonly bucketNames: pulumi.Output<Record<BucketPurpose, string>>;
+
+    constructor(name: string, args: DataLakeArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("vision-mlops:data:DataLake", name, {}, opts);
+        const child = { parent: this };
+        const protection = dataProtection(args.environment);
+        const nameOf = (purpose: BucketPurpose) =>
+            pulumi.output(args.accountId).apply((account) => bucketName(args.environment, purpose, account, args.region));
+
+        this.key = new aws.kms.Key(`${name}-key`, {
+            description: `vision-mlops ${args.environment} data lake: images, datasets, models, captured traffic`,
+            enableKeyRotation: true,
+            deletionWindowInDays: 30,
+            policy: pulumi.output(args.accountId).apply((account) => JSON.stringify(keyPolicy(account))),
+        }, { parent: this, ...protection });
+        this.keyAlias = new aws.kms.Alias(`${name}-key-alias`, {
+            name: `alias/vision-mlops-${args.environment}-data`,
+            targetKeyId: this.key.keyId,
+        }, child);
+
+        const bucket = (purpose: BucketPurpose, extras: Partial<SecureBucketArgs> = {}) => new SecureBucket(`${name}-${purpose}`, {
+            bucketName: nameOf(purpose),
+            kmsKeyArn: this.key.arn,
+            noncurrentVersionExpirationDays: args.noncurrentVersionExpirationDays,
+            accessLogs: purpose === "logs" ? undefined : { bucket: this.logs.bucket.id, prefix: `${purpose}/`, dependsOn: this.logs.policy },
+            protection,
+            ...extras,
+        }, child);
+
+        this.logs = bucket("logs", {
+            encryption: "s3-managed",
+            lifecycle: [{ id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: args.accessLogExpirationDays ?? 365 } }],
+            extraStatements: (bucketArn) => pulumi.all([bucketArn, args.accountId]).apply(([arn, account]) => [logDeliveryStatement(arn, account)]),
+        });
+        this.raw = bucket("raw");
+        this.curated = bucket("curated");
+        this.artifacts = bucket("artifacts");
+        this.capture = bucket("capture", {
+            lifecycle: [{
+                id: "age-out-captured-traffic",
+                status: "Enabled",
+                filter: {},
+                transitions: [{ days: args.captureTransitionDays ?? 30, storageClass: "STANDARD_IA" }],
+                expiration: { days: args.captureExpirationDays ?? 365 },
+            }],
+        });
+
+        this.bucketNames = pulumi.all({
+            raw: this.raw.bucketName,
+            curated: this.curated.bucketName,
+            artifacts: this.artifacts.bucketName,
+            capture: this.capture.bucketName,
+            logs: this.logs.bucketName,
+        }) as pulumi.Output<Record<BucketPurpose, string>>;
+
+        this.registerOutputs({ key: this.key, bucketNames: this.bucketNames });
     }
 }
 
@@ -182,15 +204,15 @@ export function denyInsecureTransport(bucketArn: string): PolicyStatement {
 }
 
 /** Lets S3 server access logging write into the logs bucket, only for this account's buckets. */
-function logDeliveryStatement(logsBucketArn: pulumi.Output<string> | string, account: string): pulumi.Output<PolicyStatement> {
-    return pulumi.output(logsBucketArn).apply((arn): PolicyStatement => ({
+function logDeliveryStatement(logsBucketArn: string, account: string): PolicyStatement {
+    return {
         Sid: "AllowS3ServerAccessLogDelivery",
         Effect: "Allow",
         Principal: { Service: "logging.s3.amazonaws.com" },
         Action: "s3:PutObject",
-        Resource: `${arn}/*`,
+        Resource: `${logsBucketArn}/*`,
         Condition: { StringEquals: { "aws:SourceAccount": account } },
-    }));
+    };
 }
 
 /**

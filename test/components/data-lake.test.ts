@@ -1,0 +1,153 @@
+import { expect } from "chai";
+import * as pulumi from "@pulumi/pulumi";
+import { DataLake } from "../../components/data-lake";
+import { dataProtection } from "../../infra/resource-options";
+import { DeclaredResource, ofType, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
+
+const T = {
+    bucket: "aws:s3/bucket:Bucket",
+    sse: "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    versioning: "aws:s3/bucketVersioning:BucketVersioning",
+    publicAccess: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+    policy: "aws:s3/bucketPolicy:BucketPolicy",
+    lifecycle: "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
+    logging: "aws:s3/bucketLogging:BucketLogging",
+    notification: "aws:s3/bucketNotification:BucketNotification",
+    ownership: "aws:s3/bucketOwnershipControls:BucketOwnershipControls",
+    key: "aws:kms/key:Key",
+};
+const DATA_BUCKETS = ["raw", "curated", "artifacts", "capture"];
+const ALL_BUCKETS = [...DATA_BUCKETS, "logs"];
+
+async function buildLake(environment: "staging" | "prod"): Promise<{ lake: DataLake; declared: DeclaredResource[] }> {
+    const declared = useMocks(environment);
+    const lake = new DataLake("lake", { environment, accountId: TEST_ACCOUNT, region: "us-east-1" });
+    await settled(declared, lake.bucketNames);
+    return { lake, declared };
+}
+
+/** The declaration of a bucket's companion resource (`lake-<purpose>-<suffix>`). */
+function companion(declared: DeclaredResource[], type: string, purpose: string, suffix: string): DeclaredResource {
+    const name = `lake-${purpose}-${suffix}`;
+    const hit = declared.find((r) => r.type === type && r.name === name);
+    if (!hit) throw new Error(`bucket ${purpose} has no ${type} (${name})`);
+    return hit;
+}
+
+describe("DataLake", () => {
+    let declared: DeclaredResource[];
+    let lake: DataLake;
+    before(async () => ({ lake, declared } = await buildLake("staging")));
+
+    it("creates the five buckets with account- and region-scoped names", () => {
+        const names = declared.filter(ofType(T.bucket)).map((b) => b.inputs.bucket).sort();
+        expect(names).to.deep.equal(ALL_BUCKETS.map((p) => `vision-mlops-staging-${p}-${TEST_ACCOUNT}-us-east-1`).sort());
+        for (const b of declared.filter(ofType(T.bucket))) expect(b.inputs.forceDestroy).to.equal(false);
+    });
+
+    it("encrypts every data bucket with the lake's key and bucket keys", () => {
+        for (const purpose of DATA_BUCKETS) {
+            const rule = companion(declared, T.sse, purpose, "encryption").inputs.rules[0];
+            expect(rule.applyServerSideEncryptionByDefault.sseAlgorithm, purpose).to.equal("aws:kms");
+            expect(rule.applyServerSideEncryptionByDefault.kmsMasterKeyId, purpose).to.match(/^arn:aws:kms:us-east-1:\d{12}:key\/lake-key-key-id$/);
+            expect(rule.bucketKeyEnabled, purpose).to.equal(true);
+        }
+    });
+
+    it("encrypts the access-log bucket with S3-managed keys, the only encryption log delivery accepts", () => {
+        const rule = companion(declared, T.sse, "logs", "encryption").inputs.rules[0];
+        expect(rule.applyServerSideEncryptionByDefault.sseAlgorithm).to.equal("AES256");
+    });
+
+    it("turns on versioning for every bucket", () => {
+        for (const purpose of ALL_BUCKETS)
+            expect(companion(declared, T.versioning, purpose, "versioning").inputs.versioningConfiguration.status, purpose).to.equal("Enabled");
+    });
+
+    it("blocks all public access and enforces bucket-owner object ownership on every bucket", () => {
+        for (const purpose of ALL_BUCKETS) {
+            const pab = companion(declared, T.publicAccess, purpose, "public-access").inputs;
+            expect(pab, purpose).to.include({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+            expect(companion(declared, T.ownership, purpose, "ownership").inputs.rule.objectOwnership).to.equal("BucketOwnerEnforced");
+        }
+    });
+
+    it("denies every non-TLS request in each bucket's policy", () => {
+        for (const purpose of ALL_BUCKETS) {
+            const doc = JSON.parse(companion(declared, T.policy, purpose, "policy").inputs.policy);
+            const deny = doc.Statement.find((s: any) => s.Effect === "Deny" && s.Condition?.Bool?.["aws:SecureTransport"] === "false");
+            expect(deny, `${purpose} has no TLS-only statement`).to.not.equal(undefined);
+            expect(deny.Principal).to.equal("*");
+            expect(deny.Action).to.equal("s3:*");
+            const bucketArn = `arn:aws:s3:::vision-mlops-staging-${purpose}-${TEST_ACCOUNT}-us-east-1`;
+            expect(deny.Resource).to.deep.equal([bucketArn, `${bucketArn}/*`]);
+        }
+    });
+
+    it("lets only S3 log delivery of this account write into the logs bucket", () => {
+        const doc = JSON.parse(companion(declared, T.policy, "logs", "policy").inputs.policy);
+        const allow = doc.Statement.filter((s: any) => s.Effect === "Allow");
+        expect(allow).to.have.length(1);
+        expect(allow[0].Principal).to.deep.equal({ Service: "logging.s3.amazonaws.com" });
+        expect(allow[0].Action).to.equal("s3:PutObject");
+        expect(allow[0].Condition).to.deep.equal({ StringEquals: { "aws:SourceAccount": TEST_ACCOUNT } });
+    });
+
+    it("logs access to every data bucket into the logs bucket under its own prefix", () => {
+        for (const purpose of DATA_BUCKETS) {
+            const logging = companion(declared, T.logging, purpose, "logging").inputs;
+            expect(logging.targetBucket, purpose).to.equal("lake-logs-id");
+            expect(logging.targetPrefix, purpose).to.equal(`${purpose}/`);
+        }
+        expect(declared.find((r) => r.type === T.logging && r.name === "lake-logs-logging")).to.equal(undefined);
+    });
+
+    it("expires noncurrent versions and aborts incomplete uploads everywhere; ages captured traffic out", () => {
+        for (const purpose of ALL_BUCKETS) {
+            const rules = companion(declared, T.lifecycle, purpose, "lifecycle").inputs.rules;
+            const byId = Object.fromEntries(rules.map((r: any) => [r.id, r]));
+            expect(byId["expire-noncurrent-versions"].noncurrentVersionExpiration.noncurrentDays, purpose).to.equal(90);
+            expect(byId["abort-incomplete-uploads"].abortIncompleteMultipartUpload.daysAfterInitiation, purpose).to.equal(7);
+            for (const r of rules) expect(r.status).to.equal("Enabled");
+        }
+        const capture = companion(declared, T.lifecycle, "capture", "lifecycle").inputs.rules.find((r: any) => r.id === "age-out-captured-traffic");
+        expect(capture.transitions).to.deep.equal([{ days: 30, storageClass: "STANDARD_IA" }]);
+        expect(capture.expiration.days).to.equal(365);
+    });
+
+    it("sends every bucket's events to EventBridge (the training trigger listens there)", () => {
+        for (const purpose of ALL_BUCKETS)
+            expect(companion(declared, T.notification, purpose, "notifications").inputs.eventbridge, purpose).to.equal(true);
+    });
+
+    it("rotates the customer-managed key and lets alarms, rules and budgets encrypt to the alert topic", () => {
+        const key = declared.find(ofType(T.key))!;
+        expect(key.inputs.enableKeyRotation).to.equal(true);
+        const policy = JSON.parse(key.inputs.policy);
+        const services = policy.Statement.find((s: any) => s.Principal?.Service);
+        expect(services.Principal.Service).to.have.members(["cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"]);
+        expect(services.Action).to.deep.equal(["kms:Decrypt", "kms:GenerateDataKey*"]);
+        expect(services.Condition.StringEquals["aws:SourceAccount"]).to.equal(TEST_ACCOUNT);
+    });
+
+    it("leaves staging data unprotected so the stack can be torn down", () => {
+        for (const b of [lake.raw, lake.curated, lake.artifacts, lake.capture, lake.logs])
+            expect((b.bucket as any).__protect).to.equal(false);
+        expect((lake.key as any).__protect).to.equal(false);
+    });
+});
+
+describe("DataLake in prod", () => {
+    it("protects the key and every bucket (a destroy or replacement cannot remove data)", async () => {
+        const { lake } = await buildLake("prod");
+        // Mocks do not see resource options; the SDK keeps `protect` on the resource object.
+        for (const b of [lake.raw, lake.curated, lake.artifacts, lake.capture, lake.logs])
+            expect((b.bucket as pulumi.Resource as any).__protect, "bucket protect").to.equal(true);
+        expect((lake.key as any).__protect, "key protect").to.equal(true);
+    });
+
+    it("decides protection in one place: prod protects and retains, staging neither", () => {
+        expect(dataProtection("prod")).to.deep.equal({ protect: true, retainOnDelete: true });
+        expect(dataProtection("staging")).to.deep.equal({ protect: false, retainOnDelete: false });
+    });
+});
