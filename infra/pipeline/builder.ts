@@ -1,0 +1,686 @@
+import type {
+    CreateModelInput,
+    CreateModelPackageInput,
+    CreateProcessingJobRequest,
+    CreateTrainingJobRequest,
+    CreateTransformJobRequest,
+    ProcessingOutput,
+    ProcessingOutputConfig,
+} from "@aws-sdk/client-sagemaker";
+
+/**
+ * A small typed builder for SageMaker Model Building Pipeline definitions (the JSON passed to
+ * CreatePipeline as `PipelineDefinition`, schema version 2020-12-01).
+ *
+ * Step arguments are the SageMaker API request types minus the names SageMaker generates, so a misspelt or
+ * mistyped argument does not compile; any value may instead be a pipeline expression (a parameter, a step
+ * property, `Std:Join`, `Std:JsonGet`). References come from typed step handles, never from hand-written
+ * strings, and `build()` checks that every reference resolves, that no two steps share a name and that
+ * the steps form no cycle.
+ *
+ * A one-step processing pipeline:
+ *
+ * ```ts
+ * const p = new PipelineBuilder();
+ * const since = p.parameter("Since", "String", { default: "" });
+ * const monitor = p.processing("Monitor", {
+ *     arguments: {
+ *         RoleArn: roleArn,
+ *         AppSpecification: { ImageUri: image, ContainerEntrypoint: [...JOBS_ENTRYPOINT, "monitor", "--since", since] },
+ *         ProcessingResources: { ClusterConfig: { InstanceType: "ml.m5.xlarge", InstanceCount: 1, VolumeSizeInGB: 30, VolumeKmsKeyId: keyArn } },
+ *         ProcessingOutputConfig: { KmsKeyId: keyArn, Outputs: [{ OutputName: "report", S3Output: {
+ *             S3Uri: join(["s3://", bucket, "/", model, "/monitoring/", execution.pipelineExecutionId]),
+ *             LocalPath: PROCESSING_PATHS.monitor.output, S3UploadMode: "EndOfJob" } }] },
+ *     },
+ *     propertyFiles: [{ PropertyFileName: "Violations", OutputName: "report", FilePath: "constraint_violations.json" }],
+ * });
+ * monitor.outputUri("report");                      // {"Get": "Steps.Monitor.ProcessingOutputConfig.Outputs['report'].S3Output.S3Uri"}
+ * jsonGet(monitor.propertyFile("Violations"), "violations[0].feature_name");
+ * const json = JSON.stringify(p.build());
+ * ```
+ */
+
+// ---------------------------------------------------------------------------------------------------------
+// Expressions
+
+/** `{"Get": "Parameters.X" | "Steps.X.<property>" | "Execution.<variable>"}` */
+export interface Get {
+    readonly Get: string;
+}
+
+/** String concatenation evaluated at run time. */
+export interface Join {
+    readonly "Std:Join": { readonly On: string; readonly Values: readonly Value[] };
+}
+
+/** A value read from a property file (a JSON file a processing step declared) at run time. */
+export interface JsonGet {
+    readonly "Std:JsonGet": { readonly PropertyFile: Get; readonly Path: string };
+}
+
+export type Expression = Get | Join | JsonGet;
+export type Value = string | number | boolean | Expression;
+
+/** A reference to a declared property file; only `jsonGet` reads it. */
+export interface PropertyFileRef extends Get {
+    readonly __propertyFile: true;
+}
+
+/**
+ * The SDK request type `T` with every leaf also accepting a pipeline expression, which SageMaker resolves
+ * when the step starts.
+ */
+export type Expressible<T> =
+    T extends string ? T | Expression
+    : T extends number ? number | Expression
+    : T extends boolean ? boolean | Expression
+    : T extends Date ? never
+    : T extends ReadonlyArray<infer E> ? ReadonlyArray<Expressible<E>>
+    : T extends object ? { [K in keyof T]: Expressible<T[K]> }
+    : T;
+
+/** Pipeline execution variables SageMaker fills in at run time. */
+export const execution = {
+    pipelineExecutionId: { Get: "Execution.PipelineExecutionId" },
+    pipelineExecutionArn: { Get: "Execution.PipelineExecutionArn" },
+    pipelineName: { Get: "Execution.PipelineName" },
+    pipelineArn: { Get: "Execution.PipelineArn" },
+    startDateTime: { Get: "Execution.StartDateTime" },
+    currentDateTime: { Get: "Execution.CurrentDateTime" },
+} as const satisfies Record<string, Get>;
+
+const EXECUTION_VARIABLES = new Set<string>(Object.values(execution).map((g) => g.Get));
+
+/** Concatenates values at run time (`Std:Join`); numbers and JsonGet results become strings this way. */
+export function join(values: readonly Value[], on = ""): Join {
+    if (values.length === 0) throw new Error("join needs at least one value");
+    return { "Std:Join": { On: on, Values: [...values] } };
+}
+
+/** Reads `path` (e.g. `metrics.accuracy`) from a property file at run time. */
+export function jsonGet(file: PropertyFileRef, path: string): JsonGet {
+    if (!path) throw new Error(`jsonGet on ${file.Get} needs a JSON path such as metrics.accuracy`);
+    return { "Std:JsonGet": { PropertyFile: { Get: file.Get }, Path: path } };
+}
+
+export function isExpression(v: unknown): v is Expression {
+    return typeof v === "object" && v !== null && ("Get" in v || "Std:Join" in v || "Std:JsonGet" in v);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Conditions, retries, caching
+
+export type ComparisonType = "Equals" | "GreaterThan" | "GreaterThanOrEqualTo" | "LessThan" | "LessThanOrEqualTo";
+
+export interface Comparison {
+    readonly Type: ComparisonType;
+    readonly LeftValue: Value;
+    readonly RightValue: Value;
+}
+
+/** Comparisons for a condition step; a condition step is true when all of its comparisons are. */
+export const compare = {
+    equals: (left: Value, right: Value): Comparison => ({ Type: "Equals", LeftValue: left, RightValue: right }),
+    greaterThan: (left: Value, right: Value): Comparison => ({ Type: "GreaterThan", LeftValue: left, RightValue: right }),
+    greaterThanOrEqualTo: (left: Value, right: Value): Comparison => ({ Type: "GreaterThanOrEqualTo", LeftValue: left, RightValue: right }),
+    lessThan: (left: Value, right: Value): Comparison => ({ Type: "LessThan", LeftValue: left, RightValue: right }),
+    lessThanOrEqualTo: (left: Value, right: Value): Comparison => ({ Type: "LessThanOrEqualTo", LeftValue: left, RightValue: right }),
+};
+
+export type StepException = "Step.SERVICE_FAULT" | "Step.THROTTLING";
+export type SageMakerJobException = "SageMaker.JOB_INTERNAL_ERROR" | "SageMaker.CAPACITY_ERROR" | "SageMaker.RESOURCE_LIMIT";
+
+export interface RetryPolicy {
+    readonly ExceptionType: ReadonlyArray<StepException | SageMakerJobException>;
+    /** Seconds before the first retry. SageMaker's default is 1. */
+    readonly IntervalSeconds?: number;
+    /** Multiplier of the interval per attempt. SageMaker's default is 2.0. */
+    readonly BackoffRate?: number;
+    /** At most 20; exclusive with ExpireAfterMin. */
+    readonly MaxAttempts?: number;
+    /** At most 14400 minutes; exclusive with MaxAttempts. */
+    readonly ExpireAfterMin?: number;
+}
+
+export interface CacheConfig {
+    readonly Enabled: boolean;
+    /** ISO 8601 duration such as P30D. */
+    readonly ExpireAfter?: string;
+}
+
+export interface PropertyFileDefinition<F extends string = string, O extends string = string> {
+    readonly PropertyFileName: F;
+    /** The processing output the file is written to. */
+    readonly OutputName: O;
+    /** The file's path relative to that output's local path. */
+    readonly FilePath: string;
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Step arguments: SDK request types minus the names SageMaker generates
+
+export type ProcessingArguments<O extends string = string> = Omit<Expressible<CreateProcessingJobRequest>, "ProcessingJobName" | "ProcessingOutputConfig"> & {
+    readonly ProcessingOutputConfig?: Omit<Expressible<ProcessingOutputConfig>, "Outputs"> & {
+        /** Output names are literal so handles can offer exactly these to later steps. */
+        readonly Outputs: ReadonlyArray<Omit<Expressible<ProcessingOutput>, "OutputName"> & { readonly OutputName: O }>;
+    };
+};
+export type TrainingArguments = Omit<Expressible<CreateTrainingJobRequest>, "TrainingJobName">;
+export type ModelArguments = Omit<Expressible<CreateModelInput>, "ModelName">;
+export type TransformArguments = Omit<Expressible<CreateTransformJobRequest>, "TransformJobName">;
+export type RegisterModelArguments = Omit<Expressible<CreateModelPackageInput>, "ModelPackageName" | "ClientToken"> & {
+    /** Versioned packages only: the group is required. */
+    readonly ModelPackageGroupName: string | Expression;
+};
+export interface FailArguments {
+    readonly ErrorMessage: Value;
+}
+export interface ConditionArguments {
+    readonly Conditions: readonly Comparison[];
+    readonly IfSteps: readonly StepDefinition[];
+    readonly ElseSteps: readonly StepDefinition[];
+}
+
+export type StepType = "Processing" | "Training" | "Model" | "Transform" | "RegisterModel" | "Condition" | "Fail";
+
+/** One step as it appears in the definition JSON. */
+export interface StepDefinition {
+    readonly Name: string;
+    readonly Type: StepType;
+    readonly Description?: string;
+    readonly DependsOn?: readonly string[];
+    readonly Arguments: object;
+    readonly PropertyFiles?: readonly PropertyFileDefinition[];
+    readonly CacheConfig?: CacheConfig;
+    readonly RetryPolicies?: readonly RetryPolicy[];
+}
+
+export type ParameterType = "String" | "Integer" | "Float";
+
+export interface ParameterDefinition {
+    readonly Name: string;
+    readonly Type: ParameterType;
+    readonly DefaultValue?: string | number;
+}
+
+export interface PipelineDefinition {
+    readonly Version: "2020-12-01";
+    readonly Metadata: Record<string, never>;
+    readonly Parameters: readonly ParameterDefinition[];
+    readonly PipelineExperimentConfig?: { readonly ExperimentName: Value; readonly TrialName: Value };
+    readonly Steps: readonly StepDefinition[];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Handles
+
+/** What every step handle has: its name, for `dependsOn`, conditions and error messages. */
+export interface StepHandle {
+    readonly name: string;
+    readonly type: StepType;
+}
+
+export interface ParameterHandle<T extends ParameterType> extends Get {
+    readonly __parameterType: T;
+}
+
+export interface ProcessingStep<O extends string, F extends string> extends StepHandle {
+    readonly type: "Processing";
+    /** The S3 URI an output was uploaded to. */
+    outputUri(output: O): Get;
+    /** A property file for `jsonGet`. */
+    propertyFile(file: F): PropertyFileRef;
+}
+
+export interface TrainingStep extends StepHandle {
+    readonly type: "Training";
+    /** S3 URI of model.tar.gz. */
+    readonly modelArtifacts: Get;
+}
+
+export interface ModelStep extends StepHandle {
+    readonly type: "Model";
+    readonly modelName: Get;
+}
+
+export interface TransformStep extends StepHandle {
+    readonly type: "Transform";
+    readonly outputPath: Get;
+}
+
+export interface RegisterModelStep extends StepHandle {
+    readonly type: "RegisterModel";
+    readonly modelPackageArn: Get;
+}
+
+export interface ConditionStep extends StepHandle {
+    readonly type: "Condition";
+    /** True when the condition held. */
+    readonly outcome: Get;
+}
+
+export interface FailStep extends StepHandle {
+    readonly type: "Fail";
+}
+
+interface CommonOptions {
+    readonly description?: string;
+    /** Steps that must finish first although no argument references them. */
+    readonly dependsOn?: readonly StepHandle[];
+}
+interface RetryOptions {
+    readonly retryPolicies?: readonly RetryPolicy[];
+}
+interface CacheOptions {
+    /** Reuse a previous successful run with identical arguments; `true` means no expiry. */
+    readonly cache?: true | { readonly expireAfter: string };
+}
+
+export interface ProcessingOptions<O extends string, F extends string> extends CommonOptions, RetryOptions, CacheOptions {
+    readonly arguments: ProcessingArguments<O>;
+    readonly propertyFiles?: ReadonlyArray<PropertyFileDefinition<F, NoInfer<O>>>;
+}
+export interface TrainingOptions extends CommonOptions, RetryOptions, CacheOptions {
+    readonly arguments: TrainingArguments;
+}
+export interface ModelOptions extends CommonOptions, RetryOptions {
+    readonly arguments: ModelArguments;
+}
+export interface TransformOptions extends CommonOptions, RetryOptions, CacheOptions {
+    readonly arguments: TransformArguments;
+}
+export interface RegisterModelOptions extends CommonOptions, RetryOptions {
+    readonly arguments: RegisterModelArguments;
+}
+export interface ConditionOptions extends CommonOptions {
+    /** All must hold for the `ifSteps` to run. */
+    readonly conditions: readonly Comparison[];
+    readonly ifSteps: readonly StepHandle[];
+    readonly elseSteps?: readonly StepHandle[];
+}
+
+const NAME = /^[A-Za-z0-9_-]{1,64}$/;
+const ISO_DURATION = /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+S)?)?$/;
+const MAX_RETRY_ATTEMPTS = 20;
+const MAX_RETRY_EXPIRE_MINUTES = 14400;
+
+interface Registered {
+    readonly handle: StepHandle;
+    readonly definition: () => StepDefinition;
+    readonly outputs?: ReadonlySet<string>;
+    readonly propertyFiles?: ReadonlySet<string>;
+}
+
+export class PipelineBuilder {
+    private readonly parameters = new Map<string, ParameterDefinition>();
+    private readonly steps = new Map<string, Registered>();
+    /** Steps placed inside a condition's branches, by step name -> condition name. */
+    private readonly nestedIn = new Map<string, string>();
+    private experimentConfig?: PipelineDefinition["PipelineExperimentConfig"];
+
+    /** A pipeline parameter; the handle is the `{"Get": "Parameters.<name>"}` reference. */
+    parameter<T extends ParameterType>(name: string, type: T, options: { default?: T extends "String" ? string : number } = {}): ParameterHandle<T> {
+        if (!NAME.test(name)) throw new Error(`parameter name ${JSON.stringify(name)} must be 1-64 letters, digits, "-" or "_"`);
+        if (this.parameters.has(name)) throw new Error(`parameter ${name} is declared twice`);
+        const d = options.default;
+        if (d !== undefined) {
+            if (type === "String" && typeof d !== "string") throw new Error(`parameter ${name}: String default must be a string`);
+            if (type === "Integer" && !Number.isInteger(d)) throw new Error(`parameter ${name}: Integer default must be a whole number, got ${d}`);
+            if (type === "Float" && typeof d !== "number") throw new Error(`parameter ${name}: Float default must be a number`);
+        }
+        this.parameters.set(name, { Name: name, Type: type, ...(d !== undefined ? { DefaultValue: d } : {}) });
+        return { Get: `Parameters.${name}` } as ParameterHandle<T>;
+    }
+
+    /** Groups runs in SageMaker Experiments: by default the pipeline name and the execution id. */
+    experiment(config: { experimentName?: Value; trialName?: Value } = {}): this {
+        this.experimentConfig = {
+            ExperimentName: config.experimentName ?? execution.pipelineName,
+            TrialName: config.trialName ?? execution.pipelineExecutionId,
+        };
+        return this;
+    }
+
+    processing<O extends string, F extends string = never>(name: string, options: ProcessingOptions<O, F>): ProcessingStep<O, F> {
+        const outputs = new Set<string>((options.arguments.ProcessingOutputConfig?.Outputs ?? []).map((o) => o.OutputName));
+        for (const f of options.propertyFiles ?? [])
+            if (!outputs.has(f.OutputName))
+                throw new Error(`step ${name}: property file ${f.PropertyFileName} names output ${JSON.stringify(f.OutputName)}, which the step does not declare (outputs: ${[...outputs].join(", ") || "none"})`);
+        const files = new Set<string>((options.propertyFiles ?? []).map((f) => f.PropertyFileName));
+        if (files.size !== (options.propertyFiles ?? []).length) throw new Error(`step ${name}: two property files share a name`);
+        const handle: ProcessingStep<O, F> = {
+            name,
+            type: "Processing",
+            outputUri: (output) => {
+                if (!outputs.has(output)) throw new Error(`step ${name} has no output ${JSON.stringify(output)} (outputs: ${[...outputs].join(", ") || "none"})`);
+                return { Get: `Steps.${name}.ProcessingOutputConfig.Outputs['${output}'].S3Output.S3Uri` };
+            },
+            propertyFile: (file) => {
+                if (!files.has(file)) throw new Error(`step ${name} declares no property file ${JSON.stringify(file)} (declared: ${[...files].join(", ") || "none"})`);
+                return { Get: `Steps.${name}.PropertyFiles.${file}` } as PropertyFileRef;
+            },
+        };
+        const base = this.common(name, "Processing", options);
+        this.register(handle, () => ({
+            ...base,
+            Arguments: options.arguments,
+            ...(options.propertyFiles?.length ? { PropertyFiles: options.propertyFiles } : {}),
+            ...cacheConfig(name, options.cache),
+            ...retryPolicies(name, options.retryPolicies),
+        }), { outputs, propertyFiles: files });
+        return handle;
+    }
+
+    training(name: string, options: TrainingOptions): TrainingStep {
+        const handle: TrainingStep = { name, type: "Training", modelArtifacts: { Get: `Steps.${name}.ModelArtifacts.S3ModelArtifacts` } };
+        const base = this.common(name, "Training", options);
+        this.register(handle, () => ({
+            ...base,
+            Arguments: options.arguments,
+            ...cacheConfig(name, options.cache),
+            ...retryPolicies(name, options.retryPolicies),
+        }));
+        return handle;
+    }
+
+    /** A CreateModel step (serialized as type "Model"). */
+    model(name: string, options: ModelOptions): ModelStep {
+        const handle: ModelStep = { name, type: "Model", modelName: { Get: `Steps.${name}.ModelName` } };
+        const base = this.common(name, "Model", options);
+        this.register(handle, () => ({
+            ...base,
+            Arguments: options.arguments,
+            ...retryPolicies(name, options.retryPolicies),
+        }));
+        return handle;
+    }
+
+    transform(name: string, options: TransformOptions): TransformStep {
+        const handle: TransformStep = { name, type: "Transform", outputPath: { Get: `Steps.${name}.TransformOutput.S3OutputPath` } };
+        const base = this.common(name, "Transform", options);
+        this.register(handle, () => ({
+            ...base,
+            Arguments: options.arguments,
+            ...cacheConfig(name, options.cache),
+            ...retryPolicies(name, options.retryPolicies),
+        }));
+        return handle;
+    }
+
+    /** Registers a model package version into a group (CreateModelPackage). */
+    registerModel(name: string, options: RegisterModelOptions): RegisterModelStep {
+        const handle: RegisterModelStep = { name, type: "RegisterModel", modelPackageArn: { Get: `Steps.${name}.ModelPackageArn` } };
+        const base = this.common(name, "RegisterModel", options);
+        this.register(handle, () => ({
+            ...base,
+            Arguments: options.arguments,
+            ...retryPolicies(name, options.retryPolicies),
+        }));
+        return handle;
+    }
+
+    /** Stops the execution as failed with a message (which may join run-time values). */
+    fail(name: string, errorMessage: Value, options: CommonOptions = {}): FailStep {
+        const handle: FailStep = { name, type: "Fail" };
+        const base = this.common(name, "Fail", options);
+        this.register(handle, () => ({ ...base, Arguments: { ErrorMessage: errorMessage } }));
+        return handle;
+    }
+
+    /**
+     * Runs `ifSteps` when every comparison holds, else `elseSteps`. Those steps must have been declared on
+     * this builder; they move inside the condition and leave the top level.
+     */
+    condition(name: string, options: ConditionOptions): ConditionStep {
+        if (options.conditions.length === 0) throw new Error(`condition step ${name} needs at least one comparison`);
+        const branches = [...options.ifSteps, ...(options.elseSteps ?? [])];
+        if (branches.length === 0) throw new Error(`condition step ${name} has no steps in either branch`);
+        for (const s of branches) this.known(s, `condition ${name} branches to`);
+        for (const s of branches) {
+            const other = this.nestedIn.get(s.name);
+            if (other) throw new Error(`step ${s.name} is already a branch of condition ${other}; a step can run in one branch only`);
+        }
+        if (new Set(branches.map((s) => s.name)).size !== branches.length)
+            throw new Error(`condition step ${name} names a step twice in its branches; a step can run in one branch only`);
+        const handle: ConditionStep = { name, type: "Condition", outcome: { Get: `Steps.${name}.Outcome` } };
+        const base = this.common(name, "Condition", options);
+        this.register(handle, () => ({
+            ...base,
+            Arguments: {
+                Conditions: options.conditions,
+                IfSteps: options.ifSteps.map((s) => this.definitionOf(s, name)),
+                ElseSteps: (options.elseSteps ?? []).map((s) => this.definitionOf(s, name)),
+            } satisfies ConditionArguments,
+        }));
+        for (const s of branches) this.nestedIn.set(s.name, name);
+        return handle;
+    }
+
+    /**
+     * The definition, after checking it: every `Get` names a declared parameter, execution variable, or a
+     * step of this pipeline and a property that step has; every DependsOn names a step; no cycles.
+     */
+    build(): PipelineDefinition {
+        if (this.steps.size === 0) throw new Error("a pipeline needs at least one step");
+        const topLevel = [...this.steps.values()].filter((r) => !this.nestedIn.has(r.handle.name)).map((r) => r.definition());
+        const definition: PipelineDefinition = {
+            Version: "2020-12-01",
+            Metadata: {},
+            Parameters: [...this.parameters.values()],
+            ...(this.experimentConfig ? { PipelineExperimentConfig: this.experimentConfig } : {}),
+            Steps: topLevel,
+        };
+        this.checkReferences(definition);
+        checkAcyclic(definition);
+        return definition;
+    }
+
+    private register(handle: StepHandle, definition: () => StepDefinition, extra: Partial<Registered> = {}): void {
+        if (!NAME.test(handle.name)) throw new Error(`step name ${JSON.stringify(handle.name)} must be 1-64 letters, digits, "-" or "_"`);
+        if (this.steps.has(handle.name)) throw new Error(`two steps are named ${handle.name}; step names must be unique in a pipeline`);
+        this.steps.set(handle.name, { handle, definition, ...extra });
+    }
+
+    private common(name: string, type: StepType, options: CommonOptions): Pick<StepDefinition, "Name" | "Type" | "Description" | "DependsOn"> {
+        const dependsOn = (options.dependsOn ?? []).map((s) => this.known(s, `step ${name} depends on`).name);
+        return {
+            Name: name,
+            Type: type,
+            ...(options.description ? { Description: options.description } : {}),
+            ...(dependsOn.length ? { DependsOn: dependsOn } : {}),
+        };
+    }
+
+    private known(step: StepHandle, context: string): StepHandle {
+        const registered = this.steps.get(step.name);
+        if (!registered || registered.handle !== step)
+            throw new Error(`${context} ${step.name}, which is not a step of this pipeline; declare it on the same PipelineBuilder`);
+        return step;
+    }
+
+    private definitionOf(step: StepHandle, condition: string): StepDefinition {
+        return this.steps.get(this.known(step, `condition ${condition} branches to`).name)!.definition();
+    }
+
+    private checkReferences(definition: PipelineDefinition): void {
+        const problems: string[] = [];
+        for (const step of allSteps(definition)) {
+            for (const get of referencesIn(step.Arguments)) {
+                const problem = this.resolve(get);
+                if (problem) problems.push(`step ${step.Name}: ${JSON.stringify(get)} ${problem}`);
+            }
+        }
+        if (this.experimentConfig)
+            for (const get of referencesIn(this.experimentConfig)) {
+                const problem = this.resolve(get);
+                if (problem) problems.push(`PipelineExperimentConfig: ${JSON.stringify(get)} ${problem}`);
+            }
+        if (problems.length) throw new Error(`the pipeline has ${problems.length} unresolved reference${problems.length === 1 ? "" : "s"}:\n  - ${problems.join("\n  - ")}`);
+    }
+
+    /** Why a `Get` does not resolve, or undefined when it does. */
+    private resolve(get: string): string | undefined {
+        const [root, name, ...rest] = get.split(".");
+        if (root === "Parameters") return this.parameters.has(get.slice("Parameters.".length)) ? undefined : "names no declared parameter";
+        if (root === "Execution") return EXECUTION_VARIABLES.has(get) ? undefined : "is not a pipeline execution variable";
+        if (root !== "Steps") return "is neither a parameter, an execution variable nor a step property";
+        const step = this.steps.get(name);
+        if (!step) return `refers to step ${name}, which is not in this pipeline`;
+        const property = rest.join(".");
+        const output = /^ProcessingOutputConfig\.Outputs\['([^']+)'\]\.S3Output\.S3Uri$/.exec(property);
+        if (output) return step.outputs?.has(output[1]) ? undefined : `refers to output ${output[1]}, which step ${name} does not declare`;
+        const file = /^PropertyFiles\.(.+)$/.exec(property);
+        if (file) return step.propertyFiles?.has(file[1]) ? undefined : `refers to property file ${file[1]}, which step ${name} does not declare`;
+        const expected = STEP_PROPERTIES[step.handle.type];
+        return expected.includes(property) ? undefined : `is not a property of ${step.handle.type} step ${name} (known: ${expected.join(", ") || "none"})`;
+    }
+}
+
+/** The scalar properties each step type exposes to later steps (besides processing outputs and property files). */
+const STEP_PROPERTIES: Readonly<Record<StepType, readonly string[]>> = {
+    Processing: [],
+    Training: ["ModelArtifacts.S3ModelArtifacts"],
+    Model: ["ModelName"],
+    Transform: ["TransformOutput.S3OutputPath"],
+    RegisterModel: ["ModelPackageArn"],
+    Condition: ["Outcome"],
+    Fail: [],
+};
+
+function cacheConfig(step: string, cache: CacheOptions["cache"]): { CacheConfig?: CacheConfig } {
+    if (!cache) return {};
+    if (cache === true) return { CacheConfig: { Enabled: true } };
+    if (!ISO_DURATION.test(cache.expireAfter))
+        throw new Error(`step ${step}: cache expireAfter ${JSON.stringify(cache.expireAfter)} must be an ISO 8601 duration such as P30D or PT12H`);
+    return { CacheConfig: { Enabled: true, ExpireAfter: cache.expireAfter } };
+}
+
+function retryPolicies(step: string, policies: readonly RetryPolicy[] | undefined): { RetryPolicies?: readonly RetryPolicy[] } {
+    if (!policies?.length) return {};
+    for (const p of policies) {
+        if (p.ExceptionType.length === 0) throw new Error(`step ${step}: a retry policy needs at least one exception type`);
+        if (p.MaxAttempts !== undefined && p.ExpireAfterMin !== undefined)
+            throw new Error(`step ${step}: a retry policy sets MaxAttempts or ExpireAfterMin, not both`);
+        if (p.MaxAttempts !== undefined && (!Number.isInteger(p.MaxAttempts) || p.MaxAttempts < 1 || p.MaxAttempts > MAX_RETRY_ATTEMPTS))
+            throw new Error(`step ${step}: retry MaxAttempts must be 1-${MAX_RETRY_ATTEMPTS}, got ${p.MaxAttempts}`);
+        if (p.ExpireAfterMin !== undefined && (!Number.isInteger(p.ExpireAfterMin) || p.ExpireAfterMin < 1 || p.ExpireAfterMin > MAX_RETRY_EXPIRE_MINUTES))
+            throw new Error(`step ${step}: retry ExpireAfterMin must be 1-${MAX_RETRY_EXPIRE_MINUTES}, got ${p.ExpireAfterMin}`);
+    }
+    return { RetryPolicies: policies };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Reading definitions (tests, the offline plan)
+
+/** Every step, condition branches included, in definition order (a condition before its branches). */
+export function allSteps(definition: Pick<PipelineDefinition, "Steps">): StepDefinition[] {
+    const out: StepDefinition[] = [];
+    const visit = (steps: readonly StepDefinition[]) => {
+        for (const s of steps) {
+            out.push(s);
+            if (s.Type === "Condition") {
+                const a = s.Arguments as ConditionArguments;
+                visit(a.IfSteps);
+                visit(a.ElseSteps);
+            }
+        }
+    };
+    visit(definition.Steps);
+    return out;
+}
+
+/** Every `Get` string inside a value (arguments, conditions), in order of appearance. */
+export function referencesIn(value: unknown): string[] {
+    const out: string[] = [];
+    const visit = (v: unknown) => {
+        if (Array.isArray(v)) v.forEach(visit);
+        else if (typeof v === "object" && v !== null) {
+            for (const [k, inner] of Object.entries(v)) {
+                if (k === "Get" && typeof inner === "string") out.push(inner);
+                else if (k === "IfSteps" || k === "ElseSteps") continue; // branches are steps of their own
+                else visit(inner);
+            }
+        }
+    };
+    visit(value);
+    return out;
+}
+
+/**
+ * The steps each step waits for: those its arguments reference, its DependsOn, and for a branch step the
+ * condition it belongs to.
+ */
+export function stepDependencies(definition: Pick<PipelineDefinition, "Steps">): Map<string, string[]> {
+    const deps = new Map<string, string[]>();
+    const add = (step: string, on: string) => {
+        const list = deps.get(step) ?? [];
+        if (on !== step && !list.includes(on)) list.push(on);
+        deps.set(step, list);
+    };
+    const steps = allSteps(definition);
+    for (const s of steps) {
+        deps.set(s.Name, deps.get(s.Name) ?? []);
+        for (const get of referencesIn(s.Arguments)) if (get.startsWith("Steps.")) add(s.Name, get.split(".")[1]);
+        for (const d of s.DependsOn ?? []) add(s.Name, d);
+    }
+    for (const s of steps) {
+        if (s.Type === "Condition") {
+            const a = s.Arguments as ConditionArguments;
+            for (const b of [...a.IfSteps, ...a.ElseSteps]) add(b.Name, s.Name);
+        }
+    }
+    return deps;
+}
+
+function checkAcyclic(definition: PipelineDefinition): void {
+    const deps = stepDependencies(definition);
+    const state = new Map<string, "visiting" | "done">();
+    const visit = (name: string, path: string[]) => {
+        if (state.get(name) === "done") return;
+        if (state.get(name) === "visiting") throw new Error(`the pipeline's steps form a cycle: ${[...path, name].join(" -> ")}`);
+        state.set(name, "visiting");
+        for (const d of deps.get(name) ?? []) visit(d, [...path, name]);
+        state.set(name, "done");
+    };
+    for (const name of deps.keys()) visit(name, []);
+}
+
+/**
+ * A printable outline of the step graph, one line per step, e.g.
+ * `Train (Training) <- Preprocess`, with condition branches indented under their condition.
+ */
+export function stepGraph(definition: Pick<PipelineDefinition, "Steps">): string[] {
+    const deps = stepDependencies(definition);
+    const lines: string[] = [];
+    const describe = (s: StepDefinition) => {
+        const upstream = deps.get(s.Name) ?? [];
+        lines.push(`${s.Name} (${s.Type})${upstream.length ? ` <- ${upstream.join(", ")}` : ""}`);
+        if (s.Type === "Condition") {
+            const a = s.Arguments as ConditionArguments;
+            for (const c of a.Conditions) lines.push(`    when ${describeValue(c.LeftValue)} ${SYMBOL[c.Type]} ${describeValue(c.RightValue)}`);
+            for (const b of a.IfSteps) describeBranch(b, s.Name, "    ", "if true");
+            for (const b of a.ElseSteps) describeBranch(b, s.Name, "    ", "else");
+        }
+    };
+    const describeBranch = (s: StepDefinition, condition: string, indent: string, label: string) => {
+        const upstream = (deps.get(s.Name) ?? []).filter((d) => d !== condition);
+        lines.push(`${indent}${label}: ${s.Name} (${s.Type})${upstream.length ? ` <- ${upstream.join(", ")}` : ""}`);
+    };
+    for (const s of definition.Steps) describe(s);
+    return lines;
+}
+
+const SYMBOL: Record<ComparisonType, string> = {
+    Equals: "==", GreaterThan: ">", GreaterThanOrEqualTo: ">=", LessThan: "<", LessThanOrEqualTo: "<=",
+};
+
+/** A short human reading of a value: `Evaluate/EvaluationReport:metrics.accuracy`, `Parameters.X`, literals as JSON. */
+export function describeValue(v: Value): string {
+    if (typeof v !== "object") return JSON.stringify(v);
+    if ("Get" in v) return v.Get.startsWith("Steps.") ? v.Get.slice("Steps.".length) : v.Get;
+    if ("Std:JsonGet" in v) {
+        const file = v["Std:JsonGet"].PropertyFile.Get.replace(/^Steps\.([^.]+)\.PropertyFiles\./, "$1/");
+        return `${file}:${v["Std:JsonGet"].Path}`;
+    }
+    return `join(${v["Std:Join"].Values.map(describeValue).join(", ")})`;
+}
