@@ -1,0 +1,79 @@
+import {
+    CreateEndpointCommand,
+    CreateEndpointConfigCommand,
+    CreateModelCommand,
+    CreateModelPackageCommand,
+    CreateModelPackageGroupCommand,
+    ModelApprovalStatus,
+    SageMakerClient,
+} from "@aws-sdk/client-sagemaker";
+import { spawn } from "child_process";
+import { join } from "path";
+
+/** Registry and endpoint objects created in the emulator the way the training pipeline and the stack create them. */
+
+export const ROLE_ARN = "arn:aws:iam::123456789012:role/vision-mlops-staging-sagemaker";
+
+export async function createGroup(sm: SageMakerClient, group: string): Promise<void> {
+    await sm.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: group, ModelPackageGroupDescription: "test group" }));
+}
+
+export interface PackageSpec {
+    readonly status: ModelApprovalStatus;
+    readonly metadata?: Record<string, string>;
+    readonly statisticsUri?: string;
+    readonly baselineUri?: string;
+}
+
+export async function registerPackage(sm: SageMakerClient, group: string, spec: PackageSpec): Promise<string> {
+    const res = await sm.send(new CreateModelPackageCommand({
+        ModelPackageGroupName: group,
+        ModelApprovalStatus: spec.status,
+        InferenceSpecification: {
+            Containers: [{ Image: "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1", ModelDataUrl: `s3://artifacts/${group}/model.tar.gz` }],
+            SupportedContentTypes: ["image/jpeg", "image/png"],
+            SupportedResponseMIMETypes: ["application/json"],
+        },
+        ...(spec.statisticsUri ? { ModelMetrics: { ModelQuality: { Statistics: { ContentType: "application/json", S3Uri: spec.statisticsUri } } } } : {}),
+        ...(spec.baselineUri ? { DriftCheckBaselines: { ModelDataQuality: { Statistics: { ContentType: "application/json", S3Uri: spec.baselineUri } } } } : {}),
+        ...(spec.metadata ? { CustomerMetadataProperties: spec.metadata } : {}),
+    }));
+    return res.ModelPackageArn!;
+}
+
+/** A model from the package, an endpoint config with one variant of it, and the endpoint (named `endpoint`). */
+export async function serve(sm: SageMakerClient, endpoint: string, packageArn: string, suffix = "a"): Promise<void> {
+    const modelName = `${endpoint}-model-${suffix}`;
+    const configName = `${endpoint}-config-${suffix}`;
+    await sm.send(new CreateModelCommand({ ModelName: modelName, ExecutionRoleArn: ROLE_ARN, PrimaryContainer: { ModelPackageName: packageArn }, EnableNetworkIsolation: true }));
+    await sm.send(new CreateEndpointConfigCommand({
+        EndpointConfigName: configName,
+        ProductionVariants: [{ VariantName: "AllTraffic", ModelName: modelName, InitialInstanceCount: 1, InstanceType: "ml.m5.large" }],
+    }));
+    await sm.send(new CreateEndpointCommand({ EndpointName: endpoint, EndpointConfigName: configName }));
+}
+
+export interface CliRun {
+    readonly code: number | null;
+    readonly stdout: string;
+    readonly stderr: string;
+}
+
+const REPO = join(__dirname, "..", "..");
+
+/** Runs `jobs/cli/<name>.ts` as an operator would (`npm run <name> -- ...args`), with the given environment. */
+export function runCliProcess(name: string, args: readonly string[], env: Record<string, string>): Promise<CliRun> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(REPO, "jobs", "cli", `${name}.ts`), ...args], {
+            cwd: REPO,
+            env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...env },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (d) => { stdout += String(d); });
+        child.stderr.on("data", (d) => { stderr += String(d); });
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code, stdout, stderr }));
+    });
+}
