@@ -204,7 +204,7 @@ const platformSchema = z.strictObject({
             ctx.addIssue({ code: "custom", path: ["models", name, "endpoint", "instanceCount"], message: `must be within autoscaling bounds ${a.minCapacity}..${a.maxCapacity}` });
         if (c.environment === "prod") {
             if (ep.instanceCount < 2)
-                ctx.addIssue({ code: "custom", path: ["models", name, "endpoint", "instanceCount"], input: ep.instanceCount, message: "must be >= 2 in prod (Security Hub SageMaker.4: prod variants need more than one instance)" });
+                ctx.addIssue({ code: "custom", path: ["models", name, "endpoint", "instanceCount"], input: ep.instanceCount, params: { defaulted: true }, message: "must be >= 2 in prod (Security Hub SageMaker.4: prod variants need more than one instance)" });
             if (a && a.minCapacity < 2)
                 ctx.addIssue({ code: "custom", path: ["models", name, "endpoint", "autoscaling", "minCapacity"], message: "must be >= 2 in prod (Security Hub SageMaker.4)" });
         }
@@ -301,7 +301,7 @@ function toProblem(input: unknown, issue: z.core.$ZodIssue): ConfigProblem {
             : { path: path.join("."), value: issue.keys, message: `are not known settings${allowed ? `; allowed here: ${allowed}` : ""}` };
     }
     const value = valueAt(input, path);
-    if (value === undefined && issue.code === "custom" && issue.input !== undefined)
+    if (value === undefined && issue.code === "custom" && issue.params?.defaulted)
         return { path: path.join("."), value: issue.input, message: issue.message, defaulted: true };
     let message = issue.message;
     if (issue.code === "invalid_type" && value === undefined && !/is required/.test(message))

@@ -1,0 +1,125 @@
+import { expect } from "chai";
+import { ConfigError, formatProblem, fromPulumiConfig, parsePlatformConfig, PlatformConfig } from "../../infra/config";
+import { readStackFile } from "../../infra/stack-file";
+
+/** A minimal valid staging config; each case below breaks one thing. */
+function base(): any {
+    return {
+        environment: "staging",
+        region: "us-east-1",
+        models: {
+            "traffic-signs": { classes: ["stop", "yield"], imageShape: [3, 224, 224], quality: { minAccuracy: 0.9 } },
+        },
+    };
+}
+
+function problemsOf(input: unknown): string[] {
+    try {
+        parsePlatformConfig(input);
+    } catch (e) {
+        expect(e).to.be.instanceOf(ConfigError);
+        return (e as ConfigError).problems.map(formatProblem);
+    }
+    throw new Error("config was accepted");
+}
+
+describe("stack config", () => {
+    it("accepts both shipped stack files and fills defaults", () => {
+        const staging = readStackFile(".", "staging");
+        const prod = readStackFile(".", "prod");
+        expect(Object.keys(staging.models)).to.deep.equal(["traffic-signs", "bikes-vs-motorcycles"]);
+        expect(staging.models["traffic-signs"].classes).to.have.length(43);
+        expect(staging.models["traffic-signs"].quality.minAccuracy).to.equal(0.9);
+        expect(staging.models["bikes-vs-motorcycles"].imageShape).to.deep.equal([3, 32, 32]);
+        expect(staging.models["bikes-vs-motorcycles"].inference.confidenceThreshold).to.equal(0.93);
+        expect(staging.monitoring.engine).to.equal("pipeline");
+        expect(prod.promotion?.sourceStack).to.equal("organization/vision-mlops/staging");
+        for (const m of Object.values(prod.models)) expect(m.endpoint.instanceCount).to.be.at.least(2);
+    });
+
+    it("states defaults once: spot GPU training, split, thresholds", () => {
+        const c: PlatformConfig = parsePlatformConfig(base());
+        const m = c.models["traffic-signs"];
+        expect(m.training).to.include({ instanceType: "ml.g4dn.xlarge", spot: true, maxRuntimeSeconds: 14400, epochs: 30, numLayers: 18 });
+        expect(m.training.split).to.deep.equal({ validation: 0.1, test: 0.1 });
+        expect(m.quality.maxRegression).to.equal(0.01);
+        expect(m.monitoring.drift.classPsi).to.equal(0.2);
+        expect(m.endpoint.dataCapturePercent).to.equal(undefined, "capture percent defaults per environment, not in the schema");
+    });
+
+    const cases: Array<[string, (c: any) => void, string]> = [
+        ["a CPU training instance", (c) => { c.models["traffic-signs"].training = { instanceType: "ml.m5.xlarge" }; },
+            'models.traffic-signs.training.instanceType: "ml.m5.xlarge" is not a GPU instance; the image-classification algorithm trains on ml.p2, ml.p3, ml.p3dn, ml.g4dn, ml.g5 (for example ml.g4dn.xlarge)'],
+        ["capture percent above 100", (c) => { c.models["traffic-signs"].endpoint = { dataCapturePercent: 150 }; },
+            "models.traffic-signs.endpoint.dataCapturePercent: 150 must be from 1 to 100"],
+        ["an accuracy threshold above 1", (c) => { c.models["traffic-signs"].quality.minAccuracy = 90; },
+            "models.traffic-signs.quality.minAccuracy: 90 must be from 0 to 1 (accuracy)"],
+        ["a misspelt key", (c) => { c.models["traffic-signs"].training = { epoch: 3 }; },
+            "models.traffic-signs.training.epoch: 3 is not a known setting; allowed here: instanceType, instanceCount, spot"],
+        ["a missing class list", (c) => { delete c.models["traffic-signs"].classes; },
+            "models.traffic-signs.classes: missing is required"],
+        ["one class", (c) => { c.models["traffic-signs"].classes = ["stop"]; },
+            'models.traffic-signs.classes: ["stop"] needs at least 2 classes'],
+        ["duplicate classes", (c) => { c.models["traffic-signs"].classes = ["stop", "stop"]; },
+            'models.traffic-signs.classes: ["stop","stop"] has duplicate class names'],
+        ["an unknown environment", (c) => { c.environment = "dev"; }, 'environment: "dev" must be one of staging, prod'],
+        ["a bad region", (c) => { c.region = "mars-1"; }, 'region: "mars-1" must be an AWS region such as us-east-1'],
+        ["a spot wait shorter than the runtime", (c) => { c.models["traffic-signs"].training = { maxRuntimeSeconds: 7200, maxWaitSeconds: 3600 }; },
+            "models.traffic-signs.training.maxWaitSeconds: 3600 must be >= training.maxRuntimeSeconds (7200)"],
+        ["autoscaling min above max", (c) => { c.models["traffic-signs"].endpoint = { autoscaling: { minCapacity: 3, maxCapacity: 2 } }; },
+            "models.traffic-signs.endpoint.autoscaling.minCapacity: 3 must be <= maxCapacity (2)"],
+        ["a model name with capitals", (c) => { c.models.TrafficSigns = c.models["traffic-signs"]; delete c.models["traffic-signs"]; },
+            "models.TrafficSigns: {"],
+        ["a pinned package that is not a version ARN", (c) => { c.models["traffic-signs"].endpoint = { modelPackageArn: "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/x" }; },
+            "must be a model package version ARN such as arn:aws:sagemaker:us-east-1:123456789012:model-package/my-group/3"],
+        ["no models", (c) => { c.models = {}; }, "models: {} must declare at least one model"],
+        ["a promotion source in staging", (c) => { c.promotion = { sourceStack: "org/vision-mlops/staging" }; },
+            "promotion: {\"sourceStack\":\"org/vision-mlops/staging\"} applies to prod only"],
+        ["an invalid e-mail", (c) => { c.alerts = { emails: ["oncall"] }; }, 'alerts.emails.0: "oncall" must be an e-mail address'],
+    ];
+    for (const [what, mutate, expected] of cases) {
+        it(`reports ${what} with key, value and what is allowed`, () => {
+            const c = base();
+            mutate(c);
+            const problems = problemsOf(c);
+            expect(problems.some((p) => p.includes(expected)), `got:\n${problems.join("\n")}`).to.equal(true);
+        });
+    }
+
+    it("prod needs two instances per endpoint and a promotion source, reporting defaults as such", () => {
+        const c = base();
+        c.environment = "prod";
+        const problems = problemsOf(c);
+        expect(problems).to.include("models.traffic-signs.endpoint.instanceCount: 1 (the default) must be >= 2 in prod (Security Hub SageMaker.4: prod variants need more than one instance)");
+        expect(problems).to.include("promotion: missing is required in prod: set promotion.sourceStack to the staging stack's name");
+    });
+
+    it("reports three mistakes together in one error", () => {
+        const c = base();
+        c.models["traffic-signs"].training = { instanceType: "ml.c5.xlarge" };
+        c.models["traffic-signs"].endpoint = { dataCapturePercent: 0 };
+        c.region = "nowhere";
+        try {
+            parsePlatformConfig(c, "Pulumi.staging.yaml");
+            expect.fail("accepted");
+        } catch (e) {
+            const err = e as ConfigError;
+            expect(err.problems.map((p) => p.path)).to.have.members([
+                "models.traffic-signs.training.instanceType", "models.traffic-signs.endpoint.dataCapturePercent", "region",
+            ]);
+            expect(err.message).to.match(/^Pulumi\.staging\.yaml has 3 problems; nothing was deployed:\n {2}- /);
+        }
+    });
+
+    it("reads Pulumi's flattened keys, JSON-encoded objects included, and rejects foreign namespaces", () => {
+        const flat = {
+            "aws:region": "eu-west-1",
+            "vision-mlops:environment": "staging",
+            "vision-mlops:models": JSON.stringify(base().models),
+        };
+        const c = parsePlatformConfig(fromPulumiConfig(flat));
+        expect(c.region).to.equal("eu-west-1");
+        expect(c.models["traffic-signs"].classes).to.deep.equal(["stop", "yield"]);
+        expect(() => fromPulumiConfig({ ...flat, "visionmlops:models": "{}" })).to.throw(ConfigError, /visionmlops:models: \{\} is not a vision-mlops setting/);
+    });
+});

@@ -1,0 +1,68 @@
+import { expect } from "chai";
+import { bucketName, endpointName, fitName, iamName, modelPackageGroupName, monitoringScheduleName, pipelineName, sagemakerName } from "../../infra/naming";
+import { modelTags, platformTags } from "../../infra/tags";
+
+const SAGEMAKER = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
+const S3 = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+/** The longest model name the config accepts (48 characters). */
+const LONGEST_MODEL = "a-very-long-model-name-for-road-sign-recognition";
+
+describe("naming", () => {
+    it("keeps readable names as they are", () => {
+        expect(endpointName("staging", "traffic-signs")).to.equal("vision-mlops-staging-traffic-signs");
+        expect(modelPackageGroupName("prod", "bikes-vs-motorcycles")).to.equal("vision-mlops-prod-bikes-vs-motorcycles");
+        expect(pipelineName("staging", "traffic-signs", "training")).to.equal("vision-mlops-staging-traffic-signs-training");
+        expect(bucketName("staging", "raw", "123456789012", "us-east-1")).to.equal("vision-mlops-staging-raw-123456789012-us-east-1");
+    });
+
+    it("fits the longest model name into SageMaker's 63 characters and pattern, distinctly and stably", () => {
+        expect(LONGEST_MODEL).to.have.length(48);
+        const names = [
+            endpointName("staging", LONGEST_MODEL),
+            monitoringScheduleName("staging", LONGEST_MODEL),
+            pipelineName("staging", LONGEST_MODEL, "training"),
+            pipelineName("staging", LONGEST_MODEL, "monitoring"),
+            sagemakerName("prod", LONGEST_MODEL, "monitor"),
+        ];
+        for (const n of names) {
+            expect(n.length, n).to.be.at.most(63);
+            expect(n, n).to.match(SAGEMAKER);
+        }
+        expect(new Set(names).size).to.equal(names.length);
+        expect(pipelineName("staging", LONGEST_MODEL, "training")).to.equal(pipelineName("staging", LONGEST_MODEL, "training"));
+        expect(pipelineName("staging", LONGEST_MODEL, "training")).to.equal("vision-mlops-staging-a-very-long-model-name-for-road-sig-f1d513");
+    });
+
+    it("fits bucket names into S3's 3-63 lowercase characters in the longest regions", () => {
+        for (const region of ["us-east-1", "ap-southeast-2", "us-gov-west-1", "ap-northeast-3"]) {
+            for (const purpose of ["raw", "curated", "artifacts", "capture", "logs"]) {
+                const n = bucketName("staging", purpose, "123456789012", region);
+                expect(n, n).to.match(S3);
+                expect(n).to.not.include("--");
+            }
+        }
+        expect(bucketName("staging", "raw", "111111111111", "us-east-1")).to.not.equal(bucketName("staging", "raw", "222222222222", "us-east-1"));
+    });
+
+    it("keeps IAM names within 64 characters", () => {
+        const n = iamName("staging", LONGEST_MODEL, "training-execution");
+        expect(n.length).to.be.at.most(64);
+    });
+
+    it("hashes only when needed and never ends on a hyphen", () => {
+        expect(fitName(["a", "b"], 63)).to.equal("a-b");
+        const long = fitName(["x".repeat(40), "y".repeat(40)], 63);
+        expect(long).to.have.length.at.most(63);
+        expect(long).to.match(/^x+-y+-[0-9a-f]{6}$/);
+        expect(fitName(["Upper Case", "under_score"], 63)).to.equal("upper-case-under-score");
+    });
+});
+
+describe("tags", () => {
+    it("adds project, environment and managed-by, which user tags cannot override", () => {
+        expect(platformTags("prod", { team: "vision", project: "other" })).to.deep.equal({
+            team: "vision", project: "vision-mlops", environment: "prod", "managed-by": "pulumi",
+        });
+        expect(modelTags("traffic-signs")).to.deep.equal({ model: "traffic-signs" });
+    });
+});
