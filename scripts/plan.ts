@@ -1,7 +1,7 @@
 /**
  * Offline plan: `npm run plan -- <stack> [--out DIR] [--registry sample|pending|empty]`.
  *
- * Runs the real program for `Pulumi.<stack>.yaml` in-process on Pulumi mocks (no cloud, no credentials, no
+ * Runs the real program for `Pulumi.<stack>.yaml` (from VISION_MLOPS_PROJECT_DIR, default this project) in-process on Pulumi mocks (no cloud, no credentials, no
  * Pulumi CLI), prints the resource tree like a preview, and writes a JSON plan of every resource's inputs.
  * Config problems are printed all at once and the exit code is 1; an unapproved model for prod is refused
  * exactly as `pulumi up` would refuse it.
@@ -174,7 +174,7 @@ async function main(): Promise<void> {
         process.exitCode = 2;
         return;
     }
-    const projectDir = resolve(__dirname, "..");
+    const projectDir = resolve(process.env.VISION_MLOPS_PROJECT_DIR ?? join(__dirname, ".."));
     try {
         await runPlan(stack, { projectDir, outDir: resolve(values.out ?? join(projectDir, ".plan", stack)), registry });
     } catch (e) {

@@ -1,0 +1,62 @@
+import { expect } from "chai";
+import { spawnSync } from "child_process";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join, resolve } from "path";
+
+const ROOT = resolve(__dirname, "../..");
+
+function plan(args: string[], env: Record<string, string> = {}) {
+    const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "scripts/plan.ts"), ...args], {
+        cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env },
+    });
+    return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+describe("npm run plan (end to end)", function () {
+    this.timeout(120_000);
+
+    it("plans staging: prints the tree and writes every resource's inputs", () => {
+        const out = mkdtempSync(join(tmpdir(), "plan-staging-"));
+        const r = plan(["staging", "--out", out]);
+        expect(r.code, r.stderr).to.equal(0);
+        expect(r.stdout).to.include('Offline plan for stack "staging" (staging, us-east-1)');
+        expect(r.stdout).to.match(/└─ vision-mlops:stack:Platform {2}vision-mlops-staging/);
+        expect(r.stdout).to.match(/│ {2}│ {2}├─ aws:s3\/bucket:Bucket {2}vision-mlops-staging-lake-raw {2}\(bucket=vision-mlops-staging-raw-123456789012-us-east-1\)/);
+        const doc = JSON.parse(readFileSync(join(out, "plan.json"), "utf8"));
+        expect(doc).to.include({ stack: "staging", environment: "staging", region: "us-east-1" });
+        const raw = doc.resources.find((x: any) => x.type === "aws:s3/bucket:Bucket" && x.name === "vision-mlops-staging-lake-raw");
+        expect(raw.parent).to.equal("vision-mlops:data:SecureBucket::vision-mlops-staging-lake-raw");
+        expect(doc.outputs.buckets.raw).to.equal("vision-mlops-staging-raw-123456789012-us-east-1");
+    });
+
+    it("plans prod through the gate with an Approved package, and refuses a pending one", () => {
+        const out = mkdtempSync(join(tmpdir(), "plan-prod-"));
+        const ok = plan(["prod", "--out", out]);
+        expect(ok.code, ok.stderr).to.equal(0);
+        expect(ok.stdout).to.include("pulumi:pulumi:StackReference  promotion-source  (name=organization/vision-mlops/staging)");
+        const refused = plan(["prod", "--out", join(out, "refused"), "--registry", "pending"]);
+        expect(refused.code).to.equal(1);
+        expect(refused.stderr).to.include("error: prod serves only Approved model packages; nothing was deployed:");
+        expect(refused.stderr).to.include("traffic-signs: model package arn:aws:sagemaker:us-east-1:123456789012:model-package/vision-mlops-staging-traffic-signs/1 (served by organization/vision-mlops/staging) is PendingManualApproval, not Approved.");
+        expect(refused.stderr).to.include("npm run approve -- --stack staging --model bikes-vs-motorcycles");
+        expect(existsSync(join(out, "refused", "plan.json"))).to.equal(false);
+    });
+
+    it("reports a stack file's three mistakes together, exits 1 and writes nothing", () => {
+        const project = mkdtempSync(join(tmpdir(), "plan-bad-"));
+        const good = readFileSync(join(ROOT, "Pulumi.staging.yaml"), "utf8");
+        const bad = good
+            .replace("instanceType: ml.g4dn.xlarge", "instanceType: ml.m5.xlarge")
+            .replace("minAccuracy: 0.9", "minAccuracy: 9")
+            .replace("aws:region: us-east-1", "aws:region: moon-1");
+        writeFileSync(join(project, "Pulumi.staging.yaml"), bad);
+        const r = plan(["staging", "--out", join(project, "out")], { VISION_MLOPS_PROJECT_DIR: project });
+        expect(r.code).to.equal(1);
+        expect(r.stderr).to.include("error: Pulumi.staging.yaml has 3 problems; nothing was deployed:");
+        expect(r.stderr).to.include('models.traffic-signs.training.instanceType: "ml.m5.xlarge" is not a GPU instance');
+        expect(r.stderr).to.include("models.traffic-signs.quality.minAccuracy: 9 must be from 0 to 1 (accuracy)");
+        expect(r.stderr).to.include('region: "moon-1" must be an AWS region such as us-east-1');
+        expect(existsSync(join(project, "out"))).to.equal(false);
+    });
+});
