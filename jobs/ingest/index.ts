@@ -1,0 +1,211 @@
+import { ListObjectsV2Command, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { createHash } from "crypto";
+import { readFile } from "fs/promises";
+import { extname, join, posix, resolve, relative } from "path";
+import { BATCH_METADATA_FILE } from "../../infra/job-contract";
+import { prefixes } from "../../infra/naming";
+import { JobError, listSome } from "../lib/errors";
+import { walkFiles } from "../lib/fs-walk";
+import { LabelLookup, readLabelStudioExport } from "../lib/label-studio";
+import { mapOrdered } from "../lib/pool";
+import { Progress } from "./progress";
+
+/** File extensions ingest uploads, with the content type each is stored with. */
+export const IMAGE_CONTENT_TYPES: Readonly<Record<string, string>> = {
+    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
+    ".gif": "image/gif", ".tif": "image/tiff", ".tiff": "image/tiff",
+};
+
+/** Hex digits of the SHA-256 kept in an image's key; enough that two different images never share one. */
+export const KEY_HASH_CHARS = 32;
+
+const BATCH_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
+
+/** The default batch id: the UTC time as `yyyymmddThhmmssZ`, which sorts in time order. */
+export function defaultBatchId(now = new Date()): string {
+    return now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+}
+
+/** `<model>/batches/<batch>/<class>/<hash>.<ext>`; the hash sits in the name so one listing tells what is uploaded. */
+export function imageKey(model: string, batchId: string, className: string, sha256: string, ext: string): string {
+    return `${prefixes.rawBatch(model, batchId)}${className}/${sha256.slice(0, KEY_HASH_CHARS)}${ext}`;
+}
+
+const IMAGE_KEY = new RegExp(`^[^/]+/batches/([^/]+)/([^/]+)/([0-9a-f]{${KEY_HASH_CHARS}})\\.[A-Za-z0-9]+$`);
+
+/** `batch.json`: what one ingest added. */
+export interface BatchRecord {
+    readonly model: string;
+    readonly batch_id: string;
+    readonly created_at: string;
+    readonly source: string;
+    readonly labels: string | null;
+    readonly new_images: number;
+    readonly already_uploaded: number;
+    readonly duplicates_in_batch: number;
+    /** New images per class. */
+    readonly classes: Record<string, number>;
+    readonly skipped: Array<{ file: string; reason: string }>;
+    /** Local images whose content was uploaded before under another class. */
+    readonly class_conflicts: Array<{ file: string; class: string; uploaded_as: string }>;
+    readonly total_images: number;
+}
+
+export interface IngestOptions {
+    readonly s3: Pick<S3Client, "send">;
+    readonly bucket: string;
+    readonly model: string;
+    readonly classes: readonly string[];
+    /** Folder of images, one sub-folder per class (or any layout with `labels`). */
+    readonly dir: string;
+    /** Label Studio JSON export naming each image's class. */
+    readonly labels?: string;
+    readonly batchId: string;
+    readonly concurrency?: number;
+    readonly progress?: Progress;
+    readonly now?: Date;
+}
+
+export interface IngestResult {
+    readonly batch: BatchRecord;
+    readonly batchKey: string;
+    readonly manifestKey: string;
+}
+
+interface LocalImage {
+    readonly file: string;
+    readonly className: string;
+    readonly ext: string;
+}
+
+/**
+ * Uploads the images not yet in the model's raw data, then `batch.json`, then, last, `_manifest.json` listing
+ * every image of the model (its arrival starts training). Nothing is uploaded when a label is unknown or the
+ * batch id is taken.
+ */
+export async function ingest(opts: IngestOptions): Promise<IngestResult> {
+    const { s3, bucket, model, batchId } = opts;
+    if (!BATCH_ID.test(batchId)) throw new JobError(`batch id "${batchId}" must be letters, digits, ".", "_" or "-" (at most 100), starting with a letter or digit`);
+    const dir = resolve(opts.dir);
+    const skipped: Array<{ file: string; reason: string }> = [];
+    const local = await listLocalImages(dir, opts.labels, skipped);
+    const known = new Set(opts.classes);
+    const unknown = new Map<string, string[]>();
+    for (const image of local) if (!known.has(image.className)) unknown.set(image.className, [...(unknown.get(image.className) ?? []), image.file]);
+    if (unknown.size > 0)
+        throw new JobError(`nothing uploaded: ${[...unknown].map(([c, files]) => `"${c}" (${files.length} files, e.g. ${files[0]})`).join("; ")} `
+            + `${unknown.size > 1 ? "are not classes" : "is not a class"} of model ${model}; its classes are: ${opts.classes.join(", ")}`);
+    if (local.length === 0) throw new JobError(`no images under ${dir} (looked for ${Object.keys(IMAGE_CONTENT_TYPES).join(" ")} in class folders)`);
+
+    // One listing of the model's raw data says which contents are already there (the hash is in each key).
+    const uploaded = new Map<string, { key: string; className: string }>();
+    const modelPrefix = prefixes.rawModel(model);
+    for await (const key of listKeys(s3, bucket, `${modelPrefix}batches/`)) {
+        if (key.startsWith(prefixes.rawBatch(model, batchId)))
+            throw new JobError(`batch ${batchId} of model ${model} already exists in s3://${bucket}/${prefixes.rawBatch(model, batchId)}; choose another --batch-id`);
+        const m = IMAGE_KEY.exec(key);
+        if (m) uploaded.set(m[3], { key, className: m[2] });
+    }
+
+    const concurrency = opts.concurrency ?? 8;
+    const hashed: Array<LocalImage & { hash: string }> = [];
+    let done = 0;
+    for await (const h of mapOrdered(local, concurrency, async (image) => {
+        const hash = createHash("sha256").update(await readFile(join(dir, image.file))).digest("hex").slice(0, KEY_HASH_CHARS);
+        opts.progress?.update("hashing", ++done, local.length);
+        return { ...image, hash };
+    })) hashed.push(h);
+
+    const toUpload: Array<LocalImage & { hash: string; key: string }> = [];
+    const inBatch = new Set<string>();
+    const conflicts: BatchRecord["class_conflicts"] = [];
+    let alreadyUploaded = 0, duplicatesInBatch = 0;
+    for (const image of hashed) {
+        const before = uploaded.get(image.hash);
+        if (before) {
+            alreadyUploaded++;
+            if (before.className !== image.className) conflicts.push({ file: image.file, class: image.className, uploaded_as: before.className });
+        } else if (inBatch.has(image.hash)) duplicatesInBatch++;
+        else {
+            inBatch.add(image.hash);
+            toUpload.push({ ...image, key: imageKey(model, batchId, image.className, image.hash, image.ext) });
+        }
+    }
+
+    done = 0;
+    for await (const _ of mapOrdered(toUpload, concurrency, async (image) => {
+        await s3.send(new PutObjectCommand({
+            Bucket: bucket, Key: image.key, Body: await readFile(join(dir, image.file)), ContentType: IMAGE_CONTENT_TYPES[image.ext],
+        }));
+        opts.progress?.update("uploading", ++done, toUpload.length);
+    })) { /* in order, bounded */ }
+
+    const allKeys = [...[...uploaded.values()].map((u) => u.key), ...toUpload.map((u) => u.key)].sort();
+    const perClass = Object.fromEntries(opts.classes.map((c) => [c, 0]));
+    for (const u of toUpload) perClass[u.className]++;
+    const batch: BatchRecord = {
+        model,
+        batch_id: batchId,
+        created_at: (opts.now ?? new Date()).toISOString(),
+        source: dir,
+        labels: opts.labels ? resolve(opts.labels) : null,
+        new_images: toUpload.length,
+        already_uploaded: alreadyUploaded,
+        duplicates_in_batch: duplicatesInBatch,
+        classes: perClass,
+        skipped,
+        class_conflicts: conflicts,
+        total_images: allKeys.length,
+    };
+    const batchKey = `${prefixes.rawBatch(model, batchId)}${BATCH_METADATA_FILE}`;
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: batchKey, Body: `${JSON.stringify(batch, null, 2)}\n`, ContentType: "application/json" }));
+    // SageMaker ManifestFile: a prefix, then keys relative to it. Written last: its arrival starts training.
+    const manifest = [{ prefix: `s3://${bucket}/${modelPrefix}` }, ...allKeys.map((k) => k.slice(modelPrefix.length))];
+    const manifestKey = prefixes.batchManifest(model, batchId);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: manifestKey, Body: JSON.stringify(manifest), ContentType: "application/json" }));
+    return { batch, batchKey, manifestKey };
+}
+
+async function* listKeys(s3: Pick<S3Client, "send">, bucket: string, prefix: string): AsyncGenerator<string> {
+    let token: string | undefined;
+    do {
+        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
+        for (const o of page.Contents ?? []) if (o.Key) yield o.Key;
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+}
+
+async function listLocalImages(dir: string, labelsPath: string | undefined, skipped: Array<{ file: string; reason: string }>): Promise<LocalImage[]> {
+    let lookup: LabelLookup | undefined;
+    if (labelsPath) {
+        const { labelled } = readLabelStudioExport(labelsPath);
+        lookup = new LabelLookup(labelled, labelsPath);
+    }
+    const labelsInside = labelsPath ? relative(dir, resolve(labelsPath)).split("\\").join("/") : undefined;
+    const images: LocalImage[] = [];
+    const seen = new Set<string>();
+    for await (const file of walkFiles(dir)) {
+        if (file === labelsInside) continue;
+        const ext = extname(file).toLowerCase();
+        if (!IMAGE_CONTENT_TYPES[ext]) {
+            skipped.push({ file, reason: `not an image file name (${Object.keys(IMAGE_CONTENT_TYPES).join(" ")})` });
+            continue;
+        }
+        if (lookup) {
+            seen.add(posix.basename(file));
+            const label = lookup.labelOf(file);
+            if (label === undefined) skipped.push({ file, reason: `not labelled in ${labelsPath}` });
+            else images.push({ file, className: label, ext: ext === ".jpeg" ? ".jpg" : ext });
+            continue;
+        }
+        const folder = posix.dirname(file);
+        if (folder === ".") skipped.push({ file, reason: "not inside a class folder" });
+        else images.push({ file, className: posix.basename(folder), ext: ext === ".jpeg" ? ".jpg" : ext });
+    }
+    if (lookup) {
+        const missing = lookup.missingFrom(seen);
+        if (missing.length > 0) throw new JobError(`${labelsPath} labels ${missing.length} images that are not under ${dir}: ${listSome(missing, 5)}; `
+            + "point DIR at the folder holding the exported images");
+    }
+    return images;
+}

@@ -1,0 +1,207 @@
+import { expect } from "chai";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "fs";
+import { join } from "path";
+import sharp from "sharp";
+import { JobModelConfig } from "../../infra/job-contract";
+import { JobError } from "../../jobs/lib/errors";
+import { PreprocessOutputs, runPreprocess } from "../../jobs/preprocess";
+import { noiseImage, tempDir, writeAt } from "./support/images";
+import { readImageRecords, readIndex, readList } from "./support/mxnet-recordio";
+
+const config: JobModelConfig = {
+    model: "pets",
+    classes: ["cat", "dog", "bird"],
+    imageShape: [3, 64, 64],
+    split: { validation: 0.2, test: 0.2 },
+    seed: 42,
+    minAccuracy: 0.5,
+    maxRegression: 0.01,
+    confidenceThreshold: 0.8,
+    drift: {} as JobModelConfig["drift"],
+};
+
+const outputsIn = (root: string): PreprocessOutputs => ({
+    train: join(root, "train"), validation: join(root, "validation"), test: join(root, "test"), metadata: join(root, "metadata"),
+});
+const readJson = (path: string) => JSON.parse(readFileSync(path, "utf8"));
+
+/**
+ * cat: 10 small JPEGs (pass through), a byte-identical copy, an empty and a truncated file;
+ * dog: 10 small PNGs (re-encoded to JPEG) and a text file; bird: 10 JPEGs larger than 64x64 (resized) and a fake PNG;
+ * plus ingest's batch.json/_manifest.json and an image outside any class folder.
+ */
+async function corpus(): Promise<{ input: string; sources: Map<string, Buffer> }> {
+    const input = tempDir("preprocess-in");
+    const sources = new Map<string, Buffer>();
+    const add = (rel: string, data: Buffer) => { writeAt(input, rel, data); sources.set(rel, data); };
+    for (let i = 0; i < 10; i++) {
+        add(`cat/${String(i).padStart(2, "0")}.jpg`, await noiseImage(48, 40, "jpeg", 60));
+        add(`dog/${String(i).padStart(2, "0")}.png`, await noiseImage(50, 50, "png", 128));
+        add(`bird/${String(i).padStart(2, "0")}.jpg`, await noiseImage(120, 90, "jpeg", 200));
+    }
+    writeAt(input, "cat/copy.jpg", sources.get("cat/00.jpg")!);
+    writeAt(input, "cat/empty.jpg", Buffer.alloc(0));
+    const whole = sources.get("cat/01.jpg")!;
+    writeAt(input, "cat/truncated.jpg", whole.subarray(0, Math.floor(whole.length * 0.6)));
+    writeAt(input, "dog/notes.txt", "not an image");
+    writeAt(input, "bird/fake.png", Buffer.from("\x89PNG\r\n\x1a\n this is not really a png"));
+    writeAt(input, "batch.json", "{}");
+    writeAt(input, "_manifest.json", "[]");
+    writeAt(input, "stray.jpg", await noiseImage(20, 20, "jpeg"));
+    return { input, sources };
+}
+
+describe("preprocess job (real images)", function () {
+    this.timeout(30_000);
+    let input: string;
+    let sources: Map<string, Buffer>;
+    let out: string;
+    let report: Awaited<ReturnType<typeof runPreprocess>>;
+
+    before(async () => {
+        ({ input, sources } = await corpus());
+        out = tempDir("preprocess-out");
+        report = await runPreprocess({ input, outputs: outputsIn(out), config, concurrency: 4 });
+    });
+
+    it("drops corrupt, empty, truncated and non-image files with the reason, and files outside class folders", () => {
+        const reasons = Object.fromEntries(report.dropped.files.map((d) => [d.file, d.reason]));
+        expect(Object.keys(reasons).sort()).to.deep.equal(["bird/fake.png", "cat/empty.jpg", "cat/truncated.jpg", "dog/notes.txt", "stray.jpg"]);
+        expect(reasons["cat/empty.jpg"]).to.match(/empty file \(0 bytes\)/);
+        expect(reasons["cat/truncated.jpg"]).to.match(/corrupt or truncated/);
+        expect(reasons["dog/notes.txt"]).to.match(/not a decodable image/);
+        expect(reasons["stray.jpg"]).to.match(/not inside a class folder/);
+        expect(report.files_seen).to.equal(36); // batch.json and _manifest.json are not counted
+        expect(readJson(join(out, "metadata", "report.json"))).to.deep.equal(report);
+    });
+
+    it("keeps exact duplicates once and reports them", () => {
+        expect(report.duplicates.files).to.deep.equal([{ file: "cat/copy.jpg", duplicate_of: "cat/00.jpg" }]);
+        expect(report.kept).to.equal(30);
+        expect(report.treatment).to.deep.equal({ "as-is": 10, resized: 10, "re-encoded": 10 });
+    });
+
+    it("splits every class 6/2/2 and says so in dataset.json, the property file the training step reads", () => {
+        expect(report.splits).to.deep.equal({
+            cat: { train: 6, validation: 2, test: 2 }, dog: { train: 6, validation: 2, test: 2 }, bird: { train: 6, validation: 2, test: 2 },
+        });
+        expect(readJson(join(out, "metadata", "dataset.json"))).to.deep.include({
+            num_training_samples: 18, num_validation_samples: 6, num_test_samples: 6, num_classes: 3, image_shape: "3,64,64",
+        });
+        expect(readJson(join(out, "metadata", "class_map.json"))).to.deep.equal({ classes: ["cat", "dog", "bird"] });
+    });
+
+    it("writes RecordIO that an independent reader accepts, with JPEG bytes untouched unless resized or re-encoded", async () => {
+        for (const split of ["train", "validation"]) {
+            const records = readImageRecords(join(out, split, `${split}.rec`));
+            const list = readList(join(out, split, `${split}.lst`));
+            expect(records).to.have.length(split === "train" ? 18 : 6);
+            expect(readIndex(join(out, split, `${split}.idx`))).to.deep.equal(records.map((r, i) => ({ id: i, offset: r.offset })));
+            for (const [i, r] of records.entries()) {
+                expect(r.flag).to.equal(0);
+                expect(Number(r.id)).to.equal(i);
+                const entry = list[i];
+                expect(entry.id).to.equal(i);
+                expect(r.label).to.equal(entry.label);
+                const cls = entry.path.split("/")[0];
+                expect(r.label).to.equal(config.classes.indexOf(cls));
+                const source = sources.get(entry.path)!;
+                const meta = await sharp(r.image).metadata();
+                expect(meta.format).to.equal("jpeg");
+                if (cls === "cat") expect(r.image.equals(source)).to.equal(true, `${entry.path} should pass through byte for byte`);
+                if (cls === "dog") expect([meta.width, meta.height]).to.deep.equal([50, 50]);
+                // 120x90 shrunk so the shorter side is 64, keeping the aspect ratio
+                if (cls === "bird") expect([meta.width, meta.height]).to.deep.equal([85, 64]);
+            }
+        }
+    });
+
+    it("writes test images for batch transform and labels.jsonl beside (not inside) their folder", async () => {
+        const labels = readFileSync(join(out, "test", "labels.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+        expect(labels).to.have.length(6);
+        expect(readdirSync(join(out, "test", "images")).sort()).to.deep.equal(labels.map((l) => l.file).sort());
+        for (const l of labels) {
+            expect(l.class).to.equal(config.classes[l.label]);
+            expect(l.source.startsWith(`${l.class}/`)).to.equal(true);
+            const image = readFileSync(join(out, "test", "images", l.file));
+            if (l.class === "cat") expect(image.equals(sources.get(l.source)!)).to.equal(true);
+            else expect((await sharp(image).metadata()).format).to.equal("jpeg");
+        }
+        expect(readdirSync(join(out, "test")).sort()).to.deep.equal(["images", "labels.jsonl"]);
+    });
+
+    it("writes the dataset baseline from the kept images only", () => {
+        const baseline = readJson(join(out, "metadata", "baseline.json"));
+        expect(baseline.imageCount).to.equal(30);
+        expect(baseline.classCounts).to.deep.equal({ cat: 10, dog: 10, bird: 10 });
+        expect(baseline.contentTypes).to.deep.equal({ "image/jpeg": 20, "image/png": 10 });
+        expect(baseline.properties.width.count).to.equal(30);
+        expect(baseline.properties.width.min).to.equal(48);
+        expect(baseline.properties.width.max).to.equal(120);
+        // mean brightness of the noise images: cats were drawn around 60, birds around 200
+        expect(baseline.properties.brightness.min).to.be.within(40, 80);
+        expect(baseline.properties.brightness.max).to.be.within(180, 220);
+    });
+
+    it("leaves no temporary files behind", () => {
+        const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true })
+            .flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [e.name]));
+        expect(walk(out).filter((n) => n.startsWith("."))).to.deep.equal([]);
+    });
+
+    it("gives the same output for the same input and seed", async () => {
+        const again = tempDir("preprocess-again");
+        await runPreprocess({ input, outputs: outputsIn(again), config, concurrency: 2 });
+        for (const f of ["train/train.rec", "train/train.idx", "validation/validation.lst", "test/labels.jsonl"])
+            expect(readFileSync(join(again, f)).equals(readFileSync(join(out, f)))).to.equal(true, f);
+    });
+
+    it("refuses to overwrite earlier output", async () => {
+        const err = await runPreprocess({ input, outputs: outputsIn(out), config }).catch((e) => e);
+        expect(err).to.be.instanceOf(JobError);
+        expect(err.message).to.match(/would overwrite existing output: .*train\.rec/);
+    });
+
+    it("stops before any work on a label that is not a class, naming label and file", async () => {
+        const bad = tempDir("preprocess-unknown");
+        writeAt(bad, "cat/a.jpg", await noiseImage(10, 10, "jpeg"));
+        writeAt(bad, "horse/h1.jpg", await noiseImage(10, 10, "jpeg"));
+        const outBad = tempDir("preprocess-unknown-out");
+        const err = await runPreprocess({ input: bad, outputs: outputsIn(outBad), config }).catch((e) => e);
+        expect(err).to.be.instanceOf(JobError);
+        expect(err.message).to.equal('labels that are not classes of model pets: "horse" (1 file, e.g. horse/h1.jpg); '
+            + "its classes are: cat, dog, bird. Fix the folder names or labels, or add the classes to the model's config");
+        expect(readdirSync(outBad)).to.deep.equal([]);
+    });
+
+    it("fails clearly when a class has too few usable images, writing nothing", async () => {
+        const small = tempDir("preprocess-small");
+        for (const cls of ["cat", "dog"]) for (let i = 0; i < 4; i++) writeAt(small, `${cls}/${i}.jpg`, await noiseImage(16, 16, "jpeg"));
+        writeAt(small, "bird/0.jpg", await noiseImage(16, 16, "jpeg"));
+        writeAt(small, "bird/1.jpg", Buffer.alloc(0));
+        const outSmall = tempDir("preprocess-small-out");
+        const err = await runPreprocess({ input: small, outputs: outputsIn(outSmall), config }).catch((e) => e);
+        expect(err).to.be.instanceOf(JobError);
+        expect(err.message).to.match(/classes too small to split \(each needs at least 3 usable images.*\): bird has 1;/);
+        expect(existsSync(join(outSmall, "train"))).to.equal(false);
+    });
+
+    it("takes labels from a Label Studio export instead of folders", async () => {
+        const flat = tempDir("preprocess-ls");
+        const tasks = [];
+        for (const [i, cls] of ["cat", "dog", "bird"].flatMap((c) => [c, c, c, c, c]).entries()) {
+            writeAt(flat, `images/img${i}.jpg`, await noiseImage(16, 16, "jpeg"));
+            tasks.push({ id: i, data: { image: `/data/upload/7/0a1b2c3d-img${i}.jpg` }, annotations: [{ result: [{ value: { choices: [cls] } }] }] });
+        }
+        writeAt(flat, "images/unlabelled.jpg", await noiseImage(16, 16, "jpeg"));
+        tasks.push({ id: 99, data: { image: "/data/upload/7/0a1b2c3d-gone.jpg" }, annotations: [{ result: [{ value: { choices: ["cat"] } }] }] });
+        const labels = join(flat, "export.json");
+        writeFileSync(labels, JSON.stringify(tasks));
+        const outLs = tempDir("preprocess-ls-out");
+        const r = await runPreprocess({ input: flat, labels, outputs: outputsIn(outLs), config });
+        expect(r.kept).to.equal(15);
+        expect(r.splits.dog).to.deep.equal({ train: 3, validation: 1, test: 1 });
+        expect(r.dropped.files).to.deep.equal([{ file: "images/unlabelled.jpg", reason: `not labelled in ${labels}` }]);
+        expect(r.labels_not_found).to.deep.equal(["gone.jpg"]);
+    });
+});

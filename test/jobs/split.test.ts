@@ -1,0 +1,47 @@
+import { expect } from "chai";
+import { JobError } from "../../jobs/lib/errors";
+import { seededRandom, splitCounts, stratifiedSplit } from "../../jobs/lib/split";
+
+const items = (cls: string, n: number) => Array.from({ length: n }, (_, i) => `${cls}/${i}`);
+
+describe("jobs/lib/split", () => {
+    it("gives the same sequence for the same seed and a different one for another seed", () => {
+        const a = seededRandom(42), b = seededRandom(42), c = seededRandom(43);
+        const seqA = [a(), a(), a()], seqB = [b(), b(), b()], seqC = [c(), c(), c()];
+        expect(seqA).to.deep.equal(seqB);
+        expect(seqA).to.not.deep.equal(seqC);
+        expect(seqA.every((x) => x >= 0 && x < 1)).to.equal(true);
+    });
+
+    it("holds out each class in proportion, at least one image per requested split, and never leaves train empty", () => {
+        expect(splitCounts(100, { validation: 0.1, test: 0.15 })).to.deep.equal({ train: 75, validation: 10, test: 15 });
+        expect(splitCounts(3, { validation: 0.1, test: 0.1 })).to.deep.equal({ train: 1, validation: 1, test: 1 });
+        // 4 x 0.44 rounds to 2 and 2, leaving no training image; one goes back from validation.
+        expect(splitCounts(4, { validation: 0.44, test: 0.44 })).to.deep.equal({ train: 1, validation: 1, test: 2 });
+        expect(splitCounts(5, { validation: 0.2, test: 0 })).to.deep.equal({ train: 4, validation: 1, test: 0 });
+    });
+
+    it("splits every class by the fractions, deterministically, without losing or repeating an item", () => {
+        const byClass = new Map([["a", items("a", 50)], ["b", items("b", 20)], ["c", items("c", 7)]]);
+        const split = stratifiedSplit(byClass, { validation: 0.2, test: 0.1 }, 7);
+        const count = (list: string[], cls: string) => list.filter((x) => x.startsWith(`${cls}/`)).length;
+        expect(["a", "b", "c"].map((c) => [count(split.train, c), count(split.validation, c), count(split.test, c)]))
+            .to.deep.equal([[35, 10, 5], [14, 4, 2], [5, 1, 1]]);
+        const all = [...split.train, ...split.validation, ...split.test].sort();
+        expect(all).to.deep.equal([...byClass.values()].flat().sort());
+        expect(stratifiedSplit(byClass, { validation: 0.2, test: 0.1 }, 7)).to.deep.equal(split);
+        expect(stratifiedSplit(byClass, { validation: 0.2, test: 0.1 }, 8).validation).to.not.deep.equal(split.validation);
+    });
+
+    it("keeps a class's split when another class is added", () => {
+        const before = stratifiedSplit(new Map([["a", items("a", 30)]]), { validation: 0.2, test: 0.2 }, 1);
+        const after = stratifiedSplit(new Map([["a", items("a", 30)], ["b", items("b", 30)]]), { validation: 0.2, test: 0.2 }, 1);
+        expect(after.test.filter((x) => x.startsWith("a/"))).to.deep.equal(before.test);
+    });
+
+    it("names every class too small to split and what it needs", () => {
+        const byClass = new Map([["a", items("a", 10)], ["b", items("b", 2)], ["empty", []]]);
+        expect(() => stratifiedSplit(byClass, { validation: 0.1, test: 0.1 }, 1)).to.throw(JobError,
+            /classes too small to split \(each needs at least 3 usable images.*\): b has 2; empty has 0; add images/);
+    });
+});

@@ -1,0 +1,22 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { dirname, join } from "path";
+import sharp from "sharp";
+
+/** A fresh temporary folder for one test file. */
+export function tempDir(prefix: string): string {
+    return mkdtempSync(join(tmpdir(), `vision-mlops-${prefix}-`));
+}
+
+/** A random-noise image (every call gives different pixels, so different bytes). */
+export async function noiseImage(width: number, height: number, format: "jpeg" | "png" | "webp", mean = 128): Promise<Buffer> {
+    const image = sharp({ create: { width, height, channels: 3, noise: { type: "gaussian", mean, sigma: 40 } } });
+    return format === "jpeg" ? image.jpeg({ quality: 85 }).toBuffer() : format === "png" ? image.png().toBuffer() : image.webp().toBuffer();
+}
+
+export function writeAt(root: string, rel: string, data: Buffer | string): string {
+    const path = join(root, rel);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, data);
+    return path;
+}
