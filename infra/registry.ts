@@ -27,6 +27,9 @@ export interface PackageInfo {
     readonly modelQualityStatisticsUri?: string;
     /** S3 URI of the monitoring baseline registered as the package's drift-check baseline. */
     readonly monitoringBaselineUri?: string;
+    /** The serving container's image and model artifact (`s3://.../model.tar.gz`). */
+    readonly image?: string;
+    readonly modelDataUrl?: string;
 }
 
 /** Model package versions of a group, newest first, optionally only those with one approval status. */
@@ -76,6 +79,8 @@ export async function describePackage(client: RegistryClient, arn: string): Prom
         customerMetadata: p.CustomerMetadataProperties ?? {},
         modelQualityStatisticsUri: p.ModelMetrics?.ModelQuality?.Statistics?.S3Uri,
         monitoringBaselineUri: p.DriftCheckBaselines?.ModelDataQuality?.Statistics?.S3Uri,
+        image: p.InferenceSpecification?.Containers?.[0]?.Image,
+        modelDataUrl: p.InferenceSpecification?.Containers?.[0]?.ModelDataUrl,
     };
 }
 
@@ -103,3 +108,11 @@ export function groupOfPackageArn(arn: string): string {
     if (!m) throw new Error(`${arn} is not a model package version ARN (…:model-package/<group>/<version>)`);
     return m[1];
 }
+
+/** `<account>.dkr.ecr.<region>.amazonaws.com/<repo>[:tag|@digest]` -> the repository's ARN. */
+export function ecrRepositoryArnOfImage(image: string, partition = "aws"): string {
+    const m = /^(\d{12})\.dkr\.ecr\.([a-z0-9-]+)\.amazonaws\.com(?:\.cn)?\/([a-z0-9._/-]+?)(?:[:@].*)?$/.exec(image);
+    if (!m) throw new Error(`${image} is not an ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>)`);
+    return `arn:${partition}:ecr:${m[2]}:${m[1]}:repository/${m[3]}`;
+}
+
