@@ -110,3 +110,62 @@ export const MONITORING_OUTPUT_FILES = {
     violations: "constraint_violations.json",
     report: "report.html",
 } as const;
+
+/**
+ * The CloudWatch metrics every monitoring run publishes (dimensions `Endpoint` and `MonitoringSchedule`), one
+ * name list for the job that writes them and the alarms and dashboard that read them. Drift metrics are
+ * published only when the window has at least `minRecords` records, so a quiet hour never alarms; quality
+ * metrics only when enough ground-truth labels matched.
+ */
+export const MONITORING_METRICS = {
+    records: "records",
+    decodeErrorRate: "decode_error_rate",
+    unseenContentTypes: "unseen_content_types",
+    classPsi: "predicted_class_psi",
+    classChiSquarePValue: "predicted_class_chi_square_p_value",
+    confidencePsi: "confidence_psi",
+    lowConfidenceRate: "low_confidence_rate",
+    imagePropertyPsiMax: "image_property_psi_max",
+    accuracy: "accuracy",
+    accuracyDrop: "accuracy_drop",
+    macroF1: "macro_f1",
+    violations: "violations",
+    /** 1 when any drift check (class, confidence, image property) failed, else 0. */
+    driftDetected: "drift_detected",
+} as const;
+
+/** Namespace the monitoring pipeline publishes to with PutMetricData. */
+export const MONITORING_NAMESPACE = "VisionMLOps/Monitoring";
+/** Namespace Model Monitor publishes a bring-your-own container's metric files to (real-time endpoints). */
+export const MODEL_MONITOR_NAMESPACE = "/aws/sagemaker/Endpoint/data-metrics";
+
+/** The environment variable that carries the thresholds into a Model Monitor (bring-your-own-container) job. */
+export const MONITOR_THRESHOLDS_ENV = "monitor_thresholds";
+/** Model Monitor caps each Environment value at 256 characters. */
+export const ENVIRONMENT_VALUE_MAX = 256;
+
+/** Everything a monitoring run judges by: the drift thresholds plus the inference confidence threshold. */
+export interface MonitorThresholds extends DriftThresholds {
+    readonly confidenceThreshold: number;
+}
+
+export const MONITOR_THRESHOLD_KEYS = [
+    "classPsi", "chiSquarePValue", "confidencePsi", "imagePropertyPsi", "lowConfidenceRate",
+    "decodeErrorRate", "accuracyDrop", "minRecords", "confidenceThreshold",
+] as const satisfies readonly (keyof MonitorThresholds)[];
+
+/**
+ * The thresholds as the compact JSON a Model Monitor job definition carries in one Environment value, each
+ * number to 6 significant digits (more precision than any threshold needs), which always fits 256 characters.
+ * Throws, naming the value, if it ever would not, rather than letting AWS reject the job definition.
+ */
+export function encodeMonitorThresholds(t: MonitorThresholds): string {
+    const text = JSON.stringify(Object.fromEntries(MONITOR_THRESHOLD_KEYS.map((k) => [k, Number(t[k].toPrecision(6))])));
+    if (text.length > ENVIRONMENT_VALUE_MAX)
+        throw new Error(`${MONITOR_THRESHOLDS_ENV} is ${text.length} characters (${text}); Model Monitor allows `
+            + `${ENVIRONMENT_VALUE_MAX}: round the model's monitoring.drift thresholds to fewer decimals`);
+    return text;
+}
+
+/** Ground-truth labels of one model's endpoint traffic: JSON lines `{"inferenceId"|"eventId": ..., "label": ...}`. */
+export const groundTruthPrefix = (model: string) => `${model}/ground-truth/`;

@@ -1,8 +1,12 @@
-import { MonitorSettingsError, resolveSettings, USAGE } from "./settings";
+import { fmtPct } from "./analysis";
+import { runMonitor } from "./run";
+import { resolveSettings, USAGE } from "./settings";
 
 /**
- * The `monitor` job: `[...JOBS_ENTRYPOINT, "monitor", ...flags]`. Reads one window of endpoint capture
- * data, compares it with the model's monitoring baseline and writes Model Monitor's output files.
+ * The `monitor` job: `[...JOBS_ENTRYPOINT, "monitor", ...flags]`, or with Model Monitor's environment
+ * variables and no flags. Reads one window of endpoint capture data, compares it with the model's
+ * monitoring baseline and writes Model Monitor's output files. Violations are findings, not failures: the
+ * job exits 0 and the alarms act on the metrics.
  */
 export async function main(argv: string[]): Promise<void> {
     if (argv.includes("--help")) {
@@ -10,5 +14,11 @@ export async function main(argv: string[]): Promise<void> {
         return;
     }
     const settings = resolveSettings(argv);
-    throw new MonitorSettingsError(`monitor: analysis of ${settings.capture} is not available in this build yet`);
+    const r = await runMonitor(settings);
+    const c = r.counts;
+    console.log(`monitor ${r.endpoint} ${r.window.start.toISOString()}..${r.window.end.toISOString()}: `
+        + `${c.records} records in ${c.files} files, ${c.decodeErrors} undecodable (${fmtPct(c.records ? c.decodeErrors / c.records : 0)}), `
+        + `${r.violations.length} violations${r.judged || c.records === 0 ? "" : ` (drift not judged below ${r.minRecords} records)`}`);
+    for (const v of r.violations) console.log(`  - ${v.feature_name}: ${v.description}`);
+    console.log(`outputs in ${settings.output}${settings.upload ? ` and ${settings.upload}` : ""}`);
 }

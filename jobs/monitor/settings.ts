@@ -1,8 +1,13 @@
-import { existsSync, readFileSync, statSync } from "fs";
+import { existsSync, statSync } from "fs";
 import { join } from "path";
 import { parseArgs } from "util";
-import { DriftThresholds } from "../../infra/config";
-import { JOB_CONFIG_FILE, JobModelConfig, PROCESSING_PATHS } from "../../infra/job-contract";
+import { JobError } from "../lib/errors";
+import { ConfigFlags, loadJobModelConfig } from "../lib/job-config";
+import {
+    JOB_CONFIG_FILE, JobModelConfig, MONITOR_THRESHOLD_KEYS, MONITOR_THRESHOLDS_ENV, MonitorThresholds, PROCESSING_PATHS,
+} from "../../infra/job-contract";
+
+export { MonitorThresholds };
 
 /**
  * How one monitoring run is configured. Three ways in, one shape out:
@@ -27,6 +32,13 @@ export interface MonitorSettings {
     readonly metricFiles?: string;
     /** CloudWatch namespace to publish to directly with PutMetricData (pipeline engine); undefined when off. */
     readonly putMetricsNamespace?: string;
+    /**
+     * `s3://<capture bucket>/<model>/monitoring/<endpoint>/<schedule>/`: the pipeline engine's job uploads its
+     * outputs below it under `yyyy/mm/dd/hh/` (the window's end, as Model Monitor names its runs).
+     */
+    readonly upload?: string;
+    /** KMS key for the uploaded outputs. */
+    readonly uploadKmsKeyId?: string;
     /** Inclusive start and exclusive end of the analysed window. */
     readonly window: TimeWindow;
     readonly endpoint: string;
@@ -39,15 +51,6 @@ export interface TimeWindow {
     readonly end: Date;
 }
 
-/** Everything a run judges by: the drift thresholds plus the inference confidence threshold. */
-export interface MonitorThresholds extends DriftThresholds {
-    readonly confidenceThreshold: number;
-}
-
-/** The environment variable that carries the thresholds into a Model Monitor (BYOC) job. */
-export const MONITOR_THRESHOLDS_ENV = "monitor_thresholds";
-/** Model Monitor caps each Environment value at 256 characters. */
-export const ENVIRONMENT_VALUE_MAX = 256;
 /** Where a processing container leaves CloudWatch metric records for Model Monitor to publish. */
 export const METRIC_FILES_DIR = "/opt/ml/output/metrics/cloudwatch";
 /** Where Model Monitor mounts the baseline statistics when the BYOC env var does not say. */
@@ -56,29 +59,12 @@ const DEFAULT_BASELINE_FILE = "monitoring_baseline.json";
 export type SchedulePeriod = "hourly" | "daily";
 const PERIOD_MS: Record<SchedulePeriod, number> = { hourly: 3600_000, daily: 86400_000 };
 
-export class MonitorSettingsError extends Error {
+/** A flag or environment variable the run cannot work with; the entry point prints it without a stack trace. */
+export class MonitorSettingsError extends JobError {
     constructor(message: string) {
         super(message);
         this.name = "MonitorSettingsError";
     }
-}
-
-const THRESHOLD_KEYS = [
-    "classPsi", "chiSquarePValue", "confidencePsi", "imagePropertyPsi", "lowConfidenceRate",
-    "decodeErrorRate", "accuracyDrop", "minRecords", "confidenceThreshold",
-] as const satisfies readonly (keyof MonitorThresholds)[];
-
-/**
- * The thresholds as the compact JSON a Model Monitor job definition carries in one Environment value.
- * Throws when it would not fit the 256-character limit, naming the value, rather than letting AWS reject it.
- */
-export function encodeMonitorThresholds(t: MonitorThresholds): string {
-    const compact = Object.fromEntries(THRESHOLD_KEYS.map((k) => [k, t[k]]));
-    const text = JSON.stringify(compact);
-    if (text.length > ENVIRONMENT_VALUE_MAX)
-        throw new Error(`${MONITOR_THRESHOLDS_ENV} is ${text.length} characters (${text}); Model Monitor allows `
-            + `${ENVIRONMENT_VALUE_MAX}: round the drift thresholds to fewer decimals`);
-    return text;
 }
 
 export function decodeMonitorThresholds(text: string, source = MONITOR_THRESHOLDS_ENV): MonitorThresholds {
@@ -92,12 +78,12 @@ export function decodeMonitorThresholds(text: string, source = MONITOR_THRESHOLD
 }
 
 function checkThresholds(value: unknown, source: string): MonitorThresholds {
-    if (!value || typeof value !== "object") throw new MonitorSettingsError(`${source} must be a JSON object with ${THRESHOLD_KEYS.join(", ")}`);
+    if (!value || typeof value !== "object") throw new MonitorSettingsError(`${source} must be a JSON object with ${MONITOR_THRESHOLD_KEYS.join(", ")}`);
     const v = value as Record<string, unknown>;
-    const missing = THRESHOLD_KEYS.filter((k) => typeof v[k] !== "number" || !Number.isFinite(v[k]));
+    const missing = MONITOR_THRESHOLD_KEYS.filter((k) => typeof v[k] !== "number" || !Number.isFinite(v[k]));
     if (missing.length)
-        throw new MonitorSettingsError(`${source} lacks numeric ${missing.join(", ")}; it must carry ${THRESHOLD_KEYS.join(", ")}`);
-    return Object.fromEntries(THRESHOLD_KEYS.map((k) => [k, v[k] as number])) as unknown as MonitorThresholds;
+        throw new MonitorSettingsError(`${source} lacks numeric ${missing.join(", ")}; it must carry ${MONITOR_THRESHOLD_KEYS.join(", ")}`);
+    return Object.fromEntries(MONITOR_THRESHOLD_KEYS.map((k) => [k, v[k] as number])) as unknown as MonitorThresholds;
 }
 
 /** Thresholds from a model.json (JobModelConfig). */
@@ -110,9 +96,9 @@ export function thresholdsOf(config: Pick<JobModelConfig, "drift" | "confidenceT
  * so whitespace is ignored.
  */
 export function parseInstant(text: string, what: string): Date {
-    const cleaned = text.replace(/\s+/g, "");
+    const cleaned = text.trim().replace(/:\s+/g, ":");
     const d = new Date(cleaned);
-    if (!/^\d{4}-\d{2}-\d{2}T/.test(cleaned) || Number.isNaN(d.getTime()))
+    if (!/^\d{4}-\d{2}-\d{2}[T ]/.test(cleaned) || Number.isNaN(d.getTime()))
         throw new MonitorSettingsError(`${what} "${text}" is not an ISO 8601 time such as 2026-01-31T13:00:00Z`);
     return d;
 }
@@ -134,8 +120,12 @@ const FLAGS = {
     "ground-truth": { type: "string" },
     output: { type: "string" },
     config: { type: "string" },
+    stack: { type: "string" },
+    model: { type: "string" },
     "metric-files": { type: "string" },
     "put-metrics": { type: "string" },
+    upload: { type: "string" },
+    "kms-key": { type: "string" },
     "start-time": { type: "string" },
     "end-time": { type: "string" },
     "execution-time": { type: "string" },
@@ -152,6 +142,7 @@ export const USAGE = `monitor: compares captured endpoint traffic with the model
   --ground-truth DIR     JSON lines {"inferenceId"|"eventId", "label"} (default ${PROCESSING_PATHS.monitor.groundTruth} when present)
   --output DIR           statistics.json, constraint_violations.json, report.html (default ${PROCESSING_PATHS.monitor.output}, or $output_path)
   --config DIR           folder of ${JOB_CONFIG_FILE} with the thresholds (default ${PROCESSING_PATHS.config}; or $${MONITOR_THRESHOLDS_ENV})
+  --stack S --model M    local runs: take the thresholds from Pulumi.<S>.yaml instead
   --start-time ISO       window start (inclusive); "auto" derives it from --execution-time and --period
   --end-time ISO         window end (exclusive); "auto" as above
   --execution-time ISO   when the scheduled run started (default now)
@@ -160,6 +151,8 @@ export const USAGE = `monitor: compares captured endpoint traffic with the model
   --schedule NAME        monitoring schedule name for metric dimensions (or $sagemaker_monitoring_schedule_name)
   --metric-files DIR     write CloudWatch metric records here (default ${METRIC_FILES_DIR} when $publish_cloudwatch_metrics=Enabled)
   --put-metrics NS       publish the metrics directly with PutMetricData in namespace NS
+  --upload S3URI         also upload the outputs to S3URI/yyyy/mm/dd/hh/ (the window's end), never overwriting
+  --kms-key ARN          KMS key for the uploaded outputs
 `;
 
 /** Resolves flags and environment into settings, or throws MonitorSettingsError saying what is missing. */
@@ -189,8 +182,8 @@ export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv 
         ?? (env.publish_cloudwatch_metrics?.toLowerCase() === "enabled" ? METRIC_FILES_DIR : undefined);
 
     let thresholds: MonitorThresholds;
-    if (f.config !== undefined || (!byoc && env[MONITOR_THRESHOLDS_ENV] === undefined)) {
-        thresholds = thresholdsFromConfig(f.config ?? PROCESSING_PATHS.config);
+    if (f.config !== undefined || f.stack !== undefined || (!byoc && env[MONITOR_THRESHOLDS_ENV] === undefined)) {
+        thresholds = thresholdsFromConfig({ config: f.config, stack: f.stack, model: f.model });
     } else if (env[MONITOR_THRESHOLDS_ENV] !== undefined) {
         thresholds = decodeMonitorThresholds(env[MONITOR_THRESHOLDS_ENV]!);
     } else {
@@ -201,6 +194,8 @@ export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv 
     return {
         capture, baseline, groundTruth, output, metricFiles,
         putMetricsNamespace: f["put-metrics"] || undefined,
+        upload: f.upload || undefined,
+        uploadKmsKeyId: f["kms-key"] || undefined,
         window, endpoint, schedule, thresholds,
     };
 }
@@ -237,16 +232,7 @@ function baselineFile(path: string): string {
     return path;
 }
 
-function thresholdsFromConfig(dir: string): MonitorThresholds {
-    const file = join(dir, JOB_CONFIG_FILE);
-    if (!existsSync(file))
-        throw new MonitorSettingsError(`${file} is missing: the monitoring pipeline mounts the model's ${JOB_CONFIG_FILE} there `
-            + `(or pass --config DIR, or set ${MONITOR_THRESHOLDS_ENV})`);
-    let parsed: Partial<JobModelConfig>;
-    try {
-        parsed = JSON.parse(readFileSync(file, "utf8"));
-    } catch (e) {
-        throw new MonitorSettingsError(`${file} is not JSON: ${(e as Error).message}`);
-    }
-    return checkThresholds({ ...(parsed.drift ?? {}), confidenceThreshold: parsed.confidenceThreshold }, file);
+function thresholdsFromConfig(flags: ConfigFlags): MonitorThresholds {
+    const config = loadJobModelConfig(flags);
+    return checkThresholds(thresholdsOf(config), flags.config ?? (flags.stack ? `Pulumi.${flags.stack}.yaml` : JOB_CONFIG_FILE));
 }

@@ -1,9 +1,12 @@
 import { mkdirSync, writeFileSync } from "fs";
 import { join } from "path";
 import sharp from "sharp";
+import { parsePlatformConfig } from "../../../infra/config";
+import { jobModelConfig } from "../../../infra/job-contract";
 import { MonitoringBaseline, PropertyAccumulator } from "../../../jobs/lib/baseline";
 import { addToHistogram, CONFIDENCE_BINS, emptyHistogram } from "../../../jobs/lib/histogram";
 import { contentTypeOf, imageProperties } from "../../../jobs/lib/image-properties";
+import { MonitorThresholds, thresholdsOf } from "../../../jobs/monitor/settings";
 
 /**
  * A small synthetic image-classification world for monitor tests: real JPEG/PNG images made with sharp (each
@@ -176,3 +179,13 @@ export function writeLines(root: string, endpoint: string, variant: string, time
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, file), lines.join("\n") + "\n");
 }
+
+/** The thresholds a model gets when its stack file sets none: the schema's defaults. */
+export function defaultThresholds(): MonitorThresholds {
+    const config = parsePlatformConfig({
+        environment: "staging", region: "us-east-1",
+        models: { signs: { classes: ["a", "b"], imageShape: [3, 32, 32], quality: { minAccuracy: 0.5 } } },
+    });
+    return thresholdsOf(jobModelConfig("signs", config.models.signs));
+}
+

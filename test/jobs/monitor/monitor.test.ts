@@ -2,23 +2,12 @@ import { expect } from "chai";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { parsePlatformConfig } from "../../../infra/config";
-import { jobModelConfig, MONITORING_METRICS, MONITORING_OUTPUT_FILES } from "../../../infra/job-contract";
+import { MONITORING_METRICS, MONITORING_OUTPUT_FILES } from "../../../infra/job-contract";
 import { MonitoringBaseline } from "../../../jobs/lib/baseline";
 import { JobError } from "../../../jobs/lib/errors";
-import { qualityOf } from "../../../jobs/monitor/analysis";
 import { METRIC_FILE, runMonitor } from "../../../jobs/monitor/run";
-import { MonitorSettings, MonitorThresholds, thresholdsOf } from "../../../jobs/monitor/settings";
-import { buildBaseline, captureLine, CLASSES, rng, sample, Scenario, writeCapture, writeLines } from "./corpus";
-
-/** The thresholds a model gets when its stack file sets none: the schema's defaults. */
-export function defaultThresholds(): MonitorThresholds {
-    const config = parsePlatformConfig({
-        environment: "staging", region: "us-east-1",
-        models: { signs: { classes: ["a", "b"], imageShape: [3, 32, 32], quality: { minAccuracy: 0.5 } } },
-    });
-    return thresholdsOf(jobModelConfig("signs", config.models.signs));
-}
+import { MonitorSettings, MonitorThresholds } from "../../../jobs/monitor/settings";
+import { buildBaseline, captureLine, CLASSES, defaultThresholds, rng, sample, Scenario, writeCapture, writeLines } from "./corpus";
 
 const ENDPOINT = "vision-mlops-staging-signs";
 const SCHEDULE = "vision-mlops-staging-signs-monitor";
@@ -193,14 +182,6 @@ describe("monitor job", function () {
         expect(result.quality!.accuracy).to.be.closeTo(expected, 1e-12);
         expect(violations.map((v) => v.feature_name)).to.include("accuracy");
         expect(metrics.find((m) => m.MetricName === MONITORING_METRICS.accuracyDrop).Value).to.be.closeTo(baseline.quality.accuracy - expected, 1e-12);
-    });
-
-    it("computes accuracy and macro-F1 from a confusion matrix", () => {
-        // actual x predicted: class 0: 8 right, 2 as 1; class 1: 5 right, 5 as 0; class 2: never seen.
-        const q = qualityOf([[8, 2, 0], [5, 5, 0], [0, 0, 0]]);
-        expect(q.accuracy).to.be.closeTo(13 / 20, 1e-12);
-        // F1(0) = 2*8/(10+13) = 16/23; F1(1) = 2*5/(10+7) = 10/17; class 2 absent from labels and predictions.
-        expect(q.macroF1).to.be.closeTo((16 / 23 + 10 / 17) / 2, 1e-12);
     });
 
     it("writes Model Monitor's documented shapes and CloudWatch records with Endpoint and MonitoringSchedule", async () => {

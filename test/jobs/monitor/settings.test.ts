@@ -1,0 +1,107 @@
+import { expect } from "chai";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { encodeMonitorThresholds, ENVIRONMENT_VALUE_MAX, jobModelConfig, MONITOR_THRESHOLDS_ENV } from "../../../infra/job-contract";
+import { readStackFile } from "../../../infra/stack-file";
+import {
+    decodeMonitorThresholds, METRIC_FILES_DIR, MonitorSettingsError, parseInstant, previousPeriod, resolveSettings, thresholdsOf,
+} from "../../../jobs/monitor/settings";
+import { defaultThresholds } from "./corpus";
+
+describe("monitor settings", () => {
+    let dir: string;
+    before(() => { dir = mkdtempSync(join(tmpdir(), "monitor-settings-")); });
+    after(() => rmSync(dir, { recursive: true, force: true }));
+
+    /** The environment Model Monitor gives a bring-your-own container (as its documentation lists it). */
+    const byocEnv = () => ({
+        dataset_format: "{\"sagemakerCaptureJson\": {\"captureIndexNames\": [\"endpointInput\",\"endpointOutput\"]}}",
+        dataset_source: "/opt/ml/processing/endpointdata",
+        end_time: "2019-12-01T16: 20: 00Z",
+        output_path: "/opt/ml/processing/resultdata",
+        publish_cloudwatch_metrics: "Enabled",
+        sagemaker_endpoint_name: "endpoint-name",
+        sagemaker_monitoring_schedule_name: "schedule-name",
+        start_time: "2019-12-01T15: 20: 00Z",
+        baseline_statistics: "/opt/ml/processing/baseline/stats/monitoring_baseline.json",
+        [MONITOR_THRESHOLDS_ENV]: encodeMonitorThresholds(defaultThresholds()),
+    });
+
+    it("takes everything from Model Monitor's environment variables when there are no flags", () => {
+        const s = resolveSettings([], byocEnv());
+        expect(s.capture).to.equal("/opt/ml/processing/endpointdata");
+        expect(s.output).to.equal("/opt/ml/processing/resultdata");
+        expect(s.baseline).to.equal("/opt/ml/processing/baseline/stats/monitoring_baseline.json");
+        expect(s.endpoint).to.equal("endpoint-name");
+        expect(s.schedule).to.equal("schedule-name");
+        expect(s.window.start.toISOString()).to.equal("2019-12-01T15:20:00.000Z");
+        expect(s.window.end.toISOString()).to.equal("2019-12-01T16:20:00.000Z");
+        expect(s.metricFiles).to.equal(METRIC_FILES_DIR);
+        expect(s.putMetricsNamespace).to.equal(undefined);
+        expect(s.thresholds).to.deep.equal(defaultThresholds());
+    });
+
+    it("writes no metric files when Model Monitor says publish_cloudwatch_metrics=Disabled", () => {
+        expect(resolveSettings([], { ...byocEnv(), publish_cloudwatch_metrics: "Disabled" }).metricFiles).to.equal(undefined);
+    });
+
+    it("refuses a Model Monitor job without the thresholds variable, naming it", () => {
+        const env: Record<string, string> = byocEnv();
+        delete env[MONITOR_THRESHOLDS_ENV];
+        expect(() => resolveSettings([], env)).to.throw(MonitorSettingsError, MONITOR_THRESHOLDS_ENV);
+        expect(() => resolveSettings([], { ...env, [MONITOR_THRESHOLDS_ENV]: "{\"classPsi\":0.2}" })).to.throw(MonitorSettingsError, "lacks numeric chiSquarePValue");
+    });
+
+    it("lets flags override the environment, so a window can be re-run by hand", () => {
+        const s = resolveSettings(["--start-time", "2026-01-10T12:00:00Z", "--end-time", "2026-01-10T13:00:00Z", "--output", "/tmp/x"], byocEnv());
+        expect(s.window.start.toISOString()).to.equal("2026-01-10T12:00:00.000Z");
+        expect(s.output).to.equal("/tmp/x");
+    });
+
+    it("pipeline mode: thresholds from model.json, window from the execution time and period", () => {
+        const config = readStackFile(process.cwd(), "staging");
+        const [name, model] = Object.entries(config.models)[0];
+        writeFileSync(join(dir, "model.json"), JSON.stringify(jobModelConfig(name, model)));
+        const s = resolveSettings([
+            "--config", dir, "--endpoint", "ep", "--schedule", "sch", "--start-time", "auto", "--end-time", "auto",
+            "--execution-time", "2026-01-10 13:10:02.123000+00:00", "--period", "hourly", "--put-metrics", "VisionMLOps/Monitoring",
+        ], {});
+        expect(s.thresholds).to.deep.equal(thresholdsOf(jobModelConfig(name, model)));
+        expect(s.window.start.toISOString()).to.equal("2026-01-10T12:00:00.000Z");
+        expect(s.window.end.toISOString()).to.equal("2026-01-10T13:00:00.000Z");
+        expect(s.putMetricsNamespace).to.equal("VisionMLOps/Monitoring");
+        expect(s.metricFiles).to.equal(undefined);
+    });
+
+    it("derives the previous whole period: hourly and daily, UTC", () => {
+        const at = new Date("2026-03-01T00:20:00Z");
+        expect(previousPeriod(at, "hourly")).to.deep.equal({ start: new Date("2026-02-28T23:00:00Z"), end: new Date("2026-03-01T00:00:00Z") });
+        expect(previousPeriod(at, "daily")).to.deep.equal({ start: new Date("2026-02-28T00:00:00Z"), end: new Date("2026-03-01T00:00:00Z") });
+    });
+
+    it("rejects half a window, a backwards window and times that are not ISO 8601", () => {
+        const base = ["--config", dir, "--endpoint", "e", "--schedule", "s"];
+        expect(() => resolveSettings([...base, "--start-time", "2026-01-10T12:00:00Z"], {})).to.throw(MonitorSettingsError, "both");
+        expect(() => resolveSettings([...base, "--start-time", "2026-01-10T12:00:00Z", "--end-time", "2026-01-10T11:00:00Z"], {})).to.throw(MonitorSettingsError, "before it starts");
+        expect(() => parseInstant("yesterday", "start time")).to.throw(MonitorSettingsError, "start time \"yesterday\"");
+        expect(() => resolveSettings(["--endpoint", "e"], {})).to.throw(MonitorSettingsError, "--schedule");
+        expect(() => resolveSettings(["--bogus"], {})).to.throw(MonitorSettingsError, "--capture DIR");
+    });
+
+    it("fits the thresholds of every model in both stack files, and extreme ones, in one 256-character value", () => {
+        for (const stack of ["staging", "prod"]) {
+            const config = readStackFile(process.cwd(), stack);
+            for (const [name, model] of Object.entries(config.models)) {
+                const text = encodeMonitorThresholds(thresholdsOf(jobModelConfig(name, model)));
+                expect(text.length, `${stack}/${name}`).to.be.at.most(ENVIRONMENT_VALUE_MAX);
+                expect(decodeMonitorThresholds(text)).to.deep.equal(thresholdsOf(jobModelConfig(name, model)));
+            }
+        }
+        // Values with many digits are carried to 6 significant digits and still fit.
+        const ugly = Object.fromEntries(Object.keys(defaultThresholds()).map((k) => [k, k === "minRecords" ? 1000000 : 1.2345678901234568e-7]));
+        const text = encodeMonitorThresholds(ugly as any);
+        expect(text.length).to.be.at.most(ENVIRONMENT_VALUE_MAX);
+        expect(decodeMonitorThresholds(text).classPsi).to.equal(1.23457e-7);
+    });
+});
