@@ -24,6 +24,7 @@ export interface IngestDeps {
     readonly s3?: Pick<S3Client, "send">;
     readonly sts?: Pick<STSClient, "send">;
     readonly stderr?: { write(text: string): unknown; isTTY?: boolean };
+    readonly stdout?: { write(text: string): unknown };
 }
 
 export async function main(argv: string[], deps: IngestDeps = {}): Promise<void> {
@@ -68,9 +69,10 @@ export async function main(argv: string[], deps: IngestDeps = {}): Promise<void>
         if (b.class_conflicts.length > 0)
             stderr.write(`warning: ${b.class_conflicts.length} images were uploaded before under another class (see batch.json class_conflicts)\n`);
         if (b.skipped.length > 0) stderr.write(`skipped ${b.skipped.length} files (see batch.json skipped)\n`);
-        console.log(`batch ${batchId}: ${b.new_images} new images uploaded, ${b.already_uploaded} already uploaded, `
-            + `${b.duplicates_in_batch} duplicates in the folder; ${b.total_images} images in the dataset`);
-        console.log(`manifest: s3://${bucket}/${result.manifestKey}`);
+        const stdout = deps.stdout ?? process.stdout;
+        stdout.write(`batch ${batchId}: ${b.new_images} new images uploaded, ${b.already_uploaded} already uploaded, `
+            + `${b.duplicates_in_batch} duplicates in the folder; ${b.total_images} images in the dataset\n`);
+        stdout.write(`manifest: s3://${bucket}/${result.manifestKey}\n`);
     } catch (e) {
         if (e instanceof JobError) throw new CliError(e.message);
         throw e;
