@@ -12,7 +12,7 @@ import { mkdirSync, renameSync, writeFileSync } from "fs";
 import { join, relative, resolve } from "path";
 import { parseArgs } from "util";
 import { ConfigError, PlatformConfig } from "../infra/config";
-import { modelPackageGroupName } from "../infra/naming";
+import { bucketName, modelPackageGroupName } from "../infra/naming";
 import { ModelRegistry, PromotionRefused, SERVED_PACKAGES_OUTPUT } from "../infra/promotion";
 import { groupOfPackageArn } from "../infra/registry";
 import { readStackFile } from "../infra/stack-file";
@@ -39,10 +39,20 @@ export function offlineRegistry(scenario: RegistryScenario, region: string): Mod
                 version: 1,
                 approvalStatus: scenario === "sample" ? ModelApprovalStatus.APPROVED : ModelApprovalStatus.PENDING_MANUAL_APPROVAL,
                 customerMetadata: {},
-                monitoringBaselineUri: `s3://offline-plan/${groupOfPackageArn(arn)}/monitoring_baseline.json`,
+                image: `${ALGORITHM_REGISTRY}.dkr.ecr.${region}.amazonaws.com/image-classification:1`,
+                modelDataUrl: `s3://${bucketName("staging", "artifacts", OFFLINE_ACCOUNT, region)}/${modelOfGroup(arn)}/executions/offline/model/train/output/model.tar.gz`,
+                monitoringBaselineUri: `s3://${bucketName("staging", "artifacts", OFFLINE_ACCOUNT, region)}/${modelOfGroup(arn)}/executions/offline/evaluation/monitoring_baseline.json`,
             };
         },
     };
+}
+
+/** The account SageMaker's built-in algorithms are published from in us-east-1. */
+const ALGORITHM_REGISTRY = "811284229777";
+
+/** `vision-mlops-staging-<model>` -> `<model>`. */
+function modelOfGroup(packageArn: string): string {
+    return groupOfPackageArn(packageArn).replace(/^vision-mlops-staging-/, "");
 }
 
 function samplePackageArn(region: string, group: string): string {
@@ -114,7 +124,10 @@ function describeScenario(s: RegistryScenario): string {
 function stagingOutputsFor(config: PlatformConfig, scenario: RegistryScenario): Record<string, unknown> {
     const served = Object.fromEntries(Object.keys(config.models).map((m) =>
         [m, scenario === "empty" ? null : samplePackageArn(config.region, modelPackageGroupName("staging", m))]));
-    return { [SERVED_PACKAGES_OUTPUT]: served };
+    return {
+        [SERVED_PACKAGES_OUTPUT]: served,
+        dataKeyArn: `arn:aws:kms:${config.region}:${OFFLINE_ACCOUNT}:key/staging-data-key`,
+    };
 }
 
 function writePlanFiles(outDir: string, stack: string, config: PlatformConfig, resources: PlannedResource[], outputs: Record<string, unknown>): string[] {

@@ -2,7 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Alerts } from "../components/alerts";
 import { DataLake } from "../components/data-lake";
-import { PlatformConfig } from "../infra/config";
+import { ModelEndpoint } from "../components/model-endpoint";
+import { defaultCapturePercent, PlatformConfig } from "../infra/config";
 import { BucketPurpose, modelPackageGroupName } from "../infra/naming";
 import { ModelRegistry, resolvePromotion, resolveStagingPackages, SERVED_PACKAGES_OUTPUT, ServedPackage } from "../infra/promotion";
 import { platformTags } from "../infra/tags";
@@ -32,6 +33,14 @@ export interface ModelOutputs {
     readonly servedPackage: string | null;
     /** Why the package is served (newest, pinned, promoted), or why there is no endpoint yet. */
     readonly serving: string;
+    readonly endpointName: pulumi.Output<string> | null;
+    readonly captureS3Uri: pulumi.Output<string> | null;
+}
+
+/** What prod takes from the staging stack. */
+export interface PromotionSource {
+    /** The key staging's model artifacts are encrypted with; prod's endpoints decrypt them. */
+    readonly dataKeyArn: string;
 }
 
 /**
@@ -41,9 +50,17 @@ export class Platform extends pulumi.ComponentResource {
     public readonly provider: aws.Provider;
     public readonly lake: DataLake;
     public readonly alerts: Alerts;
+    public readonly endpoints: Record<string, ModelEndpoint>;
     public readonly outputs: PlatformOutputs;
 
-    constructor(name: string, config: PlatformConfig, served: Record<string, ServedPackage | undefined>, deps: PlatformDeps, opts?: pulumi.ComponentResourceOptions) {
+    constructor(
+        name: string,
+        config: PlatformConfig,
+        served: Record<string, ServedPackage | undefined>,
+        deps: PlatformDeps,
+        promotionSource?: PromotionSource,
+        opts?: pulumi.ComponentResourceOptions,
+    ) {
         super("vision-mlops:stack:Platform", name, {}, opts);
         const env = config.environment;
         this.provider = new aws.Provider(`${name}-aws`, {
@@ -61,13 +78,32 @@ export class Platform extends pulumi.ComponentResource {
             emails: config.alerts.emails,
         }, inRegion);
 
+        this.endpoints = {};
         const models: Record<string, ModelOutputs> = {};
-        for (const [model] of Object.entries(config.models)) {
+        for (const [model, settings] of Object.entries(config.models)) {
             const pkg = served[model];
+            const endpoint = pkg && new ModelEndpoint(`${name}-${model}`, {
+                environment: env,
+                model,
+                endpoint: settings.endpoint,
+                capturePercent: settings.endpoint.dataCapturePercent ?? defaultCapturePercent(env),
+                modelPackageArn: pkg.packageArn,
+                modelDataUrl: requirePackageField(model, pkg, "modelDataUrl"),
+                servingImage: requirePackageField(model, pkg, "image"),
+                kmsKeyArn: this.lake.key.arn,
+                modelDataKmsKeyArn: promotionSource?.dataKeyArn,
+                captureBucket: this.lake.capture.bucketName,
+                alarmTopicArn: this.alerts.topicArn,
+                accountId: account,
+                region: config.region,
+            }, inRegion);
+            if (endpoint) this.endpoints[model] = endpoint;
             models[model] = {
-                modelPackageGroup: modelPackageGroupName(env === "prod" ? "staging" : env, model),
+                modelPackageGroup: modelPackageGroupName("staging", model),
                 servedPackage: pkg?.packageArn ?? null,
-                serving: servingNote(env, pkg, deps),
+                serving: servingNote(env, pkg),
+                endpointName: endpoint?.endpointName ?? null,
+                captureS3Uri: endpoint?.captureS3Uri ?? null,
             };
         }
 
@@ -84,13 +120,28 @@ export class Platform extends pulumi.ComponentResource {
     }
 }
 
-function servingNote(env: string, pkg: ServedPackage | undefined, _deps: PlatformDeps): string {
+function requirePackageField(model: string, pkg: ServedPackage, field: "modelDataUrl" | "image"): string {
+    const value = pkg.info[field];
+    if (!value) throw new Error(`${model}: model package ${pkg.packageArn} has no ${field === "image" ? "container image" : "model data URL"} in its inference specification, so it cannot be served`);
+    return value;
+}
+
+function servingNote(env: string, pkg: ServedPackage | undefined): string {
     if (!pkg) {
         return env === "prod"
             ? "no endpoint: staging serves no package for this model yet"
             : "no endpoint yet: no model package registered; ingest a batch to start the training pipeline";
     }
     return `${pkg.source} package, ${pkg.info.approvalStatus}`;
+}
+
+async function stackOutput(ref: pulumi.StackReference, name: string, stack: string): Promise<unknown> {
+    try {
+        const details = await ref.getOutputDetails(name);
+        return details.value ?? details.secretValue;
+    } catch (e) {
+        throw new Error(`cannot read output ${name} of stack ${stack} (${(e as Error).message}); check promotion.sourceStack and that staging was deployed`);
+    }
 }
 
 /**
@@ -104,20 +155,21 @@ export async function createPlatform(config: PlatformConfig, deps: PlatformDeps,
         pin: c.endpoint.modelPackageArn,
         group: modelPackageGroupName("staging", m),
     }]));
-    let served: Record<string, ServedPackage | undefined>;
-    if (env === "prod") {
-        const source = config.promotion!.sourceStack;
-        const staging = new pulumi.StackReference(`promotion-source`, { name: source });
-        const details = await staging.getOutputDetails(SERVED_PACKAGES_OUTPUT);
-        const servedByStaging = (details.value ?? details.secretValue ?? {}) as Record<string, string | null>;
-        served = await resolvePromotion(
-            modelSettings,
-            Object.fromEntries(Object.entries(servedByStaging).map(([m, arn]) => [m, arn ?? undefined])),
-            deps.registry,
-            source,
-        );
-    } else {
-        served = await resolveStagingPackages(modelSettings, deps.registry);
+    if (env !== "prod") {
+        const served = await resolveStagingPackages(modelSettings, deps.registry);
+        return new Platform(`vision-mlops-${env}`, config, served, deps, undefined, opts);
     }
-    return new Platform(`vision-mlops-${env}`, config, served, deps, opts);
+    const source = config.promotion!.sourceStack;
+    const staging = new pulumi.StackReference("promotion-source", { name: source });
+    const servedByStaging = (await stackOutput(staging, SERVED_PACKAGES_OUTPUT, source) ?? {}) as Record<string, string | null>;
+    const served = await resolvePromotion(
+        modelSettings,
+        Object.fromEntries(Object.entries(servedByStaging).map(([m, arn]) => [m, arn ?? undefined])),
+        deps.registry,
+        source,
+    );
+    const dataKeyArn = await stackOutput(staging, "dataKeyArn", source) as string | undefined;
+    if (!dataKeyArn && Object.values(served).some(Boolean))
+        throw new Error(`${source} exports no dataKeyArn; deploy staging with this version of the platform first`);
+    return new Platform(`vision-mlops-${env}`, config, served, deps, { dataKeyArn: dataKeyArn ?? "" }, opts);
 }

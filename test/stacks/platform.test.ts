@@ -1,0 +1,192 @@
+import { expect } from "chai";
+import * as pulumi from "@pulumi/pulumi";
+import { ModelApprovalStatus } from "@aws-sdk/client-sagemaker";
+import { readStackFile } from "../../infra/stack-file";
+import { ModelRegistry, PromotionRefused, SERVED_PACKAGES_OUTPUT } from "../../infra/promotion";
+import { PackageInfo } from "../../infra/registry";
+import { writeActionsWithWildcardResource } from "../../infra/iam";
+import { createPlatform, Platform } from "../../stacks/platform";
+import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, unwrapOutput, useMocks } from "../support/mocks";
+
+const STAGING_STACK = "organization/vision-mlops/staging";
+const pkgArn = (model: string, v = 1) => `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:model-package/vision-mlops-staging-${model}/${v}`;
+const ARTIFACTS = `vision-mlops-staging-artifacts-${TEST_ACCOUNT}-us-east-1`;
+const STAGING_KEY = `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/staging-key`;
+
+function registry(status: string, registered = true): ModelRegistry {
+    return {
+        async newestRegisteredPackage(group) { return registered ? pkgArn(group.replace("vision-mlops-staging-", "")) : undefined; },
+        async describePackage(arn): Promise<PackageInfo> {
+            const model = arn.split("/")[1].replace("vision-mlops-staging-", "");
+            return {
+                arn, group: arn.split("/")[1], approvalStatus: status, customerMetadata: {},
+                image: "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",
+                modelDataUrl: `s3://${ARTIFACTS}/${model}/executions/abc/model/job/output/model.tar.gz`,
+            };
+        },
+    };
+}
+
+async function build(stack: "staging" | "prod", reg: ModelRegistry): Promise<{ platform: Platform; declared: DeclaredResource[] }> {
+    const config = readStackFile(".", stack);
+    const declared = useMocks(stack, {
+        stackOutputs: {
+            [STAGING_STACK]: {
+                [SERVED_PACKAGES_OUTPUT]: { "traffic-signs": pkgArn("traffic-signs"), "bikes-vs-motorcycles": pkgArn("bikes-vs-motorcycles") },
+                dataKeyArn: STAGING_KEY,
+            },
+        },
+    });
+    const platform = await createPlatform(config, { registry: reg, gitCommit: "abc123" });
+    await settled(declared, pulumi.output(platform.outputs));
+    return { platform, declared };
+}
+
+const T = {
+    config: "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
+    endpoint: "aws:sagemaker/endpoint:Endpoint",
+    model: "aws:sagemaker/model:Model",
+    target: "aws:appautoscaling/target:Target",
+    policy: "aws:appautoscaling/policy:Policy",
+    alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+    rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+    provider: "pulumi:providers:aws",
+};
+
+describe("platform: staging", () => {
+    let declared: DeclaredResource[];
+    let platform: Platform;
+    before(async () => ({ platform, declared } = await build("staging", registry(ModelApprovalStatus.PENDING_MANUAL_APPROVAL))));
+
+    it("tags everything through the provider's default tags", () => {
+        const provider = declared.find(ofType(T.provider))!;
+        const tags = JSON.parse(provider.inputs.defaultTags).tags;
+        expect(tags).to.deep.equal({ team: "vision", "cost-center": "ml-platform", project: "vision-mlops", environment: "staging", "managed-by": "pulumi" });
+        expect(provider.inputs.region).to.equal("us-east-1");
+    });
+
+    it("serves the newest registered package from a model with network isolation", () => {
+        const model = find(declared, T.model, "vision-mlops-staging-traffic-signs-model").inputs;
+        expect(model.enableNetworkIsolation).to.equal(true);
+        expect(model.primaryContainer.modelPackageName).to.equal(pkgArn("traffic-signs"));
+    });
+
+    it("captures every request and response, encrypted, as JSON, under the model's prefix", () => {
+        const c = find(declared, T.config, "vision-mlops-staging-traffic-signs-config").inputs;
+        expect(c.name).to.equal(undefined, "endpoint configs are auto-named so updates can replace them");
+        expect(c.kmsKeyArn).to.match(/^arn:aws:kms:us-east-1:\d{12}:key\//);
+        expect(c.dataCaptureConfig).to.deep.include({
+            enableCapture: true,
+            initialSamplingPercentage: 100,
+            destinationS3Uri: `s3://vision-mlops-staging-capture-${TEST_ACCOUNT}-us-east-1/traffic-signs/capture/`,
+            kmsKeyId: c.kmsKeyArn,
+        });
+        expect(c.dataCaptureConfig.captureOptions).to.deep.equal([{ captureMode: "Input" }, { captureMode: "Output" }]);
+        expect(c.dataCaptureConfig.captureContentTypeHeader).to.deep.equal({ jsonContentTypes: ["application/json"] });
+        expect(c.productionVariants[0]).to.include({ variantName: "AllTraffic", instanceType: "ml.m5.large", initialInstanceCount: 1 });
+    });
+
+    it("names endpoints stably and updates staging all at once (no blue/green)", () => {
+        const e = find(declared, T.endpoint, "vision-mlops-staging-traffic-signs-endpoint").inputs;
+        expect(e.name).to.equal("vision-mlops-staging-traffic-signs");
+        expect(e.deploymentConfig).to.equal(undefined);
+    });
+
+    it("scales on invocations per instance within the configured bounds; no scaling where none is configured", () => {
+        const target = find(declared, T.target, "vision-mlops-staging-traffic-signs-scaling-target").inputs;
+        expect(target).to.include({ serviceNamespace: "sagemaker", scalableDimension: "sagemaker:variant:DesiredInstanceCount", minCapacity: 1, maxCapacity: 2 });
+        expect(target.resourceId).to.equal("endpoint/vision-mlops-staging-traffic-signs/variant/AllTraffic");
+        const policy = find(declared, T.policy, "vision-mlops-staging-traffic-signs-scaling-policy").inputs;
+        expect(policy.policyType).to.equal("TargetTrackingScaling");
+        expect(policy.targetTrackingScalingPolicyConfiguration).to.deep.include({ targetValue: 100, scaleInCooldown: 300, scaleOutCooldown: 60 });
+        expect(policy.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType).to.equal("SageMakerVariantInvocationsPerInstance");
+        expect(declared.filter((r) => r.type === T.target && r.name.includes("bikes"))).to.have.length(0);
+    });
+
+    it("alarms on 5XX errors and p99 latency (in microseconds) to the stack's topic", () => {
+        const errors = find(declared, T.alarm, "vision-mlops-staging-traffic-signs-5xx").inputs;
+        expect(errors).to.include({ namespace: "AWS/SageMaker", metricName: "Invocation5XXErrors", statistic: "Sum", threshold: 1 });
+        expect(errors.dimensions).to.deep.equal({ EndpointName: "vision-mlops-staging-traffic-signs", VariantName: "AllTraffic" });
+        const latency = find(declared, T.alarm, "vision-mlops-staging-traffic-signs-latency").inputs;
+        expect(latency).to.include({ metricName: "ModelLatency", extendedStatistic: "p99", threshold: 500_000 });
+        expect(errors.alarmActions).to.deep.equal([`arn:aws:sns:us-east-1:${TEST_ACCOUNT}:vision-mlops-staging-alerts`]);
+    });
+
+    it("scopes the endpoint role to its model artifact, capture prefix, keys and image, with no wildcard writes", () => {
+        const doc = JSON.parse(find(declared, T.rolePolicy, "vision-mlops-staging-traffic-signs-role-policy").inputs.policy);
+        expect(writeActionsWithWildcardResource(doc)).to.deep.equal([]);
+        const resources = doc.Statement.flatMap((s: any) => s.Resource);
+        expect(resources).to.include(`arn:aws:s3:::${ARTIFACTS}/traffic-signs/executions/abc/model/job/output/model.tar.gz*`);
+        expect(resources).to.include(`arn:aws:s3:::vision-mlops-staging-capture-${TEST_ACCOUNT}-us-east-1/traffic-signs/capture/*`);
+        expect(resources).to.include("arn:aws:ecr:us-east-1:811284229777:repository/image-classification");
+    });
+
+    it("exports what prod and the CLIs need", async () => {
+        const out = await unwrapOutput(pulumi.output(platform.outputs)) as any;
+        expect(out[SERVED_PACKAGES_OUTPUT]).to.deep.equal({ "traffic-signs": pkgArn("traffic-signs"), "bikes-vs-motorcycles": pkgArn("bikes-vs-motorcycles") });
+        expect(out.dataKeyArn).to.match(/^arn:aws:kms:/);
+        expect(out.models["traffic-signs"]).to.deep.include({ endpointName: "vision-mlops-staging-traffic-signs", serving: "newest package, PendingManualApproval" });
+    });
+});
+
+describe("platform: staging before any model is registered", () => {
+    it("deploys everything but the endpoints and says why", async () => {
+        const { platform, declared } = await build("staging", registry("PendingManualApproval", false));
+        expect(declared.filter(ofType(T.endpoint))).to.have.length(0);
+        expect(declared.filter(ofType("aws:s3/bucket:Bucket"))).to.have.length(5);
+        const out = await unwrapOutput(pulumi.output(platform.outputs)) as any;
+        expect(out.models["traffic-signs"]).to.deep.include({
+            servedPackage: null, endpointName: null,
+            serving: "no endpoint yet: no model package registered; ingest a batch to start the training pipeline",
+        });
+    });
+});
+
+describe("platform: prod", () => {
+    let declared: DeclaredResource[];
+    before(async () => ({ declared } = await build("prod", registry(ModelApprovalStatus.APPROVED))));
+
+    it("reads staging through a StackReference named in config", () => {
+        expect(find(declared, "pulumi:pulumi:StackReference", "promotion-source").inputs.name).to.equal(STAGING_STACK);
+    });
+
+    it("serves staging's approved package with at least two instances and captures 80%", () => {
+        for (const model of ["traffic-signs", "bikes-vs-motorcycles"]) {
+            const c = find(declared, T.config, `vision-mlops-prod-${model}-config`).inputs;
+            expect(c.productionVariants[0].initialInstanceCount, model).to.be.at.least(2);
+            expect(c.dataCaptureConfig.initialSamplingPercentage, model).to.equal(80);
+            expect(find(declared, T.model, `vision-mlops-prod-${model}-model`).inputs.primaryContainer.modelPackageName).to.equal(pkgArn(model));
+            expect(find(declared, T.target, `vision-mlops-prod-${model}-scaling-target`).inputs.minCapacity, model).to.be.at.least(2);
+        }
+    });
+
+    it("deploys blue/green with a one-instance canary and rolls back on the endpoint's alarms", () => {
+        const e = find(declared, T.endpoint, "vision-mlops-prod-traffic-signs-endpoint").inputs;
+        const policy = e.deploymentConfig.blueGreenUpdatePolicy;
+        expect(policy.trafficRoutingConfiguration).to.deep.equal({ type: "CANARY", canarySize: { type: "INSTANCE_COUNT", value: 1 }, waitIntervalInSeconds: 600 });
+        expect(e.deploymentConfig.autoRollbackConfiguration.alarms).to.deep.equal([
+            { alarmName: "vision-mlops-prod-traffic-signs-5xx" }, { alarmName: "vision-mlops-prod-traffic-signs-latency-p99" },
+        ]);
+        expect(find(declared, T.alarm, "vision-mlops-prod-traffic-signs-latency").inputs.threshold).to.equal(300_000);
+    });
+
+    it("lets prod endpoints decrypt staging's model artifacts with staging's key", () => {
+        const doc = JSON.parse(find(declared, T.rolePolicy, "vision-mlops-prod-traffic-signs-role-policy").inputs.policy);
+        const keyStatement = doc.Statement.find((s: any) => s.Sid === "ModelArtifactKey");
+        expect(keyStatement.Resource).to.deep.equal([STAGING_KEY]);
+    });
+});
+
+describe("platform: prod with an unapproved package", () => {
+    it("refuses before declaring any resource but the StackReference", async () => {
+        const config = readStackFile(".", "prod");
+        const declared = useMocks("prod", {
+            stackOutputs: { [STAGING_STACK]: { [SERVED_PACKAGES_OUTPUT]: { "traffic-signs": pkgArn("traffic-signs"), "bikes-vs-motorcycles": pkgArn("bikes-vs-motorcycles") }, dataKeyArn: STAGING_KEY } },
+        });
+        const err = await createPlatform(config, { registry: registry(ModelApprovalStatus.PENDING_MANUAL_APPROVAL) }).catch((e) => e);
+        expect(err).to.be.instanceOf(PromotionRefused);
+        expect(err.message).to.include(`traffic-signs: model package ${pkgArn("traffic-signs")} (served by ${STAGING_STACK}) is PendingManualApproval`);
+        await settled(declared);
+        expect(declared.map((r) => r.type)).to.deep.equal(["pulumi:pulumi:StackReference"]);
+    });
+});
