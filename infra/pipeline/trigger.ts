@@ -1,0 +1,79 @@
+import { BATCH_MANIFEST_FILE, prefixes } from "../naming";
+import { BATCH_MANIFEST_PARAMETER } from "./image-classification";
+
+/**
+ * What starts a training pipeline: the raw bucket's EventBridge "Object Created" event for a batch manifest
+ * of the model (written last by the ingest CLI), never for the images before it.
+ */
+
+/** An EventBridge event pattern: nested fields ending in lists of allowed values or matchers. */
+export type EventPattern = { readonly [field: string]: EventPattern | readonly PatternValue[] };
+export type PatternValue = string | number | boolean | null
+    | { readonly prefix: string } | { readonly suffix: string } | { readonly wildcard: string };
+
+/** `<model>/batches/*\/_manifest.json` in the raw bucket: the wildcard ties the prefix and the suffix to one key. */
+export function batchManifestEventPattern(rawBucketName: string, model: string): EventPattern {
+    return {
+        "source": ["aws.s3"],
+        "detail-type": ["Object Created"],
+        "detail": {
+            bucket: { name: [rawBucketName] },
+            object: { key: [{ wildcard: `${prefixes.rawModel(model)}batches/*/${BATCH_MANIFEST_FILE}` }] },
+        },
+    };
+}
+
+/** EventBridge's rules for SageMakerPipelineParameter names (1-256 of `[A-Za-z0-9_-]`). */
+const PIPELINE_PARAMETER_NAME = /^[A-Za-z0-9_-]{1,256}$/;
+/** A dynamic value must be a JSON path as a whole, in dot notation. */
+const DYNAMIC_PATH = /^\$(\.[A-Za-z0-9_-]+)+$/;
+
+export interface PipelineParameter {
+    readonly name: string;
+    readonly value: string;
+}
+
+/**
+ * The target's pipeline parameters: `BatchManifestKey` from the event's object key. EventBridge resolves a
+ * value that is a JSON path as a whole when it starts the execution.
+ */
+export function batchManifestPipelineParameters(): PipelineParameter[] {
+    return checkedParameters([{ name: BATCH_MANIFEST_PARAMETER, value: "$.detail.object.key" }]);
+}
+
+export function checkedParameters(parameters: readonly PipelineParameter[]): PipelineParameter[] {
+    for (const p of parameters) {
+        if (!PIPELINE_PARAMETER_NAME.test(p.name))
+            throw new Error(`EventBridge pipeline parameter name ${JSON.stringify(p.name)} must be 1-256 letters, digits, "_" or "-"`);
+        if (p.value.startsWith("$") && !DYNAMIC_PATH.test(p.value))
+            throw new Error(`EventBridge pipeline parameter ${p.name}: ${JSON.stringify(p.value)} must be a whole JSON path in dot notation such as $.detail.object.key`);
+        if (p.value.length > 1024) throw new Error(`EventBridge pipeline parameter ${p.name}: value longer than 1024 characters`);
+    }
+    return [...parameters];
+}
+
+/**
+ * Whether an event matches a pattern, for the matchers this platform uses (exact values, prefix, suffix,
+ * wildcard with `*`). Every field of the pattern must be present and match one of its values.
+ */
+export function matchesEventPattern(pattern: EventPattern, event: unknown): boolean {
+    if (typeof event !== "object" || event === null) return false;
+    return Object.entries(pattern).every(([field, expected]) => {
+        const actual = (event as Record<string, unknown>)[field];
+        if (Array.isArray(expected)) return (expected as readonly PatternValue[]).some((v) => matchesValue(v, actual));
+        return matchesEventPattern(expected as EventPattern, actual);
+    });
+}
+
+function matchesValue(expected: PatternValue, actual: unknown): boolean {
+    if (expected === null || typeof expected !== "object") return expected === actual;
+    if (typeof actual !== "string") return false;
+    if ("prefix" in expected) return actual.startsWith(expected.prefix);
+    if ("suffix" in expected) return actual.endsWith(expected.suffix);
+    const regex = new RegExp(`^${expected.wildcard.split("*").map(escapeRegex).join(".*")}$`, "s");
+    return regex.test(actual);
+}
+
+function escapeRegex(text: string): string {
+    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
