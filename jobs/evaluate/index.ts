@@ -25,7 +25,8 @@ format) and monitoring_baseline.json.
   --metadata DIR       preprocess' metadata output with class_map.json and baseline.json (default ${paths.metadata})
   --output DIR         where to write (default ${paths.evaluation})
   --model-package-group NAME
-                       compare with the newest Approved package there (AWS region and credentials from the environment)
+                       compare with the newest Approved package there (credentials from the environment)
+  --region NAME        AWS region of the registry (default: AWS_REGION / AWS_DEFAULT_REGION)
   --config FILE        model.json (default ${PROCESSING_PATHS.config}/model.json)
   --stack NAME --model NAME
                        read the model's settings from Pulumi.<stack>.yaml instead`;
@@ -79,7 +80,7 @@ export interface Evaluation {
 export async function main(argv: string[]): Promise<void> {
     const flags = parseFlags(argv, {
         predictions: { type: "string" }, test: { type: "string" }, metadata: { type: "string" }, output: { type: "string" },
-        "model-package-group": { type: "string" }, config: { type: "string" }, stack: { type: "string" }, model: { type: "string" },
+        "model-package-group": { type: "string" }, region: { type: "string" }, config: { type: "string" }, stack: { type: "string" }, model: { type: "string" },
     }, USAGE, {});
     if (!flags) return;
     const config = loadJobModelConfig({ config: stringFlag(flags, "config"), stack: stringFlag(flags, "stack"), model: stringFlag(flags, "model") });
@@ -91,7 +92,11 @@ export async function main(argv: string[]): Promise<void> {
         metadata: stringFlag(flags, "metadata") ?? paths.metadata,
         output,
         config,
-        champion: group ? () => findChampion(new SageMakerClient({}), new S3Client({}), group) : undefined,
+        champion: group ? () => {
+            const region = stringFlag(flags, "region") ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+            if (!region) throw new JobError("--model-package-group needs an AWS region: pass --region or set AWS_REGION");
+            return findChampion(new SageMakerClient({ region }), new S3Client({ region }), group);
+        } : undefined,
     });
     const champion = evaluation.champion
         ? `champion ${evaluation.champion.arn} accuracy ${evaluation.champion.accuracy ?? "unknown"}`

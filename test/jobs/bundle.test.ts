@@ -1,0 +1,76 @@
+import { expect } from "chai";
+import { spawnSync } from "child_process";
+import { existsSync, readFileSync, writeFileSync } from "fs";
+import { join, resolve } from "path";
+import { noiseImage, tempDir, writeAt } from "./support/images";
+
+const root = resolve(__dirname, "../..");
+
+/** The esbuild command line of jobs/Dockerfile, so the test builds exactly what the image builds. */
+function dockerfileEsbuildArgs(): string[] {
+    const line = readFileSync(join(root, "jobs", "Dockerfile"), "utf8").split("\n").find((l) => /^RUN npx esbuild /.test(l));
+    if (!line) throw new Error("jobs/Dockerfile has no `RUN npx esbuild ...` line");
+    return line.replace(/^RUN npx esbuild /, "").trim().split(/\s+/);
+}
+
+describe("jobs bundle (the image's entry point)", function () {
+    this.timeout(60_000);
+    let bundle: string;
+    const run = (...args: string[]) => spawnSync(process.execPath, [bundle, ...args], {
+        encoding: "utf8",
+        // sharp is external to the bundle, as in the image, where it sits in /app/node_modules
+        env: { ...process.env, NODE_PATH: join(root, "node_modules") },
+    });
+
+    before(() => {
+        const out = tempDir("bundle");
+        bundle = join(out, "main.js");
+        const args = dockerfileEsbuildArgs().map((a) => (a.startsWith("--outfile=") ? `--outfile=${bundle}` : a));
+        expect(args).to.include("--external:sharp");
+        const built = spawnSync(join(root, "node_modules", ".bin", "esbuild"), [...args, "--log-level=error"], { cwd: root, encoding: "utf8" });
+        expect(built.status, built.stderr).to.equal(0);
+        expect(existsSync(bundle)).to.equal(true);
+    });
+
+    it("prints each job's flags with --help", () => {
+        for (const job of ["preprocess", "evaluate"]) {
+            const r = run(job, "--help");
+            expect(r.status, r.stderr).to.equal(0);
+            expect(r.stdout).to.match(new RegExp(`^usage: ${job} \\[flags\\]`));
+        }
+    });
+
+    it("exits 2 with the usage for a missing or unknown job", () => {
+        const none = run();
+        expect(none.status).to.equal(2);
+        expect(none.stderr).to.match(/^usage: main\.js <preprocess\|evaluate\|monitor>/);
+        const unknown = run("train");
+        expect(unknown.status).to.equal(2);
+        expect(unknown.stderr).to.match(/^unknown job "train"/);
+    });
+
+    it("exits 1 with a plain message, no stack trace, on an error the user can fix", () => {
+        const r = run("preprocess", "--config", "/nonexistent/model.json", "--input", "/nonexistent", "--output", tempDir("bundle-out"));
+        expect(r.status).to.equal(1);
+        expect(r.stderr).to.match(/^preprocess: error: model config \/nonexistent\/model\.json does not exist/);
+        expect(r.stderr).to.not.match(/\n\s+at /);
+        const flag = run("evaluate", "--no-such-flag");
+        expect(flag.status).to.equal(1);
+        expect(flag.stderr).to.match(/Unknown option '--no-such-flag'[\s\S]*usage: evaluate/);
+    });
+
+    it("runs preprocess end to end, loading sharp from outside the bundle", async () => {
+        const input = tempDir("bundle-in");
+        for (const cls of ["a", "b"]) for (let i = 0; i < 3; i++) writeAt(input, `${cls}/${i}.jpg`, await noiseImage(20, 20, "jpeg"));
+        const config = join(input, "..", `${input.split("/").pop()}-model.json`);
+        writeFileSync(config, JSON.stringify({
+            model: "ab", classes: ["a", "b"], imageShape: [3, 32, 32], split: { validation: 0.1, test: 0.1 }, seed: 3,
+            minAccuracy: 0.5, maxRegression: 0.01, confidenceThreshold: 0.8, drift: {},
+        }));
+        const out = tempDir("bundle-run");
+        const r = run("preprocess", "--input", input, "--output", out, "--config", config);
+        expect(r.status, r.stderr).to.equal(0);
+        expect(r.stdout).to.match(/preprocess ab: 6 images kept \(train 2, validation 2, test 2\)/);
+        expect(JSON.parse(readFileSync(join(out, "metadata", "dataset.json"), "utf8")).num_training_samples).to.equal(2);
+    });
+});
