@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Alerts } from "../components/alerts";
+import { CostBudget } from "../components/cost-budget";
 import { DataLake } from "../components/data-lake";
 import { ModelEndpoint } from "../components/model-endpoint";
 import { defaultCapturePercent, PlatformConfig } from "../infra/config";
@@ -77,6 +78,15 @@ export class Platform extends pulumi.ComponentResource {
             accountId: account,
             emails: config.alerts.emails,
         }, inRegion);
+
+        if (config.budget) {
+            new CostBudget(`${name}-budget`, {
+                environment: env,
+                monthlyUsd: config.budget.monthlyUsd,
+                alertAtPercent: config.budget.alertAtPercent,
+                alertTopicArn: this.alerts.topicArn,
+            }, inRegion);
+        }
 
         this.endpoints = {};
         const models: Record<string, ModelOutputs> = {};

@@ -121,6 +121,14 @@ describe("platform: staging", () => {
         expect(resources).to.include("arn:aws:ecr:us-east-1:811284229777:repository/image-classification");
     });
 
+    it("alerts at 80% and 100% of the monthly budget and on a forecast overrun", () => {
+        const budget = find(declared, "aws:budgets/budget:Budget", "vision-mlops-staging-budget-monthly").inputs;
+        expect(budget).to.include({ budgetType: "COST", timeUnit: "MONTHLY", limitAmount: "1500.00", limitUnit: "USD" });
+        expect(budget.costFilters).to.deep.equal([{ name: "TagKeyValue", values: ["user:environment$staging"] }]);
+        expect(budget.notifications.map((n: any) => `${n.notificationType}@${n.threshold}`)).to.deep.equal(["ACTUAL@80", "ACTUAL@100", "FORECASTED@100"]);
+        for (const n of budget.notifications) expect(n.subscriberSnsTopicArns).to.deep.equal([`arn:aws:sns:us-east-1:${TEST_ACCOUNT}:vision-mlops-staging-alerts`]);
+    });
+
     it("exports what prod and the CLIs need", async () => {
         const out = await unwrapOutput(pulumi.output(platform.outputs)) as any;
         expect(out[SERVED_PACKAGES_OUTPUT]).to.deep.equal({ "traffic-signs": pkgArn("traffic-signs"), "bikes-vs-motorcycles": pkgArn("bikes-vs-motorcycles") });
