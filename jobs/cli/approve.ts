@@ -60,7 +60,7 @@ export async function approve(opts: ApproveOptions, deps: CliDeps = {}): Promise
     const warn = deps.warn ?? console.error;
     const { ctx, clients } = await openStack(opts.stack, deps.makeClients);
     modelOf(ctx, opts.model);
-    const { endpoint, info } = await servedPackage(clients.sagemaker, ctx, opts.model);
+    const { endpoint, endpointUpdatedAt, info } = await servedPackage(clients.sagemaker, ctx, opts.model);
 
     if (info.approvalStatus === ModelApprovalStatus.APPROVED) {
         const by = info.customerMetadata[DECISION_KEYS.approvedBy];
@@ -76,6 +76,12 @@ export async function approve(opts: ApproveOptions, deps: CliDeps = {}): Promise
         warn(`warning: ${newest.reason}, so there is no monitoring evidence for ${opts.model}; approving without a monitoring check`);
     } else {
         const where = `s3://${bucket}/${newest.run.prefix}`;
+        // A run's folder names the end of the hour of traffic it checked; traffic from before the endpoint
+        // last changed was answered by whatever it served then.
+        const coveredUntil = newest.run.hour ?? newest.run.lastModified;
+        if (coveredUntil && endpointUpdatedAt && coveredUntil <= endpointUpdatedAt)
+            warn(`warning: the newest monitoring run ${where} checked traffic up to ${coveredUntil.toISOString()}, before ${endpoint} last changed `
+                + `(${endpointUpdatedAt.toISOString()}); it may describe the package served before ${info.arn}`);
         const violations = await readRunViolations(clients.s3, bucket, newest.run);
         if (violations === undefined) {
             warn(`warning: the newest monitoring run ${where} has no constraint_violations.json; approving without a monitoring check`);

@@ -1,6 +1,7 @@
 import { ListPipelineExecutionsCommand, PipelineExecutionSummary } from "@aws-sdk/client-sagemaker";
 import { endpointName, modelPackageGroupName, pipelineName } from "../../infra/naming";
 import { describePackage, newestRegisteredPackage, PackageInfo, packageServedBy, RegistryClient } from "../../infra/registry";
+import { parseS3Uri } from "../evaluate/champion";
 import { readObjectText, MonitoringS3 } from "../lib/monitoring-reports";
 import { modelOf, runCli, StackContext } from "./common";
 import { CliSpec, parseCli, required } from "./lib/args";
@@ -90,15 +91,9 @@ export function accuracyFromStatistics(doc: unknown): number | undefined {
     return found as number | undefined;
 }
 
-function parseS3Uri(uri: string): { bucket: string; key: string } | undefined {
-    const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-    return m ? { bucket: m[1], key: m[2] } : undefined;
-}
-
 async function registeredAccuracy(s3: MonitoringS3, uri: string): Promise<{ accuracy?: number; error?: string }> {
-    const loc = parseS3Uri(uri);
-    if (!loc) return { error: `${uri} is not an s3:// URI` };
     try {
+        const loc = parseS3Uri(uri);
         const accuracy = accuracyFromStatistics(JSON.parse(await readObjectText(s3, loc.bucket, loc.key)));
         return accuracy === undefined ? { error: `${uri} has no accuracy` } : { accuracy };
     } catch (e) {

@@ -1,8 +1,8 @@
 import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
-import { mkdirSync, renameSync, writeFileSync } from "fs";
-import { dirname, join } from "path";
+import { join } from "path";
 import { MONITORING_OUTPUT_FILES } from "../../infra/job-contract";
 import { prefixes } from "../../infra/naming";
+import { writeFileAtomic } from "./atomic";
 
 /**
  * Finding and reading a model's monitoring runs in the capture bucket. Layout (MONITORING_OUTPUT_FILES):
@@ -170,10 +170,7 @@ export async function downloadRun(s3: MonitoringS3, bucket: string, model: strin
     const written: Partial<Record<MonitoringFile, string>> = {};
     for (const [file, key] of Object.entries(run.files) as [MonitoringFile, string][]) {
         const path = join(target, MONITORING_OUTPUT_FILES[file]);
-        mkdirSync(dirname(path), { recursive: true });
-        const temp = `${path}.${process.pid}.partial`;
-        writeFileSync(temp, await readObjectBytes(s3, bucket, key));
-        renameSync(temp, path);
+        await writeFileAtomic(path, Buffer.from(await readObjectBytes(s3, bucket, key)));
         written[file] = path;
     }
     return written;

@@ -79,6 +79,13 @@ describe("operator CLIs against moto", function () {
         return prefix;
     }
 
+    /** The `yyyy/mm/dd/hh` folder of a run whose window ends `offset` hours from the current hour. */
+    function hourFolder(offset: number): string {
+        const d = new Date(Date.now() + offset * 3_600_000);
+        const p = (n: number) => String(n).padStart(2, "0");
+        return `${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${p(d.getUTCHours())}`;
+    }
+
     const DRIFT = { feature_name: "brightness", constraint_check_type: "baseline_drift_check", description: "PSI 0.41 is above the threshold 0.2" };
 
     function describe_(arn: string): Promise<DescribeModelPackageOutput> {
@@ -110,8 +117,8 @@ describe("operator CLIs against moto", function () {
 
     it("approve refuses when the newest monitoring run has violations, lists them and the override, and changes nothing", async () => {
         const arn = await servedPending();
-        await monitoringRun("2026/11/22/09", []);
-        const newest = await monitoringRun("2026/11/22/10", [DRIFT]);
+        await monitoringRun(hourFolder(0), []);
+        const newest = await monitoringRun(hourFolder(1), [DRIFT]);
         const run = await runCliProcess("approve", ["--stack", "staging", "--model", MODEL], env);
         expect(run.code).to.equal(1);
         expect(run.stderr).to.contain(`error: the newest monitoring run of ${MODEL} (s3://${capture}/${newest}) has 1 violation:\n`
@@ -125,17 +132,28 @@ describe("operator CLIs against moto", function () {
 
     it("approve goes by the newest run: a clean run after one with violations passes", async () => {
         const arn = await servedPending();
-        await monitoringRun("2026/11/22/09", [DRIFT]);
-        await monitoringRun("2026/11/22/10", []);
+        await monitoringRun(hourFolder(0), [DRIFT]);
+        await monitoringRun(hourFolder(1), []);
         const printed: string[] = [];
         await approve({ stack: "staging", model: MODEL }, { makeClients: motoClients, print: (l) => printed.push(l), warn: (l) => printed.push(l) });
-        expect(printed[0]).to.equal(`monitoring: the newest run s3://${capture}/${runs}/2026/11/22/10/ has no violations`);
+        expect(printed[0]).to.equal(`monitoring: the newest run s3://${capture}/${runs}/${hourFolder(1)}/ has no violations`);
+        expect((await describe_(arn)).ModelApprovalStatus).to.equal("Approved");
+    });
+
+    it("approve warns when the newest monitoring run checked traffic from before the endpoint last changed", async () => {
+        const arn = await servedPending();
+        await monitoringRun(hourFolder(-2), []);
+        const warnings: string[] = [];
+        await approve({ stack: "staging", model: MODEL }, { makeClients: motoClients, print: () => undefined, warn: (l) => warnings.push(l) });
+        expect(warnings).to.have.length(1);
+        expect(warnings[0]).to.match(new RegExp(`^warning: the newest monitoring run s3://${capture}/${runs}/${hourFolder(-2)}/ checked traffic up to .*, before ${endpoint} last changed`));
+        expect(warnings[0]).to.contain(`it may describe the package served before ${arn}`);
         expect((await describe_(arn)).ModelApprovalStatus).to.equal("Approved");
     });
 
     it("approve --force --reason approves despite violations and records the reason and the count", async () => {
         const arn = await servedPending();
-        await monitoringRun("2026/11/22/10", [DRIFT, { ...DRIFT, feature_name: "contrast" }]);
+        await monitoringRun(hourFolder(1), [DRIFT, { ...DRIFT, feature_name: "contrast" }]);
         const run = await runCliProcess("approve", ["--stack", "staging", "--model", MODEL, "--force", "--reason", "new camera; retraining is queued"], env);
         expect(run.code, run.stderr).to.equal(0);
         expect(run.stderr).to.contain("has 2 violations");

@@ -21,6 +21,8 @@ export async function describeEndpointIfAny(client: RegistryClient, name: string
 
 export interface ServedPackage {
     readonly endpoint: string;
+    /** When the endpoint last changed (for example to serve another package). */
+    readonly endpointUpdatedAt?: Date;
     readonly info: PackageInfo;
 }
 
@@ -31,7 +33,8 @@ export interface ServedPackage {
  */
 export async function servedPackage(client: RegistryClient, ctx: StackContext, model: string): Promise<ServedPackage> {
     const endpoint = endpointName(ctx.config.environment, model);
-    if (!(await describeEndpointIfAny(client, endpoint)))
+    const described = await describeEndpointIfAny(client, endpoint);
+    if (!described)
         throw new CliError(`endpoint ${endpoint} of model ${model} was not found in ${ctx.region} (account ${ctx.accountId}); `
             + `deploy it first with \`pulumi up --stack ${ctx.stack}\` (the stack creates it once a package is registered for the model)`);
     let arn: string;
@@ -45,5 +48,5 @@ export async function servedPackage(client: RegistryClient, ctx: StackContext, m
     } catch {
         throw new CliError(`endpoint ${endpoint} serves ${arn}, which is not a versioned package of the model registry, so it has no approval status to set`);
     }
-    return { endpoint, info: await describePackage(client, arn) };
+    return { endpoint, endpointUpdatedAt: described.LastModifiedTime, info: await describePackage(client, arn) };
 }
