@@ -77,3 +77,12 @@ function matchesValue(expected: PatternValue, actual: unknown): boolean {
 function escapeRegex(text: string): string {
     return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
+
+/** Executions of one pipeline that ended Failed (a job failed, or the quality gate took the Fail branch). */
+export function failedExecutionEventPattern(pipelineArn: string): EventPattern {
+    return {
+        "source": ["aws.sagemaker"],
+        "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
+        "detail": { pipelineArn: [pipelineArn], currentPipelineExecutionStatus: ["Failed"] },
+    };
+}

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { prefixes } from "../../../infra/naming";
 import { latestManifestKey } from "../../../infra/pipeline/image-classification";
-import { batchManifestEventPattern, batchManifestPipelineParameters, checkedParameters, matchesEventPattern } from "../../../infra/pipeline/trigger";
+import { batchManifestEventPattern, batchManifestPipelineParameters, checkedParameters, failedExecutionEventPattern, matchesEventPattern } from "../../../infra/pipeline/trigger";
 
 /** An S3 "Object Created" event as EventBridge delivers it. */
 function objectCreated(bucket: string, key: string, detailType = "Object Created") {
@@ -65,5 +65,18 @@ describe("infra/pipeline/trigger", () => {
         expect(batchManifestPipelineParameters()).to.deep.equal([{ name: "BatchManifestKey", value: "$.detail.object.key" }]);
         expect(() => checkedParameters([{ name: "Batch.Key", value: "x" }])).to.throw(/name "Batch.Key" must be 1-256 letters, digits/);
         expect(() => checkedParameters([{ name: "Key", value: "$.detail.object.key/x" }])).to.throw(/must be a whole JSON path in dot notation/);
+    });
+
+    it("matches failed executions of the one pipeline only", () => {
+        const arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/vision-mlops-staging-traffic-signs-training";
+        const statusChange = (pipelineArn: string, status: string) => ({
+            "source": "aws.sagemaker",
+            "detail-type": "SageMaker Model Building Pipeline Execution Status Change",
+            "detail": { pipelineArn, pipelineExecutionArn: `${pipelineArn}/execution/abc123`, currentPipelineExecutionStatus: status, previousPipelineExecutionStatus: "Executing" },
+        });
+        const failed = failedExecutionEventPattern(arn);
+        expect(matchesEventPattern(failed, statusChange(arn, "Failed"))).to.equal(true);
+        expect(matchesEventPattern(failed, statusChange(arn, "Succeeded"))).to.equal(false);
+        expect(matchesEventPattern(failed, statusChange(arn.replace("traffic-signs", "bikes"), "Failed"))).to.equal(false);
     });
 });

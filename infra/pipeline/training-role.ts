@@ -1,0 +1,85 @@
+import { Environment } from "../config";
+import {
+    DEFAULT_PARTITION,
+    ecrPullStatements,
+    kmsUseStatement,
+    passRoleStatement,
+    PolicyDocument,
+    policyDocument,
+    putMetricDataStatement,
+    s3BucketArn,
+    s3ReadStatements,
+    s3WriteStatements,
+    sagemakerArn,
+    sagemakerLogsStatement,
+    sagemakerStatement,
+} from "../iam";
+import { modelPackageGroupName, prefixes } from "../naming";
+
+/**
+ * The permissions of one model's training pipeline role. The role is both the pipeline's role (it
+ * creates the jobs, the model and the package) and the jobs' execution role (they read and write the
+ * model's data), so it gets exactly that: the model's prefixes, the data key, the jobs repository, the
+ * model's package group, and jobs whose names SageMaker Pipelines generates (`pipelines-...`).
+ */
+export interface TrainingRoleScope {
+    readonly environment: Environment;
+    readonly model: string;
+    readonly region: string;
+    readonly accountId: string;
+    readonly partition?: string;
+    /** Bucket names. */
+    readonly buckets: { readonly raw: string; readonly curated: string; readonly artifacts: string };
+    readonly kmsKeyArn: string;
+    readonly jobsRepositoryArn: string;
+    /** The role itself, which it passes to the jobs and the model it creates. */
+    readonly roleArn: string;
+}
+
+/** Job and model names SageMaker Pipelines generates start with this. */
+const PIPELINE_GENERATED = "pipelines-*";
+
+export function trainingRolePolicy(scope: TrainingRoleScope): PolicyDocument {
+    const partition = scope.partition ?? DEFAULT_PARTITION;
+    const arn = (type: string, name: string) => sagemakerArn(scope.region, scope.accountId, type, name, partition);
+    const bucket = (name: string) => s3BucketArn(name, partition);
+    const group = modelPackageGroupName(scope.environment, scope.model);
+    const jobs = (type: string) => arn(type, PIPELINE_GENERATED);
+
+    return policyDocument(
+        s3ReadStatements([
+            { bucketArn: bucket(scope.buckets.raw), prefixes: [prefixes.rawModel(scope.model)] },
+            { bucketArn: bucket(scope.buckets.curated), prefixes: [prefixes.curatedModel(scope.model)] },
+            { bucketArn: bucket(scope.buckets.artifacts), prefixes: [prefixes.artifactsModel(scope.model)] },
+        ]),
+        s3WriteStatements([
+            { bucketArn: bucket(scope.buckets.curated), prefixes: [prefixes.curatedModel(scope.model)] },
+            { bucketArn: bucket(scope.buckets.artifacts), prefixes: [prefixes.artifactsModel(scope.model)] },
+        ]),
+        kmsUseStatement(scope.kmsKeyArn, { grants: true }),
+        ecrPullStatements(scope.jobsRepositoryArn),
+        sagemakerLogsStatement(scope.region, scope.accountId, partition),
+        putMetricDataStatement(["/aws/sagemaker/*"]),
+        sagemakerStatement(
+            ["CreateProcessingJob", "DescribeProcessingJob", "StopProcessingJob",
+                "CreateTrainingJob", "DescribeTrainingJob", "StopTrainingJob",
+                "CreateTransformJob", "DescribeTransformJob", "StopTransformJob",
+                "CreateModel", "DescribeModel", "AddTags", "ListTags"],
+            [jobs("processing-job"), jobs("training-job"), jobs("transform-job"), jobs("model")],
+            "PipelineJobs",
+        ),
+        sagemakerStatement(
+            ["CreateModelPackage", "DescribeModelPackage", "DescribeModelPackageGroup", "AddTags", "ListTags"],
+            [arn("model-package-group", group), arn("model-package", `${group}/*`)],
+            "ModelRegistry",
+        ),
+        // The evaluate job lists the group to find the Approved champion; ListModelPackages takes no resource.
+        { Sid: "ModelRegistryList", Effect: "Allow", Action: ["sagemaker:ListModelPackages"], Resource: ["*"] },
+        passRoleStatement(scope.roleArn),
+    );
+}
+
+/** What EventBridge needs to start one pipeline: nothing else. */
+export function pipelineStarterPolicy(pipelineArn: string): PolicyDocument {
+    return policyDocument(sagemakerStatement(["StartPipelineExecution"], [pipelineArn], "StartTrainingPipeline"));
+}
