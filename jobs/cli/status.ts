@@ -66,8 +66,10 @@ export interface ModelStatus {
     readonly served?: PackageStatus;
     /** Why the served package could not be determined, when the endpoint exists. */
     readonly servedError?: string;
-    /** The newest package not Rejected in the model's group, when it is not the one served. */
+    /** Staging: the newest package not Rejected in the model's group, when it is not the one served. */
     readonly newestRegistered?: string;
+    /** The package the stack file pins the endpoint to (endpoint.modelPackageArn), if any. */
+    readonly pinned?: string;
     readonly training: {
         readonly pipeline: string;
         readonly exists: boolean;
@@ -155,10 +157,13 @@ export async function modelStatus(clients: CliClients, ctx: StackContext, model:
     const name = endpointName(env, model);
     const [endpoint, newest, training] = await Promise.all([
         describeEndpointIfAny(clients.sagemaker, name),
-        newestRegisteredPackage(clients.sagemaker, modelPackageGroupName(env, model)).catch((e) => {
-            if (isNotFound(e)) return undefined;
-            throw e;
-        }),
+        // Only staging follows its group's newest package; prod serves what was approved in staging.
+        env === "staging"
+            ? newestRegisteredPackage(clients.sagemaker, modelPackageGroupName(env, model)).catch((e) => {
+                if (isNotFound(e)) return undefined;
+                throw e;
+            })
+            : undefined,
         trainingStatus(clients.sagemaker, pipelineName(env, model, "training")),
     ]);
     let served: PackageStatus | undefined;
@@ -176,6 +181,7 @@ export async function modelStatus(clients: CliClients, ctx: StackContext, model:
         served,
         servedError,
         newestRegistered: newest && newest !== served?.arn ? newest : undefined,
+        pinned: ctx.config.models[model]?.endpoint.modelPackageArn,
         training,
     };
 }
@@ -222,7 +228,10 @@ export function formatStatus(stack: string, statuses: readonly ModelStatus[]): s
         }
         if (s.servedError) lines.push(`served package: ${s.servedError}`);
         if (!s.endpoint.deployed) lines.push(`endpoint ${s.endpoint.name} does not exist yet; \`pulumi up --stack ${stack}\` creates it once a package is registered`);
-        if (s.newestRegistered) lines.push(`newer package registered: ${s.newestRegistered} (\`pulumi up --stack ${stack}\` serves it in staging)`);
+        if (s.pinned) lines.push(`pinned in Pulumi.${stack}.yaml: ${s.pinned}`);
+        if (s.newestRegistered)
+            lines.push(`newer package registered: ${s.newestRegistered}`
+                + (s.pinned ? "" : ` (the next \`pulumi up --stack ${stack}\` serves it)`));
         if (lastRun?.failureReason) lines.push(`last training failed: ${lastRun.failureReason}`);
         if (lines.length) details.push(`${s.model}:\n${lines.map((l) => `  ${l}`).join("\n")}`);
     }

@@ -57,4 +57,20 @@ describe("status (pure parts)", () => {
         expect(text).to.contain("last training failed: CapacityError");
         expect(text).to.contain("endpoint vision-mlops-staging-bikes-vs-motorcycles does not exist yet");
     });
+
+    it("a pinned package is shown, and a newer registered one is not promised to be served", () => {
+        const pinned = "arn:aws:sagemaker:us-east-1:123456789012:model-package/vision-mlops-staging-traffic-signs/2";
+        const text = formatStatus("staging", [{
+            model: "traffic-signs",
+            endpoint: { name: "e", deployed: true, status: "InService" },
+            served: { arn: pinned, approvalStatus: "Approved" },
+            newestRegistered: "arn:aws:sagemaker:us-east-1:123456789012:model-package/vision-mlops-staging-traffic-signs/5",
+            pinned,
+            training: { pipeline: "p", exists: true },
+        }]);
+        expect(text).to.contain(`  pinned in Pulumi.staging.yaml: ${pinned}\n`);
+        expect(text).to.match(/newer package registered: \S+\/5$/m);
+        expect(text).not.to.contain("serves it");
+        expect(text.split("\n")[2]).to.match(/never run$/);
+    });
 });
