@@ -139,6 +139,11 @@ export const MONITORING_NAMESPACE = "VisionMLOps/Monitoring";
 /** Namespace Model Monitor publishes a bring-your-own container's metric files to (real-time endpoints). */
 export const MODEL_MONITOR_NAMESPACE = "/aws/sagemaker/Endpoint/data-metrics";
 
+/** Where each monitoring engine's runs publish their metrics. */
+export function monitoringNamespace(engine: "pipeline" | "model-monitor"): string {
+    return engine === "pipeline" ? MONITORING_NAMESPACE : MODEL_MONITOR_NAMESPACE;
+}
+
 /** The environment variable that carries the thresholds into a Model Monitor (bring-your-own-container) job. */
 export const MONITOR_THRESHOLDS_ENV = "monitor_thresholds";
 /** Model Monitor caps each Environment value at 256 characters. */

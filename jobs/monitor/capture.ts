@@ -4,6 +4,7 @@ import { readdir } from "fs/promises";
 import { join } from "path";
 import { createInterface } from "readline";
 import { Readable } from "stream";
+import { parseS3Uri } from "../../infra/s3-uri";
 import { TimeWindow } from "./settings";
 
 /**
@@ -154,15 +155,13 @@ async function localCaptureFiles(root: string, endpoint: string, window: TimeWin
 }
 
 /** `s3://bucket/a/b` -> bucket and `a/b/` (a prefix always ends in "/"). */
-export function parseS3Uri(uri: string): { bucket: string; prefix: string } {
-    const m = /^s3:\/\/([^/]+)\/?(.*)$/.exec(uri);
-    if (!m) throw new Error(`${uri} is not an s3:// URI`);
-    const prefix = m[2] === "" || m[2].endsWith("/") ? m[2] : `${m[2]}/`;
-    return { bucket: m[1], prefix };
+export function s3Prefix(uri: string): { bucket: string; prefix: string } {
+    const { bucket, key } = parseS3Uri(uri);
+    return { bucket, prefix: key === "" || key.endsWith("/") ? key : `${key}/` };
 }
 
 async function s3CaptureFiles(root: string, endpoint: string, window: TimeWindow, s3: Pick<S3Client, "send">): Promise<CaptureFile[]> {
-    const { bucket, prefix } = parseS3Uri(root);
+    const { bucket, prefix } = s3Prefix(root);
     const endpointPrefix = `${prefix}${endpoint}/`;
     const variants = (await listAll(s3, bucket, endpointPrefix, "/")).prefixes;
     const files: CaptureFile[] = [];

@@ -9,7 +9,7 @@ import { JobError } from "../lib/errors";
 import { CONFIDENCE_BINS, PROPERTY_BINS } from "../lib/histogram";
 import { NUMERIC_PROPERTIES } from "../lib/image-properties";
 import { MonitorResult, WindowAnalysis } from "./analysis";
-import { captureFiles, hourFolders, parseS3Uri } from "./capture";
+import { captureFiles, hourFolders, s3Prefix } from "./capture";
 import { loadGroundTruth } from "./ground-truth";
 import { metricFileText, metricRecords, putMetrics, statisticsJson, violationsJson } from "./outputs";
 import { reportHtml } from "./report";
@@ -78,7 +78,7 @@ function needsS3(s: MonitorSettings): boolean {
 
 /** The S3 prefix one run's outputs go to: `<upload>/yyyy/mm/dd/hh/` of the window's end. */
 export function uploadPrefix(upload: string, window: MonitorSettings["window"]): { bucket: string; prefix: string } {
-    const { bucket, prefix } = parseS3Uri(upload);
+    const { bucket, prefix } = s3Prefix(upload);
     const hour = hourFolders({ start: window.end, end: new Date(window.end.getTime() + 1) })[0];
     return { bucket, prefix: `${prefix}${hour}/` };
 }
