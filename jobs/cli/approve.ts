@@ -55,6 +55,15 @@ export function approveOptions(argv: readonly string[], print?: (text: string) =
     };
 }
 
+/** Monitoring evidence that cannot be read stops the approval with the reason, not a stack trace. */
+async function asCliError<T>(p: Promise<T>): Promise<T> {
+    try {
+        return await p;
+    } catch (e) {
+        throw new CliError(`cannot check the monitoring evidence: ${(e as Error).message}; nothing was approved`);
+    }
+}
+
 export async function approve(opts: ApproveOptions, deps: CliDeps = {}): Promise<void> {
     const print = deps.print ?? console.log;
     const warn = deps.warn ?? console.error;
@@ -70,7 +79,7 @@ export async function approve(opts: ApproveOptions, deps: CliDeps = {}): Promise
     }
 
     const bucket = ctx.buckets.capture;
-    const newest = await findNewestMonitoringRun(clients.s3, bucket, opts.model);
+    const newest = await asCliError(findNewestMonitoringRun(clients.s3, bucket, opts.model));
     let violationCount = 0;
     if (newest.kind === "none") {
         warn(`warning: ${newest.reason}, so there is no monitoring evidence for ${opts.model}; approving without a monitoring check`);
@@ -82,7 +91,7 @@ export async function approve(opts: ApproveOptions, deps: CliDeps = {}): Promise
         if (coveredUntil && endpointUpdatedAt && coveredUntil <= endpointUpdatedAt)
             warn(`warning: the newest monitoring run ${where} checked traffic up to ${coveredUntil.toISOString()}, before ${endpoint} last changed `
                 + `(${endpointUpdatedAt.toISOString()}); it may describe the package served before ${info.arn}`);
-        const violations = await readRunViolations(clients.s3, bucket, newest.run);
+        const violations = await asCliError(readRunViolations(clients.s3, bucket, newest.run));
         if (violations === undefined) {
             warn(`warning: the newest monitoring run ${where} has no constraint_violations.json; approving without a monitoring check`);
         } else if (violations.length > 0) {

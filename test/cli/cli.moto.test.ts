@@ -276,6 +276,17 @@ describe("operator CLIs against moto", function () {
         expect(await cliError(report({ stack: "staging", model: MODEL }, quiet))).to.match(new RegExp(`^no monitoring run under s3://${capture}/${MODEL}/monitoring/ yet; `));
     });
 
+    it("approve stops, approving nothing, when the newest run's violations file is not in Model Monitor's format", async () => {
+        const arn = await servedPending();
+        await s3.send(new CreateBucketCommand({ Bucket: capture }));
+        const key = `${runs}/${hourFolder(1)}/constraint_violations.json`;
+        await s3.send(new PutObjectCommand({ Bucket: capture, Key: key, Body: '{"checks": []}' }));
+        expect(await cliError(approve({ stack: "staging", model: MODEL }, { makeClients: motoClients, print: () => undefined, warn: () => undefined })))
+            .to.equal(`cannot check the monitoring evidence: s3://${capture}/${key} has no "violations" list; expected Model Monitor's format `
+                + '{"violations": [{"feature_name", "constraint_check_type", "description"}]}; nothing was approved');
+        expect((await describe_(arn)).ModelApprovalStatus).to.equal("PendingManualApproval");
+    });
+
     it("an endpoint whose model is not from the registry has nothing to approve", async () => {
         const name = endpointName("staging", MODEL);
         await sm.send(new CreateModelCommand({ ModelName: "hand-made", ExecutionRoleArn: ROLE_ARN, PrimaryContainer: { Image: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/x:1`, ModelDataUrl: "s3://b/model.tar.gz" } }));
