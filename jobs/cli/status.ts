@@ -241,7 +241,8 @@ export function formatStatus(stack: string, statuses: readonly ModelStatus[]): s
 export async function status(opts: StatusOptions, deps: CliDeps = {}): Promise<void> {
     const print = deps.print ?? console.log;
     const { ctx, clients } = await openStack(opts.stack, deps.makeClients);
-    const models = opts.model ? [(modelOf(ctx, opts.model), opts.model)] : Object.keys(ctx.config.models);
+    if (opts.model) modelOf(ctx, opts.model);
+    const models = opts.model ? [opts.model] : Object.keys(ctx.config.models);
     const statuses = await Promise.all(models.map((m) => modelStatus(clients, ctx, m)));
     if (opts.json) print(JSON.stringify({ stack: ctx.stack, environment: ctx.config.environment, region: ctx.region, models: statuses }, null, 2));
     else print(formatStatus(ctx.stack, statuses));
