@@ -67,6 +67,11 @@ export const prefixes = {
     rawBatch: (model: string, batchId: string) => `${model}/batches/${batchId}/`,
     /** The object whose arrival starts training for a batch. */
     batchManifest: (model: string, batchId: string) => `${model}/batches/${batchId}/_manifest.json`,
+    /**
+     * A copy of the newest batch manifest, written by ingest after the batch's own; scheduled retraining
+     * trains on it. It lies outside `batches/`, so writing it does not trigger training again.
+     */
+    latestManifest: (model: string) => `${model}/latest/_manifest.json`,
     curatedModel: (model: string) => `${model}/`,
     artifactsModel: (model: string) => `${model}/`,
     captureModel: (model: string) => `${model}/capture/`,

@@ -57,12 +57,11 @@ export function modelConfigKey(model: string): string {
 }
 
 /**
- * The manifest a schedule or a parameterless start trains on: the ingest CLI copies each batch's manifest
- * here after writing it, so it always lists the newest complete dataset. It sits outside `batches/`, so
- * writing it does not start the pipeline a second time.
+ * The manifest a schedule or a parameterless start trains on (`prefixes.latestManifest`): the ingest CLI
+ * copies each batch's manifest there after writing it, so it lists the newest complete dataset.
  */
 export function latestManifestKey(model: string): string {
-    return `${prefixes.rawModel(model)}latest/_manifest.json`;
+    return prefixes.latestManifest(model);
 }
 
 export interface ImageClassificationPipelineArgs {
