@@ -111,8 +111,8 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
     const group = modelPackageGroupName(args.environment, model);
 
     const execId = execution.pipelineExecutionId;
-    const curated = (what: string): Expression => join(["s3://", buckets.curated, "/", `${prefixes.curatedModel(model)}executions/`, execId, `/${what}`]);
-    const artifacts = (what: string): Expression => join(["s3://", buckets.artifacts, "/", `${prefixes.artifactsModel(model)}executions/`, execId, `/${what}`]);
+    const curated = (what: string): Expression => join([`s3://${buckets.curated}/${prefixes.curatedModel(model)}executions/`, execId, `/${what}`]);
+    const artifacts = (what: string): Expression => join([`s3://${buckets.artifacts}/${prefixes.artifactsModel(model)}executions/`, execId, `/${what}`]);
     const modelConfigInput = (): { InputName: string; S3Input: { S3Uri: string; LocalPath: string; S3DataType: "S3Prefix"; S3InputMode: "File"; S3DataDistributionType: "FullyReplicated" } } => ({
         InputName: "config",
         S3Input: {
@@ -145,7 +145,7 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
                 {
                     InputName: "raw",
                     S3Input: {
-                        S3Uri: join(["s3://", buckets.raw, "/", manifestKey]), LocalPath: PROCESSING_PATHS.preprocess.raw,
+                        S3Uri: join([`s3://${buckets.raw}/`, manifestKey]), LocalPath: PROCESSING_PATHS.preprocess.raw,
                         S3DataType: "ManifestFile", S3InputMode: "File", S3DataDistributionType: "FullyReplicated",
                     },
                 },

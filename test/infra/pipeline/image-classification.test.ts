@@ -144,14 +144,14 @@ describe("infra/pipeline/image-classification", () => {
                 expect(pre.Arguments.ProcessingResources.ClusterConfig.InstanceType).to.equal(config.training.processingInstanceType).and.match(/^ml\.m5\./);
                 const [raw, cfg] = pre.Arguments.ProcessingInputs;
                 expect(raw.S3Input).to.deep.include({ S3DataType: "ManifestFile", LocalPath: PROCESSING_PATHS.preprocess.raw });
-                expect(raw.S3Input.S3Uri).to.deep.equal({ "Std:Join": { On: "", Values: ["s3://", "raw-bucket", "/", { Get: "Parameters.BatchManifestKey" }] } });
+                expect(raw.S3Input.S3Uri).to.deep.equal({ "Std:Join": { On: "", Values: ["s3://raw-bucket/", { Get: "Parameters.BatchManifestKey" }] } });
                 expect(cfg.S3Input).to.deep.include({ S3Uri: `s3://artifacts-bucket/${modelConfigKey(model)}`, LocalPath: PROCESSING_PATHS.config });
                 expect(pre.Arguments.ProcessingOutputConfig.Outputs.map((o: any) => [o.OutputName, o.S3Output.LocalPath])).to.deep.equal([
                     ["train", PROCESSING_PATHS.preprocess.train], ["validation", PROCESSING_PATHS.preprocess.validation],
                     ["test", PROCESSING_PATHS.preprocess.test], ["metadata", PROCESSING_PATHS.preprocess.metadata],
                 ]);
                 expect(pre.Arguments.ProcessingOutputConfig.Outputs[0].S3Output.S3Uri["Std:Join"].Values).to.deep.equal(
-                    ["s3://", "curated-bucket", "/", `${model}/executions/`, { Get: "Execution.PipelineExecutionId" }, "/train"]);
+                    [`s3://curated-bucket/${model}/executions/`, { Get: "Execution.PipelineExecutionId" }, "/train"]);
                 expect(pre.PropertyFiles).to.deep.equal([{ PropertyFileName: "Dataset", OutputName: "metadata", FilePath: "dataset.json" }]);
             });
 
@@ -181,7 +181,7 @@ describe("infra/pipeline/image-classification", () => {
                 expect(t.StoppingCondition.MaxRuntimeInSeconds).to.equal(config.training.maxRuntimeSeconds);
                 expect(t.StoppingCondition.MaxWaitTimeInSeconds).to.be.at.least(t.StoppingCondition.MaxRuntimeInSeconds);
                 expect(t.CheckpointConfig.S3Uri["Std:Join"].Values).to.deep.equal(
-                    ["s3://", "artifacts-bucket", "/", `${model}/executions/`, { Get: "Execution.PipelineExecutionId" }, "/checkpoints"]);
+                    [`s3://artifacts-bucket/${model}/executions/`, { Get: "Execution.PipelineExecutionId" }, "/checkpoints"]);
                 expect(t.EnableNetworkIsolation).to.equal(true);
                 expect(t.EnableInterContainerTrafficEncryption).to.equal(true);
                 expect(step(definition, "Train").RetryPolicies![0].ExceptionType).to.include.members(["SageMaker.CAPACITY_ERROR", "SageMaker.JOB_INTERNAL_ERROR"]);
