@@ -15,7 +15,7 @@ import { ConfigError, PlatformConfig } from "../infra/config";
 import { bucketName, modelPackageGroupName } from "../infra/naming";
 import { ModelRegistry, PromotionRefused, SERVED_PACKAGES_OUTPUT } from "../infra/promotion";
 import { groupOfPackageArn } from "../infra/registry";
-import { readStackFile } from "../infra/stack-file";
+import { readStackFile, StackFileError } from "../infra/stack-file";
 import { DeclaredResource, OFFLINE_ACCOUNT, settled, unwrapOutput, useMocks } from "../stacks/offline";
 
 const USAGE = "usage: npm run plan -- <stack> [--out DIR] [--registry sample|pending|empty]";
@@ -191,7 +191,7 @@ async function main(): Promise<void> {
     try {
         await runPlan(stack, { projectDir, outDir: resolve(values.out ?? join(projectDir, ".plan", stack)), registry });
     } catch (e) {
-        if (e instanceof ConfigError || e instanceof PromotionRefused) {
+        if (e instanceof ConfigError || e instanceof PromotionRefused || e instanceof StackFileError) {
             console.error(`error: ${e.message}`);
             process.exitCode = 1;
             return;
