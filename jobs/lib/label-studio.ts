@@ -19,6 +19,8 @@ export interface LabelledImage {
     /** The image's file name as the export names it (without Label Studio's upload prefix, see `exportFileName`). */
     readonly file: string;
     readonly label: string;
+    /** The name with Label Studio's upload prefix, for files saved from its upload folder as they are. */
+    readonly uploadedAs?: string;
 }
 
 /**
@@ -55,14 +57,14 @@ export function parseLabelStudioExport(doc: unknown, source: string): { labelled
             throw new JobError(`${where} has no data.image; the export must come from an image-classification project`);
         const annotation = [...(task.annotations ?? [])].reverse().find((a) => !a.was_cancelled);
         const choices = annotation?.result?.flatMap((r) => r.value?.choices ?? []) ?? [];
-        const { name } = exportFileName(image);
+        const { name, uploadedAs } = exportFileName(image);
         if (choices.length === 0) {
             unlabelled.push(name);
             return;
         }
         if (new Set(choices).size > 1)
             throw new JobError(`${where} (${name}) has several classes (${choices.join(", ")}); each image needs exactly one`);
-        labelled.push({ file: name, label: choices[0] });
+        labelled.push({ file: name, label: choices[0], ...(uploadedAs ? { uploadedAs } : {}) });
     });
     return { labelled, unlabelled };
 }
@@ -85,21 +87,20 @@ export function readLabelStudioExport(path: string): { labelled: LabelledImage[]
  */
 export class LabelLookup {
     private readonly byName = new Map<string, string>();
+    private readonly entries: readonly LabelledImage[];
 
     constructor(labelled: readonly LabelledImage[], source: string) {
         const conflicts: string[] = [];
-        for (const { file, label } of labelled) {
+        for (const { file, label, uploadedAs } of labelled) {
             const known = this.byName.get(file);
             if (known !== undefined && known !== label) conflicts.push(`${file} is labelled both ${known} and ${label}`);
             this.byName.set(file, label);
+            if (uploadedAs) this.byName.set(uploadedAs, label);
         }
+        this.entries = labelled;
         if (conflicts.length > 0)
             throw new JobError(`${source} gives different labels to images with the same file name: ${listSome(conflicts)}; `
                 + "rename the files so each name is unique, or fix the annotations");
-    }
-
-    get size(): number {
-        return this.byName.size;
     }
 
     /** The label of a file (by its name, whatever folder it is in), or undefined when the export has none. */
@@ -107,8 +108,9 @@ export class LabelLookup {
         return this.byName.get(posix.basename(relativePath));
     }
 
-    /** File names in the export that `seen` does not contain (images the export labels but that were not found). */
+    /** File names in the export that `seen` does not contain under either name (images labelled but not found). */
     missingFrom(seen: ReadonlySet<string>): string[] {
-        return [...this.byName.keys()].filter((name) => !seen.has(name));
+        const missing = this.entries.filter((e) => !seen.has(e.file) && !(e.uploadedAs && seen.has(e.uploadedAs))).map((e) => e.file);
+        return [...new Set(missing)];
     }
 }

@@ -42,4 +42,12 @@ describe("jobs/lib/label-studio", () => {
         expect(lookup.labelOf("c.jpg")).to.equal(undefined);
         expect(lookup.missingFrom(new Set(["a.jpg"]))).to.deep.equal(["b.jpg"]);
     });
+
+    it("finds uploaded files by their original name and by the name Label Studio stored them under", () => {
+        const { labelled } = parseLabelStudioExport([task(1, "/data/upload/2/0badcafe-stop.jpg", { choices: ["stop"] })], "x.json");
+        const lookup = new LabelLookup(labelled, "x.json");
+        expect(lookup.labelOf("signs/stop.jpg")).to.equal("stop");
+        expect(lookup.labelOf("media/upload/2/0badcafe-stop.jpg")).to.equal("stop");
+        expect(lookup.missingFrom(new Set(["0badcafe-stop.jpg"]))).to.deep.equal([]);
+    });
 });
