@@ -1,3 +1,4 @@
+import sharp from "sharp";
 import { fmtPct } from "./analysis";
 import { runMonitor } from "./run";
 import { resolveSettings, USAGE } from "./settings";
@@ -14,6 +15,8 @@ export async function main(argv: string[]): Promise<void> {
         return;
     }
     const settings = resolveSettings(argv);
+    // Every image is decoded once; libvips' operation cache would only hold memory that grows with the run.
+    sharp.cache(false);
     const r = await runMonitor(settings);
     const c = r.counts;
     console.log(`monitor ${r.endpoint} ${r.window.start.toISOString()}..${r.window.end.toISOString()}: `

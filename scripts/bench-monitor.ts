@@ -1,0 +1,170 @@
+/**
+ * Monitor rows for `npm run bench`: records/s and peak RSS of the monitor job on a generated capture window,
+ * the same window at a quarter of the records (peak RSS must not grow with the number of records), and a
+ * plain byte copy of the same capture files (the floor).
+ *
+ * `benchMonitor(opts)` measures one run and returns a row; `MONITOR_BENCHES` are the rows in the shape
+ * scripts/bench.ts tabulates.
+ */
+import { mkdirSync, rmSync, writeFileSync, existsSync, readFileSync } from "fs";
+import { join, resolve } from "path";
+import sharp from "sharp";
+import { MonitoringBaseline, PropertyAccumulator } from "../jobs/lib/baseline";
+import { addToHistogram, CONFIDENCE_BINS, emptyHistogram } from "../jobs/lib/histogram";
+import { contentTypeOf, imageProperties } from "../jobs/lib/image-properties";
+import type { Bench, BenchContext, BenchRow } from "./bench";
+
+const ROOT = resolve(__dirname, "..");
+const CLASSES = Array.from({ length: 10 }, (_, i) => `class-${i}`);
+const ENDPOINT = "bench-endpoint";
+const SCHEDULE = "bench-schedule";
+const WINDOW_START = new Date("2026-01-10T00:00:00Z");
+/** Capture files cover whole hours; the window spans as many as the records need at this rate per file. */
+const RECORDS_PER_FILE = 1000;
+/** Distinct images the records cycle through; decoding cost does not depend on repeats. */
+const POOL = 200;
+
+export interface BenchMonitorOptions {
+    /** Work folder; the corpus is generated once under it and reused. */
+    readonly root: string;
+    /** Records in the window. Defaults to 5000. */
+    readonly records?: number;
+    /** The jobs bundle (esbuild of jobs/main.ts); built under `root` when absent. */
+    readonly bundle?: string;
+    /** Row name. Defaults to "monitor, N records". */
+    readonly name?: string;
+}
+
+export interface MonitorBenchRow {
+    readonly name: string;
+    readonly items: number;
+    readonly seconds: number;
+    readonly itemsPerSecond: number;
+    readonly peakRssMb?: number;
+}
+
+/** Runs the monitor job (as a child process, so its peak RSS is its own) on a generated window of `records` captures. */
+export async function benchMonitor(opts: BenchMonitorOptions): Promise<MonitorBenchRow> {
+    const records = opts.records ?? 5000;
+    const corpus = await monitorCorpus(opts.root, records);
+    const bundle = opts.bundle ?? buildBundle(opts.root);
+    const output = join(opts.root, "out", `monitor-${records}-${process.pid}`);
+    rmSync(output, { recursive: true, force: true });
+    const { measure } = require("./bench") as typeof import("./bench");
+    const m = measure(process.execPath, [
+        bundle, "monitor", "--capture", corpus.capture, "--baseline", corpus.baseline, "--config", corpus.config, "--output", output,
+        "--endpoint", ENDPOINT, "--schedule", SCHEDULE, "--start-time", WINDOW_START.toISOString(), "--end-time", corpus.windowEnd.toISOString(),
+    ], { ...process.env, NODE_PATH: join(ROOT, "node_modules") });
+    const stats = JSON.parse(readFileSync(join(output, "statistics.json"), "utf8"));
+    if (stats.dataset.item_count !== records) throw new Error(`monitor analysed ${stats.dataset.item_count} records, expected ${records}`);
+    return { name: opts.name ?? `monitor, ${records} records`, items: records, seconds: m.seconds, itemsPerSecond: records / m.seconds, peakRssMb: m.peakRssMb };
+}
+
+interface MonitorCorpus {
+    readonly capture: string;
+    readonly baseline: string;
+    readonly config: string;
+    readonly windowEnd: Date;
+}
+
+async function monitorCorpus(root: string, records: number): Promise<MonitorCorpus> {
+    const dir = join(root, `monitor-corpus-${records}`);
+    const hours = Math.ceil(records / RECORDS_PER_FILE);
+    const result = {
+        capture: join(dir, "capture"), baseline: join(dir, "monitoring_baseline.json"), config: join(dir, "model.json"),
+        windowEnd: new Date(WINDOW_START.getTime() + hours * 3600_000),
+    };
+    if (existsSync(join(dir, ".complete"))) return result;
+    rmSync(dir, { recursive: true, force: true });
+    mkdirSync(dir, { recursive: true });
+    const pool: Array<{ image: Buffer; probabilities: number[] }> = [];
+    const props = new PropertyAccumulator();
+    const confidence = emptyHistogram(CONFIDENCE_BINS);
+    const predicted = new Array(CLASSES.length).fill(0);
+    const types: Record<string, number> = {};
+    for (let i = 0; i < POOL; i++) {
+        const cls = i % CLASSES.length;
+        const [w, h] = [[96, 96], [160, 120], [224, 224], [320, 240]][i % 4];
+        const image = await sharp({ create: { width: w, height: h, channels: 3, background: { r: (cls * 25) % 255, g: 120, b: 255 - cls * 20 }, noise: { type: "gaussian", mean: 128, sigma: 20 } } })
+            .jpeg({ quality: 85 }).toBuffer();
+        const top = 0.81 + 0.18 * ((i * 7919) % 100) / 100;
+        const probabilities = CLASSES.map((_, k) => (k === cls ? top : (1 - top) / (CLASSES.length - 1)));
+        pool.push({ image, probabilities });
+        const p = await imageProperties(image);
+        props.add(p);
+        types[contentTypeOf(p.format)] = (types[contentTypeOf(p.format)] ?? 0) + 1;
+        addToHistogram(confidence, top);
+        predicted[cls]++;
+    }
+    const share = (xs: number[]) => Object.fromEntries(CLASSES.map((c, i) => [c, xs[i] / POOL]));
+    const baseline: MonitoringBaseline = {
+        version: 1, classes: CLASSES, imageCount: POOL, classCounts: Object.fromEntries(CLASSES.map((c, i) => [c, predicted[i]])),
+        classDistribution: share(predicted), contentTypes: types, properties: props.summary(), confidence,
+        lowConfidenceRate: 0, confidenceThreshold: 0.8, predictedClassDistribution: share(predicted), quality: { accuracy: 0.9, macroF1: 0.9 },
+    };
+    writeFileSync(result.baseline, JSON.stringify(baseline));
+    writeFileSync(result.config, JSON.stringify({
+        model: "bench", classes: CLASSES, imageShape: [3, 224, 224], split: { validation: 0.1, test: 0.1 }, seed: 42, minAccuracy: 0.5,
+        maxRegression: 0.01, confidenceThreshold: 0.8,
+        drift: { classPsi: 0.2, chiSquarePValue: 0.01, confidencePsi: 0.2, imagePropertyPsi: 0.25, lowConfidenceRate: 0.2, decodeErrorRate: 0.01, accuracyDrop: 0.05, minRecords: 30 },
+    }));
+    for (let h = 0; h < hours; h++) {
+        const hourStart = new Date(WINDOW_START.getTime() + h * 3600_000);
+        const p = (n: number) => String(n).padStart(2, "0");
+        const folder = join(result.capture, ENDPOINT, "AllTraffic", String(hourStart.getUTCFullYear()), p(hourStart.getUTCMonth() + 1), p(hourStart.getUTCDate()), p(hourStart.getUTCHours()));
+        mkdirSync(folder, { recursive: true });
+        const lines: string[] = [];
+        for (let i = h * RECORDS_PER_FILE; i < Math.min(records, (h + 1) * RECORDS_PER_FILE); i++) {
+            const s = pool[i % POOL];
+            lines.push(JSON.stringify({
+                captureData: {
+                    endpointInput: { observedContentType: "image/jpeg", mode: "INPUT", data: s.image.toString("base64"), encoding: "BASE64" },
+                    endpointOutput: { observedContentType: "application/json", mode: "OUTPUT", data: JSON.stringify(s.probabilities), encoding: "JSON" },
+                },
+                eventMetadata: { eventId: `e-${i}`, inferenceTime: new Date(hourStart.getTime() + (i % RECORDS_PER_FILE) * 3000).toISOString() },
+                eventVersion: "0",
+            }));
+        }
+        writeFileSync(join(folder, "capture.jsonl"), lines.join("\n") + "\n");
+    }
+    writeFileSync(join(dir, ".complete"), "");
+    return result;
+}
+
+function buildBundle(root: string): string {
+    const bundle = join(root, "dist", "main.js");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require("esbuild").buildSync({ entryPoints: [join(ROOT, "jobs", "main.ts")], bundle: true, platform: "node", target: "node20", external: ["sharp"], outfile: bundle, logLevel: "error" });
+    return bundle;
+}
+
+const monitorRow = (name: string, records: (ctx: BenchContext) => number): Bench => ({
+    name,
+    async run(ctx): Promise<BenchRow> {
+        const row = await benchMonitor({ root: ctx.root, records: records(ctx), bundle: ctx.bundle, name });
+        return { name, items: row.items, unit: "records", seconds: row.seconds, peakRssMb: row.peakRssMb };
+    },
+});
+
+/** Rows for scripts/bench.ts: the job on the full and a quarter window, and the byte-copy floor of the full window's files. */
+export const MONITOR_BENCHES: Bench[] = [
+    {
+        name: "byte copy of the capture files (cp -r), monitor floor",
+        async run(ctx) {
+            const records = ctx.count;
+            const corpus = await monitorCorpus(ctx.root, records);
+            const { measure } = require("./bench") as typeof import("./bench");
+            const m = measure("cp", ["-r", corpus.capture, ctx.output("monitor-byte-copy")]);
+            return { name: this.name, items: records, unit: "records", seconds: m.seconds, peakRssMb: m.peakRssMb };
+        },
+    },
+    monitorRow("monitor", (ctx) => ctx.count),
+    monitorRow("monitor, quarter of the records", (ctx) => Math.ceil(ctx.count / 4)),
+];
+
+if (require.main === module) {
+    const records = Number(process.env.BENCH_RECORDS ?? 2000);
+    benchMonitor({ root: join(ROOT, ".bench"), records })
+        .then((row) => console.log(JSON.stringify(row)))
+        .catch((e) => { console.error(e); process.exitCode = 1; });
+}
