@@ -8,12 +8,27 @@ export interface ModelRegistry {
     describePackage(arn: string): Promise<PackageInfo>;
 }
 
-/** The registry behind a SageMaker client. */
+/**
+ * The registry behind a SageMaker client. A group that does not exist yet (the first `pulumi up`, before
+ * the training pipeline's group is created) holds no package, which is not an error.
+ */
 export function sagemakerRegistry(client: RegistryClient): ModelRegistry {
     return {
-        newestRegisteredPackage: (group) => newestRegisteredPackage(client, group),
+        async newestRegisteredPackage(group) {
+            try {
+                return await newestRegisteredPackage(client, group);
+            } catch (e) {
+                if (isMissingGroup(e)) return undefined;
+                throw e;
+            }
+        },
         describePackage: (arn) => describePackage(client, arn),
     };
+}
+
+function isMissingGroup(e: unknown): boolean {
+    const err = e as { name?: string; message?: string };
+    return (err.name === "ValidationException" || err.name === "ResourceNotFound") && /does not exist|not found/i.test(err.message ?? "");
 }
 
 /** What one model's endpoint serves, and why. */

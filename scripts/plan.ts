@@ -14,6 +14,7 @@ import { parseArgs } from "util";
 import { ConfigError, PlatformConfig } from "../infra/config";
 import { bucketName, modelPackageGroupName } from "../infra/naming";
 import { ModelRegistry, PromotionRefused, SERVED_PACKAGES_OUTPUT } from "../infra/promotion";
+import { PipelineDefinition, stepGraph } from "../infra/pipeline/builder";
 import { groupOfPackageArn } from "../infra/registry";
 import { readStackFile, StackFileError } from "../infra/stack-file";
 import { DeclaredResource, OFFLINE_ACCOUNT, settled, unwrapOutput, useMocks } from "../stacks/offline";
@@ -107,6 +108,11 @@ export async function runPlan(stack: string, options: { projectDir: string; outD
     log(`Offline plan for stack "${stack}" (${config.environment}, ${config.region}); registry: ${describeScenario(options.registry)}`);
     log("");
     for (const line of resourceTree(resources)) log(line);
+    for (const { name, definition } of pipelinesOf(resources)) {
+        log("");
+        log(`Pipeline ${name}:`);
+        for (const line of stepGraph(definition)) log(`  ${line}`);
+    }
     log("");
     log(`${resources.length} resources. Written: ${files.map((f) => relative(process.cwd(), f)).join(", ")}`);
     return { stack, resources, outputs, files };
@@ -131,10 +137,22 @@ function stagingOutputsFor(config: PlatformConfig, scenario: RegistryScenario): 
 }
 
 function writePlanFiles(outDir: string, stack: string, config: PlatformConfig, resources: PlannedResource[], outputs: Record<string, unknown>): string[] {
-    mkdirSync(outDir, { recursive: true });
+    mkdirSync(join(outDir, "pipelines"), { recursive: true });
     const planFile = join(outDir, "plan.json");
     writeAtomically(planFile, JSON.stringify({ stack, environment: config.environment, region: config.region, outputs, resources }, null, 2));
-    return [planFile];
+    const pipelineFiles = pipelinesOf(resources).map(({ name, definition }) => {
+        const file = join(outDir, "pipelines", `${name}.json`);
+        writeAtomically(file, JSON.stringify(definition, null, 2));
+        return file;
+    });
+    return [planFile, ...pipelineFiles];
+}
+
+/** Every SageMaker pipeline the stack declares, by its physical name, with its parsed definition. */
+function pipelinesOf(resources: readonly PlannedResource[]): Array<{ name: string; definition: PipelineDefinition }> {
+    return resources
+        .filter((r) => r.type === "aws:sagemaker/pipeline:Pipeline")
+        .map((r) => ({ name: String(r.inputs.pipelineName), definition: JSON.parse(String(r.inputs.pipelineDefinition)) }));
 }
 
 function writeAtomically(path: string, content: string): void {

@@ -3,6 +3,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Alerts } from "../components/alerts";
 import { CostBudget } from "../components/cost-budget";
 import { DataLake } from "../components/data-lake";
+import { JobsImage } from "../components/jobs-image";
+import { TrainingPipeline } from "../components/training-pipeline";
 import { ModelEndpoint } from "../components/model-endpoint";
 import { defaultCapturePercent, PlatformConfig } from "../infra/config";
 import { BucketPurpose, modelPackageGroupName } from "../infra/naming";
@@ -36,6 +38,8 @@ export interface ModelOutputs {
     readonly serving: string;
     readonly endpointName: pulumi.Output<string> | null;
     readonly captureS3Uri: pulumi.Output<string> | null;
+    /** Staging only: the pipeline that trains and registers this model. */
+    readonly trainingPipelineName: pulumi.Output<string> | null;
 }
 
 /** What prod takes from the staging stack. */
@@ -51,6 +55,9 @@ export class Platform extends pulumi.ComponentResource {
     public readonly provider: aws.Provider;
     public readonly lake: DataLake;
     public readonly alerts: Alerts;
+    public readonly jobsImage: JobsImage;
+    /** Staging only: training happens once, and prod serves what staging trained and a person approved. */
+    public readonly trainingPipelines: Record<string, TrainingPipeline>;
     public readonly endpoints: Record<string, ModelEndpoint>;
     public readonly outputs: PlatformOutputs;
 
@@ -88,9 +95,26 @@ export class Platform extends pulumi.ComponentResource {
             }, inRegion);
         }
 
+        this.jobsImage = new JobsImage(`${name}-jobs`, { environment: env, kmsKeyArn: this.lake.key.arn }, inRegion);
+
+        this.trainingPipelines = {};
         this.endpoints = {};
         const models: Record<string, ModelOutputs> = {};
         for (const [model, settings] of Object.entries(config.models)) {
+            const training = env === "prod" ? undefined : new TrainingPipeline(`${name}-${model}-training`, {
+                environment: env,
+                model,
+                config: settings,
+                buckets: { raw: this.lake.raw.bucketName, curated: this.lake.curated.bucketName, artifacts: this.lake.artifacts.bucketName },
+                kmsKeyArn: this.lake.key.arn,
+                jobsImageUri: this.jobsImage.imageUri,
+                jobsRepositoryArn: this.jobsImage.repositoryArn,
+                accountId: account,
+                region: config.region,
+                gitCommit: deps.gitCommit,
+                alarmTopicArn: this.alerts.topicArn,
+            }, inRegion);
+            if (training) this.trainingPipelines[model] = training;
             const pkg = served[model];
             const endpoint = pkg && new ModelEndpoint(`${name}-${model}`, {
                 environment: env,
@@ -114,6 +138,7 @@ export class Platform extends pulumi.ComponentResource {
                 serving: servingNote(env, pkg),
                 endpointName: endpoint?.endpointName ?? null,
                 captureS3Uri: endpoint?.captureS3Uri ?? null,
+                trainingPipelineName: training?.pipelineName ?? null,
             };
         }
 

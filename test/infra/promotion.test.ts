@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { ModelApprovalStatus } from "@aws-sdk/client-sagemaker";
-import { ModelRegistry, PromotionRefused, resolvePromotion, resolveStagingPackages } from "../../infra/promotion";
+import { ModelRegistry, PromotionRefused, resolvePromotion, resolveStagingPackages, sagemakerRegistry } from "../../infra/promotion";
 import { PackageInfo } from "../../infra/registry";
 
 const arn = (group: string, v: number) => `arn:aws:sagemaker:us-east-1:123456789012:model-package/${group}/${v}`;
@@ -86,5 +86,15 @@ describe("staging package selection", () => {
         expect(served.a).to.deep.include({ packageArn: arn("a", 7), source: "newest" });
         expect(served.b).to.deep.include({ packageArn: arn("b", 2), source: "pinned" });
         expect(served.c).to.equal(undefined);
+    });
+});
+
+describe("registry behind SageMaker", () => {
+    it("treats a group that does not exist yet as empty, and other errors as errors", async () => {
+        const missing = sagemakerRegistry({ send: async () => { throw Object.assign(new Error("Model Package Group vision-mlops-staging-x does not exist."), { name: "ValidationException" }); } } as any);
+        expect(await missing.newestRegisteredPackage("vision-mlops-staging-x")).to.equal(undefined);
+        const denied = sagemakerRegistry({ send: async () => { throw Object.assign(new Error("not authorized"), { name: "AccessDeniedException" }); } } as any);
+        const err = await denied.newestRegisteredPackage("g").catch((e) => e);
+        expect(err.message).to.equal("not authorized");
     });
 });

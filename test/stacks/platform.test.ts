@@ -129,11 +129,21 @@ describe("platform: staging", () => {
         for (const n of budget.notifications) expect(n.subscriberSnsTopicArns).to.deep.equal([`arn:aws:sns:us-east-1:${TEST_ACCOUNT}:vision-mlops-staging-alerts`]);
     });
 
+    it("trains in staging: one pipeline per model, built from the jobs image", () => {
+        const pipelines = declared.filter(ofType("aws:sagemaker/pipeline:Pipeline")).map((r) => r.inputs.pipelineName);
+        expect(pipelines).to.have.members(["vision-mlops-staging-traffic-signs-training", "vision-mlops-staging-bikes-vs-motorcycles-training"]);
+        expect(declared.filter(ofType("awsx:ecr:Image"))).to.have.length(1);
+    });
+
     it("exports what prod and the CLIs need", async () => {
         const out = await unwrapOutput(pulumi.output(platform.outputs)) as any;
         expect(out[SERVED_PACKAGES_OUTPUT]).to.deep.equal({ "traffic-signs": pkgArn("traffic-signs"), "bikes-vs-motorcycles": pkgArn("bikes-vs-motorcycles") });
         expect(out.dataKeyArn).to.match(/^arn:aws:kms:/);
-        expect(out.models["traffic-signs"]).to.deep.include({ endpointName: "vision-mlops-staging-traffic-signs", serving: "newest package, PendingManualApproval" });
+        expect(out.models["traffic-signs"]).to.deep.include({
+            endpointName: "vision-mlops-staging-traffic-signs",
+            serving: "newest package, PendingManualApproval",
+            trainingPipelineName: "vision-mlops-staging-traffic-signs-training",
+        });
     });
 });
 
@@ -153,6 +163,11 @@ describe("platform: staging before any model is registered", () => {
 describe("platform: prod", () => {
     let declared: DeclaredResource[];
     before(async () => ({ declared } = await build("prod", registry(ModelApprovalStatus.APPROVED))));
+
+    it("does not train in prod: prod serves what staging trained", () => {
+        expect(declared.filter((r) => r.type === "aws:sagemaker/pipeline:Pipeline" && r.inputs.pipelineName.endsWith("-training"))).to.have.length(0);
+        expect(declared.filter(ofType("aws:sagemaker/modelPackageGroup:ModelPackageGroup"))).to.have.length(0);
+    });
 
     it("reads staging through a StackReference named in config", () => {
         expect(find(declared, "pulumi:pulumi:StackReference", "promotion-source").inputs.name).to.equal(STAGING_STACK);
