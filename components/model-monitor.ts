@@ -7,7 +7,7 @@ import {
     s3BucketArn, s3ReadStatements, s3WriteStatements, sagemakerArn, sagemakerLogsStatement, sagemakerStatement,
 } from "../infra/iam";
 import {
-    encodeMonitorThresholds, JOBS_ENTRYPOINT, MONITOR_THRESHOLDS_ENV, MONITORING_METRICS, monitoringNamespace, MonitorThresholds, PROCESSING_PATHS,
+    encodeMonitorThresholds, groundTruthPrefix, JOBS_ENTRYPOINT, MONITOR_THRESHOLDS_ENV, MONITORING_METRICS, monitoringNamespace, MonitorThresholds, PROCESSING_PATHS,
 } from "../infra/job-contract";
 import { iamName, monitoringScheduleName, pipelineName, prefixes } from "../infra/naming";
 import { execution, PipelineBuilder, PipelineDefinition } from "../infra/pipeline/builder";
@@ -64,7 +64,8 @@ const MAX_ALARM_RANGE_SECONDS = 7 * 86400;
  *   schedule. Scheduler's SageMaker target passes only fixed parameter values, so it passes
  *   `StartTime=auto`/`EndTime=auto` and the job derives the window (the previous whole hour or day) from the
  *   execution's start time; an operator re-runs any window by starting the pipeline with explicit times.
- *   The job publishes its metrics with PutMetricData and uploads its outputs to the monitoring prefix.
+ *   The job publishes its metrics with PutMetricData and uploads its outputs to the monitoring prefix; it
+ *   reads ground-truth labels from `<model>/ground-truth/yyyy/mm/dd/hh/` and reports model quality.
  * - `model-monitor`: a MonitoringSchedule with an inline bring-your-own-container job definition running the
  *   same image, with network isolation, inter-container encryption and KMS on output and volume; Model
  *   Monitor mounts the window's capture data and publishes the job's metric files.
@@ -277,6 +278,7 @@ export function monitoringPipelineDefinition(i: MonitorJobInput & { readonly sch
                 ContainerArguments: [
                     "--capture", `s3://${i.captureBucket}/${prefixes.captureModel(i.model)}`,
                     "--baseline", PROCESSING_PATHS.monitor.baseline,
+                    "--ground-truth", `s3://${i.captureBucket}/${groundTruthPrefix(i.model)}`,
                     "--output", PROCESSING_PATHS.monitor.output,
                     "--endpoint", i.endpointName,
                     "--schedule", i.scheduleName,
@@ -373,7 +375,7 @@ export interface MonitorPolicyInput {
 }
 
 /**
- * The monitor job's role: read the model's capture prefix and its baseline object, write (never delete) its
+ * The monitor job's role: read the model's capture and ground-truth prefixes and its baseline object, write (never delete) its
  * monitoring prefix, use the data key, pull the jobs image, log, and publish metrics to its namespace only.
  * The pipeline engine's role also runs the pipeline, so it may create processing jobs named by SageMaker
  * Pipelines and pass itself to them.
@@ -383,7 +385,7 @@ export function monitorJobPolicy(i: MonitorPolicyInput): PolicyDocument {
     const baseline = parseS3Uri(i.baselineUri);
     const statements = [
         s3ReadStatements([
-            { bucketArn: capture, prefixes: [prefixes.captureModel(i.model)] },
+            { bucketArn: capture, prefixes: [prefixes.captureModel(i.model), groundTruthPrefix(i.model)] },
             { bucketArn: s3BucketArn(baseline.bucket), prefixes: [baseline.key] },
         ]),
         s3WriteStatements([{ bucketArn: capture, prefixes: [prefixes.monitoringModel(i.model)] }]),

@@ -172,5 +172,9 @@ export function encodeMonitorThresholds(t: MonitorThresholds): string {
     return text;
 }
 
-/** Ground-truth labels of one model's endpoint traffic: JSON lines `{"inferenceId"|"eventId": ..., "label": ...}`. */
+/**
+ * Ground-truth labels of one model's endpoint traffic (capture bucket), in folders of their upload hour as
+ * Model Monitor lays them out: `<model>/ground-truth/yyyy/mm/dd/hh/*.jsonl`, each line
+ * `{"inferenceId"|"eventId": ..., "label": <class name or index>}` or Model Monitor's `groundTruthData` form.
+ */
 export const groundTruthPrefix = (model: string) => `${model}/ground-truth/`;

@@ -36,6 +36,9 @@ export interface QualityResult {
     /** confusion[actual][predicted] counts, in class order. */
     readonly confusion: number[][];
     readonly judged: boolean;
+    /** Ground-truth lines that could not be used (not JSON, no id, unknown class), with the first few. */
+    readonly rejectedLabels: number;
+    readonly rejectedLabelSamples: readonly string[];
 }
 
 /** Everything one run found; the output files, metrics and report are all views of this. */
@@ -121,6 +124,7 @@ export class WindowAnalysis {
         private readonly thresholds: MonitorThresholds,
         private readonly window: TimeWindow,
         private readonly labels?: ReadonlyMap<string, number>,
+        private readonly labelProblems?: { readonly rejected: number; readonly samples: readonly string[] },
     ) {
         this.classes = baseline.classes;
         this.classCounts = new Array(this.classes.length).fill(0);
@@ -292,7 +296,9 @@ export class WindowAnalysis {
             const q = scoresOf(this.confusion);
             const drop = b.quality.accuracy - q.accuracy;
             const qJudged = this.matched >= t.minRecords;
-            quality = { matched: this.matched, accuracy: q.accuracy, macroF1: q.macroF1, baselineAccuracy: b.quality.accuracy, baselineMacroF1: b.quality.macroF1, accuracyDrop: drop, confusion: this.confusion, judged: qJudged };
+            quality = { matched: this.matched, accuracy: q.accuracy, macroF1: q.macroF1, baselineAccuracy: b.quality.accuracy, baselineMacroF1: b.quality.macroF1, accuracyDrop: drop, confusion: this.confusion, judged: qJudged,
+                rejectedLabels: this.labelProblems?.rejected ?? 0, rejectedLabelSamples: this.labelProblems?.samples ?? [],
+            };
             if (qJudged && drop > t.accuracyDrop)
                 violations.push({
                     feature_name: "accuracy",

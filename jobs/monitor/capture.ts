@@ -163,26 +163,26 @@ export function s3Prefix(uri: string): { bucket: string; prefix: string } {
 async function s3CaptureFiles(root: string, endpoint: string, window: TimeWindow, s3: Pick<S3Client, "send">): Promise<CaptureFile[]> {
     const { bucket, prefix } = s3Prefix(root);
     const endpointPrefix = `${prefix}${endpoint}/`;
-    const variants = (await listAll(s3, bucket, endpointPrefix, "/")).prefixes;
+    const variants = (await listS3(s3, bucket, endpointPrefix, "/")).prefixes;
     const files: CaptureFile[] = [];
     for (const variantPrefix of variants.sort()) {
         for (const hour of hourFolders(window)) {
-            const keys = (await listAll(s3, bucket, `${variantPrefix}${hour}/`)).keys.filter((k) => k.endsWith(".jsonl")).sort();
+            const keys = (await listS3(s3, bucket, `${variantPrefix}${hour}/`)).keys.filter((k) => k.endsWith(".jsonl")).sort();
             for (const key of keys) {
-                files.push({
-                    name: `s3://${bucket}/${key}`,
-                    lines: async function* () {
-                        const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-                        yield* readLines(object.Body as Readable);
-                    },
-                });
+                files.push({ name: `s3://${bucket}/${key}`, lines: () => s3Lines(s3, bucket, key) });
             }
         }
     }
     return files;
 }
 
-async function listAll(s3: Pick<S3Client, "send">, bucket: string, prefix: string, delimiter?: string): Promise<{ keys: string[]; prefixes: string[] }> {
+/** Lines of one S3 object, streamed. */
+export async function* s3Lines(s3: Pick<S3Client, "send">, bucket: string, key: string): AsyncGenerator<string> {
+    const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    yield* readLines(object.Body as Readable);
+}
+
+export async function listS3(s3: Pick<S3Client, "send">, bucket: string, prefix: string, delimiter?: string): Promise<{ keys: string[]; prefixes: string[] }> {
     const keys: string[] = [];
     const prefixes: string[] = [];
     let token: string | undefined;
@@ -196,7 +196,7 @@ async function listAll(s3: Pick<S3Client, "send">, bucket: string, prefix: strin
 }
 
 /** Non-empty lines of a stream; one line in memory at a time. */
-async function* readLines(stream: Readable): AsyncGenerator<string> {
+export async function* readLines(stream: Readable): AsyncGenerator<string> {
     const rl = createInterface({ input: stream, crlfDelay: Infinity });
     for await (const line of rl) if (line.trim().length > 0) yield line;
 }

@@ -1,13 +1,20 @@
+import { S3Client } from "@aws-sdk/client-s3";
 import { createReadStream } from "fs";
-import { createInterface } from "readline";
-import { walkFiles } from "../lib/fs-walk";
 import { join } from "path";
+import { walkFiles } from "../lib/fs-walk";
+import { CaptureFile, hourFolders, listS3, readLines, s3Lines, s3Prefix } from "./capture";
+import { TimeWindow } from "./settings";
 
 /**
  * Ground-truth labels for captured requests, JSON lines in either form:
  * - `{"inferenceId": "...", "label": "stop"}` (or `"eventId"`; the label a class name or index);
  * - Model Monitor's own: `{"groundTruthData": {"data": "stop", "encoding": "CSV"}, "eventMetadata": {"eventId": "..."}}`.
  * Labels are held in memory (one entry per labelled request); capture records are still streamed.
+ *
+ * From S3 (`s3://bucket/<model>/ground-truth/`), labels are read from `yyyy/mm/dd/hh/` folders of their upload
+ * hour, as Model Monitor lays ground truth out: only hours from the window's start (a label is never uploaded
+ * before its request was served) up to a week after its end, so memory stays bounded however long the
+ * labelling history grows. A local folder is read whole.
  */
 export interface GroundTruth {
     /** Class index by inferenceId or eventId. */
@@ -17,7 +24,28 @@ export interface GroundTruth {
     readonly rejectedSamples: readonly string[];
 }
 
-export async function loadGroundTruth(dir: string, classes: readonly string[]): Promise<GroundTruth> {
+/** How long after a window labels for it are still looked for. */
+const LABEL_LAG_MS = 7 * 86400_000;
+
+export async function groundTruthFiles(source: string, window: TimeWindow, s3?: Pick<S3Client, "send">): Promise<CaptureFile[]> {
+    if (source.startsWith("s3://")) {
+        const client = s3 ?? new S3Client({});
+        const { bucket, prefix } = s3Prefix(source);
+        const until = new Date(Math.min(Date.now(), window.end.getTime() + LABEL_LAG_MS));
+        const files: CaptureFile[] = [];
+        for (const hour of hourFolders({ start: window.start, end: until < window.end ? window.end : until })) {
+            for (const key of (await listS3(client, bucket, `${prefix}${hour}/`)).keys.filter((k) => /\.jsonl?$/.test(k)).sort())
+                files.push({ name: `s3://${bucket}/${key}`, lines: () => s3Lines(client, bucket, key) });
+        }
+        return files;
+    }
+    const files: CaptureFile[] = [];
+    for await (const rel of walkFiles(source))
+        if (/\.jsonl?$/.test(rel)) files.push({ name: rel, lines: () => readLines(createReadStream(join(source, rel))) });
+    return files;
+}
+
+export async function loadGroundTruth(files: readonly CaptureFile[], classes: readonly string[]): Promise<GroundTruth> {
     const labels = new Map<string, number>();
     const byName = new Map(classes.map((c, i) => [c, i]));
     let rejected = 0;
@@ -26,13 +54,11 @@ export async function loadGroundTruth(dir: string, classes: readonly string[]): 
         rejected++;
         if (rejectedSamples.length < 10) rejectedSamples.push(`${where}: ${why}`);
     };
-    for await (const rel of walkFiles(dir)) {
-        if (!/\.jsonl?$/.test(rel)) continue;
-        const rl = createInterface({ input: createReadStream(join(dir, rel)), crlfDelay: Infinity });
+    for (const file of files) {
+        const rel = file.name;
         let lineNo = 0;
-        for await (const line of rl) {
+        for await (const line of file.lines()) {
             lineNo++;
-            if (!line.trim()) continue;
             let v: any;
             try {
                 v = JSON.parse(line);

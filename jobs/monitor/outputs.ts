@@ -66,6 +66,8 @@ export function statisticsJson(r: MonitorResult): Record<string, unknown> {
                 matched_labels: r.quality.matched, judged: r.quality.judged, accuracy: r.quality.accuracy, macro_f1: r.quality.macroF1,
                 baseline_accuracy: r.quality.baselineAccuracy, baseline_macro_f1: r.quality.baselineMacroF1, accuracy_drop: r.quality.accuracyDrop,
                 confusion_matrix: { classes: r.classes, rows_actual_columns_predicted: r.quality.confusion },
+                rejected_labels: r.quality.rejectedLabels,
+                rejected_label_samples: r.quality.rejectedLabelSamples,
             },
             thresholds: r.thresholds,
         },

@@ -10,7 +10,7 @@ import { CONFIDENCE_BINS, PROPERTY_BINS } from "../lib/histogram";
 import { NUMERIC_PROPERTIES } from "../lib/image-properties";
 import { MonitorResult, WindowAnalysis } from "./analysis";
 import { captureFiles, hourFolders, s3Prefix } from "./capture";
-import { loadGroundTruth } from "./ground-truth";
+import { groundTruthFiles, loadGroundTruth } from "./ground-truth";
 import { metricFileText, metricRecords, putMetrics, statisticsJson, violationsJson } from "./outputs";
 import { reportHtml } from "./report";
 import { MonitorSettings } from "./settings";
@@ -35,12 +35,15 @@ export async function runMonitor(settings: MonitorSettings, clients: MonitorClie
     const outputs = Object.values(MONITORING_OUTPUT_FILES).map((f) => join(settings.output, f));
     ensureOutputsAbsent(outputs, "monitor");
     const baseline = readBaseline(settings.baseline);
-    const groundTruth = settings.groundTruth && existsSync(settings.groundTruth)
-        ? await loadGroundTruth(settings.groundTruth, baseline.classes)
+    const s3 = clients.s3 ?? (needsS3(settings) ? new S3Client({}) : undefined);
+    const labelled = settings.groundTruth !== undefined && (settings.groundTruth.startsWith("s3://") || existsSync(settings.groundTruth));
+    const groundTruth = labelled
+        ? await loadGroundTruth(await groundTruthFiles(settings.groundTruth!, settings.window, s3), baseline.classes)
         : undefined;
 
-    const analysis = new WindowAnalysis(baseline, settings.thresholds, settings.window, groundTruth?.labels);
-    const s3 = clients.s3 ?? (needsS3(settings) ? new S3Client({}) : undefined);
+    const analysis = new WindowAnalysis(baseline, settings.thresholds, settings.window, groundTruth?.labels, groundTruth && {
+        rejected: groundTruth.rejected, samples: groundTruth.rejectedSamples,
+    });
     for (const file of await captureFiles(settings.capture, settings.endpoint, settings.window, s3)) {
         analysis.fileRead();
         let batch: Promise<void>[] = [];
@@ -73,7 +76,7 @@ export async function runMonitor(settings: MonitorSettings, clients: MonitorClie
 }
 
 function needsS3(s: MonitorSettings): boolean {
-    return s.capture.startsWith("s3://") || s.upload !== undefined;
+    return s.capture.startsWith("s3://") || s.upload !== undefined || s.groundTruth?.startsWith("s3://") === true;
 }
 
 /** The S3 prefix one run's outputs go to: `<upload>/yyyy/mm/dd/hh/` of the window's end. */

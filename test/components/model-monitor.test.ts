@@ -58,6 +58,7 @@ describe("ModelMonitor", () => {
             const argv: unknown[] = step.AppSpecification.ContainerArguments;
             const flag = (f: string) => argv[argv.indexOf(f) + 1];
             expect(flag("--capture")).to.equal(`s3://${CAPTURE}/signs/capture/`);
+            expect(flag("--ground-truth")).to.equal(`s3://${CAPTURE}/signs/ground-truth/`);
             expect(flag("--upload")).to.equal(`s3://${CAPTURE}/signs/monitoring/vision-mlops-staging-signs/vision-mlops-staging-signs-monitor/`);
             expect(flag("--start-time")).to.deep.equal({ Get: "Parameters.StartTime" });
             expect(flag("--execution-time")).to.deep.equal({ Get: "Execution.StartDateTime" });
@@ -92,6 +93,7 @@ describe("ModelMonitor", () => {
             const resourcesOf = (action: string) => doc.Statement.filter((s: any) => s.Action.includes(action)).flatMap((s: any) => s.Resource);
             expect(resourcesOf("s3:GetObject")).to.have.members([
                 `arn:aws:s3:::${CAPTURE}/signs/capture/*`,
+                `arn:aws:s3:::${CAPTURE}/signs/ground-truth/*`,
                 "arn:aws:s3:::vision-mlops-staging-artifacts-123456789012-us-east-1/signs/executions/abc/evaluation/monitoring_baseline.json*",
             ]);
             expect(resourcesOf("s3:PutObject")).to.deep.equal([`arn:aws:s3:::${CAPTURE}/signs/monitoring/*`]);

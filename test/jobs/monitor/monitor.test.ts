@@ -174,11 +174,14 @@ describe("monitor job", function () {
                 lines.push(i % 2 ? JSON.stringify({ inferenceId: `inf-101-${i}`, label: CLASSES[s.trueClass] })
                     : JSON.stringify({ groundTruthData: { data: String(s.trueClass), encoding: "CSV" }, eventMetadata: { eventId: `e-101-${i}` }, eventVersion: "0" }));
             }
+            lines.push(JSON.stringify({ inferenceId: "inf-101-0", label: "no-such-class" }), "not json");
             writeFileSync(join(dir, "labels.jsonl"), lines.join("\n"));
             return dir;
         })() });
         const expected = samples.filter((s) => s.probabilities.indexOf(Math.max(...s.probabilities)) === s.trueClass).length / samples.length;
         expect(result.quality!.matched).to.equal(100);
+        expect(result.quality!.rejectedLabels).to.equal(2);
+        expect(result.quality!.rejectedLabelSamples[0]).to.contain("\"no-such-class\" is not one of the model's classes");
         expect(result.quality!.accuracy).to.be.closeTo(expected, 1e-12);
         expect(violations.map((v) => v.feature_name)).to.include("accuracy");
         expect(metrics.find((m) => m.MetricName === MONITORING_METRICS.accuracyDrop).Value).to.be.closeTo(baseline.quality.accuracy - expected, 1e-12);
