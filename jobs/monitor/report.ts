@@ -79,7 +79,7 @@ function pairedBars(rows: readonly Pair[]): string {
     const shown = [...rows].sort((a, b) => Math.max(b.baseline, b.now) - Math.max(a.baseline, a.now)).slice(0, 60);
     const max = Math.max(1e-9, ...shown.map((r) => Math.max(r.baseline, r.now)));
     const rowH = 22, labelW = 220, barW = 420, h = shown.length * rowH + 4;
-    const out = [`<svg class="chart" width="${labelW + barW + 70}" height="${h}" role="img" aria-label="class distribution">`];
+    const out = [`<svg class="chart" width="${labelW + barW + 130}" height="${h}" role="img" aria-label="class distribution">`];
     shown.forEach((r, i) => {
         const y = i * rowH + 2;
         out.push(`<text x="${labelW - 6}" y="${y + 14}" text-anchor="end">${esc(r.label)}</text>`);
