@@ -12,6 +12,7 @@ import {
 import { iamName, monitoringScheduleName, pipelineName, prefixes } from "../infra/naming";
 import { execution, PipelineBuilder, PipelineDefinition } from "../infra/pipeline/builder";
 import { volumeKmsKey } from "../infra/pipeline/instance-storage";
+import type { DashboardModel } from "./dashboard";
 import { parseS3Uri } from "../infra/s3-uri";
 
 export type MonitoringEngine = "pipeline" | "model-monitor";
@@ -85,6 +86,8 @@ export class ModelMonitor extends pulumi.ComponentResource {
     public readonly alarms: aws.cloudwatch.MetricAlarm[];
     public readonly alarmNames: pulumi.Output<string[]>;
     public readonly retrainRule?: aws.cloudwatch.EventRule;
+    /** This model's entry for the stack's Dashboard (add `trainingPipelineName`). */
+    public readonly dashboardModel: DashboardModel;
 
     constructor(name: string, args: ModelMonitorArgs, opts?: pulumi.ComponentResourceOptions) {
         super("vision-mlops:monitoring:ModelMonitor", name, {}, opts);
@@ -205,9 +208,12 @@ export class ModelMonitor extends pulumi.ComponentResource {
                 rule: this.retrainRule.name,
                 arn: args.trainingPipelineArn,
                 roleArn: retrainRole.arn,
-                sagemakerPipelineTarget: { pipelineParameterLists: [] },
             }, child);
         }
+
+        this.dashboardModel = {
+            model: args.model, endpointName: args.endpointName, scheduleName, engine, thresholds, monitoringPipelineName,
+        };
 
         this.registerOutputs({
             engine: this.engine, scheduleName: this.scheduleName, pipelineName: this.pipelineName, alarmNames: this.alarmNames,

@@ -44,6 +44,10 @@ describe("ModelMonitor", () => {
         it("runs the monitor job in a one-step pipeline with the window parameters, thresholds and encryption", async () => {
             const { declared, monitor } = await declare(args());
             expect(monitor.engine).to.equal("pipeline");
+            expect(monitor.dashboardModel).to.deep.include({
+                endpointName: "vision-mlops-staging-signs", scheduleName: "vision-mlops-staging-signs-monitor", engine: "pipeline",
+                monitoringPipelineName: "vision-mlops-staging-signs-monitoring",
+            });
             const pipeline = find(declared, "aws:sagemaker/pipeline:Pipeline", "signs-monitor-pipeline").inputs;
             expect(pipeline.pipelineName).to.equal("vision-mlops-staging-signs-monitoring");
             expect(pipeline.roleArn).to.match(/role\/vision-mlops-staging-signs-monitor$/);
@@ -187,6 +191,7 @@ describe("ModelMonitor", () => {
             });
             const target = find(declared, "aws:cloudwatch/eventTarget:EventTarget", "signs-monitor-retrain-target").inputs;
             expect(target.arn).to.equal(TRAINING);
+            expect(target).to.not.have.property("sagemakerPipelineTarget");
             expect(target.roleArn).to.match(/role\/vision-mlops-staging-signs-retrain-on-drift$/);
             const policy = JSON.parse(find(declared, "aws:iam/rolePolicy:RolePolicy", "signs-monitor-retrain-role-policy").inputs.policy);
             expect(policy.Statement).to.deep.equal([{ Sid: "StartPipeline", Effect: "Allow", Action: ["sagemaker:StartPipelineExecution"], Resource: [TRAINING] }]);
