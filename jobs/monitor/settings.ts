@@ -15,8 +15,10 @@ export { MonitorThresholds };
  *   `end_time`, `baseline_statistics`, `publish_cloudwatch_metrics`, `sagemaker_endpoint_name` and
  *   `sagemaker_monitoring_schedule_name`; thresholds come from `MONITOR_THRESHOLDS_ENV` (compact JSON).
  * - The monitoring pipeline: flags (`--endpoint`, `--schedule`, `--start-time`/`--end-time` or
- *   `--execution-time` + `--period`, `--put-metrics`), thresholds from `model.json` at PROCESSING_PATHS.config.
- * - Locally: the same flags on local folders.
+ *   `--execution-time` + `--period`, `--put-metrics`, `--upload`), thresholds in the same environment
+ *   variable as for Model Monitor, so both engines carry them one way.
+ * - Locally: the same flags on local folders; thresholds from `--config model.json` (the default is the
+ *   `model.json` at PROCESSING_PATHS.config) or `--stack S --model M`.
  * Flags win over environment variables, so an operator can re-run a Model Monitor window by hand.
  */
 export interface MonitorSettings {
