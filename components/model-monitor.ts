@@ -36,6 +36,8 @@ export interface ModelMonitorArgs {
     readonly kmsKeyArn: pulumi.Input<string>;
     /** `s3://.../monitoring_baseline.json` of the served model package (its DriftCheckBaselines). */
     readonly monitoringBaselineUri: pulumi.Input<string>;
+    /** Key the baseline is encrypted with when it is another stack's (prod monitors staging's models). Defaults to kmsKeyArn. */
+    readonly baselineKmsKeyArn?: pulumi.Input<string>;
     /** The jobs image (by digest) and its repository, the only one the job may pull from. */
     readonly jobsImageUri: pulumi.Input<string>;
     readonly jobsRepositoryArn: pulumi.Input<string>;
@@ -116,9 +118,9 @@ export class ModelMonitor extends pulumi.ComponentResource {
         }, child);
         new aws.iam.RolePolicy(`${name}-role-policy`, {
             role: this.role.id,
-            policy: pulumi.all([this.role.arn, args.captureBucket, args.monitoringBaselineUri, args.kmsKeyArn, args.jobsRepositoryArn, args.accountId])
-                .apply(([roleArn, captureBucket, baselineUri, kmsKeyArn, repositoryArn, accountId]) => JSON.stringify(monitorJobPolicy({
-                    engine, model: args.model, region: args.region, accountId, roleArn, captureBucket, baselineUri, kmsKeyArn, repositoryArn,
+            policy: pulumi.all([this.role.arn, args.captureBucket, args.monitoringBaselineUri, args.kmsKeyArn, args.baselineKmsKeyArn ?? args.kmsKeyArn, args.jobsRepositoryArn, args.accountId])
+                .apply(([roleArn, captureBucket, baselineUri, kmsKeyArn, baselineKmsKeyArn, repositoryArn, accountId]) => JSON.stringify(monitorJobPolicy({
+                    engine, model: args.model, region: args.region, accountId, roleArn, captureBucket, baselineUri, kmsKeyArn, baselineKmsKeyArn, repositoryArn,
                 }))),
         }, child);
 
@@ -377,6 +379,8 @@ export interface MonitorPolicyInput {
     readonly captureBucket: string;
     readonly baselineUri: string;
     readonly kmsKeyArn: string;
+    /** Defaults to kmsKeyArn. */
+    readonly baselineKmsKeyArn?: string;
     readonly repositoryArn: string;
 }
 
@@ -396,6 +400,7 @@ export function monitorJobPolicy(i: MonitorPolicyInput): PolicyDocument {
         ]),
         s3WriteStatements([{ bucketArn: capture, prefixes: [prefixes.monitoringModel(i.model)] }]),
         kmsUseStatement(i.kmsKeyArn, { grants: true }),
+        i.baselineKmsKeyArn && i.baselineKmsKeyArn !== i.kmsKeyArn ? kmsUseStatement(i.baselineKmsKeyArn, { sid: "BaselineKey" }) : [],
         ecrPullStatements(i.repositoryArn),
         sagemakerLogsStatement(i.region, i.accountId),
         putMetricDataStatement([monitoringNamespace(i.engine)]),

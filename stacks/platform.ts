@@ -2,12 +2,14 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Alerts } from "../components/alerts";
 import { CostBudget } from "../components/cost-budget";
+import { Dashboard, DashboardModel } from "../components/dashboard";
 import { DataLake } from "../components/data-lake";
 import { JobsImage } from "../components/jobs-image";
 import { TrainingPipeline } from "../components/training-pipeline";
 import { ModelEndpoint } from "../components/model-endpoint";
+import { ModelMonitor } from "../components/model-monitor";
 import { defaultCapturePercent, PlatformConfig } from "../infra/config";
-import { BucketPurpose, modelPackageGroupName } from "../infra/naming";
+import { BucketPurpose, endpointName, modelPackageGroupName, pipelineName } from "../infra/naming";
 import { ModelRegistry, resolvePromotion, resolveStagingPackages, SERVED_PACKAGES_OUTPUT, ServedPackage } from "../infra/promotion";
 import { platformTags } from "../infra/tags";
 
@@ -26,6 +28,7 @@ export interface PlatformOutputs {
     readonly dataKeyArn: pulumi.Output<string>;
     readonly buckets: pulumi.Output<Record<BucketPurpose, string>>;
     readonly alertTopicArn: pulumi.Output<string>;
+    readonly dashboardName: pulumi.Output<string>;
     /** Per model, the package its endpoint serves (prod promotes from staging's). */
     readonly [SERVED_PACKAGES_OUTPUT]: Record<string, string | null>;
     readonly models: Record<string, ModelOutputs>;
@@ -40,6 +43,8 @@ export interface ModelOutputs {
     readonly captureS3Uri: pulumi.Output<string> | null;
     /** Staging only: the pipeline that trains and registers this model. */
     readonly trainingPipelineName: pulumi.Output<string> | null;
+    /** The monitoring schedule (both engines name their runs after it), when the model is served. */
+    readonly monitoringSchedule: string | null;
 }
 
 /** What prod takes from the staging stack. */
@@ -59,6 +64,8 @@ export class Platform extends pulumi.ComponentResource {
     /** Staging only: training happens once, and prod serves what staging trained and a person approved. */
     public readonly trainingPipelines: Record<string, TrainingPipeline>;
     public readonly endpoints: Record<string, ModelEndpoint>;
+    public readonly monitors: Record<string, ModelMonitor>;
+    public readonly dashboard: Dashboard;
     public readonly outputs: PlatformOutputs;
 
     constructor(
@@ -99,6 +106,8 @@ export class Platform extends pulumi.ComponentResource {
 
         this.trainingPipelines = {};
         this.endpoints = {};
+        this.monitors = {};
+        const dashboardModels: DashboardModel[] = [];
         const models: Record<string, ModelOutputs> = {};
         for (const [model, settings] of Object.entries(config.models)) {
             const training = env === "prod" ? undefined : new TrainingPipeline(`${name}-${model}-training`, {
@@ -132,6 +141,28 @@ export class Platform extends pulumi.ComponentResource {
                 region: config.region,
             }, inRegion);
             if (endpoint) this.endpoints[model] = endpoint;
+            const monitor = endpoint && new ModelMonitor(`${name}-${model}-monitor`, {
+                environment: env,
+                model,
+                monitoring: settings.monitoring,
+                confidenceThreshold: settings.inference.confidenceThreshold,
+                engine: config.monitoring.engine,
+                endpointName: endpointName(env, model),
+                captureBucket: this.lake.capture.bucketName,
+                kmsKeyArn: this.lake.key.arn,
+                monitoringBaselineUri: requirePackageField(model, pkg, "monitoringBaselineUri"),
+                baselineKmsKeyArn: promotionSource?.dataKeyArn,
+                jobsImageUri: this.jobsImage.imageUri,
+                jobsRepositoryArn: this.jobsImage.repositoryArn,
+                alarmTopicArn: this.alerts.topicArn,
+                accountId: account,
+                region: config.region,
+                trainingPipelineArn: training?.pipelineArn,
+            }, { ...inRegion, dependsOn: [endpoint.endpoint] });
+            if (monitor) {
+                this.monitors[model] = monitor;
+                dashboardModels.push({ ...monitor.dashboardModel, trainingPipelineName: training ? pipelineName(env, model, "training") : undefined });
+            }
             models[model] = {
                 modelPackageGroup: modelPackageGroupName("staging", model),
                 servedPackage: pkg?.packageArn ?? null,
@@ -139,8 +170,11 @@ export class Platform extends pulumi.ComponentResource {
                 endpointName: endpoint?.endpointName ?? null,
                 captureS3Uri: endpoint?.captureS3Uri ?? null,
                 trainingPipelineName: training?.pipelineName ?? null,
+                monitoringSchedule: monitor?.scheduleName ?? null,
             };
         }
+
+        this.dashboard = new Dashboard(`${name}-dashboard`, { environment: env, region: config.region, models: dashboardModels }, inRegion);
 
         this.outputs = {
             environment: env,
@@ -148,6 +182,7 @@ export class Platform extends pulumi.ComponentResource {
             dataKeyArn: this.lake.key.arn,
             buckets: this.lake.bucketNames,
             alertTopicArn: this.alerts.topicArn,
+            dashboardName: this.dashboard.dashboardName,
             [SERVED_PACKAGES_OUTPUT]: Object.fromEntries(Object.entries(served).map(([m, p]) => [m, p?.packageArn ?? null])),
             models,
         };
@@ -155,9 +190,15 @@ export class Platform extends pulumi.ComponentResource {
     }
 }
 
-function requirePackageField(model: string, pkg: ServedPackage, field: "modelDataUrl" | "image"): string {
+const PACKAGE_FIELDS = {
+    image: "a container image in its inference specification, so it cannot be served",
+    modelDataUrl: "a model data URL in its inference specification, so it cannot be served",
+    monitoringBaselineUri: "a drift-check baseline (DriftCheckBaselines.ModelDataQuality.Statistics), so it cannot be monitored; register it with the training pipeline",
+} as const;
+
+function requirePackageField(model: string, pkg: ServedPackage, field: keyof typeof PACKAGE_FIELDS): string {
     const value = pkg.info[field];
-    if (!value) throw new Error(`${model}: model package ${pkg.packageArn} has no ${field === "image" ? "container image" : "model data URL"} in its inference specification, so it cannot be served`);
+    if (!value) throw new Error(`${model}: model package ${pkg.packageArn} has no ${PACKAGE_FIELDS[field]}`);
     return value;
 }
 

@@ -22,6 +22,7 @@ function registry(status: string, registered = true): ModelRegistry {
                 arn, group: arn.split("/")[1], approvalStatus: status, customerMetadata: {},
                 image: "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",
                 modelDataUrl: `s3://${ARTIFACTS}/${model}/executions/abc/model/job/output/model.tar.gz`,
+                monitoringBaselineUri: `s3://${ARTIFACTS}/${model}/executions/abc/evaluation/monitoring_baseline.json`,
             };
         },
     };
@@ -131,8 +132,18 @@ describe("platform: staging", () => {
 
     it("trains in staging: one pipeline per model, built from the jobs image", () => {
         const pipelines = declared.filter(ofType("aws:sagemaker/pipeline:Pipeline")).map((r) => r.inputs.pipelineName);
-        expect(pipelines).to.have.members(["vision-mlops-staging-traffic-signs-training", "vision-mlops-staging-bikes-vs-motorcycles-training"]);
+        expect(pipelines.filter((p) => p.endsWith("-training"))).to.have.members(["vision-mlops-staging-traffic-signs-training", "vision-mlops-staging-bikes-vs-motorcycles-training"]);
         expect(declared.filter(ofType("awsx:ecr:Image"))).to.have.length(1);
+    });
+
+    it("monitors each served endpoint on the default (pipeline) engine against the package's own baseline", () => {
+        const schedules = declared.filter(ofType("aws:scheduler/schedule:Schedule")).map((r) => r.inputs.name);
+        expect(schedules).to.have.members(["vision-mlops-staging-traffic-signs-monitor", "vision-mlops-staging-bikes-vs-motorcycles-monitor"]);
+        expect(declared.filter(ofType("aws:sagemaker/monitoringSchedule:MonitoringSchedule"))).to.have.length(0);
+        const monitor = JSON.parse(find(declared, "aws:sagemaker/pipeline:Pipeline", "vision-mlops-staging-traffic-signs-monitor-pipeline").inputs.pipelineDefinition);
+        expect(JSON.stringify(monitor)).to.include(`s3://${ARTIFACTS}/traffic-signs/executions/abc/evaluation/`);
+        const dashboard = JSON.parse(find(declared, "aws:cloudwatch/dashboard:Dashboard", "vision-mlops-staging-dashboard-dashboard").inputs.dashboardBody);
+        expect(JSON.stringify(dashboard)).to.include("vision-mlops-staging-traffic-signs-training");
     });
 
     it("exports what prod and the CLIs need", async () => {
@@ -193,10 +204,12 @@ describe("platform: prod", () => {
         expect(find(declared, T.alarm, "vision-mlops-prod-traffic-signs-latency").inputs.threshold).to.equal(300_000);
     });
 
-    it("lets prod endpoints decrypt staging's model artifacts with staging's key", () => {
-        const doc = JSON.parse(find(declared, T.rolePolicy, "vision-mlops-prod-traffic-signs-role-policy").inputs.policy);
-        const keyStatement = doc.Statement.find((s: any) => s.Sid === "ModelArtifactKey");
-        expect(keyStatement.Resource).to.deep.equal([STAGING_KEY]);
+    it("lets prod endpoints and monitors decrypt staging's model artifacts and baselines with staging's key", () => {
+        const endpointDoc = JSON.parse(find(declared, T.rolePolicy, "vision-mlops-prod-traffic-signs-role-policy").inputs.policy);
+        expect(endpointDoc.Statement.find((s: any) => s.Sid === "ModelArtifactKey").Resource).to.deep.equal([STAGING_KEY]);
+        const monitorDoc = JSON.parse(find(declared, T.rolePolicy, "vision-mlops-prod-traffic-signs-monitor-role-policy").inputs.policy);
+        expect(monitorDoc.Statement.find((s: any) => s.Sid === "BaselineKey").Resource).to.deep.equal([STAGING_KEY]);
+        expect(writeActionsWithWildcardResource(monitorDoc)).to.deep.equal([]);
     });
 });
 
