@@ -7,6 +7,7 @@ import { MonitoringBaseline, PropertyAccumulator } from "../../../jobs/lib/basel
 import { addToHistogram, CONFIDENCE_BINS, emptyHistogram } from "../../../jobs/lib/histogram";
 import { contentTypeOf, imageProperties } from "../../../jobs/lib/image-properties";
 import { MonitorThresholds, thresholdsOf } from "../../../jobs/monitor/settings";
+import { seededRandom } from "../../../jobs/lib/split";
 
 /**
  * A small synthetic image-classification world for monitor tests: real JPEG/PNG images made with sharp (each
@@ -32,17 +33,8 @@ export interface Scenario {
     readonly accuracy?: number;
 }
 
-/** A deterministic PRNG (mulberry32) so every run builds the same corpus. */
-export function rng(seed: number): () => number {
-    let a = seed >>> 0;
-    return () => {
-        a = (a + 0x6d2b79f5) >>> 0;
-        let t = a;
-        t = Math.imul(t ^ (t >>> 15), t | 1);
-        t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-        return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-}
+/** The project's seeded PRNG, so every run builds the same corpus. */
+export const rng = seededRandom;
 
 function pick(random: () => number, weights: readonly number[]): number {
     const total = weights.reduce((a, b) => a + b, 0);
