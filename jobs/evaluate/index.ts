@@ -4,7 +4,7 @@ import { readFileSync } from "fs";
 import { join } from "path";
 import { JobModelConfig, PROCESSING_PATHS, PROPERTY_FILES } from "../../infra/job-contract";
 import { parseFlags, stringFlag } from "../lib/args";
-import { ensureOutputsAbsent, writeJsonAtomic } from "../lib/atomic";
+import { ensureOutputsAbsent, ensureWritableFolders, writeJsonAtomic } from "../lib/atomic";
 import { DatasetBaseline, MonitoringBaseline } from "../lib/baseline";
 import { JobError } from "../lib/errors";
 import { loadJobModelConfig } from "../lib/job-config";
@@ -118,6 +118,7 @@ function readJson<T>(path: string, what: string): T {
 export async function runEvaluate(opts: EvaluateOptions): Promise<Evaluation> {
     const { config } = opts;
     ensureOutputsAbsent(Object.values(EVALUATION_FILES).map((f) => join(opts.output, f)), "evaluate");
+    await ensureWritableFolders([opts.output]);
     const classMap = readJson<{ classes?: string[] }>(join(opts.metadata, "class_map.json"), "class map");
     const classes = classMap.classes;
     if (!Array.isArray(classes) || classes.length < 2) throw new JobError(`${join(opts.metadata, "class_map.json")} must be {"classes": [...]} with at least 2 classes`);

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync } from "fs";
-import { mkdir, rename, writeFile } from "fs/promises";
+import { constants, existsSync, readdirSync } from "fs";
+import { access, mkdir, rename, writeFile } from "fs/promises";
 import { basename, dirname, join } from "path";
 import { JobError, listSome } from "./errors";
 
@@ -41,5 +41,23 @@ function isDirectory(p: string): boolean {
         return true;
     } catch {
         return false;
+    }
+}
+
+/**
+ * Creates the output folders and checks they are writable before any work starts, so a permission problem
+ * (for example a mounted output folder the container's user may not write) fails in a second, not after an hour.
+ */
+export async function ensureWritableFolders(folders: readonly string[]): Promise<void> {
+    for (const folder of folders) {
+        try {
+            await mkdir(folder, { recursive: true });
+            await access(folder, constants.W_OK);
+        } catch (e) {
+            const err = e as NodeJS.ErrnoException;
+            const who = typeof process.getuid === "function" ? ` (running as uid ${process.getuid()})` : "";
+            throw new JobError(`cannot write to output folder ${folder}${who}: ${err.code ?? err.message}; `
+                + "give this user write access to the folder or choose another output");
+        }
     }
 }

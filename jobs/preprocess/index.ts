@@ -6,7 +6,7 @@ import sharp from "sharp";
 import { BATCH_METADATA_FILE, JobModelConfig, PROCESSING_PATHS, PROPERTY_FILES } from "../../infra/job-contract";
 import { BATCH_MANIFEST_FILE } from "../../infra/naming";
 import { intFlag, parseFlags, stringFlag } from "../lib/args";
-import { ensureOutputsAbsent, tempPathFor, writeJsonAtomic } from "../lib/atomic";
+import { ensureOutputsAbsent, ensureWritableFolders, tempPathFor, writeJsonAtomic } from "../lib/atomic";
 import { DatasetBaseline, PropertyAccumulator } from "../lib/baseline";
 import { JobError, listSome } from "../lib/errors";
 import { walkFiles } from "../lib/fs-walk";
@@ -142,6 +142,7 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
         join(outputs.test, OUTPUT_FILES.testImages), join(outputs.test, OUTPUT_FILES.testLabels),
         ...[OUTPUT_FILES.classMap, OUTPUT_FILES.baseline, OUTPUT_FILES.report, OUTPUT_FILES.dataset].map((f) => join(outputs.metadata, f)),
     ], "preprocess");
+    await ensureWritableFolders([outputs.train, outputs.validation, outputs.test, outputs.metadata]);
 
     // 1. Which files, with which label. Unknown labels stop the job before any work is done.
     const dropped: Array<{ file: string; reason: string }> = [];

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { existsSync, readdirSync, readFileSync, writeFileSync } from "fs";
+import { readdirSync, readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 import sharp from "sharp";
 import { JobModelConfig } from "../../infra/job-contract";
@@ -24,6 +24,9 @@ const outputsIn = (root: string): PreprocessOutputs => ({
     train: join(root, "train"), validation: join(root, "validation"), test: join(root, "test"), metadata: join(root, "metadata"),
 });
 const readJson = (path: string) => JSON.parse(readFileSync(path, "utf8"));
+/** Every file under a folder, hidden ones included (empty folders do not count). */
+const filesUnder = (dir: string): string[] => readdirSync(dir, { withFileTypes: true })
+    .flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)).map((f) => `${e.name}/${f}`) : [e.name]));
 
 /**
  * cat: 10 small JPEGs (pass through), a byte-identical copy, an empty and a truncated file;
@@ -144,9 +147,7 @@ describe("preprocess job (real images)", function () {
     });
 
     it("leaves no temporary files behind", () => {
-        const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true })
-            .flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [e.name]));
-        expect(walk(out).filter((n) => n.startsWith("."))).to.deep.equal([]);
+        expect(filesUnder(out).filter((f) => f.split("/").some((part) => part.startsWith(".")))).to.deep.equal([]);
     });
 
     it("gives the same output for the same input and seed", async () => {
@@ -154,6 +155,16 @@ describe("preprocess job (real images)", function () {
         await runPreprocess({ input, outputs: outputsIn(again), config, concurrency: 2 });
         for (const f of ["train/train.rec", "train/train.idx", "validation/validation.lst", "test/labels.jsonl"])
             expect(readFileSync(join(again, f)).equals(readFileSync(join(out, f)))).to.equal(true, f);
+    });
+
+    it("fails at once, naming the folder, when an output folder is not writable", async () => {
+        const locked = tempDir("preprocess-locked");
+        // a file where a folder should be: the one failure that holds whatever user the tests run as
+        writeFileSync(join(locked, "blocked"), "");
+        const outputs = { ...outputsIn(locked), metadata: join(locked, "blocked", "metadata") };
+        const err = await runPreprocess({ input, outputs, config }).catch((e) => e);
+        expect(err).to.be.instanceOf(JobError);
+        expect(err.message).to.match(/^cannot write to output folder .*\/blocked\/metadata \(running as uid \d+\): ENOTDIR/);
     });
 
     it("refuses to overwrite earlier output", async () => {
@@ -171,7 +182,7 @@ describe("preprocess job (real images)", function () {
         expect(err).to.be.instanceOf(JobError);
         expect(err.message).to.equal('labels that are not classes of model pets: "horse" (1 file, e.g. horse/h1.jpg); '
             + "its classes are: cat, dog, bird. Fix the folder names or labels, or add the classes to the model's config");
-        expect(readdirSync(outBad)).to.deep.equal([]);
+        expect(filesUnder(outBad)).to.deep.equal([]);
     });
 
     it("fails clearly when a class has too few usable images, writing nothing", async () => {
@@ -183,7 +194,7 @@ describe("preprocess job (real images)", function () {
         const err = await runPreprocess({ input: small, outputs: outputsIn(outSmall), config }).catch((e) => e);
         expect(err).to.be.instanceOf(JobError);
         expect(err.message).to.match(/classes too small to split \(each needs at least 3 usable images.*\): bird has 1;/);
-        expect(existsSync(join(outSmall, "train"))).to.equal(false);
+        expect(filesUnder(outSmall)).to.deep.equal([]);
     });
 
     it("takes labels from a Label Studio export instead of folders", async () => {
