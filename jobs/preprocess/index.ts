@@ -129,7 +129,18 @@ export async function main(argv: string[]): Promise<void> {
     });
     const s = Object.values(report.splits).reduce((a, c) => ({ train: a.train + c.train, validation: a.validation + c.validation, test: a.test + c.test }), { train: 0, validation: 0, test: 0 });
     console.log(`preprocess ${report.model}: ${report.kept} images kept (train ${s.train}, validation ${s.validation}, test ${s.test}), `
-        + `${report.dropped.count} dropped, ${report.duplicates.count} duplicates; see ${join(outputOf("metadata"), OUTPUT_FILES.report)}`);
+        + `${report.dropped.count} dropped${droppedSummary(report)}, ${report.duplicates.count} duplicates; see ${join(outputOf("metadata"), OUTPUT_FILES.report)}`);
+}
+
+/** ` (3 corrupt or truncated, 1 empty file)`: how many were dropped for each kind of reason. */
+export function droppedSummary(report: Pick<PreprocessReport, "dropped">): string {
+    if (report.dropped.count === 0) return "";
+    const kinds = new Map<string, number>();
+    for (const { reason } of report.dropped.files) {
+        const kind = reason.split(/[:(]/)[0].trim().replace(/^image data is /, "");
+        kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
+    }
+    return ` (${[...kinds].sort((a, b) => b[1] - a[1]).map(([kind, n]) => `${n} ${kind}`).join(", ")})`;
 }
 
 /** Runs preprocess end to end and returns the report it also writes to `metadata/report.json`. */

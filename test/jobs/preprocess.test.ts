@@ -4,7 +4,7 @@ import { join } from "path";
 import sharp from "sharp";
 import { JobModelConfig } from "../../infra/job-contract";
 import { JobError } from "../../jobs/lib/errors";
-import { PreprocessOutputs, runPreprocess } from "../../jobs/preprocess";
+import { droppedSummary, PreprocessOutputs, runPreprocess } from "../../jobs/preprocess";
 import { noiseImage, tempDir, writeAt } from "./support/images";
 import { readImageRecords, readIndex, readList } from "./support/mxnet-recordio";
 
@@ -76,6 +76,7 @@ describe("preprocess job (real images)", function () {
         expect(reasons["stray.jpg"]).to.match(/not inside a class folder/);
         expect(report.files_seen).to.equal(36); // batch.json and _manifest.json are not counted
         expect(readJson(join(out, "metadata", "report.json"))).to.deep.equal(report);
+        expect(droppedSummary(report)).to.equal(" (2 not a decodable image, 1 not inside a class folder, 1 empty file, 1 corrupt or truncated)");
     });
 
     it("keeps exact duplicates once and reports them", () => {
