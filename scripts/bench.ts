@@ -12,6 +12,9 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "fs";
 import { cpus } from "os";
 import { join, resolve } from "path";
 import sharp from "sharp";
+import { readFile } from "fs/promises";
+import { imageProperties } from "../jobs/lib/image-properties";
+import { mapOrdered } from "../jobs/lib/pool";
 
 export interface BenchContext {
     readonly root: string;
@@ -129,6 +132,19 @@ const preprocessRow = (name: string, side: number, which: "corpus" | "quarter"):
     return { name, items, unit: "images", ...m, note: `as-is ${report.treatment["as-is"]}, resized ${report.treatment.resized}` };
 } });
 
+/** The decode every image must go through (the shared measuring function), without any of preprocess' I/O. */
+const decodeOnly: Bench = {
+    name: "decode + measure only (imageProperties, in-process)",
+    async run(ctx) {
+        const files = imagesUnder(ctx.corpus);
+        sharp.cache(false);
+        const start = process.hrtime.bigint();
+        for await (const _ of mapOrdered(files, cpus().length, async (f) => imageProperties(await readFile(f)))) { /* drain */ }
+        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+        return { name: this.name, items: files.length, unit: "images", seconds, note: "what preprocess cannot skip; no RSS (shares the bench process)" };
+    },
+};
+
 function haveTool(command: string, args: string[], expect: RegExp): boolean {
     const r = spawnSync(command, args, { encoding: "utf8" });
     return r.status === 0 && expect.test(`${r.stdout}${r.stderr}`);
@@ -170,6 +186,7 @@ const magickResize = (side: number, name = `ImageMagick mogrify resize to ${side
 /** The rows, in table order. */
 export const BENCHES: Bench[] = [
     byteCopy,
+    decodeOnly,
     preprocessRow("preprocess, no resize needed (1024 px model)", 1024, "corpus"),
     preprocessRow("preprocess, no resize, quarter of the corpus", 1024, "quarter"),
     preprocessRow("preprocess, resize to 224 (224 px model)", 224, "corpus"),
