@@ -10,7 +10,7 @@ export function tempDir(prefix: string): string {
 
 /** A random-noise image (every call gives different pixels, so different bytes). */
 export async function noiseImage(width: number, height: number, format: "jpeg" | "png" | "webp", mean = 128): Promise<Buffer> {
-    const image = sharp({ create: { width, height, channels: 3, noise: { type: "gaussian", mean, sigma: 40 } } });
+    const image = sharp({ create: { width, height, channels: 3, background: "#000", noise: { type: "gaussian", mean, sigma: 40 } } });
     return format === "jpeg" ? image.jpeg({ quality: 85 }).toBuffer() : format === "png" ? image.png().toBuffer() : image.webp().toBuffer();
 }
 
