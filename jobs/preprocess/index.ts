@@ -175,8 +175,13 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
     const contentTypes: Record<string, number> = {};
     const treatment: Record<ImageTreatment, number> = { "as-is": 0, resized: 0, "re-encoded": 0 };
     const measured = mapOrdered(candidates, concurrency, async (c) => {
+        let bytes: Buffer;
         try {
-            const bytes = await readFile(join(input, c.file));
+            bytes = await readFile(join(input, c.file));
+        } catch (e) {
+            return { c, error: `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+        }
+        try {
             const sha256 = createHash("sha256").update(bytes).digest("hex");
             return { c, sha256, props: await imageProperties(bytes) };
         } catch (e) {

@@ -62,7 +62,7 @@ describe("jobs bundle (the image's entry point)", function () {
     it("runs preprocess end to end, loading sharp from outside the bundle", async () => {
         const input = tempDir("bundle-in");
         for (const cls of ["a", "b"]) for (let i = 0; i < 3; i++) writeAt(input, `${cls}/${i}.jpg`, await noiseImage(20, 20, "jpeg"));
-        const config = join(input, "..", `${input.split("/").pop()}-model.json`);
+        const config = join(tempDir("bundle-config"), "model.json");
         writeFileSync(config, JSON.stringify({
             model: "ab", classes: ["a", "b"], imageShape: [3, 32, 32], split: { validation: 0.1, test: 0.1 }, seed: 3,
             minAccuracy: 0.5, maxRegression: 0.01, confidenceThreshold: 0.8, drift: {},

@@ -1,12 +1,21 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from "fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { dirname, join } from "path";
 import sharp from "sharp";
 
-/** A fresh temporary folder for one test file. */
+const created: string[] = [];
+
+/** A fresh temporary folder, removed when the test run ends. */
 export function tempDir(prefix: string): string {
-    return mkdtempSync(join(tmpdir(), `vision-mlops-${prefix}-`));
+    const dir = mkdtempSync(join(tmpdir(), `vision-mlops-${prefix}-`));
+    created.push(dir);
+    return dir;
 }
+
+// A root-level hook: registered once, when the first test file imports this module.
+after(() => {
+    for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
 
 /** A random-noise image (every call gives different pixels, so different bytes). */
 export async function noiseImage(width: number, height: number, format: "jpeg" | "png" | "webp", mean = 128): Promise<Buffer> {
