@@ -92,7 +92,7 @@ export class TrainingPipeline extends pulumi.ComponentResource {
 
         this.definition = pulumi.all([this.role.arn, args.buckets.raw, args.buckets.curated, args.buckets.artifacts, args.kmsKeyArn, args.jobsImageUri, algorithm.registryPath])
             .apply(([roleArn, raw, curated, artifacts, kmsKeyArn, jobsImageUri, algorithmImageUri]) => JSON.stringify(imageClassificationPipeline({
-                environment: env, model, config, roleArn, buckets: { raw, curated, artifacts }, kmsKeyArn,
+                environment: env, model, config, region: args.region, roleArn, buckets: { raw, curated, artifacts }, kmsKeyArn,
                 jobsImageUri, algorithmImageUri, gitCommit: args.gitCommit,
             })));
 

@@ -69,6 +69,8 @@ export interface ImageClassificationPipelineArgs {
     /** Model name from the stack config (up to 48 characters). */
     readonly model: string;
     readonly config: ModelConfig;
+    /** Region of the registry the evaluate job asks for the champion. */
+    readonly region: string;
     /** The execution role every job of the pipeline runs with. */
     readonly roleArn: string;
     /** Data lake bucket names (not ARNs). */
@@ -263,7 +265,7 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
             RoleArn: roleArn,
             AppSpecification: {
                 ImageUri: args.jobsImageUri,
-                ContainerEntrypoint: [...JOBS_ENTRYPOINT, "evaluate", "--model-package-group", group],
+                ContainerEntrypoint: [...JOBS_ENTRYPOINT, "evaluate", "--model-package-group", group, "--region", args.region],
             },
             ProcessingResources: processingResources,
             StoppingCondition: { MaxRuntimeInSeconds: 3600 },

@@ -24,7 +24,7 @@ const staging = readStackFile(".", "staging");
 
 function definitionFor(model: string, config: ModelConfig, extra: Partial<ImageClassificationPipelineArgs> = {}): PipelineDefinition {
     return imageClassificationPipeline({
-        environment: "staging", model, config, roleArn: ROLE, buckets: BUCKETS, kmsKeyArn: KEY,
+        environment: "staging", model, config, region: "us-east-1", roleArn: ROLE, buckets: BUCKETS, kmsKeyArn: KEY,
         jobsImageUri: JOBS_IMAGE, algorithmImageUri: ALGORITHM_IMAGE, gitCommit: "0123abcd", ...extra,
     });
 }
@@ -220,7 +220,7 @@ describe("infra/pipeline/image-classification", () => {
                 });
                 const ev = step(definition, "Evaluate");
                 expect(ev.Arguments.AppSpecification.ContainerEntrypoint).to.deep.equal(
-                    [...JOBS_ENTRYPOINT, "evaluate", "--model-package-group", modelPackageGroupName("staging", model)]);
+                    [...JOBS_ENTRYPOINT, "evaluate", "--model-package-group", modelPackageGroupName("staging", model), "--region", "us-east-1"]);
                 expect(ev.Arguments.ProcessingInputs.map((i: any) => i.S3Input.LocalPath)).to.deep.equal([
                     PROCESSING_PATHS.evaluate.predictions, PROCESSING_PATHS.evaluate.test, PROCESSING_PATHS.evaluate.metadata, PROCESSING_PATHS.config]);
                 expect(ev.Arguments.ProcessingInputs[0].S3Input.S3Uri).to.deep.equal({ Get: "Steps.Transform.TransformOutput.S3OutputPath" });
