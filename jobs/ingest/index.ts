@@ -79,8 +79,9 @@ interface LocalImage {
 }
 
 /**
- * Uploads the images not yet in the model's raw data, then `batch.json`, then, last, `_manifest.json` listing
- * every image of the model (its arrival starts training). Nothing is uploaded when a label is unknown or the
+ * Uploads the images not yet in the model's raw data, then `batch.json`, then the manifest listing every image
+ * of the model: first as `<model>/latest/_manifest.json`, last as the batch's `_manifest.json` (its arrival
+ * starts training). Nothing is uploaded when a label is unknown or the
  * batch id is taken.
  */
 export async function ingest(opts: IngestOptions): Promise<IngestResult> {
@@ -159,10 +160,12 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
     };
     const batchKey = `${prefixes.rawBatch(model, batchId)}${BATCH_METADATA_FILE}`;
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: batchKey, Body: `${JSON.stringify(batch, null, 2)}\n`, ContentType: "application/json" }));
-    // SageMaker ManifestFile: a prefix, then keys relative to it. Written last: its arrival starts training.
-    const manifest = [{ prefix: `s3://${bucket}/${modelPrefix}` }, ...allKeys.map((k) => k.slice(modelPrefix.length))];
+    // SageMaker ManifestFile: a prefix, then keys relative to it. The copy under latest/ is what scheduled and
+    // drift-triggered retraining train on; the batch's own copy is written last, as its arrival starts training.
+    const manifest = JSON.stringify([{ prefix: `s3://${bucket}/${modelPrefix}` }, ...allKeys.map((k) => k.slice(modelPrefix.length))]);
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: prefixes.latestManifest(model), Body: manifest, ContentType: "application/json" }));
     const manifestKey = prefixes.batchManifest(model, batchId);
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: manifestKey, Body: JSON.stringify(manifest), ContentType: "application/json" }));
+    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: manifestKey, Body: manifest, ContentType: "application/json" }));
     return { batch, batchKey, manifestKey };
 }
 

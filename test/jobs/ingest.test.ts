@@ -65,20 +65,23 @@ describe("ingest CLI (moto)", function () {
             `${MODEL}/batches/b1/bicycle/${sha(bike1)}.jpg`,
             `${MODEL}/batches/b1/bicycle/${sha(bike2)}.png`,
             `${MODEL}/batches/b1/motorcycle/${sha(moto1)}.jpg`,
+            `${MODEL}/latest/_manifest.json`,
         ].sort());
         const batch1 = JSON.parse(await getText(`${MODEL}/batches/b1/batch.json`));
         expect(batch1).to.deep.include({ batch_id: "b1", new_images: 3, already_uploaded: 0, duplicates_in_batch: 1, total_images: 3 });
         expect(batch1.classes).to.deep.equal({ bicycle: 2, motorcycle: 1 });
         expect(batch1.skipped).to.deep.equal([{ file: "motorcycle/readme.txt", reason: "not an image file name (.jpg .jpeg .png .webp .gif .tif .tiff)" }]);
         expect(stderr).to.match(/uploading 3\/3 \(100%\)\n/);
-        expect(puts.slice(-2)).to.deep.equal([`${MODEL}/batches/b1/batch.json`, `${MODEL}/batches/b1/_manifest.json`]);
+        expect(puts.slice(-3)).to.deep.equal([`${MODEL}/batches/b1/batch.json`, `${MODEL}/latest/_manifest.json`, `${MODEL}/batches/b1/_manifest.json`]);
         expect(stdout).to.match(/^batch b1: 3 new images uploaded, 0 already uploaded, 1 duplicates in the folder; 3 images in the dataset\n/);
         puts = [];
 
         const moto2 = await noiseImage(32, 32, "webp");
         writeAt(dir, "motorcycle/n.webp", moto2);
         await ingestCli(["--stack", "staging", "--model", MODEL, "--bucket", BUCKET, "--batch-id", "b2", dir], deps());
-        expect(puts).to.deep.equal([`${MODEL}/batches/b2/motorcycle/${sha(moto2)}.webp`, `${MODEL}/batches/b2/batch.json`, `${MODEL}/batches/b2/_manifest.json`]);
+        expect(puts).to.deep.equal([
+            `${MODEL}/batches/b2/motorcycle/${sha(moto2)}.webp`, `${MODEL}/batches/b2/batch.json`, `${MODEL}/latest/_manifest.json`, `${MODEL}/batches/b2/_manifest.json`,
+        ]);
         const b2 = (await keys()).filter((k) => k.includes("/b2/"));
         expect(b2).to.deep.equal([`${MODEL}/batches/b2/_manifest.json`, `${MODEL}/batches/b2/batch.json`, `${MODEL}/batches/b2/motorcycle/${sha(moto2)}.webp`]);
         const manifest = JSON.parse(await getText(`${MODEL}/batches/b2/_manifest.json`));
@@ -89,6 +92,7 @@ describe("ingest CLI (moto)", function () {
                 `batches/b1/motorcycle/${sha(moto1)}.jpg`, `batches/b2/motorcycle/${sha(moto2)}.webp`,
             ].sort(),
         ]);
+        expect(await getText(`${MODEL}/latest/_manifest.json`)).to.equal(await getText(`${MODEL}/batches/b2/_manifest.json`), "scheduled retraining sees the newest dataset");
         expect(JSON.parse(await getText(`${MODEL}/batches/b2/batch.json`))).to.deep.include({ new_images: 1, already_uploaded: 4, total_images: 4 });
     });
 
