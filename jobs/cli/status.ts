@@ -1,7 +1,7 @@
 import { ListPipelineExecutionsCommand, PipelineExecutionSummary } from "@aws-sdk/client-sagemaker";
 import { endpointName, modelPackageGroupName, pipelineName } from "../../infra/naming";
 import { describePackage, newestRegisteredPackage, PackageInfo, packageServedBy, RegistryClient } from "../../infra/registry";
-import { parseS3Uri } from "../evaluate/champion";
+import { parseS3Uri } from "../../infra/s3-uri";
 import { readObjectText, MonitoringS3 } from "../lib/monitoring-reports";
 import { modelOf, runCli, StackContext } from "./common";
 import { CliSpec, parseCli, required } from "./lib/args";

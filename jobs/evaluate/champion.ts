@@ -1,5 +1,6 @@
 import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { describePackage, newestApprovedPackage, RegistryClient } from "../../infra/registry";
+import { parseS3Uri } from "../../infra/s3-uri";
 import { JobError } from "../lib/errors";
 
 /** The model now approved in a group, and its accuracy as registered with it. */
@@ -9,13 +10,6 @@ export interface Champion {
     readonly accuracy: number | null;
     readonly statisticsUri: string | null;
     readonly note?: string;
-}
-
-/** `s3://bucket/key` -> bucket and key. */
-export function parseS3Uri(uri: string): { bucket: string; key: string } {
-    const m = /^s3:\/\/([^/]+)\/(.+)$/.exec(uri);
-    if (!m) throw new JobError(`${uri} is not an s3://bucket/key URI`);
-    return { bucket: m[1], key: m[2] };
 }
 
 /**
@@ -28,9 +22,9 @@ export async function findChampion(registry: RegistryClient, s3: Pick<S3Client, 
     const info = await describePackage(registry, arn);
     const uri = info.modelQualityStatisticsUri;
     if (!uri) return { arn, accuracy: null, statisticsUri: null, note: "the approved package has no model-quality statistics, so there is no accuracy to compare against" };
-    const { bucket, key } = parseS3Uri(uri);
     let text: string;
     try {
+        const { bucket, key } = parseS3Uri(uri);
         const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
         text = await object.Body!.transformToString();
     } catch (e) {
