@@ -132,10 +132,8 @@ async function monitorCorpus(root: string, records: number): Promise<MonitorCorp
 }
 
 function buildBundle(root: string): string {
-    const bundle = join(root, "dist", "main.js");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require("esbuild").buildSync({ entryPoints: [join(ROOT, "jobs", "main.ts")], bundle: true, platform: "node", target: "node20", external: ["sharp"], outfile: bundle, logLevel: "error" });
-    return bundle;
+    const { buildJobsBundle } = require("./bench") as typeof import("./bench");
+    return buildJobsBundle(join(root, "dist", "main.js"));
 }
 
 const monitorRow = (name: string, records: (ctx: BenchContext) => number): Bench => ({

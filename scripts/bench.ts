@@ -4,8 +4,8 @@
  *
  * The corpus (BENCH_IMAGES JPEGs, default 5000, mixed sizes, 10 classes) is generated once under .bench/ and
  * reused. Every measured command runs as a child process so its peak RSS is its own. Timings are reported,
- * never asserted. To add a row (for example monitor records/s), write a `Bench` in another file and add it to
- * `BENCHES` below.
+ * never asserted. Rows: preprocess images/s, monitor records/s (scripts/bench-monitor.ts), each next to its
+ * floor; `plan` wall time per stack; `npm test` wall time (BENCH_SKIP_TESTS=1 leaves it out).
  */
 import { spawnSync, SpawnSyncReturns } from "child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "fs";
@@ -15,6 +15,7 @@ import sharp from "sharp";
 import { readFile } from "fs/promises";
 import { imageProperties } from "../jobs/lib/image-properties";
 import { mapOrdered } from "../jobs/lib/pool";
+import { MONITOR_BENCHES } from "./bench-monitor";
 
 export interface BenchContext {
     readonly root: string;
@@ -52,6 +53,13 @@ export interface Bench {
 const ROOT = resolve(__dirname, "..");
 const CLASSES = Array.from({ length: 10 }, (_, i) => `class-${i}`);
 const SIZES: Array<[number, number]> = [[96, 72], [160, 120], [200, 200], [320, 240], [480, 360], [640, 480]];
+
+/** Bundles the jobs the way jobs/Dockerfile does (sharp stays outside), for measuring the shipped code. */
+export function buildJobsBundle(outfile: string): string {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    require("esbuild").buildSync({ entryPoints: [join(ROOT, "jobs", "main.ts")], bundle: true, platform: "node", target: "node20", external: ["sharp"], outfile, logLevel: "error" });
+    return outfile;
+}
 
 /** Runs a command under /usr/bin/time -v (when present) and returns wall time and peak RSS. */
 export function measure(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): { seconds: number; peakRssMb?: number; result: SpawnSyncReturns<string> } {
@@ -183,6 +191,13 @@ const magickResize = (side: number, name = `ImageMagick mogrify resize to ${side
     return { name, items: files.length, unit: "images", ...m, note: "shorter side, shrink only" };
 } });
 
+/** Wall time of a project command (the offline plan, the test suite), as a newcomer runs it. */
+const projectCommand = (name: string, command: string, args: string[]): Bench => ({ name, async run() {
+    const m = measure(command, args);
+    if (m.result.status !== 0) throw new Error(`${command} ${args.join(" ")} exited ${m.result.status}: ${(m.result.stderr || "").split("\n").slice(-3).join(" ")}`);
+    return { name, items: 1, unit: "run", seconds: m.seconds, peakRssMb: m.peakRssMb };
+} });
+
 /** The rows, in table order. */
 export const BENCHES: Bench[] = [
     byteCopy,
@@ -192,13 +207,16 @@ export const BENCHES: Bench[] = [
     preprocessRow("preprocess, resize to 224 (224 px model)", 224, "corpus"),
     vipsResize(224),
     magickResize(224),
+    ...MONITOR_BENCHES,
+    ...(["staging", "prod"].map((stack) => projectCommand(`npm run plan -- ${stack}`, "npm", ["run", "--silent", "plan", "--", stack, "--out", join(ROOT, ".bench", "plan", stack)]))),
+    ...(process.env.BENCH_SKIP_TESTS ? [] : [projectCommand("npm test (type-check + mocha)", "npm", ["test", "--silent"])]),
 ];
 
 function printTable(rows: Array<BenchRow | SkippedRow>): void {
     const header = ["", "items", "seconds", "items/s", "peak RSS MB", "note"];
     const lines = rows.map((r) => ("skipped" in r
         ? [r.name, "-", "-", "-", "-", `skipped: ${r.skipped}`]
-        : [r.name, `${r.items} ${r.unit}`, r.seconds.toFixed(2), (r.items / r.seconds).toFixed(0), r.peakRssMb?.toFixed(0) ?? "n/a", r.note ?? ""]));
+        : [r.name, `${r.items} ${r.unit}`, r.seconds.toFixed(2), r.unit === "run" ? "-" : (r.items / r.seconds).toFixed(0), r.peakRssMb?.toFixed(0) ?? "n/a", r.note ?? ""]));
     const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
     const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
     console.log(fmt(header));
@@ -214,9 +232,7 @@ async function main(): Promise<void> {
     const quarter = join(root, `quarter-${count}`);
     await generateCorpus(corpus, count);
     linkQuarter(corpus, quarter, count);
-    const bundle = join(root, "dist", "main.js");
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require("esbuild").buildSync({ entryPoints: [join(ROOT, "jobs", "main.ts")], bundle: true, platform: "node", target: "node20", external: ["sharp"], outfile: bundle, logLevel: "error" });
+    const bundle = buildJobsBundle(join(root, "dist", "main.js"));
     const outputs = join(root, "out");
     rmSync(outputs, { recursive: true, force: true });
     const ctx: BenchContext = {
