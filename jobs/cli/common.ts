@@ -3,9 +3,10 @@ import { resolve } from "path";
 import { ConfigError, ModelConfig, PlatformConfig } from "../../infra/config";
 import { BucketPurpose, BUCKET_PURPOSES, bucketName } from "../../infra/naming";
 import { readStackFile, StackFileError } from "../../infra/stack-file";
+import { JobError } from "../lib/errors";
 
-/** An error the operator can act on: printed without a stack trace, exit code 1. */
-export class CliError extends Error {
+/** An error the operator can act on: printed without a stack trace, exit code 1 (a JobError, as in the jobs). */
+export class CliError extends JobError {
     constructor(message: string) {
         super(message);
         this.name = "CliError";
@@ -54,7 +55,7 @@ export function modelOf(ctx: { stack: string; config: PlatformConfig }, model: s
 /** Runs a CLI's main, printing operator errors plainly and exiting non-zero. */
 export function runCli(main: () => Promise<void>): void {
     main().catch((e: unknown) => {
-        if (e instanceof CliError || e instanceof ConfigError || e instanceof StackFileError) console.error(`error: ${e.message}`);
+        if (e instanceof JobError || e instanceof ConfigError || e instanceof StackFileError) console.error(`error: ${e.message}`);
         else console.error(e);
         process.exitCode = 1;
     });
