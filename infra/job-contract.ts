@@ -85,8 +85,11 @@ export function jobModelConfig(model: string, m: ModelConfig): JobModelConfig {
     };
 }
 
-/** How every job is started inside the jobs image: `[...JOBS_ENTRYPOINT, "preprocess" | "evaluate" | "monitor", ...flags]`. */
-export const JOBS_ENTRYPOINT = ["node", "/app/dist/jobs/main.js"] as const;
+/**
+ * How every job is started inside the jobs image: `[...JOBS_ENTRYPOINT, "preprocess" | "evaluate" | "monitor", ...flags]`.
+ * The script (jobs/entrypoint.sh) runs the bundled jobs as the unprivileged `node` user.
+ */
+export const JOBS_ENTRYPOINT = ["/app/entrypoint.sh"] as const;
 
 /**
  * Raw data layout (written by the ingest CLI, read by preprocess through a SageMaker ManifestFile input):

@@ -74,3 +74,24 @@ describe("jobs bundle (the image's entry point)", function () {
         expect(JSON.parse(readFileSync(join(out, "metadata", "dataset.json"), "utf8")).num_training_samples).to.equal(2);
     });
 });
+
+describe("jobs image wiring", () => {
+    const dockerfile = readFileSync(join(root, "jobs", "Dockerfile"), "utf8");
+    const script = readFileSync(join(root, "jobs", "entrypoint.sh"), "utf8");
+
+    it("starts every job through the entry point the pipelines name", () => {
+        const { JOBS_ENTRYPOINT } = require("../../infra/job-contract") as typeof import("../../infra/job-contract");
+        const entrypoint = /^ENTRYPOINT (.+)$/m.exec(dockerfile)?.[1];
+        expect(JSON.parse(entrypoint!)).to.deep.equal([...JOBS_ENTRYPOINT]);
+        expect(dockerfile).to.match(new RegExp(`^COPY jobs/entrypoint.sh \\./entrypoint.sh$`, "m"));
+        expect(dockerfile).to.match(/^WORKDIR \/app$/m);
+    });
+
+    it("runs the bundle the image builds, as the unprivileged node user", () => {
+        expect(spawnSync("sh", ["-n", join(root, "jobs", "entrypoint.sh")]).status).to.equal(0);
+        expect(dockerfileEsbuildArgs()).to.include("--outfile=dist/jobs/main.js");
+        expect(script).to.include('JOB="/app/dist/jobs/main.js"');
+        expect(script).to.match(/exec setpriv --reuid=node --regid=node --init-groups -- node "\$JOB" "\$@"/);
+        expect(dockerfile).to.not.match(/^USER root$/m);
+    });
+});
