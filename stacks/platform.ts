@@ -11,7 +11,7 @@ import { ModelMonitor } from "../components/model-monitor";
 import { defaultCapturePercent, PlatformConfig } from "../infra/config";
 import { BucketPurpose, endpointName, modelPackageGroupName, pipelineName } from "../infra/naming";
 import { ModelRegistry, resolvePromotion, resolveStagingPackages, SERVED_PACKAGES_OUTPUT, ServedPackage } from "../infra/promotion";
-import { platformTags } from "../infra/tags";
+import { modelTags, platformTags } from "../infra/tags";
 
 /** What the program needs from outside: the registry, and where the source lives. */
 export interface PlatformDeps {
@@ -110,6 +110,12 @@ export class Platform extends pulumi.ComponentResource {
         const dashboardModels: DashboardModel[] = [];
         const models: Record<string, ModelOutputs> = {};
         for (const [model, settings] of Object.entries(config.models)) {
+            // One provider per model so every resource of the model also carries its `model` tag.
+            const modelProvider = new aws.Provider(`${name}-${model}-aws`, {
+                region: config.region as aws.Region,
+                defaultTags: { tags: { ...platformTags(env, config.tags), ...modelTags(model) } },
+            }, { parent: this });
+            const inModel = { parent: this, providers: [modelProvider] };
             const training = env === "prod" ? undefined : new TrainingPipeline(`${name}-${model}-training`, {
                 environment: env,
                 model,
@@ -122,7 +128,7 @@ export class Platform extends pulumi.ComponentResource {
                 region: config.region,
                 gitCommit: deps.gitCommit,
                 alarmTopicArn: this.alerts.topicArn,
-            }, inRegion);
+            }, inModel);
             if (training) this.trainingPipelines[model] = training;
             const pkg = served[model];
             const endpoint = pkg && new ModelEndpoint(`${name}-${model}`, {
@@ -139,7 +145,7 @@ export class Platform extends pulumi.ComponentResource {
                 alarmTopicArn: this.alerts.topicArn,
                 accountId: account,
                 region: config.region,
-            }, inRegion);
+            }, inModel);
             if (endpoint) this.endpoints[model] = endpoint;
             const monitor = endpoint && new ModelMonitor(`${name}-${model}-monitor`, {
                 environment: env,
@@ -158,7 +164,7 @@ export class Platform extends pulumi.ComponentResource {
                 accountId: account,
                 region: config.region,
                 trainingPipelineArn: training?.pipelineArn,
-            }, { ...inRegion, dependsOn: [endpoint.endpoint] });
+            }, { ...inModel, dependsOn: [endpoint.endpoint] });
             if (monitor) {
                 this.monitors[model] = monitor;
                 dashboardModels.push({ ...monitor.dashboardModel, trainingPipelineName: training ? pipelineName(env, model, "training") : undefined });

@@ -59,8 +59,12 @@ describe("platform: staging", () => {
     let platform: Platform;
     before(async () => ({ platform, declared } = await build("staging", registry(ModelApprovalStatus.PENDING_MANUAL_APPROVAL))));
 
-    it("tags everything through the provider's default tags", () => {
-        const provider = declared.find(ofType(T.provider))!;
+    it("tags everything through the providers' default tags, model resources with their model", () => {
+        const modelProvider = find(declared, T.provider, "vision-mlops-staging-traffic-signs-aws");
+        expect(JSON.parse(modelProvider.inputs.defaultTags).tags).to.include({ model: "traffic-signs", environment: "staging", project: "vision-mlops" });
+        const endpoint = find(declared, T.endpoint, "vision-mlops-staging-traffic-signs-endpoint");
+        expect(endpoint.provider).to.match(/::vision-mlops-staging-traffic-signs-aws::/);
+        const provider = find(declared, T.provider, "vision-mlops-staging-aws");
         const tags = JSON.parse(provider.inputs.defaultTags).tags;
         expect(tags).to.deep.equal({ team: "vision", "cost-center": "ml-platform", project: "vision-mlops", environment: "staging", "managed-by": "pulumi" });
         expect(provider.inputs.region).to.equal("us-east-1");
