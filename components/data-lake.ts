@@ -232,12 +232,13 @@ export function keyPolicy(account: string): Record<string, unknown> {
                 Resource: "*",
             },
             {
+                // As AWS documents it for encrypted topics: no condition, since the services' calls through
+                // SNS need not carry the source account. Who may publish is the topic policy's job.
                 Sid: "AlarmsAndEventsPublishToEncryptedTopic",
                 Effect: "Allow",
                 Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"] },
                 Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
                 Resource: "*",
-                Condition: { StringEquals: { "aws:SourceAccount": account } },
             },
         ],
     };

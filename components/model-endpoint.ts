@@ -5,9 +5,9 @@ import {
     assumeRolePolicy, ecrPullStatements, kmsUseStatement, policyDocument, s3BucketArn, s3ReadStatements,
     s3WriteStatements, sagemakerLogsStatement,
 } from "../infra/iam";
-import { endpointName, iamName, prefixes } from "../infra/naming";
+import { endpointName, iamName, prefixes, versionedName } from "../infra/naming";
 import { hasInstanceStorage } from "../infra/pipeline/instance-storage";
-import { ecrRepositoryArnOfImage } from "../infra/registry";
+import { ecrRepositoryArnOfImage, SERVED_PACKAGE_ENVIRONMENT_VARIABLE } from "../infra/registry";
 import { parseS3Uri } from "../infra/s3-uri";
 
 /** The variant name; blue/green updates require it to stay the same across endpoint configs. */
@@ -22,7 +22,14 @@ export interface ModelEndpointArgs {
     /** Percent of requests captured (config's value or the environment default). */
     readonly capturePercent: number;
     /** The registered model package version to serve. */
-    readonly modelPackageArn: pulumi.Input<string>;
+    readonly modelPackageArn: string;
+    /**
+     * `package` (default): the model is created from the package ARN, which SageMaker allows only for
+     * Approved versions. `artifacts`: the model runs the package's image and model artifact directly and
+     * records the package ARN in its container environment; staging uses this to serve candidates before
+     * anyone approved them.
+     */
+    readonly deployFrom?: "package" | "artifacts";
     /** The package's model artifact (`s3://.../model.tar.gz`); the only object the endpoint may read. */
     readonly modelDataUrl: string;
     /** The package's serving image; the only repository the endpoint may pull from. */
@@ -45,8 +52,8 @@ export interface ModelEndpointArgs {
 }
 
 /**
- * One model's real-time endpoint: a model built from a registered package with network isolation, an
- * endpoint configuration with KMS and data capture, the endpoint under a stable name, target-tracking
+ * One model's real-time endpoint: a model built from a registered package (by ARN, or from its image and
+ * artifact while it awaits approval) with network isolation, an endpoint configuration with KMS and data capture, the endpoint under a stable name, target-tracking
  * autoscaling, and alarms on server errors and p99 latency. In prod, updates go blue/green with a canary
  * and roll back automatically when those alarms fire.
  */
@@ -75,7 +82,7 @@ export class ModelEndpoint extends pulumi.ComponentResource {
             description: `Runs the ${args.model} endpoint: reads its model, writes captured traffic`,
             assumeRolePolicy: JSON.stringify(assumeRolePolicy("sagemaker.amazonaws.com")),
         }, child);
-        new aws.iam.RolePolicy(`${name}-role-policy`, {
+        const rolePolicy = new aws.iam.RolePolicy(`${name}-role-policy`, {
             role: this.role.id,
             policy: pulumi.all([args.captureBucket, args.kmsKeyArn, args.modelDataKmsKeyArn ?? args.kmsKeyArn, args.accountId])
                 .apply(([capture, key, modelDataKey, account]) => JSON.stringify(endpointRolePolicy({
@@ -84,19 +91,23 @@ export class ModelEndpoint extends pulumi.ComponentResource {
                 }))),
         }, child);
 
+        const container = modelContainer(args);
+        // SageMaker checks at creation that the role can read the model artifact, so the policy comes first.
+        const afterPolicy = { parent: this, dependsOn: [rolePolicy] };
         this.model = new aws.sagemaker.Model(`${name}-model`, {
+            name: this.role.arn.apply((role) => versionedName(env, [args.model], { role, container, isolation: true })),
             executionRoleArn: this.role.arn,
             enableNetworkIsolation: true,
-            primaryContainer: { modelPackageName: args.modelPackageArn },
-        }, child);
+            primaryContainer: container,
+        }, afterPolicy);
 
-        // Unnamed on purpose: every change replaces an endpoint config, and a fixed name would collide.
-        this.endpointConfig = new aws.sagemaker.EndpointConfiguration(`${name}-config`, {
+        // Every change replaces an endpoint config; its name follows its content so the new one never collides.
+        const configContent = pulumi.all([this.model.name, args.kmsKeyArn, captureS3Uri]).apply(([modelName, kmsKeyArn, destination]) => ({
             // Instances with local NVMe storage encrypt it in hardware; SageMaker refuses a key for them.
-            kmsKeyArn: hasInstanceStorage(args.endpoint.instanceType) ? undefined : args.kmsKeyArn,
+            kmsKeyArn: hasInstanceStorage(args.endpoint.instanceType) ? undefined : kmsKeyArn,
             productionVariants: [{
                 variantName: VARIANT_NAME,
-                modelName: this.model.name,
+                modelName,
                 instanceType: args.endpoint.instanceType,
                 initialInstanceCount: args.endpoint.instanceCount,
                 initialVariantWeight: 1,
@@ -104,13 +115,19 @@ export class ModelEndpoint extends pulumi.ComponentResource {
             dataCaptureConfig: {
                 enableCapture: true,
                 initialSamplingPercentage: args.capturePercent,
-                destinationS3Uri: captureS3Uri,
-                kmsKeyId: args.kmsKeyArn,
+                destinationS3Uri: destination,
+                kmsKeyId: kmsKeyArn,
                 captureOptions: [{ captureMode: "Input" }, { captureMode: "Output" }],
                 // The algorithm answers JSON; without this header it would be captured base64-encoded.
                 captureContentTypeHeader: { jsonContentTypes: ["application/json"] },
             },
-        }, child);
+        }));
+        this.endpointConfig = new aws.sagemaker.EndpointConfiguration(`${name}-config`, {
+            name: configContent.apply((c) => versionedName(env, [args.model], c)),
+            kmsKeyArn: configContent.kmsKeyArn,
+            productionVariants: configContent.productionVariants,
+            dataCaptureConfig: configContent.dataCaptureConfig,
+        }, afterPolicy);
 
         const alarms = endpointAlarms(physicalName, args.endpoint.latencyP99Ms);
         this.errorAlarm = new aws.cloudwatch.MetricAlarm(`${name}-5xx`, {
@@ -158,6 +175,17 @@ export class ModelEndpoint extends pulumi.ComponentResource {
             endpointName: this.endpointName, endpointArn: this.endpointArn, modelPackageArn: this.modelPackageArn, captureS3Uri: this.captureS3Uri,
         });
     }
+}
+
+/** The serving container: the package by ARN, or its image and artifact with the package recorded. */
+export function modelContainer(args: Pick<ModelEndpointArgs, "deployFrom" | "modelPackageArn" | "servingImage" | "modelDataUrl">): aws.types.input.sagemaker.ModelPrimaryContainer {
+    return (args.deployFrom ?? "package") === "package"
+        ? { modelPackageName: args.modelPackageArn }
+        : {
+            image: args.servingImage,
+            modelDataUrl: args.modelDataUrl,
+            environment: { [SERVED_PACKAGE_ENVIRONMENT_VARIABLE]: args.modelPackageArn },
+        };
 }
 
 /** The alarms that guard an endpoint and roll a prod deployment back. */

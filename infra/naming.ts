@@ -100,3 +100,13 @@ export function modelPackageGroupName(environment: Environment, model: string): 
 export function monitoringScheduleName(environment: Environment, model: string): string {
     return sagemakerName(environment, model, "monitor");
 }
+
+/**
+ * A SageMaker name for a resource that is replaced whenever its content changes (models, endpoint
+ * configurations): a readable prefix plus a hash of the content, so the replacement gets a new name (and
+ * can be created before the old one is deleted) and the name stays within 63 characters for any model name.
+ */
+export function versionedName(environment: Environment, parts: readonly string[], content: unknown): string {
+    const hash = shortHash(JSON.stringify(content), 8);
+    return `${fitName([PROJECT, environment, ...parts], SAGEMAKER_NAME_MAX - hash.length - 1)}-${hash}`;
+}

@@ -85,9 +85,16 @@ export async function describePackage(client: RegistryClient, arn: string): Prom
 }
 
 /**
+ * Set on a model's container when it runs a package's image and artifact directly (staging, where the
+ * package is not Approved yet and SageMaker deploys only Approved versioned packages by ARN): the package
+ * it came from, so "which package does this endpoint serve" has one answer either way.
+ */
+export const SERVED_PACKAGE_ENVIRONMENT_VARIABLE = "VISION_MLOPS_MODEL_PACKAGE_ARN";
+
+/**
  * The package an endpoint actually serves: endpoint -> its current endpoint config -> the first production
- * variant's model -> that model's container's ModelPackageName. Fails with a message that names the link
- * that is missing.
+ * variant's model -> that model's container's ModelPackageName (or the package it records in
+ * SERVED_PACKAGE_ENVIRONMENT_VARIABLE). Fails with a message that names the link that is missing.
  */
 export async function packageServedBy(client: RegistryClient, endpointName: string): Promise<string> {
     const endpoint = await client.send(new DescribeEndpointCommand({ EndpointName: endpointName }));
@@ -96,7 +103,8 @@ export async function packageServedBy(client: RegistryClient, endpointName: stri
     const modelName = config.ProductionVariants?.[0]?.ModelName;
     if (!modelName) throw new Error(`endpoint configuration ${endpoint.EndpointConfigName} of ${endpointName} has no production variant with a model`);
     const model = await client.send(new DescribeModelCommand({ ModelName: modelName }));
-    const packageName = model.PrimaryContainer?.ModelPackageName ?? model.Containers?.[0]?.ModelPackageName;
+    const container = model.PrimaryContainer ?? model.Containers?.[0];
+    const packageName = container?.ModelPackageName ?? container?.Environment?.[SERVED_PACKAGE_ENVIRONMENT_VARIABLE];
     if (!packageName)
         throw new Error(`model ${modelName} behind endpoint ${endpointName} was not created from a model package, so it has no approval status`);
     return packageName;

@@ -6,7 +6,8 @@ set -eu
 JOB="/app/dist/jobs/main.js"
 if [ "$(id -u)" = "0" ]; then
   for dir in /opt/ml/processing/output /opt/ml/processing/resultdata /opt/ml/output; do
-    if [ -d "$dir" ]; then chown -R node:node "$dir"; fi
+    # Created when missing: the monitor's result folder is not a declared output in the pipeline engine.
+    mkdir -p "$dir" && chown -R node:node "$dir"
   done
   exec setpriv --reuid=node --regid=node --init-groups -- node "$JOB" "$@"
 fi

@@ -137,6 +137,8 @@ export class Platform extends pulumi.ComponentResource {
                 endpoint: settings.endpoint,
                 capturePercent: settings.endpoint.dataCapturePercent ?? defaultCapturePercent(env),
                 modelPackageArn: pkg.packageArn,
+                // SageMaker deploys versioned packages by ARN only once Approved; staging serves candidates.
+                deployFrom: env === "prod" ? "package" : "artifacts",
                 modelDataUrl: requirePackageField(model, pkg, "modelDataUrl"),
                 servingImage: requirePackageField(model, pkg, "image"),
                 kmsKeyArn: this.lake.key.arn,

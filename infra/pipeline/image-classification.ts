@@ -101,6 +101,15 @@ const API_RETRIES: RetryPolicy[] = [
 /** Preprocess results stay reusable for a month: the same manifest gives the same split. */
 const PREPROCESS_CACHE = "P30D";
 
+/**
+ * Instance types a registered package declares it can serve on, besides the registering stack's own: prod
+ * usually serves the same package on larger instances than staging did.
+ */
+export const SERVING_INSTANCE_TYPES = [
+    "ml.t2.medium", "ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.m5.4xlarge", "ml.c5.large", "ml.c5.xlarge",
+    "ml.c5.2xlarge", "ml.c5.4xlarge", "ml.g4dn.xlarge", "ml.g4dn.2xlarge", "ml.g5.xlarge", "ml.p3.2xlarge",
+] as const;
+
 export function imageClassificationPipeline(args: ImageClassificationPipelineArgs): PipelineDefinition {
     const { model, config, roleArn, buckets, kmsKeyArn: key } = args;
     const training = config.training;
@@ -309,7 +318,7 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
                 Containers: [{ Image: args.algorithmImageUri, ModelDataUrl: train.modelArtifacts }],
                 SupportedContentTypes: [...INFERENCE_CONTENT_TYPES],
                 SupportedResponseMIMETypes: [...INFERENCE_RESPONSE_TYPES],
-                SupportedRealtimeInferenceInstanceTypes: [...(args.realtimeInstanceTypes ?? [config.endpoint.instanceType])] as ProductionVariantInstanceType[],
+                SupportedRealtimeInferenceInstanceTypes: [...new Set([config.endpoint.instanceType, ...(args.realtimeInstanceTypes ?? SERVING_INSTANCE_TYPES)])] as ProductionVariantInstanceType[],
                 SupportedTransformInstanceTypes: [transformInstance as TransformInstanceType],
             },
             ModelMetrics: { ModelQuality: { Statistics: { ContentType: "application/json", S3Uri: evaluationUri("statistics.json") } } },

@@ -127,7 +127,8 @@ describe("DataLake", () => {
         const services = policy.Statement.find((s: any) => s.Principal?.Service);
         expect(services.Principal.Service).to.have.members(["cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"]);
         expect(services.Action).to.deep.equal(["kms:Decrypt", "kms:GenerateDataKey*"]);
-        expect(services.Condition.StringEquals["aws:SourceAccount"]).to.equal(TEST_ACCOUNT);
+        const root = policy.Statement.find((s: any) => s.Principal?.AWS);
+        expect(root.Principal.AWS).to.equal(`arn:aws:iam::${TEST_ACCOUNT}:root`);
     });
 
     it("leaves staging data unprotected so the stack can be torn down", () => {

@@ -14,6 +14,7 @@ import {
     newestApprovedPackage,
     newestRegisteredPackage,
     packageServedBy,
+    SERVED_PACKAGE_ENVIRONMENT_VARIABLE,
 } from "../../infra/registry";
 import { resetMoto, startMoto, MotoServer } from "../support/moto";
 import { createGroup, registerPackage, ROLE_ARN, serve } from "../cli/fixtures";
@@ -135,6 +136,22 @@ describe("registry lookups (moto)", function () {
         const second = await registerPackage(sm, "signs", { status: ModelApprovalStatus.PENDING_MANUAL_APPROVAL });
         await serve(sm, "vision-mlops-staging-signs", second);
         expect(await packageServedBy(sm, "vision-mlops-staging-signs")).to.equal(second);
+    });
+
+    it("packageServedBy reads the package a model recorded when it runs the package's artifact directly", async () => {
+        await createGroup(sm, "signs");
+        const pending = await registerPackage(sm, "signs", { status: ModelApprovalStatus.PENDING_MANUAL_APPROVAL });
+        await sm.send(new CreateModelCommand({
+            ModelName: "staging-model", ExecutionRoleArn: ROLE_ARN,
+            PrimaryContainer: {
+                Image: "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",
+                ModelDataUrl: "s3://artifacts/signs/executions/x/model/job/output/model.tar.gz",
+                Environment: { [SERVED_PACKAGE_ENVIRONMENT_VARIABLE]: pending },
+            },
+        }));
+        await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: "staging-config", ProductionVariants: [{ VariantName: "AllTraffic", ModelName: "staging-model", InitialInstanceCount: 1, InstanceType: "ml.m5.large" }] }));
+        await sm.send(new CreateEndpointCommand({ EndpointName: "vision-mlops-staging-signs", EndpointConfigName: "staging-config" }));
+        expect(await packageServedBy(sm, "vision-mlops-staging-signs")).to.equal(pending);
     });
 
     it("packageServedBy names the model that was not created from a package", async () => {

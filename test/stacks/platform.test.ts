@@ -5,6 +5,7 @@ import { readStackFile } from "../../infra/stack-file";
 import { ModelRegistry, PromotionRefused, SERVED_PACKAGES_OUTPUT } from "../../infra/promotion";
 import { PackageInfo } from "../../infra/registry";
 import { writeActionsWithWildcardResource } from "../../infra/iam";
+import { versionedName } from "../../infra/naming";
 import { createPlatform, Platform } from "../../stacks/platform";
 import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, unwrapOutput, useMocks } from "../support/mocks";
 
@@ -70,15 +71,27 @@ describe("platform: staging", () => {
         expect(provider.inputs.region).to.equal("us-east-1");
     });
 
-    it("serves the newest registered package from a model with network isolation", () => {
+    it("serves the newest registered package (not yet approved) from its image and artifact, recording the package", () => {
         const model = find(declared, T.model, "vision-mlops-staging-traffic-signs-model").inputs;
         expect(model.enableNetworkIsolation).to.equal(true);
-        expect(model.primaryContainer.modelPackageName).to.equal(pkgArn("traffic-signs"));
+        expect(model.primaryContainer).to.deep.equal({
+            image: "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",
+            modelDataUrl: `s3://${ARTIFACTS}/traffic-signs/executions/abc/model/job/output/model.tar.gz`,
+            environment: { VISION_MLOPS_MODEL_PACKAGE_ARN: pkgArn("traffic-signs") },
+        });
+        expect(model.name).to.match(/^vision-mlops-staging-traffic-signs-[0-9a-f]{8}$/);
+    });
+
+    it("names models and endpoint configs after their content, within 63 characters for the longest model name", () => {
+        const config = find(declared, T.config, "vision-mlops-staging-traffic-signs-config").inputs;
+        expect(config.name).to.match(/^vision-mlops-staging-traffic-signs-[0-9a-f]{8}$/);
+        expect(config.name).to.not.equal(find(declared, T.model, "vision-mlops-staging-traffic-signs-model").inputs.name);
+        expect(versionedName("staging", ["a-very-long-model-name-for-road-sign-recognition"], { x: 1 })).to.have.length.at.most(63);
+        expect(versionedName("staging", ["m"], { x: 1 })).to.not.equal(versionedName("staging", ["m"], { x: 2 }));
     });
 
     it("captures every request and response, encrypted, as JSON, under the model's prefix", () => {
         const c = find(declared, T.config, "vision-mlops-staging-traffic-signs-config").inputs;
-        expect(c.name).to.equal(undefined, "endpoint configs are auto-named so updates can replace them");
         expect(c.kmsKeyArn).to.match(/^arn:aws:kms:us-east-1:\d{12}:key\//);
         expect(c.dataCaptureConfig).to.deep.include({
             enableCapture: true,
@@ -193,7 +206,7 @@ describe("platform: prod", () => {
             const c = find(declared, T.config, `vision-mlops-prod-${model}-config`).inputs;
             expect(c.productionVariants[0].initialInstanceCount, model).to.be.at.least(2);
             expect(c.dataCaptureConfig.initialSamplingPercentage, model).to.equal(80);
-            expect(find(declared, T.model, `vision-mlops-prod-${model}-model`).inputs.primaryContainer.modelPackageName).to.equal(pkgArn(model));
+            expect(find(declared, T.model, `vision-mlops-prod-${model}-model`).inputs.primaryContainer).to.deep.equal({ modelPackageName: pkgArn(model) });
             expect(find(declared, T.target, `vision-mlops-prod-${model}-scaling-target`).inputs.minCapacity, model).to.be.at.least(2);
         }
     });

@@ -249,7 +249,11 @@ describe("infra/pipeline/image-classification", () => {
                 expect(r.InferenceSpecification.Containers).to.deep.equal([{ Image: ALGORITHM_IMAGE, ModelDataUrl: { Get: "Steps.Train.ModelArtifacts.S3ModelArtifacts" } }]);
                 expect(r.InferenceSpecification.SupportedContentTypes).to.include("application/x-image");
                 expect(r.InferenceSpecification.SupportedResponseMIMETypes).to.deep.equal(["application/json"]);
-                expect(r.InferenceSpecification.SupportedRealtimeInferenceInstanceTypes).to.deep.equal([config.endpoint.instanceType]);
+                const realtime = r.InferenceSpecification.SupportedRealtimeInferenceInstanceTypes;
+                expect(realtime[0]).to.equal(config.endpoint.instanceType);
+                // prod serves the same package on its own instance types
+                for (const m of Object.values(readStackFile(".", "prod").models)) expect(realtime).to.include(m.endpoint.instanceType);
+                expect(new Set(realtime).size).to.equal(realtime.length);
                 const evaluation = { Get: "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri" };
                 expect(r.ModelMetrics.ModelQuality.Statistics).to.deep.equal({ ContentType: "application/json", S3Uri: { "Std:Join": { On: "", Values: [evaluation, "/statistics.json"] } } });
                 expect(r.DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri).to.deep.equal({ "Std:Join": { On: "", Values: [evaluation, "/monitoring_baseline.json"] } });
