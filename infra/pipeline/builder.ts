@@ -360,63 +360,25 @@ export class PipelineBuilder {
                 return { Get: `Steps.${name}.PropertyFiles.${file}` } as PropertyFileRef;
             },
         };
-        const base = this.common(name, "Processing", options);
-        this.register(handle, () => ({
-            ...base,
-            Arguments: options.arguments,
-            ...(options.propertyFiles?.length ? { PropertyFiles: options.propertyFiles } : {}),
-            ...cacheConfig(name, options.cache),
-            ...retryPolicies(name, options.retryPolicies),
-        }), { outputs, propertyFiles: files });
-        return handle;
+        return this.jobStep(handle, options, options.propertyFiles?.length ? { PropertyFiles: options.propertyFiles } : {}, { outputs, propertyFiles: files });
     }
 
     training(name: string, options: TrainingOptions): TrainingStep {
-        const handle: TrainingStep = { name, type: "Training", modelArtifacts: { Get: `Steps.${name}.ModelArtifacts.S3ModelArtifacts` } };
-        const base = this.common(name, "Training", options);
-        this.register(handle, () => ({
-            ...base,
-            Arguments: options.arguments,
-            ...cacheConfig(name, options.cache),
-            ...retryPolicies(name, options.retryPolicies),
-        }));
-        return handle;
+        return this.jobStep<TrainingStep>({ name, type: "Training", modelArtifacts: { Get: `Steps.${name}.ModelArtifacts.S3ModelArtifacts` } }, options);
     }
 
     /** A CreateModel step (serialized as type "Model"). */
     model(name: string, options: ModelOptions): ModelStep {
-        const handle: ModelStep = { name, type: "Model", modelName: { Get: `Steps.${name}.ModelName` } };
-        const base = this.common(name, "Model", options);
-        this.register(handle, () => ({
-            ...base,
-            Arguments: options.arguments,
-            ...retryPolicies(name, options.retryPolicies),
-        }));
-        return handle;
+        return this.jobStep<ModelStep>({ name, type: "Model", modelName: { Get: `Steps.${name}.ModelName` } }, options);
     }
 
     transform(name: string, options: TransformOptions): TransformStep {
-        const handle: TransformStep = { name, type: "Transform", outputPath: { Get: `Steps.${name}.TransformOutput.S3OutputPath` } };
-        const base = this.common(name, "Transform", options);
-        this.register(handle, () => ({
-            ...base,
-            Arguments: options.arguments,
-            ...cacheConfig(name, options.cache),
-            ...retryPolicies(name, options.retryPolicies),
-        }));
-        return handle;
+        return this.jobStep<TransformStep>({ name, type: "Transform", outputPath: { Get: `Steps.${name}.TransformOutput.S3OutputPath` } }, options);
     }
 
     /** Registers a model package version into a group (CreateModelPackage). */
     registerModel(name: string, options: RegisterModelOptions): RegisterModelStep {
-        const handle: RegisterModelStep = { name, type: "RegisterModel", modelPackageArn: { Get: `Steps.${name}.ModelPackageArn` } };
-        const base = this.common(name, "RegisterModel", options);
-        this.register(handle, () => ({
-            ...base,
-            Arguments: options.arguments,
-            ...retryPolicies(name, options.retryPolicies),
-        }));
-        return handle;
+        return this.jobStep<RegisterModelStep>({ name, type: "RegisterModel", modelPackageArn: { Get: `Steps.${name}.ModelPackageArn` } }, options);
     }
 
     /** Stops the execution as failed with a message (which may join run-time values). */
@@ -473,6 +435,24 @@ export class PipelineBuilder {
         this.checkReferences(definition);
         checkAcyclic(definition);
         return definition;
+    }
+
+    /** A step that makes one SageMaker API call: its arguments, then caching (where allowed) and retries. */
+    private jobStep<H extends StepHandle & { type: StepType }>(
+        handle: H,
+        options: CommonOptions & RetryOptions & Partial<CacheOptions> & { readonly arguments: unknown },
+        extraFields: Record<string, unknown> = {},
+        registered: Partial<Registered> = {},
+    ): H {
+        const base = this.common(handle.name, handle.type, options);
+        this.register(handle, () => ({
+            ...base,
+            Arguments: options.arguments,
+            ...extraFields,
+            ...cacheConfig(handle.name, options.cache),
+            ...retryPolicies(handle.name, options.retryPolicies),
+        }) as StepDefinition, registered);
+        return handle;
     }
 
     private register(handle: StepHandle, definition: () => StepDefinition, extra: Partial<Registered> = {}): void {
