@@ -22,20 +22,34 @@ export class Alerts extends pulumi.ComponentResource {
 
     constructor(name: string, args: AlertsArgs, opts?: pulumi.ComponentResourceOptions) {
         super("vision-mlops:monitoring:Alerts", name, {}, opts);
-        this.topic = new aws.sns.Topic(`${name}-topic`, {
-            name: `vision-mlops-${args.environment}-alerts`,
-            kmsMasterKeyId: args.kmsKeyArn,
-        }, { parent: this });
-        new aws.sns.TopicPolicy(`${name}-topic-policy`, {
-            arn: this.topic.arn,
-            policy: pulumi.all([this.topic.arn, args.accountId]).apply(([arn, account]) => JSON.stringify(alertTopicPolicy(arn, account))),
-        }, { parent: this });
+        this.topic = new aws.sns.Topic(
+            `${name}-topic`,
+            {
+                name: `vision-mlops-${args.environment}-alerts`,
+                kmsMasterKeyId: args.kmsKeyArn,
+            },
+            { parent: this },
+        );
+        new aws.sns.TopicPolicy(
+            `${name}-topic-policy`,
+            {
+                arn: this.topic.arn,
+                policy: pulumi
+                    .all([this.topic.arn, args.accountId])
+                    .apply(([arn, account]) => JSON.stringify(alertTopicPolicy(arn, account))),
+            },
+            { parent: this },
+        );
         (args.emails ?? []).forEach((email, i) => {
-            new aws.sns.TopicSubscription(`${name}-email-${i}`, {
-                topic: this.topic.arn,
-                protocol: "email",
-                endpoint: email,
-            }, { parent: this });
+            new aws.sns.TopicSubscription(
+                `${name}-email-${i}`,
+                {
+                    topic: this.topic.arn,
+                    protocol: "email",
+                    endpoint: email,
+                },
+                { parent: this },
+            );
         });
         this.topicArn = this.topic.arn;
         this.registerOutputs({ topicArn: this.topicArn });

@@ -23,20 +23,27 @@ export class CostBudget extends pulumi.ComponentResource {
 
     constructor(name: string, args: CostBudgetArgs, opts?: pulumi.ComponentResourceOptions) {
         super("vision-mlops:cost:CostBudget", name, {}, opts);
-        this.budget = new aws.budgets.Budget(`${name}-monthly`, {
-            name: `${PROJECT}-${args.environment}-monthly`,
-            budgetType: "COST",
-            timeUnit: "MONTHLY",
-            limitAmount: args.monthlyUsd.toFixed(2),
-            limitUnit: "USD",
-            costFilters: [{ name: "TagKeyValue", values: [`user:environment$${args.environment}`] }],
-            notifications: budgetNotifications(args.alertAtPercent ?? [80, 100], args.alertTopicArn),
-        }, { parent: this });
+        this.budget = new aws.budgets.Budget(
+            `${name}-monthly`,
+            {
+                name: `${PROJECT}-${args.environment}-monthly`,
+                budgetType: "COST",
+                timeUnit: "MONTHLY",
+                limitAmount: args.monthlyUsd.toFixed(2),
+                limitUnit: "USD",
+                costFilters: [{ name: "TagKeyValue", values: [`user:environment$${args.environment}`] }],
+                notifications: budgetNotifications(args.alertAtPercent ?? [80, 100], args.alertTopicArn),
+            },
+            { parent: this },
+        );
         this.registerOutputs({ budget: this.budget });
     }
 }
 
-export function budgetNotifications(percents: readonly number[], topicArn: pulumi.Input<string>): aws.types.input.budgets.BudgetNotification[] {
+export function budgetNotifications(
+    percents: readonly number[],
+    topicArn: pulumi.Input<string>,
+): aws.types.input.budgets.BudgetNotification[] {
     const actual = percents.map((threshold) => ({
         comparisonOperator: "GREATER_THAN",
         notificationType: "ACTUAL",
@@ -44,11 +51,14 @@ export function budgetNotifications(percents: readonly number[], topicArn: pulum
         thresholdType: "PERCENTAGE",
         subscriberSnsTopicArns: [topicArn],
     }));
-    return [...actual, {
-        comparisonOperator: "GREATER_THAN",
-        notificationType: "FORECASTED",
-        threshold: 100,
-        thresholdType: "PERCENTAGE",
-        subscriberSnsTopicArns: [topicArn],
-    }];
+    return [
+        ...actual,
+        {
+            comparisonOperator: "GREATER_THAN",
+            notificationType: "FORECASTED",
+            threshold: 100,
+            thresholdType: "PERCENTAGE",
+            subscriberSnsTopicArns: [topicArn],
+        },
+    ];
 }

@@ -16,7 +16,10 @@ export interface DashboardModel {
     /** Which engine publishes the monitor's metrics (decides their namespace). Defaults to pipeline. */
     readonly engine?: MonitoringEngine;
     /** Drawn as threshold lines on the drift and rate charts when given. */
-    readonly thresholds?: Pick<MonitorThresholds, "classPsi" | "confidencePsi" | "imagePropertyPsi" | "lowConfidenceRate" | "decodeErrorRate">;
+    readonly thresholds?: Pick<
+        MonitorThresholds,
+        "classPsi" | "confidencePsi" | "imagePropertyPsi" | "lowConfidenceRate" | "decodeErrorRate"
+    >;
     readonly trainingPipelineName?: string;
     readonly monitoringPipelineName?: string;
 }
@@ -38,10 +41,14 @@ export class Dashboard extends pulumi.ComponentResource {
 
     constructor(name: string, args: DashboardArgs, opts?: pulumi.ComponentResourceOptions) {
         super("vision-mlops:monitoring:Dashboard", name, {}, opts);
-        this.dashboard = new aws.cloudwatch.Dashboard(`${name}-dashboard`, {
-            dashboardName: dashboardName(args.environment),
-            dashboardBody: JSON.stringify(dashboardBody(args)),
-        }, { parent: this });
+        this.dashboard = new aws.cloudwatch.Dashboard(
+            `${name}-dashboard`,
+            {
+                dashboardName: dashboardName(args.environment),
+                dashboardBody: JSON.stringify(dashboardBody(args)),
+            },
+            { parent: this },
+        );
         this.dashboardName = this.dashboard.dashboardName;
         this.registerOutputs({ dashboardName: this.dashboardName });
     }
@@ -74,7 +81,11 @@ export function dashboardBody(args: Pick<DashboardArgs, "region" | "models">): {
     let y = 0;
     for (const m of args.models) {
         widgets.push({
-            type: "text", x: 0, y, width: GRID_WIDTH, height: HEADER_HEIGHT,
+            type: "text",
+            x: 0,
+            y,
+            width: GRID_WIDTH,
+            height: HEADER_HEIGHT,
             properties: { markdown: `## ${m.model} · endpoint \`${m.endpointName}\` · monitoring \`${m.scheduleName}\`` },
         });
         y += HEADER_HEIGHT;
@@ -84,7 +95,9 @@ export function dashboardBody(args: Pick<DashboardArgs, "region" | "models">): {
                 type: "metric",
                 x: (i * CHART_WIDTH) % GRID_WIDTH,
                 y: y + Math.floor((i * CHART_WIDTH) / GRID_WIDTH) * CHART_HEIGHT,
-                width: CHART_WIDTH, height: CHART_HEIGHT, properties,
+                width: CHART_WIDTH,
+                height: CHART_HEIGHT,
+                properties,
             });
         });
         y += Math.ceil((charts.length * CHART_WIDTH) / GRID_WIDTH) * CHART_HEIGHT;
@@ -95,57 +108,94 @@ export function dashboardBody(args: Pick<DashboardArgs, "region" | "models">): {
 function modelCharts(region: string, m: DashboardModel): Record<string, unknown>[] {
     const endpoint = ["EndpointName", m.endpointName, "VariantName", m.variantName ?? "AllTraffic"];
     const ns = monitoringNamespace(m.engine ?? "pipeline");
-    const monitor = (metric: string, label: string, stat = "Maximum"): MetricLine =>
-        [ns, metric, "Endpoint", m.endpointName, "MonitoringSchedule", m.scheduleName, { stat, label }];
+    const monitor = (metric: string, label: string, stat = "Maximum"): MetricLine => [
+        ns,
+        metric,
+        "Endpoint",
+        m.endpointName,
+        "MonitoringSchedule",
+        m.scheduleName,
+        { stat, label },
+    ];
     const line = (label: string, value: number | undefined) => (value === undefined ? [] : [{ label, value }]);
     const annotations = (...lines: Array<Array<{ label: string; value: number }>>) => {
         const horizontal = lines.flat();
         return horizontal.length ? { annotations: { horizontal } } : {};
     };
     const chart = (title: string, metrics: MetricLine[], extra: Record<string, unknown> = {}) => ({
-        title, region, view: "timeSeries", stacked: false, metrics, ...extra,
+        title,
+        region,
+        view: "timeSeries",
+        stacked: false,
+        metrics,
+        ...extra,
     });
     const M = MONITORING_METRICS;
     const t = m.thresholds;
     const charts: Record<string, unknown>[] = [
-        chart("Invocations and errors", [
-            ["AWS/SageMaker", "Invocations", ...endpoint, { stat: "Sum", label: "invocations" }],
-            ["AWS/SageMaker", "Invocation4XXErrors", ...endpoint, { stat: "Sum", label: "4XX" }],
-            ["AWS/SageMaker", "Invocation5XXErrors", ...endpoint, { stat: "Sum", label: "5XX" }],
-        ], { period: 300 }),
-        chart("Model latency (microseconds)", [
-            ["AWS/SageMaker", "ModelLatency", ...endpoint, { stat: "p50", label: "p50" }],
-            ["AWS/SageMaker", "ModelLatency", ...endpoint, { stat: "p99", label: "p99" }],
-        ], { period: 300 }),
-        chart("Drift (PSI against the training baseline)", [
-            monitor(M.classPsi, "predicted classes"),
-            monitor(M.confidencePsi, "confidence"),
-            monitor(M.imagePropertyPsiMax, "image properties (max)"),
-        ], {
-            period: 3600,
-            ...annotations(line("class PSI limit", t?.classPsi), line("image PSI limit", t?.imagePropertyPsi)),
-        }),
-        chart("Low-confidence and undecodable requests (share)", [
-            monitor(M.lowConfidenceRate, "low confidence"),
-            monitor(M.decodeErrorRate, "undecodable"),
-        ], {
-            period: 3600, yAxis: { left: { min: 0, max: 1 } },
-            ...annotations(line("low-confidence limit", t?.lowConfidenceRate), line("decode-error limit", t?.decodeErrorRate)),
-        }),
-        chart("Monitoring runs", [
-            monitor(M.records, "records analysed"),
-            monitor(M.violations, "violations"),
-            monitor(M.driftDetected, "drift detected"),
-        ], { period: 3600 }),
+        chart(
+            "Invocations and errors",
+            [
+                ["AWS/SageMaker", "Invocations", ...endpoint, { stat: "Sum", label: "invocations" }],
+                ["AWS/SageMaker", "Invocation4XXErrors", ...endpoint, { stat: "Sum", label: "4XX" }],
+                ["AWS/SageMaker", "Invocation5XXErrors", ...endpoint, { stat: "Sum", label: "5XX" }],
+            ],
+            { period: 300 },
+        ),
+        chart(
+            "Model latency (microseconds)",
+            [
+                ["AWS/SageMaker", "ModelLatency", ...endpoint, { stat: "p50", label: "p50" }],
+                ["AWS/SageMaker", "ModelLatency", ...endpoint, { stat: "p99", label: "p99" }],
+            ],
+            { period: 300 },
+        ),
+        chart(
+            "Drift (PSI against the training baseline)",
+            [
+                monitor(M.classPsi, "predicted classes"),
+                monitor(M.confidencePsi, "confidence"),
+                monitor(M.imagePropertyPsiMax, "image properties (max)"),
+            ],
+            {
+                period: 3600,
+                ...annotations(line("class PSI limit", t?.classPsi), line("image PSI limit", t?.imagePropertyPsi)),
+            },
+        ),
+        chart(
+            "Low-confidence and undecodable requests (share)",
+            [monitor(M.lowConfidenceRate, "low confidence"), monitor(M.decodeErrorRate, "undecodable")],
+            {
+                period: 3600,
+                yAxis: { left: { min: 0, max: 1 } },
+                ...annotations(line("low-confidence limit", t?.lowConfidenceRate), line("decode-error limit", t?.decodeErrorRate)),
+            },
+        ),
+        chart(
+            "Monitoring runs",
+            [monitor(M.records, "records analysed"), monitor(M.violations, "violations"), monitor(M.driftDetected, "drift detected")],
+            { period: 3600 },
+        ),
     ];
     const pipelines = [
         ...(m.trainingPipelineName ? [["training", m.trainingPipelineName]] : []),
         ...(m.monitoringPipelineName ? [["monitoring", m.monitoringPipelineName]] : []),
     ];
     if (pipelines.length)
-        charts.push(chart("Pipeline executions", pipelines.flatMap(([what, name]) =>
-            (["ExecutionStarted", "ExecutionSucceeded", "ExecutionFailed"] as const).map((metric): MetricLine =>
-                ["AWS/Sagemaker/ModelBuildingPipeline", metric, "PipelineName", name, { stat: "Sum", label: `${what} ${metric.replace("Execution", "").toLowerCase()}` }])),
-        { period: 3600, view: "bar" }));
+        charts.push(
+            chart(
+                "Pipeline executions",
+                pipelines.flatMap(([what, name]) =>
+                    (["ExecutionStarted", "ExecutionSucceeded", "ExecutionFailed"] as const).map((metric): MetricLine => [
+                        "AWS/Sagemaker/ModelBuildingPipeline",
+                        metric,
+                        "PipelineName",
+                        name,
+                        { stat: "Sum", label: `${what} ${metric.replace("Execution", "").toLowerCase()}` },
+                    ]),
+                ),
+                { period: 3600, view: "bar" },
+            ),
+        );
     return charts;
 }

@@ -59,52 +59,93 @@ export class SecureBucket extends pulumi.ComponentResource {
         const child = { parent: this };
         this.bucket = new aws.s3.Bucket(name, { bucket: args.bucketName, forceDestroy: false }, { parent: this, ...args.protection });
 
-        const ownership = new aws.s3.BucketOwnershipControls(`${name}-ownership`, {
-            bucket: this.bucket.id,
-            rule: { objectOwnership: "BucketOwnerEnforced" },
-        }, child);
-        const publicAccess = new aws.s3.BucketPublicAccessBlock(`${name}-public-access`, {
-            bucket: this.bucket.id,
-            blockPublicAcls: true,
-            blockPublicPolicy: true,
-            ignorePublicAcls: true,
-            restrictPublicBuckets: true,
-        }, child);
-        new aws.s3.BucketServerSideEncryptionConfiguration(`${name}-encryption`, {
-            bucket: this.bucket.id,
-            rules: [args.encryption === "s3-managed"
-                ? { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }
-                : { applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn }, bucketKeyEnabled: true }],
-        }, child);
-        const versioning = new aws.s3.BucketVersioning(`${name}-versioning`, {
-            bucket: this.bucket.id,
-            versioningConfiguration: { status: "Enabled" },
-        }, child);
-        const extra = args.extraStatements ? args.extraStatements(this.bucket.arn) : pulumi.output([] as PolicyStatement[]);
-        this.policy = new aws.s3.BucketPolicy(`${name}-policy`, {
-            bucket: this.bucket.id,
-            policy: pulumi.all([this.bucket.arn, extra]).apply(([arn, statements]) =>
-                JSON.stringify({ Version: "2012-10-17", Statement: [denyInsecureTransport(arn), ...statements] })),
-        }, { parent: this, dependsOn: [publicAccess, ownership] });
-        new aws.s3.BucketLifecycleConfiguration(`${name}-lifecycle`, {
-            bucket: this.bucket.id,
-            rules: [
-                ...(args.lifecycle ?? []),
-                {
-                    id: "expire-noncurrent-versions",
-                    status: "Enabled",
-                    filter: {},
-                    noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionExpirationDays ?? 90 },
-                },
-                { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
-            ],
-        }, { parent: this, dependsOn: [versioning] });
-        if (args.accessLogs) {
-            new aws.s3.BucketLogging(`${name}-logging`, {
+        const ownership = new aws.s3.BucketOwnershipControls(
+            `${name}-ownership`,
+            {
                 bucket: this.bucket.id,
-                targetBucket: args.accessLogs.bucket,
-                targetPrefix: args.accessLogs.prefix,
-            }, { parent: this, dependsOn: [args.accessLogs.dependsOn] });
+                rule: { objectOwnership: "BucketOwnerEnforced" },
+            },
+            child,
+        );
+        const publicAccess = new aws.s3.BucketPublicAccessBlock(
+            `${name}-public-access`,
+            {
+                bucket: this.bucket.id,
+                blockPublicAcls: true,
+                blockPublicPolicy: true,
+                ignorePublicAcls: true,
+                restrictPublicBuckets: true,
+            },
+            child,
+        );
+        new aws.s3.BucketServerSideEncryptionConfiguration(
+            `${name}-encryption`,
+            {
+                bucket: this.bucket.id,
+                rules: [
+                    args.encryption === "s3-managed"
+                        ? { applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }
+                        : {
+                              applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms", kmsMasterKeyId: args.kmsKeyArn },
+                              bucketKeyEnabled: true,
+                          },
+                ],
+            },
+            child,
+        );
+        const versioning = new aws.s3.BucketVersioning(
+            `${name}-versioning`,
+            {
+                bucket: this.bucket.id,
+                versioningConfiguration: { status: "Enabled" },
+            },
+            child,
+        );
+        const extra = args.extraStatements ? args.extraStatements(this.bucket.arn) : pulumi.output([] as PolicyStatement[]);
+        this.policy = new aws.s3.BucketPolicy(
+            `${name}-policy`,
+            {
+                bucket: this.bucket.id,
+                policy: pulumi
+                    .all([this.bucket.arn, extra])
+                    .apply(([arn, statements]) =>
+                        JSON.stringify({ Version: "2012-10-17", Statement: [denyInsecureTransport(arn), ...statements] }),
+                    ),
+            },
+            { parent: this, dependsOn: [publicAccess, ownership] },
+        );
+        new aws.s3.BucketLifecycleConfiguration(
+            `${name}-lifecycle`,
+            {
+                bucket: this.bucket.id,
+                rules: [
+                    ...(args.lifecycle ?? []),
+                    {
+                        id: "expire-noncurrent-versions",
+                        status: "Enabled",
+                        filter: {},
+                        noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionExpirationDays ?? 90 },
+                    },
+                    {
+                        id: "abort-incomplete-uploads",
+                        status: "Enabled",
+                        filter: {},
+                        abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+                    },
+                ],
+            },
+            { parent: this, dependsOn: [versioning] },
+        );
+        if (args.accessLogs) {
+            new aws.s3.BucketLogging(
+                `${name}-logging`,
+                {
+                    bucket: this.bucket.id,
+                    targetBucket: args.accessLogs.bucket,
+                    targetPrefix: args.accessLogs.prefix,
+                },
+                { parent: this, dependsOn: [args.accessLogs.dependsOn] },
+            );
         }
         new aws.s3.BucketNotification(`${name}-notifications`, { bucket: this.bucket.id, eventbridge: true }, child);
 
@@ -141,42 +182,63 @@ export class DataLake extends pulumi.ComponentResource {
         const nameOf = (purpose: BucketPurpose) =>
             pulumi.output(args.accountId).apply((account) => bucketName(args.environment, purpose, account, args.region));
 
-        this.key = new aws.kms.Key(`${name}-key`, {
-            description: `vision-mlops ${args.environment} data lake: images, datasets, models, captured traffic`,
-            enableKeyRotation: true,
-            deletionWindowInDays: 30,
-            policy: pulumi.output(args.accountId).apply((account) => JSON.stringify(keyPolicy(account))),
-        }, { parent: this, ...protection });
-        this.keyAlias = new aws.kms.Alias(`${name}-key-alias`, {
-            name: `alias/vision-mlops-${args.environment}-data`,
-            targetKeyId: this.key.keyId,
-        }, child);
+        this.key = new aws.kms.Key(
+            `${name}-key`,
+            {
+                description: `vision-mlops ${args.environment} data lake: images, datasets, models, captured traffic`,
+                enableKeyRotation: true,
+                deletionWindowInDays: 30,
+                policy: pulumi.output(args.accountId).apply((account) => JSON.stringify(keyPolicy(account))),
+            },
+            { parent: this, ...protection },
+        );
+        this.keyAlias = new aws.kms.Alias(
+            `${name}-key-alias`,
+            {
+                name: `alias/vision-mlops-${args.environment}-data`,
+                targetKeyId: this.key.keyId,
+            },
+            child,
+        );
 
-        const bucket = (purpose: BucketPurpose, extras: Partial<SecureBucketArgs> = {}) => new SecureBucket(`${name}-${purpose}`, {
-            bucketName: nameOf(purpose),
-            kmsKeyArn: this.key.arn,
-            noncurrentVersionExpirationDays: args.noncurrentVersionExpirationDays,
-            accessLogs: purpose === "logs" ? undefined : { bucket: this.logs.bucket.id, prefix: `${purpose}/`, dependsOn: this.logs.policy },
-            protection,
-            ...extras,
-        }, child);
+        const bucket = (purpose: BucketPurpose, extras: Partial<SecureBucketArgs> = {}) =>
+            new SecureBucket(
+                `${name}-${purpose}`,
+                {
+                    bucketName: nameOf(purpose),
+                    kmsKeyArn: this.key.arn,
+                    noncurrentVersionExpirationDays: args.noncurrentVersionExpirationDays,
+                    accessLogs:
+                        purpose === "logs"
+                            ? undefined
+                            : { bucket: this.logs.bucket.id, prefix: `${purpose}/`, dependsOn: this.logs.policy },
+                    protection,
+                    ...extras,
+                },
+                child,
+            );
 
         this.logs = bucket("logs", {
             encryption: "s3-managed",
-            lifecycle: [{ id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: args.accessLogExpirationDays ?? 365 } }],
-            extraStatements: (bucketArn) => pulumi.all([bucketArn, args.accountId]).apply(([arn, account]) => [logDeliveryStatement(arn, account)]),
+            lifecycle: [
+                { id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: args.accessLogExpirationDays ?? 365 } },
+            ],
+            extraStatements: (bucketArn) =>
+                pulumi.all([bucketArn, args.accountId]).apply(([arn, account]) => [logDeliveryStatement(arn, account)]),
         });
         this.raw = bucket("raw");
         this.curated = bucket("curated");
         this.artifacts = bucket("artifacts");
         this.capture = bucket("capture", {
-            lifecycle: [{
-                id: "age-out-captured-traffic",
-                status: "Enabled",
-                filter: {},
-                transitions: [{ days: args.captureTransitionDays ?? 30, storageClass: "STANDARD_IA" }],
-                expiration: { days: args.captureExpirationDays ?? 365 },
-            }],
+            lifecycle: [
+                {
+                    id: "age-out-captured-traffic",
+                    status: "Enabled",
+                    filter: {},
+                    transitions: [{ days: args.captureTransitionDays ?? 30, storageClass: "STANDARD_IA" }],
+                    expiration: { days: args.captureExpirationDays ?? 365 },
+                },
+            ],
         });
 
         this.bucketNames = pulumi.all({

@@ -51,26 +51,38 @@ export class JobsImage extends pulumi.ComponentResource {
         const keep = args.keepImages ?? 20;
         if (!Number.isInteger(keep) || keep < 1) throw new Error(`JobsImage ${name}: keepImages must be a whole number >= 1, got ${keep}`);
 
-        this.repository = new aws.ecr.Repository(`${name}-repository`, {
-            name: jobsRepositoryName(args.environment),
-            imageTagMutability: "IMMUTABLE",
-            imageScanningConfiguration: { scanOnPush: true },
-            encryptionConfigurations: [args.kmsKeyArn
-                ? { encryptionType: "KMS", kmsKey: args.kmsKeyArn }
-                : { encryptionType: "AES256" }],
-        }, child);
-        new aws.ecr.LifecyclePolicy(`${name}-lifecycle`, {
-            repository: this.repository.name,
-            policy: JSON.stringify(keepLastImagesPolicy(keep)),
-        }, child);
+        this.repository = new aws.ecr.Repository(
+            `${name}-repository`,
+            {
+                name: jobsRepositoryName(args.environment),
+                imageTagMutability: "IMMUTABLE",
+                imageScanningConfiguration: { scanOnPush: true },
+                encryptionConfigurations: [
+                    args.kmsKeyArn ? { encryptionType: "KMS", kmsKey: args.kmsKeyArn } : { encryptionType: "AES256" },
+                ],
+            },
+            child,
+        );
+        new aws.ecr.LifecyclePolicy(
+            `${name}-lifecycle`,
+            {
+                repository: this.repository.name,
+                policy: JSON.stringify(keepLastImagesPolicy(keep)),
+            },
+            child,
+        );
 
-        this.image = new awsx.ecr.Image(`${name}-image`, {
-            repositoryUrl: this.repository.repositoryUrl,
-            context,
-            dockerfile: join(context, JOBS_DOCKERFILE),
-            platform: JOBS_IMAGE_PLATFORM,
-            imageTag: args.imageTag ?? `src-${buildInputsHash(context)}`,
-        }, child);
+        this.image = new awsx.ecr.Image(
+            `${name}-image`,
+            {
+                repositoryUrl: this.repository.repositoryUrl,
+                context,
+                dockerfile: join(context, JOBS_DOCKERFILE),
+                platform: JOBS_IMAGE_PLATFORM,
+                imageTag: args.imageTag ?? `src-${buildInputsHash(context)}`,
+            },
+            child,
+        );
 
         this.repositoryArn = this.repository.arn;
         this.repositoryUrl = this.repository.repositoryUrl;
@@ -87,12 +99,14 @@ export function jobsRepositoryName(environment: Environment): string {
 /** ECR lifecycle policy that expires all but the newest `count` images. */
 export function keepLastImagesPolicy(count: number): object {
     return {
-        rules: [{
-            rulePriority: 1,
-            description: `Keep the newest ${count} images`,
-            selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: count },
-            action: { type: "expire" },
-        }],
+        rules: [
+            {
+                rulePriority: 1,
+                description: `Keep the newest ${count} images`,
+                selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: count },
+                action: { type: "expire" },
+            },
+        ],
     };
 }
 
@@ -101,7 +115,11 @@ export function buildInputsHash(root: string, inputs: readonly string[] = BUILD_
     const hash = createHash("sha256");
     const visit = (path: string) => {
         let stat;
-        try { stat = statSync(path); } catch { return; }
+        try {
+            stat = statSync(path);
+        } catch {
+            return;
+        }
         if (stat.isDirectory()) {
             for (const entry of readdirSync(path).sort()) if (entry !== "node_modules" && entry !== "dist") visit(join(path, entry));
         } else if (stat.isFile()) {

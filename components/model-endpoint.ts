@@ -2,8 +2,14 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { EndpointConfig, Environment } from "../infra/config";
 import {
-    assumeRolePolicy, ecrPullStatements, kmsUseStatement, policyDocument, s3BucketArn, s3ReadStatements,
-    s3WriteStatements, sagemakerLogsStatement,
+    assumeRolePolicy,
+    ecrPullStatements,
+    kmsUseStatement,
+    policyDocument,
+    s3BucketArn,
+    s3ReadStatements,
+    s3WriteStatements,
+    sagemakerLogsStatement,
 } from "../infra/iam";
 import { endpointName, iamName, prefixes, versionedName } from "../infra/naming";
 import { hasInstanceStorage } from "../infra/pipeline/instance-storage";
@@ -77,41 +83,66 @@ export class ModelEndpoint extends pulumi.ComponentResource {
         const physicalName = endpointName(env, args.model);
         const captureS3Uri = pulumi.interpolate`s3://${args.captureBucket}/${prefixes.captureModel(args.model)}`;
 
-        this.role = new aws.iam.Role(`${name}-role`, {
-            name: iamName(env, args.model, "endpoint"),
-            description: `Runs the ${args.model} endpoint: reads its model, writes captured traffic`,
-            assumeRolePolicy: JSON.stringify(assumeRolePolicy("sagemaker.amazonaws.com")),
-        }, child);
-        const rolePolicy = new aws.iam.RolePolicy(`${name}-role-policy`, {
-            role: this.role.id,
-            policy: pulumi.all([args.captureBucket, args.kmsKeyArn, args.modelDataKmsKeyArn ?? args.kmsKeyArn, args.accountId])
-                .apply(([capture, key, modelDataKey, account]) => JSON.stringify(endpointRolePolicy({
-                    model: args.model, modelDataUrl: args.modelDataUrl, captureBucket: capture, kmsKeyArn: key,
-                    modelDataKmsKeyArn: modelDataKey, servingImage: args.servingImage, accountId: account, region: args.region,
-                }))),
-        }, child);
+        this.role = new aws.iam.Role(
+            `${name}-role`,
+            {
+                name: iamName(env, args.model, "endpoint"),
+                description: `Runs the ${args.model} endpoint: reads its model, writes captured traffic`,
+                assumeRolePolicy: JSON.stringify(assumeRolePolicy("sagemaker.amazonaws.com")),
+            },
+            child,
+        );
+        const rolePolicy = new aws.iam.RolePolicy(
+            `${name}-role-policy`,
+            {
+                role: this.role.id,
+                policy: pulumi
+                    .all([args.captureBucket, args.kmsKeyArn, args.modelDataKmsKeyArn ?? args.kmsKeyArn, args.accountId])
+                    .apply(([capture, key, modelDataKey, account]) =>
+                        JSON.stringify(
+                            endpointRolePolicy({
+                                model: args.model,
+                                modelDataUrl: args.modelDataUrl,
+                                captureBucket: capture,
+                                kmsKeyArn: key,
+                                modelDataKmsKeyArn: modelDataKey,
+                                servingImage: args.servingImage,
+                                accountId: account,
+                                region: args.region,
+                            }),
+                        ),
+                    ),
+            },
+            child,
+        );
 
         const container = modelContainer(args);
         // SageMaker checks at creation that the role can read the model artifact, so the policy comes first.
         const afterPolicy = { parent: this, dependsOn: [rolePolicy] };
-        this.model = new aws.sagemaker.Model(`${name}-model`, {
-            name: this.role.arn.apply((role) => versionedName(env, [args.model], { role, container, isolation: true })),
-            executionRoleArn: this.role.arn,
-            enableNetworkIsolation: true,
-            primaryContainer: container,
-        }, afterPolicy);
+        this.model = new aws.sagemaker.Model(
+            `${name}-model`,
+            {
+                name: this.role.arn.apply((role) => versionedName(env, [args.model], { role, container, isolation: true })),
+                executionRoleArn: this.role.arn,
+                enableNetworkIsolation: true,
+                primaryContainer: container,
+            },
+            afterPolicy,
+        );
 
         // Every change replaces an endpoint config; its name follows its content so the new one never collides.
         const configContent = pulumi.all([this.model.name, args.kmsKeyArn, captureS3Uri]).apply(([modelName, kmsKeyArn, destination]) => ({
             // Instances with local NVMe storage encrypt it in hardware; SageMaker refuses a key for them.
             kmsKeyArn: hasInstanceStorage(args.endpoint.instanceType) ? undefined : kmsKeyArn,
-            productionVariants: [{
-                variantName: VARIANT_NAME,
-                modelName,
-                instanceType: args.endpoint.instanceType,
-                initialInstanceCount: args.endpoint.instanceCount,
-                initialVariantWeight: 1,
-            }],
+            productionVariants: [
+                {
+                    variantName: VARIANT_NAME,
+                    modelName,
+                    instanceType: args.endpoint.instanceType,
+                    initialInstanceCount: args.endpoint.instanceCount,
+                    initialVariantWeight: 1,
+                },
+            ],
             dataCaptureConfig: {
                 enableCapture: true,
                 initialSamplingPercentage: args.capturePercent,
@@ -122,49 +153,79 @@ export class ModelEndpoint extends pulumi.ComponentResource {
                 captureContentTypeHeader: { jsonContentTypes: ["application/json"] },
             },
         }));
-        this.endpointConfig = new aws.sagemaker.EndpointConfiguration(`${name}-config`, {
-            name: configContent.apply((c) => versionedName(env, [args.model], c)),
-            kmsKeyArn: configContent.kmsKeyArn,
-            productionVariants: configContent.productionVariants,
-            dataCaptureConfig: configContent.dataCaptureConfig,
-        }, afterPolicy);
+        this.endpointConfig = new aws.sagemaker.EndpointConfiguration(
+            `${name}-config`,
+            {
+                name: configContent.apply((c) => versionedName(env, [args.model], c)),
+                kmsKeyArn: configContent.kmsKeyArn,
+                productionVariants: configContent.productionVariants,
+                dataCaptureConfig: configContent.dataCaptureConfig,
+            },
+            afterPolicy,
+        );
 
         const alarms = endpointAlarms(physicalName, args.endpoint.latencyP99Ms);
-        this.errorAlarm = new aws.cloudwatch.MetricAlarm(`${name}-5xx`, {
-            ...alarms.errors, alarmActions: [args.alarmTopicArn], okActions: [args.alarmTopicArn],
-        }, child);
-        this.latencyAlarm = new aws.cloudwatch.MetricAlarm(`${name}-latency`, {
-            ...alarms.latency, alarmActions: [args.alarmTopicArn], okActions: [args.alarmTopicArn],
-        }, child);
+        this.errorAlarm = new aws.cloudwatch.MetricAlarm(
+            `${name}-5xx`,
+            {
+                ...alarms.errors,
+                alarmActions: [args.alarmTopicArn],
+                okActions: [args.alarmTopicArn],
+            },
+            child,
+        );
+        this.latencyAlarm = new aws.cloudwatch.MetricAlarm(
+            `${name}-latency`,
+            {
+                ...alarms.latency,
+                alarmActions: [args.alarmTopicArn],
+                okActions: [args.alarmTopicArn],
+            },
+            child,
+        );
 
         const blueGreen = args.blueGreen ?? env === "prod";
-        this.endpoint = new aws.sagemaker.Endpoint(`${name}-endpoint`, {
-            name: physicalName,
-            endpointConfigName: this.endpointConfig.name,
-            deploymentConfig: blueGreen ? canaryDeployment([alarms.errors.name, alarms.latency.name], args.endpoint.instanceCount) : undefined,
-        }, { parent: this, dependsOn: [this.errorAlarm, this.latencyAlarm] });
+        this.endpoint = new aws.sagemaker.Endpoint(
+            `${name}-endpoint`,
+            {
+                name: physicalName,
+                endpointConfigName: this.endpointConfig.name,
+                deploymentConfig: blueGreen
+                    ? canaryDeployment([alarms.errors.name, alarms.latency.name], args.endpoint.instanceCount)
+                    : undefined,
+            },
+            { parent: this, dependsOn: [this.errorAlarm, this.latencyAlarm] },
+        );
 
         const scaling = args.endpoint.autoscaling;
         if (scaling) {
-            const target = new aws.appautoscaling.Target(`${name}-scaling-target`, {
-                serviceNamespace: "sagemaker",
-                resourceId: pulumi.interpolate`endpoint/${this.endpoint.name}/variant/${VARIANT_NAME}`,
-                scalableDimension: "sagemaker:variant:DesiredInstanceCount",
-                minCapacity: scaling.minCapacity,
-                maxCapacity: scaling.maxCapacity,
-            }, child);
-            new aws.appautoscaling.Policy(`${name}-scaling-policy`, {
-                policyType: "TargetTrackingScaling",
-                serviceNamespace: target.serviceNamespace,
-                resourceId: target.resourceId,
-                scalableDimension: target.scalableDimension,
-                targetTrackingScalingPolicyConfiguration: {
-                    predefinedMetricSpecification: { predefinedMetricType: "SageMakerVariantInvocationsPerInstance" },
-                    targetValue: scaling.targetInvocationsPerInstance,
-                    scaleInCooldown: scaling.scaleInCooldownSeconds,
-                    scaleOutCooldown: scaling.scaleOutCooldownSeconds,
+            const target = new aws.appautoscaling.Target(
+                `${name}-scaling-target`,
+                {
+                    serviceNamespace: "sagemaker",
+                    resourceId: pulumi.interpolate`endpoint/${this.endpoint.name}/variant/${VARIANT_NAME}`,
+                    scalableDimension: "sagemaker:variant:DesiredInstanceCount",
+                    minCapacity: scaling.minCapacity,
+                    maxCapacity: scaling.maxCapacity,
                 },
-            }, child);
+                child,
+            );
+            new aws.appautoscaling.Policy(
+                `${name}-scaling-policy`,
+                {
+                    policyType: "TargetTrackingScaling",
+                    serviceNamespace: target.serviceNamespace,
+                    resourceId: target.resourceId,
+                    scalableDimension: target.scalableDimension,
+                    targetTrackingScalingPolicyConfiguration: {
+                        predefinedMetricSpecification: { predefinedMetricType: "SageMakerVariantInvocationsPerInstance" },
+                        targetValue: scaling.targetInvocationsPerInstance,
+                        scaleInCooldown: scaling.scaleInCooldownSeconds,
+                        scaleOutCooldown: scaling.scaleOutCooldownSeconds,
+                    },
+                },
+                child,
+            );
         }
 
         this.endpointName = this.endpoint.name;
@@ -172,20 +233,25 @@ export class ModelEndpoint extends pulumi.ComponentResource {
         this.modelPackageArn = pulumi.output(args.modelPackageArn);
         this.captureS3Uri = captureS3Uri;
         this.registerOutputs({
-            endpointName: this.endpointName, endpointArn: this.endpointArn, modelPackageArn: this.modelPackageArn, captureS3Uri: this.captureS3Uri,
+            endpointName: this.endpointName,
+            endpointArn: this.endpointArn,
+            modelPackageArn: this.modelPackageArn,
+            captureS3Uri: this.captureS3Uri,
         });
     }
 }
 
 /** The serving container: the package by ARN, or its image and artifact with the package recorded. */
-export function modelContainer(args: Pick<ModelEndpointArgs, "deployFrom" | "modelPackageArn" | "servingImage" | "modelDataUrl">): aws.types.input.sagemaker.ModelPrimaryContainer {
+export function modelContainer(
+    args: Pick<ModelEndpointArgs, "deployFrom" | "modelPackageArn" | "servingImage" | "modelDataUrl">,
+): aws.types.input.sagemaker.ModelPrimaryContainer {
     return (args.deployFrom ?? "package") === "package"
         ? { modelPackageName: args.modelPackageArn }
         : {
-            image: args.servingImage,
-            modelDataUrl: args.modelDataUrl,
-            environment: { [SERVED_PACKAGE_ENVIRONMENT_VARIABLE]: args.modelPackageArn },
-        };
+              image: args.servingImage,
+              modelDataUrl: args.modelDataUrl,
+              environment: { [SERVED_PACKAGE_ENVIRONMENT_VARIABLE]: args.modelPackageArn },
+          };
 }
 
 /** The alarms that guard an endpoint and roll a prod deployment back. */
@@ -228,9 +294,7 @@ export function endpointAlarms(endpoint: string, latencyP99Ms: number) {
  * ten-minute bake, and rollback when any of the alarms fires during the update.
  */
 export function canaryDeployment(alarmNames: readonly string[], instanceCount: number): aws.types.input.sagemaker.EndpointDeploymentConfig {
-    const canary = instanceCount >= 2
-        ? { type: "INSTANCE_COUNT", value: 1 }
-        : { type: "CAPACITY_PERCENT", value: 50 };
+    const canary = instanceCount >= 2 ? { type: "INSTANCE_COUNT", value: 1 } : { type: "CAPACITY_PERCENT", value: 50 };
     return {
         blueGreenUpdatePolicy: {
             trafficRoutingConfiguration: { type: "CANARY", canarySize: canary, waitIntervalInSeconds: 600 },
@@ -246,8 +310,14 @@ export function canaryDeployment(alarmNames: readonly string[], instanceCount: n
  * capture prefix, use the keys involved, and log.
  */
 export function endpointRolePolicy(p: {
-    model: string; modelDataUrl: string; servingImage: string; captureBucket: string; kmsKeyArn: string;
-    modelDataKmsKeyArn: string; accountId: string; region: string;
+    model: string;
+    modelDataUrl: string;
+    servingImage: string;
+    captureBucket: string;
+    kmsKeyArn: string;
+    modelDataKmsKeyArn: string;
+    accountId: string;
+    region: string;
 }) {
     const artifact = parseS3Uri(p.modelDataUrl);
     return policyDocument(

@@ -3,11 +3,29 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Environment, MonitoringConfig } from "../infra/config";
 import {
-    assumeRolePolicy, ecrPullStatements, kmsUseStatement, passRoleStatement, policyDocument, PolicyDocument, putMetricDataStatement,
-    s3BucketArn, s3ReadStatements, s3WriteStatements, sagemakerArn, sagemakerLogsStatement, sagemakerStatement,
+    assumeRolePolicy,
+    ecrPullStatements,
+    kmsUseStatement,
+    passRoleStatement,
+    policyDocument,
+    PolicyDocument,
+    putMetricDataStatement,
+    s3BucketArn,
+    s3ReadStatements,
+    s3WriteStatements,
+    sagemakerArn,
+    sagemakerLogsStatement,
+    sagemakerStatement,
 } from "../infra/iam";
 import {
-    encodeMonitorThresholds, groundTruthPrefix, JOBS_ENTRYPOINT, MONITOR_THRESHOLDS_ENV, MONITORING_METRICS, monitoringNamespace, MonitorThresholds, PROCESSING_PATHS,
+    encodeMonitorThresholds,
+    groundTruthPrefix,
+    JOBS_ENTRYPOINT,
+    MONITOR_THRESHOLDS_ENV,
+    MONITORING_METRICS,
+    monitoringNamespace,
+    MonitorThresholds,
+    PROCESSING_PATHS,
 } from "../infra/job-contract";
 import { iamName, monitoringScheduleName, pipelineName, prefixes } from "../infra/naming";
 import { execution, PipelineBuilder, PipelineDefinition } from "../infra/pipeline/builder";
@@ -100,7 +118,9 @@ export class ModelMonitor extends pulumi.ComponentResource {
         const volumeSizeGb = args.volumeSizeGb ?? DEFAULT_VOLUME_GB;
         const maxRuntimeSeconds = args.maxRuntimeSeconds ?? defaultMaxRuntime(period);
         if (engine === "model-monitor" && period === "hourly" && maxRuntimeSeconds > 3600)
-            throw new Error(`models.${args.model}: an hourly Model Monitor schedule allows at most 3600 seconds per run, got maxRuntimeSeconds ${maxRuntimeSeconds}`);
+            throw new Error(
+                `models.${args.model}: an hourly Model Monitor schedule allows at most 3600 seconds per run, got maxRuntimeSeconds ${maxRuntimeSeconds}`,
+            );
         const thresholds: MonitorThresholds = { ...args.monitoring.drift, confidenceThreshold: args.confidenceThreshold };
         const thresholdsJson = encodeMonitorThresholds(thresholds);
         const retrainAfter = args.monitoring.retrainAfterPeriods;
@@ -111,114 +131,234 @@ export class ModelMonitor extends pulumi.ComponentResource {
         const monitoringPipelineName = engine === "pipeline" ? pipelineName(args.environment, args.model, "monitoring") : undefined;
         this.pipelineName = monitoringPipelineName;
 
-        this.role = new aws.iam.Role(`${name}-role`, {
-            name: iamName(args.environment, args.model, "monitor"),
-            description: `Runs the ${engine} monitor job of ${args.model}`,
-            assumeRolePolicy: JSON.stringify(assumeRolePolicy("sagemaker.amazonaws.com")),
-        }, child);
-        new aws.iam.RolePolicy(`${name}-role-policy`, {
-            role: this.role.id,
-            policy: pulumi.all([this.role.arn, args.captureBucket, args.monitoringBaselineUri, args.kmsKeyArn, args.baselineKmsKeyArn ?? args.kmsKeyArn, args.jobsRepositoryArn, args.accountId])
-                .apply(([roleArn, captureBucket, baselineUri, kmsKeyArn, baselineKmsKeyArn, repositoryArn, accountId]) => JSON.stringify(monitorJobPolicy({
-                    engine, model: args.model, region: args.region, accountId, roleArn, captureBucket, baselineUri, kmsKeyArn, baselineKmsKeyArn, repositoryArn,
-                }))),
-        }, child);
+        this.role = new aws.iam.Role(
+            `${name}-role`,
+            {
+                name: iamName(args.environment, args.model, "monitor"),
+                description: `Runs the ${engine} monitor job of ${args.model}`,
+                assumeRolePolicy: JSON.stringify(assumeRolePolicy("sagemaker.amazonaws.com")),
+            },
+            child,
+        );
+        new aws.iam.RolePolicy(
+            `${name}-role-policy`,
+            {
+                role: this.role.id,
+                policy: pulumi
+                    .all([
+                        this.role.arn,
+                        args.captureBucket,
+                        args.monitoringBaselineUri,
+                        args.kmsKeyArn,
+                        args.baselineKmsKeyArn ?? args.kmsKeyArn,
+                        args.jobsRepositoryArn,
+                        args.accountId,
+                    ])
+                    .apply(([roleArn, captureBucket, baselineUri, kmsKeyArn, baselineKmsKeyArn, repositoryArn, accountId]) =>
+                        JSON.stringify(
+                            monitorJobPolicy({
+                                engine,
+                                model: args.model,
+                                region: args.region,
+                                accountId,
+                                roleArn,
+                                captureBucket,
+                                baselineUri,
+                                kmsKeyArn,
+                                baselineKmsKeyArn,
+                                repositoryArn,
+                            }),
+                        ),
+                    ),
+            },
+            child,
+        );
 
         const job = pulumi.all([this.role.arn, args.captureBucket, args.monitoringBaselineUri, args.kmsKeyArn, args.jobsImageUri]);
         if (engine === "pipeline") {
-            this.pipeline = new aws.sagemaker.Pipeline(`${name}-pipeline`, {
-                pipelineName: monitoringPipelineName!,
-                pipelineDisplayName: monitoringPipelineName!,
-                pipelineDescription: `Image-aware monitoring of ${args.endpointName}, ${period}`,
-                roleArn: this.role.arn,
-                pipelineDefinition: job.apply(([roleArn, captureBucket, baselineUri, kmsKeyArn, jobsImageUri]) => JSON.stringify(monitoringPipelineDefinition({
-                    model: args.model, endpointName: args.endpointName, scheduleName, period, roleArn, captureBucket, baselineUri, kmsKeyArn,
-                    jobsImageUri, instanceType, volumeSizeGb, maxRuntimeSeconds, thresholdsJson,
-                }))),
-            }, child);
-            const schedulerRole = new aws.iam.Role(`${name}-scheduler-role`, {
-                name: iamName(args.environment, args.model, "monitor-scheduler"),
-                description: `Lets EventBridge Scheduler start the monitoring pipeline of ${args.model}`,
-                assumeRolePolicy: JSON.stringify(assumeRolePolicy("scheduler.amazonaws.com")),
-            }, child);
-            new aws.iam.RolePolicy(`${name}-scheduler-role-policy`, {
-                role: schedulerRole.id,
-                policy: this.pipeline.arn.apply((arn) => JSON.stringify(startPipelinePolicy(arn))),
-            }, child);
-            this.schedule = new aws.scheduler.Schedule(`${name}-schedule`, {
-                name: scheduleName,
-                description: `Starts ${monitoringPipelineName} ${period}; the job monitors the previous whole ${period === "hourly" ? "hour" : "day"}`,
-                scheduleExpression: schedulerExpression(period),
-                scheduleExpressionTimezone: "UTC",
-                flexibleTimeWindow: { mode: "OFF" },
-                target: {
-                    arn: this.pipeline.arn,
-                    roleArn: schedulerRole.arn,
-                    sagemakerPipelineParameters: {
-                        pipelineParameters: [{ name: WINDOW_PARAMETERS.start, value: "auto" }, { name: WINDOW_PARAMETERS.end, value: "auto" }],
-                    },
-                    retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+            this.pipeline = new aws.sagemaker.Pipeline(
+                `${name}-pipeline`,
+                {
+                    pipelineName: monitoringPipelineName!,
+                    pipelineDisplayName: monitoringPipelineName!,
+                    pipelineDescription: `Image-aware monitoring of ${args.endpointName}, ${period}`,
+                    roleArn: this.role.arn,
+                    pipelineDefinition: job.apply(([roleArn, captureBucket, baselineUri, kmsKeyArn, jobsImageUri]) =>
+                        JSON.stringify(
+                            monitoringPipelineDefinition({
+                                model: args.model,
+                                endpointName: args.endpointName,
+                                scheduleName,
+                                period,
+                                roleArn,
+                                captureBucket,
+                                baselineUri,
+                                kmsKeyArn,
+                                jobsImageUri,
+                                instanceType,
+                                volumeSizeGb,
+                                maxRuntimeSeconds,
+                                thresholdsJson,
+                            }),
+                        ),
+                    ),
                 },
-            }, child);
+                child,
+            );
+            const schedulerRole = new aws.iam.Role(
+                `${name}-scheduler-role`,
+                {
+                    name: iamName(args.environment, args.model, "monitor-scheduler"),
+                    description: `Lets EventBridge Scheduler start the monitoring pipeline of ${args.model}`,
+                    assumeRolePolicy: JSON.stringify(assumeRolePolicy("scheduler.amazonaws.com")),
+                },
+                child,
+            );
+            new aws.iam.RolePolicy(
+                `${name}-scheduler-role-policy`,
+                {
+                    role: schedulerRole.id,
+                    policy: this.pipeline.arn.apply((arn) => JSON.stringify(startPipelinePolicy(arn))),
+                },
+                child,
+            );
+            this.schedule = new aws.scheduler.Schedule(
+                `${name}-schedule`,
+                {
+                    name: scheduleName,
+                    description: `Starts ${monitoringPipelineName} ${period}; the job monitors the previous whole ${period === "hourly" ? "hour" : "day"}`,
+                    scheduleExpression: schedulerExpression(period),
+                    scheduleExpressionTimezone: "UTC",
+                    flexibleTimeWindow: { mode: "OFF" },
+                    target: {
+                        arn: this.pipeline.arn,
+                        roleArn: schedulerRole.arn,
+                        sagemakerPipelineParameters: {
+                            pipelineParameters: [
+                                { name: WINDOW_PARAMETERS.start, value: "auto" },
+                                { name: WINDOW_PARAMETERS.end, value: "auto" },
+                            ],
+                        },
+                        retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+                    },
+                },
+                child,
+            );
         } else {
-            this.monitoringSchedule = new aws.sagemaker.MonitoringSchedule(`${name}-schedule`, {
-                name: scheduleName,
-                monitoringScheduleConfig: job.apply(([roleArn, captureBucket, baselineUri, kmsKeyArn, jobsImageUri]) => monitoringScheduleConfig({
-                    model: args.model, endpointName: args.endpointName, period, roleArn, captureBucket, baselineUri, kmsKeyArn, jobsImageUri,
-                    instanceType, volumeSizeGb, maxRuntimeSeconds, thresholdsJson,
-                })),
-            }, child);
+            this.monitoringSchedule = new aws.sagemaker.MonitoringSchedule(
+                `${name}-schedule`,
+                {
+                    name: scheduleName,
+                    monitoringScheduleConfig: job.apply(([roleArn, captureBucket, baselineUri, kmsKeyArn, jobsImageUri]) =>
+                        monitoringScheduleConfig({
+                            model: args.model,
+                            endpointName: args.endpointName,
+                            period,
+                            roleArn,
+                            captureBucket,
+                            baselineUri,
+                            kmsKeyArn,
+                            jobsImageUri,
+                            instanceType,
+                            volumeSizeGb,
+                            maxRuntimeSeconds,
+                            thresholdsJson,
+                        }),
+                    ),
+                },
+                child,
+            );
         }
 
-        const specs = monitorAlarmSpecs({ engine, model: args.model, endpointName: args.endpointName, scheduleName, period, thresholds, retrainAfterPeriods: retrainAfter, monitoringPipelineName });
-        this.alarms = specs.map((s) => new aws.cloudwatch.MetricAlarm(`${name}-${s.id}`, {
-            name: s.name,
-            alarmDescription: s.description,
-            namespace: s.namespace,
-            metricName: s.metricName,
-            dimensions: s.dimensions,
-            statistic: s.statistic,
-            period: s.period,
-            evaluationPeriods: s.evaluationPeriods,
-            datapointsToAlarm: s.evaluationPeriods,
-            comparisonOperator: s.comparisonOperator,
-            threshold: s.threshold,
-            treatMissingData: "notBreaching",
-            alarmActions: [args.alarmTopicArn],
-            okActions: [args.alarmTopicArn],
-        }, child));
+        const specs = monitorAlarmSpecs({
+            engine,
+            model: args.model,
+            endpointName: args.endpointName,
+            scheduleName,
+            period,
+            thresholds,
+            retrainAfterPeriods: retrainAfter,
+            monitoringPipelineName,
+        });
+        this.alarms = specs.map(
+            (s) =>
+                new aws.cloudwatch.MetricAlarm(
+                    `${name}-${s.id}`,
+                    {
+                        name: s.name,
+                        alarmDescription: s.description,
+                        namespace: s.namespace,
+                        metricName: s.metricName,
+                        dimensions: s.dimensions,
+                        statistic: s.statistic,
+                        period: s.period,
+                        evaluationPeriods: s.evaluationPeriods,
+                        datapointsToAlarm: s.evaluationPeriods,
+                        comparisonOperator: s.comparisonOperator,
+                        threshold: s.threshold,
+                        treatMissingData: "notBreaching",
+                        alarmActions: [args.alarmTopicArn],
+                        okActions: [args.alarmTopicArn],
+                    },
+                    child,
+                ),
+        );
         this.alarmNames = pulumi.output(specs.map((s) => s.name));
 
         if (retrainAfter !== undefined && args.trainingPipelineArn !== undefined) {
             const persistent = this.alarms[specs.findIndex((s) => s.id === "drift-persistent")];
-            this.retrainRule = new aws.cloudwatch.EventRule(`${name}-retrain`, {
-                name: iamName(args.environment, args.model, "retrain-on-drift"),
-                description: `Starts the training pipeline of ${args.model} when drift persists for ${retrainAfter} ${period} runs`,
-                eventPattern: persistent.arn.apply((arn) => JSON.stringify(retrainEventPattern(arn))),
-            }, child);
-            const retrainRole = new aws.iam.Role(`${name}-retrain-role`, {
-                name: iamName(args.environment, args.model, "retrain-on-drift"),
-                description: `Lets EventBridge start the training pipeline of ${args.model}`,
-                assumeRolePolicy: JSON.stringify(assumeRolePolicy("events.amazonaws.com")),
-            }, child);
-            new aws.iam.RolePolicy(`${name}-retrain-role-policy`, {
-                role: retrainRole.id,
-                policy: pulumi.output(args.trainingPipelineArn).apply((arn) => JSON.stringify(startPipelinePolicy(arn))),
-            }, child);
+            this.retrainRule = new aws.cloudwatch.EventRule(
+                `${name}-retrain`,
+                {
+                    name: iamName(args.environment, args.model, "retrain-on-drift"),
+                    description: `Starts the training pipeline of ${args.model} when drift persists for ${retrainAfter} ${period} runs`,
+                    eventPattern: persistent.arn.apply((arn) => JSON.stringify(retrainEventPattern(arn))),
+                },
+                child,
+            );
+            const retrainRole = new aws.iam.Role(
+                `${name}-retrain-role`,
+                {
+                    name: iamName(args.environment, args.model, "retrain-on-drift"),
+                    description: `Lets EventBridge start the training pipeline of ${args.model}`,
+                    assumeRolePolicy: JSON.stringify(assumeRolePolicy("events.amazonaws.com")),
+                },
+                child,
+            );
+            new aws.iam.RolePolicy(
+                `${name}-retrain-role-policy`,
+                {
+                    role: retrainRole.id,
+                    policy: pulumi.output(args.trainingPipelineArn).apply((arn) => JSON.stringify(startPipelinePolicy(arn))),
+                },
+                child,
+            );
             // No parameters: the training pipeline's default manifest is the newest complete dataset.
-            new aws.cloudwatch.EventTarget(`${name}-retrain-target`, {
-                rule: this.retrainRule.name,
-                arn: args.trainingPipelineArn,
-                roleArn: retrainRole.arn,
-            }, child);
+            new aws.cloudwatch.EventTarget(
+                `${name}-retrain-target`,
+                {
+                    rule: this.retrainRule.name,
+                    arn: args.trainingPipelineArn,
+                    roleArn: retrainRole.arn,
+                },
+                child,
+            );
         }
 
         this.dashboardModel = {
-            model: args.model, endpointName: args.endpointName, scheduleName, engine, thresholds, monitoringPipelineName,
+            model: args.model,
+            endpointName: args.endpointName,
+            scheduleName,
+            engine,
+            thresholds,
+            monitoringPipelineName,
         };
 
         this.registerOutputs({
-            engine: this.engine, scheduleName: this.scheduleName, pipelineName: this.pipelineName, alarmNames: this.alarmNames,
+            engine: this.engine,
+            scheduleName: this.scheduleName,
+            pipelineName: this.pipelineName,
+            alarmNames: this.alarmNames,
         });
     }
 }
@@ -233,8 +373,10 @@ function defaultMaxRuntime(period: MonitoringPeriod): number {
 
 function checkRetrainRange(model: string, period: MonitoringPeriod, n: number): void {
     if (n * PERIOD_SECONDS[period] > MAX_ALARM_RANGE_SECONDS)
-        throw new Error(`models.${model}.monitoring.retrainAfterPeriods: ${n} ${period} periods is more than CloudWatch's 7-day alarm range; `
-            + `use at most ${Math.floor(MAX_ALARM_RANGE_SECONDS / PERIOD_SECONDS[period])} with a ${period} schedule`);
+        throw new Error(
+            `models.${model}.monitoring.retrainAfterPeriods: ${n} ${period} periods is more than CloudWatch's 7-day alarm range; ` +
+                `use at most ${Math.floor(MAX_ALARM_RANGE_SECONDS / PERIOD_SECONDS[period])} with a ${period} schedule`,
+        );
 }
 
 /**
@@ -284,29 +426,47 @@ export function monitoringPipelineDefinition(i: MonitorJobInput & { readonly sch
                 ImageUri: i.jobsImageUri,
                 ContainerEntrypoint: [...JOBS_ENTRYPOINT, "monitor"],
                 ContainerArguments: [
-                    "--capture", `s3://${i.captureBucket}/${prefixes.captureModel(i.model)}`,
-                    "--baseline", PROCESSING_PATHS.monitor.baseline,
-                    "--ground-truth", `s3://${i.captureBucket}/${groundTruthPrefix(i.model)}`,
-                    "--output", PROCESSING_PATHS.monitor.output,
-                    "--endpoint", i.endpointName,
-                    "--schedule", i.scheduleName,
-                    "--period", i.period,
-                    "--start-time", start,
-                    "--end-time", end,
-                    "--execution-time", execution.startDateTime,
-                    "--put-metrics", monitoringNamespace("pipeline"),
-                    "--upload", monitoringOutputUri(i.captureBucket, i.model, i.endpointName, i.scheduleName),
-                    "--kms-key", i.kmsKeyArn,
+                    "--capture",
+                    `s3://${i.captureBucket}/${prefixes.captureModel(i.model)}`,
+                    "--baseline",
+                    PROCESSING_PATHS.monitor.baseline,
+                    "--ground-truth",
+                    `s3://${i.captureBucket}/${groundTruthPrefix(i.model)}`,
+                    "--output",
+                    PROCESSING_PATHS.monitor.output,
+                    "--endpoint",
+                    i.endpointName,
+                    "--schedule",
+                    i.scheduleName,
+                    "--period",
+                    i.period,
+                    "--start-time",
+                    start,
+                    "--end-time",
+                    end,
+                    "--execution-time",
+                    execution.startDateTime,
+                    "--put-metrics",
+                    monitoringNamespace("pipeline"),
+                    "--upload",
+                    monitoringOutputUri(i.captureBucket, i.model, i.endpointName, i.scheduleName),
+                    "--kms-key",
+                    i.kmsKeyArn,
                 ],
             },
             Environment: { [MONITOR_THRESHOLDS_ENV]: i.thresholdsJson },
-            ProcessingInputs: [{
-                InputName: "baseline",
-                S3Input: {
-                    S3Uri: i.baselineUri, LocalPath: PROCESSING_PATHS.monitor.baseline,
-                    S3DataType: "S3Prefix", S3InputMode: "File", S3DataDistributionType: "FullyReplicated",
+            ProcessingInputs: [
+                {
+                    InputName: "baseline",
+                    S3Input: {
+                        S3Uri: i.baselineUri,
+                        LocalPath: PROCESSING_PATHS.monitor.baseline,
+                        S3DataType: "S3Prefix",
+                        S3InputMode: "File",
+                        S3DataDistributionType: "FullyReplicated",
+                    },
                 },
-            }],
+            ],
             ProcessingResources: {
                 ClusterConfig: {
                     InstanceType: i.instanceType as ProcessingInstanceType,
@@ -320,7 +480,12 @@ export function monitoringPipelineDefinition(i: MonitorJobInput & { readonly sch
             NetworkConfig: { EnableInterContainerTrafficEncryption: true, EnableNetworkIsolation: false },
         },
         retryPolicies: [
-            { ExceptionType: ["SageMaker.CAPACITY_ERROR", "SageMaker.JOB_INTERNAL_ERROR"], IntervalSeconds: 60, BackoffRate: 2, MaxAttempts: 3 },
+            {
+                ExceptionType: ["SageMaker.CAPACITY_ERROR", "SageMaker.JOB_INTERNAL_ERROR"],
+                IntervalSeconds: 60,
+                BackoffRate: 2,
+                MaxAttempts: 3,
+            },
             { ExceptionType: ["Step.THROTTLING", "Step.SERVICE_FAULT"], IntervalSeconds: 5, BackoffRate: 2, MaxAttempts: 5 },
         ],
     });
@@ -343,8 +508,10 @@ export function monitoringScheduleConfig(i: MonitorJobInput): aws.types.input.sa
             baseline: { statisticsResource: { s3Uri: i.baselineUri } },
             monitoringInputs: {
                 endpointInput: {
-                    endpointName: i.endpointName, localPath: PROCESSING_PATHS.monitor.capture,
-                    s3InputMode: "File", s3DataDistributionType: "FullyReplicated",
+                    endpointName: i.endpointName,
+                    localPath: PROCESSING_PATHS.monitor.capture,
+                    s3InputMode: "File",
+                    s3DataDistributionType: "FullyReplicated",
                 },
             },
             monitoringOutputConfig: {
@@ -360,7 +527,9 @@ export function monitoringScheduleConfig(i: MonitorJobInput): aws.types.input.sa
             },
             monitoringResources: {
                 clusterConfig: {
-                    instanceType: i.instanceType, instanceCount: 1, volumeSizeInGb: i.volumeSizeGb,
+                    instanceType: i.instanceType,
+                    instanceCount: 1,
+                    volumeSizeInGb: i.volumeSizeGb,
                     ...(volumeKmsKey(i.instanceType, i.kmsKeyArn).VolumeKmsKeyId ? { volumeKmsKeyId: i.kmsKeyArn } : {}),
                 },
             },
@@ -407,8 +576,13 @@ export function monitorJobPolicy(i: MonitorPolicyInput): PolicyDocument {
     ];
     if (i.engine === "pipeline")
         statements.push(
-            [sagemakerStatement(["CreateProcessingJob", "DescribeProcessingJob", "StopProcessingJob", "AddTags"],
-                [sagemakerArn(i.region, i.accountId, "processing-job", "pipelines-*")], "PipelineProcessingJobs")],
+            [
+                sagemakerStatement(
+                    ["CreateProcessingJob", "DescribeProcessingJob", "StopProcessingJob", "AddTags"],
+                    [sagemakerArn(i.region, i.accountId, "processing-job", "pipelines-*")],
+                    "PipelineProcessingJobs",
+                ),
+            ],
             [passRoleStatement(i.roleArn)],
         );
     return policyDocument(...statements);
@@ -467,31 +641,87 @@ export function monitorAlarmSpecs(i: AlarmInput): AlarmSpec[] {
     const period = PERIOD_SECONDS[i.period];
     const t = i.thresholds;
     const M = MONITORING_METRICS;
-    const spec = (id: string, metricName: string, comparisonOperator: AlarmSpec["comparisonOperator"], threshold: number, description: string, evaluationPeriods = 1): AlarmSpec => ({
-        id, name: `${i.scheduleName}-${id}`, description: `${i.model}: ${description}`, namespace, metricName, dimensions,
-        statistic: "Maximum", period, evaluationPeriods, comparisonOperator, threshold,
+    const spec = (
+        id: string,
+        metricName: string,
+        comparisonOperator: AlarmSpec["comparisonOperator"],
+        threshold: number,
+        description: string,
+        evaluationPeriods = 1,
+    ): AlarmSpec => ({
+        id,
+        name: `${i.scheduleName}-${id}`,
+        description: `${i.model}: ${description}`,
+        namespace,
+        metricName,
+        dimensions,
+        statistic: "Maximum",
+        period,
+        evaluationPeriods,
+        comparisonOperator,
+        threshold,
     });
     const specs: AlarmSpec[] = [
-        spec("drift", M.driftDetected, "GreaterThanOrEqualToThreshold", 1,
-            "the monitor found drift in predicted classes, confidence or image properties; see report.html of the run"),
-        spec("low-confidence", M.lowConfidenceRate, "GreaterThanThreshold", t.lowConfidenceRate,
-            `more than ${t.lowConfidenceRate * 100}% of predictions are below confidence ${t.confidenceThreshold}`),
-        spec("decode-errors", M.decodeErrorRate, "GreaterThanThreshold", t.decodeErrorRate,
-            `more than ${t.decodeErrorRate * 100}% of captured requests could not be decoded`),
-        spec("unseen-content-types", M.unseenContentTypes, "GreaterThanOrEqualToThreshold", 1,
-            "requests carry image types never seen in training"),
-        spec("accuracy-drop", M.accuracyDrop, "GreaterThanThreshold", t.accuracyDrop,
-            `accuracy on labelled traffic fell more than ${t.accuracyDrop} below the evaluation baseline`),
+        spec(
+            "drift",
+            M.driftDetected,
+            "GreaterThanOrEqualToThreshold",
+            1,
+            "the monitor found drift in predicted classes, confidence or image properties; see report.html of the run",
+        ),
+        spec(
+            "low-confidence",
+            M.lowConfidenceRate,
+            "GreaterThanThreshold",
+            t.lowConfidenceRate,
+            `more than ${t.lowConfidenceRate * 100}% of predictions are below confidence ${t.confidenceThreshold}`,
+        ),
+        spec(
+            "decode-errors",
+            M.decodeErrorRate,
+            "GreaterThanThreshold",
+            t.decodeErrorRate,
+            `more than ${t.decodeErrorRate * 100}% of captured requests could not be decoded`,
+        ),
+        spec(
+            "unseen-content-types",
+            M.unseenContentTypes,
+            "GreaterThanOrEqualToThreshold",
+            1,
+            "requests carry image types never seen in training",
+        ),
+        spec(
+            "accuracy-drop",
+            M.accuracyDrop,
+            "GreaterThanThreshold",
+            t.accuracyDrop,
+            `accuracy on labelled traffic fell more than ${t.accuracyDrop} below the evaluation baseline`,
+        ),
     ];
     if (i.engine === "pipeline" && i.monitoringPipelineName)
         specs.push({
-            id: "run-failed", name: `${i.scheduleName}-run-failed`, description: `${i.model}: a monitoring pipeline run failed`,
-            namespace: "AWS/Sagemaker/ModelBuildingPipeline", metricName: "ExecutionFailed",
-            dimensions: { PipelineName: i.monitoringPipelineName }, statistic: "Sum", period, evaluationPeriods: 1,
-            comparisonOperator: "GreaterThanOrEqualToThreshold", threshold: 1,
+            id: "run-failed",
+            name: `${i.scheduleName}-run-failed`,
+            description: `${i.model}: a monitoring pipeline run failed`,
+            namespace: "AWS/Sagemaker/ModelBuildingPipeline",
+            metricName: "ExecutionFailed",
+            dimensions: { PipelineName: i.monitoringPipelineName },
+            statistic: "Sum",
+            period,
+            evaluationPeriods: 1,
+            comparisonOperator: "GreaterThanOrEqualToThreshold",
+            threshold: 1,
         });
     if (i.retrainAfterPeriods !== undefined)
-        specs.push(spec("drift-persistent", M.driftDetected, "GreaterThanOrEqualToThreshold", 1,
-            `drift in ${i.retrainAfterPeriods} consecutive ${i.period} runs; the training pipeline is started`, i.retrainAfterPeriods));
+        specs.push(
+            spec(
+                "drift-persistent",
+                M.driftDetected,
+                "GreaterThanOrEqualToThreshold",
+                1,
+                `drift in ${i.retrainAfterPeriods} consecutive ${i.period} runs; the training pipeline is started`,
+                i.retrainAfterPeriods,
+            ),
+        );
     return specs;
 }

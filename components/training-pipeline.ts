@@ -4,9 +4,20 @@ import { Environment, ModelConfig } from "../infra/config";
 import { assumeRolePolicy } from "../infra/iam";
 import { jobModelConfig } from "../infra/job-contract";
 import { fitName, iamName, modelPackageGroupName, pipelineName, PROJECT } from "../infra/naming";
-import { ALGORITHM_IMAGE, imageClassificationPipeline, latestManifestKey, modelConfigKey, BATCH_MANIFEST_PARAMETER } from "../infra/pipeline/image-classification";
+import {
+    ALGORITHM_IMAGE,
+    imageClassificationPipeline,
+    latestManifestKey,
+    modelConfigKey,
+    BATCH_MANIFEST_PARAMETER,
+} from "../infra/pipeline/image-classification";
 import { pipelineStarterPolicy, trainingRolePolicy } from "../infra/pipeline/training-role";
-import { batchManifestEventPattern, batchManifestPipelineParameters, checkedParameters, failedExecutionEventPattern } from "../infra/pipeline/trigger";
+import {
+    batchManifestEventPattern,
+    batchManifestPipelineParameters,
+    checkedParameters,
+    failedExecutionEventPattern,
+} from "../infra/pipeline/trigger";
 import { dataProtection } from "../infra/resource-options";
 
 export interface TrainingPipelineArgs {
@@ -17,7 +28,11 @@ export interface TrainingPipelineArgs {
     /** The model's settings (classes, image shape, training, quality threshold, endpoint type). */
     readonly config: ModelConfig;
     /** Data lake bucket names (not ARNs). The raw bucket must send EventBridge notifications. */
-    readonly buckets: { readonly raw: pulumi.Input<string>; readonly curated: pulumi.Input<string>; readonly artifacts: pulumi.Input<string> };
+    readonly buckets: {
+        readonly raw: pulumi.Input<string>;
+        readonly curated: pulumi.Input<string>;
+        readonly artifacts: pulumi.Input<string>;
+    };
     /** The data lake key. */
     readonly kmsKeyArn: pulumi.Input<string>;
     /** The jobs image by digest (`JobsImage.imageUri`) and its repository (`JobsImage.repositoryArn`). */
@@ -60,108 +75,202 @@ export class TrainingPipeline extends pulumi.ComponentResource {
 
         const algorithm = aws.sagemaker.getPrebuiltEcrImageOutput({ ...ALGORITHM_IMAGE, region: args.region }, child);
 
-        this.role = new aws.iam.Role(`${name}-role`, {
-            name: iamName(env, model, "training"),
-            description: `SageMaker training pipeline and jobs of ${model}`,
-            assumeRolePolicy: JSON.stringify(assumeRolePolicy("sagemaker.amazonaws.com")),
-            maxSessionDuration: 3600,
-        }, child);
-        const rolePolicy = new aws.iam.RolePolicy(`${name}-role-policy`, {
-            role: this.role.id,
-            policy: pulumi.all([args.buckets.raw, args.buckets.curated, args.buckets.artifacts, args.kmsKeyArn, args.jobsRepositoryArn, args.accountId, this.role.arn])
-                .apply(([raw, curated, artifacts, kmsKeyArn, jobsRepositoryArn, accountId, roleArn]) => JSON.stringify(trainingRolePolicy({
-                    environment: env, model, region: args.region, accountId, partition: args.partition,
-                    buckets: { raw, curated, artifacts }, kmsKeyArn, jobsRepositoryArn, roleArn,
-                }))),
-        }, child);
+        this.role = new aws.iam.Role(
+            `${name}-role`,
+            {
+                name: iamName(env, model, "training"),
+                description: `SageMaker training pipeline and jobs of ${model}`,
+                assumeRolePolicy: JSON.stringify(assumeRolePolicy("sagemaker.amazonaws.com")),
+                maxSessionDuration: 3600,
+            },
+            child,
+        );
+        const rolePolicy = new aws.iam.RolePolicy(
+            `${name}-role-policy`,
+            {
+                role: this.role.id,
+                policy: pulumi
+                    .all([
+                        args.buckets.raw,
+                        args.buckets.curated,
+                        args.buckets.artifacts,
+                        args.kmsKeyArn,
+                        args.jobsRepositoryArn,
+                        args.accountId,
+                        this.role.arn,
+                    ])
+                    .apply(([raw, curated, artifacts, kmsKeyArn, jobsRepositoryArn, accountId, roleArn]) =>
+                        JSON.stringify(
+                            trainingRolePolicy({
+                                environment: env,
+                                model,
+                                region: args.region,
+                                accountId,
+                                partition: args.partition,
+                                buckets: { raw, curated, artifacts },
+                                kmsKeyArn,
+                                jobsRepositoryArn,
+                                roleArn,
+                            }),
+                        ),
+                    ),
+            },
+            child,
+        );
 
-        const modelConfig = new aws.s3.BucketObjectv2(`${name}-model-config`, {
-            bucket: args.buckets.artifacts,
-            key: modelConfigKey(model),
-            content: JSON.stringify(jobModelConfig(model, config), null, 2),
-            contentType: "application/json",
-            serverSideEncryption: "aws:kms",
-            kmsKeyId: args.kmsKeyArn,
-        }, child);
+        const modelConfig = new aws.s3.BucketObjectv2(
+            `${name}-model-config`,
+            {
+                bucket: args.buckets.artifacts,
+                key: modelConfigKey(model),
+                content: JSON.stringify(jobModelConfig(model, config), null, 2),
+                contentType: "application/json",
+                serverSideEncryption: "aws:kms",
+                kmsKeyId: args.kmsKeyArn,
+            },
+            child,
+        );
 
         // The registry holds the evaluation evidence of every version; prod keeps it through a destroy.
-        this.modelPackageGroup = new aws.sagemaker.ModelPackageGroup(`${name}-group`, {
-            modelPackageGroupName: modelPackageGroupName(env, model),
-            modelPackageGroupDescription: config.description ?? `${model} image classifier`,
-        }, { ...child, ...dataProtection(env) });
+        this.modelPackageGroup = new aws.sagemaker.ModelPackageGroup(
+            `${name}-group`,
+            {
+                modelPackageGroupName: modelPackageGroupName(env, model),
+                modelPackageGroupDescription: config.description ?? `${model} image classifier`,
+            },
+            { ...child, ...dataProtection(env) },
+        );
 
-        this.definition = pulumi.all([this.role.arn, args.buckets.raw, args.buckets.curated, args.buckets.artifacts, args.kmsKeyArn, args.jobsImageUri, algorithm.registryPath])
-            .apply(([roleArn, raw, curated, artifacts, kmsKeyArn, jobsImageUri, algorithmImageUri]) => JSON.stringify(imageClassificationPipeline({
-                environment: env, model, config, region: args.region, roleArn, buckets: { raw, curated, artifacts }, kmsKeyArn,
-                jobsImageUri, algorithmImageUri, gitCommit: args.gitCommit,
-            })));
+        this.definition = pulumi
+            .all([
+                this.role.arn,
+                args.buckets.raw,
+                args.buckets.curated,
+                args.buckets.artifacts,
+                args.kmsKeyArn,
+                args.jobsImageUri,
+                algorithm.registryPath,
+            ])
+            .apply(([roleArn, raw, curated, artifacts, kmsKeyArn, jobsImageUri, algorithmImageUri]) =>
+                JSON.stringify(
+                    imageClassificationPipeline({
+                        environment: env,
+                        model,
+                        config,
+                        region: args.region,
+                        roleArn,
+                        buckets: { raw, curated, artifacts },
+                        kmsKeyArn,
+                        jobsImageUri,
+                        algorithmImageUri,
+                        gitCommit: args.gitCommit,
+                    }),
+                ),
+            );
 
         const steps = args.maxParallelExecutionSteps ?? 1;
-        if (!Number.isInteger(steps) || steps < 1) throw new Error(`TrainingPipeline ${name}: maxParallelExecutionSteps must be a whole number >= 1, got ${steps}`);
+        if (!Number.isInteger(steps) || steps < 1)
+            throw new Error(`TrainingPipeline ${name}: maxParallelExecutionSteps must be a whole number >= 1, got ${steps}`);
         const physicalName = pipelineName(env, model, "training");
-        this.pipeline = new aws.sagemaker.Pipeline(`${name}-pipeline`, {
-            pipelineName: physicalName,
-            pipelineDisplayName: physicalName,
-            pipelineDescription: `Preprocess, train, evaluate and register ${model} when a batch manifest arrives`,
-            roleArn: this.role.arn,
-            pipelineDefinition: this.definition,
-            parallelismConfiguration: { maxParallelExecutionSteps: steps },
-        }, { ...child, dependsOn: [rolePolicy, modelConfig, this.modelPackageGroup] });
+        this.pipeline = new aws.sagemaker.Pipeline(
+            `${name}-pipeline`,
+            {
+                pipelineName: physicalName,
+                pipelineDisplayName: physicalName,
+                pipelineDescription: `Preprocess, train, evaluate and register ${model} when a batch manifest arrives`,
+                roleArn: this.role.arn,
+                pipelineDefinition: this.definition,
+                parallelismConfiguration: { maxParallelExecutionSteps: steps },
+            },
+            { ...child, dependsOn: [rolePolicy, modelConfig, this.modelPackageGroup] },
+        );
 
-        const starter = new aws.iam.Role(`${name}-starter-role`, {
-            name: iamName(env, model, "training-starter"),
-            description: `EventBridge starts the training pipeline of ${model}`,
-            assumeRolePolicy: JSON.stringify(assumeRolePolicy("events.amazonaws.com")),
-        }, child);
-        new aws.iam.RolePolicy(`${name}-starter-policy`, {
-            role: starter.id,
-            policy: this.pipeline.arn.apply((arn) => JSON.stringify(pipelineStarterPolicy(arn))),
-        }, child);
+        const starter = new aws.iam.Role(
+            `${name}-starter-role`,
+            {
+                name: iamName(env, model, "training-starter"),
+                description: `EventBridge starts the training pipeline of ${model}`,
+                assumeRolePolicy: JSON.stringify(assumeRolePolicy("events.amazonaws.com")),
+            },
+            child,
+        );
+        new aws.iam.RolePolicy(
+            `${name}-starter-policy`,
+            {
+                role: starter.id,
+                policy: this.pipeline.arn.apply((arn) => JSON.stringify(pipelineStarterPolicy(arn))),
+            },
+            child,
+        );
 
-        this.trigger = new aws.cloudwatch.EventRule(`${name}-trigger`, {
-            name: fitName([PROJECT, env, model, "batch-manifest"], 64),
-            description: `Start ${physicalName} when a batch manifest of ${model} lands in the raw bucket`,
-            eventPattern: pulumi.output(args.buckets.raw).apply((raw) => JSON.stringify(batchManifestEventPattern(raw, model))),
-        }, child);
-        new aws.cloudwatch.EventTarget(`${name}-trigger-target`, {
-            rule: this.trigger.name,
-            arn: this.pipeline.arn,
-            roleArn: starter.arn,
-            sagemakerPipelineTarget: { pipelineParameterLists: batchManifestPipelineParameters() },
-            retryPolicy: { maximumRetryAttempts: 10, maximumEventAgeInSeconds: 3600 },
-        }, child);
+        this.trigger = new aws.cloudwatch.EventRule(
+            `${name}-trigger`,
+            {
+                name: fitName([PROJECT, env, model, "batch-manifest"], 64),
+                description: `Start ${physicalName} when a batch manifest of ${model} lands in the raw bucket`,
+                eventPattern: pulumi.output(args.buckets.raw).apply((raw) => JSON.stringify(batchManifestEventPattern(raw, model))),
+            },
+            child,
+        );
+        new aws.cloudwatch.EventTarget(
+            `${name}-trigger-target`,
+            {
+                rule: this.trigger.name,
+                arn: this.pipeline.arn,
+                roleArn: starter.arn,
+                sagemakerPipelineTarget: { pipelineParameterLists: batchManifestPipelineParameters() },
+                retryPolicy: { maximumRetryAttempts: 10, maximumEventAgeInSeconds: 3600 },
+            },
+            child,
+        );
 
         if (config.training.retrainSchedule) {
             // A schedule has no object key to pass: it trains on the copy of the newest batch manifest.
-            this.schedule = new aws.cloudwatch.EventRule(`${name}-schedule`, {
-                name: fitName([PROJECT, env, model, "retrain"], 64),
-                description: `Retrain ${model} on its newest batch manifest (${latestManifestKey(model)}), ${config.training.retrainSchedule}`,
-                scheduleExpression: config.training.retrainSchedule,
-            }, child);
-            new aws.cloudwatch.EventTarget(`${name}-schedule-target`, {
-                rule: this.schedule.name,
-                arn: this.pipeline.arn,
-                roleArn: starter.arn,
-                sagemakerPipelineTarget: {
-                    pipelineParameterLists: checkedParameters([{ name: BATCH_MANIFEST_PARAMETER, value: latestManifestKey(model) }]),
+            this.schedule = new aws.cloudwatch.EventRule(
+                `${name}-schedule`,
+                {
+                    name: fitName([PROJECT, env, model, "retrain"], 64),
+                    description: `Retrain ${model} on its newest batch manifest (${latestManifestKey(model)}), ${config.training.retrainSchedule}`,
+                    scheduleExpression: config.training.retrainSchedule,
                 },
-            }, child);
+                child,
+            );
+            new aws.cloudwatch.EventTarget(
+                `${name}-schedule-target`,
+                {
+                    rule: this.schedule.name,
+                    arn: this.pipeline.arn,
+                    roleArn: starter.arn,
+                    sagemakerPipelineTarget: {
+                        pipelineParameterLists: checkedParameters([{ name: BATCH_MANIFEST_PARAMETER, value: latestManifestKey(model) }]),
+                    },
+                },
+                child,
+            );
         }
 
         if (args.alarmTopicArn) {
-            const failures = new aws.cloudwatch.EventRule(`${name}-failures`, {
-                name: fitName([PROJECT, env, model, "training-failed"], 64),
-                description: `Failed executions of ${physicalName}`,
-                eventPattern: this.pipeline.arn.apply((arn) => JSON.stringify(failedExecutionEventPattern(arn))),
-            }, child);
-            new aws.cloudwatch.EventTarget(`${name}-failures-target`, {
-                rule: failures.name,
-                arn: args.alarmTopicArn,
-                inputTransformer: {
-                    inputPaths: { execution: "$.detail.pipelineExecutionArn" },
-                    inputTemplate: `"Training pipeline of ${model} (${env}) failed: <execution>. A Fail step means the quality gate rejected the model; otherwise a job failed."`,
+            const failures = new aws.cloudwatch.EventRule(
+                `${name}-failures`,
+                {
+                    name: fitName([PROJECT, env, model, "training-failed"], 64),
+                    description: `Failed executions of ${physicalName}`,
+                    eventPattern: this.pipeline.arn.apply((arn) => JSON.stringify(failedExecutionEventPattern(arn))),
                 },
-            }, child);
+                child,
+            );
+            new aws.cloudwatch.EventTarget(
+                `${name}-failures-target`,
+                {
+                    rule: failures.name,
+                    arn: args.alarmTopicArn,
+                    inputTransformer: {
+                        inputPaths: { execution: "$.detail.pipelineExecutionArn" },
+                        inputTemplate: `"Training pipeline of ${model} (${env}) failed: <execution>. A Fail step means the quality gate rejected the model; otherwise a job failed."`,
+                    },
+                },
+                child,
+            );
         }
 
         this.pipelineArn = this.pipeline.arn;

@@ -23,16 +23,22 @@ const MODEL_PACKAGE_ARN = /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-pac
 const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 
 const fraction = (what: string) =>
-    z.number({ error: `must be a number from 0 to 1 (${what})` }).min(0, { error: `must be from 0 to 1 (${what})` })
+    z
+        .number({ error: `must be a number from 0 to 1 (${what})` })
+        .min(0, { error: `must be from 0 to 1 (${what})` })
         .max(1, { error: `must be from 0 to 1 (${what})` });
 const positiveInt = (what: string) =>
-    z.number({ error: `must be a whole number >= 1 (${what})` }).int({ error: `must be a whole number (${what})` })
+    z
+        .number({ error: `must be a whole number >= 1 (${what})` })
+        .int({ error: `must be a whole number (${what})` })
         .min(1, { error: `must be >= 1 (${what})` });
 const instanceType = (example: string) =>
-    z.string({ error: `must be a SageMaker instance type such as ${example}` })
+    z
+        .string({ error: `must be a SageMaker instance type such as ${example}` })
         .regex(INSTANCE_TYPE, { error: `must be a SageMaker instance type such as ${example}` });
-const emails = z.array(z.string().regex(EMAIL, { error: "must be an e-mail address such as ml-oncall@example.com" }),
-    { error: "must be a list of e-mail addresses" });
+const emails = z.array(z.string().regex(EMAIL, { error: "must be an e-mail address such as ml-oncall@example.com" }), {
+    error: "must be a list of e-mail addresses",
+});
 
 export function isTrainingGpuInstance(type: string): boolean {
     const family = type.split(".")[1];
@@ -43,53 +49,85 @@ export function isGpuInstance(type: string): boolean {
     return /^ml\.(p\d|g\d)/.test(type);
 }
 
-const trainingSchema = z.strictObject({
-    /** GPU instance for the built-in algorithm. Defaults to ml.g4dn.xlarge. */
-    instanceType: instanceType("ml.g4dn.xlarge").default("ml.g4dn.xlarge").refine(isTrainingGpuInstance, {
-        error: `is not a GPU instance; the image-classification algorithm trains on ${TRAINING_GPU_FAMILIES
-            .map((f) => `ml.${f}`).join(", ")} (for example ml.g4dn.xlarge)`,
-    }),
-    instanceCount: positiveInt("training instances").max(8, { error: "must be at most 8" }).default(1),
-    /** Managed spot training with checkpoints. Defaults to true. */
-    spot: z.boolean({ error: "must be true or false" }).default(true),
-    /** Hard cap on training time. Defaults to 4 hours. */
-    maxRuntimeSeconds: positiveInt("seconds").max(28 * 24 * 3600, { error: "must be at most 28 days (2419200)" }).default(4 * 3600),
-    /** Spot only: total time including waiting for capacity; must be >= maxRuntimeSeconds. Defaults to 2x runtime. */
-    maxWaitSeconds: positiveInt("seconds").optional(),
-    volumeSizeGb: positiveInt("GiB").max(16384, { error: "must be at most 16384" }).default(50),
-    epochs: positiveInt("epochs").max(1000, { error: "must be at most 1000" }).default(30),
-    /** ResNet depth for transfer learning. Defaults to 18. */
-    numLayers: z.number().refine((n) => RESNET_DEPTHS.includes(n), {
-        error: `must be one of ${RESNET_DEPTHS.join(", ")} (pretrained ResNet depths)`,
-    }).default(18),
-    learningRate: z.number({ error: "must be a number" }).gt(0, { error: "must be > 0" }).max(1, { error: "must be <= 1" }).default(0.001),
-    miniBatchSize: positiveInt("images per batch").max(4096, { error: "must be at most 4096" }).default(32),
-    earlyStopping: z.strictObject({
-        enabled: z.boolean().default(true),
-        patience: positiveInt("epochs").default(5),
-        minEpochs: positiveInt("epochs").default(10),
-    }).default({ enabled: true, patience: 5, minEpochs: 10 }),
-    augmentationType: z.enum(["none", "crop", "crop_color", "crop_color_transform"], {
-        error: "must be one of none, crop, crop_color, crop_color_transform",
-    }).default("crop_color_transform"),
-    /** CPU instance for the preprocess and evaluate jobs. Defaults to ml.m5.xlarge. */
-    processingInstanceType: instanceType("ml.m5.xlarge").default("ml.m5.xlarge"),
-    /** Fractions of each class held out; train is the rest. Defaults to 0.1 and 0.1. */
-    split: z.strictObject({
-        validation: fraction("share of each class").default(0.1),
-        test: fraction("share of each class").default(0.1),
-    }).default({ validation: 0.1, test: 0.1 }),
-    seed: z.number().int({ error: "must be a whole number" }).default(42),
-    /** EventBridge schedule expression for periodic retraining, e.g. rate(7 days). Off by default. */
-    retrainSchedule: z.string().regex(SCHEDULE_EXPRESSION, { error: "must be rate(N minutes|hours|days) or cron(...)" }).optional(),
-}).superRefine((t, ctx) => {
-    if (t.maxWaitSeconds !== undefined && !t.spot)
-        ctx.addIssue({ code: "custom", path: ["maxWaitSeconds"], message: "applies to spot training only; set spot: true or remove it" });
-    if (t.maxWaitSeconds !== undefined && t.maxWaitSeconds < t.maxRuntimeSeconds)
-        ctx.addIssue({ code: "custom", path: ["maxWaitSeconds"], message: `must be >= training.maxRuntimeSeconds (${t.maxRuntimeSeconds})` });
-    if (t.split.validation + t.split.test >= 0.9)
-        ctx.addIssue({ code: "custom", path: ["split"], message: "validation + test must leave at least 10% of each class for training" });
-});
+const trainingSchema = z
+    .strictObject({
+        /** GPU instance for the built-in algorithm. Defaults to ml.g4dn.xlarge. */
+        instanceType: instanceType("ml.g4dn.xlarge")
+            .default("ml.g4dn.xlarge")
+            .refine(isTrainingGpuInstance, {
+                error: `is not a GPU instance; the image-classification algorithm trains on ${TRAINING_GPU_FAMILIES.map(
+                    (f) => `ml.${f}`,
+                ).join(", ")} (for example ml.g4dn.xlarge)`,
+            }),
+        instanceCount: positiveInt("training instances").max(8, { error: "must be at most 8" }).default(1),
+        /** Managed spot training with checkpoints. Defaults to true. */
+        spot: z.boolean({ error: "must be true or false" }).default(true),
+        /** Hard cap on training time. Defaults to 4 hours. */
+        maxRuntimeSeconds: positiveInt("seconds")
+            .max(28 * 24 * 3600, { error: "must be at most 28 days (2419200)" })
+            .default(4 * 3600),
+        /** Spot only: total time including waiting for capacity; must be >= maxRuntimeSeconds. Defaults to 2x runtime. */
+        maxWaitSeconds: positiveInt("seconds").optional(),
+        volumeSizeGb: positiveInt("GiB").max(16384, { error: "must be at most 16384" }).default(50),
+        epochs: positiveInt("epochs").max(1000, { error: "must be at most 1000" }).default(30),
+        /** ResNet depth for transfer learning. Defaults to 18. */
+        numLayers: z
+            .number()
+            .refine((n) => RESNET_DEPTHS.includes(n), {
+                error: `must be one of ${RESNET_DEPTHS.join(", ")} (pretrained ResNet depths)`,
+            })
+            .default(18),
+        learningRate: z
+            .number({ error: "must be a number" })
+            .gt(0, { error: "must be > 0" })
+            .max(1, { error: "must be <= 1" })
+            .default(0.001),
+        miniBatchSize: positiveInt("images per batch").max(4096, { error: "must be at most 4096" }).default(32),
+        earlyStopping: z
+            .strictObject({
+                enabled: z.boolean().default(true),
+                patience: positiveInt("epochs").default(5),
+                minEpochs: positiveInt("epochs").default(10),
+            })
+            .default({ enabled: true, patience: 5, minEpochs: 10 }),
+        augmentationType: z
+            .enum(["none", "crop", "crop_color", "crop_color_transform"], {
+                error: "must be one of none, crop, crop_color, crop_color_transform",
+            })
+            .default("crop_color_transform"),
+        /** CPU instance for the preprocess and evaluate jobs. Defaults to ml.m5.xlarge. */
+        processingInstanceType: instanceType("ml.m5.xlarge").default("ml.m5.xlarge"),
+        /** Fractions of each class held out; train is the rest. Defaults to 0.1 and 0.1. */
+        split: z
+            .strictObject({
+                validation: fraction("share of each class").default(0.1),
+                test: fraction("share of each class").default(0.1),
+            })
+            .default({ validation: 0.1, test: 0.1 }),
+        seed: z.number().int({ error: "must be a whole number" }).default(42),
+        /** EventBridge schedule expression for periodic retraining, e.g. rate(7 days). Off by default. */
+        retrainSchedule: z.string().regex(SCHEDULE_EXPRESSION, { error: "must be rate(N minutes|hours|days) or cron(...)" }).optional(),
+    })
+    .superRefine((t, ctx) => {
+        if (t.maxWaitSeconds !== undefined && !t.spot)
+            ctx.addIssue({
+                code: "custom",
+                path: ["maxWaitSeconds"],
+                message: "applies to spot training only; set spot: true or remove it",
+            });
+        if (t.maxWaitSeconds !== undefined && t.maxWaitSeconds < t.maxRuntimeSeconds)
+            ctx.addIssue({
+                code: "custom",
+                path: ["maxWaitSeconds"],
+                message: `must be >= training.maxRuntimeSeconds (${t.maxRuntimeSeconds})`,
+            });
+        if (t.split.validation + t.split.test >= 0.9)
+            ctx.addIssue({
+                code: "custom",
+                path: ["split"],
+                message: "validation + test must leave at least 10% of each class for training",
+            });
+    });
 
 const autoscalingSchema = z.strictObject({
     minCapacity: positiveInt("instances"),
@@ -105,12 +143,19 @@ const endpointSchema = z.strictObject({
     instanceCount: positiveInt("instances").default(1),
     autoscaling: autoscalingSchema.optional(),
     /** Share of requests captured. Defaults to 100 in staging and 80 in prod (see `defaultCapturePercent`). */
-    dataCapturePercent: z.number({ error: "must be a whole number from 1 to 100" }).int({ error: "must be a whole number from 1 to 100" })
-        .min(1, { error: "must be from 1 to 100" }).max(100, { error: "must be from 1 to 100" }).optional(),
+    dataCapturePercent: z
+        .number({ error: "must be a whole number from 1 to 100" })
+        .int({ error: "must be a whole number from 1 to 100" })
+        .min(1, { error: "must be from 1 to 100" })
+        .max(100, { error: "must be from 1 to 100" })
+        .optional(),
     /** Serve this package instead of the newest (staging) or staging's (prod); prod still requires Approved. */
-    modelPackageArn: z.string().regex(MODEL_PACKAGE_ARN, {
-        error: "must be a model package version ARN such as arn:aws:sagemaker:us-east-1:123456789012:model-package/my-group/3",
-    }).optional(),
+    modelPackageArn: z
+        .string()
+        .regex(MODEL_PACKAGE_ARN, {
+            error: "must be a model package version ARN such as arn:aws:sagemaker:us-east-1:123456789012:model-package/my-group/3",
+        })
+        .optional(),
     /** p99 model latency alarm threshold in milliseconds. Defaults to 500. */
     latencyP99Ms: positiveInt("milliseconds").default(500),
 });
@@ -147,73 +192,118 @@ const qualitySchema = z.strictObject({
 
 const modelSchema = z.strictObject({
     description: z.string().max(256).optional(),
-    classes: z.array(z.string().min(1, { error: "class names must not be empty" }), { error: "must be a list of class names" })
-        .min(2, { error: "needs at least 2 classes" }).max(1000, { error: "allows at most 1000 classes" })
+    classes: z
+        .array(z.string().min(1, { error: "class names must not be empty" }), { error: "must be a list of class names" })
+        .min(2, { error: "needs at least 2 classes" })
+        .max(1000, { error: "allows at most 1000 classes" })
         .refine((c) => new Set(c).size === c.length, { error: "has duplicate class names" }),
     /** [channels, height, width] the algorithm trains on. */
-    imageShape: z.tuple([
-        z.union([z.literal(1), z.literal(3)], { error: "channels must be 1 or 3" }),
-        z.number().int().min(8, { error: "height must be >= 8" }).max(1024, { error: "height must be <= 1024" }),
-        z.number().int().min(8, { error: "width must be >= 8" }).max(1024, { error: "width must be <= 1024" }),
-    ], { error: "must be [channels, height, width], for example [3, 224, 224]" }),
+    imageShape: z.tuple(
+        [
+            z.union([z.literal(1), z.literal(3)], { error: "channels must be 1 or 3" }),
+            z.number().int().min(8, { error: "height must be >= 8" }).max(1024, { error: "height must be <= 1024" }),
+            z.number().int().min(8, { error: "width must be >= 8" }).max(1024, { error: "width must be <= 1024" }),
+        ],
+        { error: "must be [channels, height, width], for example [3, 224, 224]" },
+    ),
     training: trainingSchema.default(trainingSchema.parse({})),
     quality: qualitySchema,
     endpoint: endpointSchema.default(endpointSchema.parse({})),
     monitoring: monitoringSchema.default(monitoringSchema.parse({})),
-    inference: z.strictObject({
-        /** Predictions below this top-class confidence go to human review. Defaults to 0.8. */
-        confidenceThreshold: fraction("confidence").default(0.8),
-    }).default({ confidenceThreshold: 0.8 }),
+    inference: z
+        .strictObject({
+            /** Predictions below this top-class confidence go to human review. Defaults to 0.8. */
+            confidenceThreshold: fraction("confidence").default(0.8),
+        })
+        .default({ confidenceThreshold: 0.8 }),
 });
 
-const platformSchema = z.strictObject({
-    environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` }),
-    region: z.string({ error: "is required (set aws:region), for example us-east-1" })
-        .regex(REGION, { error: "must be an AWS region such as us-east-1" }),
-    tags: z.record(z.string(), z.string({ error: "tag values must be strings" })).default({}),
-    alerts: z.strictObject({ emails: emails.default([]) }).default({ emails: [] }),
-    budget: z.strictObject({
-        monthlyUsd: z.number().positive({ error: "must be a positive amount in USD" }),
-        /** Percent of the budget at which forecast and actual alerts fire. Defaults to [80, 100]. */
-        alertAtPercent: z.array(z.number().positive()).default([80, 100]),
-    }).optional(),
-    promotion: z.strictObject({
-        /** Fully qualified name of the stack prod promotes from, e.g. my-org/vision-mlops/staging. */
-        sourceStack: z.string().regex(/^[\w.-]+(\/[\w.-]+){0,2}$/, { error: "must be a stack name such as my-org/vision-mlops/staging" }),
-    }).optional(),
-    monitoring: z.strictObject({
-        /** `pipeline` (default): our scheduled SageMaker pipeline; `model-monitor`: MonitoringSchedule. */
-        engine: z.enum(["pipeline", "model-monitor"], { error: "must be pipeline or model-monitor" }).default("pipeline"),
-    }).default({ engine: "pipeline" }),
-    models: z.record(z.string(), modelSchema, { error: "must be a map of model name to model settings" }),
-}).superRefine((c, ctx) => {
-    const modelNames = Object.keys(c.models ?? {});
-    if (modelNames.length === 0) ctx.addIssue({ code: "custom", path: ["models"], message: "must declare at least one model" });
-    for (const name of modelNames) {
-        if (!MODEL_NAME.test(name) || name.length > 48)
-            ctx.addIssue({
-                code: "custom", path: ["models", name],
-                message: "model names must be 2-48 characters of lowercase letters, digits and hyphens, starting with a letter",
-            });
-        const m = c.models[name];
-        const ep = m.endpoint;
-        const a = ep.autoscaling;
-        if (a && a.minCapacity > a.maxCapacity)
-            ctx.addIssue({ code: "custom", path: ["models", name, "endpoint", "autoscaling", "minCapacity"], message: `must be <= maxCapacity (${a.maxCapacity})` });
-        if (a && (ep.instanceCount < a.minCapacity || ep.instanceCount > a.maxCapacity))
-            ctx.addIssue({ code: "custom", path: ["models", name, "endpoint", "instanceCount"], message: `must be within autoscaling bounds ${a.minCapacity}..${a.maxCapacity}` });
-        if (c.environment === "prod") {
-            if (ep.instanceCount < 2)
-                ctx.addIssue({ code: "custom", path: ["models", name, "endpoint", "instanceCount"], input: ep.instanceCount, params: { defaulted: true }, message: "must be >= 2 in prod (Security Hub SageMaker.4: prod variants need more than one instance)" });
-            if (a && a.minCapacity < 2)
-                ctx.addIssue({ code: "custom", path: ["models", name, "endpoint", "autoscaling", "minCapacity"], message: "must be >= 2 in prod (Security Hub SageMaker.4)" });
+const platformSchema = z
+    .strictObject({
+        environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` }),
+        region: z
+            .string({ error: "is required (set aws:region), for example us-east-1" })
+            .regex(REGION, { error: "must be an AWS region such as us-east-1" }),
+        tags: z.record(z.string(), z.string({ error: "tag values must be strings" })).default({}),
+        alerts: z.strictObject({ emails: emails.default([]) }).default({ emails: [] }),
+        budget: z
+            .strictObject({
+                monthlyUsd: z.number().positive({ error: "must be a positive amount in USD" }),
+                /** Percent of the budget at which forecast and actual alerts fire. Defaults to [80, 100]. */
+                alertAtPercent: z.array(z.number().positive()).default([80, 100]),
+            })
+            .optional(),
+        promotion: z
+            .strictObject({
+                /** Fully qualified name of the stack prod promotes from, e.g. my-org/vision-mlops/staging. */
+                sourceStack: z
+                    .string()
+                    .regex(/^[\w.-]+(\/[\w.-]+){0,2}$/, { error: "must be a stack name such as my-org/vision-mlops/staging" }),
+            })
+            .optional(),
+        monitoring: z
+            .strictObject({
+                /** `pipeline` (default): our scheduled SageMaker pipeline; `model-monitor`: MonitoringSchedule. */
+                engine: z.enum(["pipeline", "model-monitor"], { error: "must be pipeline or model-monitor" }).default("pipeline"),
+            })
+            .default({ engine: "pipeline" }),
+        models: z.record(z.string(), modelSchema, { error: "must be a map of model name to model settings" }),
+    })
+    .superRefine((c, ctx) => {
+        const modelNames = Object.keys(c.models ?? {});
+        if (modelNames.length === 0) ctx.addIssue({ code: "custom", path: ["models"], message: "must declare at least one model" });
+        for (const name of modelNames) {
+            if (!MODEL_NAME.test(name) || name.length > 48)
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["models", name],
+                    message: "model names must be 2-48 characters of lowercase letters, digits and hyphens, starting with a letter",
+                });
+            const m = c.models[name];
+            const ep = m.endpoint;
+            const a = ep.autoscaling;
+            if (a && a.minCapacity > a.maxCapacity)
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["models", name, "endpoint", "autoscaling", "minCapacity"],
+                    message: `must be <= maxCapacity (${a.maxCapacity})`,
+                });
+            if (a && (ep.instanceCount < a.minCapacity || ep.instanceCount > a.maxCapacity))
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["models", name, "endpoint", "instanceCount"],
+                    message: `must be within autoscaling bounds ${a.minCapacity}..${a.maxCapacity}`,
+                });
+            if (c.environment === "prod") {
+                if (ep.instanceCount < 2)
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["models", name, "endpoint", "instanceCount"],
+                        input: ep.instanceCount,
+                        params: { defaulted: true },
+                        message: "must be >= 2 in prod (Security Hub SageMaker.4: prod variants need more than one instance)",
+                    });
+                if (a && a.minCapacity < 2)
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["models", name, "endpoint", "autoscaling", "minCapacity"],
+                        message: "must be >= 2 in prod (Security Hub SageMaker.4)",
+                    });
+            }
         }
-    }
-    if (c.environment === "prod" && !c.promotion)
-        ctx.addIssue({ code: "custom", path: ["promotion"], message: "is required in prod: set promotion.sourceStack to the staging stack's name" });
-    if (c.environment === "staging" && c.promotion)
-        ctx.addIssue({ code: "custom", path: ["promotion"], message: "applies to prod only; staging serves the newest registered package" });
-});
+        if (c.environment === "prod" && !c.promotion)
+            ctx.addIssue({
+                code: "custom",
+                path: ["promotion"],
+                message: "is required in prod: set promotion.sourceStack to the staging stack's name",
+            });
+        if (c.environment === "staging" && c.promotion)
+            ctx.addIssue({
+                code: "custom",
+                path: ["promotion"],
+                message: "applies to prod only; staging serves the newest registered package",
+            });
+    });
 
 export type PlatformConfig = z.output<typeof platformSchema>;
 export type ModelConfig = PlatformConfig["models"][string];
@@ -242,9 +332,14 @@ export interface ConfigProblem {
 }
 
 export class ConfigError extends Error {
-    constructor(public readonly problems: readonly ConfigProblem[], source = "stack config") {
-        super(`${source} has ${problems.length} problem${problems.length === 1 ? "" : "s"}; nothing was deployed:\n`
-            + problems.map((p) => `  - ${formatProblem(p)}`).join("\n"));
+    constructor(
+        public readonly problems: readonly ConfigProblem[],
+        source = "stack config",
+    ) {
+        super(
+            `${source} has ${problems.length} problem${problems.length === 1 ? "" : "s"}; nothing was deployed:\n` +
+                problems.map((p) => `  - ${formatProblem(p)}`).join("\n"),
+        );
         this.name = "ConfigError";
     }
 }
@@ -278,7 +373,11 @@ export function fromPulumiConfig(flat: Record<string, unknown>): Record<string, 
 function parseMaybeJson(s: string): unknown {
     const t = s.trim();
     if (t.startsWith("{") || t.startsWith("[")) {
-        try { return JSON.parse(t); } catch { return s; }
+        try {
+            return JSON.parse(t);
+        } catch {
+            return s;
+        }
     }
     return s;
 }
@@ -296,8 +395,11 @@ function toProblem(input: unknown, issue: z.core.$ZodIssue): ConfigProblem {
     if (issue.code === "unrecognized_keys") {
         const allowed = allowedKeysAt(path);
         return issue.keys.length === 1
-            ? { path: [...path, issue.keys[0]].join("."), value: valueAt(input, [...path, issue.keys[0]]),
-                message: `is not a known setting${allowed ? `; allowed here: ${allowed}` : ""}` }
+            ? {
+                  path: [...path, issue.keys[0]].join("."),
+                  value: valueAt(input, [...path, issue.keys[0]]),
+                  message: `is not a known setting${allowed ? `; allowed here: ${allowed}` : ""}`,
+              }
             : { path: path.join("."), value: issue.keys, message: `are not known settings${allowed ? `; allowed here: ${allowed}` : ""}` };
     }
     const value = valueAt(input, path);

@@ -42,8 +42,7 @@ export function policyDocument(...statements: ReadonlyArray<Statement | readonly
         if (s.Sid !== undefined && !/^[A-Za-z0-9]+$/.test(s.Sid))
             throw new Error(`statement id ${JSON.stringify(s.Sid)} must be letters and digits only`);
         if (s.Action.length === 0) throw new Error(`statement ${s.Sid ?? "(no Sid)"} has no actions`);
-        if (!s.Principal && (!s.Resource || s.Resource.length === 0))
-            throw new Error(`statement ${s.Sid ?? "(no Sid)"} has no resources`);
+        if (!s.Principal && (!s.Resource || s.Resource.length === 0)) throw new Error(`statement ${s.Sid ?? "(no Sid)"} has no resources`);
     }
     return { Version: "2012-10-17", Statement: flat };
 }
@@ -91,7 +90,9 @@ function checkedScope(scope: S3Scope): S3Scope {
         throw new Error(`no key prefixes given for ${scope.bucketArn}; pass the model's prefix, e.g. "traffic-signs/"`);
     for (const p of scope.prefixes)
         if (p === "" || p.startsWith("/") || p.includes("*"))
-            throw new Error(`key prefix ${JSON.stringify(p)} for ${scope.bucketArn} must be a non-empty prefix without a leading "/" or "*", e.g. "traffic-signs/"`);
+            throw new Error(
+                `key prefix ${JSON.stringify(p)} for ${scope.bucketArn} must be a non-empty prefix without a leading "/" or "*", e.g. "traffic-signs/"`,
+            );
     return scope;
 }
 
@@ -105,7 +106,12 @@ function objectArns(scopes: readonly S3Scope[]): string[] {
  */
 export function s3ReadStatements(scopes: readonly S3Scope[], sid = "S3Read"): Statement[] {
     if (scopes.length === 0) throw new Error("s3ReadStatements needs at least one bucket scope");
-    const read: Statement = { Sid: `${sid}Objects`, Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion"], Resource: objectArns(scopes) };
+    const read: Statement = {
+        Sid: `${sid}Objects`,
+        Effect: "Allow",
+        Action: ["s3:GetObject", "s3:GetObjectVersion"],
+        Resource: objectArns(scopes),
+    };
     const list: Statement[] = scopes.map((s, i) => ({
         Sid: `${sid}List${i}`,
         Effect: "Allow",
@@ -114,7 +120,10 @@ export function s3ReadStatements(scopes: readonly S3Scope[], sid = "S3Read"): St
         Condition: { StringLike: { "s3:prefix": s.prefixes.map((p) => `${p}*`) } },
     }));
     const location: Statement = {
-        Sid: `${sid}Location`, Effect: "Allow", Action: ["s3:GetBucketLocation"], Resource: unique(scopes.map((s) => s.bucketArn)),
+        Sid: `${sid}Location`,
+        Effect: "Allow",
+        Action: ["s3:GetBucketLocation"],
+        Resource: unique(scopes.map((s) => s.bucketArn)),
     };
     return [read, ...list, location];
 }
@@ -122,12 +131,14 @@ export function s3ReadStatements(scopes: readonly S3Scope[], sid = "S3Read"): St
 /** Write (never delete) objects under the prefixes, including multipart uploads. */
 export function s3WriteStatements(scopes: readonly S3Scope[], sid = "S3Write"): Statement[] {
     if (scopes.length === 0) throw new Error("s3WriteStatements needs at least one bucket scope");
-    return [{
-        Sid: sid,
-        Effect: "Allow",
-        Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
-        Resource: objectArns(scopes),
-    }];
+    return [
+        {
+            Sid: sid,
+            Effect: "Allow",
+            Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+            Resource: objectArns(scopes),
+        },
+    ];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -145,17 +156,28 @@ export function kmsUseStatement(keyArn: string, options: { grants?: boolean; sid
     const use: Statement = {
         Sid: sid,
         Effect: "Allow",
-        Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:DescribeKey"],
+        Action: [
+            "kms:Decrypt",
+            "kms:Encrypt",
+            "kms:GenerateDataKey",
+            "kms:GenerateDataKeyWithoutPlaintext",
+            "kms:ReEncryptFrom",
+            "kms:ReEncryptTo",
+            "kms:DescribeKey",
+        ],
         Resource: [keyArn],
     };
     if (!options.grants) return [use];
-    return [use, {
-        Sid: `${sid}Grants`,
-        Effect: "Allow",
-        Action: ["kms:CreateGrant"],
-        Resource: [keyArn],
-        Condition: { Bool: { "kms:GrantIsForAWSResource": true } },
-    }];
+    return [
+        use,
+        {
+            Sid: `${sid}Grants`,
+            Effect: "Allow",
+            Action: ["kms:CreateGrant"],
+            Resource: [keyArn],
+            Condition: { Bool: { "kms:GrantIsForAWSResource": true } },
+        },
+    ];
 }
 
 /** Pull images from one repository; GetAuthorizationToken takes only `*` and grants nothing by itself. */
@@ -163,7 +185,12 @@ export function ecrPullStatements(repositoryArn: string, sid = "EcrPull"): State
     if (!/^arn:[a-z-]+:ecr:[a-z0-9-]+:\d{12}:repository\/[a-z0-9._/-]+$/.test(repositoryArn))
         throw new Error(`${JSON.stringify(repositoryArn)} is not an ECR repository ARN (arn:aws:ecr:<region>:<account>:repository/<name>)`);
     return [
-        { Sid: sid, Effect: "Allow", Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"], Resource: [repositoryArn] },
+        {
+            Sid: sid,
+            Effect: "Allow",
+            Action: ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
+            Resource: [repositoryArn],
+        },
         { Sid: `${sid}Token`, Effect: "Allow", Action: ["ecr:GetAuthorizationToken"], Resource: ["*"] },
     ];
 }

@@ -158,8 +158,15 @@ export interface MonitorThresholds extends DriftThresholds {
 }
 
 export const MONITOR_THRESHOLD_KEYS = [
-    "classPsi", "chiSquarePValue", "confidencePsi", "imagePropertyPsi", "lowConfidenceRate",
-    "decodeErrorRate", "accuracyDrop", "minRecords", "confidenceThreshold",
+    "classPsi",
+    "chiSquarePValue",
+    "confidencePsi",
+    "imagePropertyPsi",
+    "lowConfidenceRate",
+    "decodeErrorRate",
+    "accuracyDrop",
+    "minRecords",
+    "confidenceThreshold",
 ] as const satisfies readonly (keyof MonitorThresholds)[];
 
 /**
@@ -170,8 +177,10 @@ export const MONITOR_THRESHOLD_KEYS = [
 export function encodeMonitorThresholds(t: MonitorThresholds): string {
     const text = JSON.stringify(Object.fromEntries(MONITOR_THRESHOLD_KEYS.map((k) => [k, Number(t[k].toPrecision(6))])));
     if (text.length > ENVIRONMENT_VALUE_MAX)
-        throw new Error(`${MONITOR_THRESHOLDS_ENV} is ${text.length} characters (${text}); Model Monitor allows `
-            + `${ENVIRONMENT_VALUE_MAX}: round the model's monitoring.drift thresholds to fewer decimals`);
+        throw new Error(
+            `${MONITOR_THRESHOLDS_ENV} is ${text.length} characters (${text}); Model Monitor allows ` +
+                `${ENVIRONMENT_VALUE_MAX}: round the model's monitoring.drift thresholds to fewer decimals`,
+        );
     return text;
 }
 

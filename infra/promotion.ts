@@ -52,7 +52,7 @@ export async function resolveStagingPackages(
 ): Promise<Record<string, ServedPackage | undefined>> {
     const out: Record<string, ServedPackage | undefined> = {};
     for (const [model, { pin, group }] of Object.entries(models)) {
-        const arn = pin ?? await registry.newestRegisteredPackage(group);
+        const arn = pin ?? (await registry.newestRegisteredPackage(group));
         out[model] = arn ? { packageArn: arn, source: pin ? "pinned" : "newest", info: await registry.describePackage(arn) } : undefined;
     }
     return out;
@@ -83,7 +83,10 @@ export async function resolvePromotion(
     const stagingName = stagingStack.split("/").pop()!;
     for (const [model, { pin }] of Object.entries(models)) {
         const arn = pin ?? servedByStaging[model];
-        if (!arn) { out[model] = undefined; continue; }
+        if (!arn) {
+            out[model] = undefined;
+            continue;
+        }
         let info: PackageInfo;
         try {
             info = await registry.describePackage(arn);
@@ -93,12 +96,14 @@ export async function resolvePromotion(
         }
         if (info.approvalStatus !== ModelApprovalStatus.APPROVED) {
             const where = pin ? "pinned in prod config (endpoint.modelPackageArn)" : `served by ${stagingStack}`;
-            refusals.push(`${model}: model package ${arn} (${where}) is ${info.approvalStatus}, not Approved. `
-                + (pin
-                    ? "A pinned package must already be Approved: pin an Approved version, or remove the pin to promote what staging serves."
-                    : info.approvalStatus === ModelApprovalStatus.REJECTED
-                        ? "It was rejected: let staging serve another package first."
-                        : `Approve it with: npm run approve -- --stack ${stagingName} --model ${model} --note "<why it is good>"`));
+            refusals.push(
+                `${model}: model package ${arn} (${where}) is ${info.approvalStatus}, not Approved. ` +
+                    (pin
+                        ? "A pinned package must already be Approved: pin an Approved version, or remove the pin to promote what staging serves."
+                        : info.approvalStatus === ModelApprovalStatus.REJECTED
+                          ? "It was rejected: let staging serve another package first."
+                          : `Approve it with: npm run approve -- --stack ${stagingName} --model ${model} --note "<why it is good>"`),
+            );
             continue;
         }
         out[model] = { packageArn: arn, source: pin ? "pinned" : "promoted", info };

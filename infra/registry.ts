@@ -33,18 +33,24 @@ export interface PackageInfo {
 }
 
 /** Model package versions of a group, newest first, optionally only those with one approval status. */
-async function* packagesNewestFirst(client: RegistryClient, group: string, status?: ModelApprovalStatus): AsyncGenerator<ModelPackageSummary> {
+async function* packagesNewestFirst(
+    client: RegistryClient,
+    group: string,
+    status?: ModelApprovalStatus,
+): AsyncGenerator<ModelPackageSummary> {
     let nextToken: string | undefined;
     do {
-        const page = await client.send(new ListModelPackagesCommand({
-            ModelPackageGroupName: group,
-            ModelApprovalStatus: status,
-            ModelPackageType: "Versioned",
-            SortBy: "CreationTime",
-            SortOrder: "Descending",
-            MaxResults: 100,
-            NextToken: nextToken,
-        }));
+        const page = await client.send(
+            new ListModelPackagesCommand({
+                ModelPackageGroupName: group,
+                ModelApprovalStatus: status,
+                ModelPackageType: "Versioned",
+                SortBy: "CreationTime",
+                SortOrder: "Descending",
+                MaxResults: 100,
+                NextToken: nextToken,
+            }),
+        );
         for (const summary of page.ModelPackageSummaryList ?? []) yield summary;
         nextToken = page.NextToken;
     } while (nextToken);
@@ -101,12 +107,15 @@ export async function packageServedBy(client: RegistryClient, endpointName: stri
     if (!endpoint.EndpointConfigName) throw new Error(`endpoint ${endpointName} has no endpoint configuration`);
     const config = await client.send(new DescribeEndpointConfigCommand({ EndpointConfigName: endpoint.EndpointConfigName }));
     const modelName = config.ProductionVariants?.[0]?.ModelName;
-    if (!modelName) throw new Error(`endpoint configuration ${endpoint.EndpointConfigName} of ${endpointName} has no production variant with a model`);
+    if (!modelName)
+        throw new Error(`endpoint configuration ${endpoint.EndpointConfigName} of ${endpointName} has no production variant with a model`);
     const model = await client.send(new DescribeModelCommand({ ModelName: modelName }));
     const container = model.PrimaryContainer ?? model.Containers?.[0];
     const packageName = container?.ModelPackageName ?? container?.Environment?.[SERVED_PACKAGE_ENVIRONMENT_VARIABLE];
     if (!packageName)
-        throw new Error(`model ${modelName} behind endpoint ${endpointName} was not created from a model package, so it has no approval status`);
+        throw new Error(
+            `model ${modelName} behind endpoint ${endpointName} was not created from a model package, so it has no approval status`,
+        );
     return packageName;
 }
 
@@ -123,4 +132,3 @@ export function ecrRepositoryArnOfImage(image: string, partition = "aws"): strin
     if (!m) throw new Error(`${image} is not an ECR image URI (<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>)`);
     return `arn:${partition}:ecr:${m[2]}:${m[1]}:repository/${m[3]}`;
 }
-

@@ -26,7 +26,9 @@ export async function run(argv: string[]): Promise<number> {
         return 2;
     }
     try {
-        await (await load())(rest);
+        await (
+            await load()
+        )(rest);
         return 0;
     } catch (e) {
         if (e instanceof JobError || e instanceof CliError || e instanceof ConfigError) {
@@ -39,7 +41,12 @@ export async function run(argv: string[]): Promise<number> {
 
 if (require.main === module) {
     run(process.argv.slice(2)).then(
-        (code) => { process.exitCode = code; },
-        (e: unknown) => { console.error(e); process.exitCode = 1; },
+        (code) => {
+            process.exitCode = code;
+        },
+        (e: unknown) => {
+            console.error(e);
+            process.exitCode = 1;
+        },
     );
 }

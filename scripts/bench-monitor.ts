@@ -51,13 +51,39 @@ export async function benchMonitor(opts: BenchMonitorOptions): Promise<MonitorBe
     const output = join(opts.root, "out", `monitor-${records}-${process.pid}`);
     rmSync(output, { recursive: true, force: true });
     const { measure } = require("./bench") as typeof import("./bench");
-    const m = measure(process.execPath, [
-        bundle, "monitor", "--capture", corpus.capture, "--baseline", corpus.baseline, "--config", corpus.config, "--output", output,
-        "--endpoint", ENDPOINT, "--schedule", SCHEDULE, "--start-time", WINDOW_START.toISOString(), "--end-time", corpus.windowEnd.toISOString(),
-    ], { ...process.env, NODE_PATH: join(ROOT, "node_modules") });
+    const m = measure(
+        process.execPath,
+        [
+            bundle,
+            "monitor",
+            "--capture",
+            corpus.capture,
+            "--baseline",
+            corpus.baseline,
+            "--config",
+            corpus.config,
+            "--output",
+            output,
+            "--endpoint",
+            ENDPOINT,
+            "--schedule",
+            SCHEDULE,
+            "--start-time",
+            WINDOW_START.toISOString(),
+            "--end-time",
+            corpus.windowEnd.toISOString(),
+        ],
+        { ...process.env, NODE_PATH: join(ROOT, "node_modules") },
+    );
     const stats = JSON.parse(readFileSync(join(output, "statistics.json"), "utf8"));
     if (stats.dataset.item_count !== records) throw new Error(`monitor analysed ${stats.dataset.item_count} records, expected ${records}`);
-    return { name: opts.name ?? `monitor, ${records} records`, items: records, seconds: m.seconds, itemsPerSecond: records / m.seconds, peakRssMb: m.peakRssMb };
+    return {
+        name: opts.name ?? `monitor, ${records} records`,
+        items: records,
+        seconds: m.seconds,
+        itemsPerSecond: records / m.seconds,
+        peakRssMb: m.peakRssMb,
+    };
 }
 
 interface MonitorCorpus {
@@ -71,7 +97,9 @@ async function monitorCorpus(root: string, records: number): Promise<MonitorCorp
     const dir = join(root, `monitor-corpus-${records}`);
     const hours = Math.ceil(records / RECORDS_PER_FILE);
     const result = {
-        capture: join(dir, "capture"), baseline: join(dir, "monitoring_baseline.json"), config: join(dir, "model.json"),
+        capture: join(dir, "capture"),
+        baseline: join(dir, "monitoring_baseline.json"),
+        config: join(dir, "model.json"),
         windowEnd: new Date(WINDOW_START.getTime() + hours * 3600_000),
     };
     if (existsSync(join(dir, ".complete"))) return result;
@@ -84,10 +112,24 @@ async function monitorCorpus(root: string, records: number): Promise<MonitorCorp
     const types: Record<string, number> = {};
     for (let i = 0; i < POOL; i++) {
         const cls = i % CLASSES.length;
-        const [w, h] = [[96, 96], [160, 120], [224, 224], [320, 240]][i % 4];
-        const image = await sharp({ create: { width: w, height: h, channels: 3, background: { r: (cls * 25) % 255, g: 120, b: 255 - cls * 20 }, noise: { type: "gaussian", mean: 128, sigma: 20 } } })
-            .jpeg({ quality: 85 }).toBuffer();
-        const top = 0.81 + 0.18 * ((i * 7919) % 100) / 100;
+        const [w, h] = [
+            [96, 96],
+            [160, 120],
+            [224, 224],
+            [320, 240],
+        ][i % 4];
+        const image = await sharp({
+            create: {
+                width: w,
+                height: h,
+                channels: 3,
+                background: { r: (cls * 25) % 255, g: 120, b: 255 - cls * 20 },
+                noise: { type: "gaussian", mean: 128, sigma: 20 },
+            },
+        })
+            .jpeg({ quality: 85 })
+            .toBuffer();
+        const top = 0.81 + (0.18 * ((i * 7919) % 100)) / 100;
         const probabilities = CLASSES.map((_, k) => (k === cls ? top : (1 - top) / (CLASSES.length - 1)));
         pool.push({ image, probabilities });
         const p = await imageProperties(image);
@@ -98,32 +140,82 @@ async function monitorCorpus(root: string, records: number): Promise<MonitorCorp
     }
     const share = (xs: number[]) => Object.fromEntries(CLASSES.map((c, i) => [c, xs[i] / POOL]));
     const baseline: MonitoringBaseline = {
-        version: 1, classes: CLASSES, imageCount: POOL, classCounts: Object.fromEntries(CLASSES.map((c, i) => [c, predicted[i]])),
-        classDistribution: share(predicted), contentTypes: types, properties: props.summary(), confidence,
-        lowConfidenceRate: 0, confidenceThreshold: 0.8, predictedClassDistribution: share(predicted), quality: { accuracy: 0.9, macroF1: 0.9 },
+        version: 1,
+        classes: CLASSES,
+        imageCount: POOL,
+        classCounts: Object.fromEntries(CLASSES.map((c, i) => [c, predicted[i]])),
+        classDistribution: share(predicted),
+        contentTypes: types,
+        properties: props.summary(),
+        confidence,
+        lowConfidenceRate: 0,
+        confidenceThreshold: 0.8,
+        predictedClassDistribution: share(predicted),
+        quality: { accuracy: 0.9, macroF1: 0.9 },
     };
     writeFileSync(result.baseline, JSON.stringify(baseline));
-    writeFileSync(result.config, JSON.stringify({
-        model: "bench", classes: CLASSES, imageShape: [3, 224, 224], split: { validation: 0.1, test: 0.1 }, seed: 42, minAccuracy: 0.5,
-        maxRegression: 0.01, confidenceThreshold: 0.8,
-        drift: { classPsi: 0.2, chiSquarePValue: 0.01, confidencePsi: 0.2, imagePropertyPsi: 0.25, lowConfidenceRate: 0.2, decodeErrorRate: 0.01, accuracyDrop: 0.05, minRecords: 30 },
-    }));
+    writeFileSync(
+        result.config,
+        JSON.stringify({
+            model: "bench",
+            classes: CLASSES,
+            imageShape: [3, 224, 224],
+            split: { validation: 0.1, test: 0.1 },
+            seed: 42,
+            minAccuracy: 0.5,
+            maxRegression: 0.01,
+            confidenceThreshold: 0.8,
+            drift: {
+                classPsi: 0.2,
+                chiSquarePValue: 0.01,
+                confidencePsi: 0.2,
+                imagePropertyPsi: 0.25,
+                lowConfidenceRate: 0.2,
+                decodeErrorRate: 0.01,
+                accuracyDrop: 0.05,
+                minRecords: 30,
+            },
+        }),
+    );
     for (let h = 0; h < hours; h++) {
         const hourStart = new Date(WINDOW_START.getTime() + h * 3600_000);
         const p = (n: number) => String(n).padStart(2, "0");
-        const folder = join(result.capture, ENDPOINT, "AllTraffic", String(hourStart.getUTCFullYear()), p(hourStart.getUTCMonth() + 1), p(hourStart.getUTCDate()), p(hourStart.getUTCHours()));
+        const folder = join(
+            result.capture,
+            ENDPOINT,
+            "AllTraffic",
+            String(hourStart.getUTCFullYear()),
+            p(hourStart.getUTCMonth() + 1),
+            p(hourStart.getUTCDate()),
+            p(hourStart.getUTCHours()),
+        );
         mkdirSync(folder, { recursive: true });
         const lines: string[] = [];
         for (let i = h * RECORDS_PER_FILE; i < Math.min(records, (h + 1) * RECORDS_PER_FILE); i++) {
             const s = pool[i % POOL];
-            lines.push(JSON.stringify({
-                captureData: {
-                    endpointInput: { observedContentType: "image/jpeg", mode: "INPUT", data: s.image.toString("base64"), encoding: "BASE64" },
-                    endpointOutput: { observedContentType: "application/json", mode: "OUTPUT", data: JSON.stringify(s.probabilities), encoding: "JSON" },
-                },
-                eventMetadata: { eventId: `e-${i}`, inferenceTime: new Date(hourStart.getTime() + (i % RECORDS_PER_FILE) * 3000).toISOString() },
-                eventVersion: "0",
-            }));
+            lines.push(
+                JSON.stringify({
+                    captureData: {
+                        endpointInput: {
+                            observedContentType: "image/jpeg",
+                            mode: "INPUT",
+                            data: s.image.toString("base64"),
+                            encoding: "BASE64",
+                        },
+                        endpointOutput: {
+                            observedContentType: "application/json",
+                            mode: "OUTPUT",
+                            data: JSON.stringify(s.probabilities),
+                            encoding: "JSON",
+                        },
+                    },
+                    eventMetadata: {
+                        eventId: `e-${i}`,
+                        inferenceTime: new Date(hourStart.getTime() + (i % RECORDS_PER_FILE) * 3000).toISOString(),
+                    },
+                    eventVersion: "0",
+                }),
+            );
         }
         writeFileSync(join(folder, "capture.jsonl"), lines.join("\n") + "\n");
     }
@@ -164,5 +256,8 @@ if (require.main === module) {
     const records = Number(process.env.BENCH_RECORDS ?? 2000);
     benchMonitor({ root: join(ROOT, ".bench"), records })
         .then((row) => console.log(JSON.stringify(row)))
-        .catch((e) => { console.error(e); process.exitCode = 1; });
+        .catch((e) => {
+            console.error(e);
+            process.exitCode = 1;
+        });
 }

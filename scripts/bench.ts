@@ -52,24 +52,50 @@ export interface Bench {
 
 const ROOT = resolve(__dirname, "..");
 const CLASSES = Array.from({ length: 10 }, (_, i) => `class-${i}`);
-const SIZES: Array<[number, number]> = [[96, 72], [160, 120], [200, 200], [320, 240], [480, 360], [640, 480]];
+const SIZES: Array<[number, number]> = [
+    [96, 72],
+    [160, 120],
+    [200, 200],
+    [320, 240],
+    [480, 360],
+    [640, 480],
+];
 
 /** Bundles the jobs the way jobs/Dockerfile does (sharp stays outside), for measuring the shipped code. */
 export function buildJobsBundle(outfile: string): string {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    require("esbuild").buildSync({ entryPoints: [join(ROOT, "jobs", "main.ts")], bundle: true, platform: "node", target: "node20", external: ["sharp"], outfile, logLevel: "error" });
+    require("esbuild").buildSync({
+        entryPoints: [join(ROOT, "jobs", "main.ts")],
+        bundle: true,
+        platform: "node",
+        target: "node20",
+        external: ["sharp"],
+        outfile,
+        logLevel: "error",
+    });
     return outfile;
 }
 
 /** Runs a command under /usr/bin/time -v (when present) and returns wall time and peak RSS. */
-export function measure(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): { seconds: number; peakRssMb?: number; result: SpawnSyncReturns<string> } {
+export function measure(
+    command: string,
+    args: string[],
+    env: NodeJS.ProcessEnv = process.env,
+): { seconds: number; peakRssMb?: number; result: SpawnSyncReturns<string> } {
     const timed = existsSync("/usr/bin/time");
     const start = process.hrtime.bigint();
-    const result = spawnSync(timed ? "/usr/bin/time" : command, timed ? ["-v", command, ...args] : args, { encoding: "utf8", env, maxBuffer: 64 << 20 });
+    const result = spawnSync(timed ? "/usr/bin/time" : command, timed ? ["-v", command, ...args] : args, {
+        encoding: "utf8",
+        env,
+        maxBuffer: 64 << 20,
+    });
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr ?? "");
     if (result.status !== 0) {
-        const output = (result.stderr ?? "").split("\n").filter((l) => !/^\s|^Command (exited|being timed)/.test(l)).slice(0, 3).join(" / ");
+        const output = (result.stderr ?? "")
+            .split("\n")
+            .filter((l) => !/^\s|^Command (exited|being timed)/.test(l))
+            .slice(0, 3)
+            .join(" / ");
         throw new Error(`${command} failed with status ${result.status}: ${output}`);
     }
     return { seconds, peakRssMb: rss ? Number(rss[1]) / 1024 : undefined, result };
@@ -83,16 +109,31 @@ async function generateCorpus(corpus: string, count: number): Promise<void> {
     console.error(`generating ${count} JPEGs under ${corpus} (once)...`);
     const concurrency = cpus().length;
     let next = 0;
-    await Promise.all(Array.from({ length: concurrency }, async () => {
-        for (let i = next++; i < count; i = next++) {
-            const [w, h] = SIZES[i % SIZES.length];
-            const shade = (i * 37) % 200;
-            // A soft gradient with light noise compresses like a photo, unlike pure noise.
-            const image = sharp({ create: { width: w, height: h, channels: 3, background: { r: shade, g: 255 - shade, b: (i * 11) % 255 }, noise: { type: "gaussian", mean: 128, sigma: 12 } } });
-            const gradient = Buffer.from(`<svg width="${w}" height="${h}"><defs><linearGradient id="g"><stop offset="0" stop-color="#${(shade * 65793).toString(16).padStart(6, "0")}"/><stop offset="1" stop-color="#204080"/></linearGradient></defs><rect width="${w}" height="${h}" fill="url(#g)" opacity="0.8"/></svg>`);
-            await image.composite([{ input: gradient }]).jpeg({ quality: 85 }).toFile(join(corpus, CLASSES[i % CLASSES.length], `img-${String(i).padStart(6, "0")}.jpg`));
-        }
-    }));
+    await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+            for (let i = next++; i < count; i = next++) {
+                const [w, h] = SIZES[i % SIZES.length];
+                const shade = (i * 37) % 200;
+                // A soft gradient with light noise compresses like a photo, unlike pure noise.
+                const image = sharp({
+                    create: {
+                        width: w,
+                        height: h,
+                        channels: 3,
+                        background: { r: shade, g: 255 - shade, b: (i * 11) % 255 },
+                        noise: { type: "gaussian", mean: 128, sigma: 12 },
+                    },
+                });
+                const gradient = Buffer.from(
+                    `<svg width="${w}" height="${h}"><defs><linearGradient id="g"><stop offset="0" stop-color="#${(shade * 65793).toString(16).padStart(6, "0")}"/><stop offset="1" stop-color="#204080"/></linearGradient></defs><rect width="${w}" height="${h}" fill="url(#g)" opacity="0.8"/></svg>`,
+                );
+                await image
+                    .composite([{ input: gradient }])
+                    .jpeg({ quality: 85 })
+                    .toFile(join(corpus, CLASSES[i % CLASSES.length], `img-${String(i).padStart(6, "0")}.jpg`));
+            }
+        }),
+    );
     writeFileSync(marker, "");
 }
 
@@ -102,22 +143,38 @@ function linkQuarter(corpus: string, quarter: string, count: number): void {
     rmSync(quarter, { recursive: true, force: true });
     for (const c of CLASSES) {
         mkdirSync(join(quarter, c), { recursive: true });
-        const files = readdirSync(join(corpus, c)).filter((f) => f.endsWith(".jpg")).sort();
+        const files = readdirSync(join(corpus, c))
+            .filter((f) => f.endsWith(".jpg"))
+            .sort();
         for (const f of files.slice(0, Math.ceil(files.length / 4))) spawnSync("ln", [join(corpus, c, f), join(quarter, c, f)]);
     }
     writeFileSync(marker, "");
 }
 
 function imagesUnder(dir: string): string[] {
-    return CLASSES.flatMap((c) => readdirSync(join(dir, c)).filter((f) => f.endsWith(".jpg")).map((f) => join(dir, c, f)));
+    return CLASSES.flatMap((c) =>
+        readdirSync(join(dir, c))
+            .filter((f) => f.endsWith(".jpg"))
+            .map((f) => join(dir, c, f)),
+    );
 }
 
 function modelConfig(root: string, side: number): string {
     const path = join(root, `model-${side}.json`);
-    writeFileSync(path, JSON.stringify({
-        model: "bench", classes: CLASSES, imageShape: [3, side, side], split: { validation: 0.1, test: 0.1 }, seed: 42,
-        minAccuracy: 0.5, maxRegression: 0.01, confidenceThreshold: 0.8, drift: {},
-    }));
+    writeFileSync(
+        path,
+        JSON.stringify({
+            model: "bench",
+            classes: CLASSES,
+            imageShape: [3, side, side],
+            split: { validation: 0.1, test: 0.1 },
+            seed: 42,
+            minAccuracy: 0.5,
+            maxRegression: 0.01,
+            confidenceThreshold: 0.8,
+            drift: {},
+        }),
+    );
     return path;
 }
 
@@ -130,15 +187,21 @@ const byteCopy: Bench = {
     },
 };
 
-const preprocessRow = (name: string, side: number, which: "corpus" | "quarter"): Bench => ({ name, run: async (ctx) => {
-    const out = ctx.output(`preprocess-${side}-${which}`);
-    const input = which === "corpus" ? ctx.corpus : ctx.quarter;
-    const items = which === "corpus" ? ctx.count : imagesUnder(ctx.quarter).length;
-    const m = measure(process.execPath, [ctx.bundle, "preprocess", "--input", input, "--output", out, "--config", modelConfig(ctx.root, side)],
-        { ...process.env, NODE_PATH: join(ROOT, "node_modules") });
-    const report = JSON.parse(require("fs").readFileSync(join(out, "metadata", "report.json"), "utf8"));
-    return { name, items, unit: "images", ...m, note: `as-is ${report.treatment["as-is"]}, resized ${report.treatment.resized}` };
-} });
+const preprocessRow = (name: string, side: number, which: "corpus" | "quarter"): Bench => ({
+    name,
+    run: async (ctx) => {
+        const out = ctx.output(`preprocess-${side}-${which}`);
+        const input = which === "corpus" ? ctx.corpus : ctx.quarter;
+        const items = which === "corpus" ? ctx.count : imagesUnder(ctx.quarter).length;
+        const m = measure(
+            process.execPath,
+            [ctx.bundle, "preprocess", "--input", input, "--output", out, "--config", modelConfig(ctx.root, side)],
+            { ...process.env, NODE_PATH: join(ROOT, "node_modules") },
+        );
+        const report = JSON.parse(require("fs").readFileSync(join(out, "metadata", "report.json"), "utf8"));
+        return { name, items, unit: "images", ...m, note: `as-is ${report.treatment["as-is"]}, resized ${report.treatment.resized}` };
+    },
+});
 
 /** The decode every image must go through (the shared measuring function), without any of preprocess' I/O. */
 const decodeOnly: Bench = {
@@ -147,9 +210,17 @@ const decodeOnly: Bench = {
         const files = imagesUnder(ctx.corpus);
         sharp.cache(false);
         const start = process.hrtime.bigint();
-        for await (const _ of mapOrdered(files, cpus().length, async (f) => imageProperties(await readFile(f)))) { /* drain */ }
+        for await (const _ of mapOrdered(files, cpus().length, async (f) => imageProperties(await readFile(f)))) {
+            /* drain */
+        }
         const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-        return { name: this.name, items: files.length, unit: "images", seconds, note: "what preprocess cannot skip; no RSS (shares the bench process)" };
+        return {
+            name: this.name,
+            items: files.length,
+            unit: "images",
+            seconds,
+            note: "what preprocess cannot skip; no RSS (shares the bench process)",
+        };
     },
 };
 
@@ -162,7 +233,11 @@ function haveTool(command: string, args: string[], expect: RegExp): boolean {
 function ensureTool(check: () => boolean, pkg: string): boolean {
     if (check()) return true;
     console.error(`installing ${pkg} with apt-get for the comparison row...`);
-    const install = () => spawnSync("apt-get", ["install", "-y", "--no-install-recommends", pkg], { encoding: "utf8", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    const install = () =>
+        spawnSync("apt-get", ["install", "-y", "--no-install-recommends", pkg], {
+            encoding: "utf8",
+            env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
+        });
     if (install().status !== 0) {
         spawnSync("apt-get", ["update"], { encoding: "utf8" });
         install();
@@ -170,33 +245,45 @@ function ensureTool(check: () => boolean, pkg: string): boolean {
     return check();
 }
 
-const vipsResize = (side: number, name = `vipsthumbnail resize to ${side} (libvips CLI)`): Bench => ({ name, run: async (ctx) => {
-    if (!ensureTool(() => haveTool("vipsthumbnail", ["--vips-version"], /libvips/), "libvips-tools"))
-        return { name, skipped: "vipsthumbnail is not installed and apt-get could not install libvips-tools" };
-    const out = ctx.output(`vips-${side}`);
-    mkdirSync(out, { recursive: true });
-    const files = imagesUnder(ctx.corpus);
-    // Shrink only, shorter side to `side` (like preprocess); one process for all files, as a batch tool is used.
-    const m = measure("vipsthumbnail", ["--size", `${side}x${side}>`, "--smartcrop", "none", "-o", `${out}/%s.jpg[Q=90]`, ...files]);
-    return { name, items: files.length, unit: "images", ...m, note: "fit inside, single process" };
-} });
+const vipsResize = (side: number, name = `vipsthumbnail resize to ${side} (libvips CLI)`): Bench => ({
+    name,
+    run: async (ctx) => {
+        if (!ensureTool(() => haveTool("vipsthumbnail", ["--vips-version"], /libvips/), "libvips-tools"))
+            return { name, skipped: "vipsthumbnail is not installed and apt-get could not install libvips-tools" };
+        const out = ctx.output(`vips-${side}`);
+        mkdirSync(out, { recursive: true });
+        const files = imagesUnder(ctx.corpus);
+        // Shrink only, shorter side to `side` (like preprocess); one process for all files, as a batch tool is used.
+        const m = measure("vipsthumbnail", ["--size", `${side}x${side}>`, "--smartcrop", "none", "-o", `${out}/%s.jpg[Q=90]`, ...files]);
+        return { name, items: files.length, unit: "images", ...m, note: "fit inside, single process" };
+    },
+});
 
-const magickResize = (side: number, name = `ImageMagick mogrify resize to ${side}`): Bench => ({ name, run: async (ctx) => {
-    if (!ensureTool(() => haveTool("mogrify", ["-version"], /ImageMagick/), "imagemagick"))
-        return { name, skipped: "mogrify (ImageMagick) is not installed and apt-get could not install imagemagick" };
-    const out = ctx.output(`magick-${side}`);
-    mkdirSync(out, { recursive: true });
-    const files = imagesUnder(ctx.corpus);
-    const m = measure("mogrify", ["-path", out, "-resize", `${side}x${side}^>`, "-quality", "90", ...files]);
-    return { name, items: files.length, unit: "images", ...m, note: "shorter side, shrink only" };
-} });
+const magickResize = (side: number, name = `ImageMagick mogrify resize to ${side}`): Bench => ({
+    name,
+    run: async (ctx) => {
+        if (!ensureTool(() => haveTool("mogrify", ["-version"], /ImageMagick/), "imagemagick"))
+            return { name, skipped: "mogrify (ImageMagick) is not installed and apt-get could not install imagemagick" };
+        const out = ctx.output(`magick-${side}`);
+        mkdirSync(out, { recursive: true });
+        const files = imagesUnder(ctx.corpus);
+        const m = measure("mogrify", ["-path", out, "-resize", `${side}x${side}^>`, "-quality", "90", ...files]);
+        return { name, items: files.length, unit: "images", ...m, note: "shorter side, shrink only" };
+    },
+});
 
 /** Wall time of a project command (the offline plan, the test suite), as a newcomer runs it. */
-const projectCommand = (name: string, command: string, args: string[]): Bench => ({ name, async run() {
-    const m = measure(command, args);
-    if (m.result.status !== 0) throw new Error(`${command} ${args.join(" ")} exited ${m.result.status}: ${(m.result.stderr || "").split("\n").slice(-3).join(" ")}`);
-    return { name, items: 1, unit: "run", seconds: m.seconds, peakRssMb: m.peakRssMb };
-} });
+const projectCommand = (name: string, command: string, args: string[]): Bench => ({
+    name,
+    async run() {
+        const m = measure(command, args);
+        if (m.result.status !== 0)
+            throw new Error(
+                `${command} ${args.join(" ")} exited ${m.result.status}: ${(m.result.stderr || "").split("\n").slice(-3).join(" ")}`,
+            );
+        return { name, items: 1, unit: "run", seconds: m.seconds, peakRssMb: m.peakRssMb };
+    },
+});
 
 /** The rows, in table order. */
 export const BENCHES: Bench[] = [
@@ -208,15 +295,34 @@ export const BENCHES: Bench[] = [
     vipsResize(224),
     magickResize(224),
     ...MONITOR_BENCHES,
-    ...(["staging", "prod"].map((stack) => projectCommand(`npm run plan -- ${stack}`, "npm", ["run", "--silent", "plan", "--", stack, "--out", join(ROOT, ".bench", "plan", stack)]))),
+    ...["staging", "prod"].map((stack) =>
+        projectCommand(`npm run plan -- ${stack}`, "npm", [
+            "run",
+            "--silent",
+            "plan",
+            "--",
+            stack,
+            "--out",
+            join(ROOT, ".bench", "plan", stack),
+        ]),
+    ),
     ...(process.env.BENCH_SKIP_TESTS ? [] : [projectCommand("npm test (type-check + mocha)", "npm", ["test", "--silent"])]),
 ];
 
 function printTable(rows: Array<BenchRow | SkippedRow>): void {
     const header = ["", "items", "seconds", "items/s", "peak RSS MB", "note"];
-    const lines = rows.map((r) => ("skipped" in r
-        ? [r.name, "-", "-", "-", "-", `skipped: ${r.skipped}`]
-        : [r.name, `${r.items} ${r.unit}`, r.seconds.toFixed(2), r.unit === "run" ? "-" : (r.items / r.seconds).toFixed(0), r.peakRssMb?.toFixed(0) ?? "n/a", r.note ?? ""]));
+    const lines = rows.map((r) =>
+        "skipped" in r
+            ? [r.name, "-", "-", "-", "-", `skipped: ${r.skipped}`]
+            : [
+                  r.name,
+                  `${r.items} ${r.unit}`,
+                  r.seconds.toFixed(2),
+                  r.unit === "run" ? "-" : (r.items / r.seconds).toFixed(0),
+                  r.peakRssMb?.toFixed(0) ?? "n/a",
+                  r.note ?? "",
+              ],
+    );
     const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
     const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
     console.log(fmt(header));
@@ -226,7 +332,8 @@ function printTable(rows: Array<BenchRow | SkippedRow>): void {
 
 async function main(): Promise<void> {
     const count = Number(process.env.BENCH_IMAGES ?? 5000);
-    if (!Number.isInteger(count) || count < 100) throw new Error(`BENCH_IMAGES must be a whole number >= 100, got ${process.env.BENCH_IMAGES}`);
+    if (!Number.isInteger(count) || count < 100)
+        throw new Error(`BENCH_IMAGES must be a whole number >= 100, got ${process.env.BENCH_IMAGES}`);
     const root = join(ROOT, ".bench");
     const corpus = join(root, `corpus-${count}`);
     const quarter = join(root, `quarter-${count}`);
@@ -236,7 +343,11 @@ async function main(): Promise<void> {
     const outputs = join(root, "out");
     rmSync(outputs, { recursive: true, force: true });
     const ctx: BenchContext = {
-        root, corpus, quarter, count, bundle,
+        root,
+        corpus,
+        quarter,
+        count,
+        bundle,
         output: (name) => join(outputs, name),
     };
     mkdirSync(outputs, { recursive: true });

@@ -75,7 +75,10 @@ export interface PlanResult {
 }
 
 /** Runs the program for one stack on mocks and writes the plan; returns what it declared. */
-export async function runPlan(stack: string, options: { projectDir: string; outDir: string; registry: RegistryScenario; log?: (line: string) => void }): Promise<PlanResult> {
+export async function runPlan(
+    stack: string,
+    options: { projectDir: string; outDir: string; registry: RegistryScenario; log?: (line: string) => void },
+): Promise<PlanResult> {
     const log = options.log ?? ((line: string) => console.log(line));
     const config = readStackFile(options.projectDir, stack);
     const stackOutputs = config.promotion ? { [config.promotion.sourceStack]: stagingOutputsFor(config, options.registry) } : {};
@@ -92,9 +95,12 @@ export async function runPlan(stack: string, options: { projectDir: string; outD
     };
 
     const { createPlatform } = await import("../stacks/platform");
-    const platform = await createPlatform(config, { registry: offlineRegistry(options.registry, config.region), gitCommit: "offline-plan" },
-        { transformations: [recordParent] });
-    const outputs = await unwrapOutput(pulumi.output(platform.outputs)) as Record<string, unknown>;
+    const platform = await createPlatform(
+        config,
+        { registry: offlineRegistry(options.registry, config.region), gitCommit: "offline-plan" },
+        { transformations: [recordParent] },
+    );
+    const outputs = (await unwrapOutput(pulumi.output(platform.outputs))) as Record<string, unknown>;
     await settled(declared);
 
     const resources: PlannedResource[] = declared.map((r: DeclaredResource) => ({
@@ -120,26 +126,42 @@ export async function runPlan(stack: string, options: { projectDir: string; outD
 
 function describeScenario(s: RegistryScenario): string {
     switch (s) {
-        case "sample": return "offline stand-in, each model has package v1 Approved (--registry pending|empty to see the other cases)";
-        case "pending": return "offline stand-in, each model has package v1 PendingManualApproval";
-        case "empty": return "offline stand-in, no model registered yet";
+        case "sample":
+            return "offline stand-in, each model has package v1 Approved (--registry pending|empty to see the other cases)";
+        case "pending":
+            return "offline stand-in, each model has package v1 PendingManualApproval";
+        case "empty":
+            return "offline stand-in, no model registered yet";
     }
 }
 
 /** What staging would export for prod's StackReference under the same registry scenario. */
 function stagingOutputsFor(config: PlatformConfig, scenario: RegistryScenario): Record<string, unknown> {
-    const served = Object.fromEntries(Object.keys(config.models).map((m) =>
-        [m, scenario === "empty" ? null : samplePackageArn(config.region, modelPackageGroupName("staging", m))]));
+    const served = Object.fromEntries(
+        Object.keys(config.models).map((m) => [
+            m,
+            scenario === "empty" ? null : samplePackageArn(config.region, modelPackageGroupName("staging", m)),
+        ]),
+    );
     return {
         [SERVED_PACKAGES_OUTPUT]: served,
         dataKeyArn: `arn:aws:kms:${config.region}:${OFFLINE_ACCOUNT}:key/staging-data-key`,
     };
 }
 
-function writePlanFiles(outDir: string, stack: string, config: PlatformConfig, resources: PlannedResource[], outputs: Record<string, unknown>): string[] {
+function writePlanFiles(
+    outDir: string,
+    stack: string,
+    config: PlatformConfig,
+    resources: PlannedResource[],
+    outputs: Record<string, unknown>,
+): string[] {
     mkdirSync(join(outDir, "pipelines"), { recursive: true });
     const planFile = join(outDir, "plan.json");
-    writeAtomically(planFile, JSON.stringify({ stack, environment: config.environment, region: config.region, outputs, resources }, null, 2));
+    writeAtomically(
+        planFile,
+        JSON.stringify({ stack, environment: config.environment, region: config.region, outputs, resources }, null, 2),
+    );
     const pipelineFiles = pipelinesOf(resources).map(({ name, definition }) => {
         const file = join(outDir, "pipelines", `${name}.json`);
         writeAtomically(file, JSON.stringify(definition, null, 2));
@@ -163,8 +185,18 @@ function writeAtomically(path: string, content: string): void {
 
 /** Inputs worth a glance in the tree, per resource kind. */
 const KEY_INPUTS = [
-    "bucket", "name", "endpointName", "pipelineName", "modelPackageGroupName", "scheduleExpression",
-    "enableKeyRotation", "eventbridge", "targetPrefix", "protocol", "endpoint", "region",
+    "bucket",
+    "name",
+    "endpointName",
+    "pipelineName",
+    "modelPackageGroupName",
+    "scheduleExpression",
+    "enableKeyRotation",
+    "eventbridge",
+    "targetPrefix",
+    "protocol",
+    "endpoint",
+    "region",
 ];
 
 /** The resource tree, children indented under their parent, like a preview. */
@@ -182,7 +214,9 @@ export function resourceTree(resources: readonly PlannedResource[]): string[] {
             const last = i === children.length - 1;
             const details = KEY_INPUTS.filter((k) => r.inputs[k] !== undefined && typeof r.inputs[k] !== "object")
                 .filter((k) => k !== "bucket" || r.type === "aws:s3/bucket:Bucket")
-                .slice(0, 3).map((k) => `${k}=${r.inputs[k]}`).join(" ");
+                .slice(0, 3)
+                .map((k) => `${k}=${r.inputs[k]}`)
+                .join(" ");
             lines.push(`${indent}${last ? "└─" : "├─"} ${r.type}  ${r.name}${details ? `  (${details})` : ""}`);
             walk(`${r.type}::${r.name}`, `${indent}${last ? "   " : "│  "}`);
         });
@@ -196,9 +230,16 @@ async function main(): Promise<void> {
         allowPositionals: true,
         options: { out: { type: "string" }, registry: { type: "string", default: "sample" }, help: { type: "boolean" } },
     });
-    if (values.help) { console.log(USAGE); return; }
+    if (values.help) {
+        console.log(USAGE);
+        return;
+    }
     const stack = positionals[0];
-    if (!stack || positionals.length > 1) { console.error(USAGE); process.exitCode = 2; return; }
+    if (!stack || positionals.length > 1) {
+        console.error(USAGE);
+        process.exitCode = 2;
+        return;
+    }
     const registry = values.registry as RegistryScenario;
     if (!["sample", "pending", "empty"].includes(registry)) {
         console.error(`--registry: "${registry}" is not one of sample, pending, empty`);
@@ -219,5 +260,8 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
-    main().catch((e) => { console.error(e); process.exitCode = 1; });
+    main().catch((e) => {
+        console.error(e);
+        process.exitCode = 1;
+    });
 }

@@ -10,6 +10,8 @@ import * as pulumi from "@pulumi/pulumi";
 export interface DeclaredResource {
     readonly type: string;
     readonly name: string;
+    // Inputs are shaped by each provider's schema; tests and the plan walk them as JSON.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     readonly inputs: Record<string, any>;
     readonly provider?: string;
     readonly id: string;
@@ -35,16 +37,21 @@ export interface OfflineOptions {
 export function useMocks(stack: string, options: OfflineOptions = {}): DeclaredResource[] {
     const region = options.region ?? OFFLINE_REGION;
     const declared: DeclaredResource[] = [];
-    pulumi.runtime.setMocks({
-        newResource(args: pulumi.runtime.MockResourceArgs) {
-            const id = `${args.name}-id`;
-            declared.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, id });
-            return { id, state: mockState(args, region) };
+    pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs) {
+                const id = `${args.name}-id`;
+                declared.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, id });
+                return { id, state: mockState(args, region) };
+            },
+            call(args: pulumi.runtime.MockCallArgs) {
+                return mockInvoke(args, region);
+            },
         },
-        call(args: pulumi.runtime.MockCallArgs) {
-            return mockInvoke(args, region);
-        },
-    }, "vision-mlops", stack, options.preview ?? false);
+        "vision-mlops",
+        stack,
+        options.preview ?? false,
+    );
     stackReferenceOutputs = options.stackOutputs ?? {};
     return declared;
 }
@@ -132,11 +139,19 @@ export async function settled(declared: readonly DeclaredResource[], ...outputs:
     while (quietTurns < 3) {
         await new Promise((r) => setTimeout(r, 10));
         if (declared.length === last) quietTurns++;
-        else { quietTurns = 0; last = declared.length; }
+        else {
+            quietTurns = 0;
+            last = declared.length;
+        }
     }
 }
 
 /** The resolved value of an output under mocks. */
 export function unwrapOutput<T>(output: pulumi.Output<T> | pulumi.Input<T>): Promise<T> {
-    return new Promise((resolve) => pulumi.output(output as pulumi.Input<T>).apply((v) => { resolve(v as T); return v; }));
+    return new Promise((resolve) =>
+        pulumi.output(output as pulumi.Input<T>).apply((v) => {
+            resolve(v as T);
+            return v;
+        }),
+    );
 }

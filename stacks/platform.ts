@@ -78,28 +78,40 @@ export class Platform extends pulumi.ComponentResource {
     ) {
         super("vision-mlops:stack:Platform", name, {}, opts);
         const env = config.environment;
-        this.provider = new aws.Provider(`${name}-aws`, {
-            region: config.region as aws.Region,
-            defaultTags: { tags: platformTags(env, config.tags) },
-        }, { parent: this });
+        this.provider = new aws.Provider(
+            `${name}-aws`,
+            {
+                region: config.region as aws.Region,
+                defaultTags: { tags: platformTags(env, config.tags) },
+            },
+            { parent: this },
+        );
         const inRegion = { parent: this, providers: [this.provider] };
         const account = aws.getCallerIdentityOutput({}, { parent: this, provider: this.provider }).accountId;
 
         this.lake = new DataLake(`${name}-lake`, { environment: env, accountId: account, region: config.region }, inRegion);
-        this.alerts = new Alerts(`${name}-alerts`, {
-            environment: env,
-            kmsKeyArn: this.lake.key.arn,
-            accountId: account,
-            emails: config.alerts.emails,
-        }, inRegion);
+        this.alerts = new Alerts(
+            `${name}-alerts`,
+            {
+                environment: env,
+                kmsKeyArn: this.lake.key.arn,
+                accountId: account,
+                emails: config.alerts.emails,
+            },
+            inRegion,
+        );
 
         if (config.budget) {
-            new CostBudget(`${name}-budget`, {
-                environment: env,
-                monthlyUsd: config.budget.monthlyUsd,
-                alertAtPercent: config.budget.alertAtPercent,
-                alertTopicArn: this.alerts.topicArn,
-            }, inRegion);
+            new CostBudget(
+                `${name}-budget`,
+                {
+                    environment: env,
+                    monthlyUsd: config.budget.monthlyUsd,
+                    alertAtPercent: config.budget.alertAtPercent,
+                    alertTopicArn: this.alerts.topicArn,
+                },
+                inRegion,
+            );
         }
 
         this.jobsImage = new JobsImage(`${name}-jobs`, { environment: env, kmsKeyArn: this.lake.key.arn }, inRegion);
@@ -111,65 +123,95 @@ export class Platform extends pulumi.ComponentResource {
         const models: Record<string, ModelOutputs> = {};
         for (const [model, settings] of Object.entries(config.models)) {
             // One provider per model so every resource of the model also carries its `model` tag.
-            const modelProvider = new aws.Provider(`${name}-${model}-aws`, {
-                region: config.region as aws.Region,
-                defaultTags: { tags: { ...platformTags(env, config.tags), ...modelTags(model) } },
-            }, { parent: this });
+            const modelProvider = new aws.Provider(
+                `${name}-${model}-aws`,
+                {
+                    region: config.region as aws.Region,
+                    defaultTags: { tags: { ...platformTags(env, config.tags), ...modelTags(model) } },
+                },
+                { parent: this },
+            );
             const inModel = { parent: this, providers: [modelProvider] };
-            const training = env === "prod" ? undefined : new TrainingPipeline(`${name}-${model}-training`, {
-                environment: env,
-                model,
-                config: settings,
-                buckets: { raw: this.lake.raw.bucketName, curated: this.lake.curated.bucketName, artifacts: this.lake.artifacts.bucketName },
-                kmsKeyArn: this.lake.key.arn,
-                jobsImageUri: this.jobsImage.imageUri,
-                jobsRepositoryArn: this.jobsImage.repositoryArn,
-                accountId: account,
-                region: config.region,
-                gitCommit: deps.gitCommit,
-                alarmTopicArn: this.alerts.topicArn,
-            }, inModel);
+            const training =
+                env === "prod"
+                    ? undefined
+                    : new TrainingPipeline(
+                          `${name}-${model}-training`,
+                          {
+                              environment: env,
+                              model,
+                              config: settings,
+                              buckets: {
+                                  raw: this.lake.raw.bucketName,
+                                  curated: this.lake.curated.bucketName,
+                                  artifacts: this.lake.artifacts.bucketName,
+                              },
+                              kmsKeyArn: this.lake.key.arn,
+                              jobsImageUri: this.jobsImage.imageUri,
+                              jobsRepositoryArn: this.jobsImage.repositoryArn,
+                              accountId: account,
+                              region: config.region,
+                              gitCommit: deps.gitCommit,
+                              alarmTopicArn: this.alerts.topicArn,
+                          },
+                          inModel,
+                      );
             if (training) this.trainingPipelines[model] = training;
             const pkg = served[model];
-            const endpoint = pkg && new ModelEndpoint(`${name}-${model}`, {
-                environment: env,
-                model,
-                endpoint: settings.endpoint,
-                capturePercent: settings.endpoint.dataCapturePercent ?? defaultCapturePercent(env),
-                modelPackageArn: pkg.packageArn,
-                // SageMaker deploys versioned packages by ARN only once Approved; staging serves candidates.
-                deployFrom: env === "prod" ? "package" : "artifacts",
-                modelDataUrl: requirePackageField(model, pkg, "modelDataUrl"),
-                servingImage: requirePackageField(model, pkg, "image"),
-                kmsKeyArn: this.lake.key.arn,
-                modelDataKmsKeyArn: promotionSource?.dataKeyArn,
-                captureBucket: this.lake.capture.bucketName,
-                alarmTopicArn: this.alerts.topicArn,
-                accountId: account,
-                region: config.region,
-            }, inModel);
+            const endpoint =
+                pkg &&
+                new ModelEndpoint(
+                    `${name}-${model}`,
+                    {
+                        environment: env,
+                        model,
+                        endpoint: settings.endpoint,
+                        capturePercent: settings.endpoint.dataCapturePercent ?? defaultCapturePercent(env),
+                        modelPackageArn: pkg.packageArn,
+                        // SageMaker deploys versioned packages by ARN only once Approved; staging serves candidates.
+                        deployFrom: env === "prod" ? "package" : "artifacts",
+                        modelDataUrl: requirePackageField(model, pkg, "modelDataUrl"),
+                        servingImage: requirePackageField(model, pkg, "image"),
+                        kmsKeyArn: this.lake.key.arn,
+                        modelDataKmsKeyArn: promotionSource?.dataKeyArn,
+                        captureBucket: this.lake.capture.bucketName,
+                        alarmTopicArn: this.alerts.topicArn,
+                        accountId: account,
+                        region: config.region,
+                    },
+                    inModel,
+                );
             if (endpoint) this.endpoints[model] = endpoint;
-            const monitor = endpoint && new ModelMonitor(`${name}-${model}-monitor`, {
-                environment: env,
-                model,
-                monitoring: settings.monitoring,
-                confidenceThreshold: settings.inference.confidenceThreshold,
-                engine: config.monitoring.engine,
-                endpointName: endpointName(env, model),
-                captureBucket: this.lake.capture.bucketName,
-                kmsKeyArn: this.lake.key.arn,
-                monitoringBaselineUri: requirePackageField(model, pkg, "monitoringBaselineUri"),
-                baselineKmsKeyArn: promotionSource?.dataKeyArn,
-                jobsImageUri: this.jobsImage.imageUri,
-                jobsRepositoryArn: this.jobsImage.repositoryArn,
-                alarmTopicArn: this.alerts.topicArn,
-                accountId: account,
-                region: config.region,
-                trainingPipelineArn: training?.pipelineArn,
-            }, { ...inModel, dependsOn: [endpoint.endpoint] });
+            const monitor =
+                endpoint &&
+                new ModelMonitor(
+                    `${name}-${model}-monitor`,
+                    {
+                        environment: env,
+                        model,
+                        monitoring: settings.monitoring,
+                        confidenceThreshold: settings.inference.confidenceThreshold,
+                        engine: config.monitoring.engine,
+                        endpointName: endpointName(env, model),
+                        captureBucket: this.lake.capture.bucketName,
+                        kmsKeyArn: this.lake.key.arn,
+                        monitoringBaselineUri: requirePackageField(model, pkg, "monitoringBaselineUri"),
+                        baselineKmsKeyArn: promotionSource?.dataKeyArn,
+                        jobsImageUri: this.jobsImage.imageUri,
+                        jobsRepositoryArn: this.jobsImage.repositoryArn,
+                        alarmTopicArn: this.alerts.topicArn,
+                        accountId: account,
+                        region: config.region,
+                        trainingPipelineArn: training?.pipelineArn,
+                    },
+                    { ...inModel, dependsOn: [endpoint.endpoint] },
+                );
             if (monitor) {
                 this.monitors[model] = monitor;
-                dashboardModels.push({ ...monitor.dashboardModel, trainingPipelineName: training ? pipelineName(env, model, "training") : undefined });
+                dashboardModels.push({
+                    ...monitor.dashboardModel,
+                    trainingPipelineName: training ? pipelineName(env, model, "training") : undefined,
+                });
             }
             models[model] = {
                 modelPackageGroup: modelPackageGroupName("staging", model),
@@ -201,7 +243,8 @@ export class Platform extends pulumi.ComponentResource {
 const PACKAGE_FIELDS = {
     image: "a container image in its inference specification, so it cannot be served",
     modelDataUrl: "a model data URL in its inference specification, so it cannot be served",
-    monitoringBaselineUri: "a drift-check baseline (DriftCheckBaselines.ModelDataQuality.Statistics), so it cannot be monitored; register it with the training pipeline",
+    monitoringBaselineUri:
+        "a drift-check baseline (DriftCheckBaselines.ModelDataQuality.Statistics), so it cannot be monitored; register it with the training pipeline",
 } as const;
 
 function requirePackageField(model: string, pkg: ServedPackage, field: keyof typeof PACKAGE_FIELDS): string {
@@ -224,7 +267,10 @@ async function stackOutput(ref: pulumi.StackReference, name: string, stack: stri
         const details = await ref.getOutputDetails(name);
         return details.value ?? details.secretValue;
     } catch (e) {
-        throw new Error(`cannot read output ${name} of stack ${stack} (${(e as Error).message}); check promotion.sourceStack and that staging was deployed`);
+        throw new Error(
+            `cannot read output ${name} of stack ${stack} (${(e as Error).message}); check promotion.sourceStack and that staging was deployed`,
+            { cause: e },
+        );
     }
 }
 
@@ -233,26 +279,35 @@ async function stackOutput(ref: pulumi.StackReference, name: string, stack: stri
  * prod reads what staging serves through a StackReference and refuses, before declaring anything else,
  * any package that is not Approved.
  */
-export async function createPlatform(config: PlatformConfig, deps: PlatformDeps, opts?: pulumi.ComponentResourceOptions): Promise<Platform> {
+export async function createPlatform(
+    config: PlatformConfig,
+    deps: PlatformDeps,
+    opts?: pulumi.ComponentResourceOptions,
+): Promise<Platform> {
     const env = config.environment;
-    const modelSettings = Object.fromEntries(Object.entries(config.models).map(([m, c]) => [m, {
-        pin: c.endpoint.modelPackageArn,
-        group: modelPackageGroupName("staging", m),
-    }]));
+    const modelSettings = Object.fromEntries(
+        Object.entries(config.models).map(([m, c]) => [
+            m,
+            {
+                pin: c.endpoint.modelPackageArn,
+                group: modelPackageGroupName("staging", m),
+            },
+        ]),
+    );
     if (env !== "prod") {
         const served = await resolveStagingPackages(modelSettings, deps.registry);
         return new Platform(`vision-mlops-${env}`, config, served, deps, undefined, opts);
     }
     const source = config.promotion!.sourceStack;
     const staging = new pulumi.StackReference("promotion-source", { name: source });
-    const servedByStaging = (await stackOutput(staging, SERVED_PACKAGES_OUTPUT, source) ?? {}) as Record<string, string | null>;
+    const servedByStaging = ((await stackOutput(staging, SERVED_PACKAGES_OUTPUT, source)) ?? {}) as Record<string, string | null>;
     const served = await resolvePromotion(
         modelSettings,
         Object.fromEntries(Object.entries(servedByStaging).map(([m, arn]) => [m, arn ?? undefined])),
         deps.registry,
         source,
     );
-    const dataKeyArn = await stackOutput(staging, "dataKeyArn", source) as string | undefined;
+    const dataKeyArn = (await stackOutput(staging, "dataKeyArn", source)) as string | undefined;
     if (!dataKeyArn && Object.values(served).some(Boolean))
         throw new Error(`${source} exports no dataKeyArn; deploy staging with this version of the platform first`);
     return new Platform(`vision-mlops-${env}`, config, served, deps, { dataKeyArn: dataKeyArn ?? "" }, opts);

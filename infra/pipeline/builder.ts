@@ -70,14 +70,19 @@ export interface PropertyFileRef extends Get {
  * The SDK request type `T` with every leaf also accepting a pipeline expression, which SageMaker resolves
  * when the step starts.
  */
-export type Expressible<T> =
-    T extends string ? T | Expression
-    : T extends number ? number | Expression
-    : T extends boolean ? boolean | Expression
-    : T extends Date ? never
-    : T extends ReadonlyArray<infer E> ? ReadonlyArray<Expressible<E>>
-    : T extends object ? { [K in keyof T]: Expressible<T[K]> }
-    : T;
+export type Expressible<T> = T extends string
+    ? T | Expression
+    : T extends number
+      ? number | Expression
+      : T extends boolean
+        ? boolean | Expression
+        : T extends Date
+          ? never
+          : T extends ReadonlyArray<infer E>
+            ? ReadonlyArray<Expressible<E>>
+            : T extends object
+              ? { [K in keyof T]: Expressible<T[K]> }
+              : T;
 
 /** Pipeline execution variables SageMaker fills in at run time. */
 export const execution = {
@@ -159,7 +164,10 @@ export interface PropertyFileDefinition<F extends string = string, O extends str
 // ---------------------------------------------------------------------------------------------------------
 // Step arguments: SDK request types minus the names SageMaker generates
 
-export type ProcessingArguments<O extends string = string> = Omit<Expressible<CreateProcessingJobRequest>, "ProcessingJobName" | "ProcessingOutputConfig"> & {
+export type ProcessingArguments<O extends string = string> = Omit<
+    Expressible<CreateProcessingJobRequest>,
+    "ProcessingJobName" | "ProcessingOutputConfig"
+> & {
     readonly ProcessingOutputConfig?: Omit<Expressible<ProcessingOutputConfig>, "Outputs"> & {
         /** Output names are literal so handles can offer exactly these to later steps. */
         readonly Outputs: ReadonlyArray<Omit<Expressible<ProcessingOutput>, "OutputName"> & { readonly OutputName: O }>;
@@ -319,13 +327,18 @@ export class PipelineBuilder {
     private experimentConfig?: PipelineDefinition["PipelineExperimentConfig"];
 
     /** A pipeline parameter; the handle is the `{"Get": "Parameters.<name>"}` reference. */
-    parameter<T extends ParameterType>(name: string, type: T, options: { default?: T extends "String" ? string : number } = {}): ParameterHandle<T> {
+    parameter<T extends ParameterType>(
+        name: string,
+        type: T,
+        options: { default?: T extends "String" ? string : number } = {},
+    ): ParameterHandle<T> {
         if (!NAME.test(name)) throw new Error(`parameter name ${JSON.stringify(name)} must be 1-64 letters, digits, "-" or "_"`);
         if (this.parameters.has(name)) throw new Error(`parameter ${name} is declared twice`);
         const d = options.default;
         if (d !== undefined) {
             if (type === "String" && typeof d !== "string") throw new Error(`parameter ${name}: String default must be a string`);
-            if (type === "Integer" && !Number.isInteger(d)) throw new Error(`parameter ${name}: Integer default must be a whole number, got ${d}`);
+            if (type === "Integer" && !Number.isInteger(d))
+                throw new Error(`parameter ${name}: Integer default must be a whole number, got ${d}`);
             if (type === "Float" && typeof d !== "number") throw new Error(`parameter ${name}: Float default must be a number`);
         }
         this.parameters.set(name, { Name: name, Type: type, ...(d !== undefined ? { DefaultValue: d } : {}) });
@@ -345,26 +358,38 @@ export class PipelineBuilder {
         const outputs = new Set<string>((options.arguments.ProcessingOutputConfig?.Outputs ?? []).map((o) => o.OutputName));
         for (const f of options.propertyFiles ?? [])
             if (!outputs.has(f.OutputName))
-                throw new Error(`step ${name}: property file ${f.PropertyFileName} names output ${JSON.stringify(f.OutputName)}, which the step does not declare (outputs: ${[...outputs].join(", ") || "none"})`);
+                throw new Error(
+                    `step ${name}: property file ${f.PropertyFileName} names output ${JSON.stringify(f.OutputName)}, which the step does not declare (outputs: ${[...outputs].join(", ") || "none"})`,
+                );
         const files = new Set<string>((options.propertyFiles ?? []).map((f) => f.PropertyFileName));
         if (files.size !== (options.propertyFiles ?? []).length) throw new Error(`step ${name}: two property files share a name`);
         const handle: ProcessingStep<O, F> = {
             name,
             type: "Processing",
             outputUri: (output) => {
-                if (!outputs.has(output)) throw new Error(`step ${name} has no output ${JSON.stringify(output)} (outputs: ${[...outputs].join(", ") || "none"})`);
+                if (!outputs.has(output))
+                    throw new Error(`step ${name} has no output ${JSON.stringify(output)} (outputs: ${[...outputs].join(", ") || "none"})`);
                 return { Get: `Steps.${name}.ProcessingOutputConfig.Outputs['${output}'].S3Output.S3Uri` };
             },
             propertyFile: (file) => {
-                if (!files.has(file)) throw new Error(`step ${name} declares no property file ${JSON.stringify(file)} (declared: ${[...files].join(", ") || "none"})`);
+                if (!files.has(file))
+                    throw new Error(
+                        `step ${name} declares no property file ${JSON.stringify(file)} (declared: ${[...files].join(", ") || "none"})`,
+                    );
                 return { Get: `Steps.${name}.PropertyFiles.${file}` } as PropertyFileRef;
             },
         };
-        return this.jobStep(handle, options, options.propertyFiles?.length ? { PropertyFiles: options.propertyFiles } : {}, { outputs, propertyFiles: files });
+        return this.jobStep(handle, options, options.propertyFiles?.length ? { PropertyFiles: options.propertyFiles } : {}, {
+            outputs,
+            propertyFiles: files,
+        });
     }
 
     training(name: string, options: TrainingOptions): TrainingStep {
-        return this.jobStep<TrainingStep>({ name, type: "Training", modelArtifacts: { Get: `Steps.${name}.ModelArtifacts.S3ModelArtifacts` } }, options);
+        return this.jobStep<TrainingStep>(
+            { name, type: "Training", modelArtifacts: { Get: `Steps.${name}.ModelArtifacts.S3ModelArtifacts` } },
+            options,
+        );
     }
 
     /** A CreateModel step (serialized as type "Model"). */
@@ -373,12 +398,18 @@ export class PipelineBuilder {
     }
 
     transform(name: string, options: TransformOptions): TransformStep {
-        return this.jobStep<TransformStep>({ name, type: "Transform", outputPath: { Get: `Steps.${name}.TransformOutput.S3OutputPath` } }, options);
+        return this.jobStep<TransformStep>(
+            { name, type: "Transform", outputPath: { Get: `Steps.${name}.TransformOutput.S3OutputPath` } },
+            options,
+        );
     }
 
     /** Registers a model package version into a group (CreateModelPackage). */
     registerModel(name: string, options: RegisterModelOptions): RegisterModelStep {
-        return this.jobStep<RegisterModelStep>({ name, type: "RegisterModel", modelPackageArn: { Get: `Steps.${name}.ModelPackageArn` } }, options);
+        return this.jobStep<RegisterModelStep>(
+            { name, type: "RegisterModel", modelPackageArn: { Get: `Steps.${name}.ModelPackageArn` } },
+            options,
+        );
     }
 
     /** Stops the execution as failed with a message (which may join run-time values). */
@@ -445,13 +476,18 @@ export class PipelineBuilder {
         registered: Partial<Registered> = {},
     ): H {
         const base = this.common(handle.name, handle.type, options);
-        this.register(handle, () => ({
-            ...base,
-            Arguments: options.arguments,
-            ...extraFields,
-            ...cacheConfig(handle.name, options.cache),
-            ...retryPolicies(handle.name, options.retryPolicies),
-        }) as StepDefinition, registered);
+        this.register(
+            handle,
+            () =>
+                ({
+                    ...base,
+                    Arguments: options.arguments,
+                    ...extraFields,
+                    ...cacheConfig(handle.name, options.cache),
+                    ...retryPolicies(handle.name, options.retryPolicies),
+                }) as StepDefinition,
+            registered,
+        );
         return handle;
     }
 
@@ -461,7 +497,11 @@ export class PipelineBuilder {
         this.steps.set(handle.name, { handle, definition, ...extra });
     }
 
-    private common(name: string, type: StepType, options: CommonOptions): Pick<StepDefinition, "Name" | "Type" | "Description" | "DependsOn"> {
+    private common(
+        name: string,
+        type: StepType,
+        options: CommonOptions,
+    ): Pick<StepDefinition, "Name" | "Type" | "Description" | "DependsOn"> {
         const dependsOn = (options.dependsOn ?? []).map((s) => this.known(s, `step ${name} depends on`).name);
         return {
             Name: name,
@@ -495,7 +535,10 @@ export class PipelineBuilder {
                 const problem = this.resolve(get);
                 if (problem) problems.push(`PipelineExperimentConfig: ${JSON.stringify(get)} ${problem}`);
             }
-        if (problems.length) throw new Error(`the pipeline has ${problems.length} unresolved reference${problems.length === 1 ? "" : "s"}:\n  - ${problems.join("\n  - ")}`);
+        if (problems.length)
+            throw new Error(
+                `the pipeline has ${problems.length} unresolved reference${problems.length === 1 ? "" : "s"}:\n  - ${problems.join("\n  - ")}`,
+            );
     }
 
     /** Why a `Get` does not resolve, or undefined when it does. */
@@ -510,9 +553,12 @@ export class PipelineBuilder {
         const output = /^ProcessingOutputConfig\.Outputs\['([^']+)'\]\.S3Output\.S3Uri$/.exec(property);
         if (output) return step.outputs?.has(output[1]) ? undefined : `refers to output ${output[1]}, which step ${name} does not declare`;
         const file = /^PropertyFiles\.(.+)$/.exec(property);
-        if (file) return step.propertyFiles?.has(file[1]) ? undefined : `refers to property file ${file[1]}, which step ${name} does not declare`;
+        if (file)
+            return step.propertyFiles?.has(file[1]) ? undefined : `refers to property file ${file[1]}, which step ${name} does not declare`;
         const expected = STEP_PROPERTIES[step.handle.type];
-        return expected.includes(property) ? undefined : `is not a property of ${step.handle.type} step ${name} (known: ${expected.join(", ") || "none"})`;
+        return expected.includes(property)
+            ? undefined
+            : `is not a property of ${step.handle.type} step ${name} (known: ${expected.join(", ") || "none"})`;
     }
 }
 
@@ -531,7 +577,9 @@ function cacheConfig(step: string, cache: CacheOptions["cache"]): { CacheConfig?
     if (!cache) return {};
     if (cache === true) return { CacheConfig: { Enabled: true } };
     if (!ISO_DURATION.test(cache.expireAfter))
-        throw new Error(`step ${step}: cache expireAfter ${JSON.stringify(cache.expireAfter)} must be an ISO 8601 duration such as P30D or PT12H`);
+        throw new Error(
+            `step ${step}: cache expireAfter ${JSON.stringify(cache.expireAfter)} must be an ISO 8601 duration such as P30D or PT12H`,
+        );
     return { CacheConfig: { Enabled: true, ExpireAfter: cache.expireAfter } };
 }
 
@@ -543,7 +591,10 @@ function retryPolicies(step: string, policies: readonly RetryPolicy[] | undefine
             throw new Error(`step ${step}: a retry policy sets MaxAttempts or ExpireAfterMin, not both`);
         if (p.MaxAttempts !== undefined && (!Number.isInteger(p.MaxAttempts) || p.MaxAttempts < 1 || p.MaxAttempts > MAX_RETRY_ATTEMPTS))
             throw new Error(`step ${step}: retry MaxAttempts must be 1-${MAX_RETRY_ATTEMPTS}, got ${p.MaxAttempts}`);
-        if (p.ExpireAfterMin !== undefined && (!Number.isInteger(p.ExpireAfterMin) || p.ExpireAfterMin < 1 || p.ExpireAfterMin > MAX_RETRY_EXPIRE_MINUTES))
+        if (
+            p.ExpireAfterMin !== undefined &&
+            (!Number.isInteger(p.ExpireAfterMin) || p.ExpireAfterMin < 1 || p.ExpireAfterMin > MAX_RETRY_EXPIRE_MINUTES)
+        )
             throw new Error(`step ${step}: retry ExpireAfterMin must be 1-${MAX_RETRY_EXPIRE_MINUTES}, got ${p.ExpireAfterMin}`);
     }
     return { RetryPolicies: policies };
@@ -577,7 +628,8 @@ export function referencesIn(value: unknown): string[] {
         else if (typeof v === "object" && v !== null) {
             for (const [k, inner] of Object.entries(v)) {
                 if (k === "Get" && typeof inner === "string") out.push(inner);
-                else if (k === "IfSteps" || k === "ElseSteps") continue; // branches are steps of their own
+                else if (k === "IfSteps" || k === "ElseSteps")
+                    continue; // branches are steps of their own
                 else visit(inner);
             }
         }
@@ -637,7 +689,8 @@ export function stepGraph(definition: Pick<PipelineDefinition, "Steps">): string
         lines.push(`${s.Name} (${s.Type})${upstream.length ? ` <- ${upstream.join(", ")}` : ""}`);
         if (s.Type === "Condition") {
             const a = s.Arguments as ConditionArguments;
-            for (const c of a.Conditions) lines.push(`    when ${describeValue(c.LeftValue)} ${SYMBOL[c.Type]} ${describeValue(c.RightValue)}`);
+            for (const c of a.Conditions)
+                lines.push(`    when ${describeValue(c.LeftValue)} ${SYMBOL[c.Type]} ${describeValue(c.RightValue)}`);
             for (const b of a.IfSteps) describeBranch(b, s.Name, "    ", "if true");
             for (const b of a.ElseSteps) describeBranch(b, s.Name, "    ", "else");
         }
@@ -651,7 +704,11 @@ export function stepGraph(definition: Pick<PipelineDefinition, "Steps">): string
 }
 
 const SYMBOL: Record<ComparisonType, string> = {
-    Equals: "==", GreaterThan: ">", GreaterThanOrEqualTo: ">=", LessThan: "<", LessThanOrEqualTo: "<=",
+    Equals: "==",
+    GreaterThan: ">",
+    GreaterThanOrEqualTo: ">=",
+    LessThan: "<",
+    LessThanOrEqualTo: "<=",
 };
 
 /** A short human reading of a value: `Evaluate/EvaluationReport:metrics.accuracy`, `Parameters.X`, literals as JSON. */

@@ -1,4 +1,9 @@
-import type { ProcessingInstanceType, ProductionVariantInstanceType, TrainingInstanceType, TransformInstanceType } from "@aws-sdk/client-sagemaker";
+import type {
+    ProcessingInstanceType,
+    ProductionVariantInstanceType,
+    TrainingInstanceType,
+    TransformInstanceType,
+} from "@aws-sdk/client-sagemaker";
 import { Environment, maxWaitSeconds, ModelConfig } from "../config";
 import { JOB_CONFIG_FILE, JOBS_ENTRYPOINT, PROCESSING_PATHS, PROPERTY_FILES, PROPERTY_PATHS } from "../job-contract";
 import { modelPackageGroupName, prefixes } from "../naming";
@@ -106,8 +111,19 @@ const PREPROCESS_CACHE = "P30D";
  * usually serves the same package on larger instances than staging did.
  */
 export const SERVING_INSTANCE_TYPES = [
-    "ml.t2.medium", "ml.m5.large", "ml.m5.xlarge", "ml.m5.2xlarge", "ml.m5.4xlarge", "ml.c5.large", "ml.c5.xlarge",
-    "ml.c5.2xlarge", "ml.c5.4xlarge", "ml.g4dn.xlarge", "ml.g4dn.2xlarge", "ml.g5.xlarge", "ml.p3.2xlarge",
+    "ml.t2.medium",
+    "ml.m5.large",
+    "ml.m5.xlarge",
+    "ml.m5.2xlarge",
+    "ml.m5.4xlarge",
+    "ml.c5.large",
+    "ml.c5.xlarge",
+    "ml.c5.2xlarge",
+    "ml.c5.4xlarge",
+    "ml.g4dn.xlarge",
+    "ml.g4dn.2xlarge",
+    "ml.g5.xlarge",
+    "ml.p3.2xlarge",
 ] as const;
 
 export function imageClassificationPipeline(args: ImageClassificationPipelineArgs): PipelineDefinition {
@@ -115,20 +131,38 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
     const training = config.training;
     const gitCommit = args.gitCommit ?? "unknown";
     if (!METADATA_VALUE.test(gitCommit))
-        throw new Error(`gitCommit ${JSON.stringify(gitCommit)} cannot be package metadata: use 1-256 letters, digits and _ . : / = + - @ (a commit hash)`);
+        throw new Error(
+            `gitCommit ${JSON.stringify(gitCommit)} cannot be package metadata: use 1-256 letters, digits and _ . : / = + - @ (a commit hash)`,
+        );
     const maxWait = maxWaitSeconds(training);
     if (training.spot && maxWait < training.maxRuntimeSeconds)
-        throw new Error(`models.${model}.training.maxWaitSeconds (${maxWait}) must be >= maxRuntimeSeconds (${training.maxRuntimeSeconds}): spot training waits for capacity within that time`);
+        throw new Error(
+            `models.${model}.training.maxWaitSeconds (${maxWait}) must be >= maxRuntimeSeconds (${training.maxRuntimeSeconds}): spot training waits for capacity within that time`,
+        );
     const group = modelPackageGroupName(args.environment, model);
 
     const execId = execution.pipelineExecutionId;
-    const curated = (what: string): Expression => join([`s3://${buckets.curated}/${prefixes.curatedModel(model)}executions/`, execId, `/${what}`]);
-    const artifacts = (what: string): Expression => join([`s3://${buckets.artifacts}/${prefixes.artifactsModel(model)}executions/`, execId, `/${what}`]);
-    const modelConfigInput = (): { InputName: string; S3Input: { S3Uri: string; LocalPath: string; S3DataType: "S3Prefix"; S3InputMode: "File"; S3DataDistributionType: "FullyReplicated" } } => ({
+    const curated = (what: string): Expression =>
+        join([`s3://${buckets.curated}/${prefixes.curatedModel(model)}executions/`, execId, `/${what}`]);
+    const artifacts = (what: string): Expression =>
+        join([`s3://${buckets.artifacts}/${prefixes.artifactsModel(model)}executions/`, execId, `/${what}`]);
+    const modelConfigInput = (): {
+        InputName: string;
+        S3Input: {
+            S3Uri: string;
+            LocalPath: string;
+            S3DataType: "S3Prefix";
+            S3InputMode: "File";
+            S3DataDistributionType: "FullyReplicated";
+        };
+    } => ({
         InputName: "config",
         S3Input: {
-            S3Uri: `s3://${buckets.artifacts}/${modelConfigKey(model)}`, LocalPath: PROCESSING_PATHS.config,
-            S3DataType: "S3Prefix", S3InputMode: "File", S3DataDistributionType: "FullyReplicated",
+            S3Uri: `s3://${buckets.artifacts}/${modelConfigKey(model)}`,
+            LocalPath: PROCESSING_PATHS.config,
+            S3DataType: "S3Prefix",
+            S3InputMode: "File",
+            S3DataDistributionType: "FullyReplicated",
         },
     });
     const processingResources = {
@@ -156,8 +190,11 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
                 {
                     InputName: "raw",
                     S3Input: {
-                        S3Uri: join([`s3://${buckets.raw}/`, manifestKey]), LocalPath: PROCESSING_PATHS.preprocess.raw,
-                        S3DataType: "ManifestFile", S3InputMode: "File", S3DataDistributionType: "FullyReplicated",
+                        S3Uri: join([`s3://${buckets.raw}/`, manifestKey]),
+                        LocalPath: PROCESSING_PATHS.preprocess.raw,
+                        S3DataType: "ManifestFile",
+                        S3InputMode: "File",
+                        S3DataDistributionType: "FullyReplicated",
                     },
                 },
                 modelConfigInput(),
@@ -165,10 +202,26 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
             ProcessingOutputConfig: {
                 KmsKeyId: key,
                 Outputs: [
-                    { OutputName: "train", S3Output: { S3Uri: curated("train"), LocalPath: PROCESSING_PATHS.preprocess.train, S3UploadMode: "EndOfJob" } },
-                    { OutputName: "validation", S3Output: { S3Uri: curated("validation"), LocalPath: PROCESSING_PATHS.preprocess.validation, S3UploadMode: "EndOfJob" } },
-                    { OutputName: "test", S3Output: { S3Uri: curated("test"), LocalPath: PROCESSING_PATHS.preprocess.test, S3UploadMode: "EndOfJob" } },
-                    { OutputName: "metadata", S3Output: { S3Uri: curated("metadata"), LocalPath: PROCESSING_PATHS.preprocess.metadata, S3UploadMode: "EndOfJob" } },
+                    {
+                        OutputName: "train",
+                        S3Output: { S3Uri: curated("train"), LocalPath: PROCESSING_PATHS.preprocess.train, S3UploadMode: "EndOfJob" },
+                    },
+                    {
+                        OutputName: "validation",
+                        S3Output: {
+                            S3Uri: curated("validation"),
+                            LocalPath: PROCESSING_PATHS.preprocess.validation,
+                            S3UploadMode: "EndOfJob",
+                        },
+                    },
+                    {
+                        OutputName: "test",
+                        S3Output: { S3Uri: curated("test"), LocalPath: PROCESSING_PATHS.preprocess.test, S3UploadMode: "EndOfJob" },
+                    },
+                    {
+                        OutputName: "metadata",
+                        S3Output: { S3Uri: curated("metadata"), LocalPath: PROCESSING_PATHS.preprocess.metadata, S3UploadMode: "EndOfJob" },
+                    },
                 ],
             },
         },
@@ -190,10 +243,12 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
         mini_batch_size: String(training.miniBatchSize),
         ...(training.augmentationType !== "none" ? { augmentation_type: training.augmentationType } : {}),
         early_stopping: training.earlyStopping.enabled ? "True" : "False",
-        ...(training.earlyStopping.enabled ? {
-            early_stopping_patience: String(training.earlyStopping.patience),
-            early_stopping_min_epochs: String(training.earlyStopping.minEpochs),
-        } : {}),
+        ...(training.earlyStopping.enabled
+            ? {
+                  early_stopping_patience: String(training.earlyStopping.patience),
+                  early_stopping_min_epochs: String(training.earlyStopping.minEpochs),
+              }
+            : {}),
         // No checkpoint_frequency: the algorithm packs every periodic checkpoint into model.tar.gz; spot
         // resumption uses CheckpointConfig's local folder, and the default keeps the best epoch.
     };
@@ -206,7 +261,11 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
         RecordWrapperType: "None" as const,
         InputMode: "File" as const,
         DataSource: {
-            S3DataSource: { S3DataType: "S3Prefix" as const, S3Uri: join([preprocess.outputUri(name), `/${name}.rec`]), S3DataDistributionType: "FullyReplicated" as const },
+            S3DataSource: {
+                S3DataType: "S3Prefix" as const,
+                S3Uri: join([preprocess.outputUri(name), `/${name}.rec`]),
+                S3DataDistributionType: "FullyReplicated" as const,
+            },
         },
     });
 
@@ -269,7 +328,8 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
     });
 
     const evaluate = p.processing(STEP_NAMES.evaluate, {
-        description: "Accuracy, per-class precision/recall/F1, confusion matrix; champion lookup; model-quality statistics and monitoring baseline",
+        description:
+            "Accuracy, per-class precision/recall/F1, confusion matrix; champion lookup; model-quality statistics and monitoring baseline",
         arguments: {
             RoleArn: roleArn,
             AppSpecification: {
@@ -283,21 +343,48 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
             ProcessingInputs: [
                 {
                     InputName: "predictions",
-                    S3Input: { S3Uri: transform.outputPath, LocalPath: PROCESSING_PATHS.evaluate.predictions, S3DataType: "S3Prefix", S3InputMode: "File", S3DataDistributionType: "FullyReplicated" },
+                    S3Input: {
+                        S3Uri: transform.outputPath,
+                        LocalPath: PROCESSING_PATHS.evaluate.predictions,
+                        S3DataType: "S3Prefix",
+                        S3InputMode: "File",
+                        S3DataDistributionType: "FullyReplicated",
+                    },
                 },
                 {
                     InputName: "labels",
-                    S3Input: { S3Uri: join([preprocess.outputUri("test"), "/labels.jsonl"]), LocalPath: PROCESSING_PATHS.evaluate.test, S3DataType: "S3Prefix", S3InputMode: "File", S3DataDistributionType: "FullyReplicated" },
+                    S3Input: {
+                        S3Uri: join([preprocess.outputUri("test"), "/labels.jsonl"]),
+                        LocalPath: PROCESSING_PATHS.evaluate.test,
+                        S3DataType: "S3Prefix",
+                        S3InputMode: "File",
+                        S3DataDistributionType: "FullyReplicated",
+                    },
                 },
                 {
                     InputName: "metadata",
-                    S3Input: { S3Uri: preprocess.outputUri("metadata"), LocalPath: PROCESSING_PATHS.evaluate.metadata, S3DataType: "S3Prefix", S3InputMode: "File", S3DataDistributionType: "FullyReplicated" },
+                    S3Input: {
+                        S3Uri: preprocess.outputUri("metadata"),
+                        LocalPath: PROCESSING_PATHS.evaluate.metadata,
+                        S3DataType: "S3Prefix",
+                        S3InputMode: "File",
+                        S3DataDistributionType: "FullyReplicated",
+                    },
                 },
                 modelConfigInput(),
             ],
             ProcessingOutputConfig: {
                 KmsKeyId: key,
-                Outputs: [{ OutputName: "evaluation", S3Output: { S3Uri: artifacts("evaluation"), LocalPath: PROCESSING_PATHS.evaluate.evaluation, S3UploadMode: "EndOfJob" } }],
+                Outputs: [
+                    {
+                        OutputName: "evaluation",
+                        S3Output: {
+                            S3Uri: artifacts("evaluation"),
+                            LocalPath: PROCESSING_PATHS.evaluate.evaluation,
+                            S3UploadMode: "EndOfJob",
+                        },
+                    },
+                ],
             },
         },
         propertyFiles: [{ PropertyFileName: "Evaluation", OutputName: "evaluation", FilePath: PROPERTY_FILES.evaluation }],
@@ -318,11 +405,15 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
                 Containers: [{ Image: args.algorithmImageUri, ModelDataUrl: train.modelArtifacts }],
                 SupportedContentTypes: [...INFERENCE_CONTENT_TYPES],
                 SupportedResponseMIMETypes: [...INFERENCE_RESPONSE_TYPES],
-                SupportedRealtimeInferenceInstanceTypes: [...new Set([config.endpoint.instanceType, ...(args.realtimeInstanceTypes ?? SERVING_INSTANCE_TYPES)])] as ProductionVariantInstanceType[],
+                SupportedRealtimeInferenceInstanceTypes: [
+                    ...new Set([config.endpoint.instanceType, ...(args.realtimeInstanceTypes ?? SERVING_INSTANCE_TYPES)]),
+                ] as ProductionVariantInstanceType[],
                 SupportedTransformInstanceTypes: [transformInstance as TransformInstanceType],
             },
             ModelMetrics: { ModelQuality: { Statistics: { ContentType: "application/json", S3Uri: evaluationUri("statistics.json") } } },
-            DriftCheckBaselines: { ModelDataQuality: { Statistics: { ContentType: "application/json", S3Uri: evaluationUri("monitoring_baseline.json") } } },
+            DriftCheckBaselines: {
+                ModelDataQuality: { Statistics: { ContentType: "application/json", S3Uri: evaluationUri("monitoring_baseline.json") } },
+            },
             CustomerMetadataProperties: {
                 [PACKAGE_METADATA_KEYS.batchManifestKey]: manifestKey,
                 [PACKAGE_METADATA_KEYS.gitCommit]: gitCommit,
@@ -333,11 +424,16 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
     });
 
     const minAccuracy = config.quality.minAccuracy;
-    const fail = p.fail(STEP_NAMES.fail, join([
-        `${model}: not registered; accuracy `, accuracy,
-        ` must be >= the required ${minAccuracy} and >= the champion floor `, championFloor,
-        ` (champion accuracy minus ${config.quality.maxRegression}; 0 without an Approved champion)`,
-    ]));
+    const fail = p.fail(
+        STEP_NAMES.fail,
+        join([
+            `${model}: not registered; accuracy `,
+            accuracy,
+            ` must be >= the required ${minAccuracy} and >= the champion floor `,
+            championFloor,
+            ` (champion accuracy minus ${config.quality.maxRegression}; 0 without an Approved champion)`,
+        ]),
+    );
 
     p.condition(STEP_NAMES.qualityGate, {
         description: `accuracy >= ${minAccuracy} and not more than ${config.quality.maxRegression} below the Approved champion`,

@@ -7,8 +7,28 @@
 
 /** Families whose storage is local NVMe (the `d` variants, and the GPU families that only come with it). */
 const LOCAL_STORAGE_FAMILIES = new Set([
-    "c5d", "m5d", "m5ad", "r5d", "c6id", "m6id", "r6id", "m5dn", "m6idn",
-    "g4dn", "g4ad", "g5", "g6", "g6e", "p3dn", "p4d", "p4de", "p5", "p5e", "p5en", "trn1", "trn1n",
+    "c5d",
+    "m5d",
+    "m5ad",
+    "r5d",
+    "c6id",
+    "m6id",
+    "r6id",
+    "m5dn",
+    "m6idn",
+    "g4dn",
+    "g4ad",
+    "g5",
+    "g6",
+    "g6e",
+    "p3dn",
+    "p4d",
+    "p4de",
+    "p5",
+    "p5e",
+    "p5en",
+    "trn1",
+    "trn1n",
 ]);
 
 /** `ml.g4dn.xlarge` -> true; `ml.p3.2xlarge`, `ml.m5.xlarge` -> false. */

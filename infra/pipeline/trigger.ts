@@ -8,15 +8,15 @@ import { BATCH_MANIFEST_PARAMETER } from "./image-classification";
 
 /** An EventBridge event pattern: nested fields ending in lists of allowed values or matchers. */
 export type EventPattern = { readonly [field: string]: EventPattern | readonly PatternValue[] };
-export type PatternValue = string | number | boolean | null
-    | { readonly prefix: string } | { readonly suffix: string } | { readonly wildcard: string };
+export type PatternValue =
+    string | number | boolean | null | { readonly prefix: string } | { readonly suffix: string } | { readonly wildcard: string };
 
 /** `<model>/batches/*\/_manifest.json` in the raw bucket: the wildcard ties the prefix and the suffix to one key. */
 export function batchManifestEventPattern(rawBucketName: string, model: string): EventPattern {
     return {
-        "source": ["aws.s3"],
+        source: ["aws.s3"],
         "detail-type": ["Object Created"],
-        "detail": {
+        detail: {
             bucket: { name: [rawBucketName] },
             object: { key: [{ wildcard: `${prefixes.rawModel(model)}batches/*/${BATCH_MANIFEST_FILE}` }] },
         },
@@ -46,7 +46,9 @@ export function checkedParameters(parameters: readonly PipelineParameter[]): Pip
         if (!PIPELINE_PARAMETER_NAME.test(p.name))
             throw new Error(`EventBridge pipeline parameter name ${JSON.stringify(p.name)} must be 1-256 letters, digits, "_" or "-"`);
         if (p.value.startsWith("$") && !DYNAMIC_PATH.test(p.value))
-            throw new Error(`EventBridge pipeline parameter ${p.name}: ${JSON.stringify(p.value)} must be a whole JSON path in dot notation such as $.detail.object.key`);
+            throw new Error(
+                `EventBridge pipeline parameter ${p.name}: ${JSON.stringify(p.value)} must be a whole JSON path in dot notation such as $.detail.object.key`,
+            );
         if (p.value.length > 1024) throw new Error(`EventBridge pipeline parameter ${p.name}: value longer than 1024 characters`);
     }
     return [...parameters];
@@ -81,8 +83,8 @@ function escapeRegex(text: string): string {
 /** Executions of one pipeline that ended Failed (a job failed, or the quality gate took the Fail branch). */
 export function failedExecutionEventPattern(pipelineArn: string): EventPattern {
     return {
-        "source": ["aws.sagemaker"],
+        source: ["aws.sagemaker"],
         "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
-        "detail": { pipelineArn: [pipelineArn], currentPipelineExecutionStatus: ["Failed"] },
+        detail: { pipelineArn: [pipelineArn], currentPipelineExecutionStatus: ["Failed"] },
     };
 }

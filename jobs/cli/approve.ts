@@ -45,8 +45,12 @@ export function approveOptions(argv: readonly string[], print?: (text: string) =
     const v = parseCli(APPROVE_CLI, argv, print);
     if (!v) return undefined;
     const usage = APPROVE_CLI.usage;
-    if (v.force && v.reason === undefined) throw new CliError(`--force needs --reason "..." saying why the monitoring violations are acceptable; it is recorded with the approval\nusage: ${usage}`);
-    if (!v.force && v.reason !== undefined) throw new CliError(`--reason is only used with --force; to keep a remark with the approval use --note "..."\nusage: ${usage}`);
+    if (v.force && v.reason === undefined)
+        throw new CliError(
+            `--force needs --reason "..." saying why the monitoring violations are acceptable; it is recorded with the approval\nusage: ${usage}`,
+        );
+    if (!v.force && v.reason !== undefined)
+        throw new CliError(`--reason is only used with --force; to keep a remark with the approval use --note "..."\nusage: ${usage}`);
     return {
         stack: required(v.stack, "stack", usage),
         model: required(v.model, "model", usage),
@@ -89,8 +93,10 @@ export async function approve(opts: ApproveOptions, deps: CliDeps = {}): Promise
         // last changed was answered by whatever it served then.
         const coveredUntil = newest.run.hour ?? newest.run.lastModified;
         if (coveredUntil && endpointUpdatedAt && coveredUntil <= endpointUpdatedAt)
-            warn(`warning: the newest monitoring run ${where} checked traffic up to ${coveredUntil.toISOString()}, before ${endpoint} last changed `
-                + `(${endpointUpdatedAt.toISOString()}); it may describe the package served before ${info.arn}`);
+            warn(
+                `warning: the newest monitoring run ${where} checked traffic up to ${coveredUntil.toISOString()}, before ${endpoint} last changed ` +
+                    `(${endpointUpdatedAt.toISOString()}); it may describe the package served before ${info.arn}`,
+            );
         const violations = await asCliError(readRunViolations(clients.s3, bucket, newest.run));
         if (violations === undefined) {
             warn(`warning: the newest monitoring run ${where} has no constraint_violations.json; approving without a monitoring check`);
@@ -98,10 +104,12 @@ export async function approve(opts: ApproveOptions, deps: CliDeps = {}): Promise
             violationCount = violations.length;
             const summary = `the newest monitoring run of ${opts.model} (${where}) has ${violations.length} violation${violations.length === 1 ? "" : "s"}:\n${formatViolations(violations)}`;
             if (opts.forceReason === undefined)
-                throw new CliError(`${summary}\n${info.arn} was not approved. Look at the report with\n`
-                    + `  npm run report -- --stack ${ctx.stack} --model ${opts.model}\n`
-                    + "or approve anyway, recording why:\n"
-                    + `  npm run approve -- --stack ${ctx.stack} --model ${opts.model} --force --reason "<why these violations are acceptable>"`);
+                throw new CliError(
+                    `${summary}\n${info.arn} was not approved. Look at the report with\n` +
+                        `  npm run report -- --stack ${ctx.stack} --model ${opts.model}\n` +
+                        "or approve anyway, recording why:\n" +
+                        `  npm run approve -- --stack ${ctx.stack} --model ${opts.model} --force --reason "<why these violations are acceptable>"`,
+                );
             warn(`warning: ${summary}\napproving anyway (--force): ${opts.forceReason}`);
         } else {
             print(`monitoring: the newest run ${where} has no violations`);
@@ -118,9 +126,10 @@ export async function approve(opts: ApproveOptions, deps: CliDeps = {}): Promise
     };
     await recordDecision(clients.sagemaker, info.arn, info.customerMetadata, decision);
     const was = info.approvalStatus;
-    print(`approved ${info.arn} (model ${opts.model}, version ${info.version ?? "?"}, served by ${endpoint}; was ${was}) as ${ctx.callerArn}`);
-    if (ctx.config.environment === "staging")
-        print("the next `pulumi up --stack prod` will deploy it");
+    print(
+        `approved ${info.arn} (model ${opts.model}, version ${info.version ?? "?"}, served by ${endpoint}; was ${was}) as ${ctx.callerArn}`,
+    );
+    if (ctx.config.environment === "staging") print("the next `pulumi up --stack prod` will deploy it");
 }
 
 if (require.main === module) {
@@ -129,4 +138,3 @@ if (require.main === module) {
         if (opts) await approve(opts);
     });
 }
-

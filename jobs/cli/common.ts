@@ -34,12 +34,17 @@ export async function resolveStack(stack: string, sts: Pick<STSClient, "send"> =
     try {
         identity = await sts.send(new GetCallerIdentityCommand({}));
     } catch (e) {
-        throw new CliError(`cannot reach AWS to identify the caller (${(e as Error).message}); `
-            + "set AWS credentials (AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and try again");
+        throw new CliError(
+            `cannot reach AWS to identify the caller (${(e as Error).message}); ` +
+                "set AWS credentials (AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and try again",
+        );
     }
     const accountId = identity.Account!;
     const region = config.region;
-    const buckets = Object.fromEntries(BUCKET_PURPOSES.map((p) => [p, bucketName(config.environment, p, accountId, region)])) as Record<BucketPurpose, string>;
+    const buckets = Object.fromEntries(BUCKET_PURPOSES.map((p) => [p, bucketName(config.environment, p, accountId, region)])) as Record<
+        BucketPurpose,
+        string
+    >;
     return { stack, config, accountId, region, callerArn: identity.Arn ?? "unknown", buckets };
 }
 

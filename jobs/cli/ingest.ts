@@ -30,10 +30,18 @@ export interface IngestDeps {
 export async function main(argv: string[], deps: IngestDeps = {}): Promise<void> {
     let parsed;
     try {
-        parsed = parseFlags(argv, {
-            stack: { type: "string" }, model: { type: "string" }, labels: { type: "string" },
-            bucket: { type: "string" }, "batch-id": { type: "string" },
-        }, USAGE, { positionals: true });
+        parsed = parseFlags(
+            argv,
+            {
+                stack: { type: "string" },
+                model: { type: "string" },
+                labels: { type: "string" },
+                bucket: { type: "string" },
+                "batch-id": { type: "string" },
+            },
+            USAGE,
+            { positionals: true },
+        );
     } catch (e) {
         throw new CliError((e as Error).message);
     }
@@ -67,11 +75,15 @@ export async function main(argv: string[], deps: IngestDeps = {}): Promise<void>
         });
         const b = result.batch;
         if (b.class_conflicts.length > 0)
-            stderr.write(`warning: ${b.class_conflicts.length} images were uploaded before under another class (see batch.json class_conflicts)\n`);
+            stderr.write(
+                `warning: ${b.class_conflicts.length} images were uploaded before under another class (see batch.json class_conflicts)\n`,
+            );
         if (b.skipped.length > 0) stderr.write(`skipped ${b.skipped.length} files (see batch.json skipped)\n`);
         const stdout = deps.stdout ?? process.stdout;
-        stdout.write(`batch ${batchId}: ${b.new_images} new images uploaded, ${b.already_uploaded} already uploaded, `
-            + `${b.duplicates_in_batch} duplicates in the folder; ${b.total_images} images in the dataset\n`);
+        stdout.write(
+            `batch ${batchId}: ${b.new_images} new images uploaded, ${b.already_uploaded} already uploaded, ` +
+                `${b.duplicates_in_batch} duplicates in the folder; ${b.total_images} images in the dataset\n`,
+        );
         stdout.write(`manifest: s3://${bucket}/${result.manifestKey}\n`);
     } catch (e) {
         if (e instanceof JobError) throw new CliError(e.message);

@@ -53,14 +53,18 @@ export async function reject(opts: RejectOptions, deps: CliDeps = {}): Promise<v
         return;
     }
     if (info.approvalStatus === ModelApprovalStatus.APPROVED)
-        warn(`warning: ${info.arn} was Approved; a prod stack that serves it will refuse it at its next \`pulumi up\` until another package is approved`);
+        warn(
+            `warning: ${info.arn} was Approved; a prod stack that serves it will refuse it at its next \`pulumi up\` until another package is approved`,
+        );
     await recordDecision(clients.sagemaker, info.arn, info.customerMetadata, {
         action: "reject",
         by: ctx.callerArn,
         at: (deps.now ?? (() => new Date()))(),
         reason: opts.reason,
     });
-    print(`rejected ${info.arn} (model ${opts.model}, version ${info.version ?? "?"}, served by ${endpoint}; was ${info.approvalStatus}) as ${ctx.callerArn}`);
+    print(
+        `rejected ${info.arn} (model ${opts.model}, version ${info.version ?? "?"}, served by ${endpoint}; was ${info.approvalStatus}) as ${ctx.callerArn}`,
+    );
     if (ctx.config.environment === "staging")
         print(`the next \`pulumi up --stack ${ctx.stack}\` serves the newest package that is not Rejected, if there is one`);
 }
@@ -71,4 +75,3 @@ if (require.main === module) {
         if (opts) await reject(opts);
     });
 }
-

@@ -54,12 +54,16 @@ export async function report(opts: ReportOptions, deps: CliDeps = {}): Promise<v
         throw new CliError((e as Error).message);
     }
     if (newest.kind === "none")
-        throw new CliError(`${newest.reason}; monitoring of ${endpointName(ctx.config.environment, opts.model)} writes there once captured traffic has been checked `
-            + `(s3://${bucket}/${prefixes.monitoringModel(opts.model)}<endpoint>/<schedule>/yyyy/mm/dd/hh/)`);
+        throw new CliError(
+            `${newest.reason}; monitoring of ${endpointName(ctx.config.environment, opts.model)} writes there once captured traffic has been checked ` +
+                `(s3://${bucket}/${prefixes.monitoringModel(opts.model)}<endpoint>/<schedule>/yyyy/mm/dd/hh/)`,
+        );
     const run = newest.run;
     const dir = resolve(opts.out ?? defaultReportDir(ctx.stack, opts.model));
     const files = await downloadRun(clients.s3, bucket, opts.model, run, dir);
-    print(`newest monitoring run of ${opts.model} in stack ${ctx.stack}: s3://${bucket}/${run.prefix}${run.hour ? ` (traffic up to ${run.hour.toISOString().slice(0, 13)}:00Z)` : ""}`);
+    print(
+        `newest monitoring run of ${opts.model} in stack ${ctx.stack}: s3://${bucket}/${run.prefix}${run.hour ? ` (traffic up to ${run.hour.toISOString().slice(0, 13)}:00Z)` : ""}`,
+    );
     if (files.violations) {
         let violations;
         try {
@@ -68,7 +72,8 @@ export async function report(opts: ReportOptions, deps: CliDeps = {}): Promise<v
             violations = undefined;
             print(`violations: unreadable, ${(e as Error).message}`);
         }
-        if (violations) print(violations.length === 0 ? "violations: none" : `violations: ${violations.length}\n${formatViolations(violations)}`);
+        if (violations)
+            print(violations.length === 0 ? "violations: none" : `violations: ${violations.length}\n${formatViolations(violations)}`);
     } else {
         print("violations: the run has no constraint_violations.json");
     }

@@ -73,7 +73,12 @@ export interface ModelStatus {
     readonly training: {
         readonly pipeline: string;
         readonly exists: boolean;
-        readonly lastExecution?: { readonly arn?: string; readonly status?: string; readonly startedAt?: string; readonly failureReason?: string };
+        readonly lastExecution?: {
+            readonly arn?: string;
+            readonly status?: string;
+            readonly startedAt?: string;
+            readonly failureReason?: string;
+        };
     };
 }
 
@@ -134,7 +139,9 @@ export function newestExecution(list: readonly PipelineExecutionSummary[]): Pipe
 
 async function trainingStatus(client: RegistryClient, pipeline: string): Promise<ModelStatus["training"]> {
     try {
-        const page = await client.send(new ListPipelineExecutionsCommand({ PipelineName: pipeline, SortBy: "CreationTime", SortOrder: "Descending", MaxResults: 10 }));
+        const page = await client.send(
+            new ListPipelineExecutionsCommand({ PipelineName: pipeline, SortBy: "CreationTime", SortOrder: "Descending", MaxResults: 10 }),
+        );
         const e = newestExecution(page.PipelineExecutionSummaries ?? []);
         return {
             pipeline,
@@ -143,7 +150,10 @@ async function trainingStatus(client: RegistryClient, pipeline: string): Promise
                 arn: e.PipelineExecutionArn,
                 status: e.PipelineExecutionStatus,
                 startedAt: e.StartTime?.toISOString(),
-                failureReason: e.PipelineExecutionFailureReason && e.PipelineExecutionFailureReason !== "None" ? e.PipelineExecutionFailureReason : undefined,
+                failureReason:
+                    e.PipelineExecutionFailureReason && e.PipelineExecutionFailureReason !== "None"
+                        ? e.PipelineExecutionFailureReason
+                        : undefined,
             },
         };
     } catch (e) {
@@ -160,9 +170,9 @@ export async function modelStatus(clients: CliClients, ctx: StackContext, model:
         // Only staging follows its group's newest package; prod serves what was approved in staging.
         env === "staging"
             ? newestRegisteredPackage(clients.sagemaker, modelPackageGroupName(env, model)).catch((e) => {
-                if (isNotFound(e)) return undefined;
-                throw e;
-            })
+                  if (isNotFound(e)) return undefined;
+                  throw e;
+              })
             : undefined,
         trainingStatus(clients.sagemaker, pipelineName(env, model, "training")),
     ]);
@@ -227,11 +237,16 @@ export function formatStatus(stack: string, statuses: readonly ModelStatus[]): s
             if (p.metricsError) lines.push(`metrics: ${p.metricsError}`);
         }
         if (s.servedError) lines.push(`served package: ${s.servedError}`);
-        if (!s.endpoint.deployed) lines.push(`endpoint ${s.endpoint.name} does not exist yet; \`pulumi up --stack ${stack}\` creates it once a package is registered`);
+        if (!s.endpoint.deployed)
+            lines.push(
+                `endpoint ${s.endpoint.name} does not exist yet; \`pulumi up --stack ${stack}\` creates it once a package is registered`,
+            );
         if (s.pinned) lines.push(`pinned in Pulumi.${stack}.yaml: ${s.pinned}`);
         if (s.newestRegistered)
-            lines.push(`newer package registered: ${s.newestRegistered}`
-                + (s.pinned ? "" : ` (the next \`pulumi up --stack ${stack}\` serves it)`));
+            lines.push(
+                `newer package registered: ${s.newestRegistered}` +
+                    (s.pinned ? "" : ` (the next \`pulumi up --stack ${stack}\` serves it)`),
+            );
         if (lastRun?.failureReason) lines.push(`last training failed: ${lastRun.failureReason}`);
         if (lines.length) details.push(`${s.model}:\n${lines.map((l) => `  ${l}`).join("\n")}`);
     }
@@ -244,7 +259,8 @@ export async function status(opts: StatusOptions, deps: CliDeps = {}): Promise<v
     if (opts.model) modelOf(ctx, opts.model);
     const models = opts.model ? [opts.model] : Object.keys(ctx.config.models);
     const statuses = await Promise.all(models.map((m) => modelStatus(clients, ctx, m)));
-    if (opts.json) print(JSON.stringify({ stack: ctx.stack, environment: ctx.config.environment, region: ctx.region, models: statuses }, null, 2));
+    if (opts.json)
+        print(JSON.stringify({ stack: ctx.stack, environment: ctx.config.environment, region: ctx.region, models: statuses }, null, 2));
     else print(formatStatus(ctx.stack, statuses));
 }
 

@@ -21,7 +21,13 @@ export async function findChampion(registry: RegistryClient, s3: Pick<S3Client, 
     if (!arn) return null;
     const info = await describePackage(registry, arn);
     const uri = info.modelQualityStatisticsUri;
-    if (!uri) return { arn, accuracy: null, statisticsUri: null, note: "the approved package has no model-quality statistics, so there is no accuracy to compare against" };
+    if (!uri)
+        return {
+            arn,
+            accuracy: null,
+            statisticsUri: null,
+            note: "the approved package has no model-quality statistics, so there is no accuracy to compare against",
+        };
     let text: string;
     try {
         const { bucket, key } = parseS3Uri(uri);

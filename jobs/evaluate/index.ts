@@ -78,12 +78,28 @@ export interface Evaluation {
 }
 
 export async function main(argv: string[]): Promise<void> {
-    const flags = parseFlags(argv, {
-        predictions: { type: "string" }, test: { type: "string" }, metadata: { type: "string" }, output: { type: "string" },
-        "model-package-group": { type: "string" }, region: { type: "string" }, config: { type: "string" }, stack: { type: "string" }, model: { type: "string" },
-    }, USAGE, {});
+    const flags = parseFlags(
+        argv,
+        {
+            predictions: { type: "string" },
+            test: { type: "string" },
+            metadata: { type: "string" },
+            output: { type: "string" },
+            "model-package-group": { type: "string" },
+            region: { type: "string" },
+            config: { type: "string" },
+            stack: { type: "string" },
+            model: { type: "string" },
+        },
+        USAGE,
+        {},
+    );
     if (!flags) return;
-    const config = loadJobModelConfig({ config: stringFlag(flags, "config"), stack: stringFlag(flags, "stack"), model: stringFlag(flags, "model") });
+    const config = loadJobModelConfig({
+        config: stringFlag(flags, "config"),
+        stack: stringFlag(flags, "stack"),
+        model: stringFlag(flags, "model"),
+    });
     const group = stringFlag(flags, "model-package-group");
     const output = stringFlag(flags, "output") ?? paths.evaluation;
     const evaluation = await runEvaluate({
@@ -92,17 +108,21 @@ export async function main(argv: string[]): Promise<void> {
         metadata: stringFlag(flags, "metadata") ?? paths.metadata,
         output,
         config,
-        champion: group ? () => {
-            const region = stringFlag(flags, "region") ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-            if (!region) throw new JobError("--model-package-group needs an AWS region: pass --region or set AWS_REGION");
-            return findChampion(new SageMakerClient({ region }), new S3Client({ region }), group);
-        } : undefined,
+        champion: group
+            ? () => {
+                  const region = stringFlag(flags, "region") ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+                  if (!region) throw new JobError("--model-package-group needs an AWS region: pass --region or set AWS_REGION");
+                  return findChampion(new SageMakerClient({ region }), new S3Client({ region }), group);
+              }
+            : undefined,
     });
     const champion = evaluation.champion
         ? `champion ${evaluation.champion.arn} accuracy ${evaluation.champion.accuracy ?? "unknown"}`
         : "no approved champion";
-    console.log(`evaluate ${evaluation.model}: accuracy ${evaluation.metrics.accuracy.toFixed(4)} on ${evaluation.metrics.count} test images, `
-        + `${champion}; gate ${evaluation.gate.passed ? "passed" : "not passed"}; see ${join(output, EVALUATION_FILES.evaluation)}`);
+    console.log(
+        `evaluate ${evaluation.model}: accuracy ${evaluation.metrics.accuracy.toFixed(4)} on ${evaluation.metrics.count} test images, ` +
+            `${champion}; gate ${evaluation.gate.passed ? "passed" : "not passed"}; see ${join(output, EVALUATION_FILES.evaluation)}`,
+    );
 }
 
 function readJson<T>(path: string, what: string): T {
@@ -110,21 +130,30 @@ function readJson<T>(path: string, what: string): T {
         return JSON.parse(readFileSync(path, "utf8")) as T;
     } catch (e) {
         const err = e as NodeJS.ErrnoException;
-        throw new JobError(err.code === "ENOENT" ? `${what} ${path} does not exist; pass --metadata with preprocess' metadata output`
-            : `${what} ${path} is not valid JSON: ${err.message}`);
+        throw new JobError(
+            err.code === "ENOENT"
+                ? `${what} ${path} does not exist; pass --metadata with preprocess' metadata output`
+                : `${what} ${path} is not valid JSON: ${err.message}`,
+        );
     }
 }
 
 export async function runEvaluate(opts: EvaluateOptions): Promise<Evaluation> {
     const { config } = opts;
-    ensureOutputsAbsent(Object.values(EVALUATION_FILES).map((f) => join(opts.output, f)), "evaluate");
+    ensureOutputsAbsent(
+        Object.values(EVALUATION_FILES).map((f) => join(opts.output, f)),
+        "evaluate",
+    );
     await ensureWritableFolders([opts.output]);
     const classMap = readJson<{ classes?: string[] }>(join(opts.metadata, "class_map.json"), "class map");
     const classes = classMap.classes;
-    if (!Array.isArray(classes) || classes.length < 2) throw new JobError(`${join(opts.metadata, "class_map.json")} must be {"classes": [...]} with at least 2 classes`);
+    if (!Array.isArray(classes) || classes.length < 2)
+        throw new JobError(`${join(opts.metadata, "class_map.json")} must be {"classes": [...]} with at least 2 classes`);
     if (classes.join("\n") !== config.classes.join("\n"))
-        throw new JobError(`the class map from preprocess (${classes.length} classes) differs from model ${config.model}'s classes (${config.classes.length}); `
-            + "evaluate the outputs of a preprocess run made with the same config");
+        throw new JobError(
+            `the class map from preprocess (${classes.length} classes) differs from model ${config.model}'s classes (${config.classes.length}); ` +
+                "evaluate the outputs of a preprocess run made with the same config",
+        );
     const baseline = readJson<DatasetBaseline>(join(opts.metadata, "baseline.json"), "dataset baseline");
 
     const labels = await readTestLabels(join(opts.test, "labels.jsonl"), classes);
@@ -167,7 +196,9 @@ export async function runEvaluate(opts: EvaluateOptions): Promise<Evaluation> {
         confidence: metrics.confidence,
         lowConfidenceRate: metrics.count ? lowConfidence / metrics.count : 0,
         confidenceThreshold: config.confidenceThreshold,
-        predictedClassDistribution: Object.fromEntries(classes.map((c, i) => [c, metrics.count ? metrics.predictedCounts[i] / metrics.count : 0])),
+        predictedClassDistribution: Object.fromEntries(
+            classes.map((c, i) => [c, metrics.count ? metrics.predictedCounts[i] / metrics.count : 0]),
+        ),
         quality: { accuracy: metrics.accuracy, macroF1: metrics.macroF1 },
     };
     await writeJsonAtomic(join(opts.output, EVALUATION_FILES.statistics), modelQualityStatistics(classes, metrics, quality));
@@ -192,7 +223,10 @@ export function modelQualityStatistics(classes: readonly string[], metrics: Qual
         const sd = quality.standardDeviation(of, STATISTICS_SEED);
         return { value: of(metrics.confusionMatrix), standard_deviation: sd === undefined ? "NaN" : sd };
     };
-    const constant = (of: (m: number[][]) => number): MonitorMetric => ({ value: of(bestConstantMatrix(metrics.confusionMatrix)), standard_deviation: "NaN" });
+    const constant = (of: (m: number[][]) => number): MonitorMetric => ({
+        value: of(bestConstantMatrix(metrics.confusionMatrix)),
+        standard_deviation: "NaN",
+    });
     const measures: Record<string, (m: number[][]) => number> = {
         accuracy: (m) => scoresOf(m).accuracy,
         weighted_recall: (m) => scoresOf(m).weightedRecall,
@@ -205,8 +239,12 @@ export function modelQualityStatistics(classes: readonly string[], metrics: Qual
         version: 0.0,
         dataset: { item_count: metrics.count, evaluation_time: new Date().toISOString() },
         multiclass_classification_metrics: {
-            confusion_matrix: Object.fromEntries(classes.map((actual, i) =>
-                [actual, Object.fromEntries(classes.map((predicted, j) => [predicted, metrics.confusionMatrix[i][j]]))])),
+            confusion_matrix: Object.fromEntries(
+                classes.map((actual, i) => [
+                    actual,
+                    Object.fromEntries(classes.map((predicted, j) => [predicted, metrics.confusionMatrix[i][j]])),
+                ]),
+            ),
             ...Object.fromEntries(Object.entries(measures).map(([name, of]) => [name, metric(of)])),
             ...Object.fromEntries(Object.entries(measures).map(([name, of]) => [`${name}_best_constant_classifier`, constant(of)])),
         },

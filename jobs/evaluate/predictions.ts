@@ -36,13 +36,18 @@ export async function readTestLabels(path: string, classes: readonly string[]): 
             if (typeof v?.file !== "string" || !Number.isInteger(v.label))
                 throw new JobError(`${path} line ${line} must be {"file": "<name>", "label": <class index>}`);
             if (v.label! < 0 || v.label! >= classes.length)
-                throw new JobError(`${path} line ${line}: class index ${v.label} of ${v.file} is outside the class map (0..${classes.length - 1})`);
+                throw new JobError(
+                    `${path} line ${line}: class index ${v.label} of ${v.file} is outside the class map (0..${classes.length - 1})`,
+                );
             if (v.class !== undefined && v.class !== classes[v.label!])
-                throw new JobError(`${path} line ${line}: ${v.file} has class "${v.class}" but index ${v.label} is "${classes[v.label!]}" in the class map; labels and class map come from different preprocess runs`);
+                throw new JobError(
+                    `${path} line ${line}: ${v.file} has class "${v.class}" but index ${v.label} is "${classes[v.label!]}" in the class map; labels and class map come from different preprocess runs`,
+                );
             labels.push({ file: v.file, label: v.label!, class: v.class });
         }
     } catch (e) {
-        if ((e as NodeJS.ErrnoException).code === "ENOENT") throw new JobError(`test labels ${path} do not exist; pass --test with preprocess' test output`);
+        if ((e as NodeJS.ErrnoException).code === "ENOENT")
+            throw new JobError(`test labels ${path} do not exist; pass --test with preprocess' test output`);
         throw e;
     }
     if (labels.length === 0) throw new JobError(`${path} lists no test images`);
@@ -51,12 +56,15 @@ export async function readTestLabels(path: string, classes: readonly string[]): 
 
 /** The probability list in one prediction: a JSON list, or an object with `prediction` (or `probabilities`). */
 export function probabilitiesOf(value: unknown, numClasses: number, where: string): number[] {
-    const list = Array.isArray(value) ? value
-        : (value as { prediction?: unknown })?.prediction ?? (value as { probabilities?: unknown })?.probabilities;
+    const list = Array.isArray(value)
+        ? value
+        : ((value as { prediction?: unknown })?.prediction ?? (value as { probabilities?: unknown })?.probabilities);
     if (!Array.isArray(list) || !list.every((p) => typeof p === "number" && Number.isFinite(p)))
         throw new JobError(`${where} is not a prediction: expected a JSON list of class probabilities or {"prediction": [...]}`);
     if (list.length !== numClasses)
-        throw new JobError(`${where} has ${list.length} probabilities but the model has ${numClasses} classes; was it trained with this class map?`);
+        throw new JobError(
+            `${where} has ${list.length} probabilities but the model has ${numClasses} classes; was it trained with this class map?`,
+        );
     return list as number[];
 }
 
@@ -65,8 +73,11 @@ export function probabilitiesOf(value: unknown, numClasses: number, where: strin
  * matched by file name. Without `.out` files, JSON lines files (`{"prediction": [...]}` per line, files in
  * name order) are matched to labels.jsonl by position, which needs equal counts.
  */
-export async function* labelledPredictions(folder: string, labels: readonly TestLabel[], numClasses: number):
-    AsyncGenerator<{ label: TestLabel; probabilities: number[] }> {
+export async function* labelledPredictions(
+    folder: string,
+    labels: readonly TestLabel[],
+    numClasses: number,
+): AsyncGenerator<{ label: TestLabel; probabilities: number[] }> {
     const outFiles = new Map<string, string>();
     const lineFiles: string[] = [];
     for await (const file of walkFiles(folder)) {
@@ -77,17 +88,21 @@ export async function* labelledPredictions(folder: string, labels: readonly Test
         } else if (/\.(jsonl|json)$/.test(file)) lineFiles.push(file);
     }
     if (outFiles.size > 0 && lineFiles.length > 0)
-        throw new JobError(`${folder} has both per-image .out files and JSON lines files (${listSome(lineFiles, 3)}); keep one kind of prediction output`);
+        throw new JobError(
+            `${folder} has both per-image .out files and JSON lines files (${listSome(lineFiles, 3)}); keep one kind of prediction output`,
+        );
     if (outFiles.size > 0) {
         const known = new Set(labels.map((l) => l.file));
         const missing = labels.filter((l) => !outFiles.has(l.file)).map((l) => l.file);
         const extra = [...outFiles.keys()].filter((f) => !known.has(f));
         if (missing.length > 0 || extra.length > 0)
-            throw new JobError(`predictions in ${folder} do not match the test labels: `
-                + (missing.length ? `${missing.length} test images have no <image>.out (${listSome(missing, 5)})` : "")
-                + (missing.length && extra.length ? "; " : "")
-                + (extra.length ? `${extra.length} .out files are for images not in labels.jsonl (${listSome(extra, 5)})` : "")
-                + "; run batch transform on preprocess' test/images of the same run");
+            throw new JobError(
+                `predictions in ${folder} do not match the test labels: ` +
+                    (missing.length ? `${missing.length} test images have no <image>.out (${listSome(missing, 5)})` : "") +
+                    (missing.length && extra.length ? "; " : "") +
+                    (extra.length ? `${extra.length} .out files are for images not in labels.jsonl (${listSome(extra, 5)})` : "") +
+                    "; run batch transform on preprocess' test/images of the same run",
+            );
         yield* mapOrdered(labels, 16, async (label) => {
             const path = join(folder, outFiles.get(label.file)!);
             const text = await readFile(path, "utf8");
@@ -101,7 +116,8 @@ export async function* labelledPredictions(folder: string, labels: readonly Test
         });
         return;
     }
-    if (lineFiles.length === 0) throw new JobError(`no predictions in ${folder}: expected <image>.out files from batch transform or JSON lines files`);
+    if (lineFiles.length === 0)
+        throw new JobError(`no predictions in ${folder}: expected <image>.out files from batch transform or JSON lines files`);
     let index = 0;
     const pending: Array<{ label: TestLabel; probabilities: number[] }> = [];
     for (const file of lineFiles) {
@@ -112,7 +128,9 @@ export async function* labelledPredictions(folder: string, labels: readonly Test
         }
     }
     if (index !== labels.length)
-        throw new JobError(`${index} predictions in ${listSome(lineFiles, 3)} but ${labels.length} test images in labels.jsonl; `
-            + "JSON lines predictions are matched to labels.jsonl by order, so there must be one per test image");
+        throw new JobError(
+            `${index} predictions in ${listSome(lineFiles, 3)} but ${labels.length} test images in labels.jsonl; ` +
+                "JSON lines predictions are matched to labels.jsonl by order, so there must be one per test image",
+        );
     yield* pending;
 }

@@ -12,8 +12,13 @@ import { Progress } from "./progress";
 
 /** File extensions ingest uploads, with the content type each is stored with. */
 export const IMAGE_CONTENT_TYPES: Readonly<Record<string, string>> = {
-    ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
-    ".gif": "image/gif", ".tif": "image/tiff", ".tiff": "image/tiff",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+    ".tif": "image/tiff",
+    ".tiff": "image/tiff",
 };
 
 /** Hex digits of the SHA-256 kept in an image's key; enough that two different images never share one. */
@@ -23,7 +28,10 @@ const BATCH_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/;
 
 /** The default batch id: the UTC time as `yyyymmddThhmmssZ`, which sorts in time order. */
 export function defaultBatchId(now = new Date()): string {
-    return now.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "Z");
+    return now
+        .toISOString()
+        .replace(/[-:]/g, "")
+        .replace(/\.\d+Z$/, "Z");
 }
 
 /** `<model>/batches/<batch>/<class>/<hash>.<ext>`; the hash sits in the name so one listing tells what is uploaded. */
@@ -86,24 +94,31 @@ interface LocalImage {
  */
 export async function ingest(opts: IngestOptions): Promise<IngestResult> {
     const { s3, bucket, model, batchId } = opts;
-    if (!BATCH_ID.test(batchId)) throw new JobError(`batch id "${batchId}" must be letters, digits, ".", "_" or "-" (at most 100), starting with a letter or digit`);
+    if (!BATCH_ID.test(batchId))
+        throw new JobError(`batch id "${batchId}" must be letters, digits, ".", "_" or "-" (at most 100), starting with a letter or digit`);
     const dir = resolve(opts.dir);
     const skipped: Array<{ file: string; reason: string }> = [];
     const local = await listLocalImages(dir, opts.labels, skipped);
     const known = new Set(opts.classes);
     const unknown = new Map<string, string[]>();
-    for (const image of local) if (!known.has(image.className)) unknown.set(image.className, [...(unknown.get(image.className) ?? []), image.file]);
+    for (const image of local)
+        if (!known.has(image.className)) unknown.set(image.className, [...(unknown.get(image.className) ?? []), image.file]);
     if (unknown.size > 0)
-        throw new JobError(`nothing uploaded: ${[...unknown].map(([c, files]) => `"${c}" (${files.length} files, e.g. ${files[0]})`).join("; ")} `
-            + `${unknown.size > 1 ? "are not classes" : "is not a class"} of model ${model}; its classes are: ${opts.classes.join(", ")}`);
-    if (local.length === 0) throw new JobError(`no images under ${dir} (looked for ${Object.keys(IMAGE_CONTENT_TYPES).join(" ")} in class folders)`);
+        throw new JobError(
+            `nothing uploaded: ${[...unknown].map(([c, files]) => `"${c}" (${files.length} files, e.g. ${files[0]})`).join("; ")} ` +
+                `${unknown.size > 1 ? "are not classes" : "is not a class"} of model ${model}; its classes are: ${opts.classes.join(", ")}`,
+        );
+    if (local.length === 0)
+        throw new JobError(`no images under ${dir} (looked for ${Object.keys(IMAGE_CONTENT_TYPES).join(" ")} in class folders)`);
 
     // One listing of the model's raw data says which contents are already there (the hash is in each key).
     const uploaded = new Map<string, { key: string; className: string }>();
     const modelPrefix = prefixes.rawModel(model);
     for await (const key of listKeys(s3, bucket, `${modelPrefix}batches/`)) {
         if (key.startsWith(prefixes.rawBatch(model, batchId)))
-            throw new JobError(`batch ${batchId} of model ${model} already exists in s3://${bucket}/${prefixes.rawBatch(model, batchId)}; choose another --batch-id`);
+            throw new JobError(
+                `batch ${batchId} of model ${model} already exists in s3://${bucket}/${prefixes.rawBatch(model, batchId)}; choose another --batch-id`,
+            );
         const m = IMAGE_KEY.exec(key);
         if (m) uploaded.set(m[3], { key, className: m[2] });
     }
@@ -112,20 +127,26 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
     const hashed: Array<LocalImage & { hash: string }> = [];
     let done = 0;
     for await (const h of mapOrdered(local, concurrency, async (image) => {
-        const hash = createHash("sha256").update(await readFile(join(dir, image.file))).digest("hex").slice(0, KEY_HASH_CHARS);
+        const hash = createHash("sha256")
+            .update(await readFile(join(dir, image.file)))
+            .digest("hex")
+            .slice(0, KEY_HASH_CHARS);
         opts.progress?.update("hashing", ++done, local.length);
         return { ...image, hash };
-    })) hashed.push(h);
+    }))
+        hashed.push(h);
 
     const toUpload: Array<LocalImage & { hash: string; key: string }> = [];
     const inBatch = new Set<string>();
     const conflicts: BatchRecord["class_conflicts"] = [];
-    let alreadyUploaded = 0, duplicatesInBatch = 0;
+    let alreadyUploaded = 0,
+        duplicatesInBatch = 0;
     for (const image of hashed) {
         const before = uploaded.get(image.hash);
         if (before) {
             alreadyUploaded++;
-            if (before.className !== image.className) conflicts.push({ file: image.file, class: image.className, uploaded_as: before.className });
+            if (before.className !== image.className)
+                conflicts.push({ file: image.file, class: image.className, uploaded_as: before.className });
         } else if (inBatch.has(image.hash)) duplicatesInBatch++;
         else {
             inBatch.add(image.hash);
@@ -135,11 +156,18 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
 
     done = 0;
     for await (const _ of mapOrdered(toUpload, concurrency, async (image) => {
-        await s3.send(new PutObjectCommand({
-            Bucket: bucket, Key: image.key, Body: await readFile(join(dir, image.file)), ContentType: IMAGE_CONTENT_TYPES[image.ext],
-        }));
+        await s3.send(
+            new PutObjectCommand({
+                Bucket: bucket,
+                Key: image.key,
+                Body: await readFile(join(dir, image.file)),
+                ContentType: IMAGE_CONTENT_TYPES[image.ext],
+            }),
+        );
         opts.progress?.update("uploading", ++done, toUpload.length);
-    })) { /* in order, bounded */ }
+    })) {
+        /* in order, bounded */
+    }
 
     const allKeys = [...[...uploaded.values()].map((u) => u.key), ...toUpload.map((u) => u.key)].sort();
     const perClass = Object.fromEntries(opts.classes.map((c) => [c, 0]));
@@ -159,11 +187,20 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
         total_images: allKeys.length,
     };
     const batchKey = `${prefixes.rawBatch(model, batchId)}${BATCH_METADATA_FILE}`;
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: batchKey, Body: `${JSON.stringify(batch, null, 2)}\n`, ContentType: "application/json" }));
+    await s3.send(
+        new PutObjectCommand({
+            Bucket: bucket,
+            Key: batchKey,
+            Body: `${JSON.stringify(batch, null, 2)}\n`,
+            ContentType: "application/json",
+        }),
+    );
     // SageMaker ManifestFile: a prefix, then keys relative to it. The copy under latest/ is what scheduled and
     // drift-triggered retraining train on; the batch's own copy is written last, as its arrival starts training.
     const manifest = JSON.stringify([{ prefix: `s3://${bucket}/${modelPrefix}` }, ...allKeys.map((k) => k.slice(modelPrefix.length))]);
-    await s3.send(new PutObjectCommand({ Bucket: bucket, Key: prefixes.latestManifest(model), Body: manifest, ContentType: "application/json" }));
+    await s3.send(
+        new PutObjectCommand({ Bucket: bucket, Key: prefixes.latestManifest(model), Body: manifest, ContentType: "application/json" }),
+    );
     const manifestKey = prefixes.batchManifest(model, batchId);
     await s3.send(new PutObjectCommand({ Bucket: bucket, Key: manifestKey, Body: manifest, ContentType: "application/json" }));
     return { batch, batchKey, manifestKey };
@@ -178,7 +215,11 @@ async function* listKeys(s3: Pick<S3Client, "send">, bucket: string, prefix: str
     } while (token);
 }
 
-async function listLocalImages(dir: string, labelsPath: string | undefined, skipped: Array<{ file: string; reason: string }>): Promise<LocalImage[]> {
+async function listLocalImages(
+    dir: string,
+    labelsPath: string | undefined,
+    skipped: Array<{ file: string; reason: string }>,
+): Promise<LocalImage[]> {
     let lookup: LabelLookup | undefined;
     if (labelsPath) {
         const { labelled } = readLabelStudioExport(labelsPath);
@@ -207,8 +248,11 @@ async function listLocalImages(dir: string, labelsPath: string | undefined, skip
     }
     if (lookup) {
         const missing = lookup.missingFrom(seen);
-        if (missing.length > 0) throw new JobError(`${labelsPath} labels ${missing.length} images that are not under ${dir}: ${listSome(missing, 5)}; `
-            + "point DIR at the folder holding the exported images");
+        if (missing.length > 0)
+            throw new JobError(
+                `${labelsPath} labels ${missing.length} images that are not under ${dir}: ${listSome(missing, 5)}; ` +
+                    "point DIR at the folder holding the exported images",
+            );
     }
     return images;
 }

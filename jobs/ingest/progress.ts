@@ -7,7 +7,10 @@ export interface ProgressStream {
 export class Progress {
     private lastPhase = "";
 
-    constructor(private readonly stream: ProgressStream, private readonly every = 100) {}
+    constructor(
+        private readonly stream: ProgressStream,
+        private readonly every = 100,
+    ) {}
 
     update(phase: string, done: number, total: number): void {
         const line = `${phase} ${done}/${total}${total ? ` (${Math.floor((100 * done) / total)}%)` : ""}`;

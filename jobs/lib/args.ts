@@ -9,9 +9,18 @@ export type Flags = Record<string, string | boolean | undefined>;
  * Returns undefined after printing the usage when `--help` was asked for.
  */
 export function parseFlags(argv: string[], spec: FlagSpec, usage: string, opts: { positionals?: false }): Flags | undefined;
-export function parseFlags(argv: string[], spec: FlagSpec, usage: string, opts: { positionals: true }): { flags: Flags; positionals: string[] } | undefined;
-export function parseFlags(argv: string[], spec: FlagSpec, usage: string, opts: { positionals?: boolean } = {}):
-    Flags | { flags: Flags; positionals: string[] } | undefined {
+export function parseFlags(
+    argv: string[],
+    spec: FlagSpec,
+    usage: string,
+    opts: { positionals: true },
+): { flags: Flags; positionals: string[] } | undefined;
+export function parseFlags(
+    argv: string[],
+    spec: FlagSpec,
+    usage: string,
+    opts: { positionals?: boolean } = {},
+): Flags | { flags: Flags; positionals: string[] } | undefined {
     let parsed;
     try {
         parsed = parseArgs({

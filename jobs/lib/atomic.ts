@@ -31,8 +31,10 @@ export function writeJsonAtomic(path: string, value: unknown): Promise<void> {
 export function ensureOutputsAbsent(paths: readonly string[], what: string): void {
     const present = paths.filter((p) => existsSync(p) && (!isDirectory(p) || readdirSync(p).length > 0));
     if (present.length > 0)
-        throw new JobError(`${what} would overwrite existing output: ${listSome(present)}; `
-            + "choose an empty output folder or move these files away first");
+        throw new JobError(
+            `${what} would overwrite existing output: ${listSome(present)}; ` +
+                "choose an empty output folder or move these files away first",
+        );
 }
 
 function isDirectory(p: string): boolean {
@@ -56,8 +58,10 @@ export async function ensureWritableFolders(folders: readonly string[]): Promise
         } catch (e) {
             const err = e as NodeJS.ErrnoException;
             const who = typeof process.getuid === "function" ? ` (running as uid ${process.getuid()})` : "";
-            throw new JobError(`cannot write to output folder ${folder}${who}: ${err.code ?? err.message}; `
-                + "give this user write access to the folder or choose another output");
+            throw new JobError(
+                `cannot write to output folder ${folder}${who}: ${err.code ?? err.message}; ` +
+                    "give this user write access to the folder or choose another output",
+            );
         }
     }
 }

@@ -41,7 +41,10 @@ export class PropertyAccumulator {
             const v = props[p];
             addToHistogram(this.histograms.get(p)!, v);
             const s = this.sums.get(p)!;
-            s.n++; s.sum += v; s.min = Math.min(s.min, v); s.max = Math.max(s.max, v);
+            s.n++;
+            s.sum += v;
+            s.min = Math.min(s.min, v);
+            s.max = Math.max(s.max, v);
         }
     }
 
@@ -50,7 +53,14 @@ export class PropertyAccumulator {
         for (const p of NUMERIC_PROPERTIES) {
             const h = this.histograms.get(p)!;
             const s = this.sums.get(p)!;
-            out[p] = { edges: h.edges, counts: h.counts, count: s.n, mean: s.n ? s.sum / s.n : 0, min: s.n ? s.min : 0, max: s.n ? s.max : 0 };
+            out[p] = {
+                edges: h.edges,
+                counts: h.counts,
+                count: s.n,
+                mean: s.n ? s.sum / s.n : 0,
+                min: s.n ? s.min : 0,
+                max: s.n ? s.max : 0,
+            };
         }
         return out;
     }

@@ -37,10 +37,12 @@ export function binIndex(edges: readonly number[], value: number): number {
     const last = edges.length - 2;
     if (!(value >= edges[1])) return 0;
     if (value >= edges[last]) return last;
-    let lo = 1, hi = last;
+    let lo = 1,
+        hi = last;
     while (lo < hi) {
         const mid = (lo + hi + 1) >> 1;
-        if (value >= edges[mid]) lo = mid; else hi = mid - 1;
+        if (value >= edges[mid]) lo = mid;
+        else hi = mid - 1;
     }
     return lo;
 }

@@ -23,7 +23,15 @@ export interface ImageProperties {
 }
 
 export const NUMERIC_PROPERTIES = [
-    "width", "height", "aspect", "bytes", "brightness", "contrast", "meanRed", "meanGreen", "meanBlue",
+    "width",
+    "height",
+    "aspect",
+    "bytes",
+    "brightness",
+    "contrast",
+    "meanRed",
+    "meanGreen",
+    "meanBlue",
 ] as const;
 export type NumericProperty = (typeof NUMERIC_PROPERTIES)[number];
 
@@ -54,12 +62,21 @@ export async function imageProperties(encoded: Buffer): Promise<ImageProperties>
     }
     const channels = 3;
     const n = pixels.length / channels;
-    let r = 0, g = 0, b = 0, luma = 0, lumaSq = 0;
+    let r = 0,
+        g = 0,
+        b = 0,
+        luma = 0,
+        lumaSq = 0;
     for (let i = 0; i < pixels.length; i += channels) {
-        const pr = pixels[i], pg = pixels[i + 1], pb = pixels[i + 2];
-        r += pr; g += pg; b += pb;
+        const pr = pixels[i],
+            pg = pixels[i + 1],
+            pb = pixels[i + 2];
+        r += pr;
+        g += pg;
+        b += pb;
         const y = 0.299 * pr + 0.587 * pg + 0.114 * pb;
-        luma += y; lumaSq += y * y;
+        luma += y;
+        lumaSq += y * y;
     }
     const mean = luma / n;
     return {
@@ -86,11 +103,17 @@ export class ImageDecodeError extends Error {
 /** MIME type for a sharp format name, as an endpoint's content type would say it. */
 export function contentTypeOf(format: string): string {
     switch (format) {
-        case "jpeg": return "image/jpeg";
-        case "png": return "image/png";
-        case "webp": return "image/webp";
-        case "gif": return "image/gif";
-        case "tiff": return "image/tiff";
-        default: return `image/${format}`;
+        case "jpeg":
+            return "image/jpeg";
+        case "png":
+            return "image/png";
+        case "webp":
+            return "image/webp";
+        case "gif":
+            return "image/gif";
+        case "tiff":
+            return "image/tiff";
+        default:
+            return `image/${format}`;
     }
 }

@@ -41,7 +41,9 @@ export function loadJobModelConfig(flags: ConfigFlags): JobModelConfig {
     try {
         if (statSync(path).isDirectory()) path = join(path, JOB_CONFIG_FILE);
     } catch {
-        throw new JobError(`model config ${path} does not exist; pass --config model.json, or --stack <stack> --model <model> to read it from Pulumi.<stack>.yaml`);
+        throw new JobError(
+            `model config ${path} does not exist; pass --config model.json, or --stack <stack> --model <model> to read it from Pulumi.<stack>.yaml`,
+        );
     }
     let doc: unknown;
     try {

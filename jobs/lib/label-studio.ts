@@ -29,14 +29,14 @@ export interface LabelledImage {
  * prefixes uploaded files with 8 hex digits and a dash; that prefix is dropped in `uploadedAs`).
  */
 export function exportFileName(image: string): { name: string; uploadedAs?: string } {
-    let path = image;
     const local = /[?&]d=([^&]+)/.exec(image);
-    if (local) path = decodeURIComponent(local[1]);
-    else path = image.replace(/[?#].*$/, "");
+    const path = local ? decodeURIComponent(local[1]) : image.replace(/[?#].*$/, "");
     let name = posix.basename(path);
     try {
         name = decodeURIComponent(name);
-    } catch { /* keep as is */ }
+    } catch {
+        /* keep as is */
+    }
     const upload = /^[0-9a-f]{8}-(.+)$/.exec(name);
     return upload && image.includes("/data/upload/") ? { name: upload[1], uploadedAs: name } : { name };
 }
@@ -47,7 +47,9 @@ export function exportFileName(image: string): { name: string; uploadedAs?: stri
  */
 export function parseLabelStudioExport(doc: unknown, source: string): { labelled: LabelledImage[]; unlabelled: string[] } {
     if (!Array.isArray(doc))
-        throw new JobError(`${source} is not a Label Studio JSON export (expected a list of tasks; export with "JSON", not "JSON-MIN" or CSV)`);
+        throw new JobError(
+            `${source} is not a Label Studio JSON export (expected a list of tasks; export with "JSON", not "JSON-MIN" or CSV)`,
+        );
     const labelled: LabelledImage[] = [];
     const unlabelled: string[] = [];
     doc.forEach((task: LabelStudioTask, i) => {
@@ -99,8 +101,10 @@ export class LabelLookup {
         }
         this.entries = labelled;
         if (conflicts.length > 0)
-            throw new JobError(`${source} gives different labels to images with the same file name: ${listSome(conflicts)}; `
-                + "rename the files so each name is unique, or fix the annotations");
+            throw new JobError(
+                `${source} gives different labels to images with the same file name: ${listSome(conflicts)}; ` +
+                    "rename the files so each name is unique, or fix the annotations",
+            );
     }
 
     /** The label of a file (by its name, whatever folder it is in), or undefined when the export has none. */

@@ -54,7 +54,10 @@ export function scoresOf(matrix: readonly (readonly number[])[]): ConfusionScore
         count,
         accuracy: ratio(correct, count),
         perClass,
-        macroF1: ratio(present.reduce((sum, c) => sum + c.f1, 0), present.length),
+        macroF1: ratio(
+            present.reduce((sum, c) => sum + c.f1, 0),
+            present.length,
+        ),
         weightedPrecision: weighted((c) => c.precision),
         weightedRecall: weighted((c) => c.recall),
         weightedF1: weighted((c) => c.f1),
@@ -110,7 +113,10 @@ export class QualityAccumulator {
     private readonly predictions: number[] = [];
     readonly ks: number[];
 
-    constructor(readonly numClasses: number, ks: readonly number[] = [1, 3, 5]) {
+    constructor(
+        readonly numClasses: number,
+        ks: readonly number[] = [1, 3, 5],
+    ) {
         this.matrix = Array.from({ length: numClasses }, () => new Array(numClasses).fill(0));
         this.ks = ks.filter((k) => k <= numClasses);
         this.topKHits = this.ks.map(() => 0);
@@ -122,9 +128,14 @@ export class QualityAccumulator {
         const confidence = probabilities[predicted];
         this.matrix[actual][predicted]++;
         const rank = rankOf(probabilities, actual);
-        this.ks.forEach((k, i) => { if (rank <= k) this.topKHits[i]++; });
+        this.ks.forEach((k, i) => {
+            if (rank <= k) this.topKHits[i]++;
+        });
         addToHistogram(this.confidence, confidence);
-        if (predicted === actual) { this.correct++; this.confidenceCorrect += confidence; } else this.confidenceWrong += confidence;
+        if (predicted === actual) {
+            this.correct++;
+            this.confidenceCorrect += confidence;
+        } else this.confidenceWrong += confidence;
         this.n++;
         this.actuals.push(actual);
         this.predictions.push(predicted);

@@ -35,7 +35,8 @@ export interface ListedObject {
 }
 
 const FILE_BY_NAME = new Map<string, MonitoringFile>(
-    (Object.entries(MONITORING_OUTPUT_FILES) as [MonitoringFile, string][]).map(([file, name]) => [name, file]));
+    (Object.entries(MONITORING_OUTPUT_FILES) as [MonitoringFile, string][]).map(([file, name]) => [name, file]),
+);
 
 const DATED_TAIL = /(\d{4})\/(\d{2})\/(\d{2})\/(\d{2})\/$/;
 
@@ -74,9 +75,11 @@ export function newestRun(objects: Iterable<ListedObject>): MonitoringRun | unde
 
 function compareRuns(a: MonitoringRun, b: MonitoringRun): number {
     const time = (d?: Date) => d?.getTime() ?? -Infinity;
-    return Math.sign(time(a.hour) - time(b.hour))
-        || Math.sign(time(a.lastModified) - time(b.lastModified))
-        || (a.prefix > b.prefix ? 1 : a.prefix < b.prefix ? -1 : 0);
+    return (
+        Math.sign(time(a.hour) - time(b.hour)) ||
+        Math.sign(time(a.lastModified) - time(b.lastModified)) ||
+        (a.prefix > b.prefix ? 1 : a.prefix < b.prefix ? -1 : 0)
+    );
 }
 
 /** Parses constraint_violations.json, failing with a message that names the file when it is not in Model Monitor's shape. */
@@ -85,11 +88,13 @@ export function parseViolations(text: string, source: string): Violation[] {
     try {
         doc = JSON.parse(text);
     } catch (e) {
-        throw new Error(`${source} is not valid JSON (${(e as Error).message})`);
+        throw new Error(`${source} is not valid JSON (${(e as Error).message})`, { cause: e });
     }
     const list = (doc as { violations?: unknown } | null)?.violations;
     if (!Array.isArray(list))
-        throw new Error(`${source} has no "violations" list; expected Model Monitor's format {"violations": [{"feature_name", "constraint_check_type", "description"}]}`);
+        throw new Error(
+            `${source} has no "violations" list; expected Model Monitor's format {"violations": [{"feature_name", "constraint_check_type", "description"}]}`,
+        );
     return list.map((v, i) => {
         const item = v as Partial<Record<keyof Violation, unknown>> | null;
         if (!item || typeof item !== "object") throw new Error(`${source}: violations[${i}] is not an object`);
@@ -115,10 +120,15 @@ async function listMonitoringObjects(s3: MonitoringS3, bucket: string, model: st
     do {
         let page;
         try {
-            page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefixes.monitoringModel(model), ContinuationToken: token }));
+            page = await s3.send(
+                new ListObjectsV2Command({ Bucket: bucket, Prefix: prefixes.monitoringModel(model), ContinuationToken: token }),
+            );
         } catch (e) {
             if ((e as Error).name === "NoSuchBucket") return undefined;
-            throw new Error(`cannot list monitoring runs in s3://${bucket}/${prefixes.monitoringModel(model)} (${(e as Error).name}: ${(e as Error).message})`);
+            throw new Error(
+                `cannot list monitoring runs in s3://${bucket}/${prefixes.monitoringModel(model)} (${(e as Error).name}: ${(e as Error).message})`,
+                { cause: e },
+            );
         }
         for (const o of page.Contents ?? []) if (o.Key) objects.push({ key: o.Key, lastModified: o.LastModified });
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -126,9 +136,7 @@ async function listMonitoringObjects(s3: MonitoringS3, bucket: string, model: st
     return objects;
 }
 
-export type NewestRunResult =
-    | { readonly kind: "run"; readonly run: MonitoringRun }
-    | { readonly kind: "none"; readonly reason: string };
+export type NewestRunResult = { readonly kind: "run"; readonly run: MonitoringRun } | { readonly kind: "none"; readonly reason: string };
 
 /** The model's newest monitoring run in the capture bucket, or why there is none. */
 export async function findNewestMonitoringRun(s3: MonitoringS3, bucket: string, model: string): Promise<NewestRunResult> {
@@ -164,8 +172,16 @@ export async function readRunViolations(s3: MonitoringS3, bucket: string, run: M
  * overwrite each other; each file is written under a temporary name and renamed into place. Returns the
  * local path of each file downloaded.
  */
-export async function downloadRun(s3: MonitoringS3, bucket: string, model: string, run: MonitoringRun, dir: string): Promise<Partial<Record<MonitoringFile, string>>> {
-    const relative = run.prefix.startsWith(prefixes.monitoringModel(model)) ? run.prefix.slice(prefixes.monitoringModel(model).length) : run.prefix;
+export async function downloadRun(
+    s3: MonitoringS3,
+    bucket: string,
+    model: string,
+    run: MonitoringRun,
+    dir: string,
+): Promise<Partial<Record<MonitoringFile, string>>> {
+    const relative = run.prefix.startsWith(prefixes.monitoringModel(model))
+        ? run.prefix.slice(prefixes.monitoringModel(model).length)
+        : run.prefix;
     const target = join(dir, ...relative.split("/").filter((p) => p && p !== "." && p !== ".."));
     const written: Partial<Record<MonitoringFile, string>> = {};
     for (const [file, key] of Object.entries(run.files) as [MonitoringFile, string][]) {

@@ -113,7 +113,8 @@ export class RecordIOWriter {
         let written = 0;
         for (const p of parts) written += p.length;
         const { bytesWritten } = await this.rec.writev(parts);
-        if (bytesWritten !== written) throw new Error(`short write to ${this.paths.rec} (${bytesWritten} of ${written} bytes); is the disk full?`);
+        if (bytesWritten !== written)
+            throw new Error(`short write to ${this.paths.rec} (${bytesWritten} of ${written} bytes); is the disk full?`);
         this.offset += written;
         this.count++;
         await this.idx.add(`${id}\t${at}\n`);

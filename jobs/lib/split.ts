@@ -67,9 +67,11 @@ export function stratifiedSplit<T>(byClass: ReadonlyMap<string, readonly T[]>, f
     const needed = minimumPerClass(fractions);
     const tooSmall = [...byClass].filter(([, items]) => items.length < needed).map(([name, items]) => `${name} has ${items.length}`);
     if (tooSmall.length > 0)
-        throw new JobError(`classes too small to split (each needs at least ${needed} usable images for train, `
-            + `validation ${fractions.validation} and test ${fractions.test}): ${listSome(tooSmall, 20)}; `
-            + "add images to these classes or remove them from the model's classes");
+        throw new JobError(
+            `classes too small to split (each needs at least ${needed} usable images for train, ` +
+                `validation ${fractions.validation} and test ${fractions.test}): ${listSome(tooSmall, 20)}; ` +
+                "add images to these classes or remove them from the model's classes",
+        );
     const split: Split<T> = { train: [], validation: [], test: [] };
     for (const [name, items] of byClass) {
         const shuffled = shuffle([...items], seededRandom((seed ^ hashString(name)) >>> 0));

@@ -181,7 +181,8 @@ export class WindowAnalysis {
                 this.confidenceSum += confidence;
                 if (confidence < this.thresholds.confidenceThreshold) this.lowConfidence++;
                 const id = record.eventMetadata.inferenceId ?? record.eventMetadata.eventId;
-                const label = this.labels?.get(id) ?? (record.eventMetadata.inferenceId ? this.labels?.get(record.eventMetadata.eventId) : undefined);
+                const label =
+                    this.labels?.get(id) ?? (record.eventMetadata.inferenceId ? this.labels?.get(record.eventMetadata.eventId) : undefined);
                 if (label !== undefined) {
                     this.matched++;
                     this.confusion[label][index]++;
@@ -216,7 +217,10 @@ export class WindowAnalysis {
         // Predicted classes: baseline shares are of the test-set predictions, whose number is the confidence histogram's total.
         const baselineShares = this.classes.map((c) => b.predictedClassDistribution[c] ?? 0);
         const baselineN = sum(b.confidence.counts) || b.imageCount;
-        const classChi = chiSquareHomogeneity(baselineShares.map((s) => s * baselineN), this.classCounts);
+        const classChi = chiSquareHomogeneity(
+            baselineShares.map((s) => s * baselineN),
+            this.classCounts,
+        );
         const classPsi = populationStabilityIndex(baselineShares, this.classCounts);
         const classJudged = this.predictions >= t.minRecords;
         const classDrift = classJudged && classPsi > t.classPsi && classChi.pValue < t.chiSquarePValue;
@@ -224,9 +228,10 @@ export class WindowAnalysis {
             violations.push({
                 feature_name: "predicted_class",
                 constraint_check_type: "baseline_drift_check",
-                description: `Predicted-class distribution drifted: PSI ${fmt(classPsi)} > ${t.classPsi} and chi-square p-value `
-                    + `${fmtP(classChi.pValue)} < ${t.chiSquarePValue} over ${this.predictions} predictions; most changed: `
-                    + mostChanged(this.classes, baselineShares, this.classCounts),
+                description:
+                    `Predicted-class distribution drifted: PSI ${fmt(classPsi)} > ${t.classPsi} and chi-square p-value ` +
+                    `${fmtP(classChi.pValue)} < ${t.chiSquarePValue} over ${this.predictions} predictions; most changed: ` +
+                    mostChanged(this.classes, baselineShares, this.classCounts),
             });
 
         const confChi = chiSquareHomogeneity(b.confidence.counts, this.confidence.counts);
@@ -236,16 +241,18 @@ export class WindowAnalysis {
             violations.push({
                 feature_name: "confidence",
                 constraint_check_type: "baseline_drift_check",
-                description: `Top-class confidence distribution drifted: PSI ${fmt(confPsi)} > ${t.confidencePsi} (chi-square p-value `
-                    + `${fmtP(confChi.pValue)}); mean confidence ${fmt(this.confidenceSum / this.predictions)}`,
+                description:
+                    `Top-class confidence distribution drifted: PSI ${fmt(confPsi)} > ${t.confidencePsi} (chi-square p-value ` +
+                    `${fmtP(confChi.pValue)}); mean confidence ${fmt(this.confidenceSum / this.predictions)}`,
             });
         const lowRate = this.predictions ? this.lowConfidence / this.predictions : 0;
         if (classJudged && lowRate > t.lowConfidenceRate)
             violations.push({
                 feature_name: "low_confidence_rate",
                 constraint_check_type: "GreaterThanThreshold",
-                description: `${fmtPct(lowRate)} of predictions are below the confidence threshold ${t.confidenceThreshold} `
-                    + `(allowed ${fmtPct(t.lowConfidenceRate)}; test set ${fmtPct(b.lowConfidenceRate)})`,
+                description:
+                    `${fmtPct(lowRate)} of predictions are below the confidence threshold ${t.confidenceThreshold} ` +
+                    `(allowed ${fmtPct(t.lowConfidenceRate)}; test set ${fmtPct(b.lowConfidenceRate)})`,
             });
 
         const summaries = this.properties.summary();
@@ -266,8 +273,9 @@ export class WindowAnalysis {
                 violations.push({
                     feature_name: `image_${p}`,
                     constraint_check_type: "baseline_drift_check",
-                    description: `Image ${p} drifted: PSI ${fmt(psi)} > ${t.imagePropertyPsi} (chi-square p-value ${fmtP(chi.pValue)}); `
-                        + `mean ${fmt(s.mean)} vs ${fmt(base.mean)} in training`,
+                    description:
+                        `Image ${p} drifted: PSI ${fmt(psi)} > ${t.imagePropertyPsi} (chi-square p-value ${fmtP(chi.pValue)}); ` +
+                        `mean ${fmt(s.mean)} vs ${fmt(base.mean)} in training`,
                 });
         }
 
@@ -277,8 +285,9 @@ export class WindowAnalysis {
             violations.push({
                 feature_name: "content_type",
                 constraint_check_type: "categorical_values_check",
-                description: `Images of types never seen in training: ${unseen.map((u) => `${u} (${imageTypes[u]})`).join(", ")}; `
-                    + `training had ${Object.keys(b.contentTypes).join(", ") || "none"}`,
+                description:
+                    `Images of types never seen in training: ${unseen.map((u) => `${u} (${imageTypes[u]})`).join(", ")}; ` +
+                    `training had ${Object.keys(b.contentTypes).join(", ") || "none"}`,
             });
 
         const decodeRate = this.records ? this.decodeErrors / this.records : 0;
@@ -286,9 +295,10 @@ export class WindowAnalysis {
             violations.push({
                 feature_name: "payload",
                 constraint_check_type: "completeness_check",
-                description: `${this.decodeErrors} of ${this.records} records (${fmtPct(decodeRate)}) could not be decoded `
-                    + `(allowed ${fmtPct(t.decodeErrorRate)}): ${this.inputDecodeErrors} input images, ${this.outputDecodeErrors} outputs, `
-                    + `${this.malformedLines} malformed lines`,
+                description:
+                    `${this.decodeErrors} of ${this.records} records (${fmtPct(decodeRate)}) could not be decoded ` +
+                    `(allowed ${fmtPct(t.decodeErrorRate)}): ${this.inputDecodeErrors} input images, ${this.outputDecodeErrors} outputs, ` +
+                    `${this.malformedLines} malformed lines`,
             });
 
         let quality: QualityResult | undefined;
@@ -296,19 +306,33 @@ export class WindowAnalysis {
             const q = scoresOf(this.confusion);
             const drop = b.quality.accuracy - q.accuracy;
             const qJudged = this.matched >= t.minRecords;
-            quality = { matched: this.matched, accuracy: q.accuracy, macroF1: q.macroF1, baselineAccuracy: b.quality.accuracy, baselineMacroF1: b.quality.macroF1, accuracyDrop: drop, confusion: this.confusion, judged: qJudged,
-                rejectedLabels: this.labelProblems?.rejected ?? 0, rejectedLabelSamples: this.labelProblems?.samples ?? [],
+            quality = {
+                matched: this.matched,
+                accuracy: q.accuracy,
+                macroF1: q.macroF1,
+                baselineAccuracy: b.quality.accuracy,
+                baselineMacroF1: b.quality.macroF1,
+                accuracyDrop: drop,
+                confusion: this.confusion,
+                judged: qJudged,
+                rejectedLabels: this.labelProblems?.rejected ?? 0,
+                rejectedLabelSamples: this.labelProblems?.samples ?? [],
             };
             if (qJudged && drop > t.accuracyDrop)
                 violations.push({
                     feature_name: "accuracy",
                     constraint_check_type: "LessThanThreshold",
-                    description: `Accuracy ${fmt(q.accuracy)} on ${this.matched} labelled requests is ${fmt(drop)} below the evaluation `
-                        + `baseline ${fmt(b.quality.accuracy)} (allowed drop ${t.accuracyDrop})`,
+                    description:
+                        `Accuracy ${fmt(q.accuracy)} on ${this.matched} labelled requests is ${fmt(drop)} below the evaluation ` +
+                        `baseline ${fmt(b.quality.accuracy)} (allowed drop ${t.accuracyDrop})`,
                 });
         }
 
-        const metrics: MonitorResult["metrics"] = { records: this.records, unseenContentTypes: unseen.length, violations: violations.length };
+        const metrics: MonitorResult["metrics"] = {
+            records: this.records,
+            unseenContentTypes: unseen.length,
+            violations: violations.length,
+        };
         if (this.records > 0) metrics.decodeErrorRate = decodeRate;
         if (classJudged) {
             metrics.classPsi = classPsi;
@@ -326,23 +350,43 @@ export class WindowAnalysis {
         }
 
         return {
-            window: this.window, endpoint, schedule, classes: this.classes,
+            window: this.window,
+            endpoint,
+            schedule,
+            classes: this.classes,
             counts: {
-                records: this.records, images: this.images, predictions: this.predictions, decodeErrors: this.decodeErrors,
-                malformedLines: this.malformedLines, inputDecodeErrors: this.inputDecodeErrors, outputDecodeErrors: this.outputDecodeErrors,
-                outsideWindow: this.outsideWindow, files: this.files,
+                records: this.records,
+                images: this.images,
+                predictions: this.predictions,
+                decodeErrors: this.decodeErrors,
+                malformedLines: this.malformedLines,
+                inputDecodeErrors: this.inputDecodeErrors,
+                outputDecodeErrors: this.outputDecodeErrors,
+                outsideWindow: this.outsideWindow,
+                files: this.files,
             },
             decodeErrorSamples: [...this.samples],
             minRecords: t.minRecords,
             judged,
             predictedClasses: { psi: classPsi, chiSquare: classChi, drifted: classDrift, counts: [...this.classCounts], baselineShares },
             confidence: {
-                psi: confPsi, chiSquare: confChi, drifted: confDrift, histogram: this.confidence, baseline: b.confidence,
-                mean: this.predictions ? this.confidenceSum / this.predictions : 0, lowConfidenceRate: lowRate,
-                baselineLowConfidenceRate: b.lowConfidenceRate, threshold: t.confidenceThreshold,
+                psi: confPsi,
+                chiSquare: confChi,
+                drifted: confDrift,
+                histogram: this.confidence,
+                baseline: b.confidence,
+                mean: this.predictions ? this.confidenceSum / this.predictions : 0,
+                lowConfidenceRate: lowRate,
+                baselineLowConfidenceRate: b.lowConfidenceRate,
+                threshold: t.confidenceThreshold,
             },
             properties,
-            contentTypes: { observed: Object.fromEntries([...this.observedTypes].sort()), images: imageTypes, baseline: b.contentTypes, unseen },
+            contentTypes: {
+                observed: Object.fromEntries([...this.observedTypes].sort()),
+                images: imageTypes,
+                baseline: b.contentTypes,
+                unseen,
+            },
             quality,
             violations,
             metrics,

@@ -71,7 +71,10 @@ export function parseProbabilities(p: CapturePayload, classCount: number): numbe
     let values: unknown;
     const csv = p.encoding?.toUpperCase() === "CSV" || mediaType(p.observedContentType) === "text/csv";
     if (csv && !text.startsWith("[") && !text.startsWith("{")) {
-        values = text.split(/[,\s]+/).filter((s) => s.length > 0).map(Number);
+        values = text
+            .split(/[,\s]+/)
+            .filter((s) => s.length > 0)
+            .map(Number);
     } else {
         try {
             values = JSON.parse(text);
@@ -125,13 +128,23 @@ export function hourFolders(window: TimeWindow): string[] {
  * straight from S3 (`s3://bucket/prefix/`), listing only the hour folders the window touches so a run reads
  * an hour of data, not the endpoint's history.
  */
-export async function captureFiles(root: string, endpoint: string, window: TimeWindow, s3?: Pick<S3Client, "send">): Promise<CaptureFile[]> {
-    return root.startsWith("s3://") ? s3CaptureFiles(root, endpoint, window, s3 ?? new S3Client({})) : localCaptureFiles(root, endpoint, window);
+export async function captureFiles(
+    root: string,
+    endpoint: string,
+    window: TimeWindow,
+    s3?: Pick<S3Client, "send">,
+): Promise<CaptureFile[]> {
+    return root.startsWith("s3://")
+        ? s3CaptureFiles(root, endpoint, window, s3 ?? new S3Client({}))
+        : localCaptureFiles(root, endpoint, window);
 }
 
 async function listDir(path: string): Promise<string[]> {
     try {
-        return (await readdir(path, { withFileTypes: true })).filter((e) => !e.name.startsWith(".")).map((e) => e.name).sort();
+        return (await readdir(path, { withFileTypes: true }))
+            .filter((e) => !e.name.startsWith("."))
+            .map((e) => e.name)
+            .sort();
     } catch (e) {
         if ((e as NodeJS.ErrnoException).code === "ENOENT") return [];
         throw e;
@@ -182,12 +195,19 @@ export async function* s3Lines(s3: Pick<S3Client, "send">, bucket: string, key: 
     yield* readLines(object.Body as Readable);
 }
 
-export async function listS3(s3: Pick<S3Client, "send">, bucket: string, prefix: string, delimiter?: string): Promise<{ keys: string[]; prefixes: string[] }> {
+export async function listS3(
+    s3: Pick<S3Client, "send">,
+    bucket: string,
+    prefix: string,
+    delimiter?: string,
+): Promise<{ keys: string[]; prefixes: string[] }> {
     const keys: string[] = [];
     const prefixes: string[] = [];
     let token: string | undefined;
     do {
-        const page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }));
+        const page = await s3.send(
+            new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, Delimiter: delimiter, ContinuationToken: token }),
+        );
         for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key);
         for (const p of page.CommonPrefixes ?? []) if (p.Prefix) prefixes.push(p.Prefix);
         token = page.IsTruncated ? page.NextContinuationToken : undefined;

@@ -6,8 +6,8 @@
 
 const LANCZOS_G = 7;
 const LANCZOS = [
-    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059,
-    12.507343278686905, -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
+    0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313, -176.61502916214059, 12.507343278686905,
+    -0.13857109526572012, 9.9843695780195716e-6, 1.5056327351493116e-7,
 ];
 
 /** ln Γ(x) for x > 0 (Lanczos approximation, about 15 significant digits). */
@@ -91,22 +91,32 @@ export function chiSquareHomogeneity(baseline: readonly number[], current: reado
     if (nB <= 0 || nC <= 0) return { statistic: 0, degreesOfFreedom: 0, pValue: 1 };
     const n = nB + nC;
     // Each cell's expected count is its column total times the row share; the smaller row decides the pooling.
-    const needed = MIN_EXPECTED * n / Math.min(nB, nC);
+    const needed = (MIN_EXPECTED * n) / Math.min(nB, nC);
     const pooled: Array<[number, number]> = [];
-    let b = 0, c = 0;
+    let b = 0,
+        c = 0;
     for (let i = 0; i < baseline.length; i++) {
-        b += baseline[i]; c += current[i];
-        if (b + c >= needed) { pooled.push([b, c]); b = 0; c = 0; }
+        b += baseline[i];
+        c += current[i];
+        if (b + c >= needed) {
+            pooled.push([b, c]);
+            b = 0;
+            c = 0;
+        }
     }
     if (b + c > 0) {
-        if (pooled.length) { const last = pooled[pooled.length - 1]; last[0] += b; last[1] += c; }
-        else pooled.push([b, c]);
+        if (pooled.length) {
+            const last = pooled[pooled.length - 1];
+            last[0] += b;
+            last[1] += c;
+        } else pooled.push([b, c]);
     }
     if (pooled.length < 2) return { statistic: 0, degreesOfFreedom: 0, pValue: 1 };
     let statistic = 0;
     for (const [ob, oc] of pooled) {
         const total = ob + oc;
-        const eb = total * nB / n, ec = total * nC / n;
+        const eb = (total * nB) / n,
+            ec = (total * nC) / n;
         statistic += (ob - eb) ** 2 / eb + (oc - ec) ** 2 / ec;
     }
     const degreesOfFreedom = pooled.length - 1;

@@ -59,22 +59,37 @@ export async function loadGroundTruth(files: readonly CaptureFile[], classes: re
         let lineNo = 0;
         for await (const line of file.lines()) {
             lineNo++;
-            let v: any;
+            let v: GroundTruthLine | null;
             try {
-                v = JSON.parse(line);
+                v = JSON.parse(line) as GroundTruthLine | null;
             } catch {
                 reject(`${rel}:${lineNo}`, "not JSON");
                 continue;
             }
             const id: unknown = v?.inferenceId ?? v?.eventId ?? v?.eventMetadata?.inferenceId ?? v?.eventMetadata?.eventId;
             const raw: unknown = v?.label ?? v?.groundTruthData?.data;
-            if (typeof id !== "string" || id === "") { reject(`${rel}:${lineNo}`, "no inferenceId or eventId"); continue; }
+            if (typeof id !== "string" || id === "") {
+                reject(`${rel}:${lineNo}`, "no inferenceId or eventId");
+                continue;
+            }
             const index = classIndex(raw, byName, classes.length);
-            if (index === undefined) { reject(`${rel}:${lineNo}`, `label ${JSON.stringify(raw)} is not one of the model's classes`); continue; }
+            if (index === undefined) {
+                reject(`${rel}:${lineNo}`, `label ${JSON.stringify(raw)} is not one of the model's classes`);
+                continue;
+            }
             labels.set(id, index);
         }
     }
     return { labels, rejected, rejectedSamples };
+}
+
+/** The fields a ground-truth line may carry: ours (`inferenceId`, `label`) or Model Monitor's merge format. */
+interface GroundTruthLine {
+    readonly inferenceId?: unknown;
+    readonly eventId?: unknown;
+    readonly label?: unknown;
+    readonly eventMetadata?: { readonly inferenceId?: unknown; readonly eventId?: unknown };
+    readonly groundTruthData?: { readonly data?: unknown };
 }
 
 function classIndex(raw: unknown, byName: ReadonlyMap<string, number>, count: number): number | undefined {

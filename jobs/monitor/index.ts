@@ -19,9 +19,11 @@ export async function main(argv: string[]): Promise<void> {
     sharp.cache(false);
     const r = await runMonitor(settings);
     const c = r.counts;
-    console.log(`monitor ${r.endpoint} ${r.window.start.toISOString()}..${r.window.end.toISOString()}: `
-        + `${c.records} records in ${c.files} files, ${c.decodeErrors} undecodable (${fmtPct(c.records ? c.decodeErrors / c.records : 0)}), `
-        + `${r.violations.length} violations${r.judged || c.records === 0 ? "" : ` (drift not judged below ${r.minRecords} records)`}`);
+    console.log(
+        `monitor ${r.endpoint} ${r.window.start.toISOString()}..${r.window.end.toISOString()}: ` +
+            `${c.records} records in ${c.files} files, ${c.decodeErrors} undecodable (${fmtPct(c.records ? c.decodeErrors / c.records : 0)}), ` +
+            `${r.violations.length} violations${r.judged || c.records === 0 ? "" : ` (drift not judged below ${r.minRecords} records)`}`,
+    );
     for (const v of r.violations) console.log(`  - ${v.feature_name}: ${v.description}`);
     console.log(`outputs in ${settings.output}${settings.upload ? ` and ${settings.upload}` : ""}`);
 }

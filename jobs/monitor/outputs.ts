@@ -16,14 +16,36 @@ export function statisticsJson(r: MonitorResult): Record<string, unknown> {
     const features: unknown[] = [];
     for (const p of NUMERIC_PROPERTIES) {
         const s = r.properties[p].summary;
-        features.push(numericFeature(`image_${p}`, p === "width" || p === "height" || p === "bytes" ? "Integral" : "Fractional",
-            { count: s.count, missing: r.counts.records - s.count, mean: s.mean, sum: s.sum, stdDev: s.stdDev, min: s.min, max: s.max }, s));
+        features.push(
+            numericFeature(
+                `image_${p}`,
+                p === "width" || p === "height" || p === "bytes" ? "Integral" : "Fractional",
+                { count: s.count, missing: r.counts.records - s.count, mean: s.mean, sum: s.sum, stdDev: s.stdDev, min: s.min, max: s.max },
+                s,
+            ),
+        );
     }
-    features.push(numericFeature("confidence", "Fractional",
-        { count: r.counts.predictions, missing: r.counts.records - r.counts.predictions, mean: r.confidence.mean, sum: r.confidence.mean * r.counts.predictions },
-        r.confidence.histogram));
-    features.push(stringFeature("predicted_class", r.counts.predictions, r.counts.records - r.counts.predictions,
-        Object.fromEntries(r.classes.map((c, i) => [c, r.predictedClasses.counts[i]]).filter(([, n]) => (n as number) > 0))));
+    features.push(
+        numericFeature(
+            "confidence",
+            "Fractional",
+            {
+                count: r.counts.predictions,
+                missing: r.counts.records - r.counts.predictions,
+                mean: r.confidence.mean,
+                sum: r.confidence.mean * r.counts.predictions,
+            },
+            r.confidence.histogram,
+        ),
+    );
+    features.push(
+        stringFeature(
+            "predicted_class",
+            r.counts.predictions,
+            r.counts.records - r.counts.predictions,
+            Object.fromEntries(r.classes.map((c, i) => [c, r.predictedClasses.counts[i]]).filter(([, n]) => (n as number) > 0)),
+        ),
+    );
     features.push(stringFeature("content_type", r.counts.images, r.counts.records - r.counts.images, r.contentTypes.images));
 
     return {
@@ -38,9 +60,12 @@ export function statisticsJson(r: MonitorResult): Record<string, unknown> {
             records: r.counts,
             min_records: r.minRecords,
             judged: r.judged,
-            note: r.counts.records === 0
-                ? "no captured requests in this window"
-                : r.judged ? undefined : `fewer than ${r.minRecords} records: drift was not judged, only defects (undecodable payloads, unseen content types)`,
+            note:
+                r.counts.records === 0
+                    ? "no captured requests in this window"
+                    : r.judged
+                      ? undefined
+                      : `fewer than ${r.minRecords} records: drift was not judged, only defects (undecodable payloads, unseen content types)`,
             decode_error_samples: r.decodeErrorSamples,
             predicted_class: {
                 psi: r.predictedClasses.psi,
@@ -57,14 +82,27 @@ export function statisticsJson(r: MonitorResult): Record<string, unknown> {
                 baseline_low_confidence_rate: r.confidence.baselineLowConfidenceRate,
                 confidence_threshold: r.confidence.threshold,
             },
-            image_properties: Object.fromEntries(NUMERIC_PROPERTIES.map((p) => [p, {
-                psi: r.properties[p].psi, chi_square: chi(r.properties[p].chiSquare), drifted: r.properties[p].drifted,
-                mean: r.properties[p].summary.mean, baseline_mean: r.properties[p].baseline.mean,
-            }])),
+            image_properties: Object.fromEntries(
+                NUMERIC_PROPERTIES.map((p) => [
+                    p,
+                    {
+                        psi: r.properties[p].psi,
+                        chi_square: chi(r.properties[p].chiSquare),
+                        drifted: r.properties[p].drifted,
+                        mean: r.properties[p].summary.mean,
+                        baseline_mean: r.properties[p].baseline.mean,
+                    },
+                ]),
+            ),
             content_types: { observed_headers: r.contentTypes.observed, images: r.contentTypes.images, unseen: r.contentTypes.unseen },
             quality: r.quality && {
-                matched_labels: r.quality.matched, judged: r.quality.judged, accuracy: r.quality.accuracy, macro_f1: r.quality.macroF1,
-                baseline_accuracy: r.quality.baselineAccuracy, baseline_macro_f1: r.quality.baselineMacroF1, accuracy_drop: r.quality.accuracyDrop,
+                matched_labels: r.quality.matched,
+                judged: r.quality.judged,
+                accuracy: r.quality.accuracy,
+                macro_f1: r.quality.macroF1,
+                baseline_accuracy: r.quality.baselineAccuracy,
+                baseline_macro_f1: r.quality.baselineMacroF1,
+                accuracy_drop: r.quality.accuracyDrop,
                 confusion_matrix: { classes: r.classes, rows_actual_columns_predicted: r.quality.confusion },
                 rejected_labels: r.quality.rejectedLabels,
                 rejected_label_samples: r.quality.rejectedLabelSamples,
@@ -79,7 +117,8 @@ function chi(c: { statistic: number; degreesOfFreedom: number; pValue: number })
 }
 
 function numericFeature(
-    name: string, inferredType: "Integral" | "Fractional",
+    name: string,
+    inferredType: "Integral" | "Fractional",
     s: { count: number; missing: number; mean: number; sum: number; stdDev?: number; min?: number; max?: number },
     histogram: Histogram,
 ) {
@@ -94,7 +133,11 @@ function numericFeature(
             ...(s.min !== undefined ? { min: s.min, max: s.max } : {}),
             distribution: {
                 kll: {
-                    buckets: histogram.counts.map((count, i) => ({ lower_bound: histogram.edges[i], upper_bound: histogram.edges[i + 1], count })),
+                    buckets: histogram.counts.map((count, i) => ({
+                        lower_bound: histogram.edges[i],
+                        upper_bound: histogram.edges[i + 1],
+                        count,
+                    })),
                 },
             },
         },
@@ -129,7 +172,10 @@ export interface MetricRecord {
 
 /** The run's metrics, stamped with the window's end (the time Model Monitor schedules the run for). */
 export function metricRecords(r: MonitorResult): MetricRecord[] {
-    const dimensions = [{ Name: "Endpoint", Value: r.endpoint }, { Name: "MonitoringSchedule", Value: r.schedule }];
+    const dimensions = [
+        { Name: "Endpoint", Value: r.endpoint },
+        { Name: "MonitoringSchedule", Value: r.schedule },
+    ];
     return (Object.keys(MONITORING_METRICS) as (keyof typeof MONITORING_METRICS)[])
         .filter((k) => r.metrics[k] !== undefined && Number.isFinite(r.metrics[k]))
         .map((k) => ({
@@ -149,17 +195,23 @@ export function metricFileText(records: readonly MetricRecord[]): string {
 /** PutMetricData accepts up to 1000 metrics per call; a run has a dozen, but stay within it regardless. */
 const PUT_METRICS_BATCH = 1000;
 
-export async function putMetrics(client: Pick<CloudWatchClient, "send">, namespace: string, records: readonly MetricRecord[]): Promise<void> {
+export async function putMetrics(
+    client: Pick<CloudWatchClient, "send">,
+    namespace: string,
+    records: readonly MetricRecord[],
+): Promise<void> {
     for (let i = 0; i < records.length; i += PUT_METRICS_BATCH) {
-        await client.send(new PutMetricDataCommand({
-            Namespace: namespace,
-            MetricData: records.slice(i, i + PUT_METRICS_BATCH).map((m) => ({
-                MetricName: m.MetricName,
-                Timestamp: new Date(m.Timestamp),
-                Dimensions: m.Dimensions,
-                Value: m.Value,
-                Unit: m.Unit as StandardUnit,
-            })),
-        }));
+        await client.send(
+            new PutMetricDataCommand({
+                Namespace: namespace,
+                MetricData: records.slice(i, i + PUT_METRICS_BATCH).map((m) => ({
+                    MetricName: m.MetricName,
+                    Timestamp: new Date(m.Timestamp),
+                    Dimensions: m.Dimensions,
+                    Value: m.Value,
+                    Unit: m.Unit as StandardUnit,
+                })),
+            }),
+        );
     }
 }

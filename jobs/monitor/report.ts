@@ -9,61 +9,103 @@ import { fmt, fmtP, fmtPct, MonitorResult } from "./analysis";
  */
 export function reportHtml(r: MonitorResult): string {
     const healthy = r.violations.length === 0;
-    const verdict = r.counts.records === 0
-        ? { cls: "quiet", text: "No captured requests in this window" }
-        : healthy
-            ? { cls: "ok", text: r.judged ? "No drift or defects found" : `No defects found; drift not judged (${r.counts.records} records, fewer than ${r.minRecords})` }
-            : { cls: "bad", text: `${r.violations.length} violation${r.violations.length === 1 ? "" : "s"}` };
+    const verdict =
+        r.counts.records === 0
+            ? { cls: "quiet", text: "No captured requests in this window" }
+            : healthy
+              ? {
+                    cls: "ok",
+                    text: r.judged
+                        ? "No drift or defects found"
+                        : `No defects found; drift not judged (${r.counts.records} records, fewer than ${r.minRecords})`,
+                }
+              : { cls: "bad", text: `${r.violations.length} violation${r.violations.length === 1 ? "" : "s"}` };
     const parts: string[] = [];
-    parts.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Monitoring ${esc(r.endpoint)} ${esc(r.window.start.toISOString())}</title>`);
+    parts.push(
+        `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Monitoring ${esc(r.endpoint)} ${esc(r.window.start.toISOString())}</title>`,
+    );
     parts.push(`<style>${STYLE}</style></head><body>`);
     parts.push(`<h1>${esc(r.endpoint)}</h1>`);
-    parts.push(`<p class="meta">Schedule ${esc(r.schedule)} · window ${esc(r.window.start.toISOString())} to ${esc(r.window.end.toISOString())}</p>`);
+    parts.push(
+        `<p class="meta">Schedule ${esc(r.schedule)} · window ${esc(r.window.start.toISOString())} to ${esc(r.window.end.toISOString())}</p>`,
+    );
     parts.push(`<div class="verdict ${verdict.cls}">${esc(verdict.text)}</div>`);
 
-    parts.push("<table class=\"counts\"><tr>");
+    parts.push('<table class="counts"><tr>');
     const counts: Array<[string, number | string]> = [
-        ["records", r.counts.records], ["images measured", r.counts.images], ["predictions read", r.counts.predictions],
+        ["records", r.counts.records],
+        ["images measured", r.counts.images],
+        ["predictions read", r.counts.predictions],
         ["undecodable", `${r.counts.decodeErrors} (${fmtPct(r.counts.records ? r.counts.decodeErrors / r.counts.records : 0)})`],
         ["low confidence", fmtPct(r.confidence.lowConfidenceRate)],
     ];
-    if (r.quality) counts.push(["accuracy", `${fmt(r.quality.accuracy)} (baseline ${fmt(r.quality.baselineAccuracy)}, ${r.quality.matched} labels)`]);
+    if (r.quality)
+        counts.push(["accuracy", `${fmt(r.quality.accuracy)} (baseline ${fmt(r.quality.baselineAccuracy)}, ${r.quality.matched} labels)`]);
     for (const [k, v] of counts) parts.push(`<td><b>${esc(String(v))}</b><br>${esc(k)}</td>`);
     parts.push("</tr></table>");
 
     if (r.violations.length) {
-        parts.push("<h2>Violations</h2><ul class=\"violations\">");
-        for (const v of r.violations) parts.push(`<li><b>${esc(v.feature_name)}</b> <span class="check">${esc(v.constraint_check_type)}</span><br>${esc(v.description)}</li>`);
+        parts.push('<h2>Violations</h2><ul class="violations">');
+        for (const v of r.violations)
+            parts.push(
+                `<li><b>${esc(v.feature_name)}</b> <span class="check">${esc(v.constraint_check_type)}</span><br>${esc(v.description)}</li>`,
+            );
         parts.push("</ul>");
     }
 
     if (r.counts.predictions > 0) {
-        parts.push(`<h2>Predicted classes</h2><p>PSI ${fmt(r.predictedClasses.psi)} · chi-square p-value ${fmtP(r.predictedClasses.chiSquare.pValue)}</p>`);
+        parts.push(
+            `<h2>Predicted classes</h2><p>PSI ${fmt(r.predictedClasses.psi)} · chi-square p-value ${fmtP(r.predictedClasses.chiSquare.pValue)}</p>`,
+        );
         const n = r.counts.predictions;
-        parts.push(pairedBars(r.classes.map((c, i) => ({ label: c, baseline: r.predictedClasses.baselineShares[i], now: r.predictedClasses.counts[i] / n }))));
-        parts.push(`<h2>Confidence</h2><p>PSI ${fmt(r.confidence.psi)} · mean ${fmt(r.confidence.mean)} · threshold ${r.confidence.threshold}</p>`);
+        parts.push(
+            pairedBars(
+                r.classes.map((c, i) => ({
+                    label: c,
+                    baseline: r.predictedClasses.baselineShares[i],
+                    now: r.predictedClasses.counts[i] / n,
+                })),
+            ),
+        );
+        parts.push(
+            `<h2>Confidence</h2><p>PSI ${fmt(r.confidence.psi)} · mean ${fmt(r.confidence.mean)} · threshold ${r.confidence.threshold}</p>`,
+        );
         parts.push(histogramBars(r.confidence.baseline, r.confidence.histogram));
     }
 
     if (r.counts.images > 0) {
-        parts.push("<h2>Image properties</h2><table class=\"props\"><tr><th>property</th><th>mean now</th><th>mean in training</th><th>PSI</th><th>p-value</th><th></th></tr>");
+        parts.push(
+            '<h2>Image properties</h2><table class="props"><tr><th>property</th><th>mean now</th><th>mean in training</th><th>PSI</th><th>p-value</th><th></th></tr>',
+        );
         const ordered = [...NUMERIC_PROPERTIES].sort((a, b) => r.properties[b].psi - r.properties[a].psi);
         for (const p of ordered) {
             const x = r.properties[p];
-            parts.push(`<tr class="${x.drifted ? "drift" : ""}"><td>${p}</td><td>${fmt(x.summary.mean)}</td><td>${fmt(x.baseline.mean)}</td>`
-                + `<td>${fmt(x.psi)}</td><td>${fmtP(x.chiSquare.pValue)}</td><td>${x.drifted ? "drifted" : ""}</td></tr>`);
+            parts.push(
+                `<tr class="${x.drifted ? "drift" : ""}"><td>${p}</td><td>${fmt(x.summary.mean)}</td><td>${fmt(x.baseline.mean)}</td>` +
+                    `<td>${fmt(x.psi)}</td><td>${fmtP(x.chiSquare.pValue)}</td><td>${x.drifted ? "drifted" : ""}</td></tr>`,
+            );
         }
         parts.push("</table>");
         for (const p of ordered.filter((q) => r.properties[q].drifted)) {
             parts.push(`<h3>${p}</h3>`);
             parts.push(histogramBars(r.properties[p].baseline, r.properties[p].summary));
         }
-        parts.push(`<p>Image types: ${esc(Object.entries(r.contentTypes.images).map(([k, v]) => `${k} ${v}`).join(", ") || "none")}; `
-            + `request content types: ${esc(Object.entries(r.contentTypes.observed).map(([k, v]) => `${k} ${v}`).join(", ") || "none")}</p>`);
+        parts.push(
+            `<p>Image types: ${esc(
+                Object.entries(r.contentTypes.images)
+                    .map(([k, v]) => `${k} ${v}`)
+                    .join(", ") || "none",
+            )}; ` +
+                `request content types: ${esc(
+                    Object.entries(r.contentTypes.observed)
+                        .map(([k, v]) => `${k} ${v}`)
+                        .join(", ") || "none",
+                )}</p>`,
+        );
     }
 
     if (r.decodeErrorSamples.length) {
-        parts.push("<h2>Undecodable records (first ones)</h2><ul class=\"samples\">");
+        parts.push('<h2>Undecodable records (first ones)</h2><ul class="samples">');
         for (const s of r.decodeErrorSamples) parts.push(`<li>${esc(s)}</li>`);
         parts.push("</ul>");
     }
@@ -72,20 +114,29 @@ export function reportHtml(r: MonitorResult): string {
     return parts.join("\n");
 }
 
-interface Pair { readonly label: string; readonly baseline: number; readonly now: number }
+interface Pair {
+    readonly label: string;
+    readonly baseline: number;
+    readonly now: number;
+}
 
 /** Horizontal paired bars: one row per label, baseline above, now below, shares 0..1. */
 function pairedBars(rows: readonly Pair[]): string {
     const shown = [...rows].sort((a, b) => Math.max(b.baseline, b.now) - Math.max(a.baseline, a.now)).slice(0, 60);
     const max = Math.max(1e-9, ...shown.map((r) => Math.max(r.baseline, r.now)));
-    const rowH = 22, labelW = 220, barW = 420, h = shown.length * rowH + 4;
+    const rowH = 22,
+        labelW = 220,
+        barW = 420,
+        h = shown.length * rowH + 4;
     const out = [`<svg class="chart" width="${labelW + barW + 130}" height="${h}" role="img" aria-label="class distribution">`];
     shown.forEach((r, i) => {
         const y = i * rowH + 2;
         out.push(`<text x="${labelW - 6}" y="${y + 14}" text-anchor="end">${esc(r.label)}</text>`);
         out.push(`<rect class="base" x="${labelW}" y="${y}" width="${(r.baseline / max) * barW}" height="9"></rect>`);
         out.push(`<rect class="now" x="${labelW}" y="${y + 10}" width="${(r.now / max) * barW}" height="9"></rect>`);
-        out.push(`<text x="${labelW + Math.max(r.baseline, r.now) / max * barW + 4}" y="${y + 14}" class="small">${fmtPct(r.baseline)} → ${fmtPct(r.now)}</text>`);
+        out.push(
+            `<text x="${labelW + (Math.max(r.baseline, r.now) / max) * barW + 4}" y="${y + 14}" class="small">${fmtPct(r.baseline)} → ${fmtPct(r.now)}</text>`,
+        );
     });
     out.push("</svg>");
     return out.join("");
@@ -97,7 +148,9 @@ function histogramBars(baseline: Histogram, now: Histogram): string {
     const nt = now.counts.reduce((a, b) => a + b, 0) || 1;
     const shares = baseline.counts.map((c, i) => [c / bt, now.counts[i] / nt] as const);
     const max = Math.max(1e-9, ...shares.flat());
-    const colW = 34, h = 140, top = 8;
+    const colW = 34,
+        h = 140,
+        top = 8;
     const out = [`<svg class="chart" width="${shares.length * colW + 10}" height="${h + 40}" role="img" aria-label="histogram">`];
     shares.forEach(([b, n], i) => {
         const x = i * colW + 5;

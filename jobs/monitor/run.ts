@@ -41,9 +41,16 @@ export async function runMonitor(settings: MonitorSettings, clients: MonitorClie
         ? await loadGroundTruth(await groundTruthFiles(settings.groundTruth!, settings.window, s3), baseline.classes)
         : undefined;
 
-    const analysis = new WindowAnalysis(baseline, settings.thresholds, settings.window, groundTruth?.labels, groundTruth && {
-        rejected: groundTruth.rejected, samples: groundTruth.rejectedSamples,
-    });
+    const analysis = new WindowAnalysis(
+        baseline,
+        settings.thresholds,
+        settings.window,
+        groundTruth?.labels,
+        groundTruth && {
+            rejected: groundTruth.rejected,
+            samples: groundTruth.rejectedSamples,
+        },
+    );
     for (const file of await captureFiles(settings.capture, settings.endpoint, settings.window, s3)) {
         analysis.fileRead();
         let batch: Promise<void>[] = [];
@@ -70,7 +77,8 @@ export async function runMonitor(settings: MonitorSettings, clients: MonitorClie
 
     const metrics = metricRecords(result);
     if (settings.metricFiles) await writeFileAtomic(join(settings.metricFiles, METRIC_FILE), metricFileText(metrics));
-    if (settings.putMetricsNamespace) await putMetrics(clients.cloudwatch ?? new CloudWatchClient({}), settings.putMetricsNamespace, metrics);
+    if (settings.putMetricsNamespace)
+        await putMetrics(clients.cloudwatch ?? new CloudWatchClient({}), settings.putMetricsNamespace, metrics);
     if (settings.upload) await uploadOutputs(s3!, settings, files);
     return result;
 }
@@ -86,23 +94,34 @@ export function uploadPrefix(upload: string, window: MonitorSettings["window"]):
     return { bucket, prefix: `${prefix}${hour}/` };
 }
 
-async function uploadOutputs(s3: Pick<S3Client, "send">, settings: MonitorSettings, files: Record<keyof typeof MONITORING_OUTPUT_FILES, string>): Promise<void> {
+async function uploadOutputs(
+    s3: Pick<S3Client, "send">,
+    settings: MonitorSettings,
+    files: Record<keyof typeof MONITORING_OUTPUT_FILES, string>,
+): Promise<void> {
     const { bucket, prefix } = uploadPrefix(settings.upload!, settings.window);
     const contentTypes = { statistics: "application/json", violations: "application/json", report: "text/html; charset=utf-8" };
     for (const key of Object.keys(files) as (keyof typeof files)[]) {
         const objectKey = `${prefix}${MONITORING_OUTPUT_FILES[key]}`;
         try {
-            await s3.send(new PutObjectCommand({
-                Bucket: bucket, Key: objectKey, Body: files[key], ContentType: contentTypes[key],
-                // A re-run of the same window must not replace the evidence of the first one.
-                IfNoneMatch: "*",
-                ...(settings.uploadKmsKeyId ? { ServerSideEncryption: "aws:kms" as const, SSEKMSKeyId: settings.uploadKmsKeyId } : {}),
-            }));
+            await s3.send(
+                new PutObjectCommand({
+                    Bucket: bucket,
+                    Key: objectKey,
+                    Body: files[key],
+                    ContentType: contentTypes[key],
+                    // A re-run of the same window must not replace the evidence of the first one.
+                    IfNoneMatch: "*",
+                    ...(settings.uploadKmsKeyId ? { ServerSideEncryption: "aws:kms" as const, SSEKMSKeyId: settings.uploadKmsKeyId } : {}),
+                }),
+            );
         } catch (e) {
             const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
             if (err.name === "PreconditionFailed" || err.$metadata?.httpStatusCode === 412)
-                throw new JobError(`s3://${bucket}/${objectKey} already exists: this window was monitored before; `
-                    + "its outputs are kept (delete them by hand to re-run it)");
+                throw new JobError(
+                    `s3://${bucket}/${objectKey} already exists: this window was monitored before; ` +
+                        "its outputs are kept (delete them by hand to re-run it)",
+                );
             throw e;
         }
     }
@@ -111,8 +130,10 @@ async function uploadOutputs(s3: Pick<S3Client, "send">, settings: MonitorSettin
 /** Reads monitoring_baseline.json and checks it has what a run compares against. */
 export function readBaseline(path: string): MonitoringBaseline {
     if (!existsSync(path))
-        throw new JobError(`the monitoring baseline ${path} is missing: it is the monitoring_baseline.json the evaluate step `
-            + "registered with the model package (DriftCheckBaselines); mount it there or pass --baseline");
+        throw new JobError(
+            `the monitoring baseline ${path} is missing: it is the monitoring_baseline.json the evaluate step ` +
+                "registered with the model package (DriftCheckBaselines); mount it there or pass --baseline",
+        );
     let b: MonitoringBaseline;
     try {
         b = JSON.parse(readFileSync(path, "utf8"));
@@ -131,7 +152,9 @@ export function readBaseline(path: string): MonitoringBaseline {
         if (!Array.isArray(b?.properties?.[p]?.counts) || b.properties[p].counts.length !== PROPERTY_BINS[p].length - 1)
             problems.push(`properties.${p}.counts (${PROPERTY_BINS[p].length - 1} bins)`);
     if (problems.length)
-        throw new JobError(`the monitoring baseline ${path} lacks or has malformed: ${problems.join(", ")}; `
-            + "regenerate it with the evaluate step of the training pipeline");
+        throw new JobError(
+            `the monitoring baseline ${path} lacks or has malformed: ${problems.join(", ")}; ` +
+                "regenerate it with the evaluate step of the training pipeline",
+        );
     return b;
 }

@@ -4,7 +4,12 @@ import { parseArgs } from "util";
 import { JobError } from "../lib/errors";
 import { ConfigFlags, loadJobModelConfig } from "../lib/job-config";
 import {
-    JOB_CONFIG_FILE, JobModelConfig, MONITOR_THRESHOLD_KEYS, MONITOR_THRESHOLDS_ENV, MonitorThresholds, PROCESSING_PATHS,
+    JOB_CONFIG_FILE,
+    JobModelConfig,
+    MONITOR_THRESHOLD_KEYS,
+    MONITOR_THRESHOLDS_ENV,
+    MonitorThresholds,
+    PROCESSING_PATHS,
 } from "../../infra/job-contract";
 
 export { MonitorThresholds };
@@ -80,7 +85,8 @@ export function decodeMonitorThresholds(text: string, source = MONITOR_THRESHOLD
 }
 
 function checkThresholds(value: unknown, source: string): MonitorThresholds {
-    if (!value || typeof value !== "object") throw new MonitorSettingsError(`${source} must be a JSON object with ${MONITOR_THRESHOLD_KEYS.join(", ")}`);
+    if (!value || typeof value !== "object")
+        throw new MonitorSettingsError(`${source} must be a JSON object with ${MONITOR_THRESHOLD_KEYS.join(", ")}`);
     const v = value as Record<string, unknown>;
     const missing = MONITOR_THRESHOLD_KEYS.filter((k) => typeof v[k] !== "number" || !Number.isFinite(v[k]));
     if (missing.length)
@@ -171,17 +177,21 @@ export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv 
     const capture = f.capture ?? env.dataset_source ?? PROCESSING_PATHS.monitor.capture;
     const output = f.output ?? env.output_path ?? PROCESSING_PATHS.monitor.output;
     const baseline = baselineFile(f.baseline ?? env.baseline_statistics ?? PROCESSING_PATHS.monitor.baseline);
-    const groundTruth = f["ground-truth"] ?? (existsSync(PROCESSING_PATHS.monitor.groundTruth) ? PROCESSING_PATHS.monitor.groundTruth : undefined);
+    const groundTruth =
+        f["ground-truth"] ?? (existsSync(PROCESSING_PATHS.monitor.groundTruth) ? PROCESSING_PATHS.monitor.groundTruth : undefined);
 
     const endpoint = f.endpoint ?? env.sagemaker_endpoint_name;
     const schedule = f.schedule ?? env.sagemaker_monitoring_schedule_name;
-    if (!endpoint) throw new MonitorSettingsError("the endpoint name is required: pass --endpoint NAME (Model Monitor sets sagemaker_endpoint_name)");
-    if (!schedule) throw new MonitorSettingsError("the monitoring schedule name is required: pass --schedule NAME (Model Monitor sets sagemaker_monitoring_schedule_name)");
+    if (!endpoint)
+        throw new MonitorSettingsError("the endpoint name is required: pass --endpoint NAME (Model Monitor sets sagemaker_endpoint_name)");
+    if (!schedule)
+        throw new MonitorSettingsError(
+            "the monitoring schedule name is required: pass --schedule NAME (Model Monitor sets sagemaker_monitoring_schedule_name)",
+        );
 
     const window = resolveWindow(f, env);
 
-    const metricFiles = f["metric-files"]
-        ?? (env.publish_cloudwatch_metrics?.toLowerCase() === "enabled" ? METRIC_FILES_DIR : undefined);
+    const metricFiles = f["metric-files"] ?? (env.publish_cloudwatch_metrics?.toLowerCase() === "enabled" ? METRIC_FILES_DIR : undefined);
 
     let thresholds: MonitorThresholds;
     if (f.config !== undefined || f.stack !== undefined || (!byoc && env[MONITOR_THRESHOLDS_ENV] === undefined)) {
@@ -189,16 +199,25 @@ export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv 
     } else if (env[MONITOR_THRESHOLDS_ENV] !== undefined) {
         thresholds = decodeMonitorThresholds(env[MONITOR_THRESHOLDS_ENV]!);
     } else {
-        throw new MonitorSettingsError(`the thresholds are missing: a Model Monitor job definition must set the ${MONITOR_THRESHOLDS_ENV} `
-            + "environment variable (compact JSON of the model's drift thresholds and confidenceThreshold)");
+        throw new MonitorSettingsError(
+            `the thresholds are missing: a Model Monitor job definition must set the ${MONITOR_THRESHOLDS_ENV} ` +
+                "environment variable (compact JSON of the model's drift thresholds and confidenceThreshold)",
+        );
     }
 
     return {
-        capture, baseline, groundTruth, output, metricFiles,
+        capture,
+        baseline,
+        groundTruth,
+        output,
+        metricFiles,
         putMetricsNamespace: f["put-metrics"] || undefined,
         upload: f.upload || undefined,
         uploadKmsKeyId: f["kms-key"] || undefined,
-        window, endpoint, schedule, thresholds,
+        window,
+        endpoint,
+        schedule,
+        thresholds,
     };
 }
 

@@ -110,15 +110,32 @@ interface KeptImage {
 }
 
 export async function main(argv: string[]): Promise<void> {
-    const flags = parseFlags(argv, {
-        input: { type: "string" }, labels: { type: "string" }, output: { type: "string" },
-        train: { type: "string" }, validation: { type: "string" }, test: { type: "string" }, metadata: { type: "string" },
-        config: { type: "string" }, stack: { type: "string" }, model: { type: "string" }, concurrency: { type: "string" },
-    }, USAGE, {});
+    const flags = parseFlags(
+        argv,
+        {
+            input: { type: "string" },
+            labels: { type: "string" },
+            output: { type: "string" },
+            train: { type: "string" },
+            validation: { type: "string" },
+            test: { type: "string" },
+            metadata: { type: "string" },
+            config: { type: "string" },
+            stack: { type: "string" },
+            model: { type: "string" },
+            concurrency: { type: "string" },
+        },
+        USAGE,
+        {},
+    );
     if (!flags) return;
     const output = stringFlag(flags, "output");
     const outputOf = (name: keyof PreprocessOutputs) => stringFlag(flags, name) ?? (output ? join(output, name) : paths[name]);
-    const config = loadJobModelConfig({ config: stringFlag(flags, "config"), stack: stringFlag(flags, "stack"), model: stringFlag(flags, "model") });
+    const config = loadJobModelConfig({
+        config: stringFlag(flags, "config"),
+        stack: stringFlag(flags, "stack"),
+        model: stringFlag(flags, "model"),
+    });
     sharp.cache(false);
     const report = await runPreprocess({
         input: stringFlag(flags, "input") ?? paths.raw,
@@ -127,9 +144,14 @@ export async function main(argv: string[]): Promise<void> {
         config,
         concurrency: intFlag(flags, "concurrency", cpus().length),
     });
-    const s = Object.values(report.splits).reduce((a, c) => ({ train: a.train + c.train, validation: a.validation + c.validation, test: a.test + c.test }), { train: 0, validation: 0, test: 0 });
-    console.log(`preprocess ${report.model}: ${report.kept} images kept (train ${s.train}, validation ${s.validation}, test ${s.test}), `
-        + `${report.dropped.count} dropped${droppedSummary(report)}, ${report.duplicates.count} duplicates; see ${join(outputOf("metadata"), OUTPUT_FILES.report)}`);
+    const s = Object.values(report.splits).reduce(
+        (a, c) => ({ train: a.train + c.train, validation: a.validation + c.validation, test: a.test + c.test }),
+        { train: 0, validation: 0, test: 0 },
+    );
+    console.log(
+        `preprocess ${report.model}: ${report.kept} images kept (train ${s.train}, validation ${s.validation}, test ${s.test}), ` +
+            `${report.dropped.count} dropped${droppedSummary(report)}, ${report.duplicates.count} duplicates; see ${join(outputOf("metadata"), OUTPUT_FILES.report)}`,
+    );
 }
 
 /** ` (3 corrupt or truncated, 1 empty file)`: how many were dropped for each kind of reason. */
@@ -137,10 +159,16 @@ export function droppedSummary(report: Pick<PreprocessReport, "dropped">): strin
     if (report.dropped.count === 0) return "";
     const kinds = new Map<string, number>();
     for (const { reason } of report.dropped.files) {
-        const kind = reason.split(/[:(]/)[0].trim().replace(/^image data is /, "");
+        const kind = reason
+            .split(/[:(]/)[0]
+            .trim()
+            .replace(/^image data is /, "");
         kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
     }
-    return ` (${[...kinds].sort((a, b) => b[1] - a[1]).map(([kind, n]) => `${n} ${kind}`).join(", ")})`;
+    return ` (${[...kinds]
+        .sort((a, b) => b[1] - a[1])
+        .map(([kind, n]) => `${n} ${kind}`)
+        .join(", ")})`;
 }
 
 /** Runs preprocess end to end and returns the report it also writes to `metadata/report.json`. */
@@ -148,11 +176,17 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
     const { config, outputs } = opts;
     const concurrency = opts.concurrency ?? cpus().length;
     const input = resolve(opts.input);
-    ensureOutputsAbsent([
-        ...(["train", "validation"] as const).flatMap((s) => ["rec", "idx", "lst"].map((ext) => join(outputs[s], `${s}.${ext}`))),
-        join(outputs.test, OUTPUT_FILES.testImages), join(outputs.test, OUTPUT_FILES.testLabels),
-        ...[OUTPUT_FILES.classMap, OUTPUT_FILES.baseline, OUTPUT_FILES.report, OUTPUT_FILES.dataset].map((f) => join(outputs.metadata, f)),
-    ], "preprocess");
+    ensureOutputsAbsent(
+        [
+            ...(["train", "validation"] as const).flatMap((s) => ["rec", "idx", "lst"].map((ext) => join(outputs[s], `${s}.${ext}`))),
+            join(outputs.test, OUTPUT_FILES.testImages),
+            join(outputs.test, OUTPUT_FILES.testLabels),
+            ...[OUTPUT_FILES.classMap, OUTPUT_FILES.baseline, OUTPUT_FILES.report, OUTPUT_FILES.dataset].map((f) =>
+                join(outputs.metadata, f),
+            ),
+        ],
+        "preprocess",
+    );
     await ensureWritableFolders([outputs.train, outputs.validation, outputs.test, outputs.metadata]);
 
     // 1. Which files, with which label. Unknown labels stop the job before any work is done.
@@ -162,9 +196,13 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
     const unknown = new Map<string, string[]>();
     for (const c of candidates) if (!classIndex.has(c.label)) unknown.set(c.label, [...(unknown.get(c.label) ?? []), c.file]);
     if (unknown.size > 0) {
-        const described = [...unknown].map(([label, files]) => `"${label}" (${files.length} file${files.length > 1 ? "s" : ""}, e.g. ${files[0]})`);
-        throw new JobError(`labels that are not classes of model ${config.model}: ${listSome(described)}; `
-            + `its classes are: ${config.classes.join(", ")}. Fix the folder names or labels, or add the classes to the model's config`);
+        const described = [...unknown].map(
+            ([label, files]) => `"${label}" (${files.length} file${files.length > 1 ? "s" : ""}, e.g. ${files[0]})`,
+        );
+        throw new JobError(
+            `labels that are not classes of model ${config.model}: ${listSome(described)}; ` +
+                `its classes are: ${config.classes.join(", ")}. Fix the folder names or labels, or add the classes to the model's config`,
+        );
     }
 
     // 2. Decode, measure and hash every image (bounded concurrency, results in a stable order).
@@ -290,7 +328,13 @@ function labelLookup(path: string): LabelLookup {
     return new LabelLookup(labelled, path);
 }
 
-async function writeRecords(folder: string, name: string, images: readonly KeptImage[], concurrency: number, jpegOf: (i: KeptImage) => Promise<Buffer>): Promise<void> {
+async function writeRecords(
+    folder: string,
+    name: string,
+    images: readonly KeptImage[],
+    concurrency: number,
+    jpegOf: (i: KeptImage) => Promise<Buffer>,
+): Promise<void> {
     const writer = await RecordIOWriter.create(folder, name);
     try {
         let id = 0;
@@ -304,7 +348,13 @@ async function writeRecords(folder: string, name: string, images: readonly KeptI
 }
 
 /** The test split as plain JPEG files (what batch transform reads) and their labels next to, not inside, that folder. */
-async function writeTestSet(folder: string, images: readonly KeptImage[], classes: readonly string[], concurrency: number, jpegOf: (i: KeptImage) => Promise<Buffer>): Promise<void> {
+async function writeTestSet(
+    folder: string,
+    images: readonly KeptImage[],
+    classes: readonly string[],
+    concurrency: number,
+    jpegOf: (i: KeptImage) => Promise<Buffer>,
+): Promise<void> {
     const imagesDir = join(folder, OUTPUT_FILES.testImages);
     const labelsPath = join(folder, OUTPUT_FILES.testLabels);
     const tempImages = tempPathFor(imagesDir);

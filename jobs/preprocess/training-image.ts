@@ -18,7 +18,11 @@ export function treatmentOf(format: string, width: number, height: number, image
 }
 
 /** The JPEG bytes that go into the dataset for an image with the given treatment. */
-export async function trainingJpeg(encoded: Buffer, treatment: ImageTreatment, imageShape: readonly [number, number, number]): Promise<Buffer> {
+export async function trainingJpeg(
+    encoded: Buffer,
+    treatment: ImageTreatment,
+    imageShape: readonly [number, number, number],
+): Promise<Buffer> {
     if (treatment === "as-is") return encoded;
     const [, targetHeight, targetWidth] = imageShape;
     let image = sharp(encoded, { failOn: "error" }).flatten({ background: "#ffffff" }).toColourspace("srgb");

@@ -7,20 +7,33 @@ import { statusOptions } from "../../jobs/cli/status";
 
 describe("CLI arguments", () => {
     it("approve takes stack, model and note", () => {
-        expect(approveOptions(["--stack", "staging", "--model", "traffic-signs", "--note", "ok"]))
-            .to.deep.equal({ stack: "staging", model: "traffic-signs", note: "ok", forceReason: undefined });
+        expect(approveOptions(["--stack", "staging", "--model", "traffic-signs", "--note", "ok"])).to.deep.equal({
+            stack: "staging",
+            model: "traffic-signs",
+            note: "ok",
+            forceReason: undefined,
+        });
     });
 
     it("approve --force needs --reason, and --reason needs --force", () => {
-        expect(() => approveOptions(["--stack", "staging", "--model", "m", "--force"]))
-            .to.throw(CliError, '--force needs --reason "..." saying why the monitoring violations are acceptable');
-        expect(() => approveOptions(["--stack", "staging", "--model", "m", "--reason", "because"]))
-            .to.throw(CliError, "--reason is only used with --force");
-        expect(approveOptions(["--stack", "staging", "--model", "m", "--force", "--reason", "new camera"])?.forceReason).to.equal("new camera");
+        expect(() => approveOptions(["--stack", "staging", "--model", "m", "--force"])).to.throw(
+            CliError,
+            '--force needs --reason "..." saying why the monitoring violations are acceptable',
+        );
+        expect(() => approveOptions(["--stack", "staging", "--model", "m", "--reason", "because"])).to.throw(
+            CliError,
+            "--reason is only used with --force",
+        );
+        expect(approveOptions(["--stack", "staging", "--model", "m", "--force", "--reason", "new camera"])?.forceReason).to.equal(
+            "new camera",
+        );
     });
 
     it("missing, empty and unknown options are errors that show the usage", () => {
-        expect(() => approveOptions(["--model", "m"])).to.throw(CliError, /^--stack is required\nusage: npm run approve -- --stack <stack>/);
+        expect(() => approveOptions(["--model", "m"])).to.throw(
+            CliError,
+            /^--stack is required\nusage: npm run approve -- --stack <stack>/,
+        );
         expect(() => approveOptions(["--stack", "staging"])).to.throw(CliError, "--model is required");
         expect(() => approveOptions(["--stack", "staging", "--model", "m", "--note", " "])).to.throw(CliError, "--note is empty");
         expect(() => approveOptions(["--stack", "staging", "--model", "m", "--aprove"])).to.throw(CliError, "Unknown option '--aprove'");
@@ -28,16 +41,25 @@ describe("CLI arguments", () => {
     });
 
     it("reject requires a reason", () => {
-        expect(() => rejectOptions(["--stack", "staging", "--model", "m"]))
-            .to.throw(CliError, "--reason is required; say why the package is rejected");
-        expect(rejectOptions(["--stack", "staging", "--model", "m", "--reason", "night errors"]))
-            .to.deep.equal({ stack: "staging", model: "m", reason: "night errors" });
+        expect(() => rejectOptions(["--stack", "staging", "--model", "m"])).to.throw(
+            CliError,
+            "--reason is required; say why the package is rejected",
+        );
+        expect(rejectOptions(["--stack", "staging", "--model", "m", "--reason", "night errors"])).to.deep.equal({
+            stack: "staging",
+            model: "m",
+            reason: "night errors",
+        });
     });
 
     it("status takes an optional model and --json; report an optional --out", () => {
         expect(statusOptions(["--stack", "prod"])).to.deep.equal({ stack: "prod", model: undefined, json: false });
         expect(statusOptions(["--stack", "prod", "--model", "m", "--json"])).to.deep.equal({ stack: "prod", model: "m", json: true });
-        expect(reportOptions(["--stack", "staging", "--model", "m", "--out", "/tmp/r"])).to.deep.equal({ stack: "staging", model: "m", out: "/tmp/r" });
+        expect(reportOptions(["--stack", "staging", "--model", "m", "--out", "/tmp/r"])).to.deep.equal({
+            stack: "staging",
+            model: "m",
+            out: "/tmp/r",
+        });
         expect(() => reportOptions(["--stack", "staging"])).to.throw(CliError, "--model is required");
     });
 

@@ -55,13 +55,21 @@ describe("operator CLIs against moto", function () {
         await moto?.stop();
         if (tmp) rmSync(tmp, { recursive: true, force: true });
     });
-    beforeEach(async () => { await resetMoto(moto); });
+    beforeEach(async () => {
+        await resetMoto(moto);
+    });
 
     /** A pending package of the model, served by the staging endpoint, with training metadata and metrics. */
     async function servedPending(): Promise<string> {
         await createGroup(sm, group);
         await s3.send(new CreateBucketCommand({ Bucket: "artifacts" }));
-        await s3.send(new PutObjectCommand({ Bucket: "artifacts", Key: "eval/statistics.json", Body: JSON.stringify({ multiclass_classification_metrics: { accuracy: { value: 0.9412, standard_deviation: 0.004 } } }) }));
+        await s3.send(
+            new PutObjectCommand({
+                Bucket: "artifacts",
+                Key: "eval/statistics.json",
+                Body: JSON.stringify({ multiclass_classification_metrics: { accuracy: { value: 0.9412, standard_deviation: 0.004 } } }),
+            }),
+        );
         const arn = await registerPackage(sm, group, {
             status: ModelApprovalStatus.PENDING_MANUAL_APPROVAL,
             metadata: { "git-commit": "4f2a9c1", "dataset-batch": "2026-11-20" },
@@ -72,10 +80,15 @@ describe("operator CLIs against moto", function () {
     }
 
     async function monitoringRun(hour: string, violations: object[], extra: Record<string, string> = {}): Promise<string> {
-        await s3.send(new CreateBucketCommand({ Bucket: capture })).catch((e) => { if (e.name !== "BucketAlreadyOwnedByYou") throw e; });
+        await s3.send(new CreateBucketCommand({ Bucket: capture })).catch((e) => {
+            if (e.name !== "BucketAlreadyOwnedByYou") throw e;
+        });
         const prefix = `${runs}/${hour}/`;
-        await s3.send(new PutObjectCommand({ Bucket: capture, Key: `${prefix}constraint_violations.json`, Body: JSON.stringify({ violations }) }));
-        for (const [name, body] of Object.entries(extra)) await s3.send(new PutObjectCommand({ Bucket: capture, Key: `${prefix}${name}`, Body: body }));
+        await s3.send(
+            new PutObjectCommand({ Bucket: capture, Key: `${prefix}constraint_violations.json`, Body: JSON.stringify({ violations }) }),
+        );
+        for (const [name, body] of Object.entries(extra))
+            await s3.send(new PutObjectCommand({ Bucket: capture, Key: `${prefix}${name}`, Body: body }));
         return prefix;
     }
 
@@ -86,7 +99,11 @@ describe("operator CLIs against moto", function () {
         return `${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${p(d.getUTCHours())}`;
     }
 
-    const DRIFT = { feature_name: "brightness", constraint_check_type: "baseline_drift_check", description: "PSI 0.41 is above the threshold 0.2" };
+    const DRIFT = {
+        feature_name: "brightness",
+        constraint_check_type: "baseline_drift_check",
+        description: "PSI 0.41 is above the threshold 0.2",
+    };
 
     function describe_(arn: string): Promise<DescribeModelPackageOutput> {
         return sm.send(new DescribeModelPackageCommand({ ModelPackageName: arn }));
@@ -100,7 +117,11 @@ describe("operator CLIs against moto", function () {
         const arn = await servedPending();
         await s3.send(new CreateBucketCommand({ Bucket: capture }));
         const before = Date.now();
-        const run = await runCliProcess("approve", ["--stack", "staging", "--model", MODEL, "--note", "F1 up 2 points, checked 20 night images!"], env);
+        const run = await runCliProcess(
+            "approve",
+            ["--stack", "staging", "--model", MODEL, "--note", "F1 up 2 points, checked 20 night images!"],
+            env,
+        );
         expect(run.code, run.stderr).to.equal(0);
         expect(run.stderr).to.contain(`warning: no monitoring run under s3://${capture}/${MODEL}/monitoring/ yet`);
         expect(run.stdout).to.contain(`approved ${arn}`);
@@ -108,7 +129,12 @@ describe("operator CLIs against moto", function () {
         const p = await describe_(arn);
         expect(p.ModelApprovalStatus).to.equal("Approved");
         const md = p.CustomerMetadataProperties!;
-        expect(md).to.deep.include({ "git-commit": "4f2a9c1", "dataset-batch": "2026-11-20", "approved-by": CALLER, "approval-note": "F1 up 2 points checked 20 night images" });
+        expect(md).to.deep.include({
+            "git-commit": "4f2a9c1",
+            "dataset-batch": "2026-11-20",
+            "approved-by": CALLER,
+            "approval-note": "F1 up 2 points checked 20 night images",
+        });
         expect(md["approved-at"]).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
         const at = Date.parse(md["approved-at"]);
         expect(at).to.be.within(Math.floor(before / 1000) * 1000, Date.now());
@@ -121,9 +147,13 @@ describe("operator CLIs against moto", function () {
         const newest = await monitoringRun(hourFolder(1), [DRIFT]);
         const run = await runCliProcess("approve", ["--stack", "staging", "--model", MODEL], env);
         expect(run.code).to.equal(1);
-        expect(run.stderr).to.contain(`error: the newest monitoring run of ${MODEL} (s3://${capture}/${newest}) has 1 violation:\n`
-            + "  - brightness [baseline_drift_check]: PSI 0.41 is above the threshold 0.2\n");
-        expect(run.stderr).to.contain(`npm run approve -- --stack staging --model ${MODEL} --force --reason "<why these violations are acceptable>"`);
+        expect(run.stderr).to.contain(
+            `error: the newest monitoring run of ${MODEL} (s3://${capture}/${newest}) has 1 violation:\n` +
+                "  - brightness [baseline_drift_check]: PSI 0.41 is above the threshold 0.2\n",
+        );
+        expect(run.stderr).to.contain(
+            `npm run approve -- --stack staging --model ${MODEL} --force --reason "<why these violations are acceptable>"`,
+        );
         expect(run.stderr).not.to.match(/\n\s+at /); // an operator error, not a stack trace
         const p = await describe_(arn);
         expect(p.ModelApprovalStatus).to.equal("PendingManualApproval");
@@ -135,7 +165,10 @@ describe("operator CLIs against moto", function () {
         await monitoringRun(hourFolder(0), [DRIFT]);
         await monitoringRun(hourFolder(1), []);
         const printed: string[] = [];
-        await approve({ stack: "staging", model: MODEL }, { makeClients: motoClients, print: (l) => printed.push(l), warn: (l) => printed.push(l) });
+        await approve(
+            { stack: "staging", model: MODEL },
+            { makeClients: motoClients, print: (l) => printed.push(l), warn: (l) => printed.push(l) },
+        );
         expect(printed[0]).to.equal(`monitoring: the newest run s3://${capture}/${runs}/${hourFolder(1)}/ has no violations`);
         expect((await describe_(arn)).ModelApprovalStatus).to.equal("Approved");
     });
@@ -144,9 +177,16 @@ describe("operator CLIs against moto", function () {
         const arn = await servedPending();
         await monitoringRun(hourFolder(-2), []);
         const warnings: string[] = [];
-        await approve({ stack: "staging", model: MODEL }, { makeClients: motoClients, print: () => undefined, warn: (l) => warnings.push(l) });
+        await approve(
+            { stack: "staging", model: MODEL },
+            { makeClients: motoClients, print: () => undefined, warn: (l) => warnings.push(l) },
+        );
         expect(warnings).to.have.length(1);
-        expect(warnings[0]).to.match(new RegExp(`^warning: the newest monitoring run s3://${capture}/${runs}/${hourFolder(-2)}/ checked traffic up to .*, before ${endpoint} last changed`));
+        expect(warnings[0]).to.match(
+            new RegExp(
+                `^warning: the newest monitoring run s3://${capture}/${runs}/${hourFolder(-2)}/ checked traffic up to .*, before ${endpoint} last changed`,
+            ),
+        );
         expect(warnings[0]).to.contain(`it may describe the package served before ${arn}`);
         expect((await describe_(arn)).ModelApprovalStatus).to.equal("Approved");
     });
@@ -154,23 +194,39 @@ describe("operator CLIs against moto", function () {
     it("approve --force --reason approves despite violations and records the reason and the count", async () => {
         const arn = await servedPending();
         await monitoringRun(hourFolder(1), [DRIFT, { ...DRIFT, feature_name: "contrast" }]);
-        const run = await runCliProcess("approve", ["--stack", "staging", "--model", MODEL, "--force", "--reason", "new camera; retraining is queued"], env);
+        const run = await runCliProcess(
+            "approve",
+            ["--stack", "staging", "--model", MODEL, "--force", "--reason", "new camera; retraining is queued"],
+            env,
+        );
         expect(run.code, run.stderr).to.equal(0);
         expect(run.stderr).to.contain("has 2 violations");
         expect(run.stderr).to.contain("approving anyway (--force): new camera; retraining is queued");
         const p = await describe_(arn);
         expect(p.ModelApprovalStatus).to.equal("Approved");
-        expect(p.CustomerMetadataProperties).to.deep.include({ "approval-forced-reason": "new camera retraining is queued", "approval-forced-violations": "2", "approved-by": CALLER });
+        expect(p.CustomerMetadataProperties).to.deep.include({
+            "approval-forced-reason": "new camera retraining is queued",
+            "approval-forced-violations": "2",
+            "approved-by": CALLER,
+        });
         expect(p.ApprovalDescription).to.match(/\(forced past 2 monitoring violations: new camera; retraining is queued\)$/);
     });
 
     it("approve of an already Approved package says so and changes nothing", async () => {
         const arn = await servedPending();
-        await approve({ stack: "staging", model: MODEL, note: "first" }, { makeClients: motoClients, print: () => undefined, warn: () => undefined });
+        await approve(
+            { stack: "staging", model: MODEL, note: "first" },
+            { makeClients: motoClients, print: () => undefined, warn: () => undefined },
+        );
         const first = await describe_(arn);
         const printed: string[] = [];
-        await approve({ stack: "staging", model: MODEL, note: "second" }, { makeClients: motoClients, print: (l) => printed.push(l), warn: (l) => printed.push(l) });
-        expect(printed).to.deep.equal([`${arn} (served by ${endpoint}) is already Approved by ${CALLER} at ${first.CustomerMetadataProperties!["approved-at"]}; nothing changed`]);
+        await approve(
+            { stack: "staging", model: MODEL, note: "second" },
+            { makeClients: motoClients, print: (l) => printed.push(l), warn: (l) => printed.push(l) },
+        );
+        expect(printed).to.deep.equal([
+            `${arn} (served by ${endpoint}) is already Approved by ${CALLER} at ${first.CustomerMetadataProperties!["approved-at"]}; nothing changed`,
+        ]);
         const second = await describe_(arn);
         expect(second.CustomerMetadataProperties).to.deep.equal(first.CustomerMetadataProperties);
         expect(second.ApprovalDescription).to.equal(first.ApprovalDescription);
@@ -178,8 +234,15 @@ describe("operator CLIs against moto", function () {
 
     it("reject sets Rejected with the reason and who, and drops the earlier approval's metadata", async () => {
         const arn = await servedPending();
-        await approve({ stack: "staging", model: MODEL, note: "ok" }, { makeClients: motoClients, print: () => undefined, warn: () => undefined });
-        const run = await runCliProcess("reject", ["--stack", "staging", "--model", MODEL, "--reason", "misreads stop signs at night"], env);
+        await approve(
+            { stack: "staging", model: MODEL, note: "ok" },
+            { makeClients: motoClients, print: () => undefined, warn: () => undefined },
+        );
+        const run = await runCliProcess(
+            "reject",
+            ["--stack", "staging", "--model", MODEL, "--reason", "misreads stop signs at night"],
+            env,
+        );
         expect(run.code, run.stderr).to.equal(0);
         expect(run.stdout).to.contain(`rejected ${arn}`);
         expect(run.stderr).to.contain("was Approved");
@@ -193,10 +256,19 @@ describe("operator CLIs against moto", function () {
 
     it("status shows the served package, its status and approver, the accuracy, the last training run and undeployed models", async () => {
         const arn = await servedPending();
-        await approve({ stack: "staging", model: MODEL, note: "ok" }, { makeClients: motoClients, print: () => undefined, warn: () => undefined });
+        await approve(
+            { stack: "staging", model: MODEL, note: "ok" },
+            { makeClients: motoClients, print: () => undefined, warn: () => undefined },
+        );
         const newer = await registerPackage(sm, group, { status: ModelApprovalStatus.PENDING_MANUAL_APPROVAL });
         const pipeline = pipelineName("staging", MODEL, "training");
-        await sm.send(new CreatePipelineCommand({ PipelineName: pipeline, RoleArn: ROLE_ARN, PipelineDefinition: JSON.stringify({ Version: "2020-12-01", Steps: [] }) }));
+        await sm.send(
+            new CreatePipelineCommand({
+                PipelineName: pipeline,
+                RoleArn: ROLE_ARN,
+                PipelineDefinition: JSON.stringify({ Version: "2020-12-01", Steps: [] }),
+            }),
+        );
         await sm.send(new StartPipelineExecutionCommand({ PipelineName: pipeline }));
         await new Promise((r) => setTimeout(r, 20)); // distinct start times
         const last = await sm.send(new StartPipelineExecutionCommand({ PipelineName: pipeline }));
@@ -217,10 +289,20 @@ describe("operator CLIs against moto", function () {
         await status({ stack: "staging", json: true }, { makeClients: motoClients, print: (l) => printed.push(l) });
         const doc = JSON.parse(printed.join("\n"));
         const m = doc.models.find((x: { model: string }) => x.model === MODEL);
-        expect(m.served).to.deep.include({ arn, version: 1, approvalStatus: "Approved", approvedBy: CALLER, approvalNote: "ok", accuracy: 0.9412 });
+        expect(m.served).to.deep.include({
+            arn,
+            version: 1,
+            approvalStatus: "Approved",
+            approvedBy: CALLER,
+            approvalNote: "ok",
+            accuracy: 0.9412,
+        });
         expect(m.training.lastExecution.arn).to.equal(last.PipelineExecutionArn);
         expect(m.newestRegistered).to.equal(newer);
-        expect(doc.models.find((x: { model: string }) => x.model === "bikes-vs-motorcycles").endpoint).to.deep.equal({ name: endpointName("staging", "bikes-vs-motorcycles"), deployed: false });
+        expect(doc.models.find((x: { model: string }) => x.model === "bikes-vs-motorcycles").endpoint).to.deep.equal({
+            name: endpointName("staging", "bikes-vs-motorcycles"),
+            deployed: false,
+        });
     });
 
     it("report downloads the newest run's files and prints its violations and the report's path", async () => {
@@ -256,7 +338,9 @@ describe("operator CLIs against moto", function () {
     });
 
     async function cliError(p: Promise<void>): Promise<string> {
-        try { await p; } catch (e) {
+        try {
+            await p;
+        } catch (e) {
             expect(e).to.be.instanceOf(CliError);
             return (e as Error).message;
         }
@@ -266,14 +350,20 @@ describe("operator CLIs against moto", function () {
     it("clear errors: unknown model, missing endpoint, report without runs", async () => {
         await servedPending();
         const quiet = { makeClients: motoClients, print: () => undefined, warn: () => undefined };
-        expect(await cliError(status({ stack: "staging", model: "birds", json: false }, quiet)))
-            .to.equal('stack staging has no model "birds"; it has: traffic-signs, bikes-vs-motorcycles');
-        expect(await cliError(approve({ stack: "staging", model: "bikes-vs-motorcycles" }, quiet)))
-            .to.equal(`endpoint ${endpointName("staging", "bikes-vs-motorcycles")} of model bikes-vs-motorcycles was not found in us-east-1 (account ${ACCOUNT}); `
-                + "deploy it first with `pulumi up --stack staging` (the stack creates it once a package is registered for the model)");
-        expect(await cliError(report({ stack: "staging", model: MODEL }, quiet))).to.match(new RegExp(`^the capture bucket ${capture} does not exist; `));
+        expect(await cliError(status({ stack: "staging", model: "birds", json: false }, quiet))).to.equal(
+            'stack staging has no model "birds"; it has: traffic-signs, bikes-vs-motorcycles',
+        );
+        expect(await cliError(approve({ stack: "staging", model: "bikes-vs-motorcycles" }, quiet))).to.equal(
+            `endpoint ${endpointName("staging", "bikes-vs-motorcycles")} of model bikes-vs-motorcycles was not found in us-east-1 (account ${ACCOUNT}); ` +
+                "deploy it first with `pulumi up --stack staging` (the stack creates it once a package is registered for the model)",
+        );
+        expect(await cliError(report({ stack: "staging", model: MODEL }, quiet))).to.match(
+            new RegExp(`^the capture bucket ${capture} does not exist; `),
+        );
         await s3.send(new CreateBucketCommand({ Bucket: capture }));
-        expect(await cliError(report({ stack: "staging", model: MODEL }, quiet))).to.match(new RegExp(`^no monitoring run under s3://${capture}/${MODEL}/monitoring/ yet; `));
+        expect(await cliError(report({ stack: "staging", model: MODEL }, quiet))).to.match(
+            new RegExp(`^no monitoring run under s3://${capture}/${MODEL}/monitoring/ yet; `),
+        );
     });
 
     it("approve stops, approving nothing, when the newest run's violations file is not in Model Monitor's format", async () => {
@@ -281,18 +371,41 @@ describe("operator CLIs against moto", function () {
         await s3.send(new CreateBucketCommand({ Bucket: capture }));
         const key = `${runs}/${hourFolder(1)}/constraint_violations.json`;
         await s3.send(new PutObjectCommand({ Bucket: capture, Key: key, Body: '{"checks": []}' }));
-        expect(await cliError(approve({ stack: "staging", model: MODEL }, { makeClients: motoClients, print: () => undefined, warn: () => undefined })))
-            .to.equal(`cannot check the monitoring evidence: s3://${capture}/${key} has no "violations" list; expected Model Monitor's format `
-                + '{"violations": [{"feature_name", "constraint_check_type", "description"}]}; nothing was approved');
+        expect(
+            await cliError(
+                approve({ stack: "staging", model: MODEL }, { makeClients: motoClients, print: () => undefined, warn: () => undefined }),
+            ),
+        ).to.equal(
+            `cannot check the monitoring evidence: s3://${capture}/${key} has no "violations" list; expected Model Monitor's format ` +
+                '{"violations": [{"feature_name", "constraint_check_type", "description"}]}; nothing was approved',
+        );
         expect((await describe_(arn)).ModelApprovalStatus).to.equal("PendingManualApproval");
     });
 
     it("an endpoint whose model is not from the registry has nothing to approve", async () => {
         const name = endpointName("staging", MODEL);
-        await sm.send(new CreateModelCommand({ ModelName: "hand-made", ExecutionRoleArn: ROLE_ARN, PrimaryContainer: { Image: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/x:1`, ModelDataUrl: "s3://b/model.tar.gz" } }));
-        await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: "hand-made", ProductionVariants: [{ VariantName: "AllTraffic", ModelName: "hand-made", InitialInstanceCount: 1, InstanceType: "ml.m5.large" }] }));
+        await sm.send(
+            new CreateModelCommand({
+                ModelName: "hand-made",
+                ExecutionRoleArn: ROLE_ARN,
+                PrimaryContainer: { Image: `${ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/x:1`, ModelDataUrl: "s3://b/model.tar.gz" },
+            }),
+        );
+        await sm.send(
+            new CreateEndpointConfigCommand({
+                EndpointConfigName: "hand-made",
+                ProductionVariants: [
+                    { VariantName: "AllTraffic", ModelName: "hand-made", InitialInstanceCount: 1, InstanceType: "ml.m5.large" },
+                ],
+            }),
+        );
         await sm.send(new CreateEndpointCommand({ EndpointName: name, EndpointConfigName: "hand-made" }));
-        expect(await cliError(approve({ stack: "staging", model: MODEL }, { makeClients: motoClients, print: () => undefined, warn: () => undefined })))
-            .to.equal(`cannot follow endpoint ${name} to the package it serves: model hand-made behind endpoint ${name} was not created from a model package, so it has no approval status`);
+        expect(
+            await cliError(
+                approve({ stack: "staging", model: MODEL }, { makeClients: motoClients, print: () => undefined, warn: () => undefined }),
+            ),
+        ).to.equal(
+            `cannot follow endpoint ${name} to the package it serves: model hand-made behind endpoint ${name} was not created from a model package, so it has no approval status`,
+        );
     });
 });

@@ -43,29 +43,48 @@ describe("approval decisions (pure)", () => {
 
     it("an approval sets approved-by/at/note and clears a previous rejection", () => {
         const { set, clear } = decisionMetadata({ action: "approve", by: BY, at: AT, note: "F1 up 2 points, checked 20 images" });
-        expect(set).to.deep.equal({ "approved-by": BY, "approved-at": "2026-11-22T17:36:16Z", "approval-note": "F1 up 2 points checked 20 images" });
-        expect(clear).to.have.members(["rejected-by", "rejected-at", "rejection-reason", "approval-forced-reason", "approval-forced-violations"]);
+        expect(set).to.deep.equal({
+            "approved-by": BY,
+            "approved-at": "2026-11-22T17:36:16Z",
+            "approval-note": "F1 up 2 points checked 20 images",
+        });
+        expect(clear).to.have.members([
+            "rejected-by",
+            "rejected-at",
+            "rejection-reason",
+            "approval-forced-reason",
+            "approval-forced-violations",
+        ]);
     });
 
     it("a forced approval records the reason and how many violations were overridden", () => {
         const d = { action: "approve" as const, by: BY, at: AT, reason: "brightness drift is the new camera", overriddenViolations: 2 };
-        expect(decisionMetadata(d).set).to.deep.include({ "approval-forced-reason": "brightness drift is the new camera", "approval-forced-violations": "2" });
-        expect(decisionDescription(d)).to.equal(`Approved by ${BY} at 2026-11-22T17:36:16Z (forced past 2 monitoring violations: brightness drift is the new camera)`);
+        expect(decisionMetadata(d).set).to.deep.include({
+            "approval-forced-reason": "brightness drift is the new camera",
+            "approval-forced-violations": "2",
+        });
+        expect(decisionDescription(d)).to.equal(
+            `Approved by ${BY} at 2026-11-22T17:36:16Z (forced past 2 monitoring violations: brightness drift is the new camera)`,
+        );
     });
 
     it("descriptions are one line and keep the note's full text", () => {
-        expect(decisionDescription({ action: "approve", by: BY, at: AT, note: "good,\nship it!" }))
-            .to.equal(`Approved by ${BY} at 2026-11-22T17:36:16Z: good, ship it!`);
-        expect(decisionDescription({ action: "reject", by: BY, at: AT, reason: "misreads stop signs at night" }))
-            .to.equal(`Rejected by ${BY} at 2026-11-22T17:36:16Z: misreads stop signs at night`);
+        expect(decisionDescription({ action: "approve", by: BY, at: AT, note: "good,\nship it!" })).to.equal(
+            `Approved by ${BY} at 2026-11-22T17:36:16Z: good, ship it!`,
+        );
+        expect(decisionDescription({ action: "reject", by: BY, at: AT, reason: "misreads stop signs at night" })).to.equal(
+            `Rejected by ${BY} at 2026-11-22T17:36:16Z: misreads stop signs at night`,
+        );
     });
 
     it("a note that would make the description exceed 1024 characters is refused with how much to cut", () => {
         const prefix = `Approved by ${BY} at 2026-11-22T17:36:16Z: `.length;
         const fits = "n".repeat(APPROVAL_DESCRIPTION_MAX - prefix);
         expect(decisionDescription({ action: "approve", by: BY, at: AT, note: fits })).to.have.length(APPROVAL_DESCRIPTION_MAX);
-        expect(() => decisionDescription({ action: "approve", by: BY, at: AT, note: `${fits}nn` }))
-            .to.throw(CliError, "the approval description would be 1026 characters and SageMaker allows 1024; shorten --note by at least 2 characters");
+        expect(() => decisionDescription({ action: "approve", by: BY, at: AT, note: `${fits}nn` })).to.throw(
+            CliError,
+            "the approval description would be 1026 characters and SageMaker allows 1024; shorten --note by at least 2 characters",
+        );
     });
 
     it("an update keeps the training metadata, replaces the old decision and lists stale keys to remove", () => {
@@ -90,7 +109,9 @@ describe("approval decisions (pure)", () => {
 
     it("an update that would pass SageMaker's 50 metadata entries is refused", () => {
         const existing = Object.fromEntries(Array.from({ length: 49 }, (_, i) => [`k${i}`, "v"]));
-        expect(() => metadataUpdate(existing, { action: "approve", by: BY, at: AT }))
-            .to.throw(CliError, "the package would have 51 metadata entries and SageMaker allows 50");
+        expect(() => metadataUpdate(existing, { action: "approve", by: BY, at: AT })).to.throw(
+            CliError,
+            "the package would have 51 metadata entries and SageMaker allows 50",
+        );
     });
 });

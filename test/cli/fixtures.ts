@@ -26,18 +26,33 @@ export interface PackageSpec {
 }
 
 export async function registerPackage(sm: SageMakerClient, group: string, spec: PackageSpec): Promise<string> {
-    const res = await sm.send(new CreateModelPackageCommand({
-        ModelPackageGroupName: group,
-        ModelApprovalStatus: spec.status,
-        InferenceSpecification: {
-            Containers: [{ Image: "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1", ModelDataUrl: `s3://artifacts/${group}/model.tar.gz` }],
-            SupportedContentTypes: ["image/jpeg", "image/png"],
-            SupportedResponseMIMETypes: ["application/json"],
-        },
-        ...(spec.statisticsUri ? { ModelMetrics: { ModelQuality: { Statistics: { ContentType: "application/json", S3Uri: spec.statisticsUri } } } } : {}),
-        ...(spec.baselineUri ? { DriftCheckBaselines: { ModelDataQuality: { Statistics: { ContentType: "application/json", S3Uri: spec.baselineUri } } } } : {}),
-        ...(spec.metadata ? { CustomerMetadataProperties: spec.metadata } : {}),
-    }));
+    const res = await sm.send(
+        new CreateModelPackageCommand({
+            ModelPackageGroupName: group,
+            ModelApprovalStatus: spec.status,
+            InferenceSpecification: {
+                Containers: [
+                    {
+                        Image: "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",
+                        ModelDataUrl: `s3://artifacts/${group}/model.tar.gz`,
+                    },
+                ],
+                SupportedContentTypes: ["image/jpeg", "image/png"],
+                SupportedResponseMIMETypes: ["application/json"],
+            },
+            ...(spec.statisticsUri
+                ? { ModelMetrics: { ModelQuality: { Statistics: { ContentType: "application/json", S3Uri: spec.statisticsUri } } } }
+                : {}),
+            ...(spec.baselineUri
+                ? {
+                      DriftCheckBaselines: {
+                          ModelDataQuality: { Statistics: { ContentType: "application/json", S3Uri: spec.baselineUri } },
+                      },
+                  }
+                : {}),
+            ...(spec.metadata ? { CustomerMetadataProperties: spec.metadata } : {}),
+        }),
+    );
     return res.ModelPackageArn!;
 }
 
@@ -45,11 +60,20 @@ export async function registerPackage(sm: SageMakerClient, group: string, spec: 
 export async function serve(sm: SageMakerClient, endpoint: string, packageArn: string, suffix = "a"): Promise<void> {
     const modelName = `${endpoint}-model-${suffix}`;
     const configName = `${endpoint}-config-${suffix}`;
-    await sm.send(new CreateModelCommand({ ModelName: modelName, ExecutionRoleArn: ROLE_ARN, PrimaryContainer: { ModelPackageName: packageArn }, EnableNetworkIsolation: true }));
-    await sm.send(new CreateEndpointConfigCommand({
-        EndpointConfigName: configName,
-        ProductionVariants: [{ VariantName: "AllTraffic", ModelName: modelName, InitialInstanceCount: 1, InstanceType: "ml.m5.large" }],
-    }));
+    await sm.send(
+        new CreateModelCommand({
+            ModelName: modelName,
+            ExecutionRoleArn: ROLE_ARN,
+            PrimaryContainer: { ModelPackageName: packageArn },
+            EnableNetworkIsolation: true,
+        }),
+    );
+    await sm.send(
+        new CreateEndpointConfigCommand({
+            EndpointConfigName: configName,
+            ProductionVariants: [{ VariantName: "AllTraffic", ModelName: modelName, InitialInstanceCount: 1, InstanceType: "ml.m5.large" }],
+        }),
+    );
     await sm.send(new CreateEndpointCommand({ EndpointName: endpoint, EndpointConfigName: configName }));
 }
 
@@ -66,13 +90,22 @@ export function runCliProcess(name: string, args: readonly string[], env: Record
     return new Promise((resolve, reject) => {
         const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(REPO, "jobs", "cli", `${name}.ts`), ...args], {
             cwd: REPO,
-            env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...env },
+            env: {
+                PATH: process.env.PATH ?? "",
+                HOME: process.env.HOME ?? "",
+                AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
+                ...env,
+            },
             stdio: ["ignore", "pipe", "pipe"],
         });
         let stdout = "";
         let stderr = "";
-        child.stdout.on("data", (d) => { stdout += String(d); });
-        child.stderr.on("data", (d) => { stderr += String(d); });
+        child.stdout.on("data", (d) => {
+            stdout += String(d);
+        });
+        child.stderr.on("data", (d) => {
+            stderr += String(d);
+        });
         child.on("error", reject);
         child.on("close", (code) => resolve({ code, stdout, stderr }));
     });

@@ -37,23 +37,33 @@ describe("choosing the newest monitoring run", () => {
     });
 
     it("ignores other files and has no run when there are no output files", () => {
-        expect(newestRun([{ key: `${BASE}/sched/2026/11/22/10/_SUCCESS` }, { key: `${BASE}/sched/2026/11/22/10/statistics.json.partial` }])).to.equal(undefined);
+        expect(
+            newestRun([{ key: `${BASE}/sched/2026/11/22/10/_SUCCESS` }, { key: `${BASE}/sched/2026/11/22/10/statistics.json.partial` }]),
+        ).to.equal(undefined);
         expect(newestRun([])).to.equal(undefined);
     });
 
     it("parses Model Monitor's constraint_violations.json and formats one line per violation", () => {
-        const v = parseViolations(JSON.stringify({ violations: [
-            { feature_name: "brightness", constraint_check_type: "baseline_drift_check", description: "PSI 0.41 above 0.2" },
-            { feature_name: "predicted_class", constraint_check_type: "baseline_drift_check", description: "chi-square p=0.001" },
-        ] }), "s3://b/k");
+        const v = parseViolations(
+            JSON.stringify({
+                violations: [
+                    { feature_name: "brightness", constraint_check_type: "baseline_drift_check", description: "PSI 0.41 above 0.2" },
+                    { feature_name: "predicted_class", constraint_check_type: "baseline_drift_check", description: "chi-square p=0.001" },
+                ],
+            }),
+            "s3://b/k",
+        );
         expect(v).to.have.length(2);
         expect(formatViolations(v)).to.equal(
-            "  - brightness [baseline_drift_check]: PSI 0.41 above 0.2\n  - predicted_class [baseline_drift_check]: chi-square p=0.001");
+            "  - brightness [baseline_drift_check]: PSI 0.41 above 0.2\n  - predicted_class [baseline_drift_check]: chi-square p=0.001",
+        );
         expect(parseViolations('{"violations": []}', "s3://b/k")).to.deep.equal([]);
     });
 
     it("a file that is not in Model Monitor's format is an error naming it", () => {
-        expect(() => parseViolations("{not json", "s3://b/run/constraint_violations.json")).to.throw(/^s3:\/\/b\/run\/constraint_violations.json is not valid JSON/);
+        expect(() => parseViolations("{not json", "s3://b/run/constraint_violations.json")).to.throw(
+            /^s3:\/\/b\/run\/constraint_violations.json is not valid JSON/,
+        );
         expect(() => parseViolations('{"items": []}', "s3://b/k")).to.throw('s3://b/k has no "violations" list');
     });
 });

@@ -5,9 +5,25 @@ import { parse } from "yaml";
 
 /** The GitHub Actions workflows: they parse, and their job graph keeps the promotion rules. */
 
-interface Step { uses?: string; run?: string; with?: Record<string, unknown>; if?: string }
-interface Job { needs?: string | string[]; environment?: string | { name: string }; permissions?: Record<string, string>; if?: string; steps: Step[] }
-interface Workflow { on: Record<string, unknown>; permissions?: Record<string, string>; concurrency?: { group: string; "cancel-in-progress"?: boolean }; jobs: Record<string, Job> }
+interface Step {
+    uses?: string;
+    run?: string;
+    with?: Record<string, unknown>;
+    if?: string;
+}
+interface Job {
+    needs?: string | string[];
+    environment?: string | { name: string };
+    permissions?: Record<string, string>;
+    if?: string;
+    steps: Step[];
+}
+interface Workflow {
+    on: Record<string, unknown>;
+    permissions?: Record<string, string>;
+    concurrency?: { group: string; "cancel-in-progress"?: boolean };
+    jobs: Record<string, Job>;
+}
 
 const WORKFLOWS = join(__dirname, "..", "..", ".github", "workflows");
 const load = (name: string): Workflow => parse(readFileSync(join(WORKFLOWS, name), "utf8")) as Workflow;
@@ -30,7 +46,10 @@ describe("GitHub Actions workflows", () => {
         expect(node.with).to.deep.include({ "node-version": 20, cache: "npm" });
         const upload = ci.jobs.test.steps.find((s) => s.uses?.startsWith("actions/upload-artifact@"))!;
         expect(upload.with?.path).to.equal(".plan/");
-        expect(runs.some((r) => /pip install "moto\[server\]/.test(r!)), "the moto integration tests need moto server").to.equal(true);
+        expect(
+            runs.some((r) => /pip install "moto\[server\]/.test(r!)),
+            "the moto integration tests need moto server",
+        ).to.equal(true);
     });
 
     it("ci previews staging through pulumi/actions only where an AWS role is configured, and never runs up", () => {
@@ -75,7 +94,9 @@ describe("GitHub Actions workflows", () => {
                 expect(job.permissions?.["id-token"], `${file} ${name}`).to.equal("write");
                 expect(job.permissions?.contents, `${file} ${name}`).to.equal("read");
                 const steps = job.steps.map((s) => s.uses ?? s.run);
-                expect(steps.indexOf(aws.uses), `${file} ${name}: credentials before pulumi`).to.be.lessThan(steps.findIndex((s) => s?.startsWith("pulumi/actions@")));
+                expect(steps.indexOf(aws.uses), `${file} ${name}: credentials before pulumi`).to.be.lessThan(
+                    steps.findIndex((s) => s?.startsWith("pulumi/actions@")),
+                );
             }
         }
     });

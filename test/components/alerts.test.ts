@@ -6,13 +6,23 @@ describe("Alerts", () => {
     it("encrypts the topic, subscribes each address, and lets only this account's services publish over TLS", async () => {
         const declared = useMocks("staging");
         const key = `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/k`;
-        const alerts = new Alerts("alerts", { environment: "staging", kmsKeyArn: key, accountId: TEST_ACCOUNT, emails: ["a@example.com", "b@example.com"] });
+        const alerts = new Alerts("alerts", {
+            environment: "staging",
+            kmsKeyArn: key,
+            accountId: TEST_ACCOUNT,
+            emails: ["a@example.com", "b@example.com"],
+        });
         await settled(declared, alerts.topicArn);
 
         const topic = find(declared, "aws:sns/topic:Topic", "alerts-topic").inputs;
         expect(topic).to.include({ name: "vision-mlops-staging-alerts", kmsMasterKeyId: key });
-        const subs = declared.filter((r) => r.type === "aws:sns/topicSubscription:TopicSubscription").map((r) => [r.inputs.protocol, r.inputs.endpoint]);
-        expect(subs).to.deep.equal([["email", "a@example.com"], ["email", "b@example.com"]]);
+        const subs = declared
+            .filter((r) => r.type === "aws:sns/topicSubscription:TopicSubscription")
+            .map((r) => [r.inputs.protocol, r.inputs.endpoint]);
+        expect(subs).to.deep.equal([
+            ["email", "a@example.com"],
+            ["email", "b@example.com"],
+        ]);
 
         const policy = JSON.parse(find(declared, "aws:sns/topicPolicy:TopicPolicy", "alerts-topic-policy").inputs.policy);
         const allow = policy.Statement.find((s: any) => s.Effect === "Allow");

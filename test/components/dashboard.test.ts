@@ -4,11 +4,19 @@ import { MODEL_MONITOR_NAMESPACE, MONITORING_NAMESPACE } from "../../infra/job-c
 import { find, settled, useMocks } from "../support/mocks";
 
 const SIGNS = {
-    model: "traffic-signs", endpointName: "vision-mlops-staging-traffic-signs", scheduleName: "vision-mlops-staging-traffic-signs-monitor",
-    trainingPipelineName: "vision-mlops-staging-traffic-signs-training", monitoringPipelineName: "vision-mlops-staging-traffic-signs-monitoring",
+    model: "traffic-signs",
+    endpointName: "vision-mlops-staging-traffic-signs",
+    scheduleName: "vision-mlops-staging-traffic-signs-monitor",
+    trainingPipelineName: "vision-mlops-staging-traffic-signs-training",
+    monitoringPipelineName: "vision-mlops-staging-traffic-signs-monitoring",
     thresholds: { classPsi: 0.2, confidencePsi: 0.2, imagePropertyPsi: 0.25, lowConfidenceRate: 0.2, decodeErrorRate: 0.01 },
 };
-const BIKES = { model: "bikes", endpointName: "vision-mlops-staging-bikes", scheduleName: "vision-mlops-staging-bikes-monitor", engine: "model-monitor" as const };
+const BIKES = {
+    model: "bikes",
+    endpointName: "vision-mlops-staging-bikes",
+    scheduleName: "vision-mlops-staging-bikes-monitor",
+    engine: "model-monitor" as const,
+};
 
 describe("Dashboard", () => {
     const body = dashboardBody({ region: "us-east-1", models: [SIGNS, BIKES] });
@@ -33,19 +41,41 @@ describe("Dashboard", () => {
 
     it("reads drift metrics from the namespace of each model's engine, with threshold lines when given", () => {
         const drift = titled("Drift (PSI against the training baseline)", "traffic-signs").properties;
-        expect((drift.metrics as unknown[][])[0]).to.deep.equal([MONITORING_NAMESPACE, "predicted_class_psi", "Endpoint", SIGNS.endpointName,
-            "MonitoringSchedule", SIGNS.scheduleName, { stat: "Maximum", label: "predicted classes" }]);
-        expect(drift.annotations).to.deep.equal({ horizontal: [{ label: "class PSI limit", value: 0.2 }, { label: "image PSI limit", value: 0.25 }] });
+        expect((drift.metrics as unknown[][])[0]).to.deep.equal([
+            MONITORING_NAMESPACE,
+            "predicted_class_psi",
+            "Endpoint",
+            SIGNS.endpointName,
+            "MonitoringSchedule",
+            SIGNS.scheduleName,
+            { stat: "Maximum", label: "predicted classes" },
+        ]);
+        expect(drift.annotations).to.deep.equal({
+            horizontal: [
+                { label: "class PSI limit", value: 0.2 },
+                { label: "image PSI limit", value: 0.25 },
+            ],
+        });
         const bikes = titled("Low-confidence and undecodable requests (share)", "bikes").properties;
-        expect((bikes.metrics as unknown[][]).map((l) => [l[0], l[1]])).to.deep.equal([[MODEL_MONITOR_NAMESPACE, "low_confidence_rate"], [MODEL_MONITOR_NAMESPACE, "decode_error_rate"]]);
+        expect((bikes.metrics as unknown[][]).map((l) => [l[0], l[1]])).to.deep.equal([
+            [MODEL_MONITOR_NAMESPACE, "low_confidence_rate"],
+            [MODEL_MONITOR_NAMESPACE, "decode_error_rate"],
+        ]);
         expect(bikes).to.not.have.property("annotations");
     });
 
     it("charts started, succeeded and failed executions of the model's pipelines", () => {
         const lines = titled("Pipeline executions", "traffic-signs").properties.metrics as unknown[][];
         expect(lines.map((l) => [l[0], l[1], l[2], l[3]])).to.deep.equal(
-            [SIGNS.trainingPipelineName, SIGNS.monitoringPipelineName].flatMap((p) => ["ExecutionStarted", "ExecutionSucceeded", "ExecutionFailed"]
-                .map((metric) => ["AWS/Sagemaker/ModelBuildingPipeline", metric, "PipelineName", p])));
+            [SIGNS.trainingPipelineName, SIGNS.monitoringPipelineName].flatMap((p) =>
+                ["ExecutionStarted", "ExecutionSucceeded", "ExecutionFailed"].map((metric) => [
+                    "AWS/Sagemaker/ModelBuildingPipeline",
+                    metric,
+                    "PipelineName",
+                    p,
+                ]),
+            ),
+        );
         expect(titled("Pipeline executions", "bikes")).to.equal(undefined);
     });
 

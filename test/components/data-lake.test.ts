@@ -40,7 +40,10 @@ describe("DataLake", () => {
     before(async () => ({ lake, declared } = await buildLake("staging")));
 
     it("creates the five buckets with account- and region-scoped names", () => {
-        const names = declared.filter(ofType(T.bucket)).map((b) => b.inputs.bucket).sort();
+        const names = declared
+            .filter(ofType(T.bucket))
+            .map((b) => b.inputs.bucket)
+            .sort();
         expect(names).to.deep.equal(ALL_BUCKETS.map((p) => `vision-mlops-staging-${p}-${TEST_ACCOUNT}-us-east-1`).sort());
         for (const b of declared.filter(ofType(T.bucket))) expect(b.inputs.forceDestroy).to.equal(false);
     });
@@ -49,7 +52,9 @@ describe("DataLake", () => {
         for (const purpose of DATA_BUCKETS) {
             const rule = companion(declared, T.sse, purpose, "encryption").inputs.rules[0];
             expect(rule.applyServerSideEncryptionByDefault.sseAlgorithm, purpose).to.equal("aws:kms");
-            expect(rule.applyServerSideEncryptionByDefault.kmsMasterKeyId, purpose).to.match(/^arn:aws:kms:us-east-1:\d{12}:key\/lake-key-key-id$/);
+            expect(rule.applyServerSideEncryptionByDefault.kmsMasterKeyId, purpose).to.match(
+                /^arn:aws:kms:us-east-1:\d{12}:key\/lake-key-key-id$/,
+            );
             expect(rule.bucketKeyEnabled, purpose).to.equal(true);
         }
     });
@@ -61,13 +66,20 @@ describe("DataLake", () => {
 
     it("turns on versioning for every bucket", () => {
         for (const purpose of ALL_BUCKETS)
-            expect(companion(declared, T.versioning, purpose, "versioning").inputs.versioningConfiguration.status, purpose).to.equal("Enabled");
+            expect(companion(declared, T.versioning, purpose, "versioning").inputs.versioningConfiguration.status, purpose).to.equal(
+                "Enabled",
+            );
     });
 
     it("blocks all public access and enforces bucket-owner object ownership on every bucket", () => {
         for (const purpose of ALL_BUCKETS) {
             const pab = companion(declared, T.publicAccess, purpose, "public-access").inputs;
-            expect(pab, purpose).to.include({ blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true });
+            expect(pab, purpose).to.include({
+                blockPublicAcls: true,
+                blockPublicPolicy: true,
+                ignorePublicAcls: true,
+                restrictPublicBuckets: true,
+            });
             expect(companion(declared, T.ownership, purpose, "ownership").inputs.rule.objectOwnership).to.equal("BucketOwnerEnforced");
         }
     });
@@ -110,7 +122,9 @@ describe("DataLake", () => {
             expect(byId["abort-incomplete-uploads"].abortIncompleteMultipartUpload.daysAfterInitiation, purpose).to.equal(7);
             for (const r of rules) expect(r.status).to.equal("Enabled");
         }
-        const capture = companion(declared, T.lifecycle, "capture", "lifecycle").inputs.rules.find((r: any) => r.id === "age-out-captured-traffic");
+        const capture = companion(declared, T.lifecycle, "capture", "lifecycle").inputs.rules.find(
+            (r: any) => r.id === "age-out-captured-traffic",
+        );
         expect(capture.transitions).to.deep.equal([{ days: 30, storageClass: "STANDARD_IA" }]);
         expect(capture.expiration.days).to.equal(365);
     });

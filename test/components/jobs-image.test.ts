@@ -26,10 +26,14 @@ describe("JobsImage", () => {
 
     it("keeps the newest images and expires the rest", () => {
         const policy = JSON.parse(find(declared, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "jobs-lifecycle").inputs.policy);
-        expect(policy.rules).to.deep.equal([{
-            rulePriority: 1, description: "Keep the newest 15 images",
-            selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 15 }, action: { type: "expire" },
-        }]);
+        expect(policy.rules).to.deep.equal([
+            {
+                rulePriority: 1,
+                description: "Keep the newest 15 images",
+                selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 15 },
+                action: { type: "expire" },
+            },
+        ]);
     });
 
     it("builds jobs/Dockerfile from the project root for linux/amd64 into the repository", async () => {
@@ -40,7 +44,9 @@ describe("JobsImage", () => {
         expect(built.repositoryUrl).to.equal(`${TEST_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/vision-mlops-staging-jobs`);
         expect(built.imageTag).to.match(/^src-[0-9a-f]{16}$/);
         expect(await unwrapOutput(image.imageUri)).to.match(/@sha256:[0-9a-f]{64}$/);
-        expect(await unwrapOutput(image.repositoryArn)).to.equal(`arn:aws:ecr:us-east-1:${TEST_ACCOUNT}:repository/vision-mlops-staging-jobs`);
+        expect(await unwrapOutput(image.repositoryArn)).to.equal(
+            `arn:aws:ecr:us-east-1:${TEST_ACCOUNT}:repository/vision-mlops-staging-jobs`,
+        );
     });
 
     it("tags by content: the same inputs give the same tag, any change a new one", () => {
@@ -56,6 +62,8 @@ describe("JobsImage", () => {
 
     it("refuses a lifecycle that would keep nothing", () => {
         useMocks("staging");
-        expect(() => new JobsImage("bad", { environment: "staging", keepImages: 0 })).to.throw(/keepImages must be a whole number >= 1, got 0/);
+        expect(() => new JobsImage("bad", { environment: "staging", keepImages: 0 })).to.throw(
+            /keepImages must be a whole number >= 1, got 0/,
+        );
     });
 });

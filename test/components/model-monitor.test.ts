@@ -1,9 +1,22 @@
 import { expect } from "chai";
-import { ModelMonitor, ModelMonitorArgs, monitorAlarmSpecs, monitoringPipelineDefinition, monitorJobPolicy, schedulerExpression } from "../../components/model-monitor";
+import {
+    ModelMonitor,
+    ModelMonitorArgs,
+    monitorAlarmSpecs,
+    monitoringPipelineDefinition,
+    monitorJobPolicy,
+    schedulerExpression,
+} from "../../components/model-monitor";
 import { parsePlatformConfig } from "../../infra/config";
 import { writeActionsWithWildcardResource } from "../../infra/iam";
 import { decodeMonitorThresholds } from "../../jobs/monitor/settings";
-import { JOBS_ENTRYPOINT, MODEL_MONITOR_NAMESPACE, MONITOR_THRESHOLDS_ENV, MONITORING_NAMESPACE, PROCESSING_PATHS } from "../../infra/job-contract";
+import {
+    JOBS_ENTRYPOINT,
+    MODEL_MONITOR_NAMESPACE,
+    MONITOR_THRESHOLDS_ENV,
+    MONITORING_NAMESPACE,
+    PROCESSING_PATHS,
+} from "../../infra/job-contract";
 import { resolveSettings } from "../../jobs/monitor/settings";
 import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
 
@@ -17,8 +30,17 @@ const TRAINING = `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:pipeline/vision-ml
 
 function model(monitoring: Record<string, unknown> = {}) {
     const c = parsePlatformConfig({
-        environment: "staging", region: "us-east-1",
-        models: { signs: { classes: ["a", "b", "c"], imageShape: [3, 32, 32], quality: { minAccuracy: 0.8 }, monitoring, inference: { confidenceThreshold: 0.7 } } },
+        environment: "staging",
+        region: "us-east-1",
+        models: {
+            signs: {
+                classes: ["a", "b", "c"],
+                imageShape: [3, 32, 32],
+                quality: { minAccuracy: 0.8 },
+                monitoring,
+                inference: { confidenceThreshold: 0.7 },
+            },
+        },
     });
     return c.models.signs;
 }
@@ -26,9 +48,20 @@ function model(monitoring: Record<string, unknown> = {}) {
 function args(over: Partial<ModelMonitorArgs> = {}, monitoring: Record<string, unknown> = {}): ModelMonitorArgs {
     const m = model(monitoring);
     return {
-        environment: "staging", model: "signs", monitoring: m.monitoring, confidenceThreshold: m.inference.confidenceThreshold,
-        endpointName: "vision-mlops-staging-signs", captureBucket: CAPTURE, kmsKeyArn: KEY, monitoringBaselineUri: BASELINE,
-        jobsImageUri: IMAGE, jobsRepositoryArn: REPO, alarmTopicArn: TOPIC, accountId: TEST_ACCOUNT, region: "us-east-1", ...over,
+        environment: "staging",
+        model: "signs",
+        monitoring: m.monitoring,
+        confidenceThreshold: m.inference.confidenceThreshold,
+        endpointName: "vision-mlops-staging-signs",
+        captureBucket: CAPTURE,
+        kmsKeyArn: KEY,
+        monitoringBaselineUri: BASELINE,
+        jobsImageUri: IMAGE,
+        jobsRepositoryArn: REPO,
+        alarmTopicArn: TOPIC,
+        accountId: TEST_ACCOUNT,
+        region: "us-east-1",
+        ...over,
     };
 }
 
@@ -45,7 +78,9 @@ describe("ModelMonitor", () => {
             const { declared, monitor } = await declare(args());
             expect(monitor.engine).to.equal("pipeline");
             expect(monitor.dashboardModel).to.deep.include({
-                endpointName: "vision-mlops-staging-signs", scheduleName: "vision-mlops-staging-signs-monitor", engine: "pipeline",
+                endpointName: "vision-mlops-staging-signs",
+                scheduleName: "vision-mlops-staging-signs-monitor",
+                engine: "pipeline",
                 monitoringPipelineName: "vision-mlops-staging-signs-monitoring",
             });
             const pipeline = find(declared, "aws:sagemaker/pipeline:Pipeline", "signs-monitor-pipeline").inputs;
@@ -53,7 +88,8 @@ describe("ModelMonitor", () => {
             expect(pipeline.roleArn).to.match(/role\/vision-mlops-staging-signs-monitor$/);
             const definition = JSON.parse(pipeline.pipelineDefinition);
             expect(definition.Parameters).to.deep.equal([
-                { Name: "StartTime", Type: "String", DefaultValue: "auto" }, { Name: "EndTime", Type: "String", DefaultValue: "auto" },
+                { Name: "StartTime", Type: "String", DefaultValue: "auto" },
+                { Name: "EndTime", Type: "String", DefaultValue: "auto" },
             ]);
             expect(definition.Steps).to.have.length(1);
             const step = definition.Steps[0].Arguments;
@@ -63,12 +99,18 @@ describe("ModelMonitor", () => {
             const flag = (f: string) => argv[argv.indexOf(f) + 1];
             expect(flag("--capture")).to.equal(`s3://${CAPTURE}/signs/capture/`);
             expect(flag("--ground-truth")).to.equal(`s3://${CAPTURE}/signs/ground-truth/`);
-            expect(flag("--upload")).to.equal(`s3://${CAPTURE}/signs/monitoring/vision-mlops-staging-signs/vision-mlops-staging-signs-monitor/`);
+            expect(flag("--upload")).to.equal(
+                `s3://${CAPTURE}/signs/monitoring/vision-mlops-staging-signs/vision-mlops-staging-signs-monitor/`,
+            );
             expect(flag("--start-time")).to.deep.equal({ Get: "Parameters.StartTime" });
             expect(flag("--execution-time")).to.deep.equal({ Get: "Execution.StartDateTime" });
             expect(flag("--put-metrics")).to.equal(MONITORING_NAMESPACE);
             expect(flag("--kms-key")).to.equal(KEY);
-            expect(decodeMonitorThresholds(step.Environment[MONITOR_THRESHOLDS_ENV])).to.include({ confidenceThreshold: 0.7, minRecords: 30, classPsi: 0.2 });
+            expect(decodeMonitorThresholds(step.Environment[MONITOR_THRESHOLDS_ENV])).to.include({
+                confidenceThreshold: 0.7,
+                minRecords: 30,
+                classPsi: 0.2,
+            });
             expect(step.ProcessingInputs[0].S3Input).to.include({ S3Uri: BASELINE, LocalPath: PROCESSING_PATHS.monitor.baseline });
             expect(step.ProcessingResources.ClusterConfig).to.include({ InstanceType: "ml.m5.large", VolumeKmsKeyId: KEY });
             expect(step.NetworkConfig.EnableInterContainerTrafficEncryption).to.equal(true);
@@ -82,11 +124,16 @@ describe("ModelMonitor", () => {
             expect(schedule.scheduleExpression).to.equal("cron(10 * * * ? *)");
             expect(schedule.scheduleExpressionTimezone).to.equal("UTC");
             expect(schedule.target.arn).to.match(/pipeline\/vision-mlops-staging-signs-monitoring$/);
-            expect(schedule.target.sagemakerPipelineParameters.pipelineParameters).to.deep.equal([{ name: "StartTime", value: "auto" }, { name: "EndTime", value: "auto" }]);
+            expect(schedule.target.sagemakerPipelineParameters.pipelineParameters).to.deep.equal([
+                { name: "StartTime", value: "auto" },
+                { name: "EndTime", value: "auto" },
+            ]);
             const role = find(declared, "aws:iam/role:Role", "signs-monitor-scheduler-role").inputs;
             expect(JSON.parse(role.assumeRolePolicy).Statement[0].Principal.Service).to.deep.equal(["scheduler.amazonaws.com"]);
             const policy = JSON.parse(find(declared, "aws:iam/rolePolicy:RolePolicy", "signs-monitor-scheduler-role-policy").inputs.policy);
-            expect(policy.Statement).to.deep.equal([{ Sid: "StartPipeline", Effect: "Allow", Action: ["sagemaker:StartPipelineExecution"], Resource: [schedule.target.arn] }]);
+            expect(policy.Statement).to.deep.equal([
+                { Sid: "StartPipeline", Effect: "Allow", Action: ["sagemaker:StartPipelineExecution"], Resource: [schedule.target.arn] },
+            ]);
             expect(declared.filter(ofType("aws:sagemaker/monitoringSchedule:MonitoringSchedule"))).to.have.length(0);
         });
 
@@ -94,7 +141,8 @@ describe("ModelMonitor", () => {
             const { declared } = await declare(args());
             const doc = JSON.parse(find(declared, "aws:iam/rolePolicy:RolePolicy", "signs-monitor-role-policy").inputs.policy);
             expect(writeActionsWithWildcardResource(doc)).to.deep.equal([]);
-            const resourcesOf = (action: string) => doc.Statement.filter((s: any) => s.Action.includes(action)).flatMap((s: any) => s.Resource);
+            const resourcesOf = (action: string) =>
+                doc.Statement.filter((s: any) => s.Action.includes(action)).flatMap((s: any) => s.Resource);
             expect(resourcesOf("s3:GetObject")).to.have.members([
                 `arn:aws:s3:::${CAPTURE}/signs/capture/*`,
                 `arn:aws:s3:::${CAPTURE}/signs/ground-truth/*`,
@@ -104,9 +152,12 @@ describe("ModelMonitor", () => {
             expect(doc.Statement.some((s: any) => s.Action.some((a: string) => a.startsWith("s3:Delete")))).to.equal(false);
             expect(resourcesOf("kms:Decrypt")).to.deep.equal([KEY]);
             expect(resourcesOf("ecr:BatchGetImage")).to.deep.equal([REPO]);
-            expect(doc.Statement.find((s: any) => s.Action.includes("cloudwatch:PutMetricData")).Condition)
-                .to.deep.equal({ StringLike: { "cloudwatch:namespace": [MONITORING_NAMESPACE] } });
-            expect(resourcesOf("sagemaker:CreateProcessingJob")).to.deep.equal([`arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:processing-job/pipelines-*`]);
+            expect(doc.Statement.find((s: any) => s.Action.includes("cloudwatch:PutMetricData")).Condition).to.deep.equal({
+                StringLike: { "cloudwatch:namespace": [MONITORING_NAMESPACE] },
+            });
+            expect(resourcesOf("sagemaker:CreateProcessingJob")).to.deep.equal([
+                `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:processing-job/pipelines-*`,
+            ]);
             expect(resourcesOf("iam:PassRole")).to.deep.equal([`arn:aws:iam::${TEST_ACCOUNT}:role/vision-mlops-staging-signs-monitor`]);
         });
 
@@ -116,31 +167,68 @@ describe("ModelMonitor", () => {
             const byName = Object.fromEntries(alarms.map((a) => [a.name, a]));
             expect(await new Promise((r) => monitor.alarmNames.apply(r))).to.have.members(alarms.map((a) => a.name));
             const drift = byName["vision-mlops-staging-signs-monitor-drift"];
-            expect(drift).to.include({ namespace: MONITORING_NAMESPACE, metricName: "drift_detected", threshold: 1, period: 3600, evaluationPeriods: 1, treatMissingData: "notBreaching" });
-            expect(drift.dimensions).to.deep.equal({ Endpoint: "vision-mlops-staging-signs", MonitoringSchedule: "vision-mlops-staging-signs-monitor" });
+            expect(drift).to.include({
+                namespace: MONITORING_NAMESPACE,
+                metricName: "drift_detected",
+                threshold: 1,
+                period: 3600,
+                evaluationPeriods: 1,
+                treatMissingData: "notBreaching",
+            });
+            expect(drift.dimensions).to.deep.equal({
+                Endpoint: "vision-mlops-staging-signs",
+                MonitoringSchedule: "vision-mlops-staging-signs-monitor",
+            });
             expect(drift.alarmActions).to.deep.equal([TOPIC]);
-            expect(byName["vision-mlops-staging-signs-monitor-low-confidence"]).to.include({ metricName: "low_confidence_rate", threshold: 0.2, comparisonOperator: "GreaterThanThreshold" });
+            expect(byName["vision-mlops-staging-signs-monitor-low-confidence"]).to.include({
+                metricName: "low_confidence_rate",
+                threshold: 0.2,
+                comparisonOperator: "GreaterThanThreshold",
+            });
             expect(byName["vision-mlops-staging-signs-monitor-accuracy-drop"]).to.include({ metricName: "accuracy_drop", threshold: 0.05 });
-            expect(byName["vision-mlops-staging-signs-monitor-decode-errors"]).to.include({ metricName: "decode_error_rate", threshold: 0.01 });
-            expect(byName["vision-mlops-staging-signs-monitor-run-failed"]).to.include({ namespace: "AWS/Sagemaker/ModelBuildingPipeline", metricName: "ExecutionFailed" });
-            expect(byName["vision-mlops-staging-signs-monitor-run-failed"].dimensions).to.deep.equal({ PipelineName: "vision-mlops-staging-signs-monitoring" });
+            expect(byName["vision-mlops-staging-signs-monitor-decode-errors"]).to.include({
+                metricName: "decode_error_rate",
+                threshold: 0.01,
+            });
+            expect(byName["vision-mlops-staging-signs-monitor-run-failed"]).to.include({
+                namespace: "AWS/Sagemaker/ModelBuildingPipeline",
+                metricName: "ExecutionFailed",
+            });
+            expect(byName["vision-mlops-staging-signs-monitor-run-failed"].dimensions).to.deep.equal({
+                PipelineName: "vision-mlops-staging-signs-monitoring",
+            });
             expect(declared.filter(ofType("aws:cloudwatch/eventRule:EventRule"))).to.have.length(0);
         });
 
         it("builds a pipeline the monitor job's own flag parser accepts", () => {
             const definition = monitoringPipelineDefinition({
-                model: "signs", endpointName: "ep", scheduleName: "sch", period: "daily", roleArn: `arn:aws:iam::${TEST_ACCOUNT}:role/r`,
-                captureBucket: CAPTURE, baselineUri: BASELINE, kmsKeyArn: KEY, jobsImageUri: IMAGE, instanceType: "ml.m5d.large",
-                volumeSizeGb: 30, maxRuntimeSeconds: 600, thresholdsJson: "{}",
+                model: "signs",
+                endpointName: "ep",
+                scheduleName: "sch",
+                period: "daily",
+                roleArn: `arn:aws:iam::${TEST_ACCOUNT}:role/r`,
+                captureBucket: CAPTURE,
+                baselineUri: BASELINE,
+                kmsKeyArn: KEY,
+                jobsImageUri: IMAGE,
+                instanceType: "ml.m5d.large",
+                volumeSizeGb: 30,
+                maxRuntimeSeconds: 600,
+                thresholdsJson: "{}",
             });
-            const step = (definition.Steps[0].Arguments as any);
+            const step = definition.Steps[0].Arguments as any;
             // As SageMaker would resolve them on 2026-01-10 at 00:30 with the default parameters.
             const resolved = step.AppSpecification.ContainerArguments.map((a: any) =>
-                typeof a === "string" ? a : a.Get === "Execution.StartDateTime" ? "2026-01-10T00:30:05Z" : "auto");
-            const s = resolveSettings(resolved, { [MONITOR_THRESHOLDS_ENV]: JSON.stringify({ ...model().monitoring.drift, confidenceThreshold: 0.7 }) });
+                typeof a === "string" ? a : a.Get === "Execution.StartDateTime" ? "2026-01-10T00:30:05Z" : "auto",
+            );
+            const s = resolveSettings(resolved, {
+                [MONITOR_THRESHOLDS_ENV]: JSON.stringify({ ...model().monitoring.drift, confidenceThreshold: 0.7 }),
+            });
             expect(s.window).to.deep.equal({ start: new Date("2026-01-09T00:00:00Z"), end: new Date("2026-01-10T00:00:00Z") });
             expect(s.capture).to.equal(`s3://${CAPTURE}/signs/capture/`);
-            expect(step.ProcessingResources.ClusterConfig.VolumeKmsKeyId, "NVMe instance: SageMaker rejects a volume key").to.equal(undefined);
+            expect(step.ProcessingResources.ClusterConfig.VolumeKmsKeyId, "NVMe instance: SageMaker rejects a volume key").to.equal(
+                undefined,
+            );
         });
     });
 
@@ -153,27 +241,40 @@ describe("ModelMonitor", () => {
             expect(config.monitoringType).to.equal("DataQuality");
             expect(config.scheduleConfig.scheduleExpression).to.equal("cron(0 0 ? * * *)");
             const job = config.monitoringJobDefinition;
-            expect(job.monitoringAppSpecification).to.deep.equal({ imageUri: IMAGE, containerEntrypoints: [...JOBS_ENTRYPOINT, "monitor"] });
+            expect(job.monitoringAppSpecification).to.deep.equal({
+                imageUri: IMAGE,
+                containerEntrypoints: [...JOBS_ENTRYPOINT, "monitor"],
+            });
             expect(job.networkConfig).to.deep.equal({ enableNetworkIsolation: true, enableInterContainerTrafficEncryption: true });
             expect(job.monitoringOutputConfig.kmsKeyId).to.equal(KEY);
             expect(job.monitoringOutputConfig.monitoringOutputs.s3Output).to.deep.equal({
-                s3Uri: `s3://${CAPTURE}/signs/monitoring`, localPath: PROCESSING_PATHS.monitor.output, s3UploadMode: "EndOfJob",
+                s3Uri: `s3://${CAPTURE}/signs/monitoring`,
+                localPath: PROCESSING_PATHS.monitor.output,
+                s3UploadMode: "EndOfJob",
             });
             expect(job.monitoringResources.clusterConfig).to.include({ volumeKmsKeyId: KEY, instanceCount: 1 });
             expect(job.stoppingConditions).to.deep.equal([{ maxRuntimeInSeconds: 4 * 3600 }]);
             expect(job.baseline).to.deep.equal({ statisticsResource: { s3Uri: BASELINE } });
-            expect(job.monitoringInputs.endpointInput).to.include({ endpointName: "vision-mlops-staging-signs", localPath: PROCESSING_PATHS.monitor.capture });
+            expect(job.monitoringInputs.endpointInput).to.include({
+                endpointName: "vision-mlops-staging-signs",
+                localPath: PROCESSING_PATHS.monitor.capture,
+            });
             expect(job.environment.publish_cloudwatch_metrics).to.equal("Enabled");
             expect(job.environment[MONITOR_THRESHOLDS_ENV].length).to.be.at.most(256);
             expect(declared.filter(ofType("aws:sagemaker/pipeline:Pipeline"))).to.have.length(0);
             expect(declared.filter(ofType("aws:scheduler/schedule:Schedule"))).to.have.length(0);
-            const alarm = declared.filter(ofType("aws:cloudwatch/metricAlarm:MetricAlarm")).map((r) => r.inputs).find((a) => a.metricName === "drift_detected");
+            const alarm = declared
+                .filter(ofType("aws:cloudwatch/metricAlarm:MetricAlarm"))
+                .map((r) => r.inputs)
+                .find((a) => a.metricName === "drift_detected");
             expect(alarm).to.include({ namespace: MODEL_MONITOR_NAMESPACE, period: 86400 });
         });
 
         it("refuses an hourly Model Monitor run longer than an hour", () => {
             useMocks("staging");
-            expect(() => new ModelMonitor("m", args({ engine: "model-monitor", maxRuntimeSeconds: 4000 }))).to.throw("at most 3600 seconds");
+            expect(() => new ModelMonitor("m", args({ engine: "model-monitor", maxRuntimeSeconds: 4000 }))).to.throw(
+                "at most 3600 seconds",
+            );
         });
     });
 
@@ -181,11 +282,18 @@ describe("ModelMonitor", () => {
         it("alarms after N drifting runs and starts the training pipeline from an EventBridge rule with its own role", async () => {
             const { declared } = await declare(args({ trainingPipelineArn: TRAINING }, { retrainAfterPeriods: 3 }));
             const persistent = find(declared, "aws:cloudwatch/metricAlarm:MetricAlarm", "signs-monitor-drift-persistent").inputs;
-            expect(persistent).to.include({ metricName: "drift_detected", evaluationPeriods: 3, datapointsToAlarm: 3, period: 3600, treatMissingData: "notBreaching" });
+            expect(persistent).to.include({
+                metricName: "drift_detected",
+                evaluationPeriods: 3,
+                datapointsToAlarm: 3,
+                period: 3600,
+                treatMissingData: "notBreaching",
+            });
             const rule = find(declared, "aws:cloudwatch/eventRule:EventRule", "signs-monitor-retrain").inputs;
             const pattern = JSON.parse(rule.eventPattern);
             expect(pattern).to.deep.equal({
-                source: ["aws.cloudwatch"], "detail-type": ["CloudWatch Alarm State Change"],
+                source: ["aws.cloudwatch"],
+                "detail-type": ["CloudWatch Alarm State Change"],
                 resources: [`arn:aws:cloudwatch:us-east-1:${TEST_ACCOUNT}:metricalarm/vision-mlops-staging-signs-monitor-drift-persistent`],
                 detail: { state: { value: ["ALARM"] } },
             });
@@ -194,27 +302,43 @@ describe("ModelMonitor", () => {
             expect(target).to.not.have.property("sagemakerPipelineTarget");
             expect(target.roleArn).to.match(/role\/vision-mlops-staging-signs-retrain-on-drift$/);
             const policy = JSON.parse(find(declared, "aws:iam/rolePolicy:RolePolicy", "signs-monitor-retrain-role-policy").inputs.policy);
-            expect(policy.Statement).to.deep.equal([{ Sid: "StartPipeline", Effect: "Allow", Action: ["sagemaker:StartPipelineExecution"], Resource: [TRAINING] }]);
+            expect(policy.Statement).to.deep.equal([
+                { Sid: "StartPipeline", Effect: "Allow", Action: ["sagemaker:StartPipelineExecution"], Resource: [TRAINING] },
+            ]);
         });
 
         it("refuses a persistence CloudWatch cannot evaluate (more than 7 days)", () => {
             useMocks("staging");
-            expect(() => new ModelMonitor("m", args({ trainingPipelineArn: TRAINING }, { schedule: "daily", retrainAfterPeriods: 8 })))
-                .to.throw("retrainAfterPeriods: 8 daily periods is more than CloudWatch's 7-day alarm range; use at most 7");
+            expect(
+                () => new ModelMonitor("m", args({ trainingPipelineArn: TRAINING }, { schedule: "daily", retrainAfterPeriods: 8 })),
+            ).to.throw("retrainAfterPeriods: 8 daily periods is more than CloudWatch's 7-day alarm range; use at most 7");
         });
     });
 
     it("pure parts: schedule expressions, the model-monitor role without pipeline rights, alarm specs", () => {
         expect(schedulerExpression("daily")).to.equal("cron(30 0 * * ? *)");
         const doc = monitorJobPolicy({
-            engine: "model-monitor", model: "signs", region: "us-east-1", accountId: TEST_ACCOUNT, roleArn: `arn:aws:iam::${TEST_ACCOUNT}:role/r`,
-            captureBucket: CAPTURE, baselineUri: BASELINE, kmsKeyArn: KEY, repositoryArn: REPO,
+            engine: "model-monitor",
+            model: "signs",
+            region: "us-east-1",
+            accountId: TEST_ACCOUNT,
+            roleArn: `arn:aws:iam::${TEST_ACCOUNT}:role/r`,
+            captureBucket: CAPTURE,
+            baselineUri: BASELINE,
+            kmsKeyArn: KEY,
+            repositoryArn: REPO,
         });
         const actions = doc.Statement.flatMap((s) => s.Action);
         expect(actions).to.not.include.members(["sagemaker:CreateProcessingJob", "iam:PassRole"]);
-        expect(doc.Statement.find((s) => s.Action.includes("cloudwatch:PutMetricData"))!.Condition).to.deep.equal({ StringLike: { "cloudwatch:namespace": [MODEL_MONITOR_NAMESPACE] } });
+        expect(doc.Statement.find((s) => s.Action.includes("cloudwatch:PutMetricData"))!.Condition).to.deep.equal({
+            StringLike: { "cloudwatch:namespace": [MODEL_MONITOR_NAMESPACE] },
+        });
         const specs = monitorAlarmSpecs({
-            engine: "model-monitor", model: "signs", endpointName: "e", scheduleName: "s", period: "hourly",
+            engine: "model-monitor",
+            model: "signs",
+            endpointName: "e",
+            scheduleName: "s",
+            period: "hourly",
             thresholds: { ...model().monitoring.drift, confidenceThreshold: 0.7 },
         });
         expect(specs.map((s) => s.id)).to.deep.equal(["drift", "low-confidence", "decode-errors", "unseen-content-types", "accuracy-drop"]);

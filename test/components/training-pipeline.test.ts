@@ -22,11 +22,23 @@ const TOPIC = `arn:aws:sns:us-east-1:${TEST_ACCOUNT}:alerts`;
 const BUCKETS = { raw: "raw-bucket", curated: "curated-bucket", artifacts: "artifacts-bucket" };
 const staging = readStackFile(".", "staging");
 
-async function build(model: string, extra: { alarmTopicArn?: string } = {}): Promise<{ declared: DeclaredResource[]; tp: TrainingPipeline }> {
+async function build(
+    model: string,
+    extra: { alarmTopicArn?: string } = {},
+): Promise<{ declared: DeclaredResource[]; tp: TrainingPipeline }> {
     const declared = useMocks("staging");
     const tp = new TrainingPipeline(model, {
-        environment: "staging", model, config: staging.models[model], buckets: BUCKETS, kmsKeyArn: KEY,
-        jobsImageUri: JOBS_IMAGE, jobsRepositoryArn: REPO, accountId: TEST_ACCOUNT, region: "us-east-1", gitCommit: "0123abcd", ...extra,
+        environment: "staging",
+        model,
+        config: staging.models[model],
+        buckets: BUCKETS,
+        kmsKeyArn: KEY,
+        jobsImageUri: JOBS_IMAGE,
+        jobsRepositoryArn: REPO,
+        accountId: TEST_ACCOUNT,
+        region: "us-east-1",
+        gitCommit: "0123abcd",
+        ...extra,
     });
     await settled(declared, tp.definition, tp.pipelineArn);
     return { declared, tp };
@@ -48,22 +60,33 @@ describe("TrainingPipeline", () => {
             expect(writeActionsWithWildcardResource(policy)).to.deep.equal([]);
             const resources = policy.Statement.flatMap((s) => s.Resource ?? []);
             expect(resources.filter((r) => r.startsWith("arn:aws:s3:::") && r.includes("/"))).to.deep.equal([
-                "arn:aws:s3:::raw-bucket/traffic-signs/*", "arn:aws:s3:::curated-bucket/traffic-signs/*", "arn:aws:s3:::artifacts-bucket/traffic-signs/*",
-                "arn:aws:s3:::curated-bucket/traffic-signs/*", "arn:aws:s3:::artifacts-bucket/traffic-signs/*",
+                "arn:aws:s3:::raw-bucket/traffic-signs/*",
+                "arn:aws:s3:::curated-bucket/traffic-signs/*",
+                "arn:aws:s3:::artifacts-bucket/traffic-signs/*",
+                "arn:aws:s3:::curated-bucket/traffic-signs/*",
+                "arn:aws:s3:::artifacts-bucket/traffic-signs/*",
             ]);
             expect(resources).to.include(KEY).and.include(REPO);
-            expect(policy.Statement.find((s) => s.Action.includes("iam:PassRole"))!.Resource)
-                .to.deep.equal([`arn:aws:iam::${TEST_ACCOUNT}:role/vision-mlops-staging-traffic-signs-training`]);
+            expect(policy.Statement.find((s) => s.Action.includes("iam:PassRole"))!.Resource).to.deep.equal([
+                `arn:aws:iam::${TEST_ACCOUNT}:role/vision-mlops-staging-traffic-signs-training`,
+            ]);
         });
 
         it("writes the model's job settings, encrypted with the data key", () => {
             const object = find(declared, T.object, "traffic-signs-model-config").inputs;
-            expect(object).to.deep.include({ bucket: "artifacts-bucket", key: modelConfigKey("traffic-signs"), serverSideEncryption: "aws:kms", kmsKeyId: KEY });
+            expect(object).to.deep.include({
+                bucket: "artifacts-bucket",
+                key: modelConfigKey("traffic-signs"),
+                serverSideEncryption: "aws:kms",
+                kmsKeyId: KEY,
+            });
             expect(JSON.parse(object.content)).to.deep.equal(jobModelConfig("traffic-signs", staging.models["traffic-signs"]));
         });
 
         it("creates the model package group under its stable name", () => {
-            expect(find(declared, T.group, "traffic-signs-group").inputs.modelPackageGroupName).to.equal("vision-mlops-staging-traffic-signs");
+            expect(find(declared, T.group, "traffic-signs-group").inputs.modelPackageGroupName).to.equal(
+                "vision-mlops-staging-traffic-signs",
+            );
         });
 
         it("attaches the built definition to the pipeline, with the role and a parallelism limit", async () => {
@@ -74,7 +97,9 @@ describe("TrainingPipeline", () => {
             expect(p.pipelineDefinition).to.equal(await unwrapOutput(tp.definition));
             const definition = JSON.parse(p.pipelineDefinition);
             const train = definition.Steps.find((s: any) => s.Name === "Train");
-            expect(train.Arguments.AlgorithmSpecification.TrainingImage).to.equal("811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1");
+            expect(train.Arguments.AlgorithmSpecification.TrainingImage).to.equal(
+                "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",
+            );
             expect(train.Arguments.RoleArn).to.equal(p.roleArn);
             const preprocess = definition.Steps.find((s: any) => s.Name === "Preprocess");
             expect(preprocess.Arguments.AppSpecification.ImageUri).to.equal(JOBS_IMAGE);
@@ -85,17 +110,25 @@ describe("TrainingPipeline", () => {
         it("starts the pipeline for the model's batch manifests with BatchManifestKey from the event", () => {
             const rule = find(declared, T.rule, "traffic-signs-trigger").inputs;
             expect(JSON.parse(rule.eventPattern).detail).to.deep.equal({
-                bucket: { name: ["raw-bucket"] }, object: { key: [{ wildcard: "traffic-signs/batches/*/_manifest.json" }] },
+                bucket: { name: ["raw-bucket"] },
+                object: { key: [{ wildcard: "traffic-signs/batches/*/_manifest.json" }] },
             });
             const target = find(declared, T.target, "traffic-signs-trigger-target").inputs;
             expect(target.arn).to.equal(`arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:pipeline/vision-mlops-staging-traffic-signs-training`);
-            expect(target.sagemakerPipelineTarget).to.deep.equal({ pipelineParameterLists: [{ name: "BatchManifestKey", value: "$.detail.object.key" }] });
+            expect(target.sagemakerPipelineTarget).to.deep.equal({
+                pipelineParameterLists: [{ name: "BatchManifestKey", value: "$.detail.object.key" }],
+            });
             const starter = find(declared, T.role, "traffic-signs-starter-role").inputs;
             expect(target.roleArn).to.equal(`arn:aws:iam::${TEST_ACCOUNT}:role/${starter.name}`);
             expect(JSON.parse(starter.assumeRolePolicy).Statement[0].Principal).to.deep.equal({ Service: ["events.amazonaws.com"] });
-            expect(JSON.parse(find(declared, T.rolePolicy, "traffic-signs-starter-policy").inputs.policy).Statement).to.deep.equal([{
-                Sid: "StartTrainingPipeline", Effect: "Allow", Action: ["sagemaker:StartPipelineExecution"], Resource: [target.arn],
-            }]);
+            expect(JSON.parse(find(declared, T.rolePolicy, "traffic-signs-starter-policy").inputs.policy).Statement).to.deep.equal([
+                {
+                    Sid: "StartTrainingPipeline",
+                    Effect: "Allow",
+                    Action: ["sagemaker:StartPipelineExecution"],
+                    Resource: [target.arn],
+                },
+            ]);
         });
 
         it("retrains on schedule with the newest manifest", () => {
@@ -117,7 +150,9 @@ describe("TrainingPipeline", () => {
         it("exposes the names and ARNs the stack exports", async () => {
             expect(await unwrapOutput(tp.pipelineName)).to.equal("vision-mlops-staging-traffic-signs-training");
             expect(await unwrapOutput(tp.modelPackageGroupName)).to.equal("vision-mlops-staging-traffic-signs");
-            expect(await unwrapOutput(tp.roleArn)).to.equal(`arn:aws:iam::${TEST_ACCOUNT}:role/vision-mlops-staging-traffic-signs-training`);
+            expect(await unwrapOutput(tp.roleArn)).to.equal(
+                `arn:aws:iam::${TEST_ACCOUNT}:role/vision-mlops-staging-traffic-signs-training`,
+            );
         });
     });
 
@@ -130,12 +165,23 @@ describe("TrainingPipeline", () => {
         const model = "m".repeat(48);
         const declared = useMocks("staging");
         const tp = new TrainingPipeline("long", {
-            environment: "staging", model, config: staging.models["traffic-signs"], buckets: BUCKETS, kmsKeyArn: KEY,
-            jobsImageUri: JOBS_IMAGE, jobsRepositoryArn: REPO, accountId: TEST_ACCOUNT, region: "us-east-1", alarmTopicArn: TOPIC,
+            environment: "staging",
+            model,
+            config: staging.models["traffic-signs"],
+            buckets: BUCKETS,
+            kmsKeyArn: KEY,
+            jobsImageUri: JOBS_IMAGE,
+            jobsRepositoryArn: REPO,
+            accountId: TEST_ACCOUNT,
+            region: "us-east-1",
+            alarmTopicArn: TOPIC,
         });
         await settled(declared, tp.definition);
         for (const r of declared.filter(ofType(T.role))) expect(r.inputs.name).to.have.length.at.most(64);
-        for (const r of declared.filter(ofType(T.rule))) expect(r.inputs.name).to.have.length.at.most(64).and.match(/^[.\-_A-Za-z0-9]+$/);
+        for (const r of declared.filter(ofType(T.rule)))
+            expect(r.inputs.name)
+                .to.have.length.at.most(64)
+                .and.match(/^[.\-_A-Za-z0-9]+$/);
         expect(find(declared, T.pipeline, "long-pipeline").inputs.pipelineName).to.have.length.at.most(63);
         expect(find(declared, T.group, "long-group").inputs.modelPackageGroupName).to.have.length.at.most(63);
         const roles = declared.filter(ofType(T.role)).map((r) => r.inputs.name);

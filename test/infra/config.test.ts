@@ -48,41 +48,129 @@ describe("stack config", () => {
     });
 
     const cases: Array<[string, (c: any) => void, string]> = [
-        ["a CPU training instance", (c) => { c.models["traffic-signs"].training = { instanceType: "ml.m5.xlarge" }; },
-            'models.traffic-signs.training.instanceType: "ml.m5.xlarge" is not a GPU instance; the image-classification algorithm trains on ml.p2, ml.p3, ml.p3dn, ml.g4dn, ml.g5 (for example ml.g4dn.xlarge)'],
-        ["capture percent above 100", (c) => { c.models["traffic-signs"].endpoint = { dataCapturePercent: 150 }; },
-            "models.traffic-signs.endpoint.dataCapturePercent: 150 must be from 1 to 100"],
-        ["an accuracy threshold above 1", (c) => { c.models["traffic-signs"].quality.minAccuracy = 90; },
-            "models.traffic-signs.quality.minAccuracy: 90 must be from 0 to 1 (accuracy)"],
-        ["a misspelt key", (c) => { c.models["traffic-signs"].training = { epoch: 3 }; },
-            "models.traffic-signs.training.epoch: 3 is not a known setting; allowed here: instanceType, instanceCount, spot"],
-        ["a missing class list", (c) => { delete c.models["traffic-signs"].classes; },
-            "models.traffic-signs.classes: missing is required"],
-        ["one class", (c) => { c.models["traffic-signs"].classes = ["stop"]; },
-            'models.traffic-signs.classes: ["stop"] needs at least 2 classes'],
-        ["duplicate classes", (c) => { c.models["traffic-signs"].classes = ["stop", "stop"]; },
-            'models.traffic-signs.classes: ["stop","stop"] has duplicate class names'],
-        ["an unknown environment", (c) => { c.environment = "dev"; }, 'environment: "dev" must be one of staging, prod'],
-        ["a bad region", (c) => { c.region = "mars-1"; }, 'region: "mars-1" must be an AWS region such as us-east-1'],
-        ["a spot wait shorter than the runtime", (c) => { c.models["traffic-signs"].training = { maxRuntimeSeconds: 7200, maxWaitSeconds: 3600 }; },
-            "models.traffic-signs.training.maxWaitSeconds: 3600 must be >= training.maxRuntimeSeconds (7200)"],
-        ["autoscaling min above max", (c) => { c.models["traffic-signs"].endpoint = { autoscaling: { minCapacity: 3, maxCapacity: 2 } }; },
-            "models.traffic-signs.endpoint.autoscaling.minCapacity: 3 must be <= maxCapacity (2)"],
-        ["a model name with capitals", (c) => { c.models.TrafficSigns = c.models["traffic-signs"]; delete c.models["traffic-signs"]; },
-            "models.TrafficSigns: {"],
-        ["a pinned package that is not a version ARN", (c) => { c.models["traffic-signs"].endpoint = { modelPackageArn: "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/x" }; },
-            "must be a model package version ARN such as arn:aws:sagemaker:us-east-1:123456789012:model-package/my-group/3"],
-        ["no models", (c) => { c.models = {}; }, "models: {} must declare at least one model"],
-        ["a promotion source in staging", (c) => { c.promotion = { sourceStack: "org/vision-mlops/staging" }; },
-            "promotion: {\"sourceStack\":\"org/vision-mlops/staging\"} applies to prod only"],
-        ["an invalid e-mail", (c) => { c.alerts = { emails: ["oncall"] }; }, 'alerts.emails.0: "oncall" must be an e-mail address'],
+        [
+            "a CPU training instance",
+            (c) => {
+                c.models["traffic-signs"].training = { instanceType: "ml.m5.xlarge" };
+            },
+            'models.traffic-signs.training.instanceType: "ml.m5.xlarge" is not a GPU instance; the image-classification algorithm trains on ml.p2, ml.p3, ml.p3dn, ml.g4dn, ml.g5 (for example ml.g4dn.xlarge)',
+        ],
+        [
+            "capture percent above 100",
+            (c) => {
+                c.models["traffic-signs"].endpoint = { dataCapturePercent: 150 };
+            },
+            "models.traffic-signs.endpoint.dataCapturePercent: 150 must be from 1 to 100",
+        ],
+        [
+            "an accuracy threshold above 1",
+            (c) => {
+                c.models["traffic-signs"].quality.minAccuracy = 90;
+            },
+            "models.traffic-signs.quality.minAccuracy: 90 must be from 0 to 1 (accuracy)",
+        ],
+        [
+            "a misspelt key",
+            (c) => {
+                c.models["traffic-signs"].training = { epoch: 3 };
+            },
+            "models.traffic-signs.training.epoch: 3 is not a known setting; allowed here: instanceType, instanceCount, spot",
+        ],
+        [
+            "a missing class list",
+            (c) => {
+                delete c.models["traffic-signs"].classes;
+            },
+            "models.traffic-signs.classes: missing is required",
+        ],
+        [
+            "one class",
+            (c) => {
+                c.models["traffic-signs"].classes = ["stop"];
+            },
+            'models.traffic-signs.classes: ["stop"] needs at least 2 classes',
+        ],
+        [
+            "duplicate classes",
+            (c) => {
+                c.models["traffic-signs"].classes = ["stop", "stop"];
+            },
+            'models.traffic-signs.classes: ["stop","stop"] has duplicate class names',
+        ],
+        [
+            "an unknown environment",
+            (c) => {
+                c.environment = "dev";
+            },
+            'environment: "dev" must be one of staging, prod',
+        ],
+        [
+            "a bad region",
+            (c) => {
+                c.region = "mars-1";
+            },
+            'region: "mars-1" must be an AWS region such as us-east-1',
+        ],
+        [
+            "a spot wait shorter than the runtime",
+            (c) => {
+                c.models["traffic-signs"].training = { maxRuntimeSeconds: 7200, maxWaitSeconds: 3600 };
+            },
+            "models.traffic-signs.training.maxWaitSeconds: 3600 must be >= training.maxRuntimeSeconds (7200)",
+        ],
+        [
+            "autoscaling min above max",
+            (c) => {
+                c.models["traffic-signs"].endpoint = { autoscaling: { minCapacity: 3, maxCapacity: 2 } };
+            },
+            "models.traffic-signs.endpoint.autoscaling.minCapacity: 3 must be <= maxCapacity (2)",
+        ],
+        [
+            "a model name with capitals",
+            (c) => {
+                c.models.TrafficSigns = c.models["traffic-signs"];
+                delete c.models["traffic-signs"];
+            },
+            "models.TrafficSigns: {",
+        ],
+        [
+            "a pinned package that is not a version ARN",
+            (c) => {
+                c.models["traffic-signs"].endpoint = { modelPackageArn: "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/x" };
+            },
+            "must be a model package version ARN such as arn:aws:sagemaker:us-east-1:123456789012:model-package/my-group/3",
+        ],
+        [
+            "no models",
+            (c) => {
+                c.models = {};
+            },
+            "models: {} must declare at least one model",
+        ],
+        [
+            "a promotion source in staging",
+            (c) => {
+                c.promotion = { sourceStack: "org/vision-mlops/staging" };
+            },
+            'promotion: {"sourceStack":"org/vision-mlops/staging"} applies to prod only',
+        ],
+        [
+            "an invalid e-mail",
+            (c) => {
+                c.alerts = { emails: ["oncall"] };
+            },
+            'alerts.emails.0: "oncall" must be an e-mail address',
+        ],
     ];
     for (const [what, mutate, expected] of cases) {
         it(`reports ${what} with key, value and what is allowed`, () => {
             const c = base();
             mutate(c);
             const problems = problemsOf(c);
-            expect(problems.some((p) => p.includes(expected)), `got:\n${problems.join("\n")}`).to.equal(true);
+            expect(
+                problems.some((p) => p.includes(expected)),
+                `got:\n${problems.join("\n")}`,
+            ).to.equal(true);
         });
     }
 
@@ -90,7 +178,9 @@ describe("stack config", () => {
         const c = base();
         c.environment = "prod";
         const problems = problemsOf(c);
-        expect(problems).to.include("models.traffic-signs.endpoint.instanceCount: 1 (the default) must be >= 2 in prod (Security Hub SageMaker.4: prod variants need more than one instance)");
+        expect(problems).to.include(
+            "models.traffic-signs.endpoint.instanceCount: 1 (the default) must be >= 2 in prod (Security Hub SageMaker.4: prod variants need more than one instance)",
+        );
         expect(problems).to.include("promotion: missing is required in prod: set promotion.sourceStack to the staging stack's name");
     });
 
@@ -105,7 +195,9 @@ describe("stack config", () => {
         } catch (e) {
             const err = e as ConfigError;
             expect(err.problems.map((p) => p.path)).to.have.members([
-                "models.traffic-signs.training.instanceType", "models.traffic-signs.endpoint.dataCapturePercent", "region",
+                "models.traffic-signs.training.instanceType",
+                "models.traffic-signs.endpoint.dataCapturePercent",
+                "region",
             ]);
             expect(err.message).to.match(/^Pulumi\.staging\.yaml has 3 problems; nothing was deployed:\n {2}- /);
         }
@@ -120,6 +212,9 @@ describe("stack config", () => {
         const c = parsePlatformConfig(fromPulumiConfig(flat));
         expect(c.region).to.equal("eu-west-1");
         expect(c.models["traffic-signs"].classes).to.deep.equal(["stop", "yield"]);
-        expect(() => fromPulumiConfig({ ...flat, "visionmlops:models": "{}" })).to.throw(ConfigError, /visionmlops:models: \{\} is not a vision-mlops setting/);
+        expect(() => fromPulumiConfig({ ...flat, "visionmlops:models": "{}" })).to.throw(
+            ConfigError,
+            /visionmlops:models: \{\} is not a vision-mlops setting/,
+        );
     });
 });

@@ -25,9 +25,17 @@ describe("infra/iam", () => {
     it("builds a trust policy for the given services", () => {
         expect(assumeRolePolicy("sagemaker.amazonaws.com", "events.amazonaws.com")).to.deep.equal({
             Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Principal: { Service: ["sagemaker.amazonaws.com", "events.amazonaws.com"] }, Action: ["sts:AssumeRole"] }],
+            Statement: [
+                {
+                    Effect: "Allow",
+                    Principal: { Service: ["sagemaker.amazonaws.com", "events.amazonaws.com"] },
+                    Action: ["sts:AssumeRole"],
+                },
+            ],
         });
-        expect(() => assumeRolePolicy("sagemaker")).to.throw(/"sagemaker" is not a service principal; use a name such as sagemaker.amazonaws.com/);
+        expect(() => assumeRolePolicy("sagemaker")).to.throw(
+            /"sagemaker" is not a service principal; use a name such as sagemaker.amazonaws.com/,
+        );
         expect(() => assumeRolePolicy()).to.throw(/at least one service principal/);
     });
 
@@ -38,18 +46,35 @@ describe("infra/iam", () => {
         ]);
         expect(statements).to.deep.equal([
             {
-                Sid: "S3ReadObjects", Effect: "Allow", Action: ["s3:GetObject", "s3:GetObjectVersion"],
-                Resource: ["arn:aws:s3:::raw-bucket/traffic-signs/*", "arn:aws:s3:::curated-bucket/traffic-signs/*", "arn:aws:s3:::curated-bucket/shared/*"],
+                Sid: "S3ReadObjects",
+                Effect: "Allow",
+                Action: ["s3:GetObject", "s3:GetObjectVersion"],
+                Resource: [
+                    "arn:aws:s3:::raw-bucket/traffic-signs/*",
+                    "arn:aws:s3:::curated-bucket/traffic-signs/*",
+                    "arn:aws:s3:::curated-bucket/shared/*",
+                ],
             },
             {
-                Sid: "S3ReadList0", Effect: "Allow", Action: ["s3:ListBucket"], Resource: ["arn:aws:s3:::raw-bucket"],
+                Sid: "S3ReadList0",
+                Effect: "Allow",
+                Action: ["s3:ListBucket"],
+                Resource: ["arn:aws:s3:::raw-bucket"],
                 Condition: { StringLike: { "s3:prefix": ["traffic-signs/*"] } },
             },
             {
-                Sid: "S3ReadList1", Effect: "Allow", Action: ["s3:ListBucket"], Resource: ["arn:aws:s3:::curated-bucket"],
+                Sid: "S3ReadList1",
+                Effect: "Allow",
+                Action: ["s3:ListBucket"],
+                Resource: ["arn:aws:s3:::curated-bucket"],
                 Condition: { StringLike: { "s3:prefix": ["traffic-signs/*", "shared/*"] } },
             },
-            { Sid: "S3ReadLocation", Effect: "Allow", Action: ["s3:GetBucketLocation"], Resource: ["arn:aws:s3:::raw-bucket", "arn:aws:s3:::curated-bucket"] },
+            {
+                Sid: "S3ReadLocation",
+                Effect: "Allow",
+                Action: ["s3:GetBucketLocation"],
+                Resource: ["arn:aws:s3:::raw-bucket", "arn:aws:s3:::curated-bucket"],
+            },
         ]);
     });
 
@@ -61,11 +86,16 @@ describe("infra/iam", () => {
     });
 
     it("rejects S3 scopes that would widen to the whole bucket or are not bucket ARNs", () => {
-        expect(() => s3ReadStatements([{ bucketArn: s3BucketArn("raw-bucket"), prefixes: [""] }]))
-            .to.throw(/key prefix "" for arn:aws:s3:::raw-bucket must be a non-empty prefix/);
+        expect(() => s3ReadStatements([{ bucketArn: s3BucketArn("raw-bucket"), prefixes: [""] }])).to.throw(
+            /key prefix "" for arn:aws:s3:::raw-bucket must be a non-empty prefix/,
+        );
         expect(() => s3WriteStatements([{ bucketArn: s3BucketArn("raw-bucket"), prefixes: ["*"] }])).to.throw(/must be a non-empty prefix/);
-        expect(() => s3WriteStatements([{ bucketArn: s3BucketArn("raw-bucket"), prefixes: [] }])).to.throw(/no key prefixes given for arn:aws:s3:::raw-bucket/);
-        expect(() => s3ReadStatements([{ bucketArn: "raw-bucket", prefixes: ["a/"] }])).to.throw(/"raw-bucket" is not an S3 bucket ARN; build it with s3BucketArn/);
+        expect(() => s3WriteStatements([{ bucketArn: s3BucketArn("raw-bucket"), prefixes: [] }])).to.throw(
+            /no key prefixes given for arn:aws:s3:::raw-bucket/,
+        );
+        expect(() => s3ReadStatements([{ bucketArn: "raw-bucket", prefixes: ["a/"] }])).to.throw(
+            /"raw-bucket" is not an S3 bucket ARN; build it with s3BucketArn/,
+        );
     });
 
     it("uses one KMS key, with grants only for AWS resources when asked", () => {
@@ -73,7 +103,11 @@ describe("infra/iam", () => {
         const [use, grants] = kmsUseStatement(KEY, { grants: true });
         expect(use.Resource).to.deep.equal([KEY]);
         expect(use.Action).to.include.members(["kms:Decrypt", "kms:GenerateDataKey"]);
-        expect(grants).to.deep.include({ Action: ["kms:CreateGrant"], Resource: [KEY], Condition: { Bool: { "kms:GrantIsForAWSResource": true } } });
+        expect(grants).to.deep.include({
+            Action: ["kms:CreateGrant"],
+            Resource: [KEY],
+            Condition: { Bool: { "kms:GrantIsForAWSResource": true } },
+        });
         expect(() => kmsUseStatement("alias/data")).to.throw(/"alias\/data" is not a KMS key ARN/);
     });
 
@@ -94,7 +128,9 @@ describe("infra/iam", () => {
 
     it("scopes PutMetricData by namespace, which the wildcard check accepts", () => {
         const metrics = putMetricDataStatement(["/aws/sagemaker/TrainingJobs", "vision-mlops"]);
-        expect(metrics.Condition).to.deep.equal({ StringLike: { "cloudwatch:namespace": ["/aws/sagemaker/TrainingJobs", "vision-mlops"] } });
+        expect(metrics.Condition).to.deep.equal({
+            StringLike: { "cloudwatch:namespace": ["/aws/sagemaker/TrainingJobs", "vision-mlops"] },
+        });
         expect(writeActionsWithWildcardResource(policyDocument(metrics))).to.be.empty;
         const { Condition: _dropped, ...unscoped } = metrics;
         expect(writeActionsWithWildcardResource(policyDocument(unscoped))).to.deep.equal([unscoped]);
@@ -104,14 +140,20 @@ describe("infra/iam", () => {
         const group = sagemakerArn("us-east-1", "123456789012", "model-package-group", "Vision-MLOps-staging-traffic-signs");
         expect(group).to.equal("arn:aws:sagemaker:us-east-1:123456789012:model-package-group/vision-mlops-staging-traffic-signs");
         expect(sagemakerStatement(["CreateModelPackage", "sagemaker:DescribeModelPackageGroup"], [group], "Registry")).to.deep.equal({
-            Sid: "Registry", Effect: "Allow", Action: ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackageGroup"], Resource: [group],
+            Sid: "Registry",
+            Effect: "Allow",
+            Action: ["sagemaker:CreateModelPackage", "sagemaker:DescribeModelPackageGroup"],
+            Resource: [group],
         });
         expect(() => sagemakerStatement(["CreateModel"], ["*"])).to.throw(/"\*" is not a SageMaker ARN/);
     });
 
     it("passes one role to one service", () => {
         expect(passRoleStatement(ROLE)).to.deep.equal({
-            Sid: "PassRole", Effect: "Allow", Action: ["iam:PassRole"], Resource: [ROLE],
+            Sid: "PassRole",
+            Effect: "Allow",
+            Action: ["iam:PassRole"],
+            Resource: [ROLE],
             Condition: { StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } },
         });
     });
@@ -120,27 +162,40 @@ describe("infra/iam", () => {
         const bad: Statement[] = [
             { Effect: "Allow", Action: ["s3:PutObject"], Resource: ["*"] },
             { Effect: "Allow", Action: ["s3:*"], Resource: ["arn:aws:s3:::*"] },
-            { Effect: "Allow", Action: ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob"], Resource: ["arn:aws:sagemaker:us-east-1:123456789012:*"] },
+            {
+                Effect: "Allow",
+                Action: ["sagemaker:CreateTrainingJob", "sagemaker:DescribeTrainingJob"],
+                Resource: ["arn:aws:sagemaker:us-east-1:123456789012:*"],
+            },
             { Effect: "Allow", Action: ["*"], Resource: ["*"] },
         ];
         const fine: Statement[] = [
             { Effect: "Allow", Action: ["sagemaker:DescribeTrainingJob", "sagemaker:ListTags"], Resource: ["*"] },
             { Effect: "Deny", Action: ["s3:DeleteObject"], Resource: ["*"] },
             { Effect: "Allow", Action: ["s3:PutObject"], Resource: ["arn:aws:s3:::bucket/prefix/*"] },
-            { Effect: "Allow", Action: ["sagemaker:CreateTrainingJob"], Resource: ["arn:aws:sagemaker:us-east-1:123456789012:training-job/pipelines-*"] },
+            {
+                Effect: "Allow",
+                Action: ["sagemaker:CreateTrainingJob"],
+                Resource: ["arn:aws:sagemaker:us-east-1:123456789012:training-job/pipelines-*"],
+            },
         ];
         expect(writeActionsWithWildcardResource(policyDocument(...fine, ...bad))).to.deep.equal(bad);
     });
 
     it("tells reads from writes by the action's verb", () => {
-        expect(["s3:GetObject", "ecr:BatchGetImage", "sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"].filter(isReadAction)).to.have.length(4);
+        expect(
+            ["s3:GetObject", "ecr:BatchGetImage", "sagemaker:ListModelPackages", "sagemaker:DescribeModelPackage"].filter(isReadAction),
+        ).to.have.length(4);
         expect(["s3:PutObject", "s3:Get*", "kms:GenerateDataKey", "iam:PassRole", "sagemaker:Getaway"].filter(isReadAction)).to.be.empty;
     });
 
     it("rejects documents IAM would reject", () => {
         expect(() => policyDocument()).to.throw(/at least one statement/);
-        expect(() => policyDocument({ Sid: "not-ok", Effect: "Allow", Action: ["s3:GetObject"], Resource: ["arn:aws:s3:::b/p/*"] }))
-            .to.throw(/statement id "not-ok" must be letters and digits only/);
-        expect(() => policyDocument({ Sid: "Empty", Effect: "Allow", Action: ["s3:GetObject"], Resource: [] })).to.throw(/statement Empty has no resources/);
+        expect(() =>
+            policyDocument({ Sid: "not-ok", Effect: "Allow", Action: ["s3:GetObject"], Resource: ["arn:aws:s3:::b/p/*"] }),
+        ).to.throw(/statement id "not-ok" must be letters and digits only/);
+        expect(() => policyDocument({ Sid: "Empty", Effect: "Allow", Action: ["s3:GetObject"], Resource: [] })).to.throw(
+            /statement Empty has no resources/,
+        );
     });
 });

@@ -1,5 +1,14 @@
 import { expect } from "chai";
-import { bucketName, endpointName, fitName, iamName, modelPackageGroupName, monitoringScheduleName, pipelineName, sagemakerName } from "../../infra/naming";
+import {
+    bucketName,
+    endpointName,
+    fitName,
+    iamName,
+    modelPackageGroupName,
+    monitoringScheduleName,
+    pipelineName,
+    sagemakerName,
+} from "../../infra/naming";
 import { modelTags, platformTags } from "../../infra/tags";
 
 const SAGEMAKER = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
@@ -30,7 +39,9 @@ describe("naming", () => {
         }
         expect(new Set(names).size).to.equal(names.length);
         expect(pipelineName("staging", LONGEST_MODEL, "training")).to.equal(pipelineName("staging", LONGEST_MODEL, "training"));
-        expect(pipelineName("staging", LONGEST_MODEL, "training")).to.equal("vision-mlops-staging-a-very-long-model-name-for-road-sig-f1d513");
+        expect(pipelineName("staging", LONGEST_MODEL, "training")).to.equal(
+            "vision-mlops-staging-a-very-long-model-name-for-road-sig-f1d513",
+        );
     });
 
     it("fits bucket names into S3's 3-63 lowercase characters in the longest regions", () => {
@@ -41,7 +52,9 @@ describe("naming", () => {
                 expect(n).to.not.include("--");
             }
         }
-        expect(bucketName("staging", "raw", "111111111111", "us-east-1")).to.not.equal(bucketName("staging", "raw", "222222222222", "us-east-1"));
+        expect(bucketName("staging", "raw", "111111111111", "us-east-1")).to.not.equal(
+            bucketName("staging", "raw", "222222222222", "us-east-1"),
+        );
     });
 
     it("keeps IAM names within 64 characters", () => {
@@ -61,7 +74,10 @@ describe("naming", () => {
 describe("tags", () => {
     it("adds project, environment and managed-by, which user tags cannot override", () => {
         expect(platformTags("prod", { team: "vision", project: "other" })).to.deep.equal({
-            team: "vision", project: "vision-mlops", environment: "prod", "managed-by": "pulumi",
+            team: "vision",
+            project: "vision-mlops",
+            environment: "prod",
+            "managed-by": "pulumi",
         });
         expect(modelTags("traffic-signs")).to.deep.equal({ model: "traffic-signs" });
     });

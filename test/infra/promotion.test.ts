@@ -6,11 +6,16 @@ import { PackageInfo } from "../../infra/registry";
 const arn = (group: string, v: number) => `arn:aws:sagemaker:us-east-1:123456789012:model-package/${group}/${v}`;
 
 /** A registry that knows a fixed set of packages and their status. */
-function stubRegistry(packages: Record<string, string>, newest: Record<string, string | undefined> = {}): ModelRegistry & { described: string[] } {
+function stubRegistry(
+    packages: Record<string, string>,
+    newest: Record<string, string | undefined> = {},
+): ModelRegistry & { described: string[] } {
     const described: string[] = [];
     return {
         described,
-        async newestRegisteredPackage(group) { return newest[group]; },
+        async newestRegisteredPackage(group) {
+            return newest[group];
+        },
         async describePackage(a): Promise<PackageInfo> {
             described.push(a);
             if (!(a in packages)) throw new Error(`ValidationException: Model package ${a} does not exist`);
@@ -36,9 +41,10 @@ describe("promotion gate (prod)", () => {
         } catch (e) {
             expect(e).to.be.instanceOf(PromotionRefused);
             expect((e as Error).message).to.equal(
-                "prod serves only Approved model packages; nothing was deployed:\n"
-                + `  - signs: model package ${arn("g", 4)} (served by ${STAGING}) is PendingManualApproval, not Approved. `
-                + 'Approve it with: npm run approve -- --stack staging --model signs --note "<why it is good>"');
+                "prod serves only Approved model packages; nothing was deployed:\n" +
+                    `  - signs: model package ${arn("g", 4)} (served by ${STAGING}) is PendingManualApproval, not Approved. ` +
+                    'Approve it with: npm run approve -- --stack staging --model signs --note "<why it is good>"',
+            );
         }
     });
 
@@ -58,14 +64,23 @@ describe("promotion gate (prod)", () => {
 
     it("lists every refused model at once", async () => {
         const registry = stubRegistry({ [arn("a", 1)]: "PendingManualApproval", [arn("b", 1)]: "Rejected", [arn("c", 1)]: "Approved" });
-        const err = await resolvePromotion({ a: {}, b: {}, c: {} }, { a: arn("a", 1), b: arn("b", 1), c: arn("c", 1) }, registry, STAGING).catch((e) => e);
+        const err = await resolvePromotion(
+            { a: {}, b: {}, c: {} },
+            { a: arn("a", 1), b: arn("b", 1), c: arn("c", 1) },
+            registry,
+            STAGING,
+        ).catch((e) => e);
         expect(err.refusals).to.have.length(2);
         expect(err.refusals[0]).to.match(/^a: /);
         expect(err.refusals[1]).to.match(/^b: /);
     });
 
     it("lets a prod pin roll back to an older package only if it is Approved", async () => {
-        const registry = stubRegistry({ [arn("g", 2)]: "Approved", [arn("g", 5)]: "PendingManualApproval", [arn("g", 1)]: "PendingManualApproval" });
+        const registry = stubRegistry({
+            [arn("g", 2)]: "Approved",
+            [arn("g", 5)]: "PendingManualApproval",
+            [arn("g", 1)]: "PendingManualApproval",
+        });
         const served = await resolvePromotion({ signs: { pin: arn("g", 2) } }, { signs: arn("g", 5) }, registry, STAGING);
         expect(served.signs).to.deep.include({ packageArn: arn("g", 2), source: "pinned" });
         expect(registry.described).to.deep.equal([arn("g", 2)], "the staging package is not consulted when prod pins");
@@ -81,8 +96,14 @@ describe("promotion gate (prod)", () => {
 
 describe("staging package selection", () => {
     it("serves the newest registered package, a pin, or nothing yet", async () => {
-        const registry = stubRegistry({ [arn("a", 7)]: "PendingManualApproval", [arn("b", 2)]: "Approved" }, { a: arn("a", 7), b: arn("b", 9) });
-        const served = await resolveStagingPackages({ a: { group: "a" }, b: { group: "b", pin: arn("b", 2) }, c: { group: "c" } }, registry);
+        const registry = stubRegistry(
+            { [arn("a", 7)]: "PendingManualApproval", [arn("b", 2)]: "Approved" },
+            { a: arn("a", 7), b: arn("b", 9) },
+        );
+        const served = await resolveStagingPackages(
+            { a: { group: "a" }, b: { group: "b", pin: arn("b", 2) }, c: { group: "c" } },
+            registry,
+        );
         expect(served.a).to.deep.include({ packageArn: arn("a", 7), source: "newest" });
         expect(served.b).to.deep.include({ packageArn: arn("b", 2), source: "pinned" });
         expect(served.c).to.equal(undefined);
@@ -91,9 +112,19 @@ describe("staging package selection", () => {
 
 describe("registry behind SageMaker", () => {
     it("treats a group that does not exist yet as empty, and other errors as errors", async () => {
-        const missing = sagemakerRegistry({ send: async () => { throw Object.assign(new Error("Model Package Group vision-mlops-staging-x does not exist."), { name: "ValidationException" }); } } as any);
+        const missing = sagemakerRegistry({
+            send: async () => {
+                throw Object.assign(new Error("Model Package Group vision-mlops-staging-x does not exist."), {
+                    name: "ValidationException",
+                });
+            },
+        } as any);
         expect(await missing.newestRegisteredPackage("vision-mlops-staging-x")).to.equal(undefined);
-        const denied = sagemakerRegistry({ send: async () => { throw Object.assign(new Error("not authorized"), { name: "AccessDeniedException" }); } } as any);
+        const denied = sagemakerRegistry({
+            send: async () => {
+                throw Object.assign(new Error("not authorized"), { name: "AccessDeniedException" });
+            },
+        } as any);
         const err = await denied.newestRegisteredPackage("g").catch((e) => e);
         expect(err.message).to.equal("not authorized");
     });

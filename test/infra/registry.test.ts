@@ -33,11 +33,19 @@ describe("registry lookups (moto)", function () {
         moto = await startMoto();
         sm = new SageMakerClient(moto.clientConfig);
     });
-    after(async () => { await moto?.stop(); });
-    beforeEach(async () => { await resetMoto(moto); });
+    after(async () => {
+        await moto?.stop();
+    });
+    beforeEach(async () => {
+        await resetMoto(moto);
+    });
 
     async function rejects(p: Promise<unknown>): Promise<Error> {
-        try { await p; } catch (e) { return e as Error; }
+        try {
+            await p;
+        } catch (e) {
+            return e as Error;
+        }
         throw new Error("expected a rejection");
     }
 
@@ -75,7 +83,9 @@ describe("registry lookups (moto)", function () {
     it("the emulator honours the newest-first sort the lookups ask for (so the tests above check the lookups, not luck)", async () => {
         await createGroup(sm, "signs");
         for (let i = 0; i < 3; i++) await registerPackage(sm, "signs", { status: ModelApprovalStatus.PENDING_MANUAL_APPROVAL });
-        const page = await sm.send(new ListModelPackagesCommand({ ModelPackageGroupName: "signs", SortBy: "CreationTime", SortOrder: "Descending" }));
+        const page = await sm.send(
+            new ListModelPackagesCommand({ ModelPackageGroupName: "signs", SortBy: "CreationTime", SortOrder: "Descending" }),
+        );
         expect(page.ModelPackageSummaryList!.map((p) => p.ModelPackageVersion)).to.deep.equal([3, 2, 1]);
     });
 
@@ -86,7 +96,14 @@ describe("registry lookups (moto)", function () {
         await createGroup(sm, "signs");
         const oldest = await registerPackage(sm, "signs", { status: ModelApprovalStatus.PENDING_MANUAL_APPROVAL });
         for (let i = 0; i < 100; i++) await registerPackage(sm, "signs", { status: ModelApprovalStatus.REJECTED });
-        const first = await sm.send(new ListModelPackagesCommand({ ModelPackageGroupName: "signs", SortBy: "CreationTime", SortOrder: "Descending", MaxResults: 100 }));
+        const first = await sm.send(
+            new ListModelPackagesCommand({
+                ModelPackageGroupName: "signs",
+                SortBy: "CreationTime",
+                SortOrder: "Descending",
+                MaxResults: 100,
+            }),
+        );
         expect(first.ModelPackageSummaryList).to.have.length(100);
         expect(first.NextToken, "the emulator pages, so the lookup must follow NextToken").to.be.a("string");
         expect(await newestRegisteredPackage(sm, "signs")).to.equal(oldest);
@@ -141,25 +158,50 @@ describe("registry lookups (moto)", function () {
     it("packageServedBy reads the package a model recorded when it runs the package's artifact directly", async () => {
         await createGroup(sm, "signs");
         const pending = await registerPackage(sm, "signs", { status: ModelApprovalStatus.PENDING_MANUAL_APPROVAL });
-        await sm.send(new CreateModelCommand({
-            ModelName: "staging-model", ExecutionRoleArn: ROLE_ARN,
-            PrimaryContainer: {
-                Image: "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",
-                ModelDataUrl: "s3://artifacts/signs/executions/x/model/job/output/model.tar.gz",
-                Environment: { [SERVED_PACKAGE_ENVIRONMENT_VARIABLE]: pending },
-            },
-        }));
-        await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: "staging-config", ProductionVariants: [{ VariantName: "AllTraffic", ModelName: "staging-model", InitialInstanceCount: 1, InstanceType: "ml.m5.large" }] }));
+        await sm.send(
+            new CreateModelCommand({
+                ModelName: "staging-model",
+                ExecutionRoleArn: ROLE_ARN,
+                PrimaryContainer: {
+                    Image: "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",
+                    ModelDataUrl: "s3://artifacts/signs/executions/x/model/job/output/model.tar.gz",
+                    Environment: { [SERVED_PACKAGE_ENVIRONMENT_VARIABLE]: pending },
+                },
+            }),
+        );
+        await sm.send(
+            new CreateEndpointConfigCommand({
+                EndpointConfigName: "staging-config",
+                ProductionVariants: [
+                    { VariantName: "AllTraffic", ModelName: "staging-model", InitialInstanceCount: 1, InstanceType: "ml.m5.large" },
+                ],
+            }),
+        );
         await sm.send(new CreateEndpointCommand({ EndpointName: "vision-mlops-staging-signs", EndpointConfigName: "staging-config" }));
         expect(await packageServedBy(sm, "vision-mlops-staging-signs")).to.equal(pending);
     });
 
     it("packageServedBy names the model that was not created from a package", async () => {
-        await sm.send(new CreateModelCommand({ ModelName: "plain-model", ExecutionRoleArn: ROLE_ARN, PrimaryContainer: { Image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1", ModelDataUrl: "s3://b/model.tar.gz" } }));
-        await sm.send(new CreateEndpointConfigCommand({ EndpointConfigName: "plain-config", ProductionVariants: [{ VariantName: "AllTraffic", ModelName: "plain-model", InitialInstanceCount: 1, InstanceType: "ml.m5.large" }] }));
+        await sm.send(
+            new CreateModelCommand({
+                ModelName: "plain-model",
+                ExecutionRoleArn: ROLE_ARN,
+                PrimaryContainer: { Image: "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1", ModelDataUrl: "s3://b/model.tar.gz" },
+            }),
+        );
+        await sm.send(
+            new CreateEndpointConfigCommand({
+                EndpointConfigName: "plain-config",
+                ProductionVariants: [
+                    { VariantName: "AllTraffic", ModelName: "plain-model", InitialInstanceCount: 1, InstanceType: "ml.m5.large" },
+                ],
+            }),
+        );
         await sm.send(new CreateEndpointCommand({ EndpointName: "plain", EndpointConfigName: "plain-config" }));
         const err = await rejects(packageServedBy(sm, "plain"));
-        expect(err.message).to.equal("model plain-model behind endpoint plain was not created from a model package, so it has no approval status");
+        expect(err.message).to.equal(
+            "model plain-model behind endpoint plain was not created from a model package, so it has no approval status",
+        );
     });
 
     it("packageServedBy of a missing endpoint fails with the service's not-found error naming it", async () => {
@@ -179,9 +221,12 @@ describe("registry lookups (moto)", function () {
     });
 
     it("groupOfPackageArn takes the group from a version ARN and refuses anything else", () => {
-        expect(groupOfPackageArn("arn:aws:sagemaker:us-east-1:123456789012:model-package/vision-mlops-staging-traffic-signs/12")).to.equal("vision-mlops-staging-traffic-signs");
-        expect(() => groupOfPackageArn("arn:aws:sagemaker:us-east-1:123456789012:model-package/unversioned-package"))
-            .to.throw("arn:aws:sagemaker:us-east-1:123456789012:model-package/unversioned-package is not a model package version ARN (…:model-package/<group>/<version>)");
+        expect(groupOfPackageArn("arn:aws:sagemaker:us-east-1:123456789012:model-package/vision-mlops-staging-traffic-signs/12")).to.equal(
+            "vision-mlops-staging-traffic-signs",
+        );
+        expect(() => groupOfPackageArn("arn:aws:sagemaker:us-east-1:123456789012:model-package/unversioned-package")).to.throw(
+            "arn:aws:sagemaker:us-east-1:123456789012:model-package/unversioned-package is not a model package version ARN (…:model-package/<group>/<version>)",
+        );
     });
 
     // Not covered because moto lacks them (checked against moto 5.2): ModelLifeCycle (stage/status) is

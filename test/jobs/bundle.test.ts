@@ -8,26 +8,35 @@ const root = resolve(__dirname, "../..");
 
 /** The esbuild command line of jobs/Dockerfile, so the test builds exactly what the image builds. */
 function dockerfileEsbuildArgs(): string[] {
-    const line = readFileSync(join(root, "jobs", "Dockerfile"), "utf8").split("\n").find((l) => /^RUN npx esbuild /.test(l));
+    const line = readFileSync(join(root, "jobs", "Dockerfile"), "utf8")
+        .split("\n")
+        .find((l) => /^RUN npx esbuild /.test(l));
     if (!line) throw new Error("jobs/Dockerfile has no `RUN npx esbuild ...` line");
-    return line.replace(/^RUN npx esbuild /, "").trim().split(/\s+/);
+    return line
+        .replace(/^RUN npx esbuild /, "")
+        .trim()
+        .split(/\s+/);
 }
 
 describe("jobs bundle (the image's entry point)", function () {
     this.timeout(60_000);
     let bundle: string;
-    const run = (...args: string[]) => spawnSync(process.execPath, [bundle, ...args], {
-        encoding: "utf8",
-        // sharp is external to the bundle, as in the image, where it sits in /app/node_modules
-        env: { ...process.env, NODE_PATH: join(root, "node_modules") },
-    });
+    const run = (...args: string[]) =>
+        spawnSync(process.execPath, [bundle, ...args], {
+            encoding: "utf8",
+            // sharp is external to the bundle, as in the image, where it sits in /app/node_modules
+            env: { ...process.env, NODE_PATH: join(root, "node_modules") },
+        });
 
     before(() => {
         const out = tempDir("bundle");
         bundle = join(out, "main.js");
         const args = dockerfileEsbuildArgs().map((a) => (a.startsWith("--outfile=") ? `--outfile=${bundle}` : a));
         expect(args).to.include("--external:sharp");
-        const built = spawnSync(join(root, "node_modules", ".bin", "esbuild"), [...args, "--log-level=error"], { cwd: root, encoding: "utf8" });
+        const built = spawnSync(join(root, "node_modules", ".bin", "esbuild"), [...args, "--log-level=error"], {
+            cwd: root,
+            encoding: "utf8",
+        });
         expect(built.status, built.stderr).to.equal(0);
         expect(existsSync(bundle)).to.equal(true);
     });
@@ -63,10 +72,20 @@ describe("jobs bundle (the image's entry point)", function () {
         const input = tempDir("bundle-in");
         for (const cls of ["a", "b"]) for (let i = 0; i < 3; i++) writeAt(input, `${cls}/${i}.jpg`, await noiseImage(20, 20, "jpeg"));
         const config = join(tempDir("bundle-config"), "model.json");
-        writeFileSync(config, JSON.stringify({
-            model: "ab", classes: ["a", "b"], imageShape: [3, 32, 32], split: { validation: 0.1, test: 0.1 }, seed: 3,
-            minAccuracy: 0.5, maxRegression: 0.01, confidenceThreshold: 0.8, drift: {},
-        }));
+        writeFileSync(
+            config,
+            JSON.stringify({
+                model: "ab",
+                classes: ["a", "b"],
+                imageShape: [3, 32, 32],
+                split: { validation: 0.1, test: 0.1 },
+                seed: 3,
+                minAccuracy: 0.5,
+                maxRegression: 0.01,
+                confidenceThreshold: 0.8,
+                drift: {},
+            }),
+        );
         const out = tempDir("bundle-run");
         const r = run("preprocess", "--input", input, "--output", out, "--config", config);
         expect(r.status, r.stderr).to.equal(0);

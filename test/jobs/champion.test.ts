@@ -5,7 +5,10 @@ import { findChampion } from "../../jobs/evaluate/champion";
 import { JobError } from "../../jobs/lib/errors";
 import { MotoServer, resetMoto, startMoto } from "../support/moto";
 
-const container = { Image: "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1", ModelDataUrl: "s3://artifacts/model.tar.gz" };
+const container = {
+    Image: "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",
+    ModelDataUrl: "s3://artifacts/model.tar.gz",
+};
 
 describe("evaluate: champion lookup (moto)", function () {
     this.timeout(60_000);
@@ -18,7 +21,9 @@ describe("evaluate: champion lookup (moto)", function () {
         sagemaker = new SageMakerClient(moto.clientConfig);
         s3 = new S3Client(moto.clientConfig);
     });
-    after(async () => { await moto?.stop(); });
+    after(async () => {
+        await moto?.stop();
+    });
     beforeEach(async () => {
         await resetMoto(moto);
         await s3.send(new CreateBucketCommand({ Bucket: "artifacts" }));
@@ -26,18 +31,25 @@ describe("evaluate: champion lookup (moto)", function () {
     });
 
     async function registerPackage(status: "Approved" | "PendingManualApproval" | "Rejected", statisticsKey?: string): Promise<string> {
-        const created = await sagemaker.send(new CreateModelPackageCommand({
-            ModelPackageGroupName: "staging-pets",
-            ModelApprovalStatus: status,
-            InferenceSpecification: { Containers: [container], SupportedContentTypes: ["application/x-image"], SupportedResponseMIMETypes: ["application/json"] },
-            ModelMetrics: statisticsKey
-                ? { ModelQuality: { Statistics: { ContentType: "application/json", S3Uri: `s3://artifacts/${statisticsKey}` } } }
-                : undefined,
-        }));
+        const created = await sagemaker.send(
+            new CreateModelPackageCommand({
+                ModelPackageGroupName: "staging-pets",
+                ModelApprovalStatus: status,
+                InferenceSpecification: {
+                    Containers: [container],
+                    SupportedContentTypes: ["application/x-image"],
+                    SupportedResponseMIMETypes: ["application/json"],
+                },
+                ModelMetrics: statisticsKey
+                    ? { ModelQuality: { Statistics: { ContentType: "application/json", S3Uri: `s3://artifacts/${statisticsKey}` } } }
+                    : undefined,
+            }),
+        );
         return created.ModelPackageArn!;
     }
 
-    const statistics = (accuracy: number) => JSON.stringify({ version: 0, multiclass_classification_metrics: { accuracy: { value: accuracy, standard_deviation: "NaN" } } });
+    const statistics = (accuracy: number) =>
+        JSON.stringify({ version: 0, multiclass_classification_metrics: { accuracy: { value: accuracy, standard_deviation: "NaN" } } });
 
     it("reads the newest Approved package's accuracy from its registered statistics", async () => {
         await s3.send(new PutObjectCommand({ Bucket: "artifacts", Key: "v1/statistics.json", Body: statistics(0.81) }));

@@ -9,8 +9,15 @@ import { tempDir, writeAt } from "./support/images";
 
 const classes = ["cat", "dog", "bird"];
 const config: JobModelConfig = {
-    model: "pets", classes, imageShape: [3, 64, 64], split: { validation: 0.2, test: 0.2 }, seed: 1,
-    minAccuracy: 0.5, maxRegression: 0.01, confidenceThreshold: 0.8, drift: {} as JobModelConfig["drift"],
+    model: "pets",
+    classes,
+    imageShape: [3, 64, 64],
+    split: { validation: 0.2, test: 0.2 },
+    seed: 1,
+    minAccuracy: 0.5,
+    maxRegression: 0.01,
+    confidenceThreshold: 0.8,
+    drift: {} as JobModelConfig["drift"],
 };
 
 /** Ten test images: actual class and the model's probabilities (cat, dog, bird). */
@@ -27,19 +34,45 @@ const cases: Array<[string, number, number[]]> = [
     ["t10.jpg", 2, [0.1, 0.2, 0.7]], // bird -> bird
 ];
 
-const baseline = { version: 1, classes, imageCount: 50, classCounts: { cat: 20, dog: 15, bird: 15 }, classDistribution: { cat: 0.4, dog: 0.3, bird: 0.3 }, contentTypes: { "image/jpeg": 50 }, properties: {} };
+const baseline = {
+    version: 1,
+    classes,
+    imageCount: 50,
+    classCounts: { cat: 20, dog: 15, bird: 15 },
+    classDistribution: { cat: 0.4, dog: 0.3, bird: 0.3 },
+    contentTypes: { "image/jpeg": 50 },
+    properties: {},
+};
 
 function fixture(predictions: "out" | "jsonl" = "out"): { test: string; metadata: string; predictions: string } {
     const root = tempDir("evaluate");
     writeAt(root, "metadata/class_map.json", JSON.stringify({ classes }));
     writeAt(root, "metadata/baseline.json", JSON.stringify(baseline));
-    writeAt(root, "test/labels.jsonl", cases.map(([file, label]) => JSON.stringify({ file, label, class: classes[label] })).join("\n") + "\n");
+    writeAt(
+        root,
+        "test/labels.jsonl",
+        cases.map(([file, label]) => JSON.stringify({ file, label, class: classes[label] })).join("\n") + "\n",
+    );
     if (predictions === "out") {
         // as batch transform writes them: one <image>.out per input, some as {"prediction": [...]}
         cases.forEach(([file, , p], i) => writeAt(root, `predictions/${file}.out`, JSON.stringify(i % 2 ? { prediction: p } : p)));
     } else {
-        writeAt(root, "predictions/part-0.jsonl", cases.slice(0, 6).map(([, , p]) => JSON.stringify({ prediction: p })).join("\n") + "\n");
-        writeAt(root, "predictions/part-1.jsonl", cases.slice(6).map(([, , p]) => JSON.stringify({ prediction: p })).join("\n") + "\n");
+        writeAt(
+            root,
+            "predictions/part-0.jsonl",
+            cases
+                .slice(0, 6)
+                .map(([, , p]) => JSON.stringify({ prediction: p }))
+                .join("\n") + "\n",
+        );
+        writeAt(
+            root,
+            "predictions/part-1.jsonl",
+            cases
+                .slice(6)
+                .map(([, , p]) => JSON.stringify({ prediction: p }))
+                .join("\n") + "\n",
+        );
     }
     return { test: join(root, "test"), metadata: join(root, "metadata"), predictions: join(root, "predictions") };
 }
@@ -52,14 +85,27 @@ describe("evaluate job", () => {
         const output = tempDir("evaluate-out");
         const e = await runEvaluate({ ...dirs, output, config });
         const m = e.metrics;
-        expect(m.confusion_matrix).to.deep.equal({ classes, matrix: [[3, 1, 0], [0, 2, 1], [0, 1, 2]] });
+        expect(m.confusion_matrix).to.deep.equal({
+            classes,
+            matrix: [
+                [3, 1, 0],
+                [0, 2, 1],
+                [0, 1, 2],
+            ],
+        });
         expect(m.count).to.equal(10);
         close(m.accuracy, 0.7);
         expect(m.top_k_accuracy).to.deep.equal({ "1": 0.7, "3": 1 });
         // cat: P 3/3, R 3/4, F1 6/7; dog: P 2/4, R 2/3, F1 4/7; bird: P 2/3, R 2/3, F1 2/3
-        close(m.per_class.cat.precision, 1); close(m.per_class.cat.recall, 0.75); close(m.per_class.cat.f1, 6 / 7);
-        close(m.per_class.dog.precision, 0.5); close(m.per_class.dog.recall, 2 / 3); close(m.per_class.dog.f1, 4 / 7);
-        close(m.per_class.bird.precision, 2 / 3); close(m.per_class.bird.recall, 2 / 3); close(m.per_class.bird.f1, 2 / 3);
+        close(m.per_class.cat.precision, 1);
+        close(m.per_class.cat.recall, 0.75);
+        close(m.per_class.cat.f1, 6 / 7);
+        close(m.per_class.dog.precision, 0.5);
+        close(m.per_class.dog.recall, 2 / 3);
+        close(m.per_class.dog.f1, 4 / 7);
+        close(m.per_class.bird.precision, 2 / 3);
+        close(m.per_class.bird.recall, 2 / 3);
+        close(m.per_class.bird.f1, 2 / 3);
         expect([m.per_class.cat.support, m.per_class.dog.support, m.per_class.bird.support]).to.deep.equal([4, 3, 3]);
         close(m.macro_f1, 44 / 63);
         close(m.weighted_f1, 5 / 7);
@@ -79,7 +125,11 @@ describe("evaluate job", () => {
         const stats = JSON.parse(readFileSync(join(output, "statistics.json"), "utf8"));
         expect(stats.dataset.item_count).to.equal(10);
         const mc = stats.multiclass_classification_metrics;
-        expect(mc.confusion_matrix).to.deep.equal({ cat: { cat: 3, dog: 1, bird: 0 }, dog: { cat: 0, dog: 2, bird: 1 }, bird: { cat: 0, dog: 1, bird: 2 } });
+        expect(mc.confusion_matrix).to.deep.equal({
+            cat: { cat: 3, dog: 1, bird: 0 },
+            dog: { cat: 0, dog: 2, bird: 1 },
+            bird: { cat: 0, dog: 1, bird: 2 },
+        });
         expect(mc.accuracy).to.deep.equal({ value: 0.7, standard_deviation: "NaN" }); // fewer than 200 samples
         close(mc.weighted_f1.value, 5 / 7);
         close(mc.weighted_precision.value, 0.75);
@@ -110,11 +160,19 @@ describe("evaluate job", () => {
 
     it("matches JSON lines predictions by order when the counts agree", async () => {
         const e = await runEvaluate({ ...fixture("jsonl"), output: tempDir("evaluate-jsonl"), config });
-        expect(e.metrics.confusion_matrix.matrix).to.deep.equal([[3, 1, 0], [0, 2, 1], [0, 1, 2]]);
+        expect(e.metrics.confusion_matrix.matrix).to.deep.equal([
+            [3, 1, 0],
+            [0, 2, 1],
+            [0, 1, 2],
+        ]);
     });
 
     it("sets the gate's floor from the champion's accuracy minus the allowed regression", async () => {
-        const champion = async () => ({ arn: "arn:aws:sagemaker:us-east-1:123456789012:model-package/pets/3", accuracy: 0.72, statisticsUri: "s3://b/k" });
+        const champion = async () => ({
+            arn: "arn:aws:sagemaker:us-east-1:123456789012:model-package/pets/3",
+            accuracy: 0.72,
+            statisticsUri: "s3://b/k",
+        });
         const e = await runEvaluate({ ...fixture(), output: tempDir("evaluate-champion"), config, champion });
         close(e.gate.champion_floor, 0.71);
         expect(e.gate.passed).to.equal(false);
@@ -130,17 +188,27 @@ describe("evaluate job", () => {
             expect(err.message).to.match(pattern);
         };
 
-        it("names test images without a prediction", () => fails(
-            (d) => writeFileSync(join(d.test, "labels.jsonl"), readFileSync(join(d.test, "labels.jsonl"), "utf8") + '{"file":"t11.jpg","label":1}\n'),
-            /1 test images have no <image>\.out \(t11\.jpg\)/));
+        it("names test images without a prediction", () =>
+            fails(
+                (d) =>
+                    writeFileSync(
+                        join(d.test, "labels.jsonl"),
+                        readFileSync(join(d.test, "labels.jsonl"), "utf8") + '{"file":"t11.jpg","label":1}\n',
+                    ),
+                /1 test images have no <image>\.out \(t11\.jpg\)/,
+            ));
 
-        it("names a prediction with the wrong number of classes", () => fails(
-            (d) => writeFileSync(join(d.predictions, "t04.jpg.out"), "[0.5, 0.5]"),
-            /t04\.jpg\.out has 2 probabilities but the model has 3 classes/));
+        it("names a prediction with the wrong number of classes", () =>
+            fails(
+                (d) => writeFileSync(join(d.predictions, "t04.jpg.out"), "[0.5, 0.5]"),
+                /t04\.jpg\.out has 2 probabilities but the model has 3 classes/,
+            ));
 
-        it("rejects a class index outside the class map", () => fails(
-            (d) => writeFileSync(join(d.test, "labels.jsonl"), '{"file":"t01.jpg","label":7}\n'),
-            /line 1: class index 7 of t01\.jpg is outside the class map \(0\.\.2\)/));
+        it("rejects a class index outside the class map", () =>
+            fails(
+                (d) => writeFileSync(join(d.test, "labels.jsonl"), '{"file":"t01.jpg","label":7}\n'),
+                /line 1: class index 7 of t01\.jpg is outside the class map \(0\.\.2\)/,
+            ));
 
         it("explains a count mismatch of JSON lines predictions", async () => {
             const dirs = fixture("jsonl");

@@ -21,12 +21,17 @@ const config: JobModelConfig = {
 };
 
 const outputsIn = (root: string): PreprocessOutputs => ({
-    train: join(root, "train"), validation: join(root, "validation"), test: join(root, "test"), metadata: join(root, "metadata"),
+    train: join(root, "train"),
+    validation: join(root, "validation"),
+    test: join(root, "test"),
+    metadata: join(root, "metadata"),
 });
 const readJson = (path: string) => JSON.parse(readFileSync(path, "utf8"));
 /** Every file under a folder, hidden ones included (empty folders do not count). */
-const filesUnder = (dir: string): string[] => readdirSync(dir, { withFileTypes: true })
-    .flatMap((e) => (e.isDirectory() ? filesUnder(join(dir, e.name)).map((f) => `${e.name}/${f}`) : [e.name]));
+const filesUnder = (dir: string): string[] =>
+    readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+        e.isDirectory() ? filesUnder(join(dir, e.name)).map((f) => `${e.name}/${f}`) : [e.name],
+    );
 
 /**
  * cat: 10 small JPEGs (pass through), a byte-identical copy, an empty and a truncated file;
@@ -36,7 +41,10 @@ const filesUnder = (dir: string): string[] => readdirSync(dir, { withFileTypes: 
 async function corpus(): Promise<{ input: string; sources: Map<string, Buffer> }> {
     const input = tempDir("preprocess-in");
     const sources = new Map<string, Buffer>();
-    const add = (rel: string, data: Buffer) => { writeAt(input, rel, data); sources.set(rel, data); };
+    const add = (rel: string, data: Buffer) => {
+        writeAt(input, rel, data);
+        sources.set(rel, data);
+    };
     for (let i = 0; i < 10; i++) {
         add(`cat/${String(i).padStart(2, "0")}.jpg`, await noiseImage(48, 40, "jpeg", 60));
         add(`dog/${String(i).padStart(2, "0")}.png`, await noiseImage(50, 50, "png", 128));
@@ -69,14 +77,22 @@ describe("preprocess job (real images)", function () {
 
     it("drops corrupt, empty, truncated and non-image files with the reason, and files outside class folders", () => {
         const reasons = Object.fromEntries(report.dropped.files.map((d) => [d.file, d.reason]));
-        expect(Object.keys(reasons).sort()).to.deep.equal(["bird/fake.png", "cat/empty.jpg", "cat/truncated.jpg", "dog/notes.txt", "stray.jpg"]);
+        expect(Object.keys(reasons).sort()).to.deep.equal([
+            "bird/fake.png",
+            "cat/empty.jpg",
+            "cat/truncated.jpg",
+            "dog/notes.txt",
+            "stray.jpg",
+        ]);
         expect(reasons["cat/empty.jpg"]).to.match(/empty file \(0 bytes\)/);
         expect(reasons["cat/truncated.jpg"]).to.match(/corrupt or truncated/);
         expect(reasons["dog/notes.txt"]).to.match(/not a decodable image/);
         expect(reasons["stray.jpg"]).to.match(/not inside a class folder/);
         expect(report.files_seen).to.equal(36); // batch.json and _manifest.json are not counted
         expect(readJson(join(out, "metadata", "report.json"))).to.deep.equal(report);
-        expect(droppedSummary(report)).to.equal(" (2 not a decodable image, 1 not inside a class folder, 1 empty file, 1 corrupt or truncated)");
+        expect(droppedSummary(report)).to.equal(
+            " (2 not a decodable image, 1 not inside a class folder, 1 empty file, 1 corrupt or truncated)",
+        );
     });
 
     it("keeps exact duplicates once and reports them", () => {
@@ -87,10 +103,16 @@ describe("preprocess job (real images)", function () {
 
     it("splits every class 6/2/2 and says so in dataset.json, the property file the training step reads", () => {
         expect(report.splits).to.deep.equal({
-            cat: { train: 6, validation: 2, test: 2 }, dog: { train: 6, validation: 2, test: 2 }, bird: { train: 6, validation: 2, test: 2 },
+            cat: { train: 6, validation: 2, test: 2 },
+            dog: { train: 6, validation: 2, test: 2 },
+            bird: { train: 6, validation: 2, test: 2 },
         });
         expect(readJson(join(out, "metadata", "dataset.json"))).to.deep.include({
-            num_training_samples: 18, num_validation_samples: 6, num_test_samples: 6, num_classes: 3, image_shape: "3,64,64",
+            num_training_samples: 18,
+            num_validation_samples: 6,
+            num_test_samples: 6,
+            num_classes: 3,
+            image_shape: "3,64,64",
         });
         expect(readJson(join(out, "metadata", "class_map.json"))).to.deep.equal({ classes: ["cat", "dog", "bird"] });
     });
@@ -121,7 +143,10 @@ describe("preprocess job (real images)", function () {
     });
 
     it("writes test images for batch transform and labels.jsonl beside (not inside) their folder", async () => {
-        const labels = readFileSync(join(out, "test", "labels.jsonl"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+        const labels = readFileSync(join(out, "test", "labels.jsonl"), "utf8")
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l));
         expect(labels).to.have.length(6);
         expect(readdirSync(join(out, "test", "images")).sort()).to.deep.equal(labels.map((l) => l.file).sort());
         for (const l of labels) {
@@ -181,8 +206,10 @@ describe("preprocess job (real images)", function () {
         const outBad = tempDir("preprocess-unknown-out");
         const err = await runPreprocess({ input: bad, outputs: outputsIn(outBad), config }).catch((e) => e);
         expect(err).to.be.instanceOf(JobError);
-        expect(err.message).to.equal('labels that are not classes of model pets: "horse" (1 file, e.g. horse/h1.jpg); '
-            + "its classes are: cat, dog, bird. Fix the folder names or labels, or add the classes to the model's config");
+        expect(err.message).to.equal(
+            'labels that are not classes of model pets: "horse" (1 file, e.g. horse/h1.jpg); ' +
+                "its classes are: cat, dog, bird. Fix the folder names or labels, or add the classes to the model's config",
+        );
         expect(filesUnder(outBad)).to.deep.equal([]);
     });
 
@@ -203,10 +230,18 @@ describe("preprocess job (real images)", function () {
         const tasks = [];
         for (const [i, cls] of ["cat", "dog", "bird"].flatMap((c) => [c, c, c, c, c]).entries()) {
             writeAt(flat, `images/img${i}.jpg`, await noiseImage(16, 16, "jpeg"));
-            tasks.push({ id: i, data: { image: `/data/upload/7/0a1b2c3d-img${i}.jpg` }, annotations: [{ result: [{ value: { choices: [cls] } }] }] });
+            tasks.push({
+                id: i,
+                data: { image: `/data/upload/7/0a1b2c3d-img${i}.jpg` },
+                annotations: [{ result: [{ value: { choices: [cls] } }] }],
+            });
         }
         writeAt(flat, "images/unlabelled.jpg", await noiseImage(16, 16, "jpeg"));
-        tasks.push({ id: 99, data: { image: "/data/upload/7/0a1b2c3d-gone.jpg" }, annotations: [{ result: [{ value: { choices: ["cat"] } }] }] });
+        tasks.push({
+            id: 99,
+            data: { image: "/data/upload/7/0a1b2c3d-gone.jpg" },
+            annotations: [{ result: [{ value: { choices: ["cat"] } }] }],
+        });
         const labels = join(flat, "export.json");
         writeFileSync(labels, JSON.stringify(tasks));
         const outLs = tempDir("preprocess-ls-out");

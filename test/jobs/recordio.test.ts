@@ -11,10 +11,30 @@ describe("jobs/lib/recordio", () => {
     it("packs the IRHeader as <IfQQ: flag 0, float32 label, uint64 id, uint64 0", () => {
         const h = irHeader(42, 7);
         expect([...h]).to.deep.equal([
-            0, 0, 0, 0,
-            0x00, 0x00, 0x28, 0x42, // 42.0f little-endian
-            7, 0, 0, 0, 0, 0, 0, 0,
-            0, 0, 0, 0, 0, 0, 0, 0,
+            0,
+            0,
+            0,
+            0,
+            0x00,
+            0x00,
+            0x28,
+            0x42, // 42.0f little-endian
+            7,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
         ]);
     });
 
@@ -27,10 +47,7 @@ describe("jobs/lib/recordio", () => {
         const data = Buffer.from([9, 9, 9, 9, ...MAGIC_LE, 8, 8]);
         const bytes = Buffer.concat(encodeRecord(data));
         // part 1: cflag 1, length 4; part 2: cflag 3, length 2, padded by 2
-        expect([...bytes]).to.deep.equal([
-            ...MAGIC_LE, 4, 0, 0, 1 << 5, 9, 9, 9, 9,
-            ...MAGIC_LE, 2, 0, 0, 3 << 5, 8, 8, 0, 0,
-        ]);
+        expect([...bytes]).to.deep.equal([...MAGIC_LE, 4, 0, 0, 1 << 5, 9, 9, 9, 9, ...MAGIC_LE, 2, 0, 0, 3 << 5, 8, 8, 0, 0]);
         const [record] = readRawRecords(bytes);
         expect(record.parts).to.equal(2);
         expect(record.data.equals(data)).to.equal(true);
@@ -54,9 +71,15 @@ describe("jobs/lib/recordio", () => {
         expect(readdirSync(dir).sort()).to.deep.equal(["train.idx", "train.lst", "train.rec"]);
         const records = readImageRecords(join(dir, "train.rec"));
         expect(records.map((r) => r.image.toString("hex"))).to.deep.equal(images.map((b) => b.toString("hex")));
-        expect(records.map((r) => [r.flag, r.label, Number(r.id), Number(r.id2)])).to.deep.equal([[0, 0, 0, 0], [0, 1, 1, 0], [0, 0, 2, 0]]);
+        expect(records.map((r) => [r.flag, r.label, Number(r.id), Number(r.id2)])).to.deep.equal([
+            [0, 0, 0, 0],
+            [0, 1, 1, 0],
+            [0, 0, 2, 0],
+        ]);
         expect(readIndex(join(dir, "train.idx"))).to.deep.equal(records.map((r, i) => ({ id: i, offset: r.offset })));
-        expect(readFileSync(join(dir, "train.lst"), "utf8")).to.equal("0\t0.000000\tc0/img0.jpg\n1\t1.000000\tc1/img1.jpg\n2\t0.000000\tc0/img2.jpg\n");
+        expect(readFileSync(join(dir, "train.lst"), "utf8")).to.equal(
+            "0\t0.000000\tc0/img0.jpg\n1\t1.000000\tc1/img1.jpg\n2\t0.000000\tc0/img2.jpg\n",
+        );
         expect(readList(join(dir, "train.lst"))[1]).to.deep.equal({ id: 1, label: 1, path: "c1/img1.jpg" });
     });
 

@@ -6,8 +6,12 @@ const items = (cls: string, n: number) => Array.from({ length: n }, (_, i) => `$
 
 describe("jobs/lib/split", () => {
     it("gives the same sequence for the same seed and a different one for another seed", () => {
-        const a = seededRandom(42), b = seededRandom(42), c = seededRandom(43);
-        const seqA = [a(), a(), a()], seqB = [b(), b(), b()], seqC = [c(), c(), c()];
+        const a = seededRandom(42),
+            b = seededRandom(42),
+            c = seededRandom(43);
+        const seqA = [a(), a(), a()],
+            seqB = [b(), b(), b()],
+            seqC = [c(), c(), c()];
         expect(seqA).to.deep.equal(seqB);
         expect(seqA).to.not.deep.equal(seqC);
         expect(seqA.every((x) => x >= 0 && x < 1)).to.equal(true);
@@ -22,11 +26,18 @@ describe("jobs/lib/split", () => {
     });
 
     it("splits every class by the fractions, deterministically, without losing or repeating an item", () => {
-        const byClass = new Map([["a", items("a", 50)], ["b", items("b", 20)], ["c", items("c", 7)]]);
+        const byClass = new Map([
+            ["a", items("a", 50)],
+            ["b", items("b", 20)],
+            ["c", items("c", 7)],
+        ]);
         const split = stratifiedSplit(byClass, { validation: 0.2, test: 0.1 }, 7);
         const count = (list: string[], cls: string) => list.filter((x) => x.startsWith(`${cls}/`)).length;
-        expect(["a", "b", "c"].map((c) => [count(split.train, c), count(split.validation, c), count(split.test, c)]))
-            .to.deep.equal([[35, 10, 5], [14, 4, 2], [5, 1, 1]]);
+        expect(["a", "b", "c"].map((c) => [count(split.train, c), count(split.validation, c), count(split.test, c)])).to.deep.equal([
+            [35, 10, 5],
+            [14, 4, 2],
+            [5, 1, 1],
+        ]);
         const all = [...split.train, ...split.validation, ...split.test].sort();
         expect(all).to.deep.equal([...byClass.values()].flat().sort());
         expect(stratifiedSplit(byClass, { validation: 0.2, test: 0.1 }, 7)).to.deep.equal(split);
@@ -35,13 +46,26 @@ describe("jobs/lib/split", () => {
 
     it("keeps a class's split when another class is added", () => {
         const before = stratifiedSplit(new Map([["a", items("a", 30)]]), { validation: 0.2, test: 0.2 }, 1);
-        const after = stratifiedSplit(new Map([["a", items("a", 30)], ["b", items("b", 30)]]), { validation: 0.2, test: 0.2 }, 1);
+        const after = stratifiedSplit(
+            new Map([
+                ["a", items("a", 30)],
+                ["b", items("b", 30)],
+            ]),
+            { validation: 0.2, test: 0.2 },
+            1,
+        );
         expect(after.test.filter((x) => x.startsWith("a/"))).to.deep.equal(before.test);
     });
 
     it("names every class too small to split and what it needs", () => {
-        const byClass = new Map([["a", items("a", 10)], ["b", items("b", 2)], ["empty", []]]);
-        expect(() => stratifiedSplit(byClass, { validation: 0.1, test: 0.1 }, 1)).to.throw(JobError,
-            /classes too small to split \(each needs at least 3 usable images.*\): b has 2; empty has 0; add images/);
+        const byClass = new Map([
+            ["a", items("a", 10)],
+            ["b", items("b", 2)],
+            ["empty", []],
+        ]);
+        expect(() => stratifiedSplit(byClass, { validation: 0.1, test: 0.1 }, 1)).to.throw(
+            JobError,
+            /classes too small to split \(each needs at least 3 usable images.*\): b has 2; empty has 0; add images/,
+        );
     });
 });

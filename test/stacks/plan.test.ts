@@ -8,7 +8,9 @@ const ROOT = resolve(__dirname, "../..");
 
 function plan(args: string[], env: Record<string, string> = {}) {
     const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "scripts/plan.ts"), ...args], {
-        cwd: ROOT, encoding: "utf8", env: { ...process.env, ...env },
+        cwd: ROOT,
+        encoding: "utf8",
+        env: { ...process.env, ...env },
     });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -22,7 +24,9 @@ describe("npm run plan (end to end)", function () {
         expect(r.code, r.stderr).to.equal(0);
         expect(r.stdout).to.include('Offline plan for stack "staging" (staging, us-east-1)');
         expect(r.stdout).to.match(/└─ vision-mlops:stack:Platform {2}vision-mlops-staging/);
-        expect(r.stdout).to.match(/│ {2}│ {2}├─ aws:s3\/bucket:Bucket {2}vision-mlops-staging-lake-raw {2}\(bucket=vision-mlops-staging-raw-123456789012-us-east-1\)/);
+        expect(r.stdout).to.match(
+            /│ {2}│ {2}├─ aws:s3\/bucket:Bucket {2}vision-mlops-staging-lake-raw {2}\(bucket=vision-mlops-staging-raw-123456789012-us-east-1\)/,
+        );
         const doc = JSON.parse(readFileSync(join(out, "plan.json"), "utf8"));
         expect(doc).to.include({ stack: "staging", environment: "staging", region: "us-east-1" });
         const raw = doc.resources.find((x: any) => x.type === "aws:s3/bucket:Bucket" && x.name === "vision-mlops-staging-lake-raw");
@@ -38,7 +42,9 @@ describe("npm run plan (end to end)", function () {
         const refused = plan(["prod", "--out", join(out, "refused"), "--registry", "pending"]);
         expect(refused.code).to.equal(1);
         expect(refused.stderr).to.include("error: prod serves only Approved model packages; nothing was deployed:");
-        expect(refused.stderr).to.include("traffic-signs: model package arn:aws:sagemaker:us-east-1:123456789012:model-package/vision-mlops-staging-traffic-signs/1 (served by organization/vision-mlops/staging) is PendingManualApproval, not Approved.");
+        expect(refused.stderr).to.include(
+            "traffic-signs: model package arn:aws:sagemaker:us-east-1:123456789012:model-package/vision-mlops-staging-traffic-signs/1 (served by organization/vision-mlops/staging) is PendingManualApproval, not Approved.",
+        );
         expect(refused.stderr).to.include("npm run approve -- --stack staging --model bikes-vs-motorcycles");
         expect(existsSync(join(out, "refused", "plan.json"))).to.equal(false);
     });

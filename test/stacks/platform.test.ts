@@ -16,11 +16,16 @@ const STAGING_KEY = `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/staging-key`;
 
 function registry(status: string, registered = true): ModelRegistry {
     return {
-        async newestRegisteredPackage(group) { return registered ? pkgArn(group.replace("vision-mlops-staging-", "")) : undefined; },
+        async newestRegisteredPackage(group) {
+            return registered ? pkgArn(group.replace("vision-mlops-staging-", "")) : undefined;
+        },
         async describePackage(arn): Promise<PackageInfo> {
             const model = arn.split("/")[1].replace("vision-mlops-staging-", "");
             return {
-                arn, group: arn.split("/")[1], approvalStatus: status, customerMetadata: {},
+                arn,
+                group: arn.split("/")[1],
+                approvalStatus: status,
+                customerMetadata: {},
                 image: "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",
                 modelDataUrl: `s3://${ARTIFACTS}/${model}/executions/abc/model/job/output/model.tar.gz`,
                 monitoringBaselineUri: `s3://${ARTIFACTS}/${model}/executions/abc/evaluation/monitoring_baseline.json`,
@@ -34,7 +39,10 @@ async function build(stack: "staging" | "prod", reg: ModelRegistry): Promise<{ p
     const declared = useMocks(stack, {
         stackOutputs: {
             [STAGING_STACK]: {
-                [SERVED_PACKAGES_OUTPUT]: { "traffic-signs": pkgArn("traffic-signs"), "bikes-vs-motorcycles": pkgArn("bikes-vs-motorcycles") },
+                [SERVED_PACKAGES_OUTPUT]: {
+                    "traffic-signs": pkgArn("traffic-signs"),
+                    "bikes-vs-motorcycles": pkgArn("bikes-vs-motorcycles"),
+                },
                 dataKeyArn: STAGING_KEY,
             },
         },
@@ -62,12 +70,22 @@ describe("platform: staging", () => {
 
     it("tags everything through the providers' default tags, model resources with their model", () => {
         const modelProvider = find(declared, T.provider, "vision-mlops-staging-traffic-signs-aws");
-        expect(JSON.parse(modelProvider.inputs.defaultTags).tags).to.include({ model: "traffic-signs", environment: "staging", project: "vision-mlops" });
+        expect(JSON.parse(modelProvider.inputs.defaultTags).tags).to.include({
+            model: "traffic-signs",
+            environment: "staging",
+            project: "vision-mlops",
+        });
         const endpoint = find(declared, T.endpoint, "vision-mlops-staging-traffic-signs-endpoint");
         expect(endpoint.provider).to.match(/::vision-mlops-staging-traffic-signs-aws::/);
         const provider = find(declared, T.provider, "vision-mlops-staging-aws");
         const tags = JSON.parse(provider.inputs.defaultTags).tags;
-        expect(tags).to.deep.equal({ team: "vision", "cost-center": "ml-platform", project: "vision-mlops", environment: "staging", "managed-by": "pulumi" });
+        expect(tags).to.deep.equal({
+            team: "vision",
+            "cost-center": "ml-platform",
+            project: "vision-mlops",
+            environment: "staging",
+            "managed-by": "pulumi",
+        });
         expect(provider.inputs.region).to.equal("us-east-1");
     });
 
@@ -112,12 +130,23 @@ describe("platform: staging", () => {
 
     it("scales on invocations per instance within the configured bounds; no scaling where none is configured", () => {
         const target = find(declared, T.target, "vision-mlops-staging-traffic-signs-scaling-target").inputs;
-        expect(target).to.include({ serviceNamespace: "sagemaker", scalableDimension: "sagemaker:variant:DesiredInstanceCount", minCapacity: 1, maxCapacity: 2 });
+        expect(target).to.include({
+            serviceNamespace: "sagemaker",
+            scalableDimension: "sagemaker:variant:DesiredInstanceCount",
+            minCapacity: 1,
+            maxCapacity: 2,
+        });
         expect(target.resourceId).to.equal("endpoint/vision-mlops-staging-traffic-signs/variant/AllTraffic");
         const policy = find(declared, T.policy, "vision-mlops-staging-traffic-signs-scaling-policy").inputs;
         expect(policy.policyType).to.equal("TargetTrackingScaling");
-        expect(policy.targetTrackingScalingPolicyConfiguration).to.deep.include({ targetValue: 100, scaleInCooldown: 300, scaleOutCooldown: 60 });
-        expect(policy.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType).to.equal("SageMakerVariantInvocationsPerInstance");
+        expect(policy.targetTrackingScalingPolicyConfiguration).to.deep.include({
+            targetValue: 100,
+            scaleInCooldown: 300,
+            scaleOutCooldown: 60,
+        });
+        expect(policy.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType).to.equal(
+            "SageMakerVariantInvocationsPerInstance",
+        );
         expect(declared.filter((r) => r.type === T.target && r.name.includes("bikes"))).to.have.length(0);
     });
 
@@ -143,29 +172,48 @@ describe("platform: staging", () => {
         const budget = find(declared, "aws:budgets/budget:Budget", "vision-mlops-staging-budget-monthly").inputs;
         expect(budget).to.include({ budgetType: "COST", timeUnit: "MONTHLY", limitAmount: "1500.00", limitUnit: "USD" });
         expect(budget.costFilters).to.deep.equal([{ name: "TagKeyValue", values: ["user:environment$staging"] }]);
-        expect(budget.notifications.map((n: any) => `${n.notificationType}@${n.threshold}`)).to.deep.equal(["ACTUAL@80", "ACTUAL@100", "FORECASTED@100"]);
-        for (const n of budget.notifications) expect(n.subscriberSnsTopicArns).to.deep.equal([`arn:aws:sns:us-east-1:${TEST_ACCOUNT}:vision-mlops-staging-alerts`]);
+        expect(budget.notifications.map((n: any) => `${n.notificationType}@${n.threshold}`)).to.deep.equal([
+            "ACTUAL@80",
+            "ACTUAL@100",
+            "FORECASTED@100",
+        ]);
+        for (const n of budget.notifications)
+            expect(n.subscriberSnsTopicArns).to.deep.equal([`arn:aws:sns:us-east-1:${TEST_ACCOUNT}:vision-mlops-staging-alerts`]);
     });
 
     it("trains in staging: one pipeline per model, built from the jobs image", () => {
         const pipelines = declared.filter(ofType("aws:sagemaker/pipeline:Pipeline")).map((r) => r.inputs.pipelineName);
-        expect(pipelines.filter((p) => p.endsWith("-training"))).to.have.members(["vision-mlops-staging-traffic-signs-training", "vision-mlops-staging-bikes-vs-motorcycles-training"]);
+        expect(pipelines.filter((p) => p.endsWith("-training"))).to.have.members([
+            "vision-mlops-staging-traffic-signs-training",
+            "vision-mlops-staging-bikes-vs-motorcycles-training",
+        ]);
         expect(declared.filter(ofType("awsx:ecr:Image"))).to.have.length(1);
     });
 
     it("monitors each served endpoint on the default (pipeline) engine against the package's own baseline", () => {
         const schedules = declared.filter(ofType("aws:scheduler/schedule:Schedule")).map((r) => r.inputs.name);
-        expect(schedules).to.have.members(["vision-mlops-staging-traffic-signs-monitor", "vision-mlops-staging-bikes-vs-motorcycles-monitor"]);
+        expect(schedules).to.have.members([
+            "vision-mlops-staging-traffic-signs-monitor",
+            "vision-mlops-staging-bikes-vs-motorcycles-monitor",
+        ]);
         expect(declared.filter(ofType("aws:sagemaker/monitoringSchedule:MonitoringSchedule"))).to.have.length(0);
-        const monitor = JSON.parse(find(declared, "aws:sagemaker/pipeline:Pipeline", "vision-mlops-staging-traffic-signs-monitor-pipeline").inputs.pipelineDefinition);
+        const monitor = JSON.parse(
+            find(declared, "aws:sagemaker/pipeline:Pipeline", "vision-mlops-staging-traffic-signs-monitor-pipeline").inputs
+                .pipelineDefinition,
+        );
         expect(JSON.stringify(monitor)).to.include(`s3://${ARTIFACTS}/traffic-signs/executions/abc/evaluation/`);
-        const dashboard = JSON.parse(find(declared, "aws:cloudwatch/dashboard:Dashboard", "vision-mlops-staging-dashboard-dashboard").inputs.dashboardBody);
+        const dashboard = JSON.parse(
+            find(declared, "aws:cloudwatch/dashboard:Dashboard", "vision-mlops-staging-dashboard-dashboard").inputs.dashboardBody,
+        );
         expect(JSON.stringify(dashboard)).to.include("vision-mlops-staging-traffic-signs-training");
     });
 
     it("exports what prod and the CLIs need", async () => {
-        const out = await unwrapOutput(pulumi.output(platform.outputs)) as any;
-        expect(out[SERVED_PACKAGES_OUTPUT]).to.deep.equal({ "traffic-signs": pkgArn("traffic-signs"), "bikes-vs-motorcycles": pkgArn("bikes-vs-motorcycles") });
+        const out = (await unwrapOutput(pulumi.output(platform.outputs))) as any;
+        expect(out[SERVED_PACKAGES_OUTPUT]).to.deep.equal({
+            "traffic-signs": pkgArn("traffic-signs"),
+            "bikes-vs-motorcycles": pkgArn("bikes-vs-motorcycles"),
+        });
         expect(out.dataKeyArn).to.match(/^arn:aws:kms:/);
         expect(out.models["traffic-signs"]).to.deep.include({
             endpointName: "vision-mlops-staging-traffic-signs",
@@ -180,9 +228,10 @@ describe("platform: staging before any model is registered", () => {
         const { platform, declared } = await build("staging", registry("PendingManualApproval", false));
         expect(declared.filter(ofType(T.endpoint))).to.have.length(0);
         expect(declared.filter(ofType("aws:s3/bucket:Bucket"))).to.have.length(5);
-        const out = await unwrapOutput(pulumi.output(platform.outputs)) as any;
+        const out = (await unwrapOutput(pulumi.output(platform.outputs))) as any;
         expect(out.models["traffic-signs"]).to.deep.include({
-            servedPackage: null, endpointName: null,
+            servedPackage: null,
+            endpointName: null,
             serving: "no endpoint yet: no model package registered; ingest a batch to start the training pipeline",
         });
     });
@@ -193,7 +242,9 @@ describe("platform: prod", () => {
     before(async () => ({ declared } = await build("prod", registry(ModelApprovalStatus.APPROVED))));
 
     it("does not train in prod: prod serves what staging trained", () => {
-        expect(declared.filter((r) => r.type === "aws:sagemaker/pipeline:Pipeline" && r.inputs.pipelineName.endsWith("-training"))).to.have.length(0);
+        expect(
+            declared.filter((r) => r.type === "aws:sagemaker/pipeline:Pipeline" && r.inputs.pipelineName.endsWith("-training")),
+        ).to.have.length(0);
         expect(declared.filter(ofType("aws:sagemaker/modelPackageGroup:ModelPackageGroup"))).to.have.length(0);
     });
 
@@ -206,7 +257,9 @@ describe("platform: prod", () => {
             const c = find(declared, T.config, `vision-mlops-prod-${model}-config`).inputs;
             expect(c.productionVariants[0].initialInstanceCount, model).to.be.at.least(2);
             expect(c.dataCaptureConfig.initialSamplingPercentage, model).to.equal(80);
-            expect(find(declared, T.model, `vision-mlops-prod-${model}-model`).inputs.primaryContainer).to.deep.equal({ modelPackageName: pkgArn(model) });
+            expect(find(declared, T.model, `vision-mlops-prod-${model}-model`).inputs.primaryContainer).to.deep.equal({
+                modelPackageName: pkgArn(model),
+            });
             expect(find(declared, T.target, `vision-mlops-prod-${model}-scaling-target`).inputs.minCapacity, model).to.be.at.least(2);
         }
     });
@@ -214,9 +267,14 @@ describe("platform: prod", () => {
     it("deploys blue/green with a one-instance canary and rolls back on the endpoint's alarms", () => {
         const e = find(declared, T.endpoint, "vision-mlops-prod-traffic-signs-endpoint").inputs;
         const policy = e.deploymentConfig.blueGreenUpdatePolicy;
-        expect(policy.trafficRoutingConfiguration).to.deep.equal({ type: "CANARY", canarySize: { type: "INSTANCE_COUNT", value: 1 }, waitIntervalInSeconds: 600 });
+        expect(policy.trafficRoutingConfiguration).to.deep.equal({
+            type: "CANARY",
+            canarySize: { type: "INSTANCE_COUNT", value: 1 },
+            waitIntervalInSeconds: 600,
+        });
         expect(e.deploymentConfig.autoRollbackConfiguration.alarms).to.deep.equal([
-            { alarmName: "vision-mlops-prod-traffic-signs-5xx" }, { alarmName: "vision-mlops-prod-traffic-signs-latency-p99" },
+            { alarmName: "vision-mlops-prod-traffic-signs-5xx" },
+            { alarmName: "vision-mlops-prod-traffic-signs-latency-p99" },
         ]);
         expect(find(declared, T.alarm, "vision-mlops-prod-traffic-signs-latency").inputs.threshold).to.equal(300_000);
     });
@@ -234,11 +292,21 @@ describe("platform: prod with an unapproved package", () => {
     it("refuses before declaring any resource but the StackReference", async () => {
         const config = readStackFile(".", "prod");
         const declared = useMocks("prod", {
-            stackOutputs: { [STAGING_STACK]: { [SERVED_PACKAGES_OUTPUT]: { "traffic-signs": pkgArn("traffic-signs"), "bikes-vs-motorcycles": pkgArn("bikes-vs-motorcycles") }, dataKeyArn: STAGING_KEY } },
+            stackOutputs: {
+                [STAGING_STACK]: {
+                    [SERVED_PACKAGES_OUTPUT]: {
+                        "traffic-signs": pkgArn("traffic-signs"),
+                        "bikes-vs-motorcycles": pkgArn("bikes-vs-motorcycles"),
+                    },
+                    dataKeyArn: STAGING_KEY,
+                },
+            },
         });
         const err = await createPlatform(config, { registry: registry(ModelApprovalStatus.PENDING_MANUAL_APPROVAL) }).catch((e) => e);
         expect(err).to.be.instanceOf(PromotionRefused);
-        expect(err.message).to.include(`traffic-signs: model package ${pkgArn("traffic-signs")} (served by ${STAGING_STACK}) is PendingManualApproval`);
+        expect(err.message).to.include(
+            `traffic-signs: model package ${pkgArn("traffic-signs")} (served by ${STAGING_STACK}) is PendingManualApproval`,
+        );
         await settled(declared);
         expect(declared.map((r) => r.type)).to.deep.equal(["pulumi:pulumi:StackReference"]);
     });

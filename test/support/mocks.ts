@@ -1,6 +1,13 @@
 import { DeclaredResource } from "../../stacks/offline";
 
-export { DeclaredResource, OFFLINE_ACCOUNT as TEST_ACCOUNT, OFFLINE_REGION as TEST_REGION, settled, unwrapOutput, useMocks } from "../../stacks/offline";
+export {
+    DeclaredResource,
+    OFFLINE_ACCOUNT as TEST_ACCOUNT,
+    OFFLINE_REGION as TEST_REGION,
+    settled,
+    unwrapOutput,
+    useMocks,
+} from "../../stacks/offline";
 
 export const ofType = (type: string) => (r: DeclaredResource) => r.type === type;
 export const named = (name: string) => (r: DeclaredResource) => r.name === name;

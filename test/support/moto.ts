@@ -35,7 +35,9 @@ export async function startMoto(region = "us-east-1"): Promise<MotoServer> {
         stdio: ["ignore", "ignore", "pipe"],
     });
     let stderr = "";
-    proc.stderr?.on("data", (d) => { stderr += String(d); });
+    proc.stderr?.on("data", (d) => {
+        stderr += String(d);
+    });
     const endpoint = `http://127.0.0.1:${port}`;
     const deadline = Date.now() + 20_000;
     for (;;) {
@@ -43,8 +45,13 @@ export async function startMoto(region = "us-east-1"): Promise<MotoServer> {
         try {
             const res = await fetch(`${endpoint}/moto-api/`);
             if (res.ok || res.status < 500) break;
-        } catch { /* not listening yet */ }
-        if (Date.now() > deadline) { proc.kill(); throw new Error(`moto server did not start on ${endpoint}: ${stderr}`); }
+        } catch {
+            /* not listening yet */
+        }
+        if (Date.now() > deadline) {
+            proc.kill();
+            throw new Error(`moto server did not start on ${endpoint}: ${stderr}`);
+        }
         await new Promise((r) => setTimeout(r, 100));
     }
     const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
@@ -60,7 +67,10 @@ export async function startMoto(region = "us-east-1"): Promise<MotoServer> {
         },
         async stop() {
             if (proc.exitCode !== null) return;
-            await new Promise<void>((resolve) => { proc.once("exit", () => resolve()); proc.kill("SIGTERM"); });
+            await new Promise<void>((resolve) => {
+                proc.once("exit", () => resolve());
+                proc.kill("SIGTERM");
+            });
         },
     };
 }

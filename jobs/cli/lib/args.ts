@@ -16,10 +16,19 @@ export interface CliSpec<O extends Options> {
  * Parses the command line strictly (unknown options and stray arguments are errors that point at --help).
  * Returns undefined after printing the help when --help was asked for.
  */
-export function parseCli<O extends Options>(spec: CliSpec<O>, argv: readonly string[], print: (text: string) => void = console.log): Values<O> | undefined {
+export function parseCli<O extends Options>(
+    spec: CliSpec<O>,
+    argv: readonly string[],
+    print: (text: string) => void = console.log,
+): Values<O> | undefined {
     let parsed;
     try {
-        parsed = parseArgs({ args: [...argv], options: { ...spec.options, help: { type: "boolean", short: "h" } }, strict: true, allowPositionals: false });
+        parsed = parseArgs({
+            args: [...argv],
+            options: { ...spec.options, help: { type: "boolean", short: "h" } },
+            strict: true,
+            allowPositionals: false,
+        });
     } catch (e) {
         throw new CliError(`${(e as Error).message.replace(/\.$/, "")}\nusage: ${spec.usage} (--help for details)`);
     }

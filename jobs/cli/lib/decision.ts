@@ -32,7 +32,13 @@ export const DECISION_KEYS = {
     rejectionReason: "rejection-reason",
 } as const;
 
-const APPROVAL_KEYS = [DECISION_KEYS.approvedBy, DECISION_KEYS.approvedAt, DECISION_KEYS.approvalNote, DECISION_KEYS.forcedReason, DECISION_KEYS.forcedViolations];
+const APPROVAL_KEYS = [
+    DECISION_KEYS.approvedBy,
+    DECISION_KEYS.approvedAt,
+    DECISION_KEYS.approvalNote,
+    DECISION_KEYS.forcedReason,
+    DECISION_KEYS.forcedViolations,
+];
 const REJECTION_KEYS = [DECISION_KEYS.rejectedBy, DECISION_KEYS.rejectedAt, DECISION_KEYS.rejectionReason];
 
 /** SageMaker's limits on CustomerMetadataProperties (CustomerMetadataMap in the API reference). */
@@ -61,8 +67,14 @@ export function metadataValue(text: string): string | undefined {
 
 /** True when SageMaker would accept the pair as customer metadata. */
 export function isValidMetadataEntry(key: string, value: string): boolean {
-    return key.length >= 1 && key.length <= METADATA_LIMITS.keyLength && METADATA_CHARACTERS.test(key)
-        && value.length >= 1 && value.length <= METADATA_LIMITS.valueLength && METADATA_CHARACTERS.test(value);
+    return (
+        key.length >= 1 &&
+        key.length <= METADATA_LIMITS.keyLength &&
+        METADATA_CHARACTERS.test(key) &&
+        value.length >= 1 &&
+        value.length <= METADATA_LIMITS.valueLength &&
+        METADATA_CHARACTERS.test(value)
+    );
 }
 
 function oneLine(text: string): string {
@@ -83,8 +95,10 @@ export function decisionDescription(d: Decision): string {
     }
     if (text.length > APPROVAL_DESCRIPTION_MAX) {
         const option = d.action === "approve" && d.note ? "--note" : "--reason";
-        throw new CliError(`the approval description would be ${text.length} characters and SageMaker allows ${APPROVAL_DESCRIPTION_MAX}; `
-            + `shorten ${option} by at least ${text.length - APPROVAL_DESCRIPTION_MAX} characters`);
+        throw new CliError(
+            `the approval description would be ${text.length} characters and SageMaker allows ${APPROVAL_DESCRIPTION_MAX}; ` +
+                `shorten ${option} by at least ${text.length - APPROVAL_DESCRIPTION_MAX} characters`,
+        );
     }
     return text;
 }
@@ -116,7 +130,10 @@ export function decisionMetadata(d: Decision): { set: Record<string, string>; cl
  * earlier decision left out) together with the stale keys to remove, so the result is the same whether
  * the service merges the map into the existing one or replaces it.
  */
-export function metadataUpdate(existing: Readonly<Record<string, string>>, d: Decision): { properties: Record<string, string>; toRemove: string[] } {
+export function metadataUpdate(
+    existing: Readonly<Record<string, string>>,
+    d: Decision,
+): { properties: Record<string, string>; toRemove: string[] } {
     const { set, clear } = decisionMetadata(d);
     const properties: Record<string, string> = {};
     for (const [k, v] of Object.entries(existing)) if (!clear.includes(k)) properties[k] = v;
@@ -124,18 +141,27 @@ export function metadataUpdate(existing: Readonly<Record<string, string>>, d: De
     const toRemove = clear.filter((k) => k in existing && !(k in set));
     const count = Object.keys(properties).length;
     if (count > METADATA_LIMITS.entries)
-        throw new CliError(`the package would have ${count} metadata entries and SageMaker allows ${METADATA_LIMITS.entries}; remove some of its CustomerMetadataProperties first`);
+        throw new CliError(
+            `the package would have ${count} metadata entries and SageMaker allows ${METADATA_LIMITS.entries}; remove some of its CustomerMetadataProperties first`,
+        );
     return { properties, toRemove };
 }
 
 /** Writes the decision: approval status, description and metadata in one UpdateModelPackage call. */
-export async function recordDecision(client: RegistryClient, packageArn: string, existing: Readonly<Record<string, string>>, d: Decision): Promise<void> {
+export async function recordDecision(
+    client: RegistryClient,
+    packageArn: string,
+    existing: Readonly<Record<string, string>>,
+    d: Decision,
+): Promise<void> {
     const { properties, toRemove } = metadataUpdate(existing, d);
-    await client.send(new UpdateModelPackageCommand({
-        ModelPackageArn: packageArn,
-        ModelApprovalStatus: d.action === "approve" ? ModelApprovalStatus.APPROVED : ModelApprovalStatus.REJECTED,
-        ApprovalDescription: decisionDescription(d),
-        CustomerMetadataProperties: properties,
-        ...(toRemove.length ? { CustomerMetadataPropertiesToRemove: toRemove } : {}),
-    }));
+    await client.send(
+        new UpdateModelPackageCommand({
+            ModelPackageArn: packageArn,
+            ModelApprovalStatus: d.action === "approve" ? ModelApprovalStatus.APPROVED : ModelApprovalStatus.REJECTED,
+            ApprovalDescription: decisionDescription(d),
+            CustomerMetadataProperties: properties,
+            ...(toRemove.length ? { CustomerMetadataPropertiesToRemove: toRemove } : {}),
+        }),
+    );
 }

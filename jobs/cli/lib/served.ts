@@ -6,7 +6,10 @@ import { CliError, StackContext } from "../common";
 /** SageMaker answers a Describe* of a missing resource with a ValidationException "Could not find ...". */
 export function isNotFound(e: unknown): boolean {
     const err = e as { name?: string; message?: string };
-    return (err?.name === "ValidationException" || err?.name === "ResourceNotFound") && /could not find|not found|does not exist/i.test(err.message ?? "");
+    return (
+        (err?.name === "ValidationException" || err?.name === "ResourceNotFound") &&
+        /could not find|not found|does not exist/i.test(err.message ?? "")
+    );
 }
 
 /** The endpoint's description, or undefined when the stack has not deployed it. */
@@ -35,8 +38,10 @@ export async function servedPackage(client: RegistryClient, ctx: StackContext, m
     const endpoint = endpointName(ctx.config.environment, model);
     const described = await describeEndpointIfAny(client, endpoint);
     if (!described)
-        throw new CliError(`endpoint ${endpoint} of model ${model} was not found in ${ctx.region} (account ${ctx.accountId}); `
-            + `deploy it first with \`pulumi up --stack ${ctx.stack}\` (the stack creates it once a package is registered for the model)`);
+        throw new CliError(
+            `endpoint ${endpoint} of model ${model} was not found in ${ctx.region} (account ${ctx.accountId}); ` +
+                `deploy it first with \`pulumi up --stack ${ctx.stack}\` (the stack creates it once a package is registered for the model)`,
+        );
     let arn: string;
     try {
         arn = await packageServedBy(client, endpoint);
@@ -46,7 +51,9 @@ export async function servedPackage(client: RegistryClient, ctx: StackContext, m
     try {
         groupOfPackageArn(arn);
     } catch {
-        throw new CliError(`endpoint ${endpoint} serves ${arn}, which is not a versioned package of the model registry, so it has no approval status to set`);
+        throw new CliError(
+            `endpoint ${endpoint} serves ${arn}, which is not a versioned package of the model registry, so it has no approval status to set`,
+        );
     }
     return { endpoint, endpointUpdatedAt: described.LastModifiedTime, info: await describePackage(client, arn) };
 }

@@ -16,12 +16,19 @@ export function stacksIn(dir: string): string[] {
  * Reads the stack file (an unknown stack is an error listing the known ones), builds the clients for the
  * stack's region and identifies the caller (no credentials is an error saying how to set them).
  */
-export async function openStack(stack: string, makeClients: ClientFactory = clientsFromEnvironment): Promise<{ ctx: StackContext; clients: CliClients }> {
+export async function openStack(
+    stack: string,
+    makeClients: ClientFactory = clientsFromEnvironment,
+): Promise<{ ctx: StackContext; clients: CliClients }> {
     const dir = projectDir();
     if (!existsSync(stackFilePath(dir, stack))) {
         const known = stacksIn(dir);
-        throw new CliError(`unknown stack "${stack}": there is no ${stackFilePath(dir, stack)}; `
-            + (known.length ? `this project has: ${known.join(", ")}` : "this folder has no Pulumi.<stack>.yaml; run from the project folder or set VISION_MLOPS_PROJECT_DIR"));
+        throw new CliError(
+            `unknown stack "${stack}": there is no ${stackFilePath(dir, stack)}; ` +
+                (known.length
+                    ? `this project has: ${known.join(", ")}`
+                    : "this folder has no Pulumi.<stack>.yaml; run from the project folder or set VISION_MLOPS_PROJECT_DIR"),
+        );
     }
     let region: string;
     try {

@@ -17,13 +17,20 @@ const KEY = "arn:aws:kms:us-east-1:123456789012:key/k";
 function processingArgs<O extends string>(outputs: O[]): ProcessingArguments<O> {
     return {
         RoleArn: ROLE,
-        AppSpecification: { ImageUri: "123456789012.dkr.ecr.us-east-1.amazonaws.com/jobs@sha256:abc", ContainerEntrypoint: ["node", "main.js", "prep"] },
+        AppSpecification: {
+            ImageUri: "123456789012.dkr.ecr.us-east-1.amazonaws.com/jobs@sha256:abc",
+            ContainerEntrypoint: ["node", "main.js", "prep"],
+        },
         ProcessingResources: { ClusterConfig: { InstanceType: "ml.m5.xlarge", InstanceCount: 1, VolumeSizeInGB: 30, VolumeKmsKeyId: KEY } },
         ProcessingOutputConfig: {
             KmsKeyId: KEY,
             Outputs: outputs.map((o) => ({
                 OutputName: o,
-                S3Output: { S3Uri: join(["s3://curated/", execution.pipelineExecutionId, `/${o}`]), LocalPath: `/opt/ml/processing/output/${o}`, S3UploadMode: "EndOfJob" as const },
+                S3Output: {
+                    S3Uri: join(["s3://curated/", execution.pipelineExecutionId, `/${o}`]),
+                    LocalPath: `/opt/ml/processing/output/${o}`,
+                    S3UploadMode: "EndOfJob" as const,
+                },
             })),
         },
     };
@@ -53,10 +60,12 @@ function smallPipeline() {
         cache: { expireAfter: "P30D" },
     });
     const train = p.training("Train", {
-        arguments: trainingArgs([{
-            ChannelName: "train",
-            DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: prepare.outputUri("train") } },
-        }]),
+        arguments: trainingArgs([
+            {
+                ChannelName: "train",
+                DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: prepare.outputUri("train") } },
+            },
+        ]),
         retryPolicies: [{ ExceptionType: ["SageMaker.CAPACITY_ERROR"], IntervalSeconds: 60, BackoffRate: 2, MaxAttempts: 3 }],
     });
     const accuracy = jsonGet(prepare.propertyFile("Report"), "metrics.accuracy");
@@ -64,7 +73,11 @@ function smallPipeline() {
         arguments: {
             ModelPackageGroupName: "group",
             ModelApprovalStatus: "PendingManualApproval",
-            InferenceSpecification: { Containers: [{ Image: "algo:1", ModelDataUrl: train.modelArtifacts }], SupportedContentTypes: ["application/x-image"], SupportedResponseMIMETypes: ["application/json"] },
+            InferenceSpecification: {
+                Containers: [{ Image: "algo:1", ModelDataUrl: train.modelArtifacts }],
+                SupportedContentTypes: ["application/x-image"],
+                SupportedResponseMIMETypes: ["application/json"],
+            },
             CustomerMetadataProperties: { input },
         },
     });
@@ -81,7 +94,11 @@ describe("infra/pipeline/builder", () => {
             { Name: "InputKey", Type: "String", DefaultValue: "batches/1/_manifest.json" },
             { Name: "MinAccuracy", Type: "Float", DefaultValue: 0.9 },
         ]);
-        expect(definition.Steps.map((s) => [s.Name, s.Type])).to.deep.equal([["Prepare", "Processing"], ["Train", "Training"], ["Gate", "Condition"]]);
+        expect(definition.Steps.map((s) => [s.Name, s.Type])).to.deep.equal([
+            ["Prepare", "Processing"],
+            ["Train", "Training"],
+            ["Gate", "Condition"],
+        ]);
         const [prepare, train, gate] = definition.Steps as any[];
         expect(prepare.CacheConfig).to.deep.equal({ Enabled: true, ExpireAfter: "P30D" });
         expect(prepare.PropertyFiles).to.deep.equal([{ PropertyFileName: "Report", OutputName: "report", FilePath: "report.json" }]);
@@ -91,16 +108,29 @@ describe("infra/pipeline/builder", () => {
         expect(train.Arguments.InputDataConfig[0].DataSource.S3DataSource.S3Uri).to.deep.equal({
             Get: "Steps.Prepare.ProcessingOutputConfig.Outputs['train'].S3Output.S3Uri",
         });
-        expect(train.RetryPolicies).to.deep.equal([{ ExceptionType: ["SageMaker.CAPACITY_ERROR"], IntervalSeconds: 60, BackoffRate: 2, MaxAttempts: 3 }]);
+        expect(train.RetryPolicies).to.deep.equal([
+            { ExceptionType: ["SageMaker.CAPACITY_ERROR"], IntervalSeconds: 60, BackoffRate: 2, MaxAttempts: 3 },
+        ]);
         expect(train).to.not.have.property("CacheConfig");
         const accuracy = { "Std:JsonGet": { PropertyFile: { Get: "Steps.Prepare.PropertyFiles.Report" }, Path: "metrics.accuracy" } };
-        expect(gate.Arguments.Conditions).to.deep.equal([{ Type: "GreaterThanOrEqualTo", LeftValue: accuracy, RightValue: { Get: "Parameters.MinAccuracy" } }]);
+        expect(gate.Arguments.Conditions).to.deep.equal([
+            { Type: "GreaterThanOrEqualTo", LeftValue: accuracy, RightValue: { Get: "Parameters.MinAccuracy" } },
+        ]);
         expect(gate.Arguments.IfSteps.map((s: any) => s.Name)).to.deep.equal(["Register"]);
-        expect(gate.Arguments.IfSteps[0].Arguments.InferenceSpecification.Containers[0].ModelDataUrl).to.deep.equal({ Get: "Steps.Train.ModelArtifacts.S3ModelArtifacts" });
-        expect(gate.Arguments.ElseSteps).to.deep.equal([{
-            Name: "Stop", Type: "Fail",
-            Arguments: { ErrorMessage: { "Std:Join": { On: "", Values: ["accuracy ", accuracy, " is below ", { Get: "Parameters.MinAccuracy" }] } } },
-        }]);
+        expect(gate.Arguments.IfSteps[0].Arguments.InferenceSpecification.Containers[0].ModelDataUrl).to.deep.equal({
+            Get: "Steps.Train.ModelArtifacts.S3ModelArtifacts",
+        });
+        expect(gate.Arguments.ElseSteps).to.deep.equal([
+            {
+                Name: "Stop",
+                Type: "Fail",
+                Arguments: {
+                    ErrorMessage: {
+                        "Std:Join": { On: "", Values: ["accuracy ", accuracy, " is below ", { Get: "Parameters.MinAccuracy" }] },
+                    },
+                },
+            },
+        ]);
         // The definition is what CreatePipeline receives: plain JSON that survives a round trip.
         expect(JSON.parse(JSON.stringify(definition))).to.deep.equal(definition);
     });
@@ -108,7 +138,11 @@ describe("infra/pipeline/builder", () => {
     it("derives the step graph from references, DependsOn and branches", () => {
         const definition = smallPipeline().p.build();
         expect(Object.fromEntries(stepDependencies(definition))).to.deep.equal({
-            Prepare: [], Train: ["Prepare"], Gate: ["Prepare"], Register: ["Train", "Gate"], Stop: ["Prepare", "Gate"],
+            Prepare: [],
+            Train: ["Prepare"],
+            Gate: ["Prepare"],
+            Register: ["Train", "Gate"],
+            Stop: ["Prepare", "Gate"],
         });
         expect(stepGraph(definition)).to.deep.equal([
             "Prepare (Processing)",
@@ -141,23 +175,49 @@ describe("infra/pipeline/builder", () => {
             arguments: {
                 ...processingArgs(["out"]),
                 ProcessingInputs: [
-                    { InputName: "data", S3Input: { S3Uri: other.prepare.outputUri("train"), LocalPath: "/opt/ml/processing/input", S3DataType: "S3Prefix", S3InputMode: "File" } },
-                    { InputName: "key", S3Input: { S3Uri: join(["s3://raw/", other.input]), LocalPath: "/opt/ml/processing/key", S3DataType: "S3Prefix", S3InputMode: "File" } },
+                    {
+                        InputName: "data",
+                        S3Input: {
+                            S3Uri: other.prepare.outputUri("train"),
+                            LocalPath: "/opt/ml/processing/input",
+                            S3DataType: "S3Prefix",
+                            S3InputMode: "File",
+                        },
+                    },
+                    {
+                        InputName: "key",
+                        S3Input: {
+                            S3Uri: join(["s3://raw/", other.input]),
+                            LocalPath: "/opt/ml/processing/key",
+                            S3DataType: "S3Prefix",
+                            S3InputMode: "File",
+                        },
+                    },
                 ],
             },
         });
-        expect(() => p.build()).to.throw(/2 unresolved references:\n  - step Use: "Steps\.Prepare\.ProcessingOutputConfig\.Outputs\['train'\]\.S3Output\.S3Uri" refers to step Prepare, which is not in this pipeline\n  - step Use: "Parameters\.InputKey" names no declared parameter/);
-        expect(() => p.fail("After", "x", { dependsOn: [other.train] })).to.throw(/step After depends on Train, which is not a step of this pipeline/);
-        expect(() => p.condition("Gate", { conditions: [compare.equals(1, 1)], ifSteps: [other.train] }))
-            .to.throw(/condition Gate branches to Train, which is not a step of this pipeline/);
+        expect(() => p.build()).to.throw(
+            /2 unresolved references:\n {2}- step Use: "Steps\.Prepare\.ProcessingOutputConfig\.Outputs\['train'\]\.S3Output\.S3Uri" refers to step Prepare, which is not in this pipeline\n {2}- step Use: "Parameters\.InputKey" names no declared parameter/,
+        );
+        expect(() => p.fail("After", "x", { dependsOn: [other.train] })).to.throw(
+            /step After depends on Train, which is not a step of this pipeline/,
+        );
+        expect(() => p.condition("Gate", { conditions: [compare.equals(1, 1)], ifSteps: [other.train] })).to.throw(
+            /condition Gate branches to Train, which is not a step of this pipeline/,
+        );
     });
 
     it("rejects a step in two branches and a condition that branches to its own upstream", () => {
         const p = new PipelineBuilder();
-        const prep = p.processing("Prep", { arguments: processingArgs(["report"]), propertyFiles: [{ PropertyFileName: "R", OutputName: "report", FilePath: "r.json" }] });
+        const prep = p.processing("Prep", {
+            arguments: processingArgs(["report"]),
+            propertyFiles: [{ PropertyFileName: "R", OutputName: "report", FilePath: "r.json" }],
+        });
         const stop = p.fail("Stop", "no");
         p.condition("A", { conditions: [compare.equals(1, 1)], ifSteps: [stop] });
-        expect(() => p.condition("B", { conditions: [compare.equals(1, 1)], ifSteps: [stop] })).to.throw(/step Stop is already a branch of condition A/);
+        expect(() => p.condition("B", { conditions: [compare.equals(1, 1)], ifSteps: [stop] })).to.throw(
+            /step Stop is already a branch of condition A/,
+        );
         p.condition("C", { conditions: [compare.greaterThan(jsonGet(prep.propertyFile("R"), "x"), 0)], ifSteps: [prep] });
         expect(() => p.build()).to.throw(/the pipeline's steps form a cycle: .*Prep -> C -> Prep|C -> Prep -> C/);
     });
@@ -168,11 +228,13 @@ describe("infra/pipeline/builder", () => {
         expect(() => p.parameter("Batch.Key", "String")).to.throw(/parameter name "Batch.Key" must be 1-64/);
         expect(() => p.parameter("Epochs", "Integer", { default: 2.5 })).to.throw(/Integer default must be a whole number, got 2.5/);
         const trainOnly = processingArgs(["train"]);
-        expect(() => p.processing("P", {
-            arguments: trainOnly,
-            // @ts-expect-error the property file must name a declared output
-            propertyFiles: [{ PropertyFileName: "D", OutputName: "metadata", FilePath: "dataset.json" }],
-        })).to.throw(/property file D names output "metadata", which the step does not declare \(outputs: train\)/);
+        expect(() =>
+            p.processing("P", {
+                arguments: trainOnly,
+                // @ts-expect-error the property file must name a declared output
+                propertyFiles: [{ PropertyFileName: "D", OutputName: "metadata", FilePath: "dataset.json" }],
+            }),
+        ).to.throw(/property file D names output "metadata", which the step does not declare \(outputs: train\)/);
         p.training("T", { arguments: trainingArgs([]), retryPolicies: [{ ExceptionType: ["Step.THROTTLING"], MaxAttempts: 21 }] });
         expect(() => p.build()).to.throw(/step T: retry MaxAttempts must be 1-20, got 21/);
         const q = new PipelineBuilder();
@@ -201,7 +263,8 @@ describe("infra/pipeline/builder", () => {
         const p = new PipelineBuilder().experiment();
         p.fail("Stop", "x");
         expect(p.build().PipelineExperimentConfig).to.deep.equal({
-            ExperimentName: { Get: "Execution.PipelineName" }, TrialName: { Get: "Execution.PipelineExecutionId" },
+            ExperimentName: { Get: "Execution.PipelineName" },
+            TrialName: { Get: "Execution.PipelineExecutionId" },
         });
     });
 });

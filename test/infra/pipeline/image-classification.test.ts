@@ -18,14 +18,30 @@ const ROLE = "arn:aws:iam::123456789012:role/vision-mlops-staging-training";
 const JOBS_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/jobs@sha256:" + "a".repeat(64);
 const ALGORITHM_IMAGE = "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1";
 const BUCKETS = { raw: "raw-bucket", curated: "curated-bucket", artifacts: "artifacts-bucket" };
-const EXECUTION_VARIABLES = ["PipelineExecutionId", "PipelineExecutionArn", "PipelineName", "PipelineArn", "StartDateTime", "CurrentDateTime"];
+const EXECUTION_VARIABLES = [
+    "PipelineExecutionId",
+    "PipelineExecutionArn",
+    "PipelineName",
+    "PipelineArn",
+    "StartDateTime",
+    "CurrentDateTime",
+];
 
 const staging = readStackFile(".", "staging");
 
 function definitionFor(model: string, config: ModelConfig, extra: Partial<ImageClassificationPipelineArgs> = {}): PipelineDefinition {
     return imageClassificationPipeline({
-        environment: "staging", model, config, region: "us-east-1", roleArn: ROLE, buckets: BUCKETS, kmsKeyArn: KEY,
-        jobsImageUri: JOBS_IMAGE, algorithmImageUri: ALGORITHM_IMAGE, gitCommit: "0123abcd", ...extra,
+        environment: "staging",
+        model,
+        config,
+        region: "us-east-1",
+        roleArn: ROLE,
+        buckets: BUCKETS,
+        kmsKeyArn: KEY,
+        jobsImageUri: JOBS_IMAGE,
+        algorithmImageUri: ALGORITHM_IMAGE,
+        gitCommit: "0123abcd",
+        ...extra,
     });
 }
 
@@ -43,7 +59,10 @@ function step(definition: PipelineDefinition, name: string): StepDefinition & { 
 function resolve(definition: PipelineDefinition, get: string): { step?: string } {
     const [root, name, ...rest] = get.split(".");
     if (root === "Parameters") {
-        expect(definition.Parameters.map((p) => p.Name), get).to.include(get.slice("Parameters.".length));
+        expect(
+            definition.Parameters.map((p) => p.Name),
+            get,
+        ).to.include(get.slice("Parameters.".length));
         return {};
     }
     if (root === "Execution") {
@@ -57,15 +76,30 @@ function resolve(definition: PipelineDefinition, get: string): { step?: string }
         case "Processing": {
             const output = /^ProcessingOutputConfig\.Outputs\['([^']+)'\]\.S3Output\.S3Uri$/.exec(property);
             const file = /^PropertyFiles\.(.+)$/.exec(property);
-            if (output) expect(target.Arguments.ProcessingOutputConfig.Outputs.map((o: any) => o.OutputName), get).to.include(output[1]);
-            else if (file) expect((target.PropertyFiles ?? []).map((f) => f.PropertyFileName), get).to.include(file[1]);
+            if (output)
+                expect(
+                    target.Arguments.ProcessingOutputConfig.Outputs.map((o: any) => o.OutputName),
+                    get,
+                ).to.include(output[1]);
+            else if (file)
+                expect(
+                    (target.PropertyFiles ?? []).map((f) => f.PropertyFileName),
+                    get,
+                ).to.include(file[1]);
             else expect.fail(`${get} is no processing property`);
             break;
         }
-        case "Training": expect(property, get).to.equal("ModelArtifacts.S3ModelArtifacts"); break;
-        case "Model": expect(property, get).to.equal("ModelName"); break;
-        case "Transform": expect(property, get).to.equal("TransformOutput.S3OutputPath"); break;
-        default: expect.fail(`${get} refers to a ${target.Type} step`);
+        case "Training":
+            expect(property, get).to.equal("ModelArtifacts.S3ModelArtifacts");
+            break;
+        case "Model":
+            expect(property, get).to.equal("ModelName");
+            break;
+        case "Transform":
+            expect(property, get).to.equal("TransformOutput.S3OutputPath");
+            break;
+        default:
+            expect.fail(`${get} refers to a ${target.Type} step`);
     }
     return { step: name };
 }
@@ -98,10 +132,23 @@ describe("infra/pipeline/image-classification", () => {
             const steps = allSteps(definition);
 
             it("runs Preprocess -> Train -> CreateModel -> Transform -> Evaluate -> QualityGate -> Register | Fail", () => {
-                expect(definition.Steps.map((s) => s.Name)).to.deep.equal(["Preprocess", "Train", "CreateModel", "Transform", "Evaluate", "QualityGate"]);
+                expect(definition.Steps.map((s) => s.Name)).to.deep.equal([
+                    "Preprocess",
+                    "Train",
+                    "CreateModel",
+                    "Transform",
+                    "Evaluate",
+                    "QualityGate",
+                ]);
                 expect(steps.map((s) => `${s.Name}:${s.Type}`)).to.deep.equal([
-                    "Preprocess:Processing", "Train:Training", "CreateModel:Model", "Transform:Transform", "Evaluate:Processing",
-                    "QualityGate:Condition", "Register:RegisterModel", "Fail:Fail",
+                    "Preprocess:Processing",
+                    "Train:Training",
+                    "CreateModel:Model",
+                    "Transform:Transform",
+                    "Evaluate:Processing",
+                    "QualityGate:Condition",
+                    "Register:RegisterModel",
+                    "Fail:Fail",
                 ]);
                 const gate = step(definition, "QualityGate").Arguments as ConditionArguments;
                 expect(gate.IfSteps.map((s) => s.Name)).to.deep.equal(["Register"]);
@@ -137,22 +184,41 @@ describe("infra/pipeline/image-classification", () => {
             });
 
             it("preprocesses the batch manifest named by the parameter, cached, on a CPU instance", () => {
-                expect(definition.Parameters).to.deep.equal([{ Name: BATCH_MANIFEST_PARAMETER, Type: "String", DefaultValue: latestManifestKey(model) }]);
+                expect(definition.Parameters).to.deep.equal([
+                    { Name: BATCH_MANIFEST_PARAMETER, Type: "String", DefaultValue: latestManifestKey(model) },
+                ]);
                 const pre = step(definition, "Preprocess");
                 expect(pre.CacheConfig).to.deep.equal({ Enabled: true, ExpireAfter: "P30D" });
-                expect(pre.Arguments.AppSpecification).to.deep.equal({ ImageUri: JOBS_IMAGE, ContainerEntrypoint: [...JOBS_ENTRYPOINT, "preprocess"] });
-                expect(pre.Arguments.ProcessingResources.ClusterConfig.InstanceType).to.equal(config.training.processingInstanceType).and.match(/^ml\.m5\./);
+                expect(pre.Arguments.AppSpecification).to.deep.equal({
+                    ImageUri: JOBS_IMAGE,
+                    ContainerEntrypoint: [...JOBS_ENTRYPOINT, "preprocess"],
+                });
+                expect(pre.Arguments.ProcessingResources.ClusterConfig.InstanceType)
+                    .to.equal(config.training.processingInstanceType)
+                    .and.match(/^ml\.m5\./);
                 const [raw, cfg] = pre.Arguments.ProcessingInputs;
                 expect(raw.S3Input).to.deep.include({ S3DataType: "ManifestFile", LocalPath: PROCESSING_PATHS.preprocess.raw });
-                expect(raw.S3Input.S3Uri).to.deep.equal({ "Std:Join": { On: "", Values: ["s3://raw-bucket/", { Get: "Parameters.BatchManifestKey" }] } });
-                expect(cfg.S3Input).to.deep.include({ S3Uri: `s3://artifacts-bucket/${modelConfigKey(model)}`, LocalPath: PROCESSING_PATHS.config });
+                expect(raw.S3Input.S3Uri).to.deep.equal({
+                    "Std:Join": { On: "", Values: ["s3://raw-bucket/", { Get: "Parameters.BatchManifestKey" }] },
+                });
+                expect(cfg.S3Input).to.deep.include({
+                    S3Uri: `s3://artifacts-bucket/${modelConfigKey(model)}`,
+                    LocalPath: PROCESSING_PATHS.config,
+                });
                 expect(pre.Arguments.ProcessingOutputConfig.Outputs.map((o: any) => [o.OutputName, o.S3Output.LocalPath])).to.deep.equal([
-                    ["train", PROCESSING_PATHS.preprocess.train], ["validation", PROCESSING_PATHS.preprocess.validation],
-                    ["test", PROCESSING_PATHS.preprocess.test], ["metadata", PROCESSING_PATHS.preprocess.metadata],
+                    ["train", PROCESSING_PATHS.preprocess.train],
+                    ["validation", PROCESSING_PATHS.preprocess.validation],
+                    ["test", PROCESSING_PATHS.preprocess.test],
+                    ["metadata", PROCESSING_PATHS.preprocess.metadata],
                 ]);
-                expect(pre.Arguments.ProcessingOutputConfig.Outputs[0].S3Output.S3Uri["Std:Join"].Values).to.deep.equal(
-                    [`s3://curated-bucket/${model}/executions/`, { Get: "Execution.PipelineExecutionId" }, "/train"]);
-                expect(pre.PropertyFiles).to.deep.equal([{ PropertyFileName: "Dataset", OutputName: "metadata", FilePath: "dataset.json" }]);
+                expect(pre.Arguments.ProcessingOutputConfig.Outputs[0].S3Output.S3Uri["Std:Join"].Values).to.deep.equal([
+                    `s3://curated-bucket/${model}/executions/`,
+                    { Get: "Execution.PipelineExecutionId" },
+                    "/train",
+                ]);
+                expect(pre.PropertyFiles).to.deep.equal([
+                    { PropertyFileName: "Dataset", OutputName: "metadata", FilePath: "dataset.json" },
+                ]);
             });
 
             it("trains the built-in algorithm with the model's hyperparameters on its GPU instance", () => {
@@ -167,12 +233,30 @@ describe("infra/pipeline/image-classification", () => {
                 expect(h.epochs).to.equal(String(config.training.epochs));
                 expect(h.mini_batch_size).to.equal(String(config.training.miniBatchSize));
                 expect(h.early_stopping).to.equal("True");
-                expect(h.num_training_samples).to.deep.equal({ "Std:Join": { On: "", Values: [
-                    { "Std:JsonGet": { PropertyFile: { Get: "Steps.Preprocess.PropertyFiles.Dataset" }, Path: "num_training_samples" } },
-                ] } });
+                expect(h.num_training_samples).to.deep.equal({
+                    "Std:Join": {
+                        On: "",
+                        Values: [
+                            {
+                                "Std:JsonGet": {
+                                    PropertyFile: { Get: "Steps.Preprocess.PropertyFiles.Dataset" },
+                                    Path: "num_training_samples",
+                                },
+                            },
+                        ],
+                    },
+                });
                 for (const v of Object.values(h)) expect(typeof v === "string" || "Std:Join" in (v as object)).to.equal(true);
-                expect(t.InputDataConfig.map((c: any) => [c.ChannelName, c.ContentType, c.DataSource.S3DataSource.S3Uri["Std:Join"].Values[1]]))
-                    .to.deep.equal([["train", "application/x-recordio", "/train.rec"], ["validation", "application/x-recordio", "/validation.rec"]]);
+                expect(
+                    t.InputDataConfig.map((c: any) => [
+                        c.ChannelName,
+                        c.ContentType,
+                        c.DataSource.S3DataSource.S3Uri["Std:Join"].Values[1],
+                    ]),
+                ).to.deep.equal([
+                    ["train", "application/x-recordio", "/train.rec"],
+                    ["validation", "application/x-recordio", "/validation.rec"],
+                ]);
             });
 
             it("trains on managed spot with MaxWait >= MaxRuntime and checkpoints under the artifacts bucket", () => {
@@ -180,12 +264,21 @@ describe("infra/pipeline/image-classification", () => {
                 expect(t.EnableManagedSpotTraining).to.equal(true);
                 expect(t.StoppingCondition.MaxRuntimeInSeconds).to.equal(config.training.maxRuntimeSeconds);
                 expect(t.StoppingCondition.MaxWaitTimeInSeconds).to.be.at.least(t.StoppingCondition.MaxRuntimeInSeconds);
-                expect(t.CheckpointConfig.S3Uri["Std:Join"].Values).to.deep.equal(
-                    [`s3://artifacts-bucket/${model}/executions/`, { Get: "Execution.PipelineExecutionId" }, "/checkpoints"]);
+                expect(t.CheckpointConfig.S3Uri["Std:Join"].Values).to.deep.equal([
+                    `s3://artifacts-bucket/${model}/executions/`,
+                    { Get: "Execution.PipelineExecutionId" },
+                    "/checkpoints",
+                ]);
                 expect(t.EnableNetworkIsolation).to.equal(true);
                 expect(t.EnableInterContainerTrafficEncryption).to.equal(true);
-                expect(step(definition, "Train").RetryPolicies![0].ExceptionType).to.include.members(["SageMaker.CAPACITY_ERROR", "SageMaker.JOB_INTERNAL_ERROR"]);
-                expect(step(definition, "Transform").RetryPolicies!.flatMap((r) => r.ExceptionType)).to.include.members(["SageMaker.CAPACITY_ERROR", "Step.THROTTLING"]);
+                expect(step(definition, "Train").RetryPolicies![0].ExceptionType).to.include.members([
+                    "SageMaker.CAPACITY_ERROR",
+                    "SageMaker.JOB_INTERNAL_ERROR",
+                ]);
+                expect(step(definition, "Transform").RetryPolicies!.flatMap((r) => r.ExceptionType)).to.include.members([
+                    "SageMaker.CAPACITY_ERROR",
+                    "Step.THROTTLING",
+                ]);
             });
 
             it("encrypts every job's outputs with the data key, and every EBS volume", () => {
@@ -210,28 +303,49 @@ describe("infra/pipeline/image-classification", () => {
                 expect(tr.ModelName).to.deep.equal({ Get: "Steps.CreateModel.ModelName" });
                 expect(tr.TransformInput).to.deep.include({ ContentType: "application/x-image", SplitType: "None" });
                 expect(tr.TransformInput.DataSource.S3DataSource.S3Uri["Std:Join"].Values).to.deep.equal([
-                    { Get: "Steps.Preprocess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri" }, "/images/"]);
+                    { Get: "Steps.Preprocess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri" },
+                    "/images/",
+                ]);
                 expect(tr.TransformOutput.Accept).to.equal("application/json");
                 expect(tr.TransformOutput.S3OutputPath["Std:Join"].Values.at(-1)).to.equal("/predictions");
                 const cm = step(definition, "CreateModel").Arguments;
                 expect(cm).to.deep.equal({
-                    ExecutionRoleArn: ROLE, EnableNetworkIsolation: true,
+                    ExecutionRoleArn: ROLE,
+                    EnableNetworkIsolation: true,
                     PrimaryContainer: { Image: ALGORITHM_IMAGE, ModelDataUrl: { Get: "Steps.Train.ModelArtifacts.S3ModelArtifacts" } },
                 });
                 const ev = step(definition, "Evaluate");
-                expect(ev.Arguments.AppSpecification.ContainerEntrypoint).to.deep.equal(
-                    [...JOBS_ENTRYPOINT, "evaluate", "--model-package-group", modelPackageGroupName("staging", model), "--region", "us-east-1"]);
+                expect(ev.Arguments.AppSpecification.ContainerEntrypoint).to.deep.equal([
+                    ...JOBS_ENTRYPOINT,
+                    "evaluate",
+                    "--model-package-group",
+                    modelPackageGroupName("staging", model),
+                    "--region",
+                    "us-east-1",
+                ]);
                 expect(ev.Arguments.ProcessingInputs.map((i: any) => i.S3Input.LocalPath)).to.deep.equal([
-                    PROCESSING_PATHS.evaluate.predictions, PROCESSING_PATHS.evaluate.test, PROCESSING_PATHS.evaluate.metadata, PROCESSING_PATHS.config]);
-                expect(ev.Arguments.ProcessingInputs[0].S3Input.S3Uri).to.deep.equal({ Get: "Steps.Transform.TransformOutput.S3OutputPath" });
+                    PROCESSING_PATHS.evaluate.predictions,
+                    PROCESSING_PATHS.evaluate.test,
+                    PROCESSING_PATHS.evaluate.metadata,
+                    PROCESSING_PATHS.config,
+                ]);
+                expect(ev.Arguments.ProcessingInputs[0].S3Input.S3Uri).to.deep.equal({
+                    Get: "Steps.Transform.TransformOutput.S3OutputPath",
+                });
                 expect(ev.Arguments.ProcessingInputs[1].S3Input.S3Uri["Std:Join"].Values.at(-1)).to.equal("/labels.jsonl");
-                expect(ev.PropertyFiles).to.deep.equal([{ PropertyFileName: "Evaluation", OutputName: "evaluation", FilePath: "evaluation.json" }]);
+                expect(ev.PropertyFiles).to.deep.equal([
+                    { PropertyFileName: "Evaluation", OutputName: "evaluation", FilePath: "evaluation.json" },
+                ]);
             });
 
             it("registers only when accuracy reaches the model's own threshold and the champion floor", () => {
                 const gate = step(definition, "QualityGate").Arguments as ConditionArguments;
-                const accuracy = { "Std:JsonGet": { PropertyFile: { Get: "Steps.Evaluate.PropertyFiles.Evaluation" }, Path: "metrics.accuracy" } };
-                const floor = { "Std:JsonGet": { PropertyFile: { Get: "Steps.Evaluate.PropertyFiles.Evaluation" }, Path: "gate.champion_floor" } };
+                const accuracy = {
+                    "Std:JsonGet": { PropertyFile: { Get: "Steps.Evaluate.PropertyFiles.Evaluation" }, Path: "metrics.accuracy" },
+                };
+                const floor = {
+                    "Std:JsonGet": { PropertyFile: { Get: "Steps.Evaluate.PropertyFiles.Evaluation" }, Path: "gate.champion_floor" },
+                };
                 expect(gate.Conditions).to.deep.equal([
                     { Type: "GreaterThanOrEqualTo", LeftValue: accuracy, RightValue: config.quality.minAccuracy },
                     { Type: "LessThanOrEqualTo", LeftValue: floor, RightValue: accuracy },
@@ -239,14 +353,18 @@ describe("infra/pipeline/image-classification", () => {
                 const message = (step(definition, "Fail").Arguments.ErrorMessage as any)["Std:Join"].Values;
                 expect(message).to.deep.include(accuracy);
                 expect(message).to.deep.include(floor);
-                expect(message.filter((v: unknown) => typeof v === "string").join("")).to.include(`>= the required ${config.quality.minAccuracy}`);
+                expect(message.filter((v: unknown) => typeof v === "string").join("")).to.include(
+                    `>= the required ${config.quality.minAccuracy}`,
+                );
             });
 
             it("registers a PendingManualApproval package with the evaluation evidence and batch metadata", () => {
                 const r = step(definition, "Register").Arguments;
                 expect(r.ModelPackageGroupName).to.equal(modelPackageGroupName("staging", model));
                 expect(r.ModelApprovalStatus).to.equal("PendingManualApproval");
-                expect(r.InferenceSpecification.Containers).to.deep.equal([{ Image: ALGORITHM_IMAGE, ModelDataUrl: { Get: "Steps.Train.ModelArtifacts.S3ModelArtifacts" } }]);
+                expect(r.InferenceSpecification.Containers).to.deep.equal([
+                    { Image: ALGORITHM_IMAGE, ModelDataUrl: { Get: "Steps.Train.ModelArtifacts.S3ModelArtifacts" } },
+                ]);
                 expect(r.InferenceSpecification.SupportedContentTypes).to.include("application/x-image");
                 expect(r.InferenceSpecification.SupportedResponseMIMETypes).to.deep.equal(["application/json"]);
                 const realtime = r.InferenceSpecification.SupportedRealtimeInferenceInstanceTypes;
@@ -255,8 +373,13 @@ describe("infra/pipeline/image-classification", () => {
                 for (const m of Object.values(readStackFile(".", "prod").models)) expect(realtime).to.include(m.endpoint.instanceType);
                 expect(new Set(realtime).size).to.equal(realtime.length);
                 const evaluation = { Get: "Steps.Evaluate.ProcessingOutputConfig.Outputs['evaluation'].S3Output.S3Uri" };
-                expect(r.ModelMetrics.ModelQuality.Statistics).to.deep.equal({ ContentType: "application/json", S3Uri: { "Std:Join": { On: "", Values: [evaluation, "/statistics.json"] } } });
-                expect(r.DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri).to.deep.equal({ "Std:Join": { On: "", Values: [evaluation, "/monitoring_baseline.json"] } });
+                expect(r.ModelMetrics.ModelQuality.Statistics).to.deep.equal({
+                    ContentType: "application/json",
+                    S3Uri: { "Std:Join": { On: "", Values: [evaluation, "/statistics.json"] } },
+                });
+                expect(r.DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri).to.deep.equal({
+                    "Std:Join": { On: "", Values: [evaluation, "/monitoring_baseline.json"] },
+                });
                 expect(r.CustomerMetadataProperties).to.deep.equal({
                     [PACKAGE_METADATA_KEYS.batchManifestKey]: { Get: "Parameters.BatchManifestKey" },
                     [PACKAGE_METADATA_KEYS.gitCommit]: "0123abcd",
@@ -272,24 +395,34 @@ describe("infra/pipeline/image-classification", () => {
     }
 
     it("uses each model's own threshold", () => {
-        const thresholds = Object.entries(staging.models).map(([m, c]) =>
-            ((step(definitionFor(m, c), "QualityGate").Arguments as ConditionArguments).Conditions[0].RightValue));
+        const thresholds = Object.entries(staging.models).map(
+            ([m, c]) => (step(definitionFor(m, c), "QualityGate").Arguments as ConditionArguments).Conditions[0].RightValue,
+        );
         expect(thresholds).to.deep.equal([0.9, 0.85]);
     });
 
     it("refuses a CPU training instance in config with a message naming the GPU families", () => {
-        const bad = withModel(staging, (m) => { (m.training as any).instanceType = "ml.m5.xlarge"; });
+        const bad = withModel(staging, (m) => {
+            (m.training as any).instanceType = "ml.m5.xlarge";
+        });
         let error: unknown;
-        try { parsePlatformConfig(bad, "Pulumi.staging.yaml"); } catch (e) { error = e; }
+        try {
+            parsePlatformConfig(bad, "Pulumi.staging.yaml");
+        } catch (e) {
+            error = e;
+        }
         expect(error).to.be.instanceOf(ConfigError);
         expect((error as Error).message).to.include(
-            'models.m1.training.instanceType: "ml.m5.xlarge" is not a GPU instance; the image-classification algorithm trains on ml.p2, ml.p3, ml.p3dn, ml.g4dn, ml.g5 (for example ml.g4dn.xlarge)');
+            'models.m1.training.instanceType: "ml.m5.xlarge" is not a GPU instance; the image-classification algorithm trains on ml.p2, ml.p3, ml.p3dn, ml.g4dn, ml.g5 (for example ml.g4dn.xlarge)',
+        );
     });
 
     it("puts a volume key on EBS-backed GPU instances and leaves spot settings out when spot is off", () => {
-        const config = parsePlatformConfig(withModel(staging, (m) => {
-            Object.assign(m.training as object, { instanceType: "ml.p3.2xlarge", spot: false });
-        })).models.m1;
+        const config = parsePlatformConfig(
+            withModel(staging, (m) => {
+                Object.assign(m.training as object, { instanceType: "ml.p3.2xlarge", spot: false });
+            }),
+        ).models.m1;
         const t = step(definitionFor("m1", config), "Train").Arguments;
         expect(t.ResourceConfig.VolumeKmsKeyId).to.equal(KEY);
         expect(t.EnableManagedSpotTraining).to.equal(false);
@@ -298,25 +431,35 @@ describe("infra/pipeline/image-classification", () => {
     });
 
     it("refuses a spot wait shorter than the runtime, and a git commit that cannot be metadata", () => {
-        expect(() => parsePlatformConfig(withModel(staging, (m) => {
-            Object.assign(m.training as object, { maxRuntimeSeconds: 7200, maxWaitSeconds: 3600 });
-        }))).to.throw(/maxWaitSeconds: 3600 must be >= training.maxRuntimeSeconds \(7200\)/);
+        expect(() =>
+            parsePlatformConfig(
+                withModel(staging, (m) => {
+                    Object.assign(m.training as object, { maxRuntimeSeconds: 7200, maxWaitSeconds: 3600 });
+                }),
+            ),
+        ).to.throw(/maxWaitSeconds: 3600 must be >= training.maxRuntimeSeconds \(7200\)/);
         // A ModelConfig that did not come through the schema gets the same answer from the builder.
         const base = staging.models["traffic-signs"];
         const config = { ...base, training: { ...base.training, maxRuntimeSeconds: 7200, maxWaitSeconds: 3600 } };
         expect(() => definitionFor("m1", config)).to.throw("models.m1.training.maxWaitSeconds (3600) must be >= maxRuntimeSeconds (7200)");
-        expect(() => definitionFor("traffic-signs", staging.models["traffic-signs"], { gitCommit: "abc; rm -rf" }))
-            .to.throw(/gitCommit "abc; rm -rf" cannot be package metadata/);
+        expect(() => definitionFor("traffic-signs", staging.models["traffic-signs"], { gitCommit: "abc; rm -rf" })).to.throw(
+            /gitCommit "abc; rm -rf" cannot be package metadata/,
+        );
     });
 
     it("keeps names within AWS limits for a 48-character model name", () => {
         const model = "a".repeat(20) + "-" + "b".repeat(27);
         expect(model).to.have.length(48);
-        const config = parsePlatformConfig({ ...JSON.parse(JSON.stringify(staging)), models: { [model]: staging.models["traffic-signs"] } }).models[model];
+        const config = parsePlatformConfig({ ...JSON.parse(JSON.stringify(staging)), models: { [model]: staging.models["traffic-signs"] } })
+            .models[model];
         const definition = definitionFor(model, config);
         for (const env of ["staging", "prod"] as const) {
-            expect(pipelineName(env, model, "training")).to.have.length.at.most(63).and.match(/^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/);
-            expect(modelPackageGroupName(env, model)).to.have.length.at.most(63).and.match(/^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/);
+            expect(pipelineName(env, model, "training"))
+                .to.have.length.at.most(63)
+                .and.match(/^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/);
+            expect(modelPackageGroupName(env, model))
+                .to.have.length.at.most(63)
+                .and.match(/^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/);
         }
         for (const s of allSteps(definition)) expect(s.Name).to.match(/^[A-Za-z0-9_-]{1,64}$/);
         const metadata = step(definition, "Register").Arguments.CustomerMetadataProperties;

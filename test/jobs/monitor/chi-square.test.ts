@@ -20,15 +20,22 @@ describe("monitor chi-square", () => {
             const h = x / 2;
             expect(chiSquarePValue(x, 2)).to.be.closeTo(Math.exp(-h), 1e-13);
             expect(chiSquarePValue(x, 4)).to.be.closeTo(Math.exp(-h) * (1 + h), 1e-13);
-            expect(chiSquarePValue(x, 6)).to.be.closeTo(Math.exp(-h) * (1 + h + h * h / 2), 1e-13);
+            expect(chiSquarePValue(x, 6)).to.be.closeTo(Math.exp(-h) * (1 + h + (h * h) / 2), 1e-13);
         }
     });
 
     it("reproduces chi-square table critical values (df: 0.05 and 0.01 points)", () => {
         // Standard table of the chi-square distribution's upper percentage points.
         const table: Array<[number, number, number]> = [
-            [1, 3.841, 6.635], [2, 5.991, 9.210], [3, 7.815, 11.345], [5, 11.070, 15.086], [10, 18.307, 23.209],
-            [20, 31.410, 37.566], [30, 43.773, 50.892], [42, 58.124, 66.206], [100, 124.342, 135.807],
+            [1, 3.841, 6.635],
+            [2, 5.991, 9.21],
+            [3, 7.815, 11.345],
+            [5, 11.07, 15.086],
+            [10, 18.307, 23.209],
+            [20, 31.41, 37.566],
+            [30, 43.773, 50.892],
+            [42, 58.124, 66.206],
+            [100, 124.342, 135.807],
         ];
         for (const [df, at05, at01] of table) {
             expect(chiSquarePValue(at05, df), `df=${df} at ${at05}`).to.be.closeTo(0.05, 2e-4);

@@ -17,7 +17,11 @@ import { seededRandom } from "../../../jobs/lib/split";
  */
 
 export const CLASSES = ["red-sign", "green-sign", "blue-sign"];
-const CLASS_COLOURS: Array<[number, number, number]> = [[190, 60, 50], [60, 170, 70], [50, 80, 190]];
+const CLASS_COLOURS: Array<[number, number, number]> = [
+    [190, 60, 50],
+    [60, 170, 70],
+    [50, 80, 190],
+];
 
 export interface Scenario {
     /** Share of each true class. Defaults to equal. */
@@ -55,7 +59,8 @@ export interface Sample {
 
 export async function sample(random: () => number, s: Scenario = {}): Promise<Sample> {
     const trueClass = pick(random, s.classMix ?? CLASSES.map(() => 1));
-    const w = s.width ?? 64, h = s.height ?? 64;
+    const w = s.width ?? 64,
+        h = s.height ?? 64;
     const level = (random() - 0.5) * 50 + (s.brightnessShift ?? 0);
     const [r, g, b] = CLASS_COLOURS[trueClass];
     const raw = Buffer.alloc(w * h * 3);
@@ -70,7 +75,8 @@ export async function sample(random: () => number, s: Scenario = {}): Promise<Sa
     const image = format === "png" ? await img.png().toBuffer() : await img.jpeg({ quality: 85 }).toBuffer();
     const [lo, hi] = s.confidence ?? [0.82, 0.99];
     const top = lo + (hi - lo) * random();
-    const predicted = random() < (s.accuracy ?? 0.92) ? trueClass : (trueClass + 1 + Math.floor(random() * (CLASSES.length - 1))) % CLASSES.length;
+    const predicted =
+        random() < (s.accuracy ?? 0.92) ? trueClass : (trueClass + 1 + Math.floor(random() * (CLASSES.length - 1))) % CLASSES.length;
     const rest = (1 - top) / (CLASSES.length - 1);
     const probabilities = CLASSES.map((_, i) => (i === predicted ? top : rest));
     return { image, format, trueClass, probabilities };
@@ -86,7 +92,8 @@ export async function buildBaseline(count: number, seed = 1): Promise<Monitoring
     const predicted = CLASSES.map(() => 0);
     const contentTypes: Record<string, number> = {};
     const confidence = emptyHistogram(CONFIDENCE_BINS);
-    let low = 0, correct = 0;
+    let low = 0,
+        correct = 0;
     for (let i = 0; i < count; i++) {
         const s = await sample(random);
         const p = await imageProperties(s.image);
@@ -130,13 +137,28 @@ export interface CaptureOptions {
 }
 
 /** A capture line as SageMaker writes it. */
-export function captureLine(s: Pick<Sample, "image" | "format" | "probabilities">, time: Date, eventId: string, opts: { base64Output?: boolean; inferenceId?: string } = {}): string {
+export function captureLine(
+    s: Pick<Sample, "image" | "format" | "probabilities">,
+    time: Date,
+    eventId: string,
+    opts: { base64Output?: boolean; inferenceId?: string } = {},
+): string {
     const outputText = JSON.stringify(s.probabilities);
     return JSON.stringify({
         captureData: {
-            endpointInput: { observedContentType: contentTypeOf(s.format), mode: "INPUT", data: s.image.toString("base64"), encoding: "BASE64" },
+            endpointInput: {
+                observedContentType: contentTypeOf(s.format),
+                mode: "INPUT",
+                data: s.image.toString("base64"),
+                encoding: "BASE64",
+            },
             endpointOutput: opts.base64Output
-                ? { observedContentType: "application/json", mode: "OUTPUT", data: Buffer.from(outputText).toString("base64"), encoding: "BASE64" }
+                ? {
+                      observedContentType: "application/json",
+                      mode: "OUTPUT",
+                      data: Buffer.from(outputText).toString("base64"),
+                      encoding: "BASE64",
+                  }
                 : { observedContentType: "application/json", mode: "OUTPUT", data: outputText, encoding: "JSON" },
         },
         eventMetadata: { eventId, inferenceTime: time.toISOString(), ...(opts.inferenceId ? { inferenceId: opts.inferenceId } : {}) },
@@ -147,7 +169,15 @@ export function captureLine(s: Pick<Sample, "image" | "format" | "probabilities"
 /** The folder SageMaker puts a capture file for `time` in: `<endpoint>/<variant>/yyyy/mm/dd/hh`. */
 export function hourDir(root: string, endpoint: string, variant: string, time: Date): string {
     const p = (n: number) => String(n).padStart(2, "0");
-    return join(root, endpoint, variant, String(time.getUTCFullYear()), p(time.getUTCMonth() + 1), p(time.getUTCDate()), p(time.getUTCHours()));
+    return join(
+        root,
+        endpoint,
+        variant,
+        String(time.getUTCFullYear()),
+        p(time.getUTCMonth() + 1),
+        p(time.getUTCDate()),
+        p(time.getUTCHours()),
+    );
 }
 
 /** Writes `count` records of a scenario as one capture file; returns the samples for ground truth. */
@@ -160,7 +190,12 @@ export async function writeCapture(root: string, count: number, scenario: Scenar
         const s = await sample(random, scenario);
         samples.push(s);
         const time = new Date(opts.start.getTime() + Math.floor((i / Math.max(1, count)) * spread));
-        lines.push(captureLine(s, time, `${opts.file ?? "e"}-${seed}-${i}`, { base64Output: opts.mixOutputEncodings && i % 2 === 1, inferenceId: `inf-${seed}-${i}` }));
+        lines.push(
+            captureLine(s, time, `${opts.file ?? "e"}-${seed}-${i}`, {
+                base64Output: opts.mixOutputEncodings && i % 2 === 1,
+                inferenceId: `inf-${seed}-${i}`,
+            }),
+        );
     }
     writeLines(root, opts.endpoint, opts.variant ?? "AllTraffic", opts.start, opts.file ?? `capture-${seed}.jsonl`, lines);
     return samples;
@@ -175,9 +210,9 @@ export function writeLines(root: string, endpoint: string, variant: string, time
 /** The thresholds a model gets when its stack file sets none: the schema's defaults. */
 export function defaultThresholds(): MonitorThresholds {
     const config = parsePlatformConfig({
-        environment: "staging", region: "us-east-1",
+        environment: "staging",
+        region: "us-east-1",
         models: { signs: { classes: ["a", "b"], imageShape: [3, 32, 32], quality: { minAccuracy: 0.5 } } },
     });
     return thresholdsOf(jobModelConfig("signs", config.models.signs));
 }
-

@@ -38,21 +38,36 @@ describe("monitor job", function () {
         mkdirSync(capture, { recursive: true });
         await fill(capture);
         const settings: MonitorSettings = {
-            capture, baseline: baselineFile, output: join(dir, "out"), metricFiles: join(dir, "metrics"),
-            window: WINDOW, endpoint: ENDPOINT, schedule: SCHEDULE, thresholds, ...extra,
+            capture,
+            baseline: baselineFile,
+            output: join(dir, "out"),
+            metricFiles: join(dir, "metrics"),
+            window: WINDOW,
+            endpoint: ENDPOINT,
+            schedule: SCHEDULE,
+            thresholds,
+            ...extra,
         };
         const result = await runMonitor(settings);
         const read = (f: string) => readFileSync(join(settings.output, f), "utf8");
         return {
-            result, settings, dir,
+            result,
+            settings,
+            dir,
             statistics: JSON.parse(read(MONITORING_OUTPUT_FILES.statistics)),
             violations: JSON.parse(read(MONITORING_OUTPUT_FILES.violations)).violations as Array<Record<string, string>>,
             report: read(MONITORING_OUTPUT_FILES.report),
-            metrics: readFileSync(join(settings.metricFiles!, METRIC_FILE), "utf8").trim().split("\n").filter(Boolean).map((l) => JSON.parse(l)),
+            metrics: readFileSync(join(settings.metricFiles!, METRIC_FILE), "utf8")
+                .trim()
+                .split("\n")
+                .filter(Boolean)
+                .map((l) => JSON.parse(l)),
         };
     }
-    const window = (scenario: Scenario, count: number, seed: number, more: { mixOutputEncodings?: boolean } = {}) =>
-        (capture: string) => writeCapture(capture, count, scenario, { endpoint: ENDPOINT, start: IN_WINDOW, ...more }, seed);
+    const window =
+        (scenario: Scenario, count: number, seed: number, more: { mixOutputEncodings?: boolean } = {}) =>
+        (capture: string) =>
+            writeCapture(capture, count, scenario, { endpoint: ENDPOINT, start: IN_WINDOW, ...more }, seed);
     const features = (v: Array<Record<string, string>>) => v.map((x) => x.feature_name).sort();
 
     it("finds nothing in clean windows drawn from the baseline's distribution", async () => {
@@ -71,7 +86,7 @@ describe("monitor job", function () {
         expect(features(violations)).to.include("image_brightness");
         expect(features(violations)).to.not.include("predicted_class");
         expect(result.properties.brightness.summary.mean - baseline.properties.brightness.mean).to.be.above(50);
-        expect(report).to.contain("image_brightness").and.to.contain("class=\"verdict bad\"");
+        expect(report).to.contain("image_brightness").and.to.contain('class="verdict bad"');
     });
 
     it("detects a new class mix with PSI and a small chi-square p-value", async () => {
@@ -118,7 +133,15 @@ describe("monitor job", function () {
             lines.push(JSON.stringify({ captureData: {}, eventMetadata: {} }));
             writeLines(capture, ENDPOINT, "AllTraffic", IN_WINDOW, "mixed.jsonl", lines);
         });
-        expect(result.counts).to.include({ records: 68, images: 61, predictions: 65, inputDecodeErrors: 5, outputDecodeErrors: 1, malformedLines: 2, decodeErrors: 8 });
+        expect(result.counts).to.include({
+            records: 68,
+            images: 61,
+            predictions: 65,
+            inputDecodeErrors: 5,
+            outputDecodeErrors: 1,
+            malformedLines: 2,
+            decodeErrors: 8,
+        });
         const v = violations.find((x) => x.feature_name === "payload")!;
         expect(v.constraint_check_type).to.equal("completeness_check");
         expect(v.description).to.contain("8 of 68 records");
@@ -134,7 +157,9 @@ describe("monitor job", function () {
             await writeCapture(capture, 30, { brightnessShift: 90 }, { endpoint: "another-endpoint", start: IN_WINDOW }, 84);
             const random = rng(85);
             const late = await sample(random);
-            writeLines(capture, ENDPOINT, "AllTraffic", IN_WINDOW, "late.jsonl", [captureLine(late, new Date("2026-01-10T13:00:00Z"), "late")]);
+            writeLines(capture, ENDPOINT, "AllTraffic", IN_WINDOW, "late.jsonl", [
+                captureLine(late, new Date("2026-01-10T13:00:00Z"), "late"),
+            ]);
         });
         expect(result.counts.records).to.equal(40);
         expect(result.counts.outsideWindow).to.equal(1);
@@ -148,7 +173,9 @@ describe("monitor job", function () {
         expect(statistics.image_monitoring.note).to.equal("no captured requests in this window");
         expect(violations).to.deep.equal([]);
         expect(report).to.contain("No captured requests in this window");
-        expect(metrics.map((m) => m.MetricName).sort()).to.deep.equal([MONITORING_METRICS.records, MONITORING_METRICS.unseenContentTypes, MONITORING_METRICS.violations].sort());
+        expect(metrics.map((m) => m.MetricName).sort()).to.deep.equal(
+            [MONITORING_METRICS.records, MONITORING_METRICS.unseenContentTypes, MONITORING_METRICS.violations].sort(),
+        );
     });
 
     it("gives no drift verdict below minRecords, and says so", async () => {
@@ -161,30 +188,46 @@ describe("monitor job", function () {
 
     it("measures model quality against ground truth and reports an accuracy drop", async () => {
         let samples: Awaited<ReturnType<typeof writeCapture>> = [];
-        const { result, violations, metrics } = await run(async (capture) => {
-            samples = await writeCapture(capture, 100, { accuracy: 0.6 }, { endpoint: ENDPOINT, start: IN_WINDOW }, 101);
-        }, { groundTruth: await (async () => {
-            const dir = join(work, "gt-101");
-            mkdirSync(dir, { recursive: true });
-            // Labels come later than the capture, so write them from the same seeded corpus.
-            const random = rng(101);
-            const lines: string[] = [];
-            for (let i = 0; i < 100; i++) {
-                const s = await sample(random, { accuracy: 0.6 });
-                lines.push(i % 2 ? JSON.stringify({ inferenceId: `inf-101-${i}`, label: CLASSES[s.trueClass] })
-                    : JSON.stringify({ groundTruthData: { data: String(s.trueClass), encoding: "CSV" }, eventMetadata: { eventId: `e-101-${i}` }, eventVersion: "0" }));
-            }
-            lines.push(JSON.stringify({ inferenceId: "inf-101-0", label: "no-such-class" }), "not json");
-            writeFileSync(join(dir, "labels.jsonl"), lines.join("\n"));
-            return dir;
-        })() });
-        const expected = samples.filter((s) => s.probabilities.indexOf(Math.max(...s.probabilities)) === s.trueClass).length / samples.length;
+        const { result, violations, metrics } = await run(
+            async (capture) => {
+                samples = await writeCapture(capture, 100, { accuracy: 0.6 }, { endpoint: ENDPOINT, start: IN_WINDOW }, 101);
+            },
+            {
+                groundTruth: await (async () => {
+                    const dir = join(work, "gt-101");
+                    mkdirSync(dir, { recursive: true });
+                    // Labels come later than the capture, so write them from the same seeded corpus.
+                    const random = rng(101);
+                    const lines: string[] = [];
+                    for (let i = 0; i < 100; i++) {
+                        const s = await sample(random, { accuracy: 0.6 });
+                        lines.push(
+                            i % 2
+                                ? JSON.stringify({ inferenceId: `inf-101-${i}`, label: CLASSES[s.trueClass] })
+                                : JSON.stringify({
+                                      groundTruthData: { data: String(s.trueClass), encoding: "CSV" },
+                                      eventMetadata: { eventId: `e-101-${i}` },
+                                      eventVersion: "0",
+                                  }),
+                        );
+                    }
+                    lines.push(JSON.stringify({ inferenceId: "inf-101-0", label: "no-such-class" }), "not json");
+                    writeFileSync(join(dir, "labels.jsonl"), lines.join("\n"));
+                    return dir;
+                })(),
+            },
+        );
+        const expected =
+            samples.filter((s) => s.probabilities.indexOf(Math.max(...s.probabilities)) === s.trueClass).length / samples.length;
         expect(result.quality!.matched).to.equal(100);
         expect(result.quality!.rejectedLabels).to.equal(2);
-        expect(result.quality!.rejectedLabelSamples[0]).to.contain("\"no-such-class\" is not one of the model's classes");
+        expect(result.quality!.rejectedLabelSamples[0]).to.contain('"no-such-class" is not one of the model\'s classes');
         expect(result.quality!.accuracy).to.be.closeTo(expected, 1e-12);
         expect(violations.map((v) => v.feature_name)).to.include("accuracy");
-        expect(metrics.find((m) => m.MetricName === MONITORING_METRICS.accuracyDrop).Value).to.be.closeTo(baseline.quality.accuracy - expected, 1e-12);
+        expect(metrics.find((m) => m.MetricName === MONITORING_METRICS.accuracyDrop).Value).to.be.closeTo(
+            baseline.quality.accuracy - expected,
+            1e-12,
+        );
     });
 
     it("writes Model Monitor's documented shapes and CloudWatch records with Endpoint and MonitoringSchedule", async () => {
@@ -192,11 +235,16 @@ describe("monitor job", function () {
         expect(statistics.version).to.equal(0);
         expect(statistics.dataset).to.deep.equal({ item_count: 60 });
         for (const f of statistics.features) {
-            expect(f).to.have.keys(f.inferred_type === "String" ? ["name", "inferred_type", "string_statistics"] : ["name", "inferred_type", "numerical_statistics"]);
+            expect(f).to.have.keys(
+                f.inferred_type === "String"
+                    ? ["name", "inferred_type", "string_statistics"]
+                    : ["name", "inferred_type", "numerical_statistics"],
+            );
             expect(["Integral", "Fractional", "String"]).to.include(f.inferred_type);
             const stats = f.numerical_statistics ?? f.string_statistics;
             expect(stats.common).to.have.keys(["num_present", "num_missing"]);
-            if (f.numerical_statistics) for (const bucket of stats.distribution.kll.buckets) expect(bucket).to.have.keys(["lower_bound", "upper_bound", "count"]);
+            if (f.numerical_statistics)
+                for (const bucket of stats.distribution.kll.buckets) expect(bucket).to.have.keys(["lower_bound", "upper_bound", "count"]);
             else for (const bucket of stats.distribution.categorical.buckets) expect(bucket).to.have.keys(["value", "count"]);
         }
         const brightness = statistics.features.find((f: any) => f.name === "image_brightness");
@@ -206,7 +254,10 @@ describe("monitor job", function () {
         for (const m of metrics) {
             expect(m).to.have.keys(["MetricName", "Timestamp", "Dimensions", "Value", "Unit"]);
             expect(m.Timestamp).to.equal("2026-01-10T13:00:00.000Z");
-            expect(m.Dimensions).to.deep.equal([{ Name: "Endpoint", Value: ENDPOINT }, { Name: "MonitoringSchedule", Value: SCHEDULE }]);
+            expect(m.Dimensions).to.deep.equal([
+                { Name: "Endpoint", Value: ENDPOINT },
+                { Name: "MonitoringSchedule", Value: SCHEDULE },
+            ]);
         }
         expect(metrics.find((m) => m.MetricName === MONITORING_METRICS.violations).Value).to.equal(violations.length);
     });
@@ -227,7 +278,10 @@ describe("monitor job", function () {
     it("refuses a missing or malformed baseline with a message that says what to do", async () => {
         const bad = join(work, "bad-baseline.json");
         writeFileSync(bad, JSON.stringify({ ...baseline, confidence: { edges: [], counts: [] } }));
-        for (const [path, text] of [[join(work, "absent.json"), "is missing"], [bad, "confidence.counts"]]) {
+        for (const [path, text] of [
+            [join(work, "absent.json"), "is missing"],
+            [bad, "confidence.counts"],
+        ]) {
             let error: unknown;
             try {
                 await run(async () => undefined, { baseline: path });

@@ -31,14 +31,30 @@ describe("monitor job on S3 (moto)", function () {
         const local = join(work, "capture");
         samples = await writeCapture(local, 40, {}, { endpoint, start: new Date("2026-01-10T12:05:00Z") }, 7);
         await writeCapture(local, 40, { brightnessShift: 90 }, { endpoint, start: new Date("2026-01-10T14:05:00Z") }, 8);
-        const walk = (dir: string): string[] => readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+        const walk = (dir: string): string[] =>
+            readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
         for (const file of walk(local))
-            await s3.send(new PutObjectCommand({ Bucket: bucket, Key: `signs/capture/${relative(local, file)}`, Body: require("fs").readFileSync(file) }));
+            await s3.send(
+                new PutObjectCommand({
+                    Bucket: bucket,
+                    Key: `signs/capture/${relative(local, file)}`,
+                    Body: require("fs").readFileSync(file),
+                }),
+            );
         writeFileSync(join(work, "monitoring_baseline.json"), JSON.stringify(await buildBaseline(120)));
         // Labels uploaded an hour after the window for its first 30 requests; labels from before the window are never read.
-        const labels = samples.slice(0, 30).map((s, i) => JSON.stringify({ inferenceId: `inf-7-${i}`, label: CLASSES[s.trueClass] })).join("\n");
+        const labels = samples
+            .slice(0, 30)
+            .map((s, i) => JSON.stringify({ inferenceId: `inf-7-${i}`, label: CLASSES[s.trueClass] }))
+            .join("\n");
         await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "signs/ground-truth/2026/01/10/13/labels.jsonl", Body: labels }));
-        await s3.send(new PutObjectCommand({ Bucket: bucket, Key: "signs/ground-truth/2026/01/09/13/old.jsonl", Body: JSON.stringify({ inferenceId: "inf-7-31", label: CLASSES[0] }) }));
+        await s3.send(
+            new PutObjectCommand({
+                Bucket: bucket,
+                Key: "signs/ground-truth/2026/01/09/13/old.jsonl",
+                Body: JSON.stringify({ inferenceId: "inf-7-31", label: CLASSES[0] }),
+            }),
+        );
     });
     after(async () => {
         rmSync(work, { recursive: true, force: true });
@@ -47,11 +63,23 @@ describe("monitor job on S3 (moto)", function () {
 
     it("reads only the window's hour folders, publishes metrics and uploads outputs without overwriting", async () => {
         const sent: PutMetricDataCommand[] = [];
-        const cloudwatch = { send: async (c: PutMetricDataCommand) => { sent.push(c); return {}; } } as unknown as CloudWatchClient;
+        const cloudwatch = {
+            send: async (c: PutMetricDataCommand) => {
+                sent.push(c);
+                return {};
+            },
+        } as unknown as CloudWatchClient;
         const settings: MonitorSettings = {
-            capture: `s3://${bucket}/signs/capture/`, groundTruth: `s3://${bucket}/signs/ground-truth/`, baseline: join(work, "monitoring_baseline.json"), output: join(work, "out"),
-            putMetricsNamespace: MONITORING_NAMESPACE, upload: `s3://${bucket}/signs/monitoring/${endpoint}/sch/`,
-            window, endpoint, schedule: "sch", thresholds: defaultThresholds(),
+            capture: `s3://${bucket}/signs/capture/`,
+            groundTruth: `s3://${bucket}/signs/ground-truth/`,
+            baseline: join(work, "monitoring_baseline.json"),
+            output: join(work, "out"),
+            putMetricsNamespace: MONITORING_NAMESPACE,
+            upload: `s3://${bucket}/signs/monitoring/${endpoint}/sch/`,
+            window,
+            endpoint,
+            schedule: "sch",
+            thresholds: defaultThresholds(),
         };
         const result = await runMonitor(settings, { s3, cloudwatch });
         expect(result.counts.records).to.equal(40);
@@ -62,7 +90,10 @@ describe("monitor job on S3 (moto)", function () {
         const input = sent[0].input;
         expect(input.Namespace).to.equal(MONITORING_NAMESPACE);
         expect(input.MetricData!.find((m) => m.MetricName === "records")!.Value).to.equal(40);
-        expect(input.MetricData![0].Dimensions).to.deep.equal([{ Name: "Endpoint", Value: endpoint }, { Name: "MonitoringSchedule", Value: "sch" }]);
+        expect(input.MetricData![0].Dimensions).to.deep.equal([
+            { Name: "Endpoint", Value: endpoint },
+            { Name: "MonitoringSchedule", Value: "sch" },
+        ]);
 
         const key = `signs/monitoring/${endpoint}/sch/2026/01/10/13/statistics.json`;
         const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));

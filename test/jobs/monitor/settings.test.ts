@@ -5,18 +5,26 @@ import { join } from "path";
 import { encodeMonitorThresholds, ENVIRONMENT_VALUE_MAX, jobModelConfig, MONITOR_THRESHOLDS_ENV } from "../../../infra/job-contract";
 import { readStackFile } from "../../../infra/stack-file";
 import {
-    decodeMonitorThresholds, METRIC_FILES_DIR, MonitorSettingsError, parseInstant, previousPeriod, resolveSettings, thresholdsOf,
+    decodeMonitorThresholds,
+    METRIC_FILES_DIR,
+    MonitorSettingsError,
+    parseInstant,
+    previousPeriod,
+    resolveSettings,
+    thresholdsOf,
 } from "../../../jobs/monitor/settings";
 import { defaultThresholds } from "./corpus";
 
 describe("monitor settings", () => {
     let dir: string;
-    before(() => { dir = mkdtempSync(join(tmpdir(), "monitor-settings-")); });
+    before(() => {
+        dir = mkdtempSync(join(tmpdir(), "monitor-settings-"));
+    });
     after(() => rmSync(dir, { recursive: true, force: true }));
 
     /** The environment Model Monitor gives a bring-your-own container (as its documentation lists it). */
     const byocEnv = () => ({
-        dataset_format: "{\"sagemakerCaptureJson\": {\"captureIndexNames\": [\"endpointInput\",\"endpointOutput\"]}}",
+        dataset_format: '{"sagemakerCaptureJson": {"captureIndexNames": ["endpointInput","endpointOutput"]}}',
         dataset_source: "/opt/ml/processing/endpointdata",
         end_time: "2019-12-01T16: 20: 00Z",
         output_path: "/opt/ml/processing/resultdata",
@@ -50,11 +58,17 @@ describe("monitor settings", () => {
         const env: Record<string, string> = byocEnv();
         delete env[MONITOR_THRESHOLDS_ENV];
         expect(() => resolveSettings([], env)).to.throw(MonitorSettingsError, MONITOR_THRESHOLDS_ENV);
-        expect(() => resolveSettings([], { ...env, [MONITOR_THRESHOLDS_ENV]: "{\"classPsi\":0.2}" })).to.throw(MonitorSettingsError, "lacks numeric chiSquarePValue");
+        expect(() => resolveSettings([], { ...env, [MONITOR_THRESHOLDS_ENV]: '{"classPsi":0.2}' })).to.throw(
+            MonitorSettingsError,
+            "lacks numeric chiSquarePValue",
+        );
     });
 
     it("lets flags override the environment, so a window can be re-run by hand", () => {
-        const s = resolveSettings(["--start-time", "2026-01-10T12:00:00Z", "--end-time", "2026-01-10T13:00:00Z", "--output", "/tmp/x"], byocEnv());
+        const s = resolveSettings(
+            ["--start-time", "2026-01-10T12:00:00Z", "--end-time", "2026-01-10T13:00:00Z", "--output", "/tmp/x"],
+            byocEnv(),
+        );
         expect(s.window.start.toISOString()).to.equal("2026-01-10T12:00:00.000Z");
         expect(s.output).to.equal("/tmp/x");
     });
@@ -63,10 +77,27 @@ describe("monitor settings", () => {
         const config = readStackFile(process.cwd(), "staging");
         const [name, model] = Object.entries(config.models)[0];
         writeFileSync(join(dir, "model.json"), JSON.stringify(jobModelConfig(name, model)));
-        const s = resolveSettings([
-            "--config", dir, "--endpoint", "ep", "--schedule", "sch", "--start-time", "auto", "--end-time", "auto",
-            "--execution-time", "2026-01-10 13:10:02.123000+00:00", "--period", "hourly", "--put-metrics", "VisionMLOps/Monitoring",
-        ], {});
+        const s = resolveSettings(
+            [
+                "--config",
+                dir,
+                "--endpoint",
+                "ep",
+                "--schedule",
+                "sch",
+                "--start-time",
+                "auto",
+                "--end-time",
+                "auto",
+                "--execution-time",
+                "2026-01-10 13:10:02.123000+00:00",
+                "--period",
+                "hourly",
+                "--put-metrics",
+                "VisionMLOps/Monitoring",
+            ],
+            {},
+        );
         expect(s.thresholds).to.deep.equal(thresholdsOf(jobModelConfig(name, model)));
         expect(s.window.start.toISOString()).to.equal("2026-01-10T12:00:00.000Z");
         expect(s.window.end.toISOString()).to.equal("2026-01-10T13:00:00.000Z");
@@ -76,15 +107,24 @@ describe("monitor settings", () => {
 
     it("derives the previous whole period: hourly and daily, UTC", () => {
         const at = new Date("2026-03-01T00:20:00Z");
-        expect(previousPeriod(at, "hourly")).to.deep.equal({ start: new Date("2026-02-28T23:00:00Z"), end: new Date("2026-03-01T00:00:00Z") });
-        expect(previousPeriod(at, "daily")).to.deep.equal({ start: new Date("2026-02-28T00:00:00Z"), end: new Date("2026-03-01T00:00:00Z") });
+        expect(previousPeriod(at, "hourly")).to.deep.equal({
+            start: new Date("2026-02-28T23:00:00Z"),
+            end: new Date("2026-03-01T00:00:00Z"),
+        });
+        expect(previousPeriod(at, "daily")).to.deep.equal({
+            start: new Date("2026-02-28T00:00:00Z"),
+            end: new Date("2026-03-01T00:00:00Z"),
+        });
     });
 
     it("rejects half a window, a backwards window and times that are not ISO 8601", () => {
         const base = ["--config", dir, "--endpoint", "e", "--schedule", "s"];
         expect(() => resolveSettings([...base, "--start-time", "2026-01-10T12:00:00Z"], {})).to.throw(MonitorSettingsError, "both");
-        expect(() => resolveSettings([...base, "--start-time", "2026-01-10T12:00:00Z", "--end-time", "2026-01-10T11:00:00Z"], {})).to.throw(MonitorSettingsError, "before it starts");
-        expect(() => parseInstant("yesterday", "start time")).to.throw(MonitorSettingsError, "start time \"yesterday\"");
+        expect(() => resolveSettings([...base, "--start-time", "2026-01-10T12:00:00Z", "--end-time", "2026-01-10T11:00:00Z"], {})).to.throw(
+            MonitorSettingsError,
+            "before it starts",
+        );
+        expect(() => parseInstant("yesterday", "start time")).to.throw(MonitorSettingsError, 'start time "yesterday"');
         expect(() => resolveSettings(["--endpoint", "e"], {})).to.throw(MonitorSettingsError, "--schedule");
         expect(() => resolveSettings(["--bogus"], {})).to.throw(MonitorSettingsError, "--capture DIR");
     });
@@ -99,7 +139,9 @@ describe("monitor settings", () => {
             }
         }
         // Values with many digits are carried to 6 significant digits and still fit.
-        const ugly = Object.fromEntries(Object.keys(defaultThresholds()).map((k) => [k, k === "minRecords" ? 1000000 : 1.2345678901234568e-7]));
+        const ugly = Object.fromEntries(
+            Object.keys(defaultThresholds()).map((k) => [k, k === "minRecords" ? 1000000 : 1.2345678901234568e-7]),
+        );
         const text = encodeMonitorThresholds(ugly as any);
         expect(text.length).to.be.at.most(ENVIRONMENT_VALUE_MAX);
         expect(decodeMonitorThresholds(text).classPsi).to.equal(1.23457e-7);

@@ -73,16 +73,22 @@ export function readImageRecords(path: string): ImageRecord[] {
 
 /** `.idx`: `id\toffset` per line. */
 export function readIndex(path: string): Array<{ id: number; offset: number }> {
-    return readFileSync(path, "utf8").trim().split("\n").map((line) => {
-        const [id, offset] = line.split("\t");
-        return { id: Number(id), offset: Number(offset) };
-    });
+    return readFileSync(path, "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => {
+            const [id, offset] = line.split("\t");
+            return { id: Number(id), offset: Number(offset) };
+        });
 }
 
 /** `.lst`: `id\tlabel\tpath` per line. */
 export function readList(path: string): Array<{ id: number; label: number; path: string }> {
-    return readFileSync(path, "utf8").trim().split("\n").map((line) => {
-        const [id, label, p] = line.split("\t");
-        return { id: Number(id), label: Number(label), path: p };
-    });
+    return readFileSync(path, "utf8")
+        .trim()
+        .split("\n")
+        .map((line) => {
+            const [id, label, p] = line.split("\t");
+            return { id: Number(id), label: Number(label), path: p };
+        });
 }
