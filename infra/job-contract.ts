@@ -115,6 +115,48 @@ export const MONITORING_OUTPUT_FILES = {
 } as const;
 
 /**
+ * The completion record of a monitoring run, written into the run's folder after every file it names. A run
+ * is evidence only when this record exists, parses, and every file it lists is present with the listed size
+ * and SHA-256: a run that stopped part-way (killed, or a failed upload) has no record or a mismatching file,
+ * and is "incomplete", never "clean". Model Monitor uploads the output folder itself in no stated order, so
+ * the checksums, not the upload order, are what make the record trustworthy on both engines.
+ */
+export const MONITORING_COMPLETION_FILE = "_complete.json";
+export const MONITORING_COMPLETION_SCHEMA_VERSION = 1;
+
+/**
+ * What a run concluded. `not-judged`: the window had too few records to compare (none at all, or fewer than
+ * `minRecords`), so it is no evidence either way. Whether a judged window covers the endpoint's current
+ * config is for the reader to decide (the gate compares `window` with the endpoint's last update).
+ */
+export type MonitoringVerdict = "clean" | "violations" | "not-judged";
+
+export interface MonitoringCompletion {
+    readonly schemaVersion: typeof MONITORING_COMPLETION_SCHEMA_VERSION;
+    /** The endpoint and schedule whose window this is. */
+    readonly endpoint: string;
+    readonly schedule: string;
+    /** The window monitored, ISO 8601 UTC, start inclusive and end exclusive. */
+    readonly window: { readonly start: string; readonly end: string };
+    readonly verdict: MonitoringVerdict;
+    /** Why a run is `not-judged`, in words an operator can act on (e.g. "0 records under s3://.../capture/..."). */
+    readonly notJudgedReason?: string;
+    /** Capture records analysed, and the minimum the thresholds require to judge. */
+    readonly records: number;
+    readonly minRecords: number;
+    /** Number of entries in constraint_violations.json. */
+    readonly violations: number;
+    /** Inference times of the earliest and latest analysed records (ISO 8601), when any were read. */
+    readonly firstRecordAt?: string;
+    readonly lastRecordAt?: string;
+    /** Every output file of the run (names relative to the run folder), with its size and hex SHA-256. */
+    readonly files: readonly { readonly name: string; readonly bytes: number; readonly sha256: string }[];
+    /** Identifies the run that claimed and completed the window (e.g. the pipeline execution or processing job). */
+    readonly runId: string;
+    readonly completedAt: string;
+}
+
+/**
  * The CloudWatch metrics every monitoring run publishes (dimensions `Endpoint` and `MonitoringSchedule`), one
  * name list for the job that writes them and the alarms and dashboard that read them. Drift metrics are
  * published only when the window has at least `minRecords` records, so a quiet hour never alarms; quality
