@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { describeInstanceTypes, InstanceUse, isPricedFor, pricedInstanceTypes } from "./prices";
 
 /**
  * The typed stack configuration: one schema, the only place defaults live.
@@ -32,10 +33,14 @@ const positiveInt = (what: string) =>
         .number({ error: `must be a whole number >= 1 (${what})` })
         .int({ error: `must be a whole number (${what})` })
         .min(1, { error: `must be >= 1 (${what})` });
-const instanceType = (example: string) =>
+const instanceType = (example: string, use: InstanceUse) =>
     z
         .string({ error: `must be a SageMaker instance type such as ${example}` })
-        .regex(INSTANCE_TYPE, { error: `must be a SageMaker instance type such as ${example}` });
+        .regex(INSTANCE_TYPE, { error: `must be a SageMaker instance type such as ${example}` })
+        // The cost estimate prices every instance the stack can run; an unpriced one is refused, not guessed.
+        .refine((t) => !INSTANCE_TYPE.test(t) || (use === "training" && !isTrainingGpuInstance(t)) || isPricedFor(use, t), {
+            error: `has no price in infra/prices.ts for ${use} use; priced ${use} instances: ${describeInstanceTypes(pricedInstanceTypes(use))} (add a row with its source to use another)`,
+        });
 const emails = z.array(z.string().regex(EMAIL, { error: "must be an e-mail address such as ml-oncall@example.com" }), {
     error: "must be a list of e-mail addresses",
 });
@@ -52,7 +57,7 @@ export function isGpuInstance(type: string): boolean {
 const trainingSchema = z
     .strictObject({
         /** GPU instance for the built-in algorithm. Defaults to ml.g4dn.xlarge. */
-        instanceType: instanceType("ml.g4dn.xlarge")
+        instanceType: instanceType("ml.g4dn.xlarge", "training")
             .default("ml.g4dn.xlarge")
             .refine(isTrainingGpuInstance, {
                 error: `is not a GPU instance; the image-classification algorithm trains on ${TRAINING_GPU_FAMILIES.map(
@@ -96,7 +101,7 @@ const trainingSchema = z
             })
             .default("crop_color_transform"),
         /** CPU instance for the preprocess and evaluate jobs. Defaults to ml.m5.xlarge. */
-        processingInstanceType: instanceType("ml.m5.xlarge").default("ml.m5.xlarge"),
+        processingInstanceType: instanceType("ml.m5.xlarge", "processing").default("ml.m5.xlarge"),
         /** Fractions of each class held out; train is the rest. Defaults to 0.1 and 0.1. */
         split: z
             .strictObject({
@@ -139,7 +144,7 @@ const autoscalingSchema = z.strictObject({
 });
 
 const endpointSchema = z.strictObject({
-    instanceType: instanceType("ml.m5.large").default("ml.m5.large"),
+    instanceType: instanceType("ml.m5.large", "endpoint").default("ml.m5.large"),
     instanceCount: positiveInt("instances").default(1),
     autoscaling: autoscalingSchema.optional(),
     /** Share of requests captured. Defaults to 100 in staging and 80 in prod (see `defaultCapturePercent`). */
