@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Environment } from "../infra/config";
+import { BudgetFilter, Environment } from "../infra/config";
 import { PROJECT } from "../infra/naming";
 
 export interface CostBudgetArgs {
@@ -11,12 +11,20 @@ export interface CostBudgetArgs {
     readonly alertAtPercent?: readonly number[];
     /** Topic the alerts go to. */
     readonly alertTopicArn: pulumi.Input<string>;
+    /**
+     * What the budget counts. `tag` (default): spend tagged `environment=<environment>`; AWS counts it only once
+     * `environment` is activated as a cost allocation tag, and only from then on. `account`: every cost of the
+     * account the budget is created in, in `region`; it needs no activation and is exact when the stack has an
+     * account of its own.
+     */
+    readonly filter?: BudgetFilter;
+    /** The stack's region; the `account` filter counts this region's spend. */
+    readonly region: string;
 }
 
 /**
  * A monthly cost budget for one stack: actual spend alerts at each configured percentage, and a forecast
- * alert when the month is on course to exceed the limit. Spend is attributed through the `environment`
- * tag every resource carries, which must be activated as a cost allocation tag in the billing console.
+ * alert when the month is on course to exceed the limit.
  */
 export class CostBudget extends pulumi.ComponentResource {
     public readonly budget: aws.budgets.Budget;
@@ -31,13 +39,27 @@ export class CostBudget extends pulumi.ComponentResource {
                 timeUnit: "MONTHLY",
                 limitAmount: args.monthlyUsd.toFixed(2),
                 limitUnit: "USD",
-                costFilters: [{ name: "TagKeyValue", values: [`user:environment$${args.environment}`] }],
+                costFilters: budgetCostFilters(args.filter ?? "tag", args.environment, args.region),
                 notifications: budgetNotifications(args.alertAtPercent ?? [80, 100], args.alertTopicArn),
             },
             { parent: this },
         );
         this.registerOutputs({ budget: this.budget });
     }
+}
+
+/**
+ * The budget's cost filters. Tag values are written `user:<key>$<value>` (a user-defined tag key); a budget
+ * created in a member account counts that account's costs, so the region alone scopes the `account` filter.
+ */
+export function budgetCostFilters(
+    filter: BudgetFilter,
+    environment: Environment,
+    region: string,
+): aws.types.input.budgets.BudgetCostFilter[] {
+    return filter === "tag"
+        ? [{ name: "TagKeyValue", values: [`user:environment$${environment}`] }]
+        : [{ name: "Region", values: [region] }];
 }
 
 export function budgetNotifications(

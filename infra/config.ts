@@ -12,6 +12,10 @@ import { describeInstanceTypes, InstanceUse, isPricedFor, pricedInstanceTypes } 
 export const ENVIRONMENTS = ["staging", "prod"] as const;
 export type Environment = (typeof ENVIRONMENTS)[number];
 
+/** What a stack's cost budget counts (see `budget.filter`). */
+export const BUDGET_FILTERS = ["tag", "account"] as const;
+export type BudgetFilter = (typeof BUDGET_FILTERS)[number];
+
 /** GPU families the built-in image-classification algorithm trains on. */
 export const TRAINING_GPU_FAMILIES = ["p2", "p3", "p3dn", "g4dn", "g5"] as const;
 
@@ -236,6 +240,12 @@ const platformSchema = z
                 monthlyUsd: z.number().positive({ error: "must be a positive amount in USD" }),
                 /** Percent of the budget at which forecast and actual alerts fire. Defaults to [80, 100]. */
                 alertAtPercent: z.array(z.number().positive()).default([80, 100]),
+                /**
+                 * What the budget counts. `tag` (default): spend tagged environment=<environment>, which AWS counts only
+                 * once `environment` is activated as a cost allocation tag. `account`: all of the account's spend in the
+                 * stack's region, which needs no activation and fits a stack with an account of its own.
+                 */
+                filter: z.enum(BUDGET_FILTERS, { error: `must be one of ${BUDGET_FILTERS.join(", ")}` }).default("tag"),
             })
             .optional(),
         promotion: z

@@ -2,21 +2,26 @@
  * Offline plan: `npm run plan -- <stack> [--out DIR] [--registry sample|pending|empty]`.
  *
  * Runs the real program for `Pulumi.<stack>.yaml` (from VISION_MLOPS_PROJECT_DIR, default this project) in-process on Pulumi mocks (no cloud, no credentials, no
- * Pulumi CLI), prints the resource tree like a preview, and writes a JSON plan of every resource's inputs.
+ * Pulumi CLI) and prints what will run (per model: endpoint, training pipeline and its triggers, monitoring),
+ * the stack outputs, the monthly cost estimate, then the resource tree like a preview; it writes a JSON plan
+ * of every resource's inputs, the outputs and the estimate, and each pipeline definition.
  * Config problems are printed all at once and the exit code is 1; an unapproved model for prod is refused
  * exactly as `pulumi up` would refuse it.
  */
 import { ModelApprovalStatus } from "@aws-sdk/client-sagemaker";
 import * as pulumi from "@pulumi/pulumi";
-import { mkdirSync, renameSync, writeFileSync } from "fs";
+import { createHash } from "crypto";
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "fs";
 import { join, relative, resolve } from "path";
 import { parseArgs } from "util";
 import { ConfigError, PlatformConfig } from "../infra/config";
+import { estimateStack, formatEstimate, StackEstimate } from "../infra/cost";
+import { declarationOf, StackDeclaration } from "../infra/declared";
 import { bucketName, modelPackageGroupName } from "../infra/naming";
 import { ModelRegistry, PromotionRefused, SERVED_PACKAGES_OUTPUT } from "../infra/promotion";
 import { PipelineDefinition, stepGraph } from "../infra/pipeline/builder";
 import { groupOfPackageArn } from "../infra/registry";
-import { readStackFile, StackFileError } from "../infra/stack-file";
+import { readStackFile, stackFilePath, StackFileError } from "../infra/stack-file";
 import { DeclaredResource, OFFLINE_ACCOUNT, settled, unwrapOutput, useMocks } from "../stacks/offline";
 
 const USAGE = "usage: npm run plan -- <stack> [--out DIR] [--registry sample|pending|empty]";
@@ -71,7 +76,10 @@ export interface PlanResult {
     readonly stack: string;
     readonly resources: PlannedResource[];
     readonly outputs: Record<string, unknown>;
+    readonly cost: StackEstimate;
     readonly files: string[];
+    /** Files of an earlier plan of this stack that this one no longer writes, now removed. */
+    readonly removed: string[];
 }
 
 /** Runs the program for one stack on mocks and writes the plan; returns what it declared. */
@@ -109,10 +117,21 @@ export async function runPlan(
         parent: parents.get(`${r.type}::${r.name}`),
         inputs: r.inputs,
     }));
-    const files = writePlanFiles(options.outDir, stack, config, resources, outputs);
+    const declaration = declarationOf(resources, { environment: config.environment, models: Object.keys(config.models) });
+    const cost = estimateStack(declaration, { region: config.region, budgetMonthlyUsd: config.budget?.monthlyUsd });
+    const stackFileSha256 = createHash("sha256")
+        .update(readFileSync(stackFilePath(options.projectDir, stack)))
+        .digest("hex");
+    const { files, removed } = writePlanFiles(options.outDir, { stack, config, resources, outputs, cost, stackFileSha256 });
 
     log(`Offline plan for stack "${stack}" (${config.environment}, ${config.region}); registry: ${describeScenario(options.registry)}`);
     log("");
+    for (const line of whatRuns(config, declaration, outputs)) log(line);
+    log("");
+    for (const line of formatEstimate(cost)) log(line);
+    for (const line of budgetFilterNotes(config, declaration)) log(line);
+    log("");
+    log("Resources:");
     for (const line of resourceTree(resources)) log(line);
     for (const { name, definition } of pipelinesOf(resources)) {
         log("");
@@ -120,8 +139,102 @@ export async function runPlan(
         for (const line of stepGraph(definition)) log(`  ${line}`);
     }
     log("");
-    log(`${resources.length} resources. Written: ${files.map((f) => relative(process.cwd(), f)).join(", ")}`);
-    return { stack, resources, outputs, files };
+    log(`${resources.length} resources. ${writtenSummary(options.outDir, files, removed)}`);
+    return { stack, resources, outputs, cost, files, removed };
+}
+
+/** `Written: .plan/staging/plan.json and 4 pipeline definitions in .plan/staging/pipelines/`, not every name. */
+function writtenSummary(outDir: string, files: readonly string[], removed: readonly string[]): string {
+    const shown = (f: string) => relative(process.cwd(), f) || ".";
+    const pipelines = files.length - 1;
+    const stale = removed.length
+        ? `; removed ${removed.length} stale file${removed.length === 1 ? "" : "s"} of an earlier plan (${removed.map(shown).join(", ")})`
+        : "";
+    return `Written: ${shown(files[0])} and ${pipelines} pipeline definition${pipelines === 1 ? "" : "s"} in ${shown(join(outDir, "pipelines"))}/${stale}`;
+}
+
+/**
+ * What the stack runs, per model: the endpoint (fleet, autoscaling, capture, how updates roll out), the
+ * training pipeline with its jobs and what starts it, and the monitoring; then the stack's outputs.
+ */
+export function whatRuns(config: PlatformConfig, d: StackDeclaration, outputs: Record<string, unknown>): string[] {
+    const env = config.environment;
+    const models = (outputs.models ?? {}) as Record<string, { servedPackage: string | null; serving: string }>;
+    const lines = [`What runs (${env}, ${config.region}):`];
+    for (const model of Object.keys(config.models)) {
+        lines.push(`  ${model}`);
+        const e = d.endpoints.find((x) => x.model === model);
+        const row = (label: string, text: string) => lines.push(`    ${label.padEnd(11)}${text}`);
+        if (e) {
+            const scaling =
+                e.minInstances === e.maxInstances
+                    ? "no autoscaling"
+                    : `autoscaling ${e.minInstances}..${e.maxInstances}${e.targetInvocationsPerInstance ? ` at ${e.targetInvocationsPerInstance} invocations/instance/min` : ""}`;
+            const updates = e.blueGreen
+                ? `blue/green updates, canary ${e.blueGreen.canary}, rollback on ${e.blueGreen.rollbackAlarms} alarms`
+                : "updates land at once (no canary)";
+            const capture = e.capturePercent === undefined ? "no capture" : `capture ${e.capturePercent}%`;
+            row("endpoint", `${e.endpointName}: ${e.instanceType} x ${e.instanceCount}, ${scaling}, ${capture}, ${updates}`);
+        } else row("endpoint", `none: ${models[model]?.serving ?? "no package served"}`);
+
+        const training = d.pipelines.find((p) => p.model === model && p.purpose === "training");
+        if (training) {
+            const jobs = training.jobs.map((j) => `${j.step} ${j.instanceType}${j.spot ? " spot" : ""}`).join(", ");
+            row("training", `${training.pipelineName}: ${jobs}`);
+            const starters = d.triggers.filter((t) => t.pipelineName === training.pipelineName);
+            row(
+                "",
+                `started by ${starters.map((t) => (t.schedule ? `the schedule ${t.schedule}` : (t.event ?? t.name))).join("; ") || "nothing (start it by hand)"}`,
+            );
+        } else row("training", env === "prod" ? "none in prod: it serves what staging trained and a person approved" : "none");
+
+        const monitors = d.triggers.filter(
+            (t) =>
+                t.model === model &&
+                (t.via === "model-monitor" || d.pipelines.some((p) => p.pipelineName === t.pipelineName && p.purpose === "monitoring")),
+        );
+        for (const t of monitors) {
+            const job = t.job ?? d.pipelines.find((p) => p.pipelineName === t.pipelineName)?.jobs[0];
+            const limit = job?.maxRuntimeSeconds ? `, at most ${Math.round(job.maxRuntimeSeconds / 60)} min a run` : "";
+            const when = `${config.models[model].monitoring.schedule} (${t.schedule}${t.timezone ? ` ${t.timezone}` : ""})`;
+            const what = t.via === "model-monitor" ? `Model Monitor schedule ${t.name}` : `EventBridge Scheduler starts ${t.pipelineName}`;
+            row("monitoring", `${config.monitoring.engine} engine, ${when}: ${what}${job ? ` on ${job.instanceType}${limit}` : ""}`);
+        }
+        if (monitors.length === 0) row("monitoring", e ? "none" : "none until an endpoint serves a package");
+    }
+    lines.push("Stack outputs:");
+    const width = Math.max(...Object.keys(config.models).map((m) => m.length));
+    for (const model of Object.keys(config.models)) {
+        const m = models[model];
+        lines.push(
+            `  ${model.padEnd(width)}  ${m?.servedPackage ? `serves ${m.servedPackage} (${m.serving})` : (m?.serving ?? "not planned")}`,
+        );
+    }
+    const buckets = Object.keys((outputs.buckets ?? {}) as Record<string, string>);
+    if (buckets.length)
+        lines.push(`  buckets: ${buckets.join(", ")}; alerts: ${outputs.alertTopicArn}; dashboard: ${outputs.dashboardName}`);
+    return lines;
+}
+
+/** What the stack's budget counts, and what it takes for AWS to count it. */
+export function budgetFilterNotes(config: PlatformConfig, d: StackDeclaration): string[] {
+    if (!config.budget) return ["No budget (set budget.monthlyUsd to get alerts at 80% and 100% of a monthly limit)."];
+    return d.budgets
+        .map((b) => {
+            if (b.filters.some((f) => f.startsWith("TagKeyValue=")))
+                return [
+                    `Budget ${b.name} counts only spend tagged environment=${config.environment}, and AWS counts a tag only once it is`,
+                    `  activated as a cost allocation tag, and only for spend after that (until then the budget sees $0): Billing and Cost`,
+                    `  Management > Cost allocation tags, or from the management account:`,
+                    `    aws ce update-cost-allocation-tags-status --cost-allocation-tags-status TagKey=environment,Status=Active`,
+                    `  budget.filter: account counts all of the account's ${config.region} spend instead and needs no activation.`,
+                ];
+            return [
+                `Budget ${b.name} counts every cost of its account in ${config.region} (${b.filters.join(", ")}): no tag activation needed,`,
+                `  but stacks that share the account share the figure.`,
+            ];
+        })
+        .flat();
 }
 
 function describeScenario(s: RegistryScenario): string {
@@ -149,25 +262,56 @@ function stagingOutputsFor(config: PlatformConfig, scenario: RegistryScenario): 
     };
 }
 
-function writePlanFiles(
-    outDir: string,
-    stack: string,
-    config: PlatformConfig,
-    resources: PlannedResource[],
-    outputs: Record<string, unknown>,
-): string[] {
-    mkdirSync(join(outDir, "pipelines"), { recursive: true });
+interface PlanDocument {
+    readonly stack: string;
+    readonly config: PlatformConfig;
+    readonly resources: PlannedResource[];
+    readonly outputs: Record<string, unknown>;
+    readonly cost: StackEstimate;
+    /** Of the stack file the plan was made from, so `status` can tell a current plan from a stale one. */
+    readonly stackFileSha256: string;
+}
+
+/**
+ * Writes plan.json and one file per pipeline definition, and removes the pipeline files an earlier plan of the
+ * same stack wrote that this one does not (a model taken out of the config, a renamed pipeline). Only a
+ * folder whose plan.json names this stack is cleaned, so `--out` pointed at any other folder loses nothing.
+ */
+function writePlanFiles(outDir: string, doc: PlanDocument): { files: string[]; removed: string[] } {
     const planFile = join(outDir, "plan.json");
+    const pipelinesDir = join(outDir, "pipelines");
+    const earlierOfThisStack = existsSync(planFile) && planStack(planFile) === doc.stack;
+    mkdirSync(pipelinesDir, { recursive: true });
+    const { stack, config, resources, outputs, cost, stackFileSha256 } = doc;
     writeAtomically(
         planFile,
-        JSON.stringify({ stack, environment: config.environment, region: config.region, outputs, resources }, null, 2),
+        JSON.stringify(
+            { stack, environment: config.environment, region: config.region, stackFileSha256, outputs, cost, resources },
+            null,
+            2,
+        ),
     );
     const pipelineFiles = pipelinesOf(resources).map(({ name, definition }) => {
-        const file = join(outDir, "pipelines", `${name}.json`);
+        const file = join(pipelinesDir, `${name}.json`);
         writeAtomically(file, JSON.stringify(definition, null, 2));
         return file;
     });
-    return [planFile, ...pipelineFiles];
+    const kept = new Set(pipelineFiles);
+    const removed = earlierOfThisStack
+        ? readdirSync(pipelinesDir)
+              .map((f) => join(pipelinesDir, f))
+              .filter((f) => f.endsWith(".json") && !kept.has(f))
+        : [];
+    for (const f of removed) unlinkSync(f);
+    return { files: [planFile, ...pipelineFiles], removed };
+}
+
+function planStack(planFile: string): string | undefined {
+    try {
+        return JSON.parse(readFileSync(planFile, "utf8")).stack;
+    } catch {
+        return undefined;
+    }
 }
 
 /** Every SageMaker pipeline the stack declares, by its physical name, with its parsed definition. */
@@ -225,11 +369,53 @@ export function resourceTree(resources: readonly PlannedResource[]): string[] {
     return lines;
 }
 
+const OPTIONS = {
+    out: { type: "string" },
+    registry: { type: "string", default: "sample" },
+    help: { type: "boolean", short: "h" },
+} as const;
+
+/** The command line, or the one-line error a mistyped one gets (never a stack trace). */
+export function planArguments(
+    argv: readonly string[],
+): { values: { out?: string; registry: string; help?: boolean }; positionals: string[] } | { error: string } {
+    try {
+        const { values, positionals } = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: OPTIONS });
+        return { values: { out: values.out, registry: values.registry ?? "sample", help: values.help }, positionals };
+    } catch (e) {
+        const unknown = /Unknown option '(-{1,2}[^']+)'/.exec((e as Error).message)?.[1];
+        if (unknown) {
+            const guess = closestOption(unknown.replace(/^-+/, ""));
+            return { error: `unknown option ${unknown}${guess ? ` (did you mean --${guess}?)` : ""}; ${USAGE}` };
+        }
+        return { error: `${(e as Error).message.split("\n")[0].replace(/\.$/, "")}; ${USAGE}` };
+    }
+}
+
+/** The option a typo most likely meant: within two edits. */
+function closestOption(typed: string): string | undefined {
+    const distance = (a: string, b: string) => {
+        const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array(b.length).fill(0)]);
+        for (let j = 1; j <= b.length; j++) d[0][j] = j;
+        for (let i = 1; i <= a.length; i++)
+            for (let j = 1; j <= b.length; j++)
+                d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+        return d[a.length][b.length];
+    };
+    const [best] = Object.keys(OPTIONS)
+        .map((o) => [o, distance(typed, o)] as const)
+        .sort((x, y) => x[1] - y[1]);
+    return best && best[1] <= 2 ? best[0] : undefined;
+}
+
 async function main(): Promise<void> {
-    const { values, positionals } = parseArgs({
-        allowPositionals: true,
-        options: { out: { type: "string" }, registry: { type: "string", default: "sample" }, help: { type: "boolean" } },
-    });
+    const parsed = planArguments(process.argv.slice(2));
+    if ("error" in parsed) {
+        console.error(`error: ${parsed.error}`);
+        process.exitCode = 2;
+        return;
+    }
+    const { values, positionals } = parsed;
     if (values.help) {
         console.log(USAGE);
         return;

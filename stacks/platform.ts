@@ -109,6 +109,8 @@ export class Platform extends pulumi.ComponentResource {
                     monthlyUsd: config.budget.monthlyUsd,
                     alertAtPercent: config.budget.alertAtPercent,
                     alertTopicArn: this.alerts.topicArn,
+                    filter: config.budget.filter,
+                    region: config.region,
                 },
                 inRegion,
             );

@@ -49,6 +49,15 @@ describe("npm run plan (end to end)", function () {
         expect(existsSync(join(out, "refused", "plan.json"))).to.equal(false);
     });
 
+    it("answers an unknown flag with one line and exit code 2, not a stack trace", () => {
+        const r = plan(["staging", "--regsitry", "empty"]);
+        expect(r.code).to.equal(2);
+        expect(r.stderr.trim().split("\n")).to.deep.equal([
+            "error: unknown option --regsitry (did you mean --registry?); usage: npm run plan -- <stack> [--out DIR] [--registry sample|pending|empty]",
+        ]);
+        expect(r.stdout).to.equal("");
+    });
+
     it("reports a stack file's three mistakes together, exits 1 and writes nothing", () => {
         const project = mkdtempSync(join(tmpdir(), "plan-bad-"));
         const good = readFileSync(join(ROOT, "Pulumi.staging.yaml"), "utf8");

@@ -1,0 +1,186 @@
+import { expect } from "chai";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "fs";
+import { tmpdir } from "os";
+import { join, resolve } from "path";
+import { CostLine } from "../../infra/cost";
+import { PlanResult, planArguments, runPlan } from "../../scripts/plan";
+
+const ROOT = resolve(__dirname, "../..");
+const H = 730; // hours in the estimate's month
+const RUNS = { hourly: 730, daily: 730 / 24, weekly: 730 / (7 * 24) };
+const SPOT = 0.3; // spot billed at 70% off
+
+async function plan(stack: "staging" | "prod", outDir: string): Promise<{ result: PlanResult; log: string[] }> {
+    const log: string[] = [];
+    const result = await runPlan(stack, { projectDir: ROOT, outDir, registry: "sample", log: (l) => log.push(l) });
+    return { result, log };
+}
+
+function line(lines: readonly CostLine[], label: string): CostLine {
+    const hit = lines.find((l) => `${l.model ? `${l.model} ` : ""}${l.item}` === label);
+    if (!hit) throw new Error(`no cost line "${label}"; lines: ${lines.map((l) => `${l.model ?? ""} ${l.item}`).join(", ")}`);
+    return hit;
+}
+
+/** What both stacks pay for the platform itself: keys, storage, requests, metrics, dashboard, image, budget. */
+function platformLines(alarms: number): number {
+    return (
+        1 * 1 + // one data key at $1
+        (100_000 / 10_000) * 0.03 + // assumed KMS requests
+        100 * 0.023 + // assumed 100 GB in S3 Standard
+        (100_000 / 1000) * 0.005 + // assumed PUTs
+        (1_000_000 / 1000) * 0.0004 + // assumed GETs
+        alarms * 0.1 +
+        2 * 13 * 0.3 + // two monitored models, 13 metrics each
+        1 * 3 + // one dashboard
+        1 * 0.1 + // a 1 GB jobs image
+        ((RUNS.hourly + RUNS.daily) / 1e6) * 1 // scheduler invocations
+    );
+}
+
+describe("npm run plan: what runs and what it costs (in process)", function () {
+    this.timeout(120_000);
+    let staging: { result: PlanResult; log: string[] };
+    let prod: { result: PlanResult; log: string[] };
+    let stagingOut: string;
+    let otherOut: string;
+
+    before(async () => {
+        stagingOut = mkdtempSync(join(tmpdir(), "plan-cost-staging-"));
+        // An earlier plan of staging left a pipeline this plan no longer declares...
+        mkdirSync(join(stagingOut, "pipelines"));
+        writeFileSync(join(stagingOut, "plan.json"), JSON.stringify({ stack: "staging" }));
+        writeFileSync(join(stagingOut, "pipelines", "vision-mlops-staging-retired-model-training.json"), "{}");
+        staging = await plan("staging", stagingOut);
+        // ...while a folder whose plan.json belongs to another stack keeps its files.
+        otherOut = mkdtempSync(join(tmpdir(), "plan-cost-prod-"));
+        mkdirSync(join(otherOut, "pipelines"));
+        writeFileSync(join(otherOut, "plan.json"), JSON.stringify({ stack: "somewhere-else" }));
+        writeFileSync(join(otherOut, "pipelines", "keep-me.json"), "{}");
+        prod = await plan("prod", otherOut);
+    });
+
+    it("prices staging as computed by hand from the price table", () => {
+        const { lines, totals, perRun, budget } = staging.result.cost;
+        const alarms = staging.result.resources.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm").length;
+        // traffic-signs: ml.m5.large ($0.115/h), autoscaling 1..2; bikes-vs-motorcycles: ml.t2.medium ($0.056/h), 1.
+        expect(line(lines, "traffic-signs endpoint ml.m5.large")).to.deep.include({ idleUsd: 1 * H * 0.115, peakUsd: 2 * H * 0.115 });
+        expect(line(lines, "bikes-vs-motorcycles endpoint ml.t2.medium").idleUsd).to.be.closeTo(1 * H * 0.056, 1e-9);
+        // Monitoring on ml.m5.large: hourly (limit 50 min) and daily (limit 4 h), 10 assumed billed minutes a run.
+        expect(line(lines, "traffic-signs monitoring ml.m5.large").idleUsd).to.be.closeTo((RUNS.hourly * 10 * 0.115) / 60, 1e-9);
+        expect(line(lines, "traffic-signs monitoring ml.m5.large").peakUsd).to.be.closeTo((RUNS.hourly * 50 * 0.115) / 60, 1e-9);
+        expect(line(lines, "bikes-vs-motorcycles monitoring ml.m5.large").peakUsd).to.be.closeTo(RUNS.daily * 4 * 0.115, 1e-9);
+        // One traffic-signs training run at its limits: preprocess 4 h and evaluate 1 h on ml.m5.xlarge ($0.23),
+        // train 4 h on ml.g4dn.xlarge ($0.7364) at spot, and the assumed 30-minute transform.
+        const run = 4 * 0.23 + 4 * 0.7364 * SPOT + 0.5 * 0.23 + 1 * 0.23;
+        const trafficSigns = perRun.find((r) => r.model === "traffic-signs")!;
+        expect(trafficSigns.usd).to.be.closeTo(run, 1e-9);
+        expect(trafficSigns.onDemandUsd).to.be.closeTo(4 * 0.23 + 4 * 0.7364 + 0.5 * 0.23 + 0.23, 1e-9);
+        expect(trafficSigns.startedBy).to.have.length(3);
+        expect(perRun.find((r) => r.model === "bikes-vs-motorcycles")!.usd).to.be.closeTo(
+            1 * 0.23 + 1 * 0.7364 * SPOT + 0.5 * 0.23 + 0.23,
+            1e-9,
+        );
+        // Its weekly schedule is the only training in the monthly figure.
+        expect(line(lines, "traffic-signs scheduled retraining, rate(7 days)").idleUsd).to.be.closeTo(RUNS.weekly * run, 1e-9);
+        const idle =
+            H * 0.115 +
+            H * 0.056 +
+            (RUNS.hourly * 10 * 0.115) / 60 +
+            (RUNS.daily * 10 * 0.115) / 60 +
+            RUNS.weekly * run +
+            platformLines(alarms);
+        const peak =
+            2 * H * 0.115 +
+            H * 0.056 +
+            (RUNS.hourly * 50 * 0.115) / 60 +
+            RUNS.daily * 4 * 0.115 +
+            RUNS.weekly * run +
+            platformLines(alarms);
+        expect(totals.idleUsd).to.be.closeTo(idle, 1e-6);
+        expect(totals.peakUsd).to.be.closeTo(peak, 1e-6);
+        expect(budget).to.deep.include({ monthlyUsd: 1500, idleExceeds: false, peakExceeds: false });
+    });
+
+    it("prices prod as computed by hand: bigger fleets, no training, blue/green updates per run", () => {
+        const { lines, totals, perRun, budget } = prod.result.cost;
+        const alarms = prod.result.resources.filter((r) => r.type === "aws:cloudwatch/metricAlarm:MetricAlarm").length;
+        expect(line(lines, "traffic-signs endpoint ml.m5.xlarge")).to.deep.include({ idleUsd: 2 * H * 0.23, peakUsd: 6 * H * 0.23 });
+        expect(line(lines, "bikes-vs-motorcycles endpoint ml.m5.large")).to.deep.include({
+            idleUsd: 2 * H * 0.115,
+            peakUsd: 4 * H * 0.115,
+        });
+        expect(lines.filter((l) => l.group === "training")).to.deep.equal([]);
+        const idle =
+            2 * H * 0.23 + 2 * H * 0.115 + (RUNS.hourly * 10 * 0.115) / 60 + (RUNS.daily * 10 * 0.115) / 60 + platformLines(alarms);
+        const peak = 6 * H * 0.23 + 4 * H * 0.115 + (RUNS.hourly * 50 * 0.115) / 60 + RUNS.daily * 4 * 0.115 + platformLines(alarms);
+        expect(totals.idleUsd).to.be.closeTo(idle, 1e-6);
+        expect(totals.peakUsd).to.be.closeTo(peak, 1e-6);
+        // A blue/green update keeps a second fleet of 2 for at most its one-hour execution limit.
+        expect(perRun.map((r) => [r.item, r.usd])).to.deep.equal([
+            ["blue/green update of vision-mlops-prod-traffic-signs", 2 * 1 * 0.23],
+            ["blue/green update of vision-mlops-prod-bikes-vs-motorcycles", 2 * 1 * 0.115],
+        ]);
+        expect(budget).to.deep.include({ monthlyUsd: 3000, idleExceeds: false });
+    });
+
+    it("opens with what runs and the monthly estimate, before the resource tree", () => {
+        const text = staging.log.join("\n");
+        const at = (s: string) => {
+            const i = text.indexOf(s);
+            expect(i, `missing: ${s}`).to.be.at.least(0);
+            return i;
+        };
+        expect(at("What runs (staging, us-east-1):")).to.be.lessThan(at("Monthly estimate (USD"));
+        expect(at("Monthly estimate (USD")).to.be.lessThan(at("Resources:"));
+        expect(text).to.include(
+            "    endpoint   vision-mlops-staging-traffic-signs: ml.m5.large x 1, autoscaling 1..2 at 100 invocations/instance/min, capture 100%, updates land at once (no canary)",
+        );
+        expect(text).to.include("started by the schedule rate(7 days); a new object traffic-signs/batches/*/_manifest.json; the alarm");
+        expect(text).to.include(
+            "    monitoring pipeline engine, hourly (cron(10 * * * ? *) UTC): EventBridge Scheduler starts vision-mlops-staging-traffic-signs-monitoring on ml.m5.large, at most 50 min a run",
+        );
+        expect(text).to.match(
+            / {2}traffic-signs {9}serves arn:aws:sagemaker:us-east-1:123456789012:model-package\/vision-mlops-staging-traffic-signs\/1 \(newest package, Approved\)/,
+        );
+        expect(text).to.match(/ {2}total per month {2,}\d+\.\d\d {2}\d+\.\d\d/);
+        expect(text).to.include("~$0.056/h"); // the estimated ml.t2.medium figure is marked
+        expect(text).to.include("Budget vision-mlops-staging-monthly counts only spend tagged environment=staging");
+        expect(text).to.include("aws ce update-cost-allocation-tags-status --cost-allocation-tags-status TagKey=environment,Status=Active");
+        const prodText = prod.log.join("\n");
+        expect(prodText).to.include("capture 80%, blue/green updates, canary 1 instance, rollback on 2 alarms");
+        expect(prodText).to.include("training   none in prod: it serves what staging trained and a person approved");
+        expect(prodText).to.include("(promoted package, Approved)");
+    });
+
+    it("writes the estimate into plan.json with the stack file's hash, and summarises what it wrote", () => {
+        const doc = JSON.parse(readFileSync(join(stagingOut, "plan.json"), "utf8"));
+        expect(doc.cost.totals.idleUsd).to.be.closeTo(staging.result.cost.totals.idleUsd, 1e-9);
+        expect(doc.cost.lines[0].unit).to.include({ usd: 0.115, per: "h", basis: "price-list", region: "us-east-1", asOf: "2026-07-30" });
+        expect(doc.stackFileSha256).to.match(/^[0-9a-f]{64}$/);
+        const last = staging.log[staging.log.length - 1];
+        expect(last).to.match(
+            /^\d+ resources\. Written: .*plan\.json and 4 pipeline definitions in .*pipelines\/; removed 1 stale file of an earlier plan/,
+        );
+    });
+
+    it("clears a stale pipeline file of an earlier plan of the same stack, and nothing of another's", () => {
+        expect(existsSync(join(stagingOut, "pipelines", "vision-mlops-staging-retired-model-training.json"))).to.equal(false);
+        expect(existsSync(join(stagingOut, "pipelines", "vision-mlops-staging-traffic-signs-training.json"))).to.equal(true);
+        expect(staging.result.removed).to.have.length(1);
+        expect(existsSync(join(otherOut, "pipelines", "keep-me.json"))).to.equal(true);
+        expect(prod.result.removed).to.deep.equal([]);
+    });
+
+    it("answers a mistyped flag with one line naming it and the likely one", () => {
+        expect(planArguments(["staging", "--regsitry", "empty"])).to.deep.equal({
+            error: "unknown option --regsitry (did you mean --registry?); usage: npm run plan -- <stack> [--out DIR] [--registry sample|pending|empty]",
+        });
+        const missing = planArguments(["staging", "--out"]);
+        expect(missing).to.have.property("error").that.does.not.include("\n");
+        expect(planArguments(["staging", "--registry", "empty"])).to.deep.equal({
+            values: { out: undefined, registry: "empty", help: undefined },
+            positionals: ["staging"],
+        });
+    });
+});
