@@ -1,0 +1,34 @@
+import { expect } from "chai";
+import { CostBudget } from "../../components/cost-budget";
+import { parsePlatformConfig } from "../../infra/config";
+import { find, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
+
+const topic = `arn:aws:sns:us-east-1:${TEST_ACCOUNT}:alerts`;
+
+async function budgetWith(filter: "tag" | "account" | undefined) {
+    const declared = useMocks("prod");
+    const b = new CostBudget("b", { environment: "prod", monthlyUsd: 250, alertTopicArn: topic, region: "eu-west-1", filter });
+    await settled(declared, b.budget.id);
+    return find(declared, "aws:budgets/budget:Budget", "b-monthly").inputs;
+}
+
+describe("CostBudget", () => {
+    it("counts the environment tag by default (spend AWS sees only once the tag is activated)", async () => {
+        const budget = await budgetWith(undefined);
+        expect(budget).to.include({ name: "vision-mlops-prod-monthly", limitAmount: "250.00", budgetType: "COST", timeUnit: "MONTHLY" });
+        expect(budget.costFilters).to.deep.equal([{ name: "TagKeyValue", values: ["user:environment$prod"] }]);
+    });
+
+    it("with filter account, counts the account's spend in the stack's region, which needs no tag activation", async () => {
+        const budget = await budgetWith("account");
+        expect(budget.costFilters).to.deep.equal([{ name: "Region", values: ["eu-west-1"] }]);
+        expect(budget.notifications.map((n: any) => `${n.notificationType}@${n.threshold}`)).to.deep.equal(["ACTUAL@80", "ACTUAL@100", "FORECASTED@100"]);
+    });
+
+    it("takes budget.filter from the stack config, tag by default, and names the choices when it is wrong", () => {
+        const base = { environment: "staging", region: "us-east-1", models: { m1: { classes: ["a", "b"], imageShape: [3, 32, 32], quality: { minAccuracy: 0.5 } } } };
+        expect(parsePlatformConfig({ ...base, budget: { monthlyUsd: 10 } }).budget?.filter).to.equal("tag");
+        expect(parsePlatformConfig({ ...base, budget: { monthlyUsd: 10, filter: "account" } }).budget?.filter).to.equal("account");
+        expect(() => parsePlatformConfig({ ...base, budget: { monthlyUsd: 10, filter: "service" } })).to.throw('budget.filter: "service" must be one of tag, account');
+    });
+});
