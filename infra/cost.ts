@@ -1,5 +1,9 @@
+import { createHash } from "crypto";
+import { existsSync, readFileSync } from "fs";
+import { join } from "path";
 import { EndpointDeclaration, JobDeclaration, runsPerMonth, StackDeclaration, TriggerDeclaration } from "./declared";
 import { MONITORING_METRICS } from "./job-contract";
+import { stackFilePath } from "./stack-file";
 import {
     basisOf,
     instancePrice,
@@ -404,4 +408,35 @@ function alignRight(rows: readonly (readonly string[])[], right: readonly number
             .join("  ")
             .trimEnd(),
     );
+}
+
+/** Where `npm run plan -- <stack>` writes its plan by default. */
+export function defaultPlanDir(projectDir: string, stack: string): string {
+    return join(projectDir, ".plan", stack);
+}
+
+/** Of the stack file as it is now; plan.json records it so a plan of an older stack file is recognised. */
+export function stackFileSha256(projectDir: string, stack: string): string {
+    return createHash("sha256")
+        .update(readFileSync(stackFilePath(projectDir, stack)))
+        .digest("hex");
+}
+
+/**
+ * The estimate of the stack's newest offline plan, when that plan was made from the stack file as it is now;
+ * otherwise why there is none, with the command that makes one.
+ */
+export function planEstimate(projectDir: string, stack: string): { estimate?: StackEstimate; note?: string } {
+    const file = join(defaultPlanDir(projectDir, stack), "plan.json");
+    const make = `run \`npm run plan -- ${stack}\` for the estimate`;
+    if (!existsSync(file)) return { note: `no offline plan of ${stack} yet; ${make}` };
+    let doc: { stackFileSha256?: string; cost?: StackEstimate };
+    try {
+        doc = JSON.parse(readFileSync(file, "utf8"));
+    } catch {
+        return { note: `${file} is not a plan; ${make}` };
+    }
+    if (!doc.cost || doc.stackFileSha256 !== stackFileSha256(projectDir, stack))
+        return { note: `the offline plan of ${stack} was made from an older Pulumi.${stack}.yaml; ${make}` };
+    return { estimate: doc.cost };
 }

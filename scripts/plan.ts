@@ -10,18 +10,17 @@
  */
 import { ModelApprovalStatus } from "@aws-sdk/client-sagemaker";
 import * as pulumi from "@pulumi/pulumi";
-import { createHash } from "crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from "fs";
 import { join, relative, resolve } from "path";
 import { parseArgs } from "util";
 import { ConfigError, PlatformConfig } from "../infra/config";
-import { estimateStack, formatEstimate, StackEstimate } from "../infra/cost";
+import { defaultPlanDir, estimateStack, formatEstimate, StackEstimate, stackFileSha256 } from "../infra/cost";
 import { declarationOf, StackDeclaration } from "../infra/declared";
 import { bucketName, modelPackageGroupName } from "../infra/naming";
 import { ModelRegistry, PromotionRefused, SERVED_PACKAGES_OUTPUT } from "../infra/promotion";
 import { PipelineDefinition, stepGraph } from "../infra/pipeline/builder";
 import { groupOfPackageArn } from "../infra/registry";
-import { readStackFile, stackFilePath, StackFileError } from "../infra/stack-file";
+import { readStackFile, StackFileError } from "../infra/stack-file";
 import { DeclaredResource, OFFLINE_ACCOUNT, settled, unwrapOutput, useMocks } from "../stacks/offline";
 
 const USAGE = "usage: npm run plan -- <stack> [--out DIR] [--registry sample|pending|empty]";
@@ -119,10 +118,8 @@ export async function runPlan(
     }));
     const declaration = declarationOf(resources, { environment: config.environment, models: Object.keys(config.models) });
     const cost = estimateStack(declaration, { region: config.region, budgetMonthlyUsd: config.budget?.monthlyUsd });
-    const stackFileSha256 = createHash("sha256")
-        .update(readFileSync(stackFilePath(options.projectDir, stack)))
-        .digest("hex");
-    const { files, removed } = writePlanFiles(options.outDir, { stack, config, resources, outputs, cost, stackFileSha256 });
+    const sha256 = stackFileSha256(options.projectDir, stack);
+    const { files, removed } = writePlanFiles(options.outDir, { stack, config, resources, outputs, cost, stackFileSha256: sha256 });
 
     log(`Offline plan for stack "${stack}" (${config.environment}, ${config.region}); registry: ${describeScenario(options.registry)}`);
     log("");
@@ -434,7 +431,7 @@ async function main(): Promise<void> {
     }
     const projectDir = resolve(process.env.VISION_MLOPS_PROJECT_DIR ?? join(__dirname, ".."));
     try {
-        await runPlan(stack, { projectDir, outDir: resolve(values.out ?? join(projectDir, ".plan", stack)), registry });
+        await runPlan(stack, { projectDir, outDir: resolve(values.out ?? defaultPlanDir(projectDir, stack)), registry });
     } catch (e) {
         if (e instanceof ConfigError || e instanceof PromotionRefused || e instanceof StackFileError) {
             console.error(`error: ${e.message}`);

@@ -1,9 +1,10 @@
 import { ListPipelineExecutionsCommand, PipelineExecutionSummary } from "@aws-sdk/client-sagemaker";
+import { formatEstimate, planEstimate } from "../../infra/cost";
 import { endpointName, modelPackageGroupName, pipelineName } from "../../infra/naming";
 import { describePackage, newestRegisteredPackage, PackageInfo, packageServedBy, RegistryClient } from "../../infra/registry";
 import { parseS3Uri } from "../../infra/s3-uri";
 import { readObjectText, MonitoringS3 } from "../lib/monitoring-reports";
-import { modelOf, runCli, StackContext } from "./common";
+import { modelOf, projectDir, runCli, StackContext } from "./common";
 import { CliSpec, parseCli, required } from "./lib/args";
 import { CliClients, CliDeps } from "./lib/clients";
 import { DECISION_KEYS } from "./lib/decision";
@@ -259,9 +260,28 @@ export async function status(opts: StatusOptions, deps: CliDeps = {}): Promise<v
     if (opts.model) modelOf(ctx, opts.model);
     const models = opts.model ? [opts.model] : Object.keys(ctx.config.models);
     const statuses = await Promise.all(models.map((m) => modelStatus(clients, ctx, m)));
+    const cost = planEstimate(projectDir(), ctx.stack);
     if (opts.json)
-        print(JSON.stringify({ stack: ctx.stack, environment: ctx.config.environment, region: ctx.region, models: statuses }, null, 2));
-    else print(formatStatus(ctx.stack, statuses));
+        print(
+            JSON.stringify(
+                {
+                    stack: ctx.stack,
+                    environment: ctx.config.environment,
+                    region: ctx.region,
+                    models: statuses,
+                    cost: cost.estimate ?? null,
+                    costNote: cost.note,
+                },
+                null,
+                2,
+            ),
+        );
+    else print([formatStatus(ctx.stack, statuses), "", ...costSection(cost)].join("\n"));
+}
+
+/** The monthly estimate of the stack's current offline plan: the same figures `npm run plan` prints. */
+export function costSection(cost: ReturnType<typeof planEstimate>): string[] {
+    return cost.estimate ? formatEstimate(cost.estimate) : [`cost: ${cost.note}`];
 }
 
 if (require.main === module) {

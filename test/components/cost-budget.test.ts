@@ -22,13 +22,23 @@ describe("CostBudget", () => {
     it("with filter account, counts the account's spend in the stack's region, which needs no tag activation", async () => {
         const budget = await budgetWith("account");
         expect(budget.costFilters).to.deep.equal([{ name: "Region", values: ["eu-west-1"] }]);
-        expect(budget.notifications.map((n: any) => `${n.notificationType}@${n.threshold}`)).to.deep.equal(["ACTUAL@80", "ACTUAL@100", "FORECASTED@100"]);
+        expect(budget.notifications.map((n: any) => `${n.notificationType}@${n.threshold}`)).to.deep.equal([
+            "ACTUAL@80",
+            "ACTUAL@100",
+            "FORECASTED@100",
+        ]);
     });
 
     it("takes budget.filter from the stack config, tag by default, and names the choices when it is wrong", () => {
-        const base = { environment: "staging", region: "us-east-1", models: { m1: { classes: ["a", "b"], imageShape: [3, 32, 32], quality: { minAccuracy: 0.5 } } } };
+        const base = {
+            environment: "staging",
+            region: "us-east-1",
+            models: { m1: { classes: ["a", "b"], imageShape: [3, 32, 32], quality: { minAccuracy: 0.5 } } },
+        };
         expect(parsePlatformConfig({ ...base, budget: { monthlyUsd: 10 } }).budget?.filter).to.equal("tag");
         expect(parsePlatformConfig({ ...base, budget: { monthlyUsd: 10, filter: "account" } }).budget?.filter).to.equal("account");
-        expect(() => parsePlatformConfig({ ...base, budget: { monthlyUsd: 10, filter: "service" } })).to.throw('budget.filter: "service" must be one of tag, account');
+        expect(() => parsePlatformConfig({ ...base, budget: { monthlyUsd: 10, filter: "service" } })).to.throw(
+            'budget.filter: "service" must be one of tag, account',
+        );
     });
 });
