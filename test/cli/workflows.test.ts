@@ -43,13 +43,25 @@ describe("GitHub Actions workflows", () => {
         expect(runs).to.include.members(["npm ci", "npm test", "npm run plan -- staging", "npm run plan -- prod"]);
         expect(runs.indexOf("npm ci")).to.be.lessThan(runs.indexOf("npm test"));
         const node = ci.jobs.test.steps.find((s) => s.uses?.startsWith("actions/setup-node@"))!;
-        expect(node.with).to.deep.include({ "node-version": 20, cache: "npm" });
+        expect(node.with).to.deep.include({ "node-version": "${{ matrix.node }}", cache: "npm" });
         const upload = ci.jobs.test.steps.find((s) => s.uses?.startsWith("actions/upload-artifact@"))!;
         expect(upload.with?.path).to.equal(".plan/");
         expect(
             runs.some((r) => /pip install "moto\[server\]/.test(r!)),
             "the moto integration tests need moto server",
         ).to.equal(true);
+    });
+
+    it("runs on the Node versions package.json's engines names: the tests on 22 and 24, previews and deploys on 22", () => {
+        const engines: string = JSON.parse(readFileSync(join(__dirname, "..", "..", "package.json"), "utf8")).engines.node;
+        expect(engines.split("||").map((r) => r.trim())).to.deep.equal(["^20.19.0", "^22.12.0", "^24.0.0"]);
+        expect((ci.jobs.test as Job & { strategy?: { matrix: { node: number[] } } }).strategy?.matrix.node).to.deep.equal([22, 24]);
+        for (const [file, workflow] of Object.entries(all))
+            for (const [name, job] of Object.entries(workflow.jobs)) {
+                if (file === "ci" && name === "test") continue;
+                for (const s of job.steps.filter((x) => x.uses?.startsWith("actions/setup-node@")))
+                    expect(s.with?.["node-version"], `${file} job ${name}`).to.equal(22);
+            }
     });
 
     it("ci previews staging through pulumi/actions only where an AWS role is configured, and never runs up", () => {

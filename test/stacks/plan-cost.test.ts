@@ -3,7 +3,8 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from 
 import { tmpdir } from "os";
 import { join, resolve } from "path";
 import { CostLine } from "../../infra/cost";
-import { PlanResult, planArguments, runPlan } from "../../scripts/plan";
+import { readStackFile } from "../../infra/stack-file";
+import { budgetFilterNotes, PlanResult, planArguments, runPlan } from "../../scripts/plan";
 
 const ROOT = resolve(__dirname, "../..");
 const H = 730; // hours in the estimate's month
@@ -170,6 +171,23 @@ describe("npm run plan: what runs and what it costs (in process)", function () {
         expect(staging.result.removed).to.have.length(1);
         expect(existsSync(join(otherOut, "pipelines", "keep-me.json"))).to.equal(true);
         expect(prod.result.removed).to.deep.equal([]);
+    });
+
+    it("says what an account-filtered budget counts, and that a stack without a budget has none", () => {
+        const config = readStackFile(ROOT, "staging");
+        const declaration = {
+            endpoints: [],
+            pipelines: [],
+            triggers: [],
+            counts: { kmsKeys: 0, alarms: 0, dashboards: 0, buckets: 0, ecrRepositories: 0, budgets: 1, snsTopics: 0 },
+            budgets: [{ name: "vision-mlops-staging-monthly", limitUsd: 1500, filters: ["Region=us-east-1"] }],
+        };
+        expect(budgetFilterNotes({ ...config, budget: { ...config.budget!, filter: "account" } }, declaration)[0]).to.equal(
+            "Budget vision-mlops-staging-monthly counts every cost of its account in us-east-1 (Region=us-east-1): no tag activation needed,",
+        );
+        expect(budgetFilterNotes({ ...config, budget: undefined }, declaration)).to.deep.equal([
+            "No budget (set budget.monthlyUsd to get alerts at 80% and 100% of a monthly limit).",
+        ]);
     });
 
     it("answers a mistyped flag with one line naming it and the likely one", () => {
