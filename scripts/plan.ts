@@ -172,7 +172,7 @@ export function whatRuns(config: PlatformConfig, d: StackDeclaration, outputs: R
                 : "updates land at once (no canary)";
             const capture = e.capturePercent === undefined ? "no capture" : `capture ${e.capturePercent}%`;
             row("endpoint", `${e.endpointName}: ${e.instanceType} x ${e.instanceCount}, ${scaling}, ${capture}, ${updates}`);
-        } else row("endpoint", `none: ${models[model]?.serving ?? "no package served"}`);
+        } else row("endpoint", models[model]?.serving ?? "none: no package served");
 
         const training = d.pipelines.find((p) => p.model === model && p.purpose === "training");
         if (training) {
