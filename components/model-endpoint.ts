@@ -12,7 +12,7 @@ import {
     sagemakerLogsStatement,
 } from "../infra/iam";
 import { endpointName, iamName, prefixes, versionedName } from "../infra/naming";
-import { hasInstanceStorage } from "../infra/pipeline/instance-storage";
+import { hasInstanceStorage } from "../infra/instance-storage";
 import { ecrRepositoryArnOfImage, SERVED_PACKAGE_ENVIRONMENT_VARIABLE } from "../infra/registry";
 import { parseS3Uri } from "../infra/s3-uri";
 

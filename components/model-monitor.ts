@@ -29,7 +29,7 @@ import {
 } from "../infra/job-contract";
 import { iamName, monitoringScheduleName, pipelineName, prefixes } from "../infra/naming";
 import { execution, PipelineBuilder, PipelineDefinition } from "../infra/pipeline/builder";
-import { volumeKmsKey } from "../infra/pipeline/instance-storage";
+import { volumeKmsKey } from "../infra/instance-storage";
 import type { DashboardModel } from "./dashboard";
 import { parseS3Uri } from "../infra/s3-uri";
 

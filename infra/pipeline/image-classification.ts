@@ -8,7 +8,7 @@ import { Environment, maxWaitSeconds, ModelConfig } from "../config";
 import { JOB_CONFIG_FILE, JOBS_ENTRYPOINT, PROCESSING_PATHS, PROPERTY_FILES, PROPERTY_PATHS } from "../job-contract";
 import { modelPackageGroupName, prefixes } from "../naming";
 import { compare, execution, Expression, join, jsonGet, PipelineBuilder, PipelineDefinition, RetryPolicy } from "./builder";
-import { volumeKmsKey } from "./instance-storage";
+import { volumeKmsKey } from "../instance-storage";
 
 /**
  * The training pipeline of one image-classification model:
