@@ -101,12 +101,20 @@ export function monitoringScheduleName(environment: Environment, model: string):
     return sagemakerName(environment, model, "monitor");
 }
 
+/** Hex digits of the content hash that ends a versioned name. */
+const VERSION_HASH_LENGTH = 8;
+
 /**
  * A SageMaker name for a resource that is replaced whenever its content changes (models, endpoint
  * configurations): a readable prefix plus a hash of the content, so the replacement gets a new name (and
  * can be created before the old one is deleted) and the name stays within 63 characters for any model name.
  */
 export function versionedName(environment: Environment, parts: readonly string[], content: unknown): string {
-    const hash = shortHash(JSON.stringify(content), 8);
+    const hash = shortHash(JSON.stringify(content), VERSION_HASH_LENGTH);
     return `${fitName([PROJECT, environment, ...parts], SAGEMAKER_NAME_MAX - hash.length - 1)}-${hash}`;
+}
+
+/** The part of a versioned name before its hash: the same for every version of one thing; undefined for other names. */
+export function versionedFamily(name: string): string | undefined {
+    return new RegExp(`^(.+)-[0-9a-f]{${VERSION_HASH_LENGTH}}$`).exec(name)?.[1];
 }

@@ -8,6 +8,7 @@ import {
     ModelPackageSummary,
     SageMakerClient,
 } from "@aws-sdk/client-sagemaker";
+import { packageOfContainer } from "./served-package";
 
 /**
  * Model-registry lookups shared by the program (at deploy time) and the operator CLIs. The client is
@@ -90,12 +91,7 @@ export async function describePackage(client: RegistryClient, arn: string): Prom
     };
 }
 
-/**
- * Set on a model's container when it runs a package's image and artifact directly (staging, where the
- * package is not Approved yet and SageMaker deploys only Approved versioned packages by ARN): the package
- * it came from, so "which package does this endpoint serve" has one answer either way.
- */
-export const SERVED_PACKAGE_ENVIRONMENT_VARIABLE = "VISION_MLOPS_MODEL_PACKAGE_ARN";
+export { SERVED_PACKAGE_ENVIRONMENT_VARIABLE } from "./served-package";
 
 /**
  * The package an endpoint actually serves: endpoint -> its current endpoint config -> the first production
@@ -111,7 +107,7 @@ export async function packageServedBy(client: RegistryClient, endpointName: stri
         throw new Error(`endpoint configuration ${endpoint.EndpointConfigName} of ${endpointName} has no production variant with a model`);
     const model = await client.send(new DescribeModelCommand({ ModelName: modelName }));
     const container = model.PrimaryContainer ?? model.Containers?.[0];
-    const packageName = container?.ModelPackageName ?? container?.Environment?.[SERVED_PACKAGE_ENVIRONMENT_VARIABLE];
+    const packageName = packageOfContainer(container);
     if (!packageName)
         throw new Error(
             `model ${modelName} behind endpoint ${endpointName} was not created from a model package, so it has no approval status`,
