@@ -1,6 +1,8 @@
+import type { ContainerDefinition, DataCaptureConfig, DeploymentConfig } from "@aws-sdk/client-sagemaker";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { EndpointConfig, Environment } from "../infra/config";
+import { EndpointSpec } from "../infra/endpoint-update";
 import {
     assumeRolePolicy,
     ecrPullStatements,
@@ -11,13 +13,17 @@ import {
     s3WriteStatements,
     sagemakerLogsStatement,
 } from "../infra/iam";
-import { endpointName, iamName, prefixes, versionedName } from "../infra/naming";
 import { hasInstanceStorage } from "../infra/instance-storage";
+import { endpointName, iamName, prefixes, versionedName } from "../infra/naming";
 import { ecrRepositoryArnOfImage, SERVED_PACKAGE_ENVIRONMENT_VARIABLE } from "../infra/registry";
 import { parseS3Uri } from "../infra/s3-uri";
+import { EndpointDeployment, EndpointDeploymentArgs } from "./endpoint-deployment";
 
-/** The variant name; blue/green updates require it to stay the same across endpoint configs. */
+/** The variant name; blue/green updates and retained variant properties require it to stay the same across endpoint configs. */
 export const VARIANT_NAME = "AllTraffic";
+
+/** Endpoint configs kept for rolling back, the serving one included, when the stack does not say. */
+export const DEFAULT_RETAINED_ENDPOINT_CONFIGS = 3;
 
 export interface ModelEndpointArgs {
     readonly environment: Environment;
@@ -51,27 +57,38 @@ export interface ModelEndpointArgs {
     readonly accountId: pulumi.Input<string>;
     readonly region: string;
     /**
-     * Blue/green canary deployment with automatic rollback on this endpoint's alarms. Defaults to true in
-     * prod and false in staging (where every update should land at once).
+     * Blue/green canary deployment with automatic rollback on this endpoint's alarms. Defaults to false:
+     * every update lands at once (what staging wants).
      */
     readonly blueGreen?: boolean;
+    /** Endpoint configs (and their models) kept for rolling back, the serving one included; at least 2. Defaults to 3. */
+    readonly retainedEndpointConfigs?: number;
+    /**
+     * Tags on the endpoint, its models and its endpoint configs. The deployment creates those itself, so an
+     * AWS provider's default tags do not reach them. Defaults to none.
+     */
+    readonly tags?: Record<string, string>;
 }
 
 /**
  * One model's real-time endpoint: a model built from a registered package (by ARN, or from its image and
- * artifact while it awaits approval) with network isolation, an endpoint configuration with KMS and data capture, the endpoint under a stable name, target-tracking
- * autoscaling, and alarms on server errors and p99 latency. In prod, updates go blue/green with a canary
- * and roll back automatically when those alarms fire.
+ * artifact while it awaits approval) with network isolation, an endpoint configuration with KMS and data
+ * capture, the endpoint under a stable name, target-tracking autoscaling, and alarms on server errors and
+ * p99 latency. With `blueGreen`, updates go blue/green with a canary and roll back when those alarms fire.
+ * Every update is verified (see EndpointDeployment): the live instance count is kept, autoscaling is taken
+ * off and put back around an instance-type change, and a rollback fails `pulumi up`.
  */
 export class ModelEndpoint extends pulumi.ComponentResource {
     public readonly role: aws.iam.Role;
-    public readonly model: aws.sagemaker.Model;
-    public readonly endpointConfig: aws.sagemaker.EndpointConfiguration;
-    public readonly endpoint: aws.sagemaker.Endpoint;
     public readonly errorAlarm: aws.cloudwatch.MetricAlarm;
     public readonly latencyAlarm: aws.cloudwatch.MetricAlarm;
+    /** The endpoint with its model, configs and scaling, deployed and verified. */
+    public readonly endpoint: EndpointDeployment;
     public readonly endpointName: pulumi.Output<string>;
     public readonly endpointArn: pulumi.Output<string>;
+    /** The endpoint config that serves (the requested one once a deployment is verified). */
+    public readonly endpointConfigName: pulumi.Output<string>;
+    /** The model package that serves: what the endpoint reports, never merely what was requested. */
     public readonly modelPackageArn: pulumi.Output<string>;
     /** Where SageMaker writes captured traffic: `<uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl`. */
     public readonly captureS3Uri: pulumi.Output<string>;
@@ -82,6 +99,8 @@ export class ModelEndpoint extends pulumi.ComponentResource {
         const env = args.environment;
         const physicalName = endpointName(env, args.model);
         const captureS3Uri = pulumi.interpolate`s3://${args.captureBucket}/${prefixes.captureModel(args.model)}`;
+        const alarms = endpointAlarms(physicalName, args.endpoint.latencyP99Ms);
+        const rollbackAlarms = args.blueGreen ? [alarms.errors.name, alarms.latency.name] : [];
 
         this.role = new aws.iam.Role(
             `${name}-role`,
@@ -109,6 +128,7 @@ export class ModelEndpoint extends pulumi.ComponentResource {
                                 servingImage: args.servingImage,
                                 accountId: account,
                                 region: args.region,
+                                rollbackAlarms,
                             }),
                         ),
                     ),
@@ -116,55 +136,6 @@ export class ModelEndpoint extends pulumi.ComponentResource {
             child,
         );
 
-        const container = modelContainer(args);
-        // SageMaker checks at creation that the role can read the model artifact, so the policy comes first.
-        const afterPolicy = { parent: this, dependsOn: [rolePolicy] };
-        this.model = new aws.sagemaker.Model(
-            `${name}-model`,
-            {
-                name: this.role.arn.apply((role) => versionedName(env, [args.model], { role, container, isolation: true })),
-                executionRoleArn: this.role.arn,
-                enableNetworkIsolation: true,
-                primaryContainer: container,
-            },
-            afterPolicy,
-        );
-
-        // Every change replaces an endpoint config; its name follows its content so the new one never collides.
-        const configContent = pulumi.all([this.model.name, args.kmsKeyArn, captureS3Uri]).apply(([modelName, kmsKeyArn, destination]) => ({
-            // Instances with local NVMe storage encrypt it in hardware; SageMaker refuses a key for them.
-            kmsKeyArn: hasInstanceStorage(args.endpoint.instanceType) ? undefined : kmsKeyArn,
-            productionVariants: [
-                {
-                    variantName: VARIANT_NAME,
-                    modelName,
-                    instanceType: args.endpoint.instanceType,
-                    initialInstanceCount: args.endpoint.instanceCount,
-                    initialVariantWeight: 1,
-                },
-            ],
-            dataCaptureConfig: {
-                enableCapture: true,
-                initialSamplingPercentage: args.capturePercent,
-                destinationS3Uri: destination,
-                kmsKeyId: kmsKeyArn,
-                captureOptions: [{ captureMode: "Input" }, { captureMode: "Output" }],
-                // The algorithm answers JSON; without this header it would be captured base64-encoded.
-                captureContentTypeHeader: { jsonContentTypes: ["application/json"] },
-            },
-        }));
-        this.endpointConfig = new aws.sagemaker.EndpointConfiguration(
-            `${name}-config`,
-            {
-                name: configContent.apply((c) => versionedName(env, [args.model], c)),
-                kmsKeyArn: configContent.kmsKeyArn,
-                productionVariants: configContent.productionVariants,
-                dataCaptureConfig: configContent.dataCaptureConfig,
-            },
-            afterPolicy,
-        );
-
-        const alarms = endpointAlarms(physicalName, args.endpoint.latencyP99Ms);
         this.errorAlarm = new aws.cloudwatch.MetricAlarm(
             `${name}-5xx`,
             {
@@ -184,73 +155,127 @@ export class ModelEndpoint extends pulumi.ComponentResource {
             child,
         );
 
-        const blueGreen = args.blueGreen ?? env === "prod";
-        this.endpoint = new aws.sagemaker.Endpoint(
-            `${name}-endpoint`,
-            {
-                name: physicalName,
-                endpointConfigName: this.endpointConfig.name,
-                deploymentConfig: blueGreen
-                    ? canaryDeployment([alarms.errors.name, alarms.latency.name], args.endpoint.instanceCount)
-                    : undefined,
-            },
-            { parent: this, dependsOn: [this.errorAlarm, this.latencyAlarm] },
-        );
+        // Only the model and config depend on other resources; the rest stays known in a preview.
+        const revision = pulumi
+            .all([this.role.arn, args.kmsKeyArn, captureS3Uri])
+            .apply(([roleArn, kmsKeyArn, captureDestination]) => servedRevision({ ...args, roleArn, kmsKeyArn, captureDestination }));
+        const spec: EndpointDeploymentArgs = {
+            ...fleetSpec({ ...args, endpointName: physicalName, rollbackAlarms }),
+            modelName: revision.modelName,
+            model: revision.model,
+            endpointConfigName: revision.endpointConfigName,
+            kmsKeyId: revision.apply((r) => r.kmsKeyId),
+            dataCapture: revision.dataCapture,
+        };
+        // SageMaker checks at model creation that the role can read the artifact, and a blue/green update that
+        // its alarms exist, so the policy and the alarms come first.
+        this.endpoint = new EndpointDeployment(`${name}-endpoint`, spec, {
+            parent: this,
+            dependsOn: [rolePolicy, this.errorAlarm, this.latencyAlarm],
+        });
 
-        const scaling = args.endpoint.autoscaling;
-        if (scaling) {
-            const target = new aws.appautoscaling.Target(
-                `${name}-scaling-target`,
-                {
-                    serviceNamespace: "sagemaker",
-                    resourceId: pulumi.interpolate`endpoint/${this.endpoint.name}/variant/${VARIANT_NAME}`,
-                    scalableDimension: "sagemaker:variant:DesiredInstanceCount",
-                    minCapacity: scaling.minCapacity,
-                    maxCapacity: scaling.maxCapacity,
-                },
-                child,
-            );
-            new aws.appautoscaling.Policy(
-                `${name}-scaling-policy`,
-                {
-                    policyType: "TargetTrackingScaling",
-                    serviceNamespace: target.serviceNamespace,
-                    resourceId: target.resourceId,
-                    scalableDimension: target.scalableDimension,
-                    targetTrackingScalingPolicyConfiguration: {
-                        predefinedMetricSpecification: { predefinedMetricType: "SageMakerVariantInvocationsPerInstance" },
-                        targetValue: scaling.targetInvocationsPerInstance,
-                        scaleInCooldown: scaling.scaleInCooldownSeconds,
-                        scaleOutCooldown: scaling.scaleOutCooldownSeconds,
-                    },
-                },
-                child,
-            );
-        }
-
-        this.endpointName = this.endpoint.name;
-        this.endpointArn = this.endpoint.arn;
-        this.modelPackageArn = pulumi.output(args.modelPackageArn);
+        this.endpointName = this.endpoint.endpointName;
+        this.endpointArn = this.endpoint.endpointArn;
+        this.endpointConfigName = this.endpoint.endpointConfigName;
+        this.modelPackageArn = this.endpoint.modelPackageArn;
         this.captureS3Uri = captureS3Uri;
         this.registerOutputs({
             endpointName: this.endpointName,
             endpointArn: this.endpointArn,
+            endpointConfigName: this.endpointConfigName,
             modelPackageArn: this.modelPackageArn,
             captureS3Uri: this.captureS3Uri,
         });
     }
 }
 
+/** What an endpoint runs: its model and endpoint config, each named after its content. */
+export type ServedRevision = Pick<EndpointSpec, "modelName" | "model" | "endpointConfigName" | "kmsKeyId" | "dataCapture">;
+
+/**
+ * The model and endpoint config, as plain values. Both are named after their content, so a change gets a
+ * new name and a repeated one (rolling back to a kept config) the same name; the config's name leaves out
+ * the instance count, which is live state (autoscaling's, or resized in place).
+ */
+export function servedRevision(
+    p: Pick<
+        ModelEndpointArgs,
+        "environment" | "model" | "endpoint" | "capturePercent" | "modelPackageArn" | "deployFrom" | "modelDataUrl" | "servingImage"
+    > & {
+        readonly roleArn: string;
+        readonly kmsKeyArn: string;
+        readonly captureDestination: string;
+    },
+): ServedRevision {
+    const container = modelContainer(p);
+    const modelName = versionedName(p.environment, [p.model], { role: p.roleArn, container, isolation: true });
+    // Instances with local NVMe storage encrypt it in hardware; SageMaker refuses a key for them.
+    const kmsKeyId = hasInstanceStorage(p.endpoint.instanceType) ? undefined : p.kmsKeyArn;
+    const dataCapture: DataCaptureConfig = {
+        EnableCapture: true,
+        InitialSamplingPercentage: p.capturePercent,
+        DestinationS3Uri: p.captureDestination,
+        KmsKeyId: p.kmsKeyArn,
+        CaptureOptions: [{ CaptureMode: "Input" }, { CaptureMode: "Output" }],
+        // The algorithm answers JSON; without this header it would be captured base64-encoded.
+        CaptureContentTypeHeader: { JsonContentTypes: ["application/json"] },
+    };
+    const endpointConfigName = versionedName(p.environment, [p.model], {
+        modelName,
+        variant: VARIANT_NAME,
+        instanceType: p.endpoint.instanceType,
+        kmsKeyId,
+        dataCapture,
+    });
+    return {
+        modelName,
+        model: { ExecutionRoleArn: p.roleArn, PrimaryContainer: container, EnableNetworkIsolation: true },
+        endpointConfigName,
+        kmsKeyId,
+        dataCapture,
+    };
+}
+
+/** How the endpoint runs, known when the program is declared: fleet, scaling, deployment policy, retention, tags. */
+export function fleetSpec(
+    p: Pick<ModelEndpointArgs, "endpoint" | "modelPackageArn" | "region" | "retainedEndpointConfigs" | "tags"> & {
+        readonly endpointName: string;
+        /** Alarms a blue/green deployment rolls back on; none: updates land all at once. */
+        readonly rollbackAlarms: readonly string[];
+    },
+): Omit<EndpointSpec, keyof ServedRevision> {
+    const scaling = p.endpoint.autoscaling;
+    return {
+        region: p.region,
+        endpointName: p.endpointName,
+        variantName: VARIANT_NAME,
+        modelPackageArn: p.modelPackageArn,
+        instanceType: p.endpoint.instanceType,
+        instanceCount: p.endpoint.instanceCount,
+        deploymentConfig:
+            p.rollbackAlarms.length > 0 ? canaryDeployment(p.rollbackAlarms, scaling?.minCapacity ?? p.endpoint.instanceCount) : undefined,
+        scaling: scaling && {
+            minCapacity: scaling.minCapacity,
+            maxCapacity: scaling.maxCapacity,
+            targetInvocationsPerInstance: scaling.targetInvocationsPerInstance,
+            scaleInCooldownSeconds: scaling.scaleInCooldownSeconds,
+            scaleOutCooldownSeconds: scaling.scaleOutCooldownSeconds,
+        },
+        retainedEndpointConfigs: p.retainedEndpointConfigs ?? DEFAULT_RETAINED_ENDPOINT_CONFIGS,
+        tags: p.tags ?? {},
+    };
+}
+
 /** The serving container: the package by ARN, or its image and artifact with the package recorded. */
 export function modelContainer(
     args: Pick<ModelEndpointArgs, "deployFrom" | "modelPackageArn" | "servingImage" | "modelDataUrl">,
-): aws.types.input.sagemaker.ModelPrimaryContainer {
+): ContainerDefinition {
     return (args.deployFrom ?? "package") === "package"
-        ? { modelPackageName: args.modelPackageArn }
+        ? { ModelPackageName: args.modelPackageArn }
         : {
-              image: args.servingImage,
-              modelDataUrl: args.modelDataUrl,
-              environment: { [SERVED_PACKAGE_ENVIRONMENT_VARIABLE]: args.modelPackageArn },
+              Image: args.servingImage,
+              ModelDataUrl: args.modelDataUrl,
+              Environment: { [SERVED_PACKAGE_ENVIRONMENT_VARIABLE]: args.modelPackageArn },
           };
 }
 
@@ -290,24 +315,25 @@ export function endpointAlarms(endpoint: string, latencyP99Ms: number) {
 }
 
 /**
- * Blue/green with a one-instance canary (never more than half the fleet, as SageMaker requires), a
+ * Blue/green with a one-instance canary (never more than half the smallest fleet, as SageMaker requires), a
  * ten-minute bake, and rollback when any of the alarms fires during the update.
  */
-export function canaryDeployment(alarmNames: readonly string[], instanceCount: number): aws.types.input.sagemaker.EndpointDeploymentConfig {
-    const canary = instanceCount >= 2 ? { type: "INSTANCE_COUNT", value: 1 } : { type: "CAPACITY_PERCENT", value: 50 };
+export function canaryDeployment(alarmNames: readonly string[], smallestFleet: number): DeploymentConfig {
+    const canary = smallestFleet >= 2 ? { Type: "INSTANCE_COUNT" as const, Value: 1 } : { Type: "CAPACITY_PERCENT" as const, Value: 50 };
     return {
-        blueGreenUpdatePolicy: {
-            trafficRoutingConfiguration: { type: "CANARY", canarySize: canary, waitIntervalInSeconds: 600 },
-            terminationWaitInSeconds: 600,
-            maximumExecutionTimeoutInSeconds: 3600,
+        BlueGreenUpdatePolicy: {
+            TrafficRoutingConfiguration: { Type: "CANARY", CanarySize: canary, WaitIntervalInSeconds: 600 },
+            TerminationWaitInSeconds: 600,
+            MaximumExecutionTimeoutInSeconds: 3600,
         },
-        autoRollbackConfiguration: { alarms: alarmNames.map((alarmName) => ({ alarmName })) },
+        AutoRollbackConfiguration: { Alarms: alarmNames.map((AlarmName) => ({ AlarmName })) },
     };
 }
 
 /**
  * What the endpoint's execution role may do: read its one model artifact, pull its one image, write its
- * capture prefix, use the keys involved, and log.
+ * capture prefix, use the keys involved, log, and (blue/green) read the alarms it rolls back on, which the
+ * SageMaker developer guide asks of the execution role ("Auto-Rollback Configuration and Monitoring").
  */
 export function endpointRolePolicy(p: {
     model: string;
@@ -318,8 +344,11 @@ export function endpointRolePolicy(p: {
     modelDataKmsKeyArn: string;
     accountId: string;
     region: string;
+    /** Alarms a blue/green deployment watches; SageMaker reads them with the endpoint's role. */
+    rollbackAlarms?: readonly string[];
 }) {
     const artifact = parseS3Uri(p.modelDataUrl);
+    const alarms = p.rollbackAlarms ?? [];
     return policyDocument(
         s3ReadStatements([{ bucketArn: s3BucketArn(artifact.bucket), prefixes: [artifact.key] }], "ModelArtifact"),
         s3WriteStatements([{ bucketArn: s3BucketArn(p.captureBucket), prefixes: [prefixes.captureModel(p.model)] }], "DataCapture"),
@@ -327,5 +356,13 @@ export function endpointRolePolicy(p: {
         p.modelDataKmsKeyArn === p.kmsKeyArn ? [] : kmsUseStatement(p.modelDataKmsKeyArn, { sid: "ModelArtifactKey" }),
         ecrPullStatements(ecrRepositoryArnOfImage(p.servingImage), "ServingImage"),
         sagemakerLogsStatement(p.region, p.accountId),
+        alarms.length === 0
+            ? []
+            : {
+                  Sid: "RollbackAlarms",
+                  Effect: "Allow",
+                  Action: ["cloudwatch:DescribeAlarms"],
+                  Resource: alarms.map((a) => `arn:aws:cloudwatch:${p.region}:${p.accountId}:alarm:${a}`),
+              },
     );
 }

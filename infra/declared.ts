@@ -95,10 +95,8 @@ export interface BudgetDeclaration {
 }
 
 const T = {
-    endpoint: "aws:sagemaker/endpoint:Endpoint",
-    endpointConfig: "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
-    scalingTarget: "aws:appautoscaling/target:Target",
-    scalingPolicy: "aws:appautoscaling/policy:Policy",
+    /** An endpoint with its model, configs and autoscaling (components/endpoint-deployment.ts). */
+    endpointDeployment: "pulumi-nodejs:dynamic:Resource",
     pipeline: "aws:sagemaker/pipeline:Pipeline",
     schedule: "aws:scheduler/schedule:Schedule",
     rule: "aws:cloudwatch/eventRule:EventRule",
@@ -130,38 +128,35 @@ export function declarationOf(resources: readonly ResourceRecord[], naming: Nami
                 pipelineName(naming.environment, m, "monitoring") === physical,
         );
 
-    const configs = new Map(of(T.endpointConfig).map((c) => [String(c.inputs.name), c.inputs]));
-    const scaling = new Map(of(T.scalingTarget).map((t) => [String(t.inputs.resourceId), t.inputs]));
-    const policies = new Map(of(T.scalingPolicy).map((p) => [String(p.inputs.resourceId), p.inputs]));
-    const endpoints = of(T.endpoint).map((e): EndpointDeclaration => {
-        const config = configs.get(String(e.inputs.endpointConfigName));
-        const variant = config?.productionVariants?.[0];
-        if (!variant) throw new Error(`endpoint ${e.inputs.name} has no declared endpoint configuration ${e.inputs.endpointConfigName}`);
-        const resourceId = `endpoint/${e.inputs.name}/variant/${variant.variantName ?? "AllTraffic"}`;
-        const target = scaling.get(resourceId);
-        const policy = policies.get(resourceId)?.targetTrackingScalingPolicyConfiguration;
-        const bg = e.inputs.deploymentConfig?.blueGreenUpdatePolicy;
-        const canary = bg?.trafficRoutingConfiguration?.canarySize;
-        return {
-            model: endpointModel(e.inputs.name),
-            endpointName: String(e.inputs.name),
-            instanceType: String(variant.instanceType),
-            instanceCount: Number(variant.initialInstanceCount),
-            minInstances: Number(target?.minCapacity ?? variant.initialInstanceCount),
-            maxInstances: Number(target?.maxCapacity ?? variant.initialInstanceCount),
-            targetInvocationsPerInstance: policy?.targetValue,
-            capturePercent: config?.dataCaptureConfig?.enableCapture ? config.dataCaptureConfig.initialSamplingPercentage : undefined,
-            blueGreen: bg && {
-                canary: canary
-                    ? canary.type === "INSTANCE_COUNT"
-                        ? `${canary.value} instance${canary.value === 1 ? "" : "s"}`
-                        : `${canary.value}% of capacity`
-                    : "all at once",
-                maxUpdateSeconds: Number(bg.maximumExecutionTimeoutInSeconds ?? 0),
-                rollbackAlarms: e.inputs.deploymentConfig?.autoRollbackConfiguration?.alarms?.length ?? 0,
-            },
-        };
-    });
+    // The deployment's inputs are its endpoint spec (infra/endpoint-update.ts), in the SageMaker API's shapes.
+    const endpoints = of(T.endpointDeployment)
+        .filter((d) => d.inputs.endpointName !== undefined && d.inputs.instanceType !== undefined)
+        .map((d): EndpointDeclaration => {
+            const spec = d.inputs;
+            const bg = spec.deploymentConfig?.BlueGreenUpdatePolicy;
+            const canary = bg?.TrafficRoutingConfiguration?.CanarySize;
+            return {
+                model: endpointModel(spec.endpointName),
+                endpointName: String(spec.endpointName),
+                instanceType: String(spec.instanceType),
+                instanceCount: Number(spec.instanceCount),
+                minInstances: Number(spec.scaling?.minCapacity ?? spec.instanceCount),
+                maxInstances: Number(spec.scaling?.maxCapacity ?? spec.instanceCount),
+                targetInvocationsPerInstance: spec.scaling?.targetInvocationsPerInstance,
+                capturePercent: spec.dataCapture?.EnableCapture ? spec.dataCapture.InitialSamplingPercentage : undefined,
+                blueGreen: bg && {
+                    canary: canary
+                        ? canary.Type === "INSTANCE_COUNT"
+                            ? `${canary.Value} instance${canary.Value === 1 ? "" : "s"}`
+                            : `${canary.Value}% of capacity`
+                        : "all at once",
+                    maxUpdateSeconds: Number(bg.MaximumExecutionTimeoutInSeconds ?? 0),
+                    rollbackAlarms: spec.deploymentConfig?.AutoRollbackConfiguration?.Alarms?.length ?? 0,
+                },
+            };
+        })
+        // Deployments register once their model's names resolve, in no fixed order; list them as the stack file does.
+        .sort((a, b) => naming.models.indexOf(a.model ?? "") - naming.models.indexOf(b.model ?? ""));
 
     const pipelines = of(T.pipeline).map((p): PipelineDeclaration => {
         const name = String(p.inputs.pipelineName);

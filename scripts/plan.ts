@@ -114,7 +114,7 @@ export async function runPlan(
         type: r.type,
         name: r.name,
         parent: parents.get(`${r.type}::${r.name}`),
-        inputs: r.inputs,
+        inputs: withoutProviderCode(r.inputs),
     }));
     const declaration = declarationOf(resources, { environment: config.environment, models: Object.keys(config.models) });
     const cost = estimateStack(declaration, { region: config.region, budgetMonthlyUsd: config.budget?.monthlyUsd });
@@ -232,6 +232,12 @@ export function budgetFilterNotes(config: PlatformConfig, d: StackDeclaration): 
             ];
         })
         .flat();
+}
+
+/** A dynamic resource's inputs carry its provider's serialized code; the plan names its size instead. */
+function withoutProviderCode(inputs: Record<string, unknown>): Record<string, unknown> {
+    const code = inputs.__provider;
+    return typeof code === "string" ? { ...inputs, __provider: `<serialized dynamic provider, ${code.length} characters>` } : inputs;
 }
 
 function describeScenario(s: RegistryScenario): string {

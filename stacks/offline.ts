@@ -28,6 +28,8 @@ export interface OfflineOptions {
     readonly region?: string;
     /** Outputs of other stacks, by the name a StackReference asks for. */
     readonly stackOutputs?: Record<string, Record<string, unknown>>;
+    /** State a resource reports beyond its inputs (a test's stand-in for what its provider found in the cloud). */
+    readonly resourceState?: (resource: Pick<DeclaredResource, "type" | "name" | "inputs">) => Record<string, unknown> | undefined;
 }
 
 /**
@@ -42,7 +44,7 @@ export function useMocks(stack: string, options: OfflineOptions = {}): DeclaredR
             newResource(args: pulumi.runtime.MockResourceArgs) {
                 const id = `${args.name}-id`;
                 declared.push({ type: args.type, name: args.name, inputs: args.inputs, provider: args.provider, id });
-                return { id, state: mockState(args, region) };
+                return { id, state: { ...mockState(args, region), ...options.resourceState?.(args) } };
             },
             call(args: pulumi.runtime.MockCallArgs) {
                 return mockInvoke(args, region);

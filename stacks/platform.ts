@@ -30,13 +30,13 @@ export interface PlatformOutputs {
     readonly alertTopicArn: pulumi.Output<string>;
     readonly dashboardName: pulumi.Output<string>;
     /** Per model, the package its endpoint serves (prod promotes from staging's). */
-    readonly [SERVED_PACKAGES_OUTPUT]: Record<string, string | null>;
+    readonly [SERVED_PACKAGES_OUTPUT]: Record<string, pulumi.Output<string> | null>;
     readonly models: Record<string, ModelOutputs>;
 }
 
 export interface ModelOutputs {
     readonly modelPackageGroup: string;
-    readonly servedPackage: string | null;
+    readonly servedPackage: pulumi.Output<string> | null;
     /** Why the package is served (newest, pinned, promoted), or why there is no endpoint yet. */
     readonly serving: string;
     readonly endpointName: pulumi.Output<string> | null;
@@ -125,11 +125,12 @@ export class Platform extends pulumi.ComponentResource {
         const models: Record<string, ModelOutputs> = {};
         for (const [model, settings] of Object.entries(config.models)) {
             // One provider per model so every resource of the model also carries its `model` tag.
+            const tags = { ...platformTags(env, config.tags), ...modelTags(model) };
             const modelProvider = new aws.Provider(
                 `${name}-${model}-aws`,
                 {
                     region: config.region as aws.Region,
-                    defaultTags: { tags: { ...platformTags(env, config.tags), ...modelTags(model) } },
+                    defaultTags: { tags },
                 },
                 { parent: this },
             );
@@ -180,6 +181,9 @@ export class Platform extends pulumi.ComponentResource {
                         alarmTopicArn: this.alerts.topicArn,
                         accountId: account,
                         region: config.region,
+                        // Prod updates shift traffic through a canary and roll back on the endpoint's alarms.
+                        blueGreen: env === "prod",
+                        tags,
                     },
                     inModel,
                 );
@@ -217,7 +221,7 @@ export class Platform extends pulumi.ComponentResource {
             }
             models[model] = {
                 modelPackageGroup: modelPackageGroupName("staging", model),
-                servedPackage: pkg?.packageArn ?? null,
+                servedPackage: endpoint?.modelPackageArn ?? null,
                 serving: servingNote(env, pkg),
                 endpointName: endpoint?.endpointName ?? null,
                 captureS3Uri: endpoint?.captureS3Uri ?? null,
@@ -235,7 +239,8 @@ export class Platform extends pulumi.ComponentResource {
             buckets: this.lake.bucketNames,
             alertTopicArn: this.alerts.topicArn,
             dashboardName: this.dashboard.dashboardName,
-            [SERVED_PACKAGES_OUTPUT]: Object.fromEntries(Object.entries(served).map(([m, p]) => [m, p?.packageArn ?? null])),
+            // What each endpoint reports serving, so a rolled-back update never exports the package it did not deploy.
+            [SERVED_PACKAGES_OUTPUT]: Object.fromEntries(Object.keys(served).map((m) => [m, this.endpoints[m]?.modelPackageArn ?? null])),
             models,
         };
         this.registerOutputs({ ...this.outputs });

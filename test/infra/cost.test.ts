@@ -8,18 +8,15 @@ const naming = { environment: "staging" as const, models: ["m1"] };
 function modelMonitorStack(): ResourceRecord[] {
     return [
         {
-            type: "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
-            name: "c",
-            inputs: {
-                name: "vision-mlops-staging-m1-abc",
-                productionVariants: [{ variantName: "AllTraffic", instanceType: "ml.c5.xlarge", initialInstanceCount: 3 }],
-                dataCaptureConfig: { enableCapture: true, initialSamplingPercentage: 40 },
-            },
-        },
-        {
-            type: "aws:sagemaker/endpoint:Endpoint",
+            type: "pulumi-nodejs:dynamic:Resource",
             name: "e",
-            inputs: { name: "vision-mlops-staging-m1", endpointConfigName: "vision-mlops-staging-m1-abc" },
+            inputs: {
+                endpointName: "vision-mlops-staging-m1",
+                endpointConfigName: "vision-mlops-staging-m1-0000abcd",
+                instanceType: "ml.c5.xlarge",
+                instanceCount: 3,
+                dataCapture: { EnableCapture: true, InitialSamplingPercentage: 40 },
+            },
         },
         {
             type: "aws:sagemaker/monitoringSchedule:MonitoringSchedule",
@@ -110,7 +107,7 @@ describe("cost model", () => {
 
     it("refuses to price an instance type the table lacks instead of guessing", () => {
         const resources = modelMonitorStack();
-        resources[0].inputs.productionVariants[0].instanceType = "ml.c7i.large";
+        resources[0].inputs.instanceType = "ml.c7i.large";
         expect(() => estimateStack(declarationOf(resources, naming), { region: "us-east-1" })).to.throw(
             "ml.c7i.large has no price in infra/prices.ts; add a row with its source",
         );

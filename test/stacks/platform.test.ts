@@ -7,6 +7,7 @@ import { PackageInfo } from "../../infra/registry";
 import { writeActionsWithWildcardResource } from "../../infra/iam";
 import { versionedName } from "../../infra/naming";
 import { createPlatform, Platform } from "../../stacks/platform";
+import { OfflineOptions } from "../../stacks/offline";
 import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, unwrapOutput, useMocks } from "../support/mocks";
 
 const STAGING_STACK = "organization/vision-mlops/staging";
@@ -34,9 +35,14 @@ function registry(status: string, registered = true): ModelRegistry {
     };
 }
 
-async function build(stack: "staging" | "prod", reg: ModelRegistry): Promise<{ platform: Platform; declared: DeclaredResource[] }> {
+async function build(
+    stack: "staging" | "prod",
+    reg: ModelRegistry,
+    resourceState?: OfflineOptions["resourceState"],
+): Promise<{ platform: Platform; declared: DeclaredResource[] }> {
     const config = readStackFile(".", stack);
     const declared = useMocks(stack, {
+        resourceState,
         stackOutputs: {
             [STAGING_STACK]: {
                 [SERVED_PACKAGES_OUTPUT]: {
@@ -53,11 +59,8 @@ async function build(stack: "staging" | "prod", reg: ModelRegistry): Promise<{ p
 }
 
 const T = {
-    config: "aws:sagemaker/endpointConfiguration:EndpointConfiguration",
-    endpoint: "aws:sagemaker/endpoint:Endpoint",
-    model: "aws:sagemaker/model:Model",
-    target: "aws:appautoscaling/target:Target",
-    policy: "aws:appautoscaling/policy:Policy",
+    /** An endpoint with its model, configs and scaling: the EndpointDeployment dynamic resource. */
+    endpoint: "pulumi-nodejs:dynamic:Resource",
     alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
     rolePolicy: "aws:iam/rolePolicy:RolePolicy",
     provider: "pulumi:providers:aws",
@@ -75,8 +78,13 @@ describe("platform: staging", () => {
             environment: "staging",
             project: "vision-mlops",
         });
-        const endpoint = find(declared, T.endpoint, "vision-mlops-staging-traffic-signs-endpoint");
-        expect(endpoint.provider).to.match(/::vision-mlops-staging-traffic-signs-aws::/);
+        expect(find(declared, T.alarm, "vision-mlops-staging-traffic-signs-5xx").provider).to.match(
+            /::vision-mlops-staging-traffic-signs-aws::/,
+        );
+        // The endpoint, its models and configs are created by the deployment, which tags them itself.
+        expect(find(declared, T.endpoint, "vision-mlops-staging-traffic-signs-endpoint").inputs.tags).to.deep.equal({
+            ...JSON.parse(modelProvider.inputs.defaultTags).tags,
+        });
         const provider = find(declared, T.provider, "vision-mlops-staging-aws");
         const tags = JSON.parse(provider.inputs.defaultTags).tags;
         expect(tags).to.deep.equal({
@@ -90,64 +98,56 @@ describe("platform: staging", () => {
     });
 
     it("serves the newest registered package (not yet approved) from its image and artifact, recording the package", () => {
-        const model = find(declared, T.model, "vision-mlops-staging-traffic-signs-model").inputs;
-        expect(model.enableNetworkIsolation).to.equal(true);
-        expect(model.primaryContainer).to.deep.equal({
-            image: "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",
-            modelDataUrl: `s3://${ARTIFACTS}/traffic-signs/executions/abc/model/job/output/model.tar.gz`,
-            environment: { VISION_MLOPS_MODEL_PACKAGE_ARN: pkgArn("traffic-signs") },
+        const spec = find(declared, T.endpoint, "vision-mlops-staging-traffic-signs-endpoint").inputs;
+        expect(spec.model.EnableNetworkIsolation).to.equal(true);
+        expect(spec.model.PrimaryContainer).to.deep.equal({
+            Image: "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",
+            ModelDataUrl: `s3://${ARTIFACTS}/traffic-signs/executions/abc/model/job/output/model.tar.gz`,
+            Environment: { VISION_MLOPS_MODEL_PACKAGE_ARN: pkgArn("traffic-signs") },
         });
-        expect(model.name).to.match(/^vision-mlops-staging-traffic-signs-[0-9a-f]{8}$/);
+        expect(spec.modelName).to.match(/^vision-mlops-staging-traffic-signs-[0-9a-f]{8}$/);
+        expect(spec.modelPackageArn).to.equal(pkgArn("traffic-signs"));
     });
 
     it("names models and endpoint configs after their content, within 63 characters for the longest model name", () => {
-        const config = find(declared, T.config, "vision-mlops-staging-traffic-signs-config").inputs;
-        expect(config.name).to.match(/^vision-mlops-staging-traffic-signs-[0-9a-f]{8}$/);
-        expect(config.name).to.not.equal(find(declared, T.model, "vision-mlops-staging-traffic-signs-model").inputs.name);
+        const spec = find(declared, T.endpoint, "vision-mlops-staging-traffic-signs-endpoint").inputs;
+        expect(spec.endpointConfigName).to.match(/^vision-mlops-staging-traffic-signs-[0-9a-f]{8}$/);
+        expect(spec.endpointConfigName).to.not.equal(spec.modelName);
         expect(versionedName("staging", ["a-very-long-model-name-for-road-sign-recognition"], { x: 1 })).to.have.length.at.most(63);
         expect(versionedName("staging", ["m"], { x: 1 })).to.not.equal(versionedName("staging", ["m"], { x: 2 }));
     });
 
     it("captures every request and response, encrypted, as JSON, under the model's prefix", () => {
-        const c = find(declared, T.config, "vision-mlops-staging-traffic-signs-config").inputs;
-        expect(c.kmsKeyArn).to.match(/^arn:aws:kms:us-east-1:\d{12}:key\//);
-        expect(c.dataCaptureConfig).to.deep.include({
-            enableCapture: true,
-            initialSamplingPercentage: 100,
-            destinationS3Uri: `s3://vision-mlops-staging-capture-${TEST_ACCOUNT}-us-east-1/traffic-signs/capture/`,
-            kmsKeyId: c.kmsKeyArn,
+        const c = find(declared, T.endpoint, "vision-mlops-staging-traffic-signs-endpoint").inputs;
+        expect(c.kmsKeyId).to.match(/^arn:aws:kms:us-east-1:\d{12}:key\//);
+        expect(c.dataCapture).to.deep.include({
+            EnableCapture: true,
+            InitialSamplingPercentage: 100,
+            DestinationS3Uri: `s3://vision-mlops-staging-capture-${TEST_ACCOUNT}-us-east-1/traffic-signs/capture/`,
+            KmsKeyId: c.kmsKeyId,
         });
-        expect(c.dataCaptureConfig.captureOptions).to.deep.equal([{ captureMode: "Input" }, { captureMode: "Output" }]);
-        expect(c.dataCaptureConfig.captureContentTypeHeader).to.deep.equal({ jsonContentTypes: ["application/json"] });
-        expect(c.productionVariants[0]).to.include({ variantName: "AllTraffic", instanceType: "ml.m5.large", initialInstanceCount: 1 });
+        expect(c.dataCapture.CaptureOptions).to.deep.equal([{ CaptureMode: "Input" }, { CaptureMode: "Output" }]);
+        expect(c.dataCapture.CaptureContentTypeHeader).to.deep.equal({ JsonContentTypes: ["application/json"] });
+        expect(c).to.include({ variantName: "AllTraffic", instanceType: "ml.m5.large", instanceCount: 1 });
     });
 
     it("names endpoints stably and updates staging all at once (no blue/green)", () => {
         const e = find(declared, T.endpoint, "vision-mlops-staging-traffic-signs-endpoint").inputs;
-        expect(e.name).to.equal("vision-mlops-staging-traffic-signs");
+        expect(e.endpointName).to.equal("vision-mlops-staging-traffic-signs");
         expect(e.deploymentConfig).to.equal(undefined);
     });
 
     it("scales on invocations per instance within the configured bounds; no scaling where none is configured", () => {
-        const target = find(declared, T.target, "vision-mlops-staging-traffic-signs-scaling-target").inputs;
-        expect(target).to.include({
-            serviceNamespace: "sagemaker",
-            scalableDimension: "sagemaker:variant:DesiredInstanceCount",
+        // The deployment registers the target and a target-tracking policy on SageMakerVariantInvocationsPerInstance.
+        const spec = find(declared, T.endpoint, "vision-mlops-staging-traffic-signs-endpoint").inputs;
+        expect(spec.scaling).to.deep.equal({
             minCapacity: 1,
             maxCapacity: 2,
+            targetInvocationsPerInstance: 100,
+            scaleInCooldownSeconds: 300,
+            scaleOutCooldownSeconds: 60,
         });
-        expect(target.resourceId).to.equal("endpoint/vision-mlops-staging-traffic-signs/variant/AllTraffic");
-        const policy = find(declared, T.policy, "vision-mlops-staging-traffic-signs-scaling-policy").inputs;
-        expect(policy.policyType).to.equal("TargetTrackingScaling");
-        expect(policy.targetTrackingScalingPolicyConfiguration).to.deep.include({
-            targetValue: 100,
-            scaleInCooldown: 300,
-            scaleOutCooldown: 60,
-        });
-        expect(policy.targetTrackingScalingPolicyConfiguration.predefinedMetricSpecification.predefinedMetricType).to.equal(
-            "SageMakerVariantInvocationsPerInstance",
-        );
-        expect(declared.filter((r) => r.type === T.target && r.name.includes("bikes"))).to.have.length(0);
+        expect(find(declared, T.endpoint, "vision-mlops-staging-bikes-vs-motorcycles-endpoint").inputs.scaling).to.equal(undefined);
     });
 
     it("alarms on 5XX errors and p99 latency (in microseconds) to the stack's topic", () => {
@@ -254,27 +254,25 @@ describe("platform: prod", () => {
 
     it("serves staging's approved package with at least two instances and captures 80%", () => {
         for (const model of ["traffic-signs", "bikes-vs-motorcycles"]) {
-            const c = find(declared, T.config, `vision-mlops-prod-${model}-config`).inputs;
-            expect(c.productionVariants[0].initialInstanceCount, model).to.be.at.least(2);
-            expect(c.dataCaptureConfig.initialSamplingPercentage, model).to.equal(80);
-            expect(find(declared, T.model, `vision-mlops-prod-${model}-model`).inputs.primaryContainer).to.deep.equal({
-                modelPackageName: pkgArn(model),
-            });
-            expect(find(declared, T.target, `vision-mlops-prod-${model}-scaling-target`).inputs.minCapacity, model).to.be.at.least(2);
+            const c = find(declared, T.endpoint, `vision-mlops-prod-${model}-endpoint`).inputs;
+            expect(c.instanceCount, model).to.be.at.least(2);
+            expect(c.dataCapture.InitialSamplingPercentage, model).to.equal(80);
+            expect(c.model.PrimaryContainer).to.deep.equal({ ModelPackageName: pkgArn(model) });
+            expect(c.scaling.minCapacity, model).to.be.at.least(2);
         }
     });
 
     it("deploys blue/green with a one-instance canary and rolls back on the endpoint's alarms", () => {
         const e = find(declared, T.endpoint, "vision-mlops-prod-traffic-signs-endpoint").inputs;
-        const policy = e.deploymentConfig.blueGreenUpdatePolicy;
-        expect(policy.trafficRoutingConfiguration).to.deep.equal({
-            type: "CANARY",
-            canarySize: { type: "INSTANCE_COUNT", value: 1 },
-            waitIntervalInSeconds: 600,
+        const policy = e.deploymentConfig.BlueGreenUpdatePolicy;
+        expect(policy.TrafficRoutingConfiguration).to.deep.equal({
+            Type: "CANARY",
+            CanarySize: { Type: "INSTANCE_COUNT", Value: 1 },
+            WaitIntervalInSeconds: 600,
         });
-        expect(e.deploymentConfig.autoRollbackConfiguration.alarms).to.deep.equal([
-            { alarmName: "vision-mlops-prod-traffic-signs-5xx" },
-            { alarmName: "vision-mlops-prod-traffic-signs-latency-p99" },
+        expect(e.deploymentConfig.AutoRollbackConfiguration.Alarms).to.deep.equal([
+            { AlarmName: "vision-mlops-prod-traffic-signs-5xx" },
+            { AlarmName: "vision-mlops-prod-traffic-signs-latency-p99" },
         ]);
         expect(find(declared, T.alarm, "vision-mlops-prod-traffic-signs-latency").inputs.threshold).to.equal(300_000);
     });
@@ -285,6 +283,37 @@ describe("platform: prod", () => {
         const monitorDoc = JSON.parse(find(declared, T.rolePolicy, "vision-mlops-prod-traffic-signs-monitor-role-policy").inputs.policy);
         expect(monitorDoc.Statement.find((s: any) => s.Sid === "BaselineKey").Resource).to.deep.equal([STAGING_KEY]);
         expect(writeActionsWithWildcardResource(monitorDoc)).to.deep.equal([]);
+    });
+
+    it("lets SageMaker read the rollback alarms with the endpoint's role, as blue/green deployments require", () => {
+        const doc = JSON.parse(find(declared, T.rolePolicy, "vision-mlops-prod-traffic-signs-role-policy").inputs.policy);
+        expect(doc.Statement.find((s: any) => s.Sid === "RollbackAlarms")).to.deep.equal({
+            Sid: "RollbackAlarms",
+            Effect: "Allow",
+            Action: ["cloudwatch:DescribeAlarms"],
+            Resource: [
+                `arn:aws:cloudwatch:us-east-1:${TEST_ACCOUNT}:alarm:vision-mlops-prod-traffic-signs-5xx`,
+                `arn:aws:cloudwatch:us-east-1:${TEST_ACCOUNT}:alarm:vision-mlops-prod-traffic-signs-latency-p99`,
+            ],
+        });
+    });
+});
+
+describe("platform: prod after an update SageMaker rolled back", () => {
+    it("exports the package the endpoint reports serving, never the one the failed update asked for", async () => {
+        // What Pulumi keeps for the endpoint after the failed update, or records on refresh: the old config and package.
+        const servingBefore = pkgArn("traffic-signs", 0);
+        const { platform } = await build("prod", registry(ModelApprovalStatus.APPROVED), (r) =>
+            r.type === T.endpoint && r.inputs.endpointName === "vision-mlops-prod-traffic-signs"
+                ? { endpointConfigName: "vision-mlops-prod-traffic-signs-0ba5e11e", modelPackageArn: servingBefore }
+                : undefined,
+        );
+        const out = (await unwrapOutput(pulumi.output(platform.outputs))) as any;
+        expect(out[SERVED_PACKAGES_OUTPUT]).to.deep.equal({
+            "traffic-signs": servingBefore,
+            "bikes-vs-motorcycles": pkgArn("bikes-vs-motorcycles"),
+        });
+        expect(out.models["traffic-signs"].servedPackage).to.equal(servingBefore);
     });
 });
 

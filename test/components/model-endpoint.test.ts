@@ -1,0 +1,256 @@
+import { SageMaker } from "@aws-sdk/client-sagemaker";
+import { ApplicationAutoScaling } from "@aws-sdk/client-application-auto-scaling";
+import * as pulumi from "@pulumi/pulumi";
+import { expect } from "chai";
+import { createServer } from "http";
+import { AddressInfo } from "net";
+import { ModelEndpoint, ModelEndpointArgs } from "../../components/model-endpoint";
+import { EndpointConfig } from "../../infra/config";
+import { readStackFile } from "../../infra/stack-file";
+import { OfflineOptions } from "../../stacks/offline";
+import { declaredSpec, DYNAMIC } from "../support/endpoint-harness";
+import { DeclaredResource, find, settled, TEST_ACCOUNT, unwrapOutput, useMocks } from "../support/mocks";
+import { startMoto } from "../support/moto";
+
+const stackEndpoint = (stack: "staging" | "prod"): EndpointConfig => readStackFile(".", stack).models["traffic-signs"].endpoint;
+const pkg = (v: number) => `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:model-package/vision-mlops-staging-traffic-signs/${v}`;
+const KEY = `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/data-key`;
+
+function args(stack: "staging" | "prod", overrides: Partial<ModelEndpointArgs> = {}): ModelEndpointArgs {
+    return {
+        environment: stack,
+        model: "traffic-signs",
+        endpoint: stackEndpoint(stack),
+        capturePercent: stack === "prod" ? 80 : 100,
+        modelPackageArn: pkg(3),
+        deployFrom: stack === "prod" ? "package" : "artifacts",
+        modelDataUrl: `s3://vision-mlops-staging-artifacts-${TEST_ACCOUNT}-us-east-1/traffic-signs/executions/e3/model/train/output/model.tar.gz`,
+        servingImage: "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1",
+        kmsKeyArn: KEY,
+        captureBucket: `vision-mlops-${stack}-capture-${TEST_ACCOUNT}-us-east-1`,
+        alarmTopicArn: `arn:aws:sns:us-east-1:${TEST_ACCOUNT}:vision-mlops-${stack}-alerts`,
+        accountId: TEST_ACCOUNT,
+        region: "us-east-1",
+        blueGreen: stack === "prod",
+        tags: { environment: stack, model: "traffic-signs" },
+        ...overrides,
+    };
+}
+
+async function declare(stack: "staging" | "prod", a: ModelEndpointArgs, options: OfflineOptions = {}) {
+    const declared = useMocks(stack, options);
+    const component = new ModelEndpoint(`vision-mlops-${stack}-traffic-signs`, a);
+    await settled(declared, component.modelPackageArn);
+    return { declared, component };
+}
+
+const deployment = (declared: DeclaredResource[], stack: string) => find(declared, DYNAMIC, `vision-mlops-${stack}-traffic-signs-endpoint`);
+
+describe("ModelEndpoint under mocks", function () {
+    this.timeout(30_000);
+
+    it("declares the role and its policy, two alarms, and one verified endpoint deployment (no AWS-provider endpoint resources)", async () => {
+        const { declared } = await declare("prod", args("prod"));
+        expect(declared.map((r) => `${r.type} ${r.name}`)).to.have.members([
+            "vision-mlops:serving:ModelEndpoint vision-mlops-prod-traffic-signs",
+            "aws:iam/role:Role vision-mlops-prod-traffic-signs-role",
+            "aws:iam/rolePolicy:RolePolicy vision-mlops-prod-traffic-signs-role-policy",
+            "aws:cloudwatch/metricAlarm:MetricAlarm vision-mlops-prod-traffic-signs-5xx",
+            "aws:cloudwatch/metricAlarm:MetricAlarm vision-mlops-prod-traffic-signs-latency",
+            `${DYNAMIC} vision-mlops-prod-traffic-signs-endpoint`,
+        ]);
+    });
+
+    it("staging: one instance autoscaled 1..2, every request captured, updates land at once", async () => {
+        const { declared } = await declare("staging", args("staging"));
+        const spec = declaredSpec(declared, "vision-mlops-staging-traffic-signs")!;
+        expect(spec).to.deep.include({
+            instanceType: "ml.m5.large",
+            instanceCount: 1,
+            variantName: "AllTraffic",
+            retainedEndpointConfigs: 3,
+        });
+        expect(spec.scaling).to.deep.include({ minCapacity: 1, maxCapacity: 2 });
+        expect(spec.dataCapture.InitialSamplingPercentage).to.equal(100);
+        expect(spec.deploymentConfig).to.equal(undefined);
+        expect(spec.model.PrimaryContainer.Environment).to.deep.equal({ VISION_MLOPS_MODEL_PACKAGE_ARN: pkg(3) });
+        const policy = JSON.parse(
+            find(declared, "aws:iam/rolePolicy:RolePolicy", "vision-mlops-staging-traffic-signs-role-policy").inputs.policy,
+        );
+        expect(policy.Statement.map((s: any) => s.Sid)).to.not.include("RollbackAlarms");
+    });
+
+    it("prod: two instances autoscaled 2..6, 80% captured, blue/green with a one-instance canary and both alarms", async () => {
+        const { declared } = await declare("prod", args("prod"));
+        const spec = deployment(declared, "prod").inputs;
+        expect(spec).to.deep.include({
+            endpointName: "vision-mlops-prod-traffic-signs",
+            instanceType: "ml.m5.xlarge",
+            instanceCount: 2,
+            kmsKeyId: KEY,
+        });
+        expect(spec.scaling).to.deep.equal({
+            minCapacity: 2,
+            maxCapacity: 6,
+            targetInvocationsPerInstance: 200,
+            scaleInCooldownSeconds: 300,
+            scaleOutCooldownSeconds: 60,
+        });
+        expect(spec.model).to.deep.equal({
+            ExecutionRoleArn: `arn:aws:iam::${TEST_ACCOUNT}:role/vision-mlops-prod-traffic-signs-endpoint`,
+            PrimaryContainer: { ModelPackageName: pkg(3) },
+            EnableNetworkIsolation: true,
+        });
+        expect(spec.deploymentConfig.BlueGreenUpdatePolicy.TrafficRoutingConfiguration.CanarySize).to.deep.equal({
+            Type: "INSTANCE_COUNT",
+            Value: 1,
+        });
+        expect(spec.deploymentConfig.AutoRollbackConfiguration.Alarms.map((a: any) => a.AlarmName)).to.deep.equal([
+            "vision-mlops-prod-traffic-signs-5xx",
+            "vision-mlops-prod-traffic-signs-latency-p99",
+        ]);
+        expect(spec.tags).to.deep.equal({ environment: "prod", model: "traffic-signs" });
+    });
+
+    it("names the config after what it serves, not the fleet size: a count change keeps the config, a capture change does not", async () => {
+        const name = async (a: ModelEndpointArgs) => deployment((await declare("prod", a)).declared, "prod").inputs.endpointConfigName;
+        const base = await name(args("prod"));
+        expect(await name(args("prod", { endpoint: { ...stackEndpoint("prod"), instanceCount: 3 } }))).to.equal(base);
+        expect(await name(args("prod", { capturePercent: 50 }))).to.not.equal(base);
+        expect(await name(args("prod", { endpoint: { ...stackEndpoint("prod"), instanceType: "ml.c5.xlarge" } }))).to.not.equal(base);
+        expect(await name(args("prod", { modelPackageArn: pkg(4) }))).to.not.equal(base);
+    });
+
+    it("sends no volume key for instance types with local NVMe (c6gd, g5), and still encrypts captured data", async () => {
+        for (const instanceType of ["ml.c6gd.xlarge", "ml.g5.xlarge"]) {
+            const { declared } = await declare("prod", args("prod", { endpoint: { ...stackEndpoint("prod"), instanceType } }));
+            const spec = deployment(declared, "prod").inputs;
+            expect(spec, instanceType).to.not.have.property("kmsKeyId");
+            expect(spec.dataCapture.KmsKeyId, instanceType).to.equal(KEY);
+        }
+    });
+
+    it("reports what the deployment reports: after a rollback the old config and package, not the requested ones", async () => {
+        const old = { endpointConfigName: "vision-mlops-prod-traffic-signs-0ba5e11e", modelPackageArn: pkg(2) };
+        const { component } = await declare("prod", args("prod"), { resourceState: (r) => (r.type === DYNAMIC ? old : undefined) });
+        expect(await unwrapOutput(component.modelPackageArn)).to.equal(pkg(2));
+        expect(await unwrapOutput(component.endpointConfigName)).to.equal(old.endpointConfigName);
+    });
+});
+
+describe("EndpointDeployment's provider, as Pulumi serializes and runs it", function () {
+    this.timeout(60_000);
+    let text: string;
+    let spec: Record<string, any>;
+
+    before(async () => {
+        const { declared } = await declare("prod", args("prod", { retainedEndpointConfigs: 2 }));
+        const r = deployment(declared, "prod");
+        text = r.inputs.__provider;
+        spec = declaredSpec(declared, "vision-mlops-prod-traffic-signs")!;
+        expect(spec.retainedEndpointConfigs).to.equal(2);
+    });
+
+    /** What Pulumi's dynamic-provider host does with the text: load it as a module and call its handler. */
+    function load(): pulumi.dynamic.ResourceProvider {
+        const module = { exports: {} as { handler: () => pulumi.dynamic.ResourceProvider } };
+        new Function("exports", "require", "module", text)(module.exports, require, module);
+        return module.exports.handler();
+    }
+
+    /** Runs `fn` with the AWS SDK pointed at `endpoint` through the environment, as a provider process would be. */
+    async function withAwsEndpoint<T>(endpoint: string, fn: () => Promise<T>): Promise<T> {
+        const saved = { ...process.env };
+        Object.assign(process.env, { AWS_ENDPOINT_URL: endpoint, AWS_ACCESS_KEY_ID: "testing", AWS_SECRET_ACCESS_KEY: "testing" });
+        try {
+            return await fn();
+        } finally {
+            for (const k of ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]) {
+                if (saved[k] === undefined) delete process.env[k];
+                else process.env[k] = saved[k];
+            }
+        }
+    }
+
+    it("is small and requires the AWS SDK only inside the function that builds the clients", () => {
+        expect(text.length).to.be.below(80_000);
+        expect(text).to.not.match(/require\("@pulumi\//);
+        const requires = [...text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
+        expect(requires).to.have.members([
+            "@aws-sdk/client-sagemaker",
+            "@aws-sdk/client-application-auto-scaling",
+            "@aws-sdk/client-cloudwatch",
+        ]);
+        const clients = text.slice(text.indexOf("function /*awsClients*/"));
+        expect(clients.indexOf('require("@aws-sdk/client-sagemaker")')).to.be.within(0, 400);
+    });
+
+    it("makes no AWS call in check and diff, the only methods a preview runs", async () => {
+        const requests: string[] = [];
+        const server = createServer((req, res) => {
+            requests.push(`${req.method} ${req.headers["x-amz-target"] ?? req.url}`);
+            res.writeHead(500).end();
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        try {
+            await withAwsEndpoint(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, async () => {
+                const provider = load();
+                const checked = await provider.check!(spec, spec);
+                expect(checked.failures).to.deep.equal([]);
+                const refused = await provider.check!(spec, { ...spec, retainedEndpointConfigs: 1 });
+                expect(refused.failures?.[0].reason).to.match(/^retainedEndpointConfigs: 1 must be a whole number >= 2/);
+                const diff = await provider.diff!("vision-mlops-prod-traffic-signs", spec, { ...spec, modelPackageArn: pkg(4) });
+                expect(diff).to.deep.equal({ changes: true, replaces: [], deleteBeforeReplace: false });
+            });
+        } finally {
+            server.close();
+        }
+        expect(requests).to.deep.equal([]);
+    });
+
+    it("in a preview before the role exists, keeps the fleet settings known, passes check, and diffs as an update", async () => {
+        const { declared } = await declare("prod", args("prod"), {
+            preview: true,
+            resourceState: (r) => (r.type === "aws:iam/role:Role" ? { arn: undefined } : undefined),
+        });
+        const previewed = deployment(declared, "prod").inputs;
+        expect(previewed.modelName).to.deep.equal({ __pulumiUnknown: true });
+        expect(previewed).to.deep.include({
+            endpointName: "vision-mlops-prod-traffic-signs",
+            instanceCount: 2,
+            retainedEndpointConfigs: 3,
+        });
+        const provider = load();
+        expect((await provider.check!(spec, previewed)).failures).to.deep.equal([]);
+        expect(await provider.diff!("vision-mlops-prod-traffic-signs", spec, previewed)).to.deep.include({ changes: true, replaces: [] });
+    });
+
+    it("creates and deletes the endpoint on its own, from the serialized text, against moto", async () => {
+        const moto = await startMoto();
+        try {
+            const sagemaker = new SageMaker(moto.clientConfig);
+            const autoscaling = new ApplicationAutoScaling(moto.clientConfig);
+            await withAwsEndpoint(moto.endpoint, async () => {
+                const provider = load();
+                const created = await provider.create!(spec);
+                expect(created.id).to.equal("vision-mlops-prod-traffic-signs");
+                expect(created.outs).to.deep.include({
+                    endpointConfigName: spec.endpointConfigName,
+                    modelPackageArn: pkg(3),
+                    liveInstanceCount: 2,
+                });
+                const live = await sagemaker.describeEndpoint({ EndpointName: "vision-mlops-prod-traffic-signs" });
+                expect(live).to.deep.include({ EndpointStatus: "InService", EndpointConfigName: spec.endpointConfigName });
+                const targets = await autoscaling.describeScalableTargets({ ServiceNamespace: "sagemaker" });
+                expect(targets.ScalableTargets?.map((t) => t.ResourceId)).to.deep.equal([
+                    "endpoint/vision-mlops-prod-traffic-signs/variant/AllTraffic",
+                ]);
+                await provider.delete!(created.id, created.outs);
+                expect((await sagemaker.listEndpoints({})).Endpoints).to.deep.equal([]);
+                expect((await sagemaker.listEndpointConfigs({})).EndpointConfigs).to.deep.equal([]);
+            });
+        } finally {
+            await moto.stop();
+        }
+    });
+});
