@@ -128,3 +128,74 @@ describe("ModelEndpoint: each change a user makes, applied to a live prod endpoi
         expect(aws.endpoint(ENDPOINT).desiredCount).to.equal(3);
     });
 });
+
+/**
+ * The same changes through the resources the AWS provider offers (aws.sagemaker.Model, EndpointConfiguration,
+ * Endpoint and aws.appautoscaling.Target/Policy, as this component declared them before), applied the way
+ * that provider's update reads in terraform-provider-aws: what the EndpointDeployment exists to avoid.
+ */
+describe("for comparison: the AWS provider's endpoint resources on the same live endpoint", function () {
+    this.timeout(30_000);
+
+    function awsProviderDeclared(version: number, instanceType = "ml.m5.xlarge"): DeclaredResource[] {
+        const model = `${ENDPOINT}-${(0x1000 + version).toString(16).padStart(8, "0")}`;
+        const config = `${ENDPOINT}-${(0x2000 + version * 2 + (instanceType === "ml.m5.xlarge" ? 0 : 1)).toString(16).padStart(8, "0")}`;
+        const resource = (type: string, name: string, inputs: Record<string, unknown>) => ({ type, name, inputs, id: `${name}-id` });
+        return [
+            resource("aws:sagemaker/model:Model", `${ENDPOINT}-model`, {
+                name: model,
+                executionRoleArn: `arn:aws:iam::${TEST_ACCOUNT}:role/${ENDPOINT}-endpoint`,
+                enableNetworkIsolation: true,
+                primaryContainer: { modelPackageName: pkg(version) },
+            }),
+            resource("aws:sagemaker/endpointConfiguration:EndpointConfiguration", `${ENDPOINT}-config`, {
+                name: config,
+                productionVariants: [
+                    { variantName: "AllTraffic", modelName: model, instanceType, initialInstanceCount: 2, initialVariantWeight: 1 },
+                ],
+                dataCaptureConfig: { initialSamplingPercentage: 80, destinationS3Uri: "s3://capture/traffic-signs/capture/" },
+            }),
+            resource("aws:sagemaker/endpoint:Endpoint", `${ENDPOINT}-endpoint`, { name: ENDPOINT, endpointConfigName: config }),
+            resource("aws:appautoscaling/target:Target", `${ENDPOINT}-scaling-target`, {
+                resourceId: `endpoint/${ENDPOINT}/variant/AllTraffic`,
+                minCapacity: 2,
+                maxCapacity: 6,
+            }),
+            resource("aws:appautoscaling/policy:Policy", `${ENDPOINT}-scaling-policy`, {
+                resourceId: `endpoint/${ENDPOINT}/variant/AllTraffic`,
+                targetTrackingScalingPolicyConfiguration: { targetValue: 200 },
+            }),
+        ];
+    }
+
+    async function grownThroughAwsProvider() {
+        const aws = new FakeEndpointAws();
+        aws.defineAlarm(ALARM_5XX);
+        const applied = await applyDeclared(aws, awsProviderDeclared(6), ENDPOINT);
+        aws.autoscaleTo(ENDPOINT, "AllTraffic", 6);
+        return { aws, applied };
+    }
+
+    it("a new package shrinks the fleet autoscaling grew back to the configured 2 instances", async () => {
+        const { aws, applied } = await grownThroughAwsProvider();
+        await applyDeclared(aws, awsProviderDeclared(7), ENDPOINT, applied);
+        expect(aws.endpoint(ENDPOINT).desiredCount).to.equal(2);
+    });
+
+    it("a new instance type fails: the autoscaled variant was never deregistered", async () => {
+        const { aws, applied } = await grownThroughAwsProvider();
+        const failed = await outcome(applyDeclared(aws, awsProviderDeclared(6, "ml.c5.2xlarge"), ENDPOINT, applied));
+        expect(failed?.message).to.match(
+            /must be deregistered as scalable targets .* before they can be removed or have their instance type updated/,
+        );
+    });
+
+    it("a rollback is reported as a success, and the config still serving is deleted", async () => {
+        const { aws, applied } = await grownThroughAwsProvider();
+        const serving = aws.endpoint(ENDPOINT).configName;
+        aws.rollBackNextUpdate = { alarm: ALARM_5XX, reason: "Threshold Crossed" };
+        expect(await outcome(applyDeclared(aws, awsProviderDeclared(7), ENDPOINT, applied))).to.equal(undefined);
+        expect(aws.endpoint(ENDPOINT).configName).to.equal(serving);
+        expect(aws.configs.has(serving)).to.equal(false);
+    });
+});
