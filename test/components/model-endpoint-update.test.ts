@@ -38,11 +38,18 @@ function prodArgs(version: number, endpoint: Partial<EndpointConfig> = {}, captu
     };
 }
 
+const declarations = new Map<string, DeclaredResource[]>();
+
+/** What the component declares for these arguments (the same arguments always declare the same resources). */
 async function declare(args: ModelEndpointArgs): Promise<DeclaredResource[]> {
-    const declared = useMocks("prod");
-    new ModelEndpoint(ENDPOINT, args);
-    await settled(declared);
-    return declared;
+    const key = JSON.stringify(args);
+    if (!declarations.has(key)) {
+        const declared = useMocks("prod");
+        new ModelEndpoint(ENDPOINT, args);
+        await settled(declared);
+        declarations.set(key, declared);
+    }
+    return declarations.get(key)!;
 }
 
 /** The package of the model behind the config the stand-in endpoint serves. */

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { createServer } from "http";
 import { AddressInfo } from "net";
-import { ModelEndpoint, ModelEndpointArgs } from "../../components/model-endpoint";
+import { ModelEndpoint, ModelEndpointArgs, servedRevision } from "../../components/model-endpoint";
 import { EndpointConfig } from "../../infra/config";
 import { readStackFile } from "../../infra/stack-file";
 import { OfflineOptions } from "../../stacks/offline";
@@ -112,21 +112,31 @@ describe("ModelEndpoint under mocks", function () {
         expect(spec.tags).to.deep.equal({ environment: "prod", model: "traffic-signs" });
     });
 
-    it("names the config after what it serves, not the fleet size: a count change keeps the config, a capture change does not", async () => {
-        const name = async (a: ModelEndpointArgs) => deployment((await declare("prod", a)).declared, "prod").inputs.endpointConfigName;
-        const base = await name(args("prod"));
-        expect(await name(args("prod", { endpoint: { ...stackEndpoint("prod"), instanceCount: 3 } }))).to.equal(base);
-        expect(await name(args("prod", { capturePercent: 50 }))).to.not.equal(base);
-        expect(await name(args("prod", { endpoint: { ...stackEndpoint("prod"), instanceType: "ml.c5.xlarge" } }))).to.not.equal(base);
-        expect(await name(args("prod", { modelPackageArn: pkg(4) }))).to.not.equal(base);
+    it("names the config after what it serves, not the fleet size: a count change keeps the config, a capture change does not", () => {
+        const revision = (a: ModelEndpointArgs) =>
+            servedRevision({ ...a, roleArn: "arn:aws:iam::123456789012:role/r", kmsKeyArn: KEY, captureDestination: "s3://c/" });
+        const base = revision(args("prod")).endpointConfigName;
+        expect(base).to.match(/^vision-mlops-prod-traffic-signs-[0-9a-f]{8}$/);
+        expect(revision(args("prod", { endpoint: { ...stackEndpoint("prod"), instanceCount: 3 } })).endpointConfigName).to.equal(base);
+        expect(revision(args("prod", { capturePercent: 50 })).endpointConfigName).to.not.equal(base);
+        expect(
+            revision(args("prod", { endpoint: { ...stackEndpoint("prod"), instanceType: "ml.c5.xlarge" } })).endpointConfigName,
+        ).to.not.equal(base);
+        expect(revision(args("prod", { modelPackageArn: pkg(4) })).endpointConfigName).to.not.equal(base);
+        // The same content is the same name, so rolling back to a kept config reuses it.
+        expect(revision(args("prod")).modelName).to.equal(revision(args("prod")).modelName);
     });
 
-    it("sends no volume key for instance types with local NVMe (c6gd, g5), and still encrypts captured data", async () => {
+    it("sends no volume key for instance types with local NVMe (c6gd, g5), and still encrypts captured data", () => {
         for (const instanceType of ["ml.c6gd.xlarge", "ml.g5.xlarge"]) {
-            const { declared } = await declare("prod", args("prod", { endpoint: { ...stackEndpoint("prod"), instanceType } }));
-            const spec = deployment(declared, "prod").inputs;
-            expect(spec, instanceType).to.not.have.property("kmsKeyId");
-            expect(spec.dataCapture.KmsKeyId, instanceType).to.equal(KEY);
+            const r = servedRevision({
+                ...args("prod", { endpoint: { ...stackEndpoint("prod"), instanceType } }),
+                roleArn: "r",
+                kmsKeyArn: KEY,
+                captureDestination: "s3://c/",
+            });
+            expect(r.kmsKeyId, instanceType).to.equal(undefined);
+            expect(r.dataCapture.KmsKeyId, instanceType).to.equal(KEY);
         }
     });
 
