@@ -170,12 +170,21 @@ const endpointSchema = z.strictObject({
 });
 
 const driftSchema = z.strictObject({
-    /** PSI of the predicted-class distribution above which drift is reported. Defaults to 0.2. */
-    classPsi: z.number().positive().default(0.2),
-    /** p-value below which the chi-square test on predicted classes reports drift. Defaults to 0.01. */
+    /**
+     * PSI of the predicted-class distribution above which a significant shift is reported as drift. Defaults to
+     * 0.1: PSI is at least 4 x (share of mass moved)^2, so 0.1 lets every shift of 16% of the mass or more
+     * through, where 0.2 would hide a 20% shift between two classes (PSI 0.16).
+     */
+    classPsi: z.number().positive().default(0.1),
+    /**
+     * False-alarm rate of the drift tests: the predicted-class test runs at this p-value, the confidence and
+     * image-property tests share it. Defaults to 0.01.
+     */
     chiSquarePValue: fraction("p-value").default(0.01),
-    confidencePsi: z.number().positive().default(0.2),
-    imagePropertyPsi: z.number().positive().default(0.25),
+    /** As classPsi, for the top-class confidence histogram. Defaults to 0.1. */
+    confidencePsi: z.number().positive().default(0.1),
+    /** As classPsi, for each image property's histogram. Defaults to 0.1. */
+    imagePropertyPsi: z.number().positive().default(0.1),
     /** Share of predictions below the inference confidence threshold that counts as a violation. Defaults to 0.2. */
     lowConfidenceRate: fraction("share of requests").default(0.2),
     decodeErrorRate: fraction("share of requests").default(0.01),

@@ -88,8 +88,34 @@ export interface MonitorResult {
     readonly thresholds: MonitorThresholds;
 }
 
-/** How many distribution checks share the run's significance level (classes, confidence, each property). */
-const DISTRIBUTION_CHECKS = 2 + NUMERIC_PROPERTIES.length;
+/** How many distribution checks share the run's significance level (confidence and each property; classes have their own). */
+const SHARED_CHECKS = 1 + NUMERIC_PROPERTIES.length;
+
+/**
+ * The significance levels the distribution checks run at: the class check at `chiSquarePValue`, and the
+ * confidence and image-property checks at an equal share of it (Bonferroni), so that a clean window false-alarms
+ * at most at `chiSquarePValue` on the classes and at most at `chiSquarePValue` on all the others together.
+ */
+export function checkLevels(t: Pick<MonitorThresholds, "chiSquarePValue">): { readonly classes: number; readonly shared: number } {
+    return { classes: t.chiSquarePValue, shared: t.chiSquarePValue / SHARED_CHECKS };
+}
+
+/**
+ * One distribution check: drift is a shift both statistically significant (the homogeneity test's p-value
+ * below `level`) and large enough to matter (PSI above `psiLimit`). Only judged when the window had enough
+ * records; the test itself stays valid at any size.
+ */
+export function distributionCheck(
+    baseline: readonly number[],
+    current: readonly number[],
+    psiLimit: number,
+    level: number,
+    judged: boolean,
+): DistributionCheck {
+    const psi = populationStabilityIndex(baseline, current);
+    const chiSquare = chiSquareHomogeneity(baseline, current);
+    return { psi, chiSquare, drifted: judged && psi > psiLimit && chiSquare.pValue < level };
+}
 const MAX_SAMPLES = 10;
 
 /**
@@ -210,20 +236,21 @@ export class WindowAnalysis {
         const b = this.baseline;
         const violations: Violation[] = [];
         const judged = this.records >= t.minRecords;
-        // The class check has its own p-value setting; the others share the run's level, split between them
-        // (Bonferroni) so that a clean hour with eleven checks still false-alarms at most at that level.
-        const sharedLevel = t.chiSquarePValue / DISTRIBUTION_CHECKS;
+        const levels = checkLevels(t);
 
         // Predicted classes: baseline shares are of the test-set predictions, whose number is the confidence histogram's total.
         const baselineShares = this.classes.map((c) => b.predictedClassDistribution[c] ?? 0);
         const baselineN = sum(b.confidence.counts) || b.imageCount;
-        const classChi = chiSquareHomogeneity(
-            baselineShares.map((s) => s * baselineN),
-            this.classCounts,
-        );
-        const classPsi = populationStabilityIndex(baselineShares, this.classCounts);
         const classJudged = this.predictions >= t.minRecords;
-        const classDrift = classJudged && classPsi > t.classPsi && classChi.pValue < t.chiSquarePValue;
+        // Shares times the test-set size give back the test set's counts (the test needs counts, not shares).
+        const classCheck = distributionCheck(
+            baselineShares.map((s) => Math.round(s * baselineN)),
+            this.classCounts,
+            t.classPsi,
+            levels.classes,
+            classJudged,
+        );
+        const { psi: classPsi, chiSquare: classChi, drifted: classDrift } = classCheck;
         if (classDrift)
             violations.push({
                 feature_name: "predicted_class",
@@ -234,9 +261,11 @@ export class WindowAnalysis {
                     mostChanged(this.classes, baselineShares, this.classCounts),
             });
 
-        const confChi = chiSquareHomogeneity(b.confidence.counts, this.confidence.counts);
-        const confPsi = populationStabilityIndex(b.confidence.counts, this.confidence.counts);
-        const confDrift = classJudged && confPsi > t.confidencePsi && confChi.pValue < sharedLevel;
+        const {
+            psi: confPsi,
+            chiSquare: confChi,
+            drifted: confDrift,
+        } = distributionCheck(b.confidence.counts, this.confidence.counts, t.confidencePsi, levels.shared, classJudged);
         if (confDrift)
             violations.push({
                 feature_name: "confidence",
@@ -262,9 +291,11 @@ export class WindowAnalysis {
         for (const p of NUMERIC_PROPERTIES) {
             const s = summaries[p];
             const base = b.properties[p];
-            const psi = populationStabilityIndex(base.counts, s.counts);
-            const chi = chiSquareHomogeneity(base.counts, s.counts);
-            const drifted = imagesJudged && psi > t.imagePropertyPsi && chi.pValue < sharedLevel;
+            const {
+                psi,
+                chiSquare: chi,
+                drifted,
+            } = distributionCheck(base.counts, s.counts, t.imagePropertyPsi, levels.shared, imagesJudged);
             propertyPsiMax = Math.max(propertyPsiMax, psi);
             const squares = this.squares.get(p)!;
             const stdDev = s.count ? Math.sqrt(Math.max(0, squares / s.count - s.mean * s.mean)) : 0;

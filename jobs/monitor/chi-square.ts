@@ -74,51 +74,167 @@ export interface ChiSquareResult {
     readonly statistic: number;
     readonly degreesOfFreedom: number;
     readonly pValue: number;
+    /**
+     * How the p-value was obtained: Pearson's chi-square on bins pooled until every expected count is at least
+     * 5, Fisher's exact test on a 2 x 2 table (one bin against the rest) when no two such bins exist, or none
+     * when the samples cannot differ (a sample is empty, or only one bin has any observations).
+     */
+    readonly method: "chi-square" | "fisher-exact" | "none";
+    /** Number of bins the test compared after pooling. */
+    readonly bins: number;
 }
 
-/** Smallest expected count per cell the chi-square approximation is trusted with. */
+/** Smallest expected count per cell the chi-square approximation is trusted with (Cochran). */
 const MIN_EXPECTED = 5;
 
 /**
- * Chi-square test that `baseline` and `current` (counts over the same bins) come from one distribution.
- * Bins are pooled in order until each pooled bin holds at least 5 expected observations in both samples, the
- * usual condition for the chi-square approximation; without it a single rare bin turns noise into "drift".
+ * Test that `baseline` and `current` (counts over the same bins) come from one distribution: a 2 x k test of
+ * homogeneity, conditional on the margins, that stays valid however small the samples or sparse the bins.
+ *
+ * Bins whose total is too small for an expected count of 5 in the smaller sample are pooled, largest first,
+ * into groups that each reach it (the grouping depends on the column totals only, which the conditional null
+ * fixes, so it cannot bias the test). With at least two bins left, Pearson's statistic times (N - 1) / N (E. Pearson's
+ * correction, accurate for small tables) is referred to the chi-square distribution. With fewer, the test
+ * never gives up: Fisher's exact test compares the largest bin with all the others, which is what a window
+ * that is 99% one class against a 30-image baseline needs.
  */
 export function chiSquareHomogeneity(baseline: readonly number[], current: readonly number[]): ChiSquareResult {
     if (baseline.length !== current.length) throw new Error(`chi-square needs the same bins (${baseline.length} vs ${current.length})`);
-    const nB = baseline.reduce((a, b) => a + b, 0);
-    const nC = current.reduce((a, b) => a + b, 0);
-    if (nB <= 0 || nC <= 0) return { statistic: 0, degreesOfFreedom: 0, pValue: 1 };
+    for (const [what, xs] of [
+        ["baseline", baseline],
+        ["current", current],
+    ] as const)
+        if (!xs.every((x) => Number.isFinite(x) && x >= 0)) throw new RangeError(`chi-square needs finite counts >= 0 (${what})`);
+    const nB = sum(baseline);
+    const nC = sum(current);
+    const none = { statistic: 0, degreesOfFreedom: 0, pValue: 1, method: "none" as const, bins: 0 };
+    if (nB <= 0 || nC <= 0) return none;
     const n = nB + nC;
-    // Each cell's expected count is its column total times the row share; the smaller row decides the pooling.
+    const columns = baseline
+        .map((b, i) => ({ b, c: current[i], total: b + current[i] }))
+        .filter((col) => col.total > 0)
+        .sort((x, y) => y.total - x.total);
+    if (columns.length < 2) return { ...none, bins: columns.length };
+    // A column's expected count in a row is its total times the row's share; the smaller row decides.
     const needed = (MIN_EXPECTED * n) / Math.min(nB, nC);
-    const pooled: Array<[number, number]> = [];
-    let b = 0,
-        c = 0;
-    for (let i = 0; i < baseline.length; i++) {
-        b += baseline[i];
-        c += current[i];
-        if (b + c >= needed) {
-            pooled.push([b, c]);
-            b = 0;
-            c = 0;
+    if (columns.every((col) => col.total >= needed))
+        return (
+            pearson(
+                columns.map((col) => ({ ...col })),
+                nB,
+                nC,
+            ) ?? none
+        );
+    // Two ways to pool the sparse columns, both fixed by the margins: in groups that each just reach the needed
+    // total (keeps a sparse bin that surged visible next to its peers), or all into one "other" bin (keeps the
+    // degrees of freedom low when one bin took the mass). Each is a valid test; the smaller p-value, doubled
+    // (Bonferroni), is too.
+    const poolings = [poolSparse(columns, needed, "groups"), poolSparse(columns, needed, "other")];
+    const results = poolings.map((kept) => (kept.length >= 2 ? pearson(kept, nB, nC) : undefined) ?? fisherTopVersusRest(columns, nB, nC));
+    if (JSON.stringify(poolings[0]) === JSON.stringify(poolings[1])) return results[0];
+    const best = results[0].pValue <= results[1].pValue ? results[0] : results[1];
+    return { ...best, pValue: Math.min(1, 2 * best.pValue) };
+}
+
+/** The dense columns as they are, and the sparse ones pooled (`groups` reaching `needed` each, or one `other` bin). */
+function poolSparse(columns: readonly Column[], needed: number, how: "groups" | "other"): Column[] {
+    const kept: Column[] = [];
+    let group: Column | undefined;
+    for (const col of columns) {
+        if (col.total >= needed) kept.push({ ...col });
+        else {
+            group = group ? { b: group.b + col.b, c: group.c + col.c, total: group.total + col.total } : { ...col };
+            if (how === "groups" && group.total >= needed) {
+                kept.push(group);
+                group = undefined;
+            }
         }
     }
-    if (b + c > 0) {
-        if (pooled.length) {
-            const last = pooled[pooled.length - 1];
-            last[0] += b;
-            last[1] += c;
-        } else pooled.push([b, c]);
+    if (group && group.total >= needed) kept.push(group);
+    else if (group && kept.length > 0) {
+        const last = kept[kept.length - 1];
+        last.b += group.b;
+        last.c += group.c;
+        last.total += group.total;
     }
-    if (pooled.length < 2) return { statistic: 0, degreesOfFreedom: 0, pValue: 1 };
-    let statistic = 0;
-    for (const [ob, oc] of pooled) {
-        const total = ob + oc;
-        const eb = (total * nB) / n,
-            ec = (total * nC) / n;
-        statistic += (ob - eb) ** 2 / eb + (oc - ec) ** 2 / ec;
-    }
-    const degreesOfFreedom = pooled.length - 1;
-    return { statistic, degreesOfFreedom, pValue: chiSquarePValue(statistic, degreesOfFreedom) };
+    return kept;
 }
+
+/**
+ * Pearson's statistic with E. Pearson's (N - 1) / N factor on columns that all have expected counts >= 5; on
+ * two columns, Fisher's exact test instead.
+ */
+function pearson(kept: readonly Column[], nB: number, nC: number): ChiSquareResult | undefined {
+    if (kept.length < 2) return undefined;
+    if (kept.length === 2) return fisherTopVersusRest(kept, nB, nC);
+    const n = nB + nC;
+    let statistic = 0;
+    for (const col of kept) {
+        const eb = (col.total * nB) / n,
+            ec = (col.total * nC) / n;
+        statistic += (col.b - eb) ** 2 / eb + (col.c - ec) ** 2 / ec;
+    }
+    statistic *= (n - 1) / n;
+    const degreesOfFreedom = kept.length - 1;
+    return { statistic, degreesOfFreedom, pValue: chiSquarePValue(statistic, degreesOfFreedom), method: "chi-square", bins: kept.length };
+}
+
+/** Fisher's exact test of the largest column against all the others (exact, and the more powerful on two bins). */
+function fisherTopVersusRest(columns: readonly Column[], nB: number, nC: number): ChiSquareResult {
+    const top = columns[0];
+    const pValue = fisherExact2x2(Math.round(top.b), Math.round(nB - top.b), Math.round(top.c), Math.round(nC - top.c));
+    return { statistic: 0, degreesOfFreedom: 1, pValue, method: "fisher-exact", bins: 2 };
+}
+
+/**
+ * Two-sided Fisher exact test of the 2 x 2 table [[a, b], [c, d]]: the probability, under the
+ * hypergeometric distribution of `a` given all margins, of every table at most as likely as the observed one.
+ * The terms are summed from the mode outwards by their ratio, so the cost is the support's size, never a
+ * factorial.
+ */
+export function fisherExact2x2(a: number, b: number, c: number, d: number): number {
+    for (const x of [a, b, c, d])
+        if (!Number.isInteger(x) || x < 0) throw new RangeError(`Fisher's exact test needs counts, got ${[a, b, c, d]}`);
+    const row = a + b,
+        col = a + c,
+        n = a + b + c + d;
+    const lo = Math.max(0, row + col - n),
+        hi = Math.min(row, col);
+    if (lo === hi) return 1;
+    const logP = (x: number) => logChoose(col, x) + logChoose(n - col, row - x) - logChoose(n, row);
+    const observed = logP(a);
+    // Probabilities relative to the observed table's; a relative tolerance keeps ties with it (symmetric tables) in.
+    let total = 0;
+    const mode = Math.min(hi, Math.max(lo, Math.floor(((row + 1) * (col + 1)) / (n + 2))));
+    const ratioUp = (x: number) => ((col - x) * (row - x)) / ((x + 1) * (n - col - row + x + 1));
+    const add = (logRel: number) => {
+        if (logRel <= 1e-7) total += Math.exp(logRel);
+    };
+    const atMode = logP(mode) - observed;
+    add(atMode);
+    for (let x = mode, l = atMode; x < hi; x++) {
+        l += Math.log(ratioUp(x));
+        add(l);
+        if (l < -745 && x > a) break;
+    }
+    for (let x = mode, l = atMode; x > lo; x--) {
+        l -= Math.log(ratioUp(x - 1));
+        add(l);
+        if (l < -745 && x < a) break;
+    }
+    return Math.min(1, total * Math.exp(observed));
+}
+
+function logChoose(n: number, k: number): number {
+    if (k < 0 || k > n) return -Infinity;
+    if (k === 0 || k === n) return 0;
+    return logGamma(n + 1) - logGamma(k + 1) - logGamma(n - k + 1);
+}
+
+interface Column {
+    b: number;
+    c: number;
+    total: number;
+}
+
+const sum = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0);

@@ -109,7 +109,7 @@ describe("ModelMonitor", () => {
             expect(decodeMonitorThresholds(step.Environment[MONITOR_THRESHOLDS_ENV])).to.include({
                 confidenceThreshold: 0.7,
                 minRecords: 30,
-                classPsi: 0.2,
+                classPsi: 0.1,
             });
             expect(step.ProcessingInputs[0].S3Input).to.include({ S3Uri: BASELINE, LocalPath: PROCESSING_PATHS.monitor.baseline });
             expect(step.ProcessingResources.ClusterConfig).to.include({ InstanceType: "ml.m5.large", VolumeKmsKeyId: KEY });

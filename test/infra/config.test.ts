@@ -43,7 +43,7 @@ describe("stack config", () => {
         expect(m.training).to.include({ instanceType: "ml.g4dn.xlarge", spot: true, maxRuntimeSeconds: 14400, epochs: 30, numLayers: 18 });
         expect(m.training.split).to.deep.equal({ validation: 0.1, test: 0.1 });
         expect(m.quality.maxRegression).to.equal(0.01);
-        expect(m.monitoring.drift.classPsi).to.equal(0.2);
+        expect(m.monitoring.drift.classPsi).to.equal(0.1);
         expect(m.endpoint.dataCapturePercent).to.equal(undefined, "capture percent defaults per environment, not in the schema");
     });
 

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { chiSquareHomogeneity, chiSquarePValue, logGamma, regularizedGammaQ } from "../../../jobs/monitor/chi-square";
+import { chiSquareHomogeneity, chiSquarePValue, fisherExact2x2, logGamma, regularizedGammaQ } from "../../../jobs/monitor/chi-square";
 
 describe("monitor chi-square", () => {
     it("logGamma matches factorials and Γ(1/2) = √π", () => {
@@ -59,12 +59,18 @@ describe("monitor chi-square", () => {
         const same = chiSquareHomogeneity([100, 200, 300], [10, 20, 30]);
         expect(same.statistic).to.be.closeTo(0, 1e-12);
         expect(same.pValue).to.be.closeTo(1, 1e-12);
-        // Baseline 60/40, current 30/70, n=100 each: column totals 90/110, expected 45/55 in each row.
-        // chi2 = 2*(15^2/45) + 2*(15^2/55) = 10 + 8.1818... = 18.1818...; df = 1.
-        const r = chiSquareHomogeneity([60, 40], [30, 70]);
-        expect(r.statistic).to.be.closeTo(18.181818181818, 1e-9);
-        expect(r.degreesOfFreedom).to.equal(1);
-        expect(r.pValue).to.be.closeTo(chiSquarePValue(18.181818181818, 1), 1e-15);
+        // Baseline 60/40/50, current 30/70/50, n=150 each: column totals 90/110/100, expected 45/55/50 in each row.
+        // chi2 = 2*(15^2/45) + 2*(15^2/55) + 0 = 10 + 8.1818... = 18.1818...; times (N-1)/N = 299/300; df = 2.
+        const r = chiSquareHomogeneity([60, 40, 50], [30, 70, 50]);
+        expect(r.statistic).to.be.closeTo((18.181818181818 * 299) / 300, 1e-9);
+        expect(r.degreesOfFreedom).to.equal(2);
+        expect(r.method).to.equal("chi-square");
+        expect(r.pValue).to.be.closeTo(chiSquarePValue((18.181818181818 * 299) / 300, 2), 1e-15);
+        // Two bins: Fisher's exact test, which is exact where the chi-square approximation is not.
+        expect(chiSquareHomogeneity([60, 40], [30, 70])).to.deep.include({
+            method: "fisher-exact",
+            pValue: fisherExact2x2(60, 40, 30, 70),
+        });
         expect(r.pValue).to.be.below(0.001);
     });
 
@@ -77,5 +83,38 @@ describe("monitor chi-square", () => {
 
     it("returns p = 1 when either sample is empty", () => {
         expect(chiSquareHomogeneity([1, 2], [0, 0]).pValue).to.equal(1);
+    });
+});
+
+describe("monitor homogeneity test on small expected counts", () => {
+    it("detects a window that is 99% one class against a 30-image, 50/50 baseline", () => {
+        const r = chiSquareHomogeneity([15, 15], [99, 1]);
+        expect(r.pValue, JSON.stringify(r)).to.be.below(1e-6);
+    });
+
+    it("detects a 3,000-record window that is 97% one class against the same baseline", () => {
+        const r = chiSquareHomogeneity([15, 15], [2910, 90]);
+        expect(r.pValue, JSON.stringify(r)).to.be.below(1e-6);
+    });
+});
+
+describe("Fisher's exact test", () => {
+    it("matches published two-sided p-values", () => {
+        // Fisher's tea-tasting table: p = 34/70 = 0.4857...
+        expect(fisherExact2x2(3, 1, 1, 3)).to.be.closeTo(34 / 70, 1e-12);
+        // [[1, 9], [11, 3]]: two-sided p = 0.002759 (R's fisher.test).
+        expect(fisherExact2x2(1, 9, 11, 3)).to.be.closeTo(0.0027594, 1e-6);
+        expect(fisherExact2x2(0, 5, 0, 7)).to.equal(1);
+    });
+
+    it("is what the homogeneity test falls back to when no two bins reach an expected count of 5", () => {
+        const r = chiSquareHomogeneity([15, 15], [99, 1]);
+        expect(r.method).to.equal("fisher-exact");
+        expect(r.pValue).to.be.closeTo(fisherExact2x2(15, 15, 99, 1), 1e-15);
+    });
+
+    it("refuses counts that are negative or not finite", () => {
+        expect(() => chiSquareHomogeneity([1, -1], [1, 1])).to.throw(RangeError, "baseline");
+        expect(() => chiSquareHomogeneity([1, 1], [NaN, 1])).to.throw(RangeError, "current");
     });
 });
