@@ -177,6 +177,11 @@ export const MONITORING_METRICS = {
     violations: "violations",
     /** 1 when any drift check (class, confidence, image property) failed, else 0. */
     driftDetected: "drift_detected",
+    /**
+     * 1 when the window had too few records to judge (none at all, or fewer than minRecords), else 0; published by
+     * every run, so a served endpoint whose capture broke raises an alarm instead of a clean bill.
+     */
+    notJudged: "not_judged",
 } as const;
 
 /** Namespace the monitoring pipeline publishes to with PutMetricData. */

@@ -2,7 +2,6 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/clien
 import { createReadStream } from "fs";
 import { readdir } from "fs/promises";
 import { join } from "path";
-import { createInterface } from "readline";
 import { Readable } from "stream";
 import { parseS3Uri } from "../../infra/s3-uri";
 import { TimeWindow } from "./settings";
@@ -26,39 +25,72 @@ export interface CaptureRecord {
     readonly eventVersion?: string;
 }
 
-/** A line that is not a capture record, or a payload the monitor cannot read. */
+/**
+ * The kinds of bad record the monitor counts separately (statistics.json `malformed_records`). A fixed list, so
+ * the table stays small whatever the capture files hold.
+ */
+export const MALFORMED_KINDS = {
+    notJson: "not JSON",
+    notRecord: "not a capture record",
+    inputType: "input field of the wrong type",
+    outputType: "output field of the wrong type",
+    inputImage: "input image undecodable",
+    outputProbabilities: "output not class probabilities",
+} as const;
+export type MalformedKind = (typeof MALFORMED_KINDS)[keyof typeof MALFORMED_KINDS] | `line over ${string}`;
+
+/** A line that is not a capture record, or a payload the monitor cannot read; `kind` says which. */
 export class CaptureFormatError extends Error {
-    constructor(message: string) {
+    constructor(
+        message: string,
+        readonly kind: MalformedKind = MALFORMED_KINDS.notRecord,
+    ) {
         super(message);
         this.name = "CaptureFormatError";
     }
 }
 
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Parses one capture line and checks every field the monitor reads has the type it expects, so that a number
+ * where a string belongs is a counted bad record, never an exception that loses the rest of the window.
+ */
 export function parseCaptureLine(line: string): CaptureRecord {
     let value: unknown;
     try {
         value = JSON.parse(line);
     } catch (e) {
-        throw new CaptureFormatError(`not JSON (${(e as Error).message})`);
+        throw new CaptureFormatError(`not JSON (${(e as Error).message.slice(0, 120)})`, MALFORMED_KINDS.notJson);
     }
-    const r = value as Partial<CaptureRecord> | null;
-    if (!r || typeof r !== "object" || !r.captureData || typeof r.captureData !== "object")
-        throw new CaptureFormatError("no captureData object");
-    const meta = r.eventMetadata;
-    if (!meta || typeof meta.inferenceTime !== "string" || typeof meta.eventId !== "string")
-        throw new CaptureFormatError("eventMetadata lacks eventId or inferenceTime");
-    return r as CaptureRecord;
+    if (!isObject(value) || !isObject(value.captureData)) throw new CaptureFormatError("no captureData object");
+    const meta = value.eventMetadata;
+    if (!isObject(meta) || typeof meta.inferenceTime !== "string" || typeof meta.eventId !== "string")
+        throw new CaptureFormatError("eventMetadata lacks eventId or inferenceTime (strings)");
+    if (meta.inferenceId !== undefined && typeof meta.inferenceId !== "string")
+        throw new CaptureFormatError("eventMetadata.inferenceId is not a string");
+    return value as unknown as CaptureRecord;
+}
+
+/** Checks a payload's fields; throws CaptureFormatError of the input or output kind. */
+export function checkPayload(p: unknown, side: "input" | "output"): CapturePayload {
+    const kind = side === "input" ? MALFORMED_KINDS.inputType : MALFORMED_KINDS.outputType;
+    if (!isObject(p)) throw new CaptureFormatError(`endpoint${side === "input" ? "Input" : "Output"} is not an object`, kind);
+    for (const field of ["data", "encoding", "observedContentType", "mode"] as const)
+        if (p[field] !== undefined && typeof p[field] !== "string")
+            throw new CaptureFormatError(`${side} ${field} is a ${Array.isArray(p[field]) ? "list" : typeof p[field]}, not a string`, kind);
+    if (typeof p.data !== "string") throw new CaptureFormatError(`${side} data is missing`, kind);
+    return p as unknown as CapturePayload;
 }
 
 /** The payload's bytes: base64 decoded, or the text itself. */
 export function payloadBytes(p: CapturePayload): Buffer {
-    if (typeof p.data !== "string") throw new CaptureFormatError("payload data is not a string");
     return p.encoding?.toUpperCase() === "BASE64" ? Buffer.from(p.data, "base64") : Buffer.from(p.data, "utf8");
 }
 
 /** `image/jpeg; charset=binary` -> `image/jpeg`. */
 export function mediaType(contentType: string | undefined): string {
-    return (contentType ?? "unknown").split(";")[0].trim().toLowerCase() || "unknown";
+    return (contentType ?? "unknown").split(";")[0].trim().toLowerCase().slice(0, 100) || "unknown";
 }
 
 /**
@@ -70,6 +102,7 @@ export function parseProbabilities(p: CapturePayload, classCount: number): numbe
     const text = payloadBytes(p).toString("utf8").trim();
     let values: unknown;
     const csv = p.encoding?.toUpperCase() === "CSV" || mediaType(p.observedContentType) === "text/csv";
+    const kind = MALFORMED_KINDS.outputProbabilities;
     if (csv && !text.startsWith("[") && !text.startsWith("{")) {
         values = text
             .split(/[,\s]+/)
@@ -79,7 +112,7 @@ export function parseProbabilities(p: CapturePayload, classCount: number): numbe
         try {
             values = JSON.parse(text);
         } catch (e) {
-            throw new CaptureFormatError(`response is not JSON (${(e as Error).message})`);
+            throw new CaptureFormatError(`response is not JSON (${(e as Error).message.slice(0, 120)})`, kind);
         }
     }
     if (values && typeof values === "object" && !Array.isArray(values)) {
@@ -87,11 +120,11 @@ export function parseProbabilities(p: CapturePayload, classCount: number): numbe
         values = o.prediction ?? o.predictions ?? o.probabilities;
     }
     if (Array.isArray(values) && values.length === 1 && Array.isArray(values[0])) values = values[0];
-    if (!Array.isArray(values)) throw new CaptureFormatError("response is not a list of class probabilities");
+    if (!Array.isArray(values)) throw new CaptureFormatError("response is not a list of class probabilities", kind);
     if (values.length !== classCount)
-        throw new CaptureFormatError(`response has ${values.length} probabilities; the model has ${classCount} classes`);
+        throw new CaptureFormatError(`response has ${values.length} probabilities; the model has ${classCount} classes`, kind);
     if (!values.every((v) => typeof v === "number" && Number.isFinite(v)))
-        throw new CaptureFormatError("response has values that are not numbers");
+        throw new CaptureFormatError("response has values that are not numbers", kind);
     return values as number[];
 }
 
@@ -102,11 +135,22 @@ export function topClass(probabilities: readonly number[]): { index: number; con
     return { index, confidence: probabilities[index] };
 }
 
+/** One line of a file, or the size of a line over the bound that was skipped without being held. */
+export type LineItem = { readonly line: string } | { readonly oversized: number };
+
+/**
+ * SageMaker caps a request and a response at 6 MB each; base64 makes a captured request 8 MB, so a capture line
+ * is under 16 MiB. Longer lines are not capture records and are counted, never held.
+ */
+export const DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024;
+
 /** One capture file, read line by line. */
 export interface CaptureFile {
     /** Where it came from, for messages: a path or an s3:// URI. */
     readonly name: string;
-    lines(): AsyncIterable<string>;
+    /** Size in bytes, when the listing says. */
+    readonly bytes?: number;
+    lines(maxLineBytes?: number): AsyncIterable<LineItem>;
 }
 
 const HOUR_MS = 3600_000;
@@ -160,7 +204,7 @@ async function localCaptureFiles(root: string, endpoint: string, window: TimeWin
             for (const name of await listDir(dir)) {
                 if (!name.endsWith(".jsonl")) continue;
                 const path = join(dir, name);
-                files.push({ name: path, lines: () => readLines(createReadStream(path)) });
+                files.push({ name: path, lines: (max) => readBoundedLines(createReadStream(path), max) });
             }
         }
     }
@@ -182,7 +226,7 @@ async function s3CaptureFiles(root: string, endpoint: string, window: TimeWindow
         for (const hour of hourFolders(window)) {
             const keys = (await listS3(s3, bucket, `${variantPrefix}${hour}/`)).keys.filter((k) => k.endsWith(".jsonl")).sort();
             for (const key of keys) {
-                files.push({ name: `s3://${bucket}/${key}`, lines: () => s3Lines(s3, bucket, key) });
+                files.push({ name: `s3://${bucket}/${key}`, lines: (max) => s3Lines(s3, bucket, key, max) });
             }
         }
     }
@@ -190,9 +234,9 @@ async function s3CaptureFiles(root: string, endpoint: string, window: TimeWindow
 }
 
 /** Lines of one S3 object, streamed. */
-export async function* s3Lines(s3: Pick<S3Client, "send">, bucket: string, key: string): AsyncGenerator<string> {
+export async function* s3Lines(s3: Pick<S3Client, "send">, bucket: string, key: string, maxLineBytes?: number): AsyncGenerator<LineItem> {
     const object = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    yield* readLines(object.Body as Readable);
+    yield* readBoundedLines(object.Body as Readable, maxLineBytes);
 }
 
 export async function listS3(
@@ -215,8 +259,83 @@ export async function listS3(
     return { keys, prefixes };
 }
 
-/** Non-empty lines of a stream; one line in memory at a time. */
-export async function* readLines(stream: Readable): AsyncGenerator<string> {
-    const rl = createInterface({ input: stream, crlfDelay: Infinity });
-    for await (const line of rl) if (line.trim().length > 0) yield line;
+/**
+ * Non-empty lines of a stream (LF or CRLF), at most `maxBytes` each: a longer line is dropped chunk by chunk
+ * as it streams and reported by its size, so memory stays at the bound plus one chunk whatever the file holds.
+ */
+export function readBoundedLines(stream: AsyncIterable<Buffer | Uint8Array | string>, maxBytes = DEFAULT_MAX_LINE_BYTES): BoundedLines {
+    return new BoundedLines(stream, maxBytes);
+}
+
+export class BoundedLines implements AsyncIterable<LineItem> {
+    /** The most bytes held at once (for tests and the benchmark). */
+    peakBufferedBytes = 0;
+
+    constructor(
+        private readonly stream: AsyncIterable<Buffer | Uint8Array | string>,
+        private readonly maxBytes: number,
+    ) {}
+
+    async *[Symbol.asyncIterator](): AsyncGenerator<LineItem> {
+        let parts: Buffer[] = [];
+        let held = 0;
+        let dropped = -1; // bytes of the line being dropped, or -1 when none is
+        const finish = (): LineItem | undefined => {
+            if (dropped >= 0) {
+                const item = { oversized: dropped };
+                dropped = -1;
+                return item;
+            }
+            const buffer = parts.length === 1 ? parts[0] : Buffer.concat(parts);
+            parts = [];
+            held = 0;
+            let end = buffer.length;
+            if (end > 0 && buffer[end - 1] === 0x0d) end--;
+            const line = buffer.toString("utf8", 0, end);
+            return line.trim().length > 0 ? { line } : undefined;
+        };
+        const take = (piece: Buffer) => {
+            if (piece.length === 0) return;
+            if (dropped >= 0) dropped += piece.length;
+            else if (held + piece.length > this.maxBytes) {
+                dropped = held + piece.length;
+                parts = [];
+                held = 0;
+            } else {
+                parts.push(piece);
+                held += piece.length;
+                this.peakBufferedBytes = Math.max(this.peakBufferedBytes, held);
+            }
+        };
+        for await (const raw of this.stream) {
+            const chunk =
+                typeof raw === "string"
+                    ? Buffer.from(raw)
+                    : Buffer.isBuffer(raw)
+                      ? raw
+                      : Buffer.from(raw.buffer, raw.byteOffset, raw.length);
+            this.peakBufferedBytes = Math.max(this.peakBufferedBytes, held + chunk.length);
+            let start = 0;
+            for (let nl = chunk.indexOf(0x0a, start); nl >= 0; nl = chunk.indexOf(0x0a, start)) {
+                take(chunk.subarray(start, nl));
+                const item = finish();
+                if (item) yield item;
+                start = nl + 1;
+            }
+            // Copy the tail: the chunk's buffer may be reused by the stream.
+            if (start < chunk.length) take(Buffer.from(chunk.subarray(start)));
+        }
+        if (held > 0 || dropped >= 0) {
+            const item = finish();
+            if (item) yield item;
+        }
+    }
+}
+
+/** Only the lines of a bounded reader, for readers that have no use for the oversized ones. */
+export async function* linesOnly(items: AsyncIterable<LineItem>, onOversized: (bytes: number) => void): AsyncGenerator<string> {
+    for await (const item of items) {
+        if ("line" in item) yield item.line;
+        else onOversized(item.oversized);
+    }
 }

@@ -2,7 +2,7 @@ import { S3Client } from "@aws-sdk/client-s3";
 import { createReadStream } from "fs";
 import { join } from "path";
 import { walkFiles } from "../lib/fs-walk";
-import { CaptureFile, hourFolders, listS3, readLines, s3Lines, s3Prefix } from "./capture";
+import { CaptureFile, hourFolders, linesOnly, listS3, readBoundedLines, s3Lines, s3Prefix } from "./capture";
 import { TimeWindow } from "./settings";
 
 /**
@@ -41,7 +41,7 @@ export async function groundTruthFiles(source: string, window: TimeWindow, s3?: 
     }
     const files: CaptureFile[] = [];
     for await (const rel of walkFiles(source))
-        if (/\.jsonl?$/.test(rel)) files.push({ name: rel, lines: () => readLines(createReadStream(join(source, rel))) });
+        if (/\.jsonl?$/.test(rel)) files.push({ name: rel, lines: (max) => readBoundedLines(createReadStream(join(source, rel)), max) });
     return files;
 }
 
@@ -57,7 +57,7 @@ export async function loadGroundTruth(files: readonly CaptureFile[], classes: re
     for (const file of files) {
         const rel = file.name;
         let lineNo = 0;
-        for await (const line of file.lines()) {
+        for await (const line of linesOnly(file.lines(), (bytes) => reject(`${rel}:${++lineNo}`, `line of ${bytes} bytes skipped`))) {
             lineNo++;
             let v: GroundTruthLine | null;
             try {

@@ -3,6 +3,7 @@ import { MONITORING_METRICS } from "../../infra/job-contract";
 import { Histogram } from "../lib/histogram";
 import { NUMERIC_PROPERTIES } from "../lib/image-properties";
 import { MonitorResult, Violation } from "./analysis";
+import { ChiSquareResult } from "./chi-square";
 
 /**
  * Model Monitor's statistics.json: `version`, `dataset.item_count` and one entry per feature
@@ -57,26 +58,36 @@ export function statisticsJson(r: MonitorResult): Record<string, unknown> {
             monitoring_schedule: r.schedule,
             start_time: r.window.start.toISOString(),
             end_time: r.window.end.toISOString(),
+            verdict: r.verdict,
+            not_judged_reason: r.notJudgedReason,
             records: r.counts,
+            first_record_at: r.firstRecordAt,
+            last_record_at: r.lastRecordAt,
             min_records: r.minRecords,
             judged: r.judged,
-            note:
-                r.counts.records === 0
-                    ? "no captured requests in this window"
-                    : r.judged
-                      ? undefined
-                      : `fewer than ${r.minRecords} records: drift was not judged, only defects (undecodable payloads, unseen content types)`,
+            malformed_records: r.malformed,
+            decode_error_rate: r.decodeErrorRate,
             decode_error_samples: r.decodeErrorSamples,
+            image_sample: {
+                size: r.sampleSize,
+                sampled: r.counts.sampled,
+                of_inputs: r.counts.inputs,
+                note:
+                    r.counts.sampled < r.counts.inputs
+                        ? `image properties and content types are measured on a uniform sample of ${r.counts.sampled} of ` +
+                          `${r.counts.inputs} images (the smallest hashes of their event ids); predictions and confidence on every record`
+                        : "every image was measured",
+            },
             predicted_class: {
                 psi: r.predictedClasses.psi,
-                chi_square: chi(r.predictedClasses.chiSquare),
+                test: chi(r.predictedClasses.chiSquare),
                 drifted: r.predictedClasses.drifted,
                 counts: Object.fromEntries(r.classes.map((c, i) => [c, r.predictedClasses.counts[i]])),
                 baseline_shares: Object.fromEntries(r.classes.map((c, i) => [c, r.predictedClasses.baselineShares[i]])),
             },
             confidence: {
                 psi: r.confidence.psi,
-                chi_square: chi(r.confidence.chiSquare),
+                test: chi(r.confidence.chiSquare),
                 drifted: r.confidence.drifted,
                 low_confidence_rate: r.confidence.lowConfidenceRate,
                 baseline_low_confidence_rate: r.confidence.baselineLowConfidenceRate,
@@ -87,7 +98,7 @@ export function statisticsJson(r: MonitorResult): Record<string, unknown> {
                     p,
                     {
                         psi: r.properties[p].psi,
-                        chi_square: chi(r.properties[p].chiSquare),
+                        test: chi(r.properties[p].chiSquare),
                         drifted: r.properties[p].drifted,
                         mean: r.properties[p].summary.mean,
                         baseline_mean: r.properties[p].baseline.mean,
@@ -112,8 +123,8 @@ export function statisticsJson(r: MonitorResult): Record<string, unknown> {
     };
 }
 
-function chi(c: { statistic: number; degreesOfFreedom: number; pValue: number }) {
-    return { statistic: c.statistic, degrees_of_freedom: c.degreesOfFreedom, p_value: c.pValue };
+function chi(c: ChiSquareResult) {
+    return { method: c.method, bins: c.bins, statistic: c.statistic, degrees_of_freedom: c.degreesOfFreedom, p_value: c.pValue };
 }
 
 function numericFeature(
@@ -183,7 +194,7 @@ export function metricRecords(r: MonitorResult): MetricRecord[] {
             Timestamp: r.window.end.toISOString(),
             Dimensions: dimensions,
             Value: r.metrics[k]!,
-            Unit: k === "records" || k === "violations" || k === "unseenContentTypes" ? "Count" : "None",
+            Unit: k === "records" || k === "violations" || k === "unseenContentTypes" || k === "notJudged" ? "Count" : "None",
         }));
 }
 

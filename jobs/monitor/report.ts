@@ -8,17 +8,14 @@ import { fmt, fmtP, fmtPct, MonitorResult } from "./analysis";
  * histogram, and each image property with its drift score.
  */
 export function reportHtml(r: MonitorResult): string {
-    const healthy = r.violations.length === 0;
     const verdict =
-        r.counts.records === 0
-            ? { cls: "quiet", text: "No captured requests in this window" }
-            : healthy
-              ? {
-                    cls: "ok",
-                    text: r.judged
-                        ? "No drift or defects found"
-                        : `No defects found; drift not judged (${r.counts.records} records, fewer than ${r.minRecords})`,
-                }
+        r.verdict === "not-judged"
+            ? {
+                  cls: "quiet",
+                  text: `Not judged: ${r.notJudgedReason}${r.violations.length ? ` (${r.violations.length} defect${r.violations.length === 1 ? "" : "s"} found)` : ""}`,
+              }
+            : r.verdict === "clean"
+              ? { cls: "ok", text: "No drift or defects found" }
               : { cls: "bad", text: `${r.violations.length} violation${r.violations.length === 1 ? "" : "s"}` };
     const parts: string[] = [];
     parts.push(

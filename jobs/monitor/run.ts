@@ -1,15 +1,23 @@
 import { CloudWatchClient } from "@aws-sdk/client-cloudwatch";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
-import { existsSync, readFileSync } from "fs";
-import { join } from "path";
-import { MONITORING_OUTPUT_FILES } from "../../infra/job-contract";
-import { ensureOutputsAbsent, writeFileAtomic } from "../lib/atomic";
+import { createHash } from "crypto";
+import { existsSync, readdirSync, readFileSync } from "fs";
+import { hostname } from "os";
+import { join, relative } from "path";
+import {
+    MONITORING_COMPLETION_FILE,
+    MONITORING_COMPLETION_SCHEMA_VERSION,
+    MONITORING_OUTPUT_FILES,
+    MonitoringCompletion,
+} from "../../infra/job-contract";
+import { ensureWritableFolders, writeFileAtomic } from "../lib/atomic";
 import { MonitoringBaseline } from "../lib/baseline";
 import { JobError } from "../lib/errors";
 import { CONFIDENCE_BINS, PROPERTY_BINS } from "../lib/histogram";
 import { NUMERIC_PROPERTIES } from "../lib/image-properties";
-import { MonitorResult, WindowAnalysis } from "./analysis";
-import { captureFiles, hourFolders, s3Prefix } from "./capture";
+import { judgeWindow, mergeStates, MonitorResult, WindowAnalysis, WindowState } from "./analysis";
+import { captureFiles, DEFAULT_MAX_LINE_BYTES, hourFolders, s3Prefix } from "./capture";
+import { Claim, claimLocal, claimS3, objectExists } from "./claim";
 import { groundTruthFiles, loadGroundTruth } from "./ground-truth";
 import { metricFileText, metricRecords, putMetrics, statisticsJson, violationsJson } from "./outputs";
 import { reportHtml } from "./report";
@@ -25,39 +33,98 @@ export interface MonitorClients {
 const IN_FLIGHT = 8;
 /** The metric file name Model Monitor picks up from METRIC_FILES_DIR. */
 export const METRIC_FILE = "metrics.jsonl";
+/** A sharded run's instances write their accumulated state as `partial-<host>.json`. */
+export const PARTIAL_PREFIX = "partial-";
+/** Default claim lease: Model Monitor's longest hourly run. The pipelines pass their step's MaxRuntimeInSeconds. */
+const DEFAULT_LEASE_SECONDS = 3600;
 
 /**
- * One monitoring run: stream the window's capture records through the analysis, then write
- * statistics.json, constraint_violations.json and report.html (each atomically, never over an existing
- * file), the CloudWatch metric records and, when asked, PutMetricData and the S3 upload.
+ * One monitoring run: claim the window (locally, and in S3 when uploading), stream the window's capture
+ * records through the analysis (or merge a sharded run's partial states), judge them, write
+ * statistics.json, constraint_violations.json and report.html (each atomically), the CloudWatch metric
+ * records and, when asked, PutMetricData and the S3 upload; then the completion record, written last, that
+ * names every file with its size and SHA-256 and says clean, violations or not-judged.
+ *
+ * With `partialOutput` (an instance of a sharded run) it only writes its partial state there.
  */
 export async function runMonitor(settings: MonitorSettings, clients: MonitorClients = {}): Promise<MonitorResult> {
-    const outputs = Object.values(MONITORING_OUTPUT_FILES).map((f) => join(settings.output, f));
-    ensureOutputsAbsent(outputs, "monitor");
-    const baseline = readBaseline(settings.baseline);
+    const baseline = readBaseline(settings.baseline, settings.expectedClasses);
     const s3 = clients.s3 ?? (needsS3(settings) ? new S3Client({}) : undefined);
+    const runId = settings.runId ?? defaultRunId();
+    const claimOptions = { runId, leaseSeconds: settings.claimLeaseSeconds ?? DEFAULT_LEASE_SECONDS };
+
+    if (settings.partialOutput) {
+        await ensureWritableFolders([settings.partialOutput]);
+        const state = await analyseWindow(settings, baseline, s3);
+        const name = `${PARTIAL_PREFIX}${(settings.host ?? hostname()).replace(/[^\w.-]/g, "_")}.json`;
+        await writeFileAtomic(join(settings.partialOutput, name), JSON.stringify(state));
+        return judgeWindow(state, judgeInput(settings, baseline));
+    }
+
+    await ensureWritableFolders([settings.output]);
+    const claims: Claim[] = [claimLocal(settings.output, claimOptions)];
+    try {
+        if (settings.upload) {
+            const { bucket, prefix } = uploadPrefix(settings.upload, settings.window);
+            const claim = await claimS3(s3!, bucket, prefix, claimOptions, settings.uploadKmsKeyId);
+            claims.push(claim);
+            if (!claim.tookOver && (await objectExists(s3!, bucket, `${prefix}${MONITORING_OUTPUT_FILES.statistics}`)))
+                throw new JobError(
+                    `s3://${bucket}/${prefix} already holds monitoring outputs of a run from before window claims; ` +
+                        "they are kept as they are (move them away to re-run this window)",
+                );
+        }
+        const labelProblems = { value: undefined as { rejected: number; samples: readonly string[] } | undefined };
+        const state = settings.mergeFrom ? readPartials(settings.mergeFrom) : await analyseWindow(settings, baseline, s3, labelProblems);
+        const result = judgeWindow(state, { ...judgeInput(settings, baseline), labelProblems: labelProblems.value });
+        await writeOutputs(settings, result, runId, s3, clients);
+        return result;
+    } catch (e) {
+        for (const claim of claims) await claim.release(`failed: ${(e as Error).message}`.slice(0, 500));
+        throw e;
+    }
+}
+
+function judgeInput(settings: MonitorSettings, baseline: MonitoringBaseline) {
+    return {
+        baseline,
+        thresholds: settings.thresholds,
+        endpoint: settings.endpoint,
+        schedule: settings.schedule,
+        capture: settings.capture,
+    };
+}
+
+/** Reads the window's capture files into an accumulated state. */
+async function analyseWindow(
+    settings: MonitorSettings,
+    baseline: MonitoringBaseline,
+    s3: Pick<S3Client, "send"> | undefined,
+    labelProblems?: { value?: { rejected: number; samples: readonly string[] } },
+): Promise<WindowState> {
     const labelled = settings.groundTruth !== undefined && (settings.groundTruth.startsWith("s3://") || existsSync(settings.groundTruth));
     const groundTruth = labelled
         ? await loadGroundTruth(await groundTruthFiles(settings.groundTruth!, settings.window, s3), baseline.classes)
         : undefined;
-
-    const analysis = new WindowAnalysis(
-        baseline,
-        settings.thresholds,
-        settings.window,
-        groundTruth?.labels,
-        groundTruth && {
-            rejected: groundTruth.rejected,
-            samples: groundTruth.rejectedSamples,
-        },
-    );
-    for (const file of await captureFiles(settings.capture, settings.endpoint, settings.window, s3)) {
+    if (groundTruth && labelProblems) labelProblems.value = { rejected: groundTruth.rejected, samples: groundTruth.rejectedSamples };
+    const maxLineBytes = settings.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+    const analysis = new WindowAnalysis(baseline.classes, settings.window, {
+        labels: groundTruth?.labels,
+        sampleSize: settings.imageSampleSize,
+        maxLineBytes,
+    });
+    const root = settings.capture;
+    for (const file of await captureFiles(root, settings.endpoint, settings.window, s3)) {
         analysis.fileRead();
+        // Records are named relative to the capture root, so a sharded run and a single run name them alike.
+        const name = file.name.startsWith("s3://")
+            ? file.name.slice(`s3://${s3Prefix(root).bucket}/${s3Prefix(root).prefix}`.length)
+            : relative(root, file.name);
         let batch: Promise<void>[] = [];
         let lineNo = 0;
-        for await (const line of file.lines()) {
+        for await (const item of file.lines(maxLineBytes)) {
             lineNo++;
-            batch.push(analysis.addLine(line, `${file.name}:${lineNo}`));
+            batch.push(analysis.addLine(item, `${name}:${lineNo}`, settings.thresholds.confidenceThreshold));
             if (batch.length >= IN_FLIGHT) {
                 await Promise.all(batch);
                 batch = [];
@@ -65,8 +132,24 @@ export async function runMonitor(settings: MonitorSettings, clients: MonitorClie
         }
         await Promise.all(batch);
     }
-    const result = analysis.result(settings.endpoint, settings.schedule);
+    return analysis.snapshot();
+}
 
+/** Merges every `partial-*.json` in a folder (the outputs of a sharded run's instances). */
+export function readPartials(folder: string): WindowState {
+    const files = existsSync(folder) ? readdirSync(folder).filter((f) => f.startsWith(PARTIAL_PREFIX) && f.endsWith(".json")) : [];
+    if (files.length === 0)
+        throw new JobError(`no partial statistics (${PARTIAL_PREFIX}*.json) in ${folder}: the sharded monitor step wrote none`);
+    return mergeStates(files.sort().map((f) => JSON.parse(readFileSync(join(folder, f), "utf8")) as WindowState));
+}
+
+async function writeOutputs(
+    settings: MonitorSettings,
+    result: MonitorResult,
+    runId: string,
+    s3: Pick<S3Client, "send"> | undefined,
+    clients: MonitorClients,
+): Promise<void> {
     const files: Record<keyof typeof MONITORING_OUTPUT_FILES, string> = {
         statistics: `${JSON.stringify(statisticsJson(result), null, 2)}\n`,
         violations: `${JSON.stringify(violationsJson(result), null, 2)}\n`,
@@ -79,8 +162,49 @@ export async function runMonitor(settings: MonitorSettings, clients: MonitorClie
     if (settings.metricFiles) await writeFileAtomic(join(settings.metricFiles, METRIC_FILE), metricFileText(metrics));
     if (settings.putMetricsNamespace)
         await putMetrics(clients.cloudwatch ?? new CloudWatchClient({}), settings.putMetricsNamespace, metrics);
-    if (settings.upload) await uploadOutputs(s3!, settings, files);
-    return result;
+
+    const completion = completionRecord(result, runId, files);
+    const completionText = `${JSON.stringify(completion, null, 2)}\n`;
+    if (settings.upload) await uploadOutputs(s3!, settings, files, completionText);
+    // Written last, locally too: Model Monitor uploads the folder itself, and a local re-run must see it.
+    await writeFileAtomic(join(settings.output, MONITORING_COMPLETION_FILE), completionText);
+}
+
+/** The completion record (infra/job-contract.ts) of a run whose files are `files`. */
+export function completionRecord(
+    r: MonitorResult,
+    runId: string,
+    files: Record<keyof typeof MONITORING_OUTPUT_FILES, string>,
+): MonitoringCompletion {
+    return {
+        schemaVersion: MONITORING_COMPLETION_SCHEMA_VERSION,
+        endpoint: r.endpoint,
+        schedule: r.schedule,
+        window: { start: r.window.start.toISOString(), end: r.window.end.toISOString() },
+        verdict: r.verdict,
+        ...(r.notJudgedReason ? { notJudgedReason: r.notJudgedReason } : {}),
+        records: r.counts.records,
+        minRecords: r.minRecords,
+        violations: r.violations.length,
+        ...(r.firstRecordAt ? { firstRecordAt: r.firstRecordAt, lastRecordAt: r.lastRecordAt } : {}),
+        files: (Object.keys(files) as (keyof typeof files)[]).map((key) => {
+            const bytes = Buffer.from(files[key], "utf8");
+            return { name: MONITORING_OUTPUT_FILES[key], bytes: bytes.length, sha256: createHash("sha256").update(bytes).digest("hex") };
+        }),
+        runId,
+        completedAt: new Date().toISOString(),
+    };
+}
+
+/** The processing job's name when SageMaker runs the job, else this host and process. */
+function defaultRunId(): string {
+    try {
+        const config = JSON.parse(readFileSync("/opt/ml/config/processingjobconfig.json", "utf8")) as { ProcessingJobName?: string };
+        if (config.ProcessingJobName) return config.ProcessingJobName;
+    } catch {
+        // Not in a SageMaker processing container.
+    }
+    return `${hostname()}-${process.pid}-${Date.now()}`;
 }
 
 function needsS3(s: MonitorSettings): boolean {
@@ -94,41 +218,59 @@ export function uploadPrefix(upload: string, window: MonitorSettings["window"]):
     return { bucket, prefix: `${prefix}${hour}/` };
 }
 
+/**
+ * Uploads the run's files, then the completion record. The claim makes this run the only writer of the
+ * folder, so the files are plain puts (a taken-over incomplete run's files are replaced; the bucket's
+ * versioning keeps them); the completion record alone is created only if absent.
+ */
 async function uploadOutputs(
     s3: Pick<S3Client, "send">,
     settings: MonitorSettings,
     files: Record<keyof typeof MONITORING_OUTPUT_FILES, string>,
+    completion: string,
 ): Promise<void> {
     const { bucket, prefix } = uploadPrefix(settings.upload!, settings.window);
+    const sse = settings.uploadKmsKeyId ? { ServerSideEncryption: "aws:kms" as const, SSEKMSKeyId: settings.uploadKmsKeyId } : {};
     const contentTypes = { statistics: "application/json", violations: "application/json", report: "text/html; charset=utf-8" };
-    for (const key of Object.keys(files) as (keyof typeof files)[]) {
-        const objectKey = `${prefix}${MONITORING_OUTPUT_FILES[key]}`;
-        try {
-            await s3.send(
-                new PutObjectCommand({
-                    Bucket: bucket,
-                    Key: objectKey,
-                    Body: files[key],
-                    ContentType: contentTypes[key],
-                    // A re-run of the same window must not replace the evidence of the first one.
-                    IfNoneMatch: "*",
-                    ...(settings.uploadKmsKeyId ? { ServerSideEncryption: "aws:kms" as const, SSEKMSKeyId: settings.uploadKmsKeyId } : {}),
-                }),
+    for (const key of Object.keys(files) as (keyof typeof files)[])
+        await s3.send(
+            new PutObjectCommand({
+                Bucket: bucket,
+                Key: `${prefix}${MONITORING_OUTPUT_FILES[key]}`,
+                Body: files[key],
+                ContentType: contentTypes[key],
+                ...sse,
+            }),
+        );
+    try {
+        await s3.send(
+            new PutObjectCommand({
+                Bucket: bucket,
+                Key: `${prefix}${MONITORING_COMPLETION_FILE}`,
+                Body: completion,
+                ContentType: "application/json",
+                IfNoneMatch: "*",
+                ...sse,
+            }),
+        );
+    } catch (e) {
+        const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
+        if (err.name === "PreconditionFailed" || err.$metadata?.httpStatusCode === 412)
+            throw new JobError(
+                `s3://${bucket}/${prefix}${MONITORING_COMPLETION_FILE} appeared while this run held the claim; its evidence is kept`,
             );
-        } catch (e) {
-            const err = e as { name?: string; $metadata?: { httpStatusCode?: number } };
-            if (err.name === "PreconditionFailed" || err.$metadata?.httpStatusCode === 412)
-                throw new JobError(
-                    `s3://${bucket}/${objectKey} already exists: this window was monitored before; ` +
-                        "its outputs are kept (delete them by hand to re-run it)",
-                );
-            throw e;
-        }
+        throw e;
     }
 }
 
-/** Reads monitoring_baseline.json and checks it has what a run compares against. */
-export function readBaseline(path: string): MonitoringBaseline {
+/** What the model the monitor runs for expects of its baseline: its class names, or their number. */
+export interface ExpectedClasses {
+    readonly count: number;
+    readonly names?: readonly string[];
+}
+
+/** Reads monitoring_baseline.json and checks every value a run compares against, naming what is wrong. */
+export function readBaseline(path: string, expected?: ExpectedClasses): MonitoringBaseline {
     if (!existsSync(path))
         throw new JobError(
             `the monitoring baseline ${path} is missing: it is the monitoring_baseline.json the evaluate step ` +
@@ -141,20 +283,46 @@ export function readBaseline(path: string): MonitoringBaseline {
         throw new JobError(`the monitoring baseline ${path} is not JSON: ${(e as Error).message}`);
     }
     const problems: string[] = [];
-    if (!Array.isArray(b?.classes) || b.classes.length < 2) problems.push("classes (a list of at least 2 class names)");
+    const count = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0;
+    const share = (v: unknown) => count(v) && (v as number) <= 1;
+    const counts = (field: string, v: unknown, bins: number) => {
+        if (!Array.isArray(v) || v.length !== bins) problems.push(`${field} (${bins} bins)`);
+        else
+            v.forEach((x, i) => {
+                if (!count(x)) problems.push(`${field}[${i}] (${JSON.stringify(x)}: counts are finite numbers >= 0)`);
+            });
+    };
+    if (!Array.isArray(b?.classes) || b.classes.length < 2 || !b.classes.every((c) => typeof c === "string"))
+        problems.push("classes (a list of at least 2 class names)");
     if (!b?.predictedClassDistribution || typeof b.predictedClassDistribution !== "object") problems.push("predictedClassDistribution");
-    if (!Array.isArray(b?.confidence?.counts) || b.confidence.counts.length !== CONFIDENCE_BINS.length - 1)
-        problems.push(`confidence.counts (${CONFIDENCE_BINS.length - 1} bins)`);
-    if (typeof b?.lowConfidenceRate !== "number") problems.push("lowConfidenceRate");
-    if (typeof b?.quality?.accuracy !== "number") problems.push("quality.accuracy");
+    else
+        for (const [name, v] of Object.entries(b.predictedClassDistribution))
+            if (!share(v)) problems.push(`predictedClassDistribution.${name} (${JSON.stringify(v)}: a share from 0 to 1)`);
+    counts("confidence.counts", b?.confidence?.counts, CONFIDENCE_BINS.length - 1);
+    if (!share(b?.lowConfidenceRate)) problems.push(`lowConfidenceRate (${JSON.stringify(b?.lowConfidenceRate)}: a share from 0 to 1)`);
+    if (!share(b?.quality?.accuracy)) problems.push("quality.accuracy (a share from 0 to 1)");
     if (!b?.contentTypes || typeof b.contentTypes !== "object") problems.push("contentTypes");
-    for (const p of NUMERIC_PROPERTIES)
-        if (!Array.isArray(b?.properties?.[p]?.counts) || b.properties[p].counts.length !== PROPERTY_BINS[p].length - 1)
-            problems.push(`properties.${p}.counts (${PROPERTY_BINS[p].length - 1} bins)`);
+    else
+        for (const [type, v] of Object.entries(b.contentTypes))
+            if (!count(v)) problems.push(`contentTypes.${type} (${JSON.stringify(v)}: counts are finite numbers >= 0)`);
+    for (const p of NUMERIC_PROPERTIES) {
+        counts(`properties.${p}.counts`, b?.properties?.[p]?.counts, PROPERTY_BINS[p].length - 1);
+        if (b?.properties?.[p] && !Number.isFinite(b.properties[p].mean)) problems.push(`properties.${p}.mean (a finite number)`);
+    }
     if (problems.length)
         throw new JobError(
-            `the monitoring baseline ${path} lacks or has malformed: ${problems.join(", ")}; ` +
-                "regenerate it with the evaluate step of the training pipeline",
+            `the monitoring baseline ${path} lacks or has malformed: ${problems.slice(0, 20).join(", ")}` +
+                `${problems.length > 20 ? ` and ${problems.length - 20} more` : ""}; regenerate it with the evaluate step of the training pipeline`,
         );
+    if (expected) {
+        const names = expected.names;
+        if (b.classes.length !== expected.count || (names && names.join("\n") !== b.classes.join("\n")))
+            throw new JobError(
+                `the monitoring baseline ${path} is for ${b.classes.length} classes (${b.classes.slice(0, 5).join(", ")}` +
+                    `${b.classes.length > 5 ? ", ..." : ""}) but the model has ${expected.count}` +
+                    `${names ? ` (${names.slice(0, 5).join(", ")}${names.length > 5 ? ", ..." : ""})` : ""}; ` +
+                    "monitor the endpoint against the baseline registered with the package it serves",
+            );
+    }
     return b;
 }

@@ -1,8 +1,13 @@
-import { existsSync, statSync } from "fs";
+import { existsSync, readFileSync, statSync } from "fs";
 import { join } from "path";
 import { parseArgs } from "util";
 import { JobError } from "../lib/errors";
-import { ConfigFlags, loadJobModelConfig } from "../lib/job-config";
+import { loadJobModelConfig } from "../lib/job-config";
+import { projectDir } from "../cli/common";
+import { endpointName, monitoringScheduleName } from "../../infra/naming";
+import { readStackFile } from "../../infra/stack-file";
+import { DEFAULT_MAX_LINE_BYTES } from "./capture";
+import { DEFAULT_IMAGE_SAMPLE } from "./sample";
 import {
     JOB_CONFIG_FILE,
     JobModelConfig,
@@ -51,6 +56,22 @@ export interface MonitorSettings {
     readonly endpoint: string;
     readonly schedule: string;
     readonly thresholds: MonitorThresholds;
+    /** Images decoded per window at most (the uniform image sample). Defaults to DEFAULT_IMAGE_SAMPLE. */
+    readonly imageSampleSize?: number;
+    /** Capture lines longer than this are counted and skipped. Defaults to DEFAULT_MAX_LINE_BYTES. */
+    readonly maxLineBytes?: number;
+    /** Names the run in its claim and completion record. Defaults to the processing job's name. */
+    readonly runId?: string;
+    /** How long the claim on the window holds before another run may take it over. Defaults to an hour. */
+    readonly claimLeaseSeconds?: number;
+    /** The model's classes, checked against the baseline's. */
+    readonly expectedClasses?: { readonly count: number; readonly names?: readonly string[] };
+    /** Instance of a sharded run: write the partial state here (as `partial-<host>.json`) instead of the outputs. */
+    readonly partialOutput?: string;
+    /** This instance's name in a sharded run. Defaults to SageMaker's current_host, else the host name. */
+    readonly host?: string;
+    /** Merge step of a sharded run: judge the partial states in this folder instead of reading capture files. */
+    readonly mergeFrom?: string;
 }
 
 export interface TimeWindow {
@@ -140,6 +161,13 @@ const FLAGS = {
     period: { type: "string" },
     endpoint: { type: "string" },
     schedule: { type: "string" },
+    "image-sample": { type: "string" },
+    "max-line-bytes": { type: "string" },
+    "run-id": { type: "string" },
+    "claim-lease": { type: "string" },
+    "class-count": { type: "string" },
+    "partial-output": { type: "string" },
+    "merge-from": { type: "string" },
     help: { type: "boolean" },
 } as const;
 
@@ -155,8 +183,15 @@ export const USAGE = `monitor: compares captured endpoint traffic with the model
   --end-time ISO         window end (exclusive); "auto" as above
   --execution-time ISO   when the scheduled run started (default now)
   --period P             hourly | daily (default hourly)
-  --endpoint NAME        endpoint name for metric dimensions (or $sagemaker_endpoint_name)
-  --schedule NAME        monitoring schedule name for metric dimensions (or $sagemaker_monitoring_schedule_name)
+  --endpoint NAME        endpoint name (or $sagemaker_endpoint_name; with --stack/--model, the model's endpoint)
+  --schedule NAME        monitoring schedule name (or $sagemaker_monitoring_schedule_name; with --stack/--model, the model's)
+  --image-sample N       images decoded per window at most, a uniform sample (default ${DEFAULT_IMAGE_SAMPLE})
+  --max-line-bytes N     capture lines longer than this are counted and skipped (default ${DEFAULT_MAX_LINE_BYTES})
+  --run-id ID            names this run in the window's claim and completion record (default: the processing job)
+  --claim-lease SECONDS  how long the claim on the window holds (default 3600: the job's maximum runtime)
+  --class-count N        the model's number of classes; a baseline for another model is refused
+  --partial-output DIR   sharded run: write this instance's partial statistics to DIR, nothing else
+  --merge-from DIR       sharded run: judge the partial statistics in DIR instead of reading capture files
   --metric-files DIR     write CloudWatch metric records here (default ${METRIC_FILES_DIR} when $publish_cloudwatch_metrics=Enabled)
   --put-metrics NS       publish the metrics directly with PutMetricData in namespace NS
   --upload S3URI         also upload the outputs to S3URI/yyyy/mm/dd/hh/ (the window's end), never overwriting
@@ -180,22 +215,34 @@ export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv 
     const groundTruth =
         f["ground-truth"] ?? (existsSync(PROCESSING_PATHS.monitor.groundTruth) ? PROCESSING_PATHS.monitor.groundTruth : undefined);
 
-    const endpoint = f.endpoint ?? env.sagemaker_endpoint_name;
-    const schedule = f.schedule ?? env.sagemaker_monitoring_schedule_name;
-    if (!endpoint)
-        throw new MonitorSettingsError("the endpoint name is required: pass --endpoint NAME (Model Monitor sets sagemaker_endpoint_name)");
-    if (!schedule)
-        throw new MonitorSettingsError(
-            "the monitoring schedule name is required: pass --schedule NAME (Model Monitor sets sagemaker_monitoring_schedule_name)",
-        );
+    // A local run names the stack and model; their endpoint and schedule names follow from them.
+    const stackModel = f.stack !== undefined && f.model !== undefined ? stackModelNames(f.stack, f.model) : undefined;
+    const endpoint = f.endpoint ?? env.sagemaker_endpoint_name ?? stackModel?.endpoint;
+    const schedule = f.schedule ?? env.sagemaker_monitoring_schedule_name ?? stackModel?.schedule;
+    const missing: string[] = [];
+    if (f.stack !== undefined && f.model === undefined) missing.push("--model M (with --stack, the model whose thresholds apply)");
+    if (!endpoint) missing.push("--endpoint NAME (Model Monitor sets sagemaker_endpoint_name; --stack S --model M implies it)");
+    if (!schedule) missing.push("--schedule NAME (Model Monitor sets sagemaker_monitoring_schedule_name; --stack S --model M implies it)");
+    if (missing.length) throw new MonitorSettingsError(`missing: ${missing.join("; ")}`);
 
     const window = resolveWindow(f, env);
+    const number = (flag: "image-sample" | "max-line-bytes" | "claim-lease" | "class-count", min: number) => {
+        const text = f[flag];
+        if (text === undefined) return undefined;
+        const n = Number(text);
+        if (!Number.isInteger(n) || n < min) throw new MonitorSettingsError(`--${flag} "${text}" must be a whole number >= ${min}`);
+        return n;
+    };
 
     const metricFiles = f["metric-files"] ?? (env.publish_cloudwatch_metrics?.toLowerCase() === "enabled" ? METRIC_FILES_DIR : undefined);
 
     let thresholds: MonitorThresholds;
+    let classNames: readonly string[] | undefined;
     if (f.config !== undefined || f.stack !== undefined || (!byoc && env[MONITOR_THRESHOLDS_ENV] === undefined)) {
-        thresholds = thresholdsFromConfig({ config: f.config, stack: f.stack, model: f.model });
+        const flags = { config: f.config, stack: f.stack, model: f.model };
+        const config = loadJobModelConfig(flags);
+        thresholds = checkThresholds(thresholdsOf(config), flags.config ?? (flags.stack ? `Pulumi.${flags.stack}.yaml` : JOB_CONFIG_FILE));
+        classNames = config.classes;
     } else if (env[MONITOR_THRESHOLDS_ENV] !== undefined) {
         thresholds = decodeMonitorThresholds(env[MONITOR_THRESHOLDS_ENV]!);
     } else {
@@ -215,10 +262,37 @@ export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv 
         upload: f.upload || undefined,
         uploadKmsKeyId: f["kms-key"] || undefined,
         window,
-        endpoint,
-        schedule,
+        endpoint: endpoint!,
+        schedule: schedule!,
         thresholds,
+        imageSampleSize: number("image-sample", 1),
+        maxLineBytes: number("max-line-bytes", 1024),
+        runId: f["run-id"] || undefined,
+        claimLeaseSeconds: number("claim-lease", 1),
+        expectedClasses: classNames
+            ? { count: classNames.length, names: classNames }
+            : f["class-count"] !== undefined
+              ? { count: number("class-count", 2)! }
+              : undefined,
+        partialOutput: f["partial-output"] || undefined,
+        host: currentHost(),
+        mergeFrom: f["merge-from"] || undefined,
     };
+}
+
+/** The endpoint and schedule names the platform gives a model of a stack. */
+function stackModelNames(stack: string, model: string): { endpoint: string; schedule: string } {
+    const config = readStackFile(projectDir(), stack);
+    return { endpoint: endpointName(config.environment, model), schedule: monitoringScheduleName(config.environment, model) };
+}
+
+/** SageMaker Processing names each instance of a job in /opt/ml/config/resourceconfig.json (`algo-1`, ...). */
+function currentHost(): string | undefined {
+    try {
+        return (JSON.parse(readFileSync("/opt/ml/config/resourceconfig.json", "utf8")) as { current_host?: string }).current_host;
+    } catch {
+        return undefined;
+    }
 }
 
 function parseFlags(argv: readonly string[]) {
@@ -251,9 +325,4 @@ function resolveWindow(f: Flags, env: NodeJS.ProcessEnv): TimeWindow {
 function baselineFile(path: string): string {
     if (existsSync(path) && statSync(path).isDirectory()) return join(path, DEFAULT_BASELINE_FILE);
     return path;
-}
-
-function thresholdsFromConfig(flags: ConfigFlags): MonitorThresholds {
-    const config = loadJobModelConfig(flags);
-    return checkThresholds(thresholdsOf(config), flags.config ?? (flags.stack ? `Pulumi.${flags.stack}.yaml` : JOB_CONFIG_FILE));
 }

@@ -2,7 +2,8 @@ import { expect } from "chai";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { MONITORING_METRICS, MONITORING_OUTPUT_FILES } from "../../../infra/job-contract";
+import { createHash } from "crypto";
+import { MONITORING_COMPLETION_FILE, MONITORING_METRICS, MONITORING_OUTPUT_FILES } from "../../../infra/job-contract";
 import { MonitoringBaseline } from "../../../jobs/lib/baseline";
 import { JobError } from "../../../jobs/lib/errors";
 import { METRIC_FILE, runMonitor } from "../../../jobs/monitor/run";
@@ -57,6 +58,7 @@ describe("monitor job", function () {
             statistics: JSON.parse(read(MONITORING_OUTPUT_FILES.statistics)),
             violations: JSON.parse(read(MONITORING_OUTPUT_FILES.violations)).violations as Array<Record<string, string>>,
             report: read(MONITORING_OUTPUT_FILES.report),
+            completion: JSON.parse(read(MONITORING_COMPLETION_FILE)),
             metrics: readFileSync(join(settings.metricFiles!, METRIC_FILE), "utf8")
                 .trim()
                 .split("\n")
@@ -166,24 +168,64 @@ describe("monitor job", function () {
         expect(result.violations).to.deep.equal([]);
     });
 
-    it("writes an empty report, not a failure, for a window without data", async () => {
-        const { result, statistics, violations, report, metrics } = await run(async () => undefined);
+    it("says a window without data is not judged, never clean: verdict, reason, metric and report", async () => {
+        const { result, statistics, violations, report, metrics, completion } = await run(async () => undefined);
         expect(result.counts.records).to.equal(0);
         expect(statistics.dataset.item_count).to.equal(0);
-        expect(statistics.image_monitoring.note).to.equal("no captured requests in this window");
         expect(violations).to.deep.equal([]);
-        expect(report).to.contain("No captured requests in this window");
+        expect(completion.verdict).to.equal("not-judged");
+        expect(completion.notJudgedReason).to.contain(`no capture records of ${ENDPOINT}`).and.to.contain("capture prefix");
+        expect(statistics.image_monitoring.verdict).to.equal("not-judged");
+        expect(report).to.contain("Not judged").and.to.contain("no capture records");
+        expect(report).to.not.contain("No drift");
+        expect(metrics.find((m) => m.MetricName === MONITORING_METRICS.notJudged).Value).to.equal(1);
         expect(metrics.map((m) => m.MetricName).sort()).to.deep.equal(
-            [MONITORING_METRICS.records, MONITORING_METRICS.unseenContentTypes, MONITORING_METRICS.violations].sort(),
+            [
+                MONITORING_METRICS.records,
+                MONITORING_METRICS.unseenContentTypes,
+                MONITORING_METRICS.violations,
+                MONITORING_METRICS.notJudged,
+            ].sort(),
         );
     });
 
-    it("gives no drift verdict below minRecords, and says so", async () => {
-        const { result, violations, statistics, metrics } = await run(window({ brightnessShift: 90, classMix: [1, 0, 0] }, 12, 91));
+    it("gives no drift verdict below minRecords, and says so: not judged, with the counts", async () => {
+        const { result, violations, statistics, metrics, completion } = await run(
+            window({ brightnessShift: 90, classMix: [1, 0, 0] }, 12, 91),
+        );
         expect(result.judged).to.equal(false);
         expect(violations).to.deep.equal([]);
-        expect(statistics.image_monitoring.note).to.contain(`fewer than ${thresholds.minRecords} records`);
+        expect(completion).to.deep.include({ verdict: "not-judged", records: 12, minRecords: thresholds.minRecords });
+        expect(completion.notJudgedReason).to.contain(`fewer than minRecords (${thresholds.minRecords})`);
+        expect(statistics.image_monitoring.not_judged_reason).to.equal(completion.notJudgedReason);
         expect(metrics.map((m) => m.MetricName)).to.not.include(MONITORING_METRICS.driftDetected);
+        expect(metrics.find((m) => m.MetricName === MONITORING_METRICS.notJudged).Value).to.equal(1);
+    });
+
+    it("writes the completion record last: verdict, counts, record times, and every file with its size and SHA-256", async () => {
+        const { completion, settings, result, metrics } = await run(window({}, 60, 131));
+        expect(completion).to.deep.include({
+            schemaVersion: 1,
+            endpoint: ENDPOINT,
+            schedule: SCHEDULE,
+            window: { start: WINDOW.start.toISOString(), end: WINDOW.end.toISOString() },
+            verdict: "clean",
+            records: 60,
+            minRecords: thresholds.minRecords,
+            violations: 0,
+        });
+        expect(completion.notJudgedReason).to.equal(undefined);
+        expect(completion.firstRecordAt).to.equal(IN_WINDOW.toISOString());
+        expect(Date.parse(completion.lastRecordAt)).to.be.above(IN_WINDOW.getTime()).and.below(WINDOW.end.getTime());
+        expect(completion.runId).to.be.a("string").and.not.equal("");
+        expect(completion.files.map((f: { name: string }) => f.name).sort()).to.deep.equal(Object.values(MONITORING_OUTPUT_FILES).sort());
+        for (const f of completion.files) {
+            const bytes = readFileSync(join(settings.output, f.name));
+            expect(f.bytes, f.name).to.equal(bytes.length);
+            expect(f.sha256, f.name).to.equal(createHash("sha256").update(bytes).digest("hex"));
+        }
+        expect(result.verdict).to.equal("clean");
+        expect(metrics.find((m) => m.MetricName === MONITORING_METRICS.notJudged).Value).to.equal(0);
     });
 
     it("measures model quality against ground truth and reports an accuracy drop", async () => {
@@ -262,8 +304,9 @@ describe("monitor job", function () {
         expect(metrics.find((m) => m.MetricName === MONITORING_METRICS.violations).Value).to.equal(violations.length);
     });
 
-    it("never overwrites the outputs of an earlier run", async () => {
+    it("never overwrites the outputs of an earlier, complete run", async () => {
         const first = await run(window({}, 5, 121));
+        const before = readFileSync(join(first.settings.output, MONITORING_OUTPUT_FILES.statistics));
         let error: unknown;
         try {
             await runMonitor(first.settings);
@@ -271,7 +314,8 @@ describe("monitor job", function () {
             error = e;
         }
         expect(error).to.be.instanceOf(JobError);
-        expect((error as Error).message).to.contain(MONITORING_OUTPUT_FILES.statistics);
+        expect((error as Error).message).to.contain("is complete");
+        expect(readFileSync(join(first.settings.output, MONITORING_OUTPUT_FILES.statistics)).equals(before)).to.equal(true);
         expect(existsSync(join(first.settings.output, MONITORING_OUTPUT_FILES.report))).to.equal(true);
     });
 

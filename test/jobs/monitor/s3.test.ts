@@ -106,6 +106,6 @@ describe("monitor job on S3 (moto)", function () {
             error = e;
         }
         expect(error, "the second run of the same window must not replace the first one's outputs").to.be.instanceOf(JobError);
-        expect((error as Error).message).to.contain("already exists");
+        expect((error as Error).message).to.contain("is complete");
     });
 });
