@@ -80,4 +80,9 @@ export interface MonitoringBaseline extends DatasetBaseline {
     /** Share of each class among the model's predictions on the test set. */
     readonly predictedClassDistribution: Record<string, number>;
     readonly quality: { readonly accuracy: number; readonly macroF1: number };
+    /**
+     * A few held-out test images per class as small JPEG thumbnails (base64), shown in monitoring reports next
+     * to captured images of the class. Optional: baselines from before it have none.
+     */
+    readonly examples?: Record<string, string[]>;
 }

@@ -111,6 +111,8 @@ export interface WindowState {
         lowConfidence: number;
         /** Sum of top-class confidences in millionths (an integer, so shards add exactly). */
         confidenceMicros: number;
+        /** Images decoded (sample candidates and lowest-confidence candidates): the cost the sample bounds. */
+        decodes: number;
     };
     readonly malformed: Partial<Record<MalformedKind, number>>;
     readonly classCounts: number[];
@@ -153,6 +155,8 @@ export interface MonitorResult {
     readonly decodeErrorRate: number;
     readonly decodeErrorSamples: readonly string[];
     readonly sampleSize: number;
+    /** Images decoded to draw the sample (not an output: a sharded run decodes more than one run would). */
+    readonly decodes: number;
     readonly minRecords: number;
     /** Whether the window had enough records for drift verdicts; below minRecords only defects are judged. */
     readonly judged: boolean;
@@ -185,6 +189,8 @@ export interface MonitorResult {
         readonly lowestConfidence: Shot[];
         /** Per drifted property, the sampled images furthest from the training distribution. */
         readonly outliers: Partial<Record<NumericProperty, (Shot & { readonly value: number })[]>>;
+        /** Thumbnails of held-out training images per class, from the baseline (base64 JPEG). */
+        readonly trainingExamples: Record<string, readonly string[]>;
     };
     readonly violations: Violation[];
     readonly metrics: Partial<Record<keyof typeof MONITORING_METRICS, number>>;
@@ -273,6 +279,7 @@ export class WindowAnalysis {
                 matched: 0,
                 lowConfidence: 0,
                 confidenceMicros: 0,
+                decodes: 0,
             },
             malformed: {},
             classCounts: new Array(classes.length).fill(0),
@@ -379,6 +386,7 @@ export class WindowAnalysis {
         const intoLowest = confidence !== undefined && this.mayEnter(this.state.lowestConfidence, shot, LOWEST_SHOWN, lowOrder);
         if (!intoSample && !intoLowest) return;
         this.pendingDecodes++;
+        c.decodes++;
         let measured: (ImageProperties & { thumbnail: Buffer }) | undefined;
         let error: string | undefined;
         try {
@@ -393,8 +401,7 @@ export class WindowAnalysis {
         if (intoSample) {
             const { thumbnail: _, ...properties } = measured ?? { thumbnail: undefined };
             const member: SampledImage = { ...shot, ...(measured ? { thumbnail, properties: properties as ImageProperties } : { error }) };
-            const kept = insertBounded(this.state.imageSample, member, this.sampleSize, byPriority);
-            if (kept && error) this.sample(where, `event ${eventId}: input ${error}`);
+            insertBounded(this.state.imageSample, member, this.sampleSize, byPriority);
         }
         if (intoLowest && thumbnail) insertBounded(this.state.lowestConfidence, { ...shot, thumbnail }, LOWEST_SHOWN, lowOrder);
     }
@@ -714,8 +721,19 @@ export function judgeWindow(state: WindowState, j: JudgeInput): MonitorResult {
         },
         malformed: state.malformed,
         decodeErrorRate: decodeRate,
-        decodeErrorSamples: state.errorSamples.map((e) => e.text),
+        // The sample's undecodable images join the cheap failures' first samples (from the final sample, so shards agree).
+        decodeErrorSamples: mergeBounded(
+            [
+                state.errorSamples,
+                state.imageSample
+                    .filter((m) => m.error)
+                    .map((m) => ({ where: m.where, text: `${m.where}: event ${m.eventId}: input ${m.error}`.slice(0, MAX_SAMPLE_TEXT) })),
+            ],
+            MAX_SAMPLES,
+            byWhere,
+        ).map((e) => e.text),
         sampleSize: state.sampleSize,
+        decodes: c.decodes,
         minRecords: t.minRecords,
         judged,
         verdict,
@@ -770,7 +788,7 @@ function shotsOf(state: WindowState, b: MonitoringBaseline, properties: Record<N
             .slice(0, SHOTS_PER_STRIP)
             .map(({ m, v }) => ({ ...shot(m), value: v }));
     }
-    return { byClass, lowestConfidence: state.lowestConfidence.map(shot), outliers };
+    return { byClass, lowestConfidence: state.lowestConfidence.map(shot), outliers, trainingExamples: b.examples ?? {} };
 }
 
 const shot = (m: Shot): Shot => ({

@@ -2,6 +2,8 @@ import sharp from "sharp";
 import { fmtPct } from "./analysis";
 import { runMonitor } from "./run";
 import { resolveSettings, USAGE } from "./settings";
+import { MANIFEST_FILE, writeShardManifest } from "./shards";
+import { join } from "path";
 
 /**
  * The `monitor` job: `[...JOBS_ENTRYPOINT, "monitor", ...flags]`, or with Model Monitor's environment
@@ -15,14 +17,28 @@ export async function main(argv: string[]): Promise<void> {
         return;
     }
     const settings = resolveSettings(argv);
+    if (settings.listManifest) {
+        const plan = await writeShardManifest({ ...settings, listManifest: settings.listManifest, shards: settings.shards ?? 1 });
+        console.log(
+            `monitor ${settings.endpoint}: ${plan.captureFiles} capture files for ${plan.placeholders} instances in ${join(settings.listManifest, MANIFEST_FILE)}`,
+        );
+        return;
+    }
     // Every image is decoded once; libvips' operation cache would only hold memory that grows with the run.
     sharp.cache(false);
     const r = await runMonitor(settings);
+    if (settings.partialOutput) {
+        console.log(
+            `monitor ${r.endpoint}: partial statistics of ${r.counts.records} records in ${r.counts.files} files in ${settings.partialOutput}`,
+        );
+        return;
+    }
     const c = r.counts;
     console.log(
         `monitor ${r.endpoint} ${r.window.start.toISOString()}..${r.window.end.toISOString()}: ` +
             `${c.records} records in ${c.files} files, ${c.decodeErrors} undecodable (${fmtPct(c.records ? c.decodeErrors / c.records : 0)}), ` +
-            `${r.violations.length} violations${r.judged || c.records === 0 ? "" : ` (drift not judged below ${r.minRecords} records)`}`,
+            `${r.violations.length} violations; verdict ${r.verdict}${r.notJudgedReason ? ` (${r.notJudgedReason})` : ""}` +
+            (c.sampled < c.inputs ? `; images measured on a uniform sample of ${c.sampled} of ${c.inputs}` : ""),
     );
     for (const v of r.violations) console.log(`  - ${v.feature_name}: ${v.description}`);
     console.log(`outputs in ${settings.output}${settings.upload ? ` and ${settings.upload}` : ""}`);

@@ -1,11 +1,15 @@
 import { Histogram } from "../lib/histogram";
 import { NUMERIC_PROPERTIES } from "../lib/image-properties";
-import { fmt, fmtP, fmtPct, MonitorResult } from "./analysis";
+import { NumericProperty } from "../lib/image-properties";
+import { fmt, fmtP, fmtPct, MonitorResult, Shot } from "./analysis";
 
 /**
- * report.html: one self-contained page (inline SVG, no scripts, no external assets) that says at a glance
- * whether the window is healthy, then shows the evidence: class distribution baseline vs now, the confidence
- * histogram, and each image property with its drift score.
+ * report.html: one self-contained page (inline SVG, thumbnails as data URIs, no scripts, and a content
+ * security policy that forbids any request) that says at a glance whether the window is healthy, then shows
+ * the pictures an engineer looks at first (captured images per predicted class next to training images of
+ * the class, the lowest-confidence requests, the images furthest from training on each drifted property),
+ * then the evidence: class distribution baseline vs now, the confidence histogram, and each image property
+ * with its drift score.
  */
 export function reportHtml(r: MonitorResult): string {
     const verdict =
@@ -21,6 +25,7 @@ export function reportHtml(r: MonitorResult): string {
     parts.push(
         `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Monitoring ${esc(r.endpoint)} ${esc(r.window.start.toISOString())}</title>`,
     );
+    parts.push(`<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'">`);
     parts.push(`<style>${STYLE}</style></head><body>`);
     parts.push(`<h1>${esc(r.endpoint)}</h1>`);
     parts.push(
@@ -50,6 +55,8 @@ export function reportHtml(r: MonitorResult): string {
         parts.push("</ul>");
     }
 
+    parts.push(pictures(r));
+
     if (r.counts.predictions > 0) {
         parts.push(
             `<h2>Predicted classes</h2><p>PSI ${fmt(r.predictedClasses.psi)} · chi-square p-value ${fmtP(r.predictedClasses.chiSquare.pValue)}</p>`,
@@ -71,8 +78,9 @@ export function reportHtml(r: MonitorResult): string {
     }
 
     if (r.counts.images > 0) {
+        parts.push(`<h2>Image properties</h2><p class="note">${esc(sampleNote(r))}</p>`);
         parts.push(
-            '<h2>Image properties</h2><table class="props"><tr><th>property</th><th>mean now</th><th>mean in training</th><th>PSI</th><th>p-value</th><th></th></tr>',
+            '<table class="props"><tr><th>property</th><th>mean now</th><th>mean in training</th><th>PSI</th><th>p-value</th><th></th></tr>',
         );
         const ordered = [...NUMERIC_PROPERTIES].sort((a, b) => r.properties[b].psi - r.properties[a].psi);
         for (const p of ordered) {
@@ -109,6 +117,65 @@ export function reportHtml(r: MonitorResult): string {
     parts.push(`<p class="legend"><span class="sw base"></span> training baseline <span class="sw now"></span> this window</p>`);
     parts.push("</body></html>\n");
     return parts.join("\n");
+}
+
+/** What the image sample means for the property tests, in words. */
+export function sampleNote(r: MonitorResult): string {
+    const c = r.counts;
+    return c.sampled < c.inputs
+        ? `Measured on a uniform sample of ${c.sampled} of ${c.inputs} images (the smallest hashes of their event ids; at most ` +
+              `${r.sampleSize} per window): the property tests have the power of a ${c.sampled}-record window, which sees a shift of ` +
+              "20% of a property's distribution at least 90% of the time against a baseline of 300 images or more. Predictions and " +
+              "confidence are read from every record."
+        : `Every one of the ${c.inputs} images was measured (the sample holds up to ${r.sampleSize}).`;
+}
+
+const img = (s: Shot, caption: string) =>
+    s.thumbnail
+        ? `<figure><img alt="${esc(caption)}" src="data:image/jpeg;base64,${s.thumbnail}"><figcaption>${esc(caption)}</figcaption></figure>`
+        : "";
+
+/** Rows of thumbnails: per predicted class (with training images), lowest confidence, furthest from training. */
+function pictures(r: MonitorResult): string {
+    const out: string[] = [];
+    const conf = (s: Shot) => (s.confidence === undefined ? "" : fmt(s.confidence));
+    const training = r.shots.trainingExamples;
+    const classRows = Object.keys(r.shots.byClass).length || Object.keys(training).length;
+    if (classRows) {
+        const n = r.counts.predictions || 1;
+        // Classes whose share moved most come first, then the most predicted.
+        const order = r.classes
+            .map((name, i) => ({ name, now: r.predictedClasses.counts[i] / n, was: r.predictedClasses.baselineShares[i] }))
+            .filter((x) => r.shots.byClass[x.name] || training[x.name])
+            .sort((a, b) => Math.abs(b.now - b.was) - Math.abs(a.now - a.was) || b.now - a.now)
+            .slice(0, 24);
+        out.push('<h2>Captured images by predicted class</h2><table class="strips">');
+        out.push("<tr><th>class</th><th>training images</th><th>captured, predicted as the class (sampled)</th></tr>");
+        for (const x of order)
+            out.push(
+                `<tr><td><b>${esc(x.name)}</b><br><span class="small">${fmtPct(x.was)} → ${fmtPct(x.now)}</span></td>` +
+                    `<td class="strip training">${(training[x.name] ?? []).map((t) => img({ where: "", eventId: "", thumbnail: t }, "training")).join("")}</td>` +
+                    `<td class="strip">${(r.shots.byClass[x.name] ?? []).map((s) => img(s, conf(s))).join("") || '<span class="small">none in the sample</span>'}</td></tr>`,
+            );
+        out.push("</table>");
+    }
+    if (r.shots.lowestConfidence.length) {
+        out.push('<h2>Lowest-confidence requests</h2><div class="strip">');
+        out.push(
+            r.shots.lowestConfidence.map((s) => img(s, `${s.predicted !== undefined ? r.classes[s.predicted] : "?"} ${conf(s)}`)).join(""),
+        );
+        out.push("</div>");
+    }
+    for (const [p, shots] of Object.entries(r.shots.outliers)) {
+        if (!shots?.length) continue;
+        out.push(
+            `<h2>Furthest from training on ${esc(p)}</h2><p class="small">training mean ${fmt(r.properties[p as NumericProperty].baseline.mean)}; ` +
+                `captured images in the bins training saw least</p><div class="strip">`,
+        );
+        out.push(shots.map((s) => img(s, `${p} ${fmt(s.value)}`)).join(""));
+        out.push("</div>");
+    }
+    return out.join("\n");
 }
 
 interface Pair {
@@ -176,4 +243,10 @@ tr.drift{background:#fde2e1}
 svg.chart text{font-size:11px}svg.chart .small{font-size:10px;fill:#555}
 rect.base,.sw.base{fill:#9bb7d4;background:#9bb7d4}rect.now,.sw.now{fill:#d9822b;background:#d9822b}
 .sw{display:inline-block;width:12px;height:12px;margin:0 4px 0 12px}
-ul.samples{font-family:monospace;font-size:.85em}`;
+ul.samples{font-family:monospace;font-size:.85em}
+.note,.small{color:#555;font-size:.85em}
+table.strips td{vertical-align:top;padding:.3em .6em .3em 0;border-top:1px solid #eee}
+.strip{display:flex;flex-wrap:wrap;gap:4px}td.strip{display:table-cell}td.strip figure{display:inline-block}
+figure{margin:0 4px 4px 0;text-align:center}figure img{width:48px;height:48px;object-fit:contain;background:#f4f4f4;border:1px solid #ddd}
+figcaption{font-size:10px;color:#444;max-width:64px;overflow:hidden;white-space:nowrap}
+td.training figure img{border-color:#9bb7d4}`;

@@ -76,6 +76,8 @@ export async function runMonitor(settings: MonitorSettings, clients: MonitorClie
         }
         const labelProblems = { value: undefined as { rejected: number; samples: readonly string[] } | undefined };
         const state = settings.mergeFrom ? readPartials(settings.mergeFrom) : await analyseWindow(settings, baseline, s3, labelProblems);
+        if (state.window.start !== settings.window.start.toISOString() || state.window.end !== settings.window.end.toISOString())
+            throw new JobError(`the partial statistics are of ${state.window.start}..${state.window.end}, not of this run's window`);
         const result = judgeWindow(state, { ...judgeInput(settings, baseline), labelProblems: labelProblems.value });
         await writeOutputs(settings, result, runId, s3, clients);
         return result;

@@ -72,6 +72,9 @@ export interface MonitorSettings {
     readonly host?: string;
     /** Merge step of a sharded run: judge the partial states in this folder instead of reading capture files. */
     readonly mergeFrom?: string;
+    /** First step of a sharded run: write the window's capture manifest for `shards` instances here, nothing else. */
+    readonly listManifest?: string;
+    readonly shards?: number;
 }
 
 export interface TimeWindow {
@@ -168,6 +171,8 @@ const FLAGS = {
     "class-count": { type: "string" },
     "partial-output": { type: "string" },
     "merge-from": { type: "string" },
+    "list-manifest": { type: "string" },
+    shards: { type: "string" },
     help: { type: "boolean" },
 } as const;
 
@@ -192,6 +197,7 @@ export const USAGE = `monitor: compares captured endpoint traffic with the model
   --class-count N        the model's number of classes; a baseline for another model is refused
   --partial-output DIR   sharded run: write this instance's partial statistics to DIR, nothing else
   --merge-from DIR       sharded run: judge the partial statistics in DIR instead of reading capture files
+  --list-manifest DIR    sharded run: write the window's capture manifest for --shards N instances to DIR, nothing else
   --metric-files DIR     write CloudWatch metric records here (default ${METRIC_FILES_DIR} when $publish_cloudwatch_metrics=Enabled)
   --put-metrics NS       publish the metrics directly with PutMetricData in namespace NS
   --upload S3URI         also upload the outputs to S3URI/yyyy/mm/dd/hh/ (the window's end), never overwriting
@@ -226,7 +232,7 @@ export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv 
     if (missing.length) throw new MonitorSettingsError(`missing: ${missing.join("; ")}`);
 
     const window = resolveWindow(f, env);
-    const number = (flag: "image-sample" | "max-line-bytes" | "claim-lease" | "class-count", min: number) => {
+    const number = (flag: "image-sample" | "max-line-bytes" | "claim-lease" | "class-count" | "shards", min: number) => {
         const text = f[flag];
         if (text === undefined) return undefined;
         const n = Number(text);
@@ -277,6 +283,8 @@ export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv 
         partialOutput: f["partial-output"] || undefined,
         host: currentHost(),
         mergeFrom: f["merge-from"] || undefined,
+        listManifest: f["list-manifest"] || undefined,
+        shards: number("shards", 1),
     };
 }
 
