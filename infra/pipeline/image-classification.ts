@@ -354,7 +354,8 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
                 {
                     InputName: "labels",
                     S3Input: {
-                        S3Uri: join([preprocess.outputUri("test"), "/labels.jsonl"]),
+                        // labels.jsonl and images/: evaluate keeps a few test images per class for monitoring reports.
+                        S3Uri: preprocess.outputUri("test"),
                         LocalPath: PROCESSING_PATHS.evaluate.test,
                         S3DataType: "S3Prefix",
                         S3InputMode: "File",

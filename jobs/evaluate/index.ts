@@ -1,6 +1,7 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { readFileSync } from "fs";
+import { readFile } from "fs/promises";
 import { join } from "path";
 import { JobModelConfig, PROCESSING_PATHS, PROPERTY_FILES } from "../../infra/job-contract";
 import { parseFlags, stringFlag } from "../lib/args";
@@ -10,7 +11,8 @@ import { JobError } from "../lib/errors";
 import { loadJobModelConfig } from "../lib/job-config";
 import { bestConstantMatrix, QualityAccumulator, QualityMetrics, scoresOf, weightedFBeta } from "../lib/metrics";
 import { Champion, findChampion } from "./champion";
-import { labelledPredictions, readTestLabels } from "./predictions";
+import { labelledPredictions, readTestLabels, TestLabel } from "./predictions";
+import { ImageDecodeError, imageProperties } from "../lib/image-properties";
 
 const paths = PROCESSING_PATHS.evaluate;
 
@@ -75,7 +77,12 @@ export interface Evaluation {
         readonly passed: boolean;
     };
     readonly champion: { readonly arn: string; readonly accuracy: number | null; readonly note?: string } | null;
+    /** Things the operator should know before this model is served (also printed on stderr). */
+    readonly warnings?: string[];
 }
+
+/** Test images per class kept as thumbnails in the monitoring baseline (for the report's strips). */
+const EXAMPLES_PER_CLASS = 3;
 
 export async function main(argv: string[]): Promise<void> {
     const flags = parseFlags(
@@ -190,21 +197,61 @@ export async function runEvaluate(opts: EvaluateOptions): Promise<Evaluation> {
         champion: champion ? { arn: champion.arn, accuracy: champion.accuracy, ...(champion.note ? { note: champion.note } : {}) } : null,
     };
     if (champion?.note) console.error(`evaluate: warning: champion ${champion.arn}: ${champion.note}`);
+    const lowRate = metrics.count ? lowConfidence / metrics.count : 0;
+    const alarmAt = config.drift?.lowConfidenceRate;
+    const warnings: string[] = [];
+    if (typeof alarmAt === "number" && lowRate > alarmAt)
+        warnings.push(
+            `${(lowRate * 100).toFixed(1)}% of the test set is below confidence ${config.confidenceThreshold}, above ` +
+                `monitoring.drift.lowConfidenceRate ${alarmAt}: served as it is, the low-confidence alarm fires from the first ` +
+                "monitoring run; raise that threshold, lower inference.confidenceThreshold, or improve the model",
+        );
+    for (const w of warnings) console.error(`evaluate: warning: low-confidence rate: ${w}`);
+    if (warnings.length) (evaluation as { warnings?: string[] }).warnings = warnings;
 
     const monitoringBaseline: MonitoringBaseline = {
         ...baseline,
         confidence: metrics.confidence,
-        lowConfidenceRate: metrics.count ? lowConfidence / metrics.count : 0,
+        lowConfidenceRate: lowRate,
         confidenceThreshold: config.confidenceThreshold,
         predictedClassDistribution: Object.fromEntries(
             classes.map((c, i) => [c, metrics.count ? metrics.predictedCounts[i] / metrics.count : 0]),
         ),
         quality: { accuracy: metrics.accuracy, macroF1: metrics.macroF1 },
+        examples: await classExamples(join(opts.test, "images"), labels, classes),
     };
     await writeJsonAtomic(join(opts.output, EVALUATION_FILES.statistics), modelQualityStatistics(classes, metrics, quality));
     await writeJsonAtomic(join(opts.output, EVALUATION_FILES.monitoringBaseline), monitoringBaseline);
     await writeJsonAtomic(join(opts.output, EVALUATION_FILES.evaluation), evaluation);
     return evaluation;
+}
+
+/**
+ * The first few test images of each class (in labels.jsonl order), as base64 JPEG thumbnails. Images that are
+ * missing (the test images are not mounted) or undecodable are skipped: examples are for the report only.
+ */
+async function classExamples(
+    imagesDir: string,
+    labels: readonly TestLabel[],
+    classes: readonly string[],
+): Promise<Record<string, string[]>> {
+    const examples: Record<string, string[]> = {};
+    for (const l of labels) {
+        const name = classes[l.label];
+        if ((examples[name]?.length ?? 0) >= EXAMPLES_PER_CLASS) continue;
+        let bytes: Buffer;
+        try {
+            bytes = await readFile(join(imagesDir, l.file));
+        } catch {
+            continue;
+        }
+        try {
+            (examples[name] ??= []).push((await imageProperties(bytes, { thumbnail: true })).thumbnail.toString("base64"));
+        } catch (e) {
+            if (!(e instanceof ImageDecodeError)) throw e;
+        }
+    }
+    return examples;
 }
 
 /** One metric as Model Monitor writes it; the deviation is "NaN" below 200 samples, as Model Monitor does. */

@@ -5,7 +5,7 @@ import { JobModelConfig } from "../../infra/job-contract";
 import { runEvaluate } from "../../jobs/evaluate";
 import { JobError } from "../../jobs/lib/errors";
 import { QualityAccumulator } from "../../jobs/lib/metrics";
-import { tempDir, writeAt } from "./support/images";
+import { noiseImage, tempDir, writeAt } from "./support/images";
 
 const classes = ["cat", "dog", "bird"];
 const config: JobModelConfig = {
@@ -237,5 +237,42 @@ describe("jobs/lib/metrics QualityAccumulator", () => {
         q.add(0, [0.9, 0.1]);
         const sd = q.standardDeviation((m) => (m[0][0] + m[1][1]) / (m[0][0] + m[0][1] + m[1][0] + m[1][1]), 1);
         expect(sd).to.be.a("number").and.to.be.greaterThan(0).and.lessThan(0.1);
+    });
+});
+
+describe("evaluate job: what the monitor needs from the test set", () => {
+    it("warns when the test set's own low-confidence rate is already above the monitor's alarm threshold", async () => {
+        // 7 of the 10 test predictions are below confidence 0.8; an alarm at 20% would fire from the first hour.
+        const output = tempDir("evaluate-lowconf");
+        const warnings: string[] = [];
+        const original = console.error;
+        console.error = (...args: unknown[]) => void warnings.push(args.join(" "));
+        let e;
+        try {
+            e = await runEvaluate({ ...fixture(), output, config: { ...config, drift: { ...config.drift, lowConfidenceRate: 0.2 } } });
+        } finally {
+            console.error = original;
+        }
+        expect(e.warnings?.join(" ")).to.contain("70.0% of the test set").and.to.contain("monitoring.drift.lowConfidenceRate 0.2");
+        expect(warnings.join("\n")).to.contain("low-confidence");
+        const quiet = await runEvaluate({
+            ...fixture(),
+            output: tempDir("evaluate-lowconf-ok"),
+            config: { ...config, drift: { ...config.drift, lowConfidenceRate: 0.7 } },
+        });
+        expect(quiet.warnings ?? []).to.deep.equal([]);
+    });
+
+    it("puts a few test images of each class in the monitoring baseline as thumbnails for the report", async () => {
+        const dirs = fixture();
+        for (const [file] of cases) writeAt(join(dirs.test, ".."), `test/images/${file}`, await noiseImage(80, 60, "jpeg"));
+        const output = tempDir("evaluate-examples");
+        await runEvaluate({ ...dirs, output, config });
+        const b = JSON.parse(readFileSync(join(output, "monitoring_baseline.json"), "utf8"));
+        expect(Object.keys(b.examples).sort()).to.deep.equal([...classes].sort());
+        expect(b.examples.cat).to.have.length(3);
+        const thumb = Buffer.from(b.examples.cat[0], "base64");
+        expect(thumb.subarray(0, 2).toString("hex"), "a JPEG").to.equal("ffd8");
+        expect(thumb.length).to.be.below(4000);
     });
 });

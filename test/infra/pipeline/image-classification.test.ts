@@ -332,7 +332,9 @@ describe("infra/pipeline/image-classification", () => {
                 expect(ev.Arguments.ProcessingInputs[0].S3Input.S3Uri).to.deep.equal({
                     Get: "Steps.Transform.TransformOutput.S3OutputPath",
                 });
-                expect(ev.Arguments.ProcessingInputs[1].S3Input.S3Uri["Std:Join"].Values.at(-1)).to.equal("/labels.jsonl");
+                expect(ev.Arguments.ProcessingInputs[1].S3Input.S3Uri).to.deep.equal({
+                    Get: "Steps.Preprocess.ProcessingOutputConfig.Outputs['test'].S3Output.S3Uri",
+                });
                 expect(ev.PropertyFiles).to.deep.equal([
                     { PropertyFileName: "Evaluation", OutputName: "evaluation", FilePath: "evaluation.json" },
                 ]);
