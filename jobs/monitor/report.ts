@@ -166,13 +166,17 @@ function pictures(r: MonitorResult): string {
         );
         out.push("</div>");
     }
-    for (const [p, shots] of Object.entries(r.shots.outliers)) {
+    // The three most drifted properties; the table below lists them all.
+    const drifted = Object.entries(r.shots.outliers)
+        .sort(([a], [b]) => r.properties[b as NumericProperty].psi - r.properties[a as NumericProperty].psi)
+        .slice(0, 3);
+    for (const [p, shots] of drifted) {
         if (!shots?.length) continue;
         out.push(
             `<h2>Furthest from training on ${esc(p)}</h2><p class="small">training mean ${fmt(r.properties[p as NumericProperty].baseline.mean)}; ` +
                 `captured images in the bins training saw least</p><div class="strip">`,
         );
-        out.push(shots.map((s) => img(s, `${p} ${fmt(s.value)}`)).join(""));
+        out.push(shots.map((s) => img(s, String(Math.round(s.value * 10) / 10))).join(""));
         out.push("</div>");
     }
     return out.join("\n");
