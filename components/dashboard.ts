@@ -173,7 +173,12 @@ function modelCharts(region: string, m: DashboardModel): Record<string, unknown>
         ),
         chart(
             "Monitoring runs",
-            [monitor(M.records, "records analysed"), monitor(M.violations, "violations"), monitor(M.driftDetected, "drift detected")],
+            [
+                monitor(M.records, "records analysed"),
+                monitor(M.violations, "violations"),
+                monitor(M.driftDetected, "drift detected"),
+                monitor(M.notJudged, "not judged (no or too few records)"),
+            ],
             { period: 3600 },
         ),
     ];

@@ -28,7 +28,7 @@ import {
     PROCESSING_PATHS,
 } from "../infra/job-contract";
 import { iamName, monitoringScheduleName, pipelineName, prefixes } from "../infra/naming";
-import { execution, PipelineBuilder, PipelineDefinition } from "../infra/pipeline/builder";
+import { execution, Expression, join, PipelineBuilder, PipelineDefinition, ProcessingArguments } from "../infra/pipeline/builder";
 import { volumeKmsKey } from "../infra/instance-storage";
 import type { DashboardModel } from "./dashboard";
 import { parseS3Uri } from "../infra/s3-uri";
@@ -63,6 +63,8 @@ export interface ModelMonitorArgs {
     readonly alarmTopicArn: pulumi.Input<string>;
     readonly accountId: pulumi.Input<string>;
     readonly region: string;
+    /** The model's number of classes; the job refuses a baseline registered for another model. */
+    readonly classCount?: number;
     /** The model's training pipeline; with `monitoring.retrainAfterPeriods` set, persistent drift starts it. */
     readonly trainingPipelineArn?: pulumi.Input<string>;
     /** Instance for the monitor job. Defaults to ml.m5.large. */
@@ -124,7 +126,20 @@ export class ModelMonitor extends pulumi.ComponentResource {
         const thresholds: MonitorThresholds = { ...args.monitoring.drift, confidenceThreshold: args.confidenceThreshold };
         const thresholdsJson = encodeMonitorThresholds(thresholds);
         const retrainAfter = args.monitoring.retrainAfterPeriods;
-        if (retrainAfter !== undefined) checkRetrainRange(args.model, period, retrainAfter);
+        if (retrainAfter !== undefined) checkAlarmRange(args.model, "retrainAfterPeriods", period, retrainAfter);
+        const unjudgedPeriods = args.monitoring.unjudgedPeriods ?? DEFAULT_UNJUDGED_PERIODS;
+        checkAlarmRange(args.model, "unjudgedPeriods", period, unjudgedPeriods);
+        const instanceCount = args.monitoring.instanceCount ?? 1;
+        if (engine === "model-monitor" && instanceCount > 1)
+            throw new Error(
+                `models.${args.model}.monitoring.instanceCount: ${instanceCount} needs the pipeline engine (monitoring.engine: pipeline); ` +
+                    "a Model Monitor schedule runs one job with no merge step",
+            );
+        const sampling = {
+            imageSampleSize: args.monitoring.imageSampleSize ?? DEFAULT_IMAGE_SAMPLE_SIZE,
+            instanceCount,
+            classCount: args.classCount,
+        };
         this.engine = engine;
         this.scheduleName = monitoringScheduleName(args.environment, args.model);
         const scheduleName = this.scheduleName;
@@ -199,6 +214,7 @@ export class ModelMonitor extends pulumi.ComponentResource {
                                 volumeSizeGb,
                                 maxRuntimeSeconds,
                                 thresholdsJson,
+                                ...sampling,
                             }),
                         ),
                     ),
@@ -263,6 +279,7 @@ export class ModelMonitor extends pulumi.ComponentResource {
                             volumeSizeGb,
                             maxRuntimeSeconds,
                             thresholdsJson,
+                            ...sampling,
                         }),
                     ),
                 },
@@ -278,6 +295,7 @@ export class ModelMonitor extends pulumi.ComponentResource {
             period,
             thresholds,
             retrainAfterPeriods: retrainAfter,
+            unjudgedPeriods,
             monitoringPipelineName,
         });
         this.alarms = specs.map(
@@ -296,7 +314,7 @@ export class ModelMonitor extends pulumi.ComponentResource {
                         datapointsToAlarm: s.evaluationPeriods,
                         comparisonOperator: s.comparisonOperator,
                         threshold: s.threshold,
-                        treatMissingData: "notBreaching",
+                        treatMissingData: s.treatMissingData ?? "notBreaching",
                         alarmActions: [args.alarmTopicArn],
                         okActions: [args.alarmTopicArn],
                     },
@@ -371,10 +389,15 @@ function defaultMaxRuntime(period: MonitoringPeriod): number {
     return period === "hourly" ? 50 * 60 : 4 * 3600;
 }
 
-function checkRetrainRange(model: string, period: MonitoringPeriod, n: number): void {
+/** Windows in a row without a verdict before the not-judged alarm fires, when the model does not say. */
+const DEFAULT_UNJUDGED_PERIODS = 3;
+/** The job's own default (jobs/monitor/sample.ts DEFAULT_IMAGE_SAMPLE), for components built without config defaults. */
+const DEFAULT_IMAGE_SAMPLE_SIZE = 2000;
+
+function checkAlarmRange(model: string, key: string, period: MonitoringPeriod, n: number): void {
     if (n * PERIOD_SECONDS[period] > MAX_ALARM_RANGE_SECONDS)
         throw new Error(
-            `models.${model}.monitoring.retrainAfterPeriods: ${n} ${period} periods is more than CloudWatch's 7-day alarm range; ` +
+            `models.${model}.monitoring.${key}: ${n} ${period} periods is more than CloudWatch's 7-day alarm range; ` +
                 `use at most ${Math.floor(MAX_ALARM_RANGE_SECONDS / PERIOD_SECONDS[period])} with a ${period} schedule`,
         );
 }
@@ -406,6 +429,23 @@ export interface MonitorJobInput {
     readonly maxRuntimeSeconds: number;
     /** `encodeMonitorThresholds` of the model's thresholds. */
     readonly thresholdsJson: string;
+    /** Images decoded per window at most. */
+    readonly imageSampleSize: number;
+    /** Processing instances (pipeline engine): above 1, a sharded run (list, monitor on N instances, merge). */
+    readonly instanceCount: number;
+    /** The model's number of classes, when known. */
+    readonly classCount?: number;
+}
+
+/** Flags every engine passes the job: the image sample, the claim's lease (the job's time limit), the class count. */
+function commonJobFlags(i: MonitorJobInput): string[] {
+    return [
+        "--image-sample",
+        String(i.imageSampleSize),
+        "--claim-lease",
+        String(i.maxRuntimeSeconds),
+        ...(i.classCount !== undefined ? ["--class-count", String(i.classCount)] : []),
+    ];
 }
 
 /** `s3://<capture bucket>/<model>/monitoring/<endpoint>/<schedule>/`: runs add `yyyy/mm/dd/hh/` (MONITORING_OUTPUT_FILES). */
@@ -413,81 +453,219 @@ export function monitoringOutputUri(captureBucket: string, model: string, endpoi
     return `s3://${captureBucket}/${prefixes.monitoringModel(model)}${endpoint}/${schedule}/`;
 }
 
-/** The one-step monitoring pipeline (pipeline engine). */
+/** Where the sharded run's steps mount their inputs and outputs. */
+const SHARD_PATHS = {
+    manifest: "/opt/ml/processing/manifest",
+    partial: "/opt/ml/processing/partial",
+    partials: "/opt/ml/processing/input/partials",
+} as const;
+export const MONITOR_STEP_NAMES = { list: "ListCapture", monitor: MONITOR_STEP_NAME, merge: "Merge" } as const;
+
+/**
+ * The monitoring pipeline (pipeline engine). With one instance: one step that reads the window's capture
+ * from S3, judges it and uploads the run. With N: ListCapture writes the window's capture files as a
+ * manifest; Monitor runs on N instances over that manifest distributed ShardedByS3Key, each writing its
+ * partial statistics; Merge adds them (counts and histograms exactly), judges the sum, publishes the metrics
+ * and uploads the run. Every step names the execution as its run id, so a retried step takes its own claim over.
+ */
 export function monitoringPipelineDefinition(i: MonitorJobInput & { readonly scheduleName: string }): PipelineDefinition {
     const p = new PipelineBuilder();
     const start = p.parameter(WINDOW_PARAMETERS.start, "String", { default: "auto" });
     const end = p.parameter(WINDOW_PARAMETERS.end, "String", { default: "auto" });
-    p.processing(MONITOR_STEP_NAME, {
-        description: `Image-aware drift and quality checks of ${i.endpointName}'s captured traffic against the model's monitoring baseline`,
-        arguments: {
-            RoleArn: i.roleArn,
-            AppSpecification: {
-                ImageUri: i.jobsImageUri,
-                ContainerEntrypoint: [...JOBS_ENTRYPOINT, "monitor"],
-                ContainerArguments: [
+    const captureUri = `s3://${i.captureBucket}/${prefixes.captureModel(i.model)}`;
+    const upload = monitoringOutputUri(i.captureBucket, i.model, i.endpointName, i.scheduleName);
+    const windowFlags = [
+        "--endpoint",
+        i.endpointName,
+        "--schedule",
+        i.scheduleName,
+        "--period",
+        i.period,
+        "--start-time",
+        start,
+        "--end-time",
+        end,
+        "--execution-time",
+        execution.startDateTime,
+        "--run-id",
+        execution.pipelineExecutionId,
+    ];
+    const judgeFlags = [
+        "--output",
+        PROCESSING_PATHS.monitor.output,
+        "--put-metrics",
+        monitoringNamespace("pipeline"),
+        "--upload",
+        upload,
+        "--kms-key",
+        i.kmsKeyArn,
+    ];
+    const baselineInput = {
+        InputName: "baseline",
+        S3Input: {
+            S3Uri: i.baselineUri,
+            LocalPath: PROCESSING_PATHS.monitor.baseline,
+            S3DataType: "S3Prefix" as const,
+            S3InputMode: "File" as const,
+            S3DataDistributionType: "FullyReplicated" as const,
+        },
+    };
+    const step = (
+        count: number,
+        args: readonly (string | Expression)[],
+        inputs: NonNullable<ProcessingArguments<string>["ProcessingInputs"]>,
+        outputs?: { name: string; localPath: string; uri: Expression },
+    ): ProcessingArguments<string> => ({
+        RoleArn: i.roleArn,
+        AppSpecification: { ImageUri: i.jobsImageUri, ContainerEntrypoint: [...JOBS_ENTRYPOINT, "monitor"], ContainerArguments: [...args] },
+        Environment: { [MONITOR_THRESHOLDS_ENV]: i.thresholdsJson },
+        ProcessingInputs: inputs,
+        ...(outputs
+            ? {
+                  ProcessingOutputConfig: {
+                      KmsKeyId: i.kmsKeyArn,
+                      Outputs: [
+                          {
+                              OutputName: outputs.name,
+                              S3Output: { S3Uri: outputs.uri, LocalPath: outputs.localPath, S3UploadMode: "EndOfJob" as const },
+                          },
+                      ],
+                  },
+              }
+            : {}),
+        ProcessingResources: {
+            ClusterConfig: {
+                InstanceType: i.instanceType as ProcessingInstanceType,
+                InstanceCount: count,
+                VolumeSizeInGB: i.volumeSizeGb,
+                ...volumeKmsKey(i.instanceType, i.kmsKeyArn),
+            },
+        },
+        StoppingCondition: { MaxRuntimeInSeconds: i.maxRuntimeSeconds },
+        // The job reads capture data, publishes metrics and uploads its outputs itself, so it needs the network.
+        NetworkConfig: { EnableInterContainerTrafficEncryption: true, EnableNetworkIsolation: false },
+    });
+    const retryPolicies = [
+        {
+            ExceptionType: ["SageMaker.CAPACITY_ERROR", "SageMaker.JOB_INTERNAL_ERROR"] as const,
+            IntervalSeconds: 60,
+            BackoffRate: 2,
+            MaxAttempts: 3,
+        },
+        { ExceptionType: ["Step.THROTTLING", "Step.SERVICE_FAULT"] as const, IntervalSeconds: 5, BackoffRate: 2, MaxAttempts: 5 },
+    ];
+    const description = `Image-aware drift and quality checks of ${i.endpointName}'s captured traffic against the model's monitoring baseline`;
+    const groundTruth = ["--ground-truth", `s3://${i.captureBucket}/${groundTruthPrefix(i.model)}`];
+    if (i.instanceCount <= 1) {
+        p.processing(MONITOR_STEP_NAME, {
+            description,
+            arguments: step(
+                1,
+                [
                     "--capture",
-                    `s3://${i.captureBucket}/${prefixes.captureModel(i.model)}`,
+                    captureUri,
                     "--baseline",
                     PROCESSING_PATHS.monitor.baseline,
-                    "--ground-truth",
-                    `s3://${i.captureBucket}/${groundTruthPrefix(i.model)}`,
-                    "--output",
-                    PROCESSING_PATHS.monitor.output,
-                    "--endpoint",
-                    i.endpointName,
-                    "--schedule",
-                    i.scheduleName,
-                    "--period",
-                    i.period,
-                    "--start-time",
-                    start,
-                    "--end-time",
-                    end,
-                    "--execution-time",
-                    execution.startDateTime,
-                    "--put-metrics",
-                    monitoringNamespace("pipeline"),
-                    "--upload",
-                    monitoringOutputUri(i.captureBucket, i.model, i.endpointName, i.scheduleName),
-                    "--kms-key",
-                    i.kmsKeyArn,
+                    ...groundTruth,
+                    ...judgeFlags,
+                    ...windowFlags,
+                    ...commonJobFlags(i),
                 ],
-            },
-            Environment: { [MONITOR_THRESHOLDS_ENV]: i.thresholdsJson },
-            ProcessingInputs: [
+                [baselineInput],
+            ),
+            retryPolicies,
+        });
+        return p.build();
+    }
+    // Work files of one execution: the manifest and the instances' partial statistics.
+    const work = join([upload, "_shards/", execution.pipelineExecutionId, "/"]);
+    const list = p.processing(MONITOR_STEP_NAMES.list, {
+        description: `Lists ${i.endpointName}'s capture files of the window for ${i.instanceCount} monitor instances`,
+        arguments: step(
+            1,
+            [
+                "--capture",
+                captureUri,
+                "--baseline",
+                PROCESSING_PATHS.monitor.baseline,
+                "--upload",
+                upload,
+                "--kms-key",
+                i.kmsKeyArn,
+                "--list-manifest",
+                SHARD_PATHS.manifest,
+                "--shards",
+                String(i.instanceCount),
+                ...windowFlags,
+            ],
+            [baselineInput],
+            { name: "manifest", localPath: SHARD_PATHS.manifest, uri: join([work, "manifest"]) },
+        ),
+        retryPolicies,
+    });
+    const shards = p.processing(MONITOR_STEP_NAMES.monitor, {
+        description: `${description}, on ${i.instanceCount} instances, each over its share of the capture files`,
+        arguments: step(
+            i.instanceCount,
+            [
+                // The manifest's prefix is s3://<bucket>/<model>/, so the capture files land under <LocalPath>/capture/.
+                "--capture",
+                `${PROCESSING_PATHS.monitor.capture}/capture`,
+                "--baseline",
+                PROCESSING_PATHS.monitor.baseline,
+                ...groundTruth,
+                "--partial-output",
+                SHARD_PATHS.partial,
+                ...windowFlags,
+                ...commonJobFlags(i),
+            ],
+            [
+                baselineInput,
                 {
-                    InputName: "baseline",
+                    InputName: "capture",
                     S3Input: {
-                        S3Uri: i.baselineUri,
-                        LocalPath: PROCESSING_PATHS.monitor.baseline,
+                        S3Uri: join([list.outputUri("manifest"), "/manifest.json"]),
+                        LocalPath: PROCESSING_PATHS.monitor.capture,
+                        S3DataType: "ManifestFile",
+                        S3InputMode: "File",
+                        S3DataDistributionType: "ShardedByS3Key",
+                    },
+                },
+            ],
+            { name: "partial", localPath: SHARD_PATHS.partial, uri: join([work, "partials"]) },
+        ),
+        retryPolicies,
+    });
+    p.processing(MONITOR_STEP_NAMES.merge, {
+        description: `Adds the ${i.instanceCount} instances' statistics, judges the window and uploads the run`,
+        arguments: step(
+            1,
+            [
+                "--capture",
+                captureUri,
+                "--baseline",
+                PROCESSING_PATHS.monitor.baseline,
+                "--merge-from",
+                SHARD_PATHS.partials,
+                ...judgeFlags,
+                ...windowFlags,
+                ...commonJobFlags(i),
+            ],
+            [
+                baselineInput,
+                {
+                    InputName: "partials",
+                    S3Input: {
+                        S3Uri: shards.outputUri("partial"),
+                        LocalPath: SHARD_PATHS.partials,
                         S3DataType: "S3Prefix",
                         S3InputMode: "File",
                         S3DataDistributionType: "FullyReplicated",
                     },
                 },
             ],
-            ProcessingResources: {
-                ClusterConfig: {
-                    InstanceType: i.instanceType as ProcessingInstanceType,
-                    InstanceCount: 1,
-                    VolumeSizeInGB: i.volumeSizeGb,
-                    ...volumeKmsKey(i.instanceType, i.kmsKeyArn),
-                },
-            },
-            StoppingCondition: { MaxRuntimeInSeconds: i.maxRuntimeSeconds },
-            // The job reads capture data, publishes metrics and uploads its outputs itself, so it needs the network.
-            NetworkConfig: { EnableInterContainerTrafficEncryption: true, EnableNetworkIsolation: false },
-        },
-        retryPolicies: [
-            {
-                ExceptionType: ["SageMaker.CAPACITY_ERROR", "SageMaker.JOB_INTERNAL_ERROR"],
-                IntervalSeconds: 60,
-                BackoffRate: 2,
-                MaxAttempts: 3,
-            },
-            { ExceptionType: ["Step.THROTTLING", "Step.SERVICE_FAULT"], IntervalSeconds: 5, BackoffRate: 2, MaxAttempts: 5 },
-        ],
+        ),
+        retryPolicies,
     });
     return p.build();
 }
@@ -503,7 +681,11 @@ export function monitoringScheduleConfig(i: MonitorJobInput): aws.types.input.sa
         scheduleConfig: { scheduleExpression: modelMonitorExpression(i.period) },
         monitoringJobDefinition: {
             roleArn: i.roleArn,
-            monitoringAppSpecification: { imageUri: i.jobsImageUri, containerEntrypoints: [...JOBS_ENTRYPOINT, "monitor"] },
+            monitoringAppSpecification: {
+                imageUri: i.jobsImageUri,
+                containerEntrypoints: [...JOBS_ENTRYPOINT, "monitor"],
+                containerArguments: commonJobFlags(i),
+            },
             environment: { [MONITOR_THRESHOLDS_ENV]: i.thresholdsJson, publish_cloudwatch_metrics: "Enabled" },
             baseline: { statisticsResource: { s3Uri: i.baselineUri } },
             monitoringInputs: {
@@ -563,8 +745,12 @@ export function monitorJobPolicy(i: MonitorPolicyInput): PolicyDocument {
     const capture = s3BucketArn(i.captureBucket);
     const baseline = parseS3Uri(i.baselineUri);
     const statements = [
+        // The monitoring prefix is read too: the window's claim and completion record, and a sharded run's work files.
         s3ReadStatements([
-            { bucketArn: capture, prefixes: [prefixes.captureModel(i.model), groundTruthPrefix(i.model)] },
+            {
+                bucketArn: capture,
+                prefixes: [prefixes.captureModel(i.model), groundTruthPrefix(i.model), prefixes.monitoringModel(i.model)],
+            },
             { bucketArn: s3BucketArn(baseline.bucket), prefixes: [baseline.key] },
         ]),
         s3WriteStatements([{ bucketArn: capture, prefixes: [prefixes.monitoringModel(i.model)] }]),
@@ -616,6 +802,8 @@ export interface AlarmSpec {
     readonly evaluationPeriods: number;
     readonly comparisonOperator: "GreaterThanThreshold" | "GreaterThanOrEqualToThreshold";
     readonly threshold: number;
+    /** Defaults to notBreaching. */
+    readonly treatMissingData?: "breaching" | "notBreaching";
 }
 
 export interface AlarmInput {
@@ -626,6 +814,8 @@ export interface AlarmInput {
     readonly period: MonitoringPeriod;
     readonly thresholds: MonitorThresholds;
     readonly retrainAfterPeriods?: number;
+    /** Periods in a row without a verdict before the not-judged alarm fires. Defaults to 3. */
+    readonly unjudgedPeriods?: number;
     readonly monitoringPipelineName?: string;
 }
 
@@ -690,14 +880,32 @@ export function monitorAlarmSpecs(i: AlarmInput): AlarmSpec[] {
             1,
             "requests carry image types never seen in training",
         ),
-        spec(
-            "accuracy-drop",
-            M.accuracyDrop,
-            "GreaterThanThreshold",
-            t.accuracyDrop,
-            `accuracy on labelled traffic fell more than ${t.accuracyDrop} below the evaluation baseline`,
-        ),
+        {
+            // Published by every run; missing data counts too, since a monitor that stopped running judges nothing.
+            ...spec(
+                "not-judged",
+                M.notJudged,
+                "GreaterThanOrEqualToThreshold",
+                1,
+                `${i.unjudgedPeriods ?? DEFAULT_UNJUDGED_PERIODS} ${i.period} monitoring runs in a row judged nothing (no or too few ` +
+                    "captured records, or no run at all): check the endpoint's data capture and the monitoring schedule",
+                i.unjudgedPeriods ?? DEFAULT_UNJUDGED_PERIODS,
+            ),
+            treatMissingData: "breaching",
+        },
     ];
+    // Model Monitor's inline job definition has no ground-truth input and its network isolation keeps the job off
+    // S3, so only the pipeline engine measures accuracy; an alarm that could never fire is left out.
+    if (i.engine === "pipeline")
+        specs.push(
+            spec(
+                "accuracy-drop",
+                M.accuracyDrop,
+                "GreaterThanThreshold",
+                t.accuracyDrop,
+                `accuracy on labelled traffic fell more than ${t.accuracyDrop} below the evaluation baseline`,
+            ),
+        );
     if (i.engine === "pipeline" && i.monitoringPipelineName)
         specs.push({
             id: "run-failed",

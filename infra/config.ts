@@ -198,6 +198,22 @@ const monitoringSchema = z.strictObject({
     drift: driftSchema.default(driftSchema.parse({})),
     /** Start the training pipeline when drift alarms stay on for this many periods. Off by default. */
     retrainAfterPeriods: positiveInt("periods").max(24, { error: "must be at most 24" }).optional(),
+    /**
+     * Images decoded per monitoring window at most (a uniform sample); image-property drift is judged on it, while
+     * predictions and confidence are read from every record. Defaults to 2000, which keeps the property tests'
+     * power (a 20% shift is seen at least 90% of the time against a baseline of 300 images or more).
+     */
+    imageSampleSize: positiveInt("images").max(100_000, { error: "must be at most 100000" }).default(2000),
+    /**
+     * Processing instances per monitoring run (pipeline engine). Above 1 the window's capture files are sharded
+     * over the instances (ShardedByS3Key) and a merge step judges their summed statistics. Defaults to 1.
+     */
+    instanceCount: positiveInt("instances").max(20, { error: "must be at most 20" }).default(1),
+    /**
+     * Alarm when this many monitoring periods in a row are not judged (no records, or fewer than minRecords) or
+     * publish nothing: a served endpoint whose capture broke is an incident. Defaults to 3.
+     */
+    unjudgedPeriods: positiveInt("periods").max(24, { error: "must be at most 24" }).default(3),
     alertEmails: emails.default([]),
 });
 

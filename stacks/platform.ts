@@ -197,6 +197,7 @@ export class Platform extends pulumi.ComponentResource {
                         model,
                         monitoring: settings.monitoring,
                         confidenceThreshold: settings.inference.confidenceThreshold,
+                        classCount: settings.classes.length,
                         engine: config.monitoring.engine,
                         endpointName: endpointName(env, model),
                         captureBucket: this.lake.capture.bucketName,

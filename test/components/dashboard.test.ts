@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { Dashboard, dashboardBody } from "../../components/dashboard";
-import { MODEL_MONITOR_NAMESPACE, MONITORING_NAMESPACE } from "../../infra/job-contract";
+import { MODEL_MONITOR_NAMESPACE, MONITORING_METRICS, MONITORING_NAMESPACE } from "../../infra/job-contract";
 import { find, settled, useMocks } from "../support/mocks";
 
 const SIGNS = {
@@ -62,6 +62,17 @@ describe("Dashboard", () => {
             [MODEL_MONITOR_NAMESPACE, "decode_error_rate"],
         ]);
         expect(bikes).to.not.have.property("annotations");
+    });
+
+    it("charts each monitoring run's verdicts, including windows that were not judged", () => {
+        const lines = titled("Monitoring runs", "traffic-signs").properties.metrics as unknown[][];
+        expect(lines.map((l) => l[1])).to.deep.equal([
+            MONITORING_METRICS.records,
+            MONITORING_METRICS.violations,
+            MONITORING_METRICS.driftDetected,
+            MONITORING_METRICS.notJudged,
+        ]);
+        expect(lines[3][6]).to.deep.equal({ stat: "Maximum", label: "not judged (no or too few records)" });
     });
 
     it("charts started, succeeded and failed executions of the model's pipelines", () => {

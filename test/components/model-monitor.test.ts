@@ -146,6 +146,7 @@ describe("ModelMonitor", () => {
             expect(resourcesOf("s3:GetObject")).to.have.members([
                 `arn:aws:s3:::${CAPTURE}/signs/capture/*`,
                 `arn:aws:s3:::${CAPTURE}/signs/ground-truth/*`,
+                `arn:aws:s3:::${CAPTURE}/signs/monitoring/*`,
                 "arn:aws:s3:::vision-mlops-staging-artifacts-123456789012-us-east-1/signs/executions/abc/evaluation/monitoring_baseline.json*",
             ]);
             expect(resourcesOf("s3:PutObject")).to.deep.equal([`arn:aws:s3:::${CAPTURE}/signs/monitoring/*`]);
@@ -215,6 +216,9 @@ describe("ModelMonitor", () => {
                 volumeSizeGb: 30,
                 maxRuntimeSeconds: 600,
                 thresholdsJson: "{}",
+                imageSampleSize: 1500,
+                instanceCount: 1,
+                classCount: 3,
             });
             const step = definition.Steps[0].Arguments as any;
             // As SageMaker would resolve them on 2026-01-10 at 00:30 with the default parameters.
@@ -226,6 +230,12 @@ describe("ModelMonitor", () => {
             });
             expect(s.window).to.deep.equal({ start: new Date("2026-01-09T00:00:00Z"), end: new Date("2026-01-10T00:00:00Z") });
             expect(s.capture).to.equal(`s3://${CAPTURE}/signs/capture/`);
+            expect(s).to.deep.include({ imageSampleSize: 1500, claimLeaseSeconds: 600, expectedClasses: { count: 3 } });
+            expect(
+                step.AppSpecification.ContainerArguments[step.AppSpecification.ContainerArguments.indexOf("--run-id") + 1],
+            ).to.deep.equal({
+                Get: "Execution.PipelineExecutionId",
+            });
             expect(step.ProcessingResources.ClusterConfig.VolumeKmsKeyId, "NVMe instance: SageMaker rejects a volume key").to.equal(
                 undefined,
             );
@@ -244,6 +254,7 @@ describe("ModelMonitor", () => {
             expect(job.monitoringAppSpecification).to.deep.equal({
                 imageUri: IMAGE,
                 containerEntrypoints: [...JOBS_ENTRYPOINT, "monitor"],
+                containerArguments: ["--image-sample", "2000", "--claim-lease", "14400"],
             });
             expect(job.networkConfig).to.deep.equal({ enableNetworkIsolation: true, enableInterContainerTrafficEncryption: true });
             expect(job.monitoringOutputConfig.kmsKeyId).to.equal(KEY);
@@ -341,6 +352,132 @@ describe("ModelMonitor", () => {
             period: "hourly",
             thresholds: { ...model().monitoring.drift, confidenceThreshold: 0.7 },
         });
-        expect(specs.map((s) => s.id)).to.deep.equal(["drift", "low-confidence", "decode-errors", "unseen-content-types", "accuracy-drop"]);
+        // Model Monitor's inline job definition has no ground-truth input: no accuracy alarm that could never fire.
+        expect(specs.map((s) => s.id)).to.deep.equal(["drift", "low-confidence", "decode-errors", "unseen-content-types", "not-judged"]);
+    });
+});
+
+describe("ModelMonitor: a monitor that judges nothing is an incident", () => {
+    for (const engine of ["pipeline", "model-monitor"] as const)
+        it(`alarms when ${engine} runs judge nothing for N periods in a row, or publish nothing`, async () => {
+            const { declared } = await declare(args({ engine }, { unjudgedPeriods: 4 }));
+            const alarm = find(declared, "aws:cloudwatch/metricAlarm:MetricAlarm", "signs-monitor-not-judged").inputs;
+            expect(alarm).to.include({
+                metricName: "not_judged",
+                comparisonOperator: "GreaterThanOrEqualToThreshold",
+                threshold: 1,
+                evaluationPeriods: 4,
+                datapointsToAlarm: 4,
+                period: 3600,
+                treatMissingData: "breaching",
+                namespace: engine === "pipeline" ? MONITORING_NAMESPACE : MODEL_MONITOR_NAMESPACE,
+            });
+            expect(alarm.alarmActions).to.deep.equal([TOPIC]);
+            expect(alarm.dimensions).to.deep.equal({
+                Endpoint: "vision-mlops-staging-signs",
+                MonitoringSchedule: "vision-mlops-staging-signs-monitor",
+            });
+        });
+
+    it("defaults to three periods and refuses more than CloudWatch's 7-day range", () => {
+        const m = model();
+        expect(m.monitoring.unjudgedPeriods).to.equal(3);
+        expect(() => new ModelMonitor("x", args({}, { schedule: "daily", unjudgedPeriods: 8 }))).to.throw(
+            "models.signs.monitoring.unjudgedPeriods: 8 daily periods is more than CloudWatch's 7-day alarm range",
+        );
+    });
+});
+
+describe("ModelMonitor: sharded monitoring runs", () => {
+    it("lists the capture, runs the monitor on N instances over a ShardedByS3Key manifest, and merges", async () => {
+        const { declared } = await declare(args({ classCount: 3 }, { instanceCount: 4, imageSampleSize: 3000 }));
+        const definition = JSON.parse(
+            find(declared, "aws:sagemaker/pipeline:Pipeline", "signs-monitor-pipeline").inputs.pipelineDefinition,
+        );
+        expect(definition.Steps.map((s: any) => s.Name)).to.deep.equal(["ListCapture", "Monitor", "Merge"]);
+        const [list, monitor, merge] = definition.Steps.map((s: any) => s.Arguments);
+        expect(list.ProcessingResources.ClusterConfig.InstanceCount).to.equal(1);
+        expect(monitor.ProcessingResources.ClusterConfig.InstanceCount).to.equal(4);
+        expect(merge.ProcessingResources.ClusterConfig.InstanceCount).to.equal(1);
+        const capture = monitor.ProcessingInputs.find((i: any) => i.InputName === "capture").S3Input;
+        expect(capture).to.deep.include({
+            S3DataType: "ManifestFile",
+            S3DataDistributionType: "ShardedByS3Key",
+            LocalPath: PROCESSING_PATHS.monitor.capture,
+            S3InputMode: "File",
+        });
+        expect(capture.S3Uri).to.deep.equal({
+            "Std:Join": {
+                On: "",
+                Values: [{ Get: "Steps.ListCapture.ProcessingOutputConfig.Outputs['manifest'].S3Output.S3Uri" }, "/manifest.json"],
+            },
+        });
+        expect(merge.ProcessingInputs.find((i: any) => i.InputName === "partials").S3Input.S3Uri).to.deep.equal({
+            Get: "Steps.Monitor.ProcessingOutputConfig.Outputs['partial'].S3Output.S3Uri",
+        });
+        for (const step of [list, monitor]) expect(step.ProcessingOutputConfig.KmsKeyId).to.equal(KEY);
+
+        // Each step's arguments as SageMaker resolves them, through the job's own flag parser.
+        const env = { [MONITOR_THRESHOLDS_ENV]: JSON.stringify({ ...model().monitoring.drift, confidenceThreshold: 0.7 }) };
+        const resolve = (step: any) =>
+            resolveSettings(
+                step.AppSpecification.ContainerArguments.map((a: any) =>
+                    typeof a === "string"
+                        ? a
+                        : a.Get === "Execution.StartDateTime"
+                          ? "2026-01-10T13:10:05Z"
+                          : a.Get === "Execution.PipelineExecutionId"
+                            ? "exec-1"
+                            : "auto",
+                ),
+                env,
+            );
+        const [l, m, g] = [list, monitor, merge].map(resolve);
+        expect(l).to.deep.include({
+            listManifest: "/opt/ml/processing/manifest",
+            shards: 4,
+            capture: `s3://${CAPTURE}/signs/capture/`,
+            runId: "exec-1",
+        });
+        expect(m).to.deep.include({
+            partialOutput: "/opt/ml/processing/partial",
+            capture: `${PROCESSING_PATHS.monitor.capture}/capture`,
+            imageSampleSize: 3000,
+        });
+        expect(g).to.deep.include({
+            mergeFrom: "/opt/ml/processing/input/partials",
+            putMetricsNamespace: MONITORING_NAMESPACE,
+            runId: "exec-1",
+        });
+        expect(g.upload).to.equal(`s3://${CAPTURE}/signs/monitoring/vision-mlops-staging-signs/vision-mlops-staging-signs-monitor/`);
+        for (const s of [l, m, g])
+            expect(s.window).to.deep.equal({ start: new Date("2026-01-10T12:00:00Z"), end: new Date("2026-01-10T13:00:00Z") });
+    });
+
+    it("refuses more than one instance with Model Monitor, which has no merge step", () => {
+        expect(() => new ModelMonitor("x", args({ engine: "model-monitor" }, { instanceCount: 2 }))).to.throw("needs the pipeline engine");
+    });
+
+    it("passes the image sample, the claim lease and the class count to a Model Monitor job too", async () => {
+        const { declared } = await declare(args({ engine: "model-monitor", classCount: 3 }, { imageSampleSize: 500 }));
+        const spec = find(declared, "aws:sagemaker/monitoringSchedule:MonitoringSchedule", "signs-monitor-schedule").inputs
+            .monitoringScheduleConfig.monitoringJobDefinition.monitoringAppSpecification;
+        expect(spec.containerArguments).to.deep.equal(["--image-sample", "500", "--claim-lease", "3000", "--class-count", "3"]);
+    });
+
+    it("lets the job read its monitoring prefix (claims, completion records, shard work files)", () => {
+        const doc = monitorJobPolicy({
+            engine: "pipeline",
+            model: "signs",
+            region: "us-east-1",
+            accountId: TEST_ACCOUNT,
+            roleArn: "arn:aws:iam::123456789012:role/r",
+            captureBucket: CAPTURE,
+            baselineUri: BASELINE,
+            kmsKeyArn: KEY,
+            repositoryArn: REPO,
+        });
+        const read = doc.Statement.filter((s) => s.Action.includes("s3:GetObject")).flatMap((s) => s.Resource);
+        expect(read).to.include(`arn:aws:s3:::${CAPTURE}/signs/monitoring/*`);
     });
 });
