@@ -13,7 +13,9 @@ import {
     resolveSettings,
     thresholdsOf,
 } from "../../../jobs/monitor/settings";
-import { defaultThresholds } from "./corpus";
+import { buildBaseline, CLASSES, defaultThresholds } from "./corpus";
+import { readBaseline } from "../../../jobs/monitor/run";
+import { JobError } from "../../../jobs/lib/errors";
 
 describe("monitor settings", () => {
     let dir: string;
@@ -145,5 +147,55 @@ describe("monitor settings", () => {
         const text = encodeMonitorThresholds(ugly as any);
         expect(text.length).to.be.at.most(ENVIRONMENT_VALUE_MAX);
         expect(decodeMonitorThresholds(text).classPsi).to.equal(1.23457e-7);
+    });
+
+    it("reports every missing flag at once", () => {
+        let error: Error | undefined;
+        try {
+            resolveSettings(["--config", dir], {});
+        } catch (e) {
+            error = e as Error;
+        }
+        expect(error).to.be.instanceOf(MonitorSettingsError);
+        expect(error!.message).to.contain("--endpoint NAME").and.to.contain("--schedule NAME");
+        expect(() => resolveSettings(["--stack", "staging"], {})).to.throw(MonitorSettingsError, "--model M");
+    });
+
+    it("takes the endpoint, the schedule and the classes from --stack and --model, as the README's command runs it", () => {
+        const config = readStackFile(process.cwd(), "staging");
+        const name = Object.keys(config.models)[0];
+        const s = resolveSettings(
+            [
+                "--capture",
+                "./capture",
+                "--baseline",
+                "./eval/monitoring_baseline.json",
+                "--output",
+                "./monitoring",
+                "--stack",
+                "staging",
+                "--model",
+                name,
+                "--start-time",
+                "2026-11-01T00:00:00Z",
+                "--end-time",
+                "2026-11-02T00:00:00Z",
+            ],
+            {},
+        );
+        expect(s.endpoint).to.equal(`vision-mlops-staging-${name}`);
+        expect(s.schedule).to.equal(`vision-mlops-staging-${name}-monitor`);
+        expect(s.expectedClasses).to.deep.equal({ count: config.models[name].classes.length, names: config.models[name].classes });
+    });
+
+    it("refuses a baseline whose classes are not the model's", async () => {
+        const baseline = join(dir, "monitoring_baseline.json");
+        writeFileSync(baseline, JSON.stringify(await buildBaseline(20)));
+        expect(() => readBaseline(baseline, { count: 5 })).to.throw(
+            JobError,
+            "is for 3 classes (red-sign, green-sign, blue-sign) but the model has 5",
+        );
+        expect(() => readBaseline(baseline, { count: 3, names: ["a", "b", "c"] })).to.throw(JobError, "(a, b, c)");
+        expect(readBaseline(baseline, { count: 3, names: CLASSES }).classes).to.deep.equal(CLASSES);
     });
 });
