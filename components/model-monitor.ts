@@ -647,6 +647,7 @@ export function monitoringPipelineDefinition(i: MonitorJobInput & { readonly sch
                 PROCESSING_PATHS.monitor.baseline,
                 "--merge-from",
                 SHARD_PATHS.partials,
+                ...groundTruth,
                 ...judgeFlags,
                 ...windowFlags,
                 ...commonJobFlags(i),

@@ -1,7 +1,8 @@
 /**
- * Monitor rows for `npm run bench`: records/s and peak RSS of the monitor job on a generated capture window,
- * the same window at a quarter of the records (peak RSS must not grow with the number of records), and a
- * plain byte copy of the same capture files (the floor).
+ * Monitor rows for `npm run bench`: records/s and peak RSS of the monitor job on generated capture windows of
+ * 2,000 and 20,000 records with the default image sample (2,000 images decoded at most, so the cost per
+ * window stays flat beyond reading the records), the 20,000-record window with every image decoded (no
+ * sample), the merge step of a sharded run, and a plain byte copy of the same capture files (the floor).
  *
  * `benchMonitor(opts)` measures one run and returns a row; `MONITOR_BENCHES` are the rows in the shape
  * scripts/bench.ts tabulates.
@@ -12,7 +13,7 @@ import sharp from "sharp";
 import { MonitoringBaseline, PropertyAccumulator } from "../jobs/lib/baseline";
 import { addToHistogram, CONFIDENCE_BINS, emptyHistogram } from "../jobs/lib/histogram";
 import { contentTypeOf, imageProperties } from "../jobs/lib/image-properties";
-import type { Bench, BenchContext, BenchRow } from "./bench";
+import type { Bench, BenchRow } from "./bench";
 
 const ROOT = resolve(__dirname, "..");
 const CLASSES = Array.from({ length: 10 }, (_, i) => `class-${i}`);
@@ -33,6 +34,8 @@ export interface BenchMonitorOptions {
     readonly bundle?: string;
     /** Row name. Defaults to "monitor, N records". */
     readonly name?: string;
+    /** More flags for the job (e.g. --image-sample N). */
+    readonly flags?: readonly string[];
 }
 
 export interface MonitorBenchRow {
@@ -48,7 +51,7 @@ export async function benchMonitor(opts: BenchMonitorOptions): Promise<MonitorBe
     const records = opts.records ?? 5000;
     const corpus = await monitorCorpus(opts.root, records);
     const bundle = opts.bundle ?? buildBundle(opts.root);
-    const output = join(opts.root, "out", `monitor-${records}-${process.pid}`);
+    const output = join(opts.root, "out", `monitor-${records}-${process.pid}-${(opts.flags ?? []).join("").replace(/\W/g, "")}`);
     rmSync(output, { recursive: true, force: true });
     const { measure } = require("./bench") as typeof import("./bench");
     const m = measure(
@@ -56,6 +59,7 @@ export async function benchMonitor(opts: BenchMonitorOptions): Promise<MonitorBe
         [
             bundle,
             "monitor",
+            ...(opts.flags ?? []),
             "--capture",
             corpus.capture,
             "--baseline",
@@ -75,8 +79,11 @@ export async function benchMonitor(opts: BenchMonitorOptions): Promise<MonitorBe
         ],
         { ...process.env, NODE_PATH: join(ROOT, "node_modules") },
     );
-    const stats = JSON.parse(readFileSync(join(output, "statistics.json"), "utf8"));
-    if (stats.dataset.item_count !== records) throw new Error(`monitor analysed ${stats.dataset.item_count} records, expected ${records}`);
+    if (!(opts.flags ?? []).includes("--partial-output")) {
+        const stats = JSON.parse(readFileSync(join(output, "statistics.json"), "utf8"));
+        if (stats.dataset.item_count !== records && !(opts.flags ?? []).includes("--merge-from"))
+            throw new Error(`monitor analysed ${stats.dataset.item_count} records, expected ${records}`);
+    }
     return {
         name: opts.name ?? `monitor, ${records} records`,
         items: records,
@@ -228,28 +235,59 @@ function buildBundle(root: string): string {
     return buildJobsBundle(join(root, "dist", "main.js"));
 }
 
-const monitorRow = (name: string, records: (ctx: BenchContext) => number): Bench => ({
+const monitorRow = (name: string, records: number, flags: readonly string[] = []): Bench => ({
     name,
     async run(ctx): Promise<BenchRow> {
-        const row = await benchMonitor({ root: ctx.root, records: records(ctx), bundle: ctx.bundle, name });
+        const row = await benchMonitor({ root: ctx.root, records, bundle: ctx.bundle, name, flags });
         return { name, items: row.items, unit: "records", seconds: row.seconds, peakRssMb: row.peakRssMb };
     },
 });
 
-/** Rows for scripts/bench.ts: the job on the full and a quarter window, and the byte-copy floor of the full window's files. */
+/** Windows the rows measure: the image sample (2,000) makes the larger one cost little more per record than reading it. */
+const SMALL = 2000;
+const LARGE = 20_000;
+const SHARDS = 4;
+
+/**
+ * Rows for scripts/bench.ts: the byte-copy floor of the large window's files, the job on 2,000 and 20,000
+ * records with the default sample and on 20,000 with every image decoded, and the merge step of a sharded run.
+ */
 export const MONITOR_BENCHES: Bench[] = [
     {
-        name: "byte copy of the capture files (cp -r), monitor floor",
+        name: `byte copy of ${LARGE} records' capture files (cp -r), monitor floor`,
         async run(ctx) {
-            const records = ctx.count;
-            const corpus = await monitorCorpus(ctx.root, records);
+            const corpus = await monitorCorpus(ctx.root, LARGE);
             const { measure } = require("./bench") as typeof import("./bench");
             const m = measure("cp", ["-r", corpus.capture, ctx.output("monitor-byte-copy")]);
-            return { name: this.name, items: records, unit: "records", seconds: m.seconds, peakRssMb: m.peakRssMb };
+            return { name: this.name, items: LARGE, unit: "records", seconds: m.seconds, peakRssMb: m.peakRssMb };
         },
     },
-    monitorRow("monitor", (ctx) => ctx.count),
-    monitorRow("monitor, quarter of the records", (ctx) => Math.ceil(ctx.count / 4)),
+    monitorRow(`monitor, ${SMALL} records, image sample ${SMALL} (default)`, SMALL),
+    monitorRow(`monitor, ${LARGE} records, image sample ${SMALL} (default)`, LARGE),
+    monitorRow(`monitor, ${LARGE} records, every image decoded (--image-sample ${LARGE})`, LARGE, ["--image-sample", String(LARGE)]),
+    {
+        name: `merge step: ${SHARDS} instances' partial statistics of ${LARGE}-record windows`,
+        async run(ctx): Promise<BenchRow> {
+            const partials = ctx.output("monitor-partials");
+            // Each instance's state has the size of a full window's (same sample, same tables): the merge's worst case.
+            for (let i = 1; i <= SHARDS; i++)
+                await benchMonitor({
+                    root: ctx.root,
+                    records: LARGE,
+                    bundle: ctx.bundle,
+                    flags: ["--partial-output", partials, "--host", `algo-${i}`],
+                    name: "partial",
+                });
+            const row = await benchMonitor({
+                root: ctx.root,
+                records: LARGE,
+                bundle: ctx.bundle,
+                name: this.name,
+                flags: ["--merge-from", partials],
+            });
+            return { name: this.name, items: SHARDS * LARGE, unit: "records", seconds: row.seconds, peakRssMb: row.peakRssMb };
+        },
+    },
 ];
 
 if (require.main === module) {

@@ -75,7 +75,13 @@ export async function runMonitor(settings: MonitorSettings, clients: MonitorClie
                 );
         }
         const labelProblems = { value: undefined as { rejected: number; samples: readonly string[] } | undefined };
-        const state = settings.mergeFrom ? readPartials(settings.mergeFrom) : await analyseWindow(settings, baseline, s3, labelProblems);
+        let state: WindowState;
+        if (settings.mergeFrom) {
+            state = readPartials(settings.mergeFrom);
+            // The instances matched the labels; the merge step reports the lines none of them could use.
+            const truth = await readGroundTruth(settings, baseline, s3);
+            if (truth) labelProblems.value = { rejected: truth.rejected, samples: truth.rejectedSamples };
+        } else state = await analyseWindow(settings, baseline, s3, labelProblems);
         if (state.window.start !== settings.window.start.toISOString() || state.window.end !== settings.window.end.toISOString())
             throw new JobError(`the partial statistics are of ${state.window.start}..${state.window.end}, not of this run's window`);
         const result = judgeWindow(state, { ...judgeInput(settings, baseline), labelProblems: labelProblems.value });
@@ -104,10 +110,7 @@ async function analyseWindow(
     s3: Pick<S3Client, "send"> | undefined,
     labelProblems?: { value?: { rejected: number; samples: readonly string[] } },
 ): Promise<WindowState> {
-    const labelled = settings.groundTruth !== undefined && (settings.groundTruth.startsWith("s3://") || existsSync(settings.groundTruth));
-    const groundTruth = labelled
-        ? await loadGroundTruth(await groundTruthFiles(settings.groundTruth!, settings.window, s3), baseline.classes)
-        : undefined;
+    const groundTruth = await readGroundTruth(settings, baseline, s3);
     if (groundTruth && labelProblems) labelProblems.value = { rejected: groundTruth.rejected, samples: groundTruth.rejectedSamples };
     const maxLineBytes = settings.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
     const analysis = new WindowAnalysis(baseline.classes, settings.window, {
@@ -135,6 +138,13 @@ async function analyseWindow(
         await Promise.all(batch);
     }
     return analysis.snapshot();
+}
+
+function readGroundTruth(settings: MonitorSettings, baseline: MonitoringBaseline, s3: Pick<S3Client, "send"> | undefined) {
+    const labelled = settings.groundTruth !== undefined && (settings.groundTruth.startsWith("s3://") || existsSync(settings.groundTruth));
+    return labelled
+        ? groundTruthFiles(settings.groundTruth!, settings.window, s3).then((f) => loadGroundTruth(f, baseline.classes))
+        : undefined;
 }
 
 /** Merges every `partial-*.json` in a folder (the outputs of a sharded run's instances). */

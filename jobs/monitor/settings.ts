@@ -172,6 +172,7 @@ const FLAGS = {
     "partial-output": { type: "string" },
     "merge-from": { type: "string" },
     "list-manifest": { type: "string" },
+    host: { type: "string" },
     shards: { type: "string" },
     help: { type: "boolean" },
 } as const;
@@ -196,6 +197,7 @@ export const USAGE = `monitor: compares captured endpoint traffic with the model
   --claim-lease SECONDS  how long the claim on the window holds (default 3600: the job's maximum runtime)
   --class-count N        the model's number of classes; a baseline for another model is refused
   --partial-output DIR   sharded run: write this instance's partial statistics to DIR, nothing else
+  --host NAME            sharded run: this instance's name in its partial file (default SageMaker's current_host)
   --merge-from DIR       sharded run: judge the partial statistics in DIR instead of reading capture files
   --list-manifest DIR    sharded run: write the window's capture manifest for --shards N instances to DIR, nothing else
   --metric-files DIR     write CloudWatch metric records here (default ${METRIC_FILES_DIR} when $publish_cloudwatch_metrics=Enabled)
@@ -281,7 +283,7 @@ export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv 
               ? { count: number("class-count", 2)! }
               : undefined,
         partialOutput: f["partial-output"] || undefined,
-        host: currentHost(),
+        host: f.host || currentHost(),
         mergeFrom: f["merge-from"] || undefined,
         listManifest: f["list-manifest"] || undefined,
         shards: number("shards", 1),

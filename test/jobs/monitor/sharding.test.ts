@@ -63,7 +63,10 @@ describe("monitor image sample and sharded runs", function () {
         mkdirSync(labels);
         writeFileSync(
             join(labels, "l.jsonl"),
-            [0, 1, 2, 3].map((i) => JSON.stringify({ inferenceId: `inf-1-${i}`, label: CLASSES[i % 3] })).join("\n"),
+            [
+                ...[0, 1, 2, 3].map((i) => JSON.stringify({ inferenceId: `inf-1-${i}`, label: CLASSES[i % 3] })),
+                '{"inferenceId": "x", "label": "nope"}',
+            ].join("\n"),
         );
         const baselineFile = join(work, "monitoring_baseline.json");
         writeFileSync(baselineFile, JSON.stringify(await buildBaseline(150)));
@@ -140,6 +143,7 @@ describe("monitor image sample and sharded runs", function () {
             else expect(b === a, `${file} differs`).to.equal(true);
         }
         expect(r.violations.map((v) => v.feature_name)).to.include("image_brightness");
+        expect(r.quality).to.deep.include({ matched: 4, rejectedLabels: 1 });
     });
 
     it("lays a shard's capture files out under one manifest prefix shared with the run folder", () => {
