@@ -230,6 +230,9 @@ const MAX_SAMPLES = 10;
 const MAX_SAMPLE_TEXT = 300;
 /** Distinct content-type headers tracked exactly; more go to "other" (callers control the header). */
 export const MAX_TRACKED_TYPES = 20;
+/** Encoded images waiting in the sample at most; beyond it the likeliest to stay are decoded early. */
+const PAYLOAD_BUDGET = 128 * 1024 * 1024;
+const DECODE_BATCH = 8;
 /** Lowest-confidence images kept for the report. */
 const LOWEST_SHOWN = 8;
 const MICROS = 1_000_000;
@@ -246,8 +249,9 @@ export interface AnalysisOptions {
 /**
  * Streams capture records of one window into fixed-size accumulators (histograms, class counts, a confusion
  * matrix, a bounded uniform image sample), so memory and decoding do not grow with the number of records.
- * Predictions and confidence are read from every record (cheap JSON); images are decoded only while they
- * belong to the sample (bottom-k of a hash of the event id), about k (1 + ln(n / k)) decodes for n records.
+ * Predictions and confidence are read from every record (cheap JSON); the sample (bottom-k of a hash of the
+ * event id) keeps its members' encoded images, up to PAYLOAD_BUDGET bytes, and decodes only the ones still in it
+ * at the end: about k decodes per window when images are small, at most k (1 + ln(n / k)) for n records.
  */
 export class WindowAnalysis {
     private readonly state: WindowState;
@@ -255,7 +259,12 @@ export class WindowAnalysis {
     private readonly labels?: ReadonlyMap<string, number>;
     private readonly oversizedKind: MalformedKind;
     private readonly observed = new Map<string, number>();
+    /** Lowest-confidence candidates being decoded. */
     private pendingDecodes = 0;
+    /** Encoded images of sample members not decoded yet, and their total size. */
+    private readonly payloads = new Map<SampledImage, Buffer>();
+    private readonly decoding = new Set<SampledImage>();
+    private pendingBytes = 0;
 
     constructor(classes: readonly string[], window: TimeWindow, options: AnalysisOptions = {}) {
         this.sampleSize = options.sampleSize ?? DEFAULT_IMAGE_SAMPLE;
@@ -380,30 +389,77 @@ export class WindowAnalysis {
 
         const priority = samplePriority(eventId);
         const ranked = { priority, where };
-        const intoSample = this.mayEnter(this.state.imageSample, ranked, this.sampleSize, byPriority);
-        const lowOrder = (a: Shot & Ranked, b: Shot & Ranked) => a.confidence! - b.confidence! || byPriority(a, b);
         const shot = { ...ranked, eventId, predicted, confidence };
-        const intoLowest = confidence !== undefined && this.mayEnter(this.state.lowestConfidence, shot, LOWEST_SHOWN, lowOrder);
-        if (!intoSample && !intoLowest) return;
+        const list = this.state.imageSample;
+        if (list.length < this.sampleSize || byPriority(ranked, list[list.length - 1]) < 0) {
+            // Into the sample, undecoded: only the members still in it at the end are decoded, so a window costs about
+            // as many decodes as the sample holds, whatever its number of records.
+            const evicted = list.length >= this.sampleSize ? list[list.length - 1] : undefined;
+            const member: SampledImage = { ...shot };
+            insertBounded(list, member, this.sampleSize, byPriority);
+            if (evicted) this.dropPayload(evicted);
+            const bytes = payloadBytes(input);
+            this.payloads.set(member, bytes);
+            this.pendingBytes += bytes.length;
+            if (this.pendingBytes > PAYLOAD_BUDGET) await this.decodePending(PAYLOAD_BUDGET / 2);
+        }
+        const lowOrder = (a: Shot & Ranked, b: Shot & Ranked) => a.confidence! - b.confidence! || byPriority(a, b);
+        if (confidence === undefined || !this.mayEnter(this.state.lowestConfidence, shot, LOWEST_SHOWN, lowOrder)) return;
         this.pendingDecodes++;
-        c.decodes++;
-        let measured: (ImageProperties & { thumbnail: Buffer }) | undefined;
-        let error: string | undefined;
         try {
-            measured = await imageProperties(payloadBytes(input), { thumbnail: true });
-        } catch (e) {
-            if (!(e instanceof ImageDecodeError)) throw e;
-            error = e.message;
+            const measured = await this.decode(payloadBytes(input));
+            if (measured.thumbnail)
+                insertBounded(this.state.lowestConfidence, { ...shot, thumbnail: measured.thumbnail }, LOWEST_SHOWN, lowOrder);
         } finally {
             this.pendingDecodes--;
         }
-        const thumbnail = measured?.thumbnail.toString("base64");
-        if (intoSample) {
-            const { thumbnail: _, ...properties } = measured ?? { thumbnail: undefined };
-            const member: SampledImage = { ...shot, ...(measured ? { thumbnail, properties: properties as ImageProperties } : { error }) };
-            insertBounded(this.state.imageSample, member, this.sampleSize, byPriority);
+    }
+
+    private async decode(bytes: Buffer): Promise<{ properties?: ImageProperties; thumbnail?: string; error?: string }> {
+        this.state.counts.decodes++;
+        try {
+            const { thumbnail, ...properties } = await imageProperties(bytes, { thumbnail: true });
+            return { properties, thumbnail: thumbnail.toString("base64") };
+        } catch (e) {
+            if (!(e instanceof ImageDecodeError)) throw e;
+            return { error: e.message };
         }
-        if (intoLowest && thumbnail) insertBounded(this.state.lowestConfidence, { ...shot, thumbnail }, LOWEST_SHOWN, lowOrder);
+    }
+
+    private dropPayload(member: SampledImage): void {
+        const bytes = this.payloads.get(member);
+        if (bytes) this.pendingBytes -= bytes.length;
+        this.payloads.delete(member);
+    }
+
+    /** Decodes sample members still waiting, smallest priorities first (the likeliest to stay), until `target` bytes wait. */
+    private async decodePending(target: number): Promise<void> {
+        const waiting = this.state.imageSample.filter((m) => this.payloads.has(m) && !this.decoding.has(m));
+        for (let i = 0; i < waiting.length && this.pendingBytes > target; i += DECODE_BATCH) {
+            await Promise.all(
+                waiting.slice(i, i + DECODE_BATCH).map(async (m) => {
+                    const bytes = this.payloads.get(m);
+                    if (!bytes) return;
+                    this.decoding.add(m);
+                    try {
+                        Object.assign(m, await this.decode(bytes));
+                    } finally {
+                        this.decoding.delete(m);
+                        this.dropPayload(m);
+                    }
+                }),
+            );
+        }
+    }
+
+    /** The accumulated state, as a sharded run's instance writes it, once the sample's images are decoded. */
+    async finish(): Promise<WindowState> {
+        await this.decodePending(0);
+        while (this.decoding.size) await new Promise((r) => setImmediate(r));
+        return {
+            ...this.state,
+            observedTypes: { counts: Object.fromEntries([...this.observed].sort()), other: this.state.observedTypes.other },
+        };
     }
 
     /** Whether `item` would be among the `size` smallest (decodes in flight may each take a place). */
@@ -425,14 +481,6 @@ export class WindowAnalysis {
 
     private sample(where: string, text: string): void {
         insertBounded(this.state.errorSamples, { where, text: `${where}: ${text}`.slice(0, MAX_SAMPLE_TEXT) }, MAX_SAMPLES, byWhere);
-    }
-
-    /** The accumulated state, as a sharded run's instance writes it. */
-    snapshot(): WindowState {
-        return {
-            ...this.state,
-            observedTypes: { counts: Object.fromEntries([...this.observed].sort()), other: this.state.observedTypes.other },
-        };
     }
 }
 

@@ -137,7 +137,7 @@ async function analyseWindow(
         }
         await Promise.all(batch);
     }
-    return analysis.snapshot();
+    return analysis.finish();
 }
 
 function readGroundTruth(settings: MonitorSettings, baseline: MonitoringBaseline, s3: Pick<S3Client, "send"> | undefined) {

@@ -90,8 +90,8 @@ describe("monitor image sample and sharded runs", function () {
         expect(r.counts.sampled).to.equal(40);
         expect(r.counts.images).to.be.at.most(40);
         expect(r.counts.inputs).to.equal(200);
-        // Bottom-k of a random priority: about k (1 + ln(n / k)) decodes (k = 40, n = 200: 104), plus the lowest-confidence strip.
-        expect(r.decodes).to.be.below(150);
+        // The sample's 40 images, decoded once at the end, plus the lowest-confidence strip's candidates (8 (1 + ln(200 / 8)) = 34).
+        expect(r.decodes).to.be.within(40, 80);
         const stats = JSON.parse(readFileSync(join(work, "single-sampled", MONITORING_OUTPUT_FILES.statistics), "utf8"));
         const brightness = stats.features.find((f: { name: string }) => f.name === "image_brightness");
         expect(brightness.numerical_statistics.common.num_present).to.equal(r.counts.images);
