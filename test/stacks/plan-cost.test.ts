@@ -32,7 +32,7 @@ function platformLines(alarms: number): number {
         (100_000 / 1000) * 0.005 + // assumed PUTs
         (1_000_000 / 1000) * 0.0004 + // assumed GETs
         alarms * 0.1 +
-        2 * 13 * 0.3 + // two monitored models, 13 metrics each
+        2 * 14 * 0.3 + // two monitored models, 14 metrics each
         1 * 3 + // one dashboard
         1 * 0.1 + // a 1 GB jobs image
         ((RUNS.hourly + RUNS.daily) / 1e6) * 1 // scheduler invocations
