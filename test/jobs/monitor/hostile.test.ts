@@ -116,7 +116,7 @@ describe("monitor job on hostile capture files", function () {
         const good = await goodLines(30, 3);
         const template = JSON.parse(good[0]);
         const lines = [...good];
-        for (let i = 0; i < 50_000; i++) {
+        for (let i = 0; i < 5000; i++) {
             template.eventMetadata.eventId = `flood-${i}`;
             template.captureData.endpointInput.observedContentType = `image/x-flood-${i}`;
             template.captureData.endpointInput.data = "";
@@ -126,12 +126,13 @@ describe("monitor job on hostile capture files", function () {
         const s = settings(capture);
         const r = await runMonitor(s);
         const observed = r.contentTypes.observed;
-        expect(Object.keys(observed).length).to.be.at.most(21);
-        expect(Object.values(observed).reduce((a, b) => a + b, 0)).to.equal(50_030);
-        expect(observed.other).to.be.above(49_000);
+        expect(Object.values(observed).reduce((a, b) => a + b, 0)).to.equal(5030);
+        // image/jpeg (the 30 good lines) and the first 19 flood values are tracked; the other 4,981 are counted together.
+        expect(Object.keys(observed)).to.have.length(21);
+        expect(observed.other).to.equal(5000 - 19);
         const report = readFileSync(join(s.output, MONITORING_OUTPUT_FILES.report), "utf8");
         const statistics = readFileSync(join(s.output, MONITORING_OUTPUT_FILES.statistics), "utf8");
-        expect(report.length + statistics.length, "outputs stay small").to.be.below(300_000);
+        expect(report.length + statistics.length, "outputs stay small").to.be.below(120_000);
     });
 
     it("refuses a baseline with negative, non-finite or string counts, naming the field", async () => {
