@@ -62,8 +62,15 @@ export async function runMonitor(settings: MonitorSettings, clients: MonitorClie
     }
 
     await ensureWritableFolders([settings.output]);
-    const claims: Claim[] = [claimLocal(settings.output, claimOptions)];
+    const local = claimLocal(settings.output, claimOptions);
+    const claims: Claim[] = [local];
     try {
+        const present = Object.values(MONITORING_OUTPUT_FILES).filter((f) => existsSync(join(settings.output, f)));
+        if (!local.tookOver && present.length)
+            throw new JobError(
+                `${settings.output} already holds ${present.join(", ")} of a run that never claimed it; ` +
+                    "they are kept as they are: choose an empty output folder or move them away first",
+            );
         if (settings.upload) {
             const { bucket, prefix } = uploadPrefix(settings.upload, settings.window);
             const claim = await claimS3(s3!, bucket, prefix, claimOptions, settings.uploadKmsKeyId);

@@ -182,7 +182,7 @@ export const USAGE = `monitor: compares captured endpoint traffic with the model
   --capture DIR          capture files <endpoint>/<variant>/yyyy/mm/dd/hh/*.jsonl (default ${PROCESSING_PATHS.monitor.capture}, or $dataset_source)
   --baseline PATH        monitoring_baseline.json or its folder (default ${PROCESSING_PATHS.monitor.baseline}, or $baseline_statistics)
   --ground-truth DIR     JSON lines {"inferenceId"|"eventId", "label"} (default ${PROCESSING_PATHS.monitor.groundTruth} when present)
-  --output DIR           statistics.json, constraint_violations.json, report.html (default ${PROCESSING_PATHS.monitor.output}, or $output_path)
+  --output DIR           statistics.json, constraint_violations.json, report.html, then _complete.json (default ${PROCESSING_PATHS.monitor.output}, or $output_path)
   --config DIR           folder of ${JOB_CONFIG_FILE} with the thresholds (default ${PROCESSING_PATHS.config}; or $${MONITOR_THRESHOLDS_ENV})
   --stack S --model M    local runs: take the thresholds from Pulumi.<S>.yaml instead
   --start-time ISO       window start (inclusive); "auto" derives it from --execution-time and --period

@@ -110,6 +110,15 @@ describe("monitor window claims", function () {
             expect(completionIn(s.output).runId).to.equal("execution-1");
         });
 
+        it("keeps the files of a run that never claimed the folder (from before claims) as they are", async () => {
+            const s = settings();
+            mkdirSync(s.output, { recursive: true });
+            writeFileSync(join(s.output, MONITORING_OUTPUT_FILES.statistics), "{}");
+            const refused = await failure(runMonitor(s));
+            expect(refused.message).to.contain("never claimed it");
+            expect(readFileSync(join(s.output, MONITORING_OUTPUT_FILES.statistics), "utf8")).to.equal("{}");
+        });
+
         it("takes over an expired or released claim", async () => {
             for (const held of [
                 claim("slow-run", { leaseUntil: new Date(Date.now() - 1000).toISOString() }),
