@@ -1,5 +1,7 @@
 import { z } from "zod";
-import { describeInstanceTypes, InstanceUse, isPricedFor, pricedInstanceTypes } from "./prices";
+import { instanceTypeProblem, InstanceUse, suggestion } from "./instance-types";
+import { describeInstanceTypes, InstanceUse as PricedUse, isPricedFor, pricedInstanceTypes } from "./prices";
+import { isSageMakerRegion, SAGEMAKER_REGIONS } from "./regions";
 
 /**
  * The typed stack configuration: one schema, the only place defaults live.
@@ -21,11 +23,14 @@ export const TRAINING_GPU_FAMILIES = ["p2", "p3", "p3dn", "g4dn", "g5"] as const
 
 const RESNET_DEPTHS = [18, 34, 50, 101, 152, 200];
 const MODEL_NAME = /^[a-z][a-z0-9-]*[a-z0-9]$/;
-const INSTANCE_TYPE = /^ml\.[a-z0-9]+\.[a-z0-9]+$/;
+/**
+ * Class names become folder names (`<class>/<image>`) and S3 key segments (`<model>/batches/<id>/<class>/...`),
+ * so they are kept to characters that mean nothing to a path, a URL or a list file.
+ */
+export const CLASS_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const SCHEDULE_EXPRESSION = /^(rate\(\d+ (minute|minutes|hour|hours|day|days)\)|cron\(.+\))$/;
 const EMAIL = /^[^@\s]+@[^@\s]+\.[^@\s]+$/;
 const MODEL_PACKAGE_ARN = /^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package\/[a-zA-Z0-9-]+\/\d+$/;
-const REGION = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 
 const fraction = (what: string) =>
     z
@@ -37,14 +42,26 @@ const positiveInt = (what: string) =>
         .number({ error: `must be a whole number >= 1 (${what})` })
         .int({ error: `must be a whole number (${what})` })
         .min(1, { error: `must be >= 1 (${what})` });
-const instanceType = (example: string, use: InstanceUse) =>
-    z
-        .string({ error: `must be a SageMaker instance type such as ${example}` })
-        .regex(INSTANCE_TYPE, { error: `must be a SageMaker instance type such as ${example}` })
-        // The cost estimate prices every instance the stack can run; an unpriced one is refused, not guessed.
-        .refine((t) => !INSTANCE_TYPE.test(t) || (use === "training" && !isTrainingGpuInstance(t)) || isPricedFor(use, t), {
-            error: `has no price in infra/prices.ts for ${use} use; priced ${use} instances: ${describeInstanceTypes(pricedInstanceTypes(use))} (add a row with its source to use another)`,
-        });
+/**
+ * An instance type every one of `uses` accepts (the lists of the SageMaker API model), with a "did you mean";
+ * then one the cost estimate can price (`priced`), since an unpriced one is refused, not guessed.
+ */
+const instanceType = (uses: InstanceUse | readonly InstanceUse[], example: string, priced: PricedUse) =>
+    z.string({ error: `must be a SageMaker instance type such as ${example}` }).superRefine((type, ctx) => {
+        const problem = instanceTypeProblem(uses, type);
+        if (problem) ctx.addIssue({ code: "custom", message: problem });
+        // A CPU training type gets the GPU message alone (below).
+        else if ((priced !== "training" || isTrainingGpuInstance(type)) && !isPricedFor(priced, type))
+            ctx.addIssue({
+                code: "custom",
+                message: `has no price in infra/prices.ts for ${priced} use; priced ${priced} instances: ${describeInstanceTypes(pricedInstanceTypes(priced))} (add a row with its source to use another)`,
+            });
+    });
+/** A held-out share: above 0, because every class needs at least one image in each held-out split. */
+const heldOut = (what: string, why: string) =>
+    fraction("share of each class").gt(0, {
+        error: `must be > 0: every class needs at least one ${what} image ${why} (and one ${what === "test" ? "validation" : "test"} image), so each class needs at least 3 images`,
+    });
 const emails = z.array(z.string().regex(EMAIL, { error: "must be an e-mail address such as ml-oncall@example.com" }), {
     error: "must be a list of e-mail addresses",
 });
@@ -61,13 +78,13 @@ export function isGpuInstance(type: string): boolean {
 const trainingSchema = z
     .strictObject({
         /** GPU instance for the built-in algorithm. Defaults to ml.g4dn.xlarge. */
-        instanceType: instanceType("ml.g4dn.xlarge", "training")
-            .default("ml.g4dn.xlarge")
-            .refine(isTrainingGpuInstance, {
+        instanceType: instanceType("training", "ml.g4dn.xlarge", "training")
+            .refine((t) => instanceTypeProblem("training", t) !== undefined || isTrainingGpuInstance(t), {
                 error: `is not a GPU instance; the image-classification algorithm trains on ${TRAINING_GPU_FAMILIES.map(
                     (f) => `ml.${f}`,
                 ).join(", ")} (for example ml.g4dn.xlarge)`,
-            }),
+            })
+            .default("ml.g4dn.xlarge"),
         instanceCount: positiveInt("training instances").max(8, { error: "must be at most 8" }).default(1),
         /** Managed spot training with checkpoints. Defaults to true. */
         spot: z.boolean({ error: "must be true or false" }).default(true),
@@ -104,13 +121,18 @@ const trainingSchema = z
                 error: "must be one of none, crop, crop_color, crop_color_transform",
             })
             .default("crop_color_transform"),
-        /** CPU instance for the preprocess and evaluate jobs. Defaults to ml.m5.xlarge. */
-        processingInstanceType: instanceType("ml.m5.xlarge", "processing").default("ml.m5.xlarge"),
-        /** Fractions of each class held out; train is the rest. Defaults to 0.1 and 0.1. */
+        /** CPU instance for the preprocess and evaluate jobs and the test set's batch transform. Defaults to ml.m5.xlarge. */
+        processingInstanceType: instanceType(["processing", "transform"], "ml.m5.xlarge", "processing").default("ml.m5.xlarge"),
+        /**
+         * Images whose shorter side is below this many pixels are dropped and reported instead of upscaled to the
+         * image shape. Off by default: every image is used, smaller ones upscaled.
+         */
+        minImageSide: positiveInt("pixels").max(4096, { error: "must be at most 4096 (pixels)" }).optional(),
+        /** Fractions of each class held out (each > 0); train is the rest. Defaults to 0.1 and 0.1. */
         split: z
             .strictObject({
-                validation: fraction("share of each class").default(0.1),
-                test: fraction("share of each class").default(0.1),
+                validation: heldOut("validation", "for early stopping and choosing the best epoch").default(0.1),
+                test: heldOut("test", "for the quality gate to judge").default(0.1),
             })
             .default({ validation: 0.1, test: 0.1 }),
         seed: z.number().int({ error: "must be a whole number" }).default(42),
@@ -148,7 +170,7 @@ const autoscalingSchema = z.strictObject({
 });
 
 const endpointSchema = z.strictObject({
-    instanceType: instanceType("ml.m5.large", "endpoint").default("ml.m5.large"),
+    instanceType: instanceType("endpoint", "ml.m5.large", "endpoint").default("ml.m5.large"),
     instanceCount: positiveInt("instances").default(1),
     autoscaling: autoscalingSchema.optional(),
     /** Share of requests captured. Defaults to 100 in staging and 80 in prod (see `defaultCapturePercent`). */
@@ -227,10 +249,25 @@ const qualitySchema = z.strictObject({
 const modelSchema = z.strictObject({
     description: z.string().max(256).optional(),
     classes: z
-        .array(z.string().min(1, { error: "class names must not be empty" }), { error: "must be a list of class names" })
+        .array(
+            z.string({ error: "class names must be strings" }).regex(CLASS_NAME, {
+                error: 'must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (class names become folder names and S3 key segments)',
+            }),
+            { error: "must be a list of class names" },
+        )
         .min(2, { error: "needs at least 2 classes" })
         .max(1000, { error: "allows at most 1000 classes" })
-        .refine((c) => new Set(c).size === c.length, { error: "has duplicate class names" }),
+        .refine((c) => new Set(c).size === c.length, { error: "has duplicate class names" })
+        .superRefine((classes, ctx) => {
+            const byLower = new Map<string, string[]>();
+            for (const c of new Set(classes)) byLower.set(c.toLowerCase(), [...(byLower.get(c.toLowerCase()) ?? []), c]);
+            const clashes = [...byLower.values()].filter((names) => names.length > 1).map((names) => names.join(", "));
+            if (clashes.length)
+                ctx.addIssue({
+                    code: "custom",
+                    message: `has class names that differ only in case (${clashes.join("; ")}); their folders would be one folder on macOS and Windows`,
+                });
+        }),
     /** [channels, height, width] the algorithm trains on. */
     imageShape: z.tuple(
         [
@@ -255,9 +292,17 @@ const modelSchema = z.strictObject({
 const platformSchema = z
     .strictObject({
         environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` }),
-        region: z
-            .string({ error: "is required (set aws:region), for example us-east-1" })
-            .regex(REGION, { error: "must be an AWS region such as us-east-1" }),
+        region: z.string({ error: "is required (set aws:region), for example us-east-1" }).superRefine((region, ctx) => {
+            if (!isSageMakerRegion(region))
+                ctx.addIssue({
+                    code: "custom",
+                    message: `must be an AWS region such as us-east-1, one where SageMaker is available${suggestion(
+                        region,
+                        SAGEMAKER_REGIONS,
+                        `: ${SAGEMAKER_REGIONS.join(", ")}`,
+                    )}`,
+                });
+        }),
         tags: z.record(z.string(), z.string({ error: "tag values must be strings" })).default({}),
         alerts: z.strictObject({ emails: emails.default([]) }).default({ emails: [] }),
         budget: z
@@ -430,7 +475,15 @@ export function parsePlatformConfig(input: unknown, source?: string): PlatformCo
     throw new ConfigError(problems, source);
 }
 
+/** Keys the stack file spells differently from the schema (the region is Pulumi's own `aws:region`). */
+const STACK_FILE_KEYS: Record<string, string> = { region: "aws:region" };
+
 function toProblem(input: unknown, issue: z.core.$ZodIssue): ConfigProblem {
+    const problem = describeIssue(input, issue);
+    return { ...problem, path: STACK_FILE_KEYS[problem.path] ?? problem.path };
+}
+
+function describeIssue(input: unknown, issue: z.core.$ZodIssue): ConfigProblem {
     const path = issue.path.map(String);
     if (issue.code === "unrecognized_keys") {
         const allowed = allowedKeysAt(path);

@@ -61,9 +61,19 @@ export function minimumPerClass(fractions: SplitFractions): number {
  * Stratified split: each class is shuffled with a PRNG seeded by `seed` and the class name, then cut by the
  * fractions, so every class appears in every split in its own proportion and the same input and seed give the
  * same split. `byClass` must list every class (in class-index order) with its items in a stable order.
- * Throws JobError naming every class that is too small.
+ * Throws JobError when a held-out fraction is 0, and naming every class that is too small.
  */
 export function stratifiedSplit<T>(byClass: ReadonlyMap<string, readonly T[]>, fractions: SplitFractions, seed: number): Split<T> {
+    // Without validation images the algorithm cannot pick its best epoch; without test images the quality gate judges nothing.
+    for (const [name, other] of [
+        ["validation", "test"],
+        ["test", "validation"],
+    ] as const)
+        if (!(fractions[name] > 0))
+            throw new JobError(
+                `split.${name} is ${fractions[name]}: every class needs at least one ${name} image (and one ${other} image); ` +
+                    `set training.split.${name} above 0 in the model's config`,
+            );
     const needed = minimumPerClass(fractions);
     const tooSmall = [...byClass].filter(([, items]) => items.length < needed).map(([name, items]) => `${name} has ${items.length}`);
     if (tooSmall.length > 0)

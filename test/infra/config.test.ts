@@ -162,7 +162,117 @@ describe("stack config", () => {
             'alerts.emails.0: "oncall" must be an e-mail address',
         ],
     ];
-    for (const [what, mutate, expected] of cases) {
+    // Values that used to pass and silently disabled a safety (a class name that is a path, a split that leaves
+    // no test images, an instance type or region AWS does not have).
+    const unsafe: Array<[string, (c: any) => void, string]> = [
+        [
+            "a class name with a slash",
+            (c) => {
+                c.models["traffic-signs"].classes = ["stop", "speed/limit"];
+            },
+            'models.traffic-signs.classes.1: "speed/limit" must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit (class names become folder names and S3 key segments)',
+        ],
+        [
+            "a class name that is a parent-folder reference",
+            (c) => {
+                c.models["traffic-signs"].classes = ["stop", ".."];
+            },
+            'models.traffic-signs.classes.1: ".." must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit',
+        ],
+        [
+            "a class name with a newline",
+            (c) => {
+                c.models["traffic-signs"].classes = ["stop\nsign", "yield"];
+            },
+            'models.traffic-signs.classes.0: "stop\\nsign" must be 1-64 letters, digits, ".", "_" or "-"',
+        ],
+        [
+            "class names that differ only in case",
+            (c) => {
+                c.models["traffic-signs"].classes = ["Stop", "stop", "yield"];
+            },
+            'models.traffic-signs.classes: ["Stop","stop","yield"] has class names that differ only in case (Stop, stop)',
+        ],
+        [
+            "a split that holds out no test images",
+            (c) => {
+                c.models["traffic-signs"].training = { split: { validation: 0.1, test: 0 } };
+            },
+            "models.traffic-signs.training.split.test: 0 must be > 0: every class needs at least one test image for the quality gate to judge " +
+                "(and one validation image), so each class needs at least 3 images",
+        ],
+        [
+            "a split that holds out no validation images",
+            (c) => {
+                c.models["traffic-signs"].training = { split: { validation: 0, test: 0 } };
+            },
+            "models.traffic-signs.training.split.validation: 0 must be > 0",
+        ],
+        [
+            "a misspelt training instance type",
+            (c) => {
+                c.models["traffic-signs"].training = { instanceType: "ml.g4dn.xlarg" };
+            },
+            'models.traffic-signs.training.instanceType: "ml.g4dn.xlarg" is not a SageMaker training instance type; did you mean ml.g4dn.xlarge?',
+        ],
+        [
+            "a misspelt processing instance type",
+            (c) => {
+                c.models["traffic-signs"].training = { processingInstanceType: "ml.m5.xlargee" };
+            },
+            'models.traffic-signs.training.processingInstanceType: "ml.m5.xlargee" is not an instance type of both SageMaker Processing and Batch Transform; did you mean ml.m5.xlarge?',
+        ],
+        [
+            "a misspelt endpoint instance type",
+            (c) => {
+                c.models["traffic-signs"].endpoint = { instanceType: "ml.m5.lage" };
+            },
+            'models.traffic-signs.endpoint.instanceType: "ml.m5.lage" is not a SageMaker real-time endpoint instance type; did you mean ml.m5.large?',
+        ],
+        [
+            "a region that does not exist",
+            (c) => {
+                c.region = "us-east-8";
+            },
+            'aws:region: "us-east-8" must be an AWS region such as us-east-1, one where SageMaker is available; did you mean us-east-1 or us-east-2?',
+        ],
+        [
+            "a minimum image side of 0",
+            (c) => {
+                c.models["traffic-signs"].training = { minImageSide: 0 };
+            },
+            "models.traffic-signs.training.minImageSide: 0 must be >= 1 (pixels)",
+        ],
+    ];
+    it("lists every unsafe value of a stack file in one error", () => {
+        const c = base();
+        const m = c.models["traffic-signs"];
+        m.classes = ["stop", "a/b"];
+        m.training = { instanceType: "ml.g4dn.xlarg", split: { validation: 0.1, test: 0 } };
+        m.endpoint = { instanceType: "ml.m5.lage" };
+        c.region = "eu-wast-1";
+        try {
+            parsePlatformConfig(c, "Pulumi.staging.yaml");
+            expect.fail("accepted");
+        } catch (e) {
+            expect((e as ConfigError).problems.map((p) => p.path)).to.have.members([
+                "models.traffic-signs.classes.1",
+                "models.traffic-signs.training.instanceType",
+                "models.traffic-signs.training.split.test",
+                "models.traffic-signs.endpoint.instanceType",
+                "aws:region",
+            ]);
+        }
+    });
+
+    it("accepts a minimum image side and carries it into the model's settings", () => {
+        const c = base();
+        c.models["traffic-signs"].training = { minImageSide: 24 };
+        expect(parsePlatformConfig(c).models["traffic-signs"].training.minImageSide).to.equal(24);
+        expect(parsePlatformConfig(base()).models["traffic-signs"].training.minImageSide).to.equal(undefined);
+    });
+
+    for (const [what, mutate, expected] of [...cases, ...unsafe]) {
         it(`reports ${what} with key, value and what is allowed`, () => {
             const c = base();
             mutate(c);
@@ -197,7 +307,7 @@ describe("stack config", () => {
             expect(err.problems.map((p) => p.path)).to.have.members([
                 "models.traffic-signs.training.instanceType",
                 "models.traffic-signs.endpoint.dataCapturePercent",
-                "region",
+                "aws:region",
             ]);
             expect(err.message).to.match(/^Pulumi\.staging\.yaml has 3 problems; nothing was deployed:\n {2}- /);
         }

@@ -68,4 +68,16 @@ describe("jobs/lib/split", () => {
             /classes too small to split \(each needs at least 3 usable images.*\): b has 2; empty has 0; add images/,
         );
     });
+
+    it("refuses a split that would leave a class without validation or test images", () => {
+        const byClass = new Map([
+            ["a", items("a", 10)],
+            ["b", items("b", 10)],
+        ]);
+        expect(() => stratifiedSplit(byClass, { validation: 0.2, test: 0 }, 1)).to.throw(
+            JobError,
+            /split\.test is 0: every class needs at least one test image \(and one validation image\); set training\.split\.test above 0/,
+        );
+        expect(() => stratifiedSplit(byClass, { validation: 0, test: 0 }, 1)).to.throw(JobError, /split\.validation is 0/);
+    });
 });
