@@ -228,7 +228,7 @@ async function listLocalImages(
     const labelsInside = labelsPath ? relative(dir, resolve(labelsPath)).split("\\").join("/") : undefined;
     const images: LocalImage[] = [];
     const seen = new Set<string>();
-    for await (const file of walkFiles(dir)) {
+    for await (const file of walkFiles(dir, (skip) => skipped.push({ file: skip.path, reason: skip.reason }))) {
         if (file === labelsInside) continue;
         const ext = extname(file).toLowerCase();
         if (!IMAGE_CONTENT_TYPES[ext]) {

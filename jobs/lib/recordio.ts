@@ -58,6 +58,14 @@ export function encodeRecord(data: Buffer): Buffer[] {
     return out;
 }
 
+/**
+ * A path as the `.lst` file's third column: `%`, tab, newline and carriage return percent-encoded, so a file
+ * name holding them cannot add a column or a line (`decodeURIComponent` gives the path back).
+ */
+export function listPath(path: string): string {
+    return path.replace(/[%\t\n\r]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0")}`);
+}
+
 /** Text lines buffered in memory up to a small size, then appended to a file. */
 class LineFile {
     private pending: string[] = [];
@@ -81,7 +89,7 @@ class LineFile {
 
 /**
  * Streams image records to `<name>.rec`, with `<name>.idx` (`id\toffset`, what MXNet's indexed reader uses)
- * and `<name>.lst` (`id\tlabel\tpath`, im2rec's list format). Files are written under temporary names and
+ * and `<name>.lst` (`id\tlabel\tpath`, im2rec's list format, the path escaped by `listPath`). Files are written under temporary names and
  * renamed by `commit()`; `abort()` removes them.
  */
 export class RecordIOWriter {
@@ -118,7 +126,7 @@ export class RecordIOWriter {
         this.offset += written;
         this.count++;
         await this.idx.add(`${id}\t${at}\n`);
-        await this.lst.add(`${id}\t${label.toFixed(6)}\t${source}\n`);
+        await this.lst.add(`${id}\t${label.toFixed(6)}\t${listPath(source)}\n`);
     }
 
     /** Closes the files and moves them to their final names. */

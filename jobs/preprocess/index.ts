@@ -187,9 +187,9 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
         ],
         "preprocess",
     );
-    await ensureWritableFolders([outputs.train, outputs.validation, outputs.test, outputs.metadata]);
 
-    // 1. Which files, with which label. Unknown labels stop the job before any work is done.
+    // 1. Which files, with which label. A missing input or an unknown label stops the job before any work is
+    // done, and before any output folder is created.
     const dropped: Array<{ file: string; reason: string }> = [];
     const { candidates, labelsNotFound, filesSeen } = await listCandidates(input, opts.labels, dropped);
     const classIndex = new Map(config.classes.map((c, i) => [c, i]));
@@ -204,6 +204,7 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
                 `its classes are: ${config.classes.join(", ")}. Fix the folder names or labels, or add the classes to the model's config`,
         );
     }
+    await ensureWritableFolders([outputs.train, outputs.validation, outputs.test, outputs.metadata]);
 
     // 2. Decode, measure and hash every image (bounded concurrency, results in a stable order).
     const duplicates: Array<{ file: string; duplicate_of: string }> = [];
@@ -302,7 +303,7 @@ async function listCandidates(input: string, labelsPath: string | undefined, dro
     const candidates: Candidate[] = [];
     const seenNames = new Set<string>();
     let filesSeen = 0;
-    for await (const file of walkFiles(input)) {
+    for await (const file of walkFiles(input, (skip) => dropped.push({ file: skip.path, reason: skip.reason }))) {
         const name = posix.basename(file);
         // The ingest CLI's bookkeeping files travel with the images; they are not data.
         if (name === BATCH_MANIFEST_FILE || name === BATCH_METADATA_FILE || file === labelsInside) continue;

@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { readdirSync, readFileSync, writeFileSync } from "fs";
+import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "fs";
 import { join } from "path";
 import sharp from "sharp";
 import { JobModelConfig } from "../../infra/job-contract";
@@ -250,5 +250,56 @@ describe("preprocess job (real images)", function () {
         expect(r.splits.dog).to.deep.equal({ train: 3, validation: 1, test: 1 });
         expect(r.dropped.files).to.deep.equal([{ file: "images/unlabelled.jpg", reason: `not labelled in ${labels}` }]);
         expect(r.labels_not_found).to.deep.equal(["gone.jpg"]);
+    });
+});
+
+describe("preprocess job: file names and links", function () {
+    this.timeout(30_000);
+
+    it("creates no output folders when the input folder does not exist", async () => {
+        const out = tempDir("preprocess-noinput");
+        const err = await runPreprocess({ input: join(out, "missing"), outputs: outputsIn(join(out, "run")), config }).catch((e) => e);
+        expect(err).to.be.instanceOf(JobError);
+        expect(err.message).to.match(/input folder .*missing does not exist or is not a folder/);
+        expect(existsSync(join(out, "run"))).to.equal(false, "no empty output folders left behind");
+    });
+
+    it("writes one .lst line per record whatever characters the file names hold", async () => {
+        const input = tempDir("preprocess-names");
+        const names = ["tab\there.jpg", "new\nline.jpg", "carriage\rreturn.jpg", "100%.jpg", "plain.jpg"];
+        for (const cls of config.classes) for (const n of names) writeAt(input, `${cls}/${n}`, await noiseImage(16, 16, "jpeg"));
+        const out = tempDir("preprocess-names-out");
+        await runPreprocess({ input, outputs: outputsIn(out), config });
+        for (const split of ["train", "validation"]) {
+            const lines = readFileSync(join(out, split, `${split}.lst`), "utf8")
+                .split("\n")
+                .filter((l) => l !== "");
+            const records = readImageRecords(join(out, split, `${split}.rec`));
+            expect(lines).to.have.length(records.length);
+            for (const [i, line] of lines.entries()) {
+                const columns = line.split("\t");
+                expect(columns, line).to.have.length(3);
+                expect(Number(columns[0])).to.equal(i);
+                const source = decodeURIComponent(columns[2]);
+                expect(config.classes.indexOf(source.split("/")[0])).to.equal(records[i].label);
+                expect(names).to.include(source.split("/")[1]);
+            }
+        }
+    });
+
+    it("uses images linked from inside the input and reports links that lead outside it", async () => {
+        const input = tempDir("preprocess-links");
+        const outside = tempDir("preprocess-links-outside");
+        for (const cls of config.classes) for (let i = 0; i < 3; i++) writeAt(input, `${cls}/${i}.jpg`, await noiseImage(16, 16, "jpeg"));
+        writeAt(input, ".originals/extra.jpg", await noiseImage(16, 16, "jpeg"));
+        writeAt(outside, "far.jpg", await noiseImage(16, 16, "jpeg"));
+        symlinkSync(join(input, ".originals", "extra.jpg"), join(input, "cat", "linked.jpg"));
+        symlinkSync(join(outside, "far.jpg"), join(input, "dog", "far.jpg"));
+        const report = await runPreprocess({ input, outputs: outputsIn(tempDir("preprocess-links-out")), config });
+        expect(report.splits.cat.train + report.splits.cat.validation + report.splits.cat.test, JSON.stringify(report.splits)).to.equal(4);
+        expect(report.dropped.files).to.deep.include({
+            file: "dog/far.jpg",
+            reason: `symbolic link to ${join(outside, "far.jpg")}, outside the input folder; copy the files in or link to a folder inside it`,
+        });
     });
 });

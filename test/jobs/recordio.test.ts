@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { readFileSync, readdirSync } from "fs";
 import { join } from "path";
-import { encodeRecord, irHeader, RecordIOWriter } from "../../jobs/lib/recordio";
+import { encodeRecord, irHeader, listPath, RecordIOWriter } from "../../jobs/lib/recordio";
 import { tempDir } from "./support/images";
 import { readImageRecords, readIndex, readList, readRawRecords } from "./support/mxnet-recordio";
 
@@ -89,5 +89,11 @@ describe("jobs/lib/recordio", () => {
         await writer.write(0, 0, Buffer.from("a"), "a.jpg");
         await writer.abort();
         expect(readdirSync(dir)).to.deep.equal([]);
+    });
+
+    it("escapes the characters that would break a .lst line, reversibly", () => {
+        expect(listPath("cat/a\tb\nc\rd%e.jpg")).to.equal("cat/a%09b%0Ac%0Dd%25e.jpg");
+        expect(decodeURIComponent(listPath("cat/a\tb\nc\rd%e é.jpg"))).to.equal("cat/a\tb\nc\rd%e é.jpg");
+        expect(listPath("cat/plain-name_1.jpg")).to.equal("cat/plain-name_1.jpg");
     });
 });
