@@ -1,10 +1,10 @@
 import { S3Client } from "@aws-sdk/client-s3";
 import { STSClient } from "@aws-sdk/client-sts";
 import { readStackFile } from "../../infra/stack-file";
-import { defaultBatchId, ingest } from "../ingest";
+import { BatchRecord, defaultBatchId, ingest } from "../ingest";
 import { Progress } from "../ingest/progress";
 import { parseFlags, stringFlag } from "../lib/args";
-import { JobError } from "../lib/errors";
+import { JobError, listSome } from "../lib/errors";
 import { CliError, modelOf, projectDir, resolveStack, runCli } from "./common";
 
 export const USAGE = `usage: npm run ingest -- --stack STACK --model MODEL DIR [--labels export.json] [--bucket NAME] [--batch-id ID]
@@ -74,10 +74,7 @@ export async function main(argv: string[], deps: IngestDeps = {}): Promise<void>
             progress: new Progress(stderr),
         });
         const b = result.batch;
-        if (b.class_conflicts.length > 0)
-            stderr.write(
-                `warning: ${b.class_conflicts.length} images were uploaded before under another class (see batch.json class_conflicts)\n`,
-            );
+        if (b.label_conflicts.length > 0) stderr.write(`warning: ${conflictWarning(b.label_conflicts)}\n`);
         if (b.skipped.length > 0) stderr.write(`skipped ${b.skipped.length} files (see batch.json skipped)\n`);
         const stdout = deps.stdout ?? process.stdout;
         stdout.write(
@@ -89,6 +86,18 @@ export async function main(argv: string[], deps: IngestDeps = {}): Promise<void>
         if (e instanceof JobError) throw new CliError(e.message);
         throw e;
     }
+}
+
+/** One line naming the first few conflicting images and what preprocess does with them. */
+export function conflictWarning(conflicts: BatchRecord["label_conflicts"]): string {
+    const shown = listSome(
+        conflicts.map((c) => `${c.file} is also ${c.other_classes.join(", ")}`),
+        5,
+    );
+    return (
+        `${conflicts.length} image${conflicts.length === 1 ? " has" : "s have"} the same content as an image of another class (${shown}); ` +
+        "preprocess leaves every copy out of training until the wrong one is removed from the raw bucket (see batch.json label_conflicts)"
+    );
 }
 
 if (require.main === module) runCli(() => main(process.argv.slice(2)));

@@ -6,7 +6,7 @@ import { BATCH_METADATA_FILE } from "../../infra/job-contract";
 import { prefixes } from "../../infra/naming";
 import { JobError, listSome } from "../lib/errors";
 import { walkFiles } from "../lib/fs-walk";
-import { LabelLookup, readLabelStudioExport } from "../lib/label-studio";
+import { matchLabels, readLabelStudioExport } from "../lib/label-studio";
 import { mapOrdered } from "../lib/pool";
 import { Progress } from "./progress";
 
@@ -54,8 +54,11 @@ export interface BatchRecord {
     /** New images per class. */
     readonly classes: Record<string, number>;
     readonly skipped: Array<{ file: string; reason: string }>;
-    /** Local images whose content was uploaded before under another class. */
-    readonly class_conflicts: Array<{ file: string; class: string; uploaded_as: string }>;
+    /**
+     * Local images whose content is also filed under another class, in this folder or in an earlier batch
+     * (`sha256`: the hash in the images' keys). Preprocess leaves every copy of such an image out of training.
+     */
+    readonly label_conflicts: Array<{ file: string; class: string; other_classes: string[]; sha256: string }>;
     readonly total_images: number;
 }
 
@@ -112,7 +115,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
         throw new JobError(`no images under ${dir} (looked for ${Object.keys(IMAGE_CONTENT_TYPES).join(" ")} in class folders)`);
 
     // One listing of the model's raw data says which contents are already there (the hash is in each key).
-    const uploaded = new Map<string, { key: string; className: string }>();
+    const uploaded = new Map<string, Map<string, string>>(); // content hash -> class -> key
     const modelPrefix = prefixes.rawModel(model);
     for await (const key of listKeys(s3, bucket, `${modelPrefix}batches/`)) {
         if (key.startsWith(prefixes.rawBatch(model, batchId)))
@@ -120,7 +123,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
                 `batch ${batchId} of model ${model} already exists in s3://${bucket}/${prefixes.rawBatch(model, batchId)}; choose another --batch-id`,
             );
         const m = IMAGE_KEY.exec(key);
-        if (m) uploaded.set(m[3], { key, className: m[2] });
+        if (m) uploaded.set(m[3], (uploaded.get(m[3]) ?? new Map()).set(m[2], key));
     }
 
     const concurrency = opts.concurrency ?? 8;
@@ -136,20 +139,29 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
     }))
         hashed.push(h);
 
+    // A content is uploaded once per class it is filed under: a second class is a label conflict, which
+    // preprocess can only see (and keep out of training) if both claims are in the raw data.
+    const classesOf = new Map<string, Set<string>>();
+    for (const [hash, classes] of uploaded) classesOf.set(hash, new Set(classes.keys()));
+    for (const image of hashed) classesOf.set(image.hash, (classesOf.get(image.hash) ?? new Set()).add(image.className));
     const toUpload: Array<LocalImage & { hash: string; key: string }> = [];
-    const inBatch = new Set<string>();
-    const conflicts: BatchRecord["class_conflicts"] = [];
+    const inBatch = new Set<string>(); // `${hash}/${class}`
+    const conflicts: BatchRecord["label_conflicts"] = [];
     let alreadyUploaded = 0,
         duplicatesInBatch = 0;
     for (const image of hashed) {
-        const before = uploaded.get(image.hash);
-        if (before) {
-            alreadyUploaded++;
-            if (before.className !== image.className)
-                conflicts.push({ file: image.file, class: image.className, uploaded_as: before.className });
-        } else if (inBatch.has(image.hash)) duplicatesInBatch++;
+        const classes = classesOf.get(image.hash)!;
+        if (classes.size > 1)
+            conflicts.push({
+                file: image.file,
+                class: image.className,
+                other_classes: [...classes].filter((c) => c !== image.className).sort(),
+                sha256: image.hash,
+            });
+        if (uploaded.get(image.hash)?.has(image.className)) alreadyUploaded++;
+        else if (inBatch.has(`${image.hash}/${image.className}`)) duplicatesInBatch++;
         else {
-            inBatch.add(image.hash);
+            inBatch.add(`${image.hash}/${image.className}`);
             toUpload.push({ ...image, key: imageKey(model, batchId, image.className, image.hash, image.ext) });
         }
     }
@@ -169,7 +181,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
         /* in order, bounded */
     }
 
-    const allKeys = [...[...uploaded.values()].map((u) => u.key), ...toUpload.map((u) => u.key)].sort();
+    const allKeys = [...[...uploaded.values()].flatMap((byClass) => [...byClass.values()]), ...toUpload.map((u) => u.key)].sort();
     const perClass = Object.fromEntries(opts.classes.map((c) => [c, 0]));
     for (const u of toUpload) perClass[u.className]++;
     const batch: BatchRecord = {
@@ -183,7 +195,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
         duplicates_in_batch: duplicatesInBatch,
         classes: perClass,
         skipped,
-        class_conflicts: conflicts,
+        label_conflicts: conflicts,
         total_images: allKeys.length,
     };
     const batchKey = `${prefixes.rawBatch(model, batchId)}${BATCH_METADATA_FILE}`;
@@ -220,39 +232,39 @@ async function listLocalImages(
     labelsPath: string | undefined,
     skipped: Array<{ file: string; reason: string }>,
 ): Promise<LocalImage[]> {
-    let lookup: LabelLookup | undefined;
-    if (labelsPath) {
-        const { labelled } = readLabelStudioExport(labelsPath);
-        lookup = new LabelLookup(labelled, labelsPath);
-    }
+    const labelled = labelsPath ? readLabelStudioExport(labelsPath).labelled : undefined;
     const labelsInside = labelsPath ? relative(dir, resolve(labelsPath)).split("\\").join("/") : undefined;
-    const images: LocalImage[] = [];
-    const seen = new Set<string>();
+    const files: Array<{ file: string; ext: string }> = [];
     for await (const file of walkFiles(dir, (skip) => skipped.push({ file: skip.path, reason: skip.reason }))) {
         if (file === labelsInside) continue;
         const ext = extname(file).toLowerCase();
-        if (!IMAGE_CONTENT_TYPES[ext]) {
+        if (!IMAGE_CONTENT_TYPES[ext])
             skipped.push({ file, reason: `not an image file name (${Object.keys(IMAGE_CONTENT_TYPES).join(" ")})` });
-            continue;
-        }
-        if (lookup) {
-            seen.add(posix.basename(file));
-            const label = lookup.labelOf(file);
-            if (label === undefined) skipped.push({ file, reason: `not labelled in ${labelsPath}` });
-            else images.push({ file, className: label, ext: ext === ".jpeg" ? ".jpg" : ext });
-            continue;
-        }
-        const folder = posix.dirname(file);
-        if (folder === ".") skipped.push({ file, reason: "not inside a class folder" });
-        else images.push({ file, className: posix.basename(folder), ext: ext === ".jpeg" ? ".jpg" : ext });
+        else files.push({ file, ext: ext === ".jpeg" ? ".jpg" : ext });
     }
-    if (lookup) {
-        const missing = lookup.missingFrom(seen);
+    const images: LocalImage[] = [];
+    if (labelled) {
+        const { labels, missing } = matchLabels(
+            labelled,
+            files.map((f) => f.file),
+            labelsPath!,
+        );
         if (missing.length > 0)
             throw new JobError(
                 `${labelsPath} labels ${missing.length} images that are not under ${dir}: ${listSome(missing, 5)}; ` +
                     "point DIR at the folder holding the exported images",
             );
+        for (const { file, ext } of files) {
+            const label = labels.get(file);
+            if (label === undefined) skipped.push({ file, reason: `not labelled in ${labelsPath}` });
+            else images.push({ file, className: label, ext });
+        }
+        return images;
+    }
+    for (const { file, ext } of files) {
+        const folder = posix.dirname(file);
+        if (folder === ".") skipped.push({ file, reason: "not inside a class folder" });
+        else images.push({ file, className: posix.basename(folder), ext });
     }
     return images;
 }

@@ -16,29 +16,46 @@ export interface LabelStudioTask {
 }
 
 export interface LabelledImage {
-    /** The image's file name as the export names it (without Label Studio's upload prefix, see `exportFileName`). */
-    readonly file: string;
+    /** The image's path as the export names it, `/`-separated (see `exportPath`): what is matched against local files. */
+    readonly path: string;
     readonly label: string;
-    /** The name with Label Studio's upload prefix, for files saved from its upload folder as they are. */
+    /** The file name with Label Studio's upload prefix, for files saved from its upload folder as they are. */
     readonly uploadedAs?: string;
+    /** `export.json task 7`, for messages. */
+    readonly task: string;
 }
 
+/** Storage URIs whose path is the object key as the storage lists it (not URL-encoded). */
+const STORAGE_URI = /^(s3|gs|azure-blob):\/\/[^/]+\/(.+)$/;
+
 /**
- * The file name behind a task's `data.image`: `/data/upload/3/8f3a2b1c-stop.jpg`, `s3://bucket/dir/stop.jpg`,
- * `https://host/stop.jpg?X-Amz-...` and `/data/local-files/?d=dir/stop.jpg` all name `stop.jpg` (Label Studio
- * prefixes uploaded files with 8 hex digits and a dash; that prefix is dropped in `uploadedAs`).
+ * The path behind a task's `data.image`, as far as the export tells it:
+ * - `s3://bucket/signs/stop.jpg` (cloud storage, also gs:// and azure-blob://): the object key `signs/stop.jpg`;
+ * - `/data/local-files/?d=signs%2Fstop.jpg` (local storage): `signs/stop.jpg`, relative to Label Studio's document root;
+ * - `https://host/signs/stop.jpg?X-Amz-...`: the URL's path, `signs/stop.jpg`;
+ * - `/data/upload/3/8f3a2b1c-stop.jpg` (uploaded in the browser): only the name, `stop.jpg` (Label Studio
+ *   prefixes uploads with 8 hex digits and a dash; the prefixed name is `uploadedAs`).
+ * URL-encoded forms are decoded; a malformed percent-escape is a JobError naming the task (`where`).
  */
-export function exportFileName(image: string): { name: string; uploadedAs?: string } {
+export function exportPath(image: string, where: string): { path: string; uploadedAs?: string } {
+    const storage = STORAGE_URI.exec(image);
+    if (storage) return { path: storage[2] };
+    const decode = (text: string) => {
+        try {
+            return decodeURIComponent(text);
+        } catch {
+            throw new JobError(
+                `${where}: data.image ${JSON.stringify(image)} has a malformed percent-escape; fix the task's image path in Label Studio and export again`,
+            );
+        }
+    };
     const local = /[?&]d=([^&]+)/.exec(image);
-    const path = local ? decodeURIComponent(local[1]) : image.replace(/[?#].*$/, "");
-    let name = posix.basename(path);
-    try {
-        name = decodeURIComponent(name);
-    } catch {
-        /* keep as is */
-    }
+    if (local) return { path: decode(local[1]).replace(/^\/+/, "") };
+    const withoutQuery = image.replace(/[?#].*$/, "");
+    const path = decode(withoutQuery.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/]*/i, "")).replace(/^\/+/, "");
+    const name = posix.basename(path);
     const upload = /^[0-9a-f]{8}-(.+)$/.exec(name);
-    return upload && image.includes("/data/upload/") ? { name: upload[1], uploadedAs: name } : { name };
+    return upload && path.startsWith("data/upload/") ? { path: upload[1], uploadedAs: name } : { path };
 }
 
 /**
@@ -59,14 +76,14 @@ export function parseLabelStudioExport(doc: unknown, source: string): { labelled
             throw new JobError(`${where} has no data.image; the export must come from an image-classification project`);
         const annotation = [...(task.annotations ?? [])].reverse().find((a) => !a.was_cancelled);
         const choices = annotation?.result?.flatMap((r) => r.value?.choices ?? []) ?? [];
-        const { name, uploadedAs } = exportFileName(image);
+        const { path, uploadedAs } = exportPath(image, where);
         if (choices.length === 0) {
-            unlabelled.push(name);
+            unlabelled.push(path);
             return;
         }
         if (new Set(choices).size > 1)
-            throw new JobError(`${where} (${name}) has several classes (${choices.join(", ")}); each image needs exactly one`);
-        labelled.push({ file: name, label: choices[0], ...(uploadedAs ? { uploadedAs } : {}) });
+            throw new JobError(`${where} (${path}) has several classes (${choices.join(", ")}); each image needs exactly one`);
+        labelled.push({ path, label: choices[0], task: where, ...(uploadedAs ? { uploadedAs } : {}) });
     });
     return { labelled, unlabelled };
 }
@@ -83,38 +100,58 @@ export function readLabelStudioExport(path: string): { labelled: LabelledImage[]
     return parseLabelStudioExport(doc, path);
 }
 
+/** How many trailing path segments two paths share, when one of them ends with the whole of the other; else 0. */
+function suffixOverlap(a: readonly string[], b: readonly string[]): number {
+    const n = Math.min(a.length, b.length);
+    for (let i = 1; i <= n; i++) if (a[a.length - i] !== b[b.length - i]) return 0;
+    return n;
+}
+
 /**
- * Looks up a local file's label by its file name. Two tasks naming the same file with different labels make
- * the export ambiguous, which is an error listing them.
+ * Gives each local file (paths relative to the input folder) the label of the task whose path it matches: the
+ * two paths must end the same way, one of them in full (the export's `signs/stop/a.jpg` matches a local
+ * `stop/a.jpg` or `export/signs/stop/a.jpg`, never `yield/a.jpg`), and the file sharing the most trailing
+ * folders wins. A task that matches two files equally well, or a file that two tasks label differently, makes
+ * the export ambiguous: a JobError naming every such task and file. `missing` lists the tasks that match no file.
  */
-export class LabelLookup {
-    private readonly byName = new Map<string, string>();
-    private readonly entries: readonly LabelledImage[];
-
-    constructor(labelled: readonly LabelledImage[], source: string) {
-        const conflicts: string[] = [];
-        for (const { file, label, uploadedAs } of labelled) {
-            const known = this.byName.get(file);
-            if (known !== undefined && known !== label) conflicts.push(`${file} is labelled both ${known} and ${label}`);
-            this.byName.set(file, label);
-            if (uploadedAs) this.byName.set(uploadedAs, label);
+export function matchLabels(
+    labelled: readonly LabelledImage[],
+    files: readonly string[],
+    source: string,
+): { labels: Map<string, string>; missing: string[] } {
+    const byName = new Map<string, string[]>();
+    for (const f of files) {
+        const name = posix.basename(f);
+        byName.set(name, [...(byName.get(name) ?? []), f]);
+    }
+    const labels = new Map<string, { label: string; task: LabelledImage }>();
+    const problems: string[] = [];
+    const missing: string[] = [];
+    for (const task of labelled) {
+        let best = 0;
+        let matches: string[] = [];
+        for (const wanted of [task.path, ...(task.uploadedAs ? [task.uploadedAs] : [])]) {
+            const segments = wanted.split("/");
+            for (const file of byName.get(segments[segments.length - 1]) ?? []) {
+                const overlap = suffixOverlap(segments, file.split("/"));
+                if (overlap === 0 || overlap < best) continue;
+                if (overlap > best) [best, matches] = [overlap, []];
+                matches.push(file);
+            }
         }
-        this.entries = labelled;
-        if (conflicts.length > 0)
-            throw new JobError(
-                `${source} gives different labels to images with the same file name: ${listSome(conflicts)}; ` +
-                    "rename the files so each name is unique, or fix the annotations",
-            );
+        if (matches.length === 0) missing.push(task.path);
+        else if (matches.length > 1) problems.push(`${task.task} (${task.path}) matches both ${matches.join(" and ")}`);
+        else {
+            const known = labels.get(matches[0]);
+            if (known && known.label !== task.label)
+                problems.push(`${matches[0]} is labelled ${known.label} by ${known.task.task} and ${task.label} by ${task.task}`);
+            else labels.set(matches[0], { label: task.label, task });
+        }
     }
-
-    /** The label of a file (by its name, whatever folder it is in), or undefined when the export has none. */
-    labelOf(relativePath: string): string | undefined {
-        return this.byName.get(posix.basename(relativePath));
-    }
-
-    /** File names in the export that `seen` does not contain under either name (images labelled but not found). */
-    missingFrom(seen: ReadonlySet<string>): string[] {
-        const missing = this.entries.filter((e) => !seen.has(e.file) && !(e.uploadedAs && seen.has(e.uploadedAs))).map((e) => e.file);
-        return [...new Set(missing)];
-    }
+    if (problems.length > 0)
+        throw new JobError(
+            `${source} does not say which file an annotation is for: ${listSome(problems)}; ` +
+                "export from a storage whose paths match the folder (or point DIR at the folder the paths are relative to), or give the files unique names",
+        );
+    return { labels: new Map([...labels].map(([file, { label }]) => [file, label])), missing: [...new Set(missing)] };
 }

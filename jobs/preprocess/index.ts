@@ -10,8 +10,8 @@ import { ensureOutputsAbsent, ensureWritableFolders, tempPathFor, writeJsonAtomi
 import { DatasetBaseline, PropertyAccumulator } from "../lib/baseline";
 import { JobError, listSome } from "../lib/errors";
 import { walkFiles } from "../lib/fs-walk";
-import { contentTypeOf, ImageDecodeError, imageProperties } from "../lib/image-properties";
-import { LabelLookup, readLabelStudioExport } from "../lib/label-studio";
+import { contentTypeOf, ImageDecodeError, ImageProperties, imageProperties } from "../lib/image-properties";
+import { LabelledImage, matchLabels, readLabelStudioExport } from "../lib/label-studio";
 import { loadJobModelConfig } from "../lib/job-config";
 import { mapOrdered } from "../lib/pool";
 import { RecordIOWriter } from "../lib/recordio";
@@ -23,8 +23,9 @@ const paths = PROCESSING_PATHS.preprocess;
 export const USAGE = `usage: preprocess [flags]
 
 Decodes every image under the input folder (class = the folder an image is in), drops corrupt files and
-duplicates, splits each class into train/validation/test and writes MXNet RecordIO, the test images, the class
-map, the dataset baseline and a report of what was dropped and why.
+duplicates, leaves out images filed under two classes (label conflicts), splits each class into
+train/validation/test and writes MXNet RecordIO, the test images, the class map, the dataset baseline and a
+report of what was dropped and why.
 
   --input DIR          images, one folder per class (default ${paths.raw})
   --labels FILE        Label Studio JSON export that gives each file's class instead of its folder
@@ -69,6 +70,14 @@ export interface PreprocessReport {
     readonly kept: number;
     readonly dropped: { readonly count: number; readonly files: Array<{ file: string; reason: string }> };
     readonly duplicates: { readonly count: number; readonly files: Array<{ file: string; duplicate_of: string }> };
+    /**
+     * Contents found under more than one class (every copy listed with its class). None of their copies is in
+     * any split: which label is right is for a person to say, by removing the wrong copy from the input.
+     */
+    readonly label_conflicts: {
+        readonly count: number;
+        readonly images: Array<{ sha256: string; files: Array<{ file: string; class: string }> }>;
+    };
     /** Images a Label Studio export names that were not found under the input folder. */
     readonly labels_not_found: string[];
     readonly treatment: Record<ImageTreatment, number>;
@@ -150,7 +159,8 @@ export async function main(argv: string[]): Promise<void> {
     );
     console.log(
         `preprocess ${report.model}: ${report.kept} images kept (train ${s.train}, validation ${s.validation}, test ${s.test}), ` +
-            `${report.dropped.count} dropped${droppedSummary(report)}, ${report.duplicates.count} duplicates; see ${join(outputOf("metadata"), OUTPUT_FILES.report)}`,
+            `${report.dropped.count} dropped${droppedSummary(report)}, ${report.duplicates.count} duplicates, ` +
+            `${report.label_conflicts.count} label conflicts (left out); see ${join(outputOf("metadata"), OUTPUT_FILES.report)}`,
     );
 }
 
@@ -208,7 +218,6 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
 
     // 2. Decode, measure and hash every image (bounded concurrency, results in a stable order).
     const duplicates: Array<{ file: string; duplicate_of: string }> = [];
-    const firstWithHash = new Map<string, string>();
     const byClass = new Map<string, KeptImage[]>(config.classes.map((c) => [c, []]));
     const properties = new PropertyAccumulator();
     const contentTypes: Record<string, number> = {};
@@ -228,25 +237,34 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
             throw e;
         }
     });
+    // Every copy of a content is looked at before any is kept: the same image under two classes is a label
+    // conflict, and no copy of it may reach a split.
+    const byHash = new Map<string, { readonly first: Candidate; props?: ImageProperties; readonly copies: Candidate[] }>();
     for await (const m of measured) {
         if ("error" in m) {
             dropped.push({ file: m.c.file, reason: m.error! });
             continue;
         }
-        const first = firstWithHash.get(m.sha256);
-        if (first !== undefined) {
-            duplicates.push({ file: m.c.file, duplicate_of: first });
+        const seen = byHash.get(m.sha256);
+        if (seen) seen.copies.push(m.c);
+        else byHash.set(m.sha256, { first: m.c, props: m.props, copies: [] });
+    }
+    const labelConflicts: PreprocessReport["label_conflicts"]["images"] = [];
+    for (const [sha256, { first, props, copies }] of byHash) {
+        if (copies.some((c) => c.label !== first.label)) {
+            const files = [first, ...copies].map((c) => ({ file: c.file, class: c.label }));
+            labelConflicts.push({ sha256, files: files.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)) });
             continue;
         }
-        firstWithHash.set(m.sha256, m.c.file);
-        const t = treatmentOf(m.props.format, m.props.width, m.props.height, config.imageShape);
+        for (const c of copies) duplicates.push({ file: c.file, duplicate_of: first.file });
+        const t = treatmentOf(props!.format, props!.width, props!.height, config.imageShape);
         treatment[t]++;
-        byClass.get(m.c.label)!.push({ file: m.c.file, classIndex: classIndex.get(m.c.label)!, sha256: m.sha256, treatment: t });
-        properties.add(m.props);
-        const type = contentTypeOf(m.props.format);
+        byClass.get(first.label)!.push({ file: first.file, classIndex: classIndex.get(first.label)!, sha256, treatment: t });
+        properties.add(props!);
+        const type = contentTypeOf(props!.format);
         contentTypes[type] = (contentTypes[type] ?? 0) + 1;
     }
-    firstWithHash.clear();
+    byHash.clear();
 
     // 3. Split, then write each split as it is produced.
     const split = stratifiedSplit(byClass, config.split, config.seed);
@@ -285,6 +303,7 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
         kept,
         dropped: { count: dropped.length, files: dropped },
         duplicates: { count: duplicates.length, files: duplicates },
+        label_conflicts: { count: labelConflicts.length, images: labelConflicts },
         labels_not_found: labelsNotFound,
         treatment,
         splits,
@@ -298,35 +317,38 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
 
 /** The files to decode with their labels; files that cannot have a label are added to `dropped`. */
 async function listCandidates(input: string, labelsPath: string | undefined, dropped: Array<{ file: string; reason: string }>) {
-    const lookup = labelsPath ? labelLookup(labelsPath) : undefined;
+    const labelled = labelsPath ? readLabels(labelsPath) : undefined;
     const labelsInside = labelsPath ? relative(input, resolve(labelsPath)).split("\\").join("/") : undefined;
-    const candidates: Candidate[] = [];
-    const seenNames = new Set<string>();
-    let filesSeen = 0;
+    const files: string[] = [];
     for await (const file of walkFiles(input, (skip) => dropped.push({ file: skip.path, reason: skip.reason }))) {
         const name = posix.basename(file);
         // The ingest CLI's bookkeeping files travel with the images; they are not data.
         if (name === BATCH_MANIFEST_FILE || name === BATCH_METADATA_FILE || file === labelsInside) continue;
-        filesSeen++;
-        if (lookup) {
-            seenNames.add(name);
-            const label = lookup.labelOf(file);
+        files.push(file);
+    }
+    if (files.length === 0) throw new JobError(`input folder ${input} has no files; expected one folder of images per class`);
+    const candidates: Candidate[] = [];
+    if (labelled) {
+        const { labels, missing } = matchLabels(labelled, files, labelsPath!);
+        for (const file of files) {
+            const label = labels.get(file);
             if (label === undefined) dropped.push({ file, reason: `not labelled in ${labelsPath}` });
             else candidates.push({ file, label });
-            continue;
         }
+        return { candidates, filesSeen: files.length, labelsNotFound: missing };
+    }
+    for (const file of files) {
         const folder = posix.dirname(file);
         if (folder === ".") dropped.push({ file, reason: "not inside a class folder (the folder an image is in names its class)" });
         else candidates.push({ file, label: posix.basename(folder) });
     }
-    if (filesSeen === 0) throw new JobError(`input folder ${input} has no files; expected one folder of images per class`);
-    return { candidates, filesSeen, labelsNotFound: lookup ? lookup.missingFrom(seenNames) : [] };
+    return { candidates, filesSeen: files.length, labelsNotFound: [] };
 }
 
-function labelLookup(path: string): LabelLookup {
+function readLabels(path: string): LabelledImage[] {
     const { labelled } = readLabelStudioExport(path);
     if (labelled.length === 0) throw new JobError(`${path} has no labelled tasks; annotate the images in Label Studio and export again`);
-    return new LabelLookup(labelled, path);
+    return labelled;
 }
 
 async function writeRecords(

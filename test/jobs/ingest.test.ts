@@ -139,6 +139,37 @@ describe("ingest CLI (moto)", function () {
         });
     });
 
+    it("says at upload time when one image is filed under two classes, and uploads both so training leaves it out", async () => {
+        const dir = tempDir("ingest-conflict");
+        const same = await noiseImage(16, 16, "jpeg"),
+            other = await noiseImage(16, 16, "jpeg");
+        writeAt(dir, "bicycle/a.jpg", same);
+        writeAt(dir, "motorcycle/b.jpg", same);
+        writeAt(dir, "bicycle/c.jpg", other);
+        await ingestCli(["--stack", "staging", "--model", MODEL, "--bucket", BUCKET, "--batch-id", "b1", dir], deps());
+        const batch = JSON.parse(await getText(`${MODEL}/batches/b1/batch.json`));
+        expect(batch.label_conflicts).to.deep.equal([
+            { file: "bicycle/a.jpg", class: "bicycle", other_classes: ["motorcycle"], sha256: sha(same) },
+            { file: "motorcycle/b.jpg", class: "motorcycle", other_classes: ["bicycle"], sha256: sha(same) },
+        ]);
+        expect(stderr).to.include(
+            "warning: 2 images have the same content as an image of another class (bicycle/a.jpg is also motorcycle; motorcycle/b.jpg is also bicycle); " +
+                "preprocess leaves every copy out of training until the wrong one is removed from the raw bucket (see batch.json label_conflicts)",
+        );
+        const manifest = JSON.parse(await getText(`${MODEL}/batches/b1/_manifest.json`));
+        expect(manifest.slice(1)).to.include.members([`batches/b1/bicycle/${sha(same)}.jpg`, `batches/b1/motorcycle/${sha(same)}.jpg`]);
+
+        // A later batch that files an uploaded image under another class is a conflict too, and is uploaded.
+        const dir2 = tempDir("ingest-conflict-2");
+        writeAt(dir2, "motorcycle/c-again.jpg", other);
+        await ingestCli(["--stack", "staging", "--model", MODEL, "--bucket", BUCKET, "--batch-id", "b2", dir2], deps());
+        const batch2 = JSON.parse(await getText(`${MODEL}/batches/b2/batch.json`));
+        expect(batch2.label_conflicts).to.deep.equal([
+            { file: "motorcycle/c-again.jpg", class: "motorcycle", other_classes: ["bicycle"], sha256: sha(other) },
+        ]);
+        expect(JSON.parse(await getText(`${MODEL}/batches/b2/_manifest.json`))).to.include(`batches/b2/motorcycle/${sha(other)}.jpg`);
+    });
+
     it("finds the raw bucket from the stack and the caller's account when no --bucket is given", async () => {
         const raw = bucketName("staging", "raw", "123456789012", "us-east-1"); // moto's account
         await s3.send(new CreateBucketCommand({ Bucket: raw }));
@@ -160,7 +191,7 @@ describe("ingest CLI (moto)", function () {
             JSON.stringify([
                 {
                     id: 1,
-                    data: { image: "s3://label-bucket/in/a.jpg" },
+                    data: { image: "s3://label-bucket/all/a.jpg" },
                     annotations: [{ result: [{ value: { choices: ["motorcycle"] } }] }],
                 },
                 {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { JobError } from "../../jobs/lib/errors";
-import { exportFileName, LabelLookup, parseLabelStudioExport } from "../../jobs/lib/label-studio";
+import { exportPath, matchLabels, parseLabelStudioExport } from "../../jobs/lib/label-studio";
 
 const task = (id: number, image: string, ...annotations: Array<{ choices: string[]; cancelled?: boolean }>) => ({
     id,
@@ -9,16 +9,19 @@ const task = (id: number, image: string, ...annotations: Array<{ choices: string
 });
 
 describe("jobs/lib/label-studio", () => {
-    it("finds the file name behind each kind of data.image Label Studio writes", () => {
-        expect(exportFileName("/data/upload/3/8f3a2b1c-stop%20sign.jpg")).to.deep.equal({
-            name: "stop sign.jpg",
+    it("finds the path behind each kind of data.image Label Studio writes", () => {
+        expect(exportPath("/data/upload/3/8f3a2b1c-stop%20sign.jpg", "t")).to.deep.equal({
+            path: "stop sign.jpg",
             uploadedAs: "8f3a2b1c-stop sign.jpg",
         });
-        expect(exportFileName("s3://bucket/dir/yield.png")).to.deep.equal({ name: "yield.png" });
-        expect(exportFileName("https://host/x/priority.jpg?X-Amz-Signature=abc")).to.deep.equal({ name: "priority.jpg" });
-        expect(exportFileName("/data/local-files/?d=signs%2Fno-entry.jpg")).to.deep.equal({ name: "no-entry.jpg" });
+        expect(exportPath("s3://bucket/dir/yield.png", "t")).to.deep.equal({ path: "dir/yield.png" });
+        // a storage key is the key as listed, not URL-encoded
+        expect(exportPath("s3://bucket/dir/100%.png", "t")).to.deep.equal({ path: "dir/100%.png" });
+        expect(exportPath("gs://bucket/a/b.jpg", "t")).to.deep.equal({ path: "a/b.jpg" });
+        expect(exportPath("https://host/x/priority.jpg?X-Amz-Signature=abc", "t")).to.deep.equal({ path: "x/priority.jpg" });
+        expect(exportPath("/data/local-files/?d=signs%2Fno-entry.jpg", "t")).to.deep.equal({ path: "signs/no-entry.jpg" });
         // an 8-hex prefix outside an upload path is part of the real name
-        expect(exportFileName("s3://b/deadbeef-a.jpg")).to.deep.equal({ name: "deadbeef-a.jpg" });
+        expect(exportPath("s3://b/deadbeef-a.jpg", "t")).to.deep.equal({ path: "deadbeef-a.jpg" });
     });
 
     it("takes the newest annotation that was not cancelled, and lists tasks without one as unlabelled", () => {
@@ -31,8 +34,8 @@ describe("jobs/lib/label-studio", () => {
             "export.json",
         );
         expect(labelled).to.deep.equal([
-            { file: "a.jpg", label: "dog" },
-            { file: "b.jpg", label: "cat" },
+            { path: "a.jpg", label: "dog", task: "export.json task 1" },
+            { path: "b.jpg", label: "cat", task: "export.json task 2" },
         ]);
         expect(unlabelled).to.deep.equal(["c.jpg"]);
     });
@@ -46,34 +49,70 @@ describe("jobs/lib/label-studio", () => {
         );
     });
 
-    it("refuses two tasks that give one file name different labels", () => {
-        expect(
-            () =>
-                new LabelLookup(
-                    [
-                        { file: "a.jpg", label: "cat" },
-                        { file: "a.jpg", label: "dog" },
-                    ],
-                    "x.json",
-                ),
-        ).to.throw(JobError, /a\.jpg is labelled both cat and dog/);
-        const lookup = new LabelLookup(
-            [
-                { file: "a.jpg", label: "cat" },
-                { file: "b.jpg", label: "dog" },
-            ],
+    it("refuses two tasks that give one file different labels, and lists tasks that match no file", () => {
+        const { labelled } = parseLabelStudioExport(
+            [task(1, "s3://b/x/a.jpg", { choices: ["cat"] }), task(2, "s3://c/x/a.jpg", { choices: ["dog"] })],
             "x.json",
         );
-        expect(lookup.labelOf("any/folder/a.jpg")).to.equal("cat");
-        expect(lookup.labelOf("c.jpg")).to.equal(undefined);
-        expect(lookup.missingFrom(new Set(["a.jpg"]))).to.deep.equal(["b.jpg"]);
+        expect(() => matchLabels(labelled, ["x/a.jpg"], "x.json")).to.throw(
+            JobError,
+            /x\/a\.jpg is labelled cat by x\.json task 1 and dog by x\.json task 2/,
+        );
+        const { labels, missing } = matchLabels(labelled.slice(0, 1), ["y/b.jpg"], "x.json");
+        expect(labels.size).to.equal(0);
+        expect(missing).to.deep.equal(["x/a.jpg"]);
     });
 
     it("finds uploaded files by their original name and by the name Label Studio stored them under", () => {
         const { labelled } = parseLabelStudioExport([task(1, "/data/upload/2/0badcafe-stop.jpg", { choices: ["stop"] })], "x.json");
-        const lookup = new LabelLookup(labelled, "x.json");
-        expect(lookup.labelOf("signs/stop.jpg")).to.equal("stop");
-        expect(lookup.labelOf("media/upload/2/0badcafe-stop.jpg")).to.equal("stop");
-        expect(lookup.missingFrom(new Set(["0badcafe-stop.jpg"]))).to.deep.equal([]);
+        expect(Object.fromEntries(matchLabels(labelled, ["signs/stop.jpg"], "x.json").labels)).to.deep.equal({ "signs/stop.jpg": "stop" });
+        expect(Object.fromEntries(matchLabels(labelled, ["media/upload/2/0badcafe-stop.jpg"], "x.json").labels)).to.deep.equal({
+            "media/upload/2/0badcafe-stop.jpg": "stop",
+        });
+    });
+
+    it("matches an export to files by their path, so one annotation does not label every file of that name", () => {
+        const { labelled } = parseLabelStudioExport(
+            [
+                task(1, "s3://label-bucket/signs/stop/a.jpg", { choices: ["stop"] }),
+                task(2, "/data/local-files/?d=photos%2Fyield%2Fa.jpg", { choices: ["yield"] }),
+                task(3, "https://host/media/priority/b.jpg?X-Amz-Signature=abc", { choices: ["priority"] }),
+            ],
+            "x.json",
+        );
+        const files = ["stop/a.jpg", "yield/a.jpg", "other/a.jpg", "priority/b.jpg", "b.jpg"];
+        const { labels, missing } = matchLabels(labelled, files, "x.json");
+        expect(Object.fromEntries(labels)).to.deep.equal({ "stop/a.jpg": "stop", "yield/a.jpg": "yield", "priority/b.jpg": "priority" });
+        expect(missing).to.deep.equal([]);
+    });
+
+    it("matches a longer local path that ends with the export's path, and an export path that ends with the local one", () => {
+        const { labelled } = parseLabelStudioExport(
+            [task(1, "s3://b/stop/a.jpg", { choices: ["stop"] }), task(2, "s3://b/deep/tree/yield/c.jpg", { choices: ["yield"] })],
+            "x.json",
+        );
+        const { labels } = matchLabels(labelled, ["export/stop/a.jpg", "yield/c.jpg"], "x.json");
+        expect(Object.fromEntries(labels)).to.deep.equal({ "export/stop/a.jpg": "stop", "yield/c.jpg": "yield" });
+    });
+
+    it("refuses an annotation that matches two files equally well, naming both", () => {
+        const { labelled } = parseLabelStudioExport([task(7, "/data/upload/2/0badcafe-a.jpg", { choices: ["stop"] })], "x.json");
+        expect(() => matchLabels(labelled, ["day/a.jpg", "night/a.jpg"], "x.json")).to.throw(
+            JobError,
+            /x\.json task 7 \(a\.jpg\) matches both day\/a\.jpg and night\/a\.jpg/,
+        );
+    });
+
+    it("names the task whose data.image holds a malformed percent-escape", () => {
+        expect(() =>
+            parseLabelStudioExport([task(12, "/data/local-files/?d=signs%2Fstop%E0%A4%A.jpg", { choices: ["stop"] })], "x.json"),
+        ).to.throw(
+            JobError,
+            /^x\.json task 12: data\.image "\/data\/local-files\/\?d=signs%2Fstop%E0%A4%A\.jpg" has a malformed percent-escape; fix the task's image path in Label Studio and export again$/,
+        );
+        expect(() => parseLabelStudioExport([task(13, "https://host/x/100%.jpg", { choices: ["stop"] })], "x.json")).to.throw(
+            JobError,
+            /task 13:/,
+        );
     });
 });

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { createHash } from "crypto";
 import { existsSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from "fs";
 import { join } from "path";
 import sharp from "sharp";
@@ -300,6 +301,71 @@ describe("preprocess job: file names and links", function () {
         expect(report.dropped.files).to.deep.include({
             file: "dog/far.jpg",
             reason: `symbolic link to ${join(outside, "far.jpg")}, outside the input folder; copy the files in or link to a folder inside it`,
+        });
+    });
+});
+
+describe("preprocess job: labels that contradict each other", function () {
+    this.timeout(30_000);
+
+    it("leaves the same image filed under two classes out of every split and reports it as a label conflict", async () => {
+        const input = tempDir("preprocess-conflict");
+        for (const cls of config.classes) for (let i = 0; i < 3; i++) writeAt(input, `${cls}/${i}.jpg`, await noiseImage(16, 16, "jpeg"));
+        const both = await noiseImage(16, 16, "jpeg");
+        writeAt(input, "cat/ambiguous.jpg", both);
+        writeAt(input, "dog/ambiguous-too.jpg", both);
+        writeAt(input, "dog/ambiguous-again.jpg", both);
+        const out = tempDir("preprocess-conflict-out");
+        const report = await runPreprocess({ input, outputs: outputsIn(out), config });
+        expect(report.label_conflicts).to.deep.equal({
+            count: 1,
+            images: [
+                {
+                    sha256: createHash("sha256").update(both).digest("hex"),
+                    files: [
+                        { file: "cat/ambiguous.jpg", class: "cat" },
+                        { file: "dog/ambiguous-again.jpg", class: "dog" },
+                        { file: "dog/ambiguous-too.jpg", class: "dog" },
+                    ],
+                },
+            ],
+        });
+        expect(report.kept).to.equal(9);
+        expect(report.duplicates.count).to.equal(0, "conflicting copies are conflicts, not duplicates");
+        const used = [
+            ...readList(join(out, "train", "train.lst")).map((l) => l.path),
+            ...readList(join(out, "validation", "validation.lst")).map((l) => l.path),
+            ...readFileSync(join(out, "test", "labels.jsonl"), "utf8")
+                .trim()
+                .split("\n")
+                .map((l) => JSON.parse(l).source),
+        ];
+        expect(used.filter((p) => p.includes("ambiguous"))).to.deep.equal([]);
+        expect(readJson(join(out, "metadata", "baseline.json")).imageCount).to.equal(9);
+    });
+
+    it("labels files from a Label Studio export by their path, so two files with one name keep their own labels", async () => {
+        const input = tempDir("preprocess-ls-paths");
+        const tasks = [];
+        for (const [i, cls] of ["cat", "dog", "bird"].flatMap((c) => [c, c, c]).entries()) {
+            // day/img0.jpg is a cat, night/img0.jpg a dog, dusk/img0.jpg a bird
+            const file = `${["day", "night", "dusk"][Math.floor(i / 3)]}/img${i % 3}.jpg`;
+            writeAt(input, file, await noiseImage(16, 16, "jpeg"));
+            tasks.push({
+                id: i,
+                data: { image: `s3://label-bucket/photos/${file}` },
+                annotations: [{ result: [{ value: { choices: [cls] } }] }],
+            });
+        }
+        const labels = join(input, "export.json");
+        writeFileSync(labels, JSON.stringify(tasks));
+        const r = await runPreprocess({ input, labels, outputs: outputsIn(tempDir("preprocess-ls-paths-out")), config });
+        expect(r.kept).to.equal(9);
+        expect(r.dropped.count).to.equal(0);
+        expect(r.splits).to.deep.equal({
+            cat: { train: 1, validation: 1, test: 1 },
+            dog: { train: 1, validation: 1, test: 1 },
+            bird: { train: 1, validation: 1, test: 1 },
         });
     });
 });
