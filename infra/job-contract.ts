@@ -63,6 +63,8 @@ export interface JobModelConfig {
     readonly imageShape: [number, number, number];
     readonly split: { readonly validation: number; readonly test: number };
     readonly seed: number;
+    /** Images whose shorter side is below this are dropped instead of upscaled (`training.minImageSide`). */
+    readonly minImageSide?: number;
     readonly minAccuracy: number;
     readonly maxRegression: number;
     readonly confidenceThreshold: number;
@@ -78,6 +80,7 @@ export function jobModelConfig(model: string, m: ModelConfig): JobModelConfig {
         imageShape: [...m.imageShape] as [number, number, number],
         split: { ...m.training.split },
         seed: m.training.seed,
+        ...(m.training.minImageSide !== undefined ? { minImageSide: m.training.minImageSide } : {}),
         minAccuracy: m.quality.minAccuracy,
         maxRegression: m.quality.maxRegression,
         confidenceThreshold: m.inference.confidenceThreshold,

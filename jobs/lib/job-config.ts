@@ -15,6 +15,7 @@ const jobModelConfigSchema = z.looseObject({
     imageShape: z.tuple([z.number().int().positive(), z.number().int().positive(), z.number().int().positive()]),
     split: z.object({ validation: fraction, test: fraction }),
     seed: z.number().int(),
+    minImageSide: z.number().int().positive().optional(),
     minAccuracy: fraction,
     maxRegression: fraction,
     confidenceThreshold: fraction,

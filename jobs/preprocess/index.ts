@@ -16,7 +16,7 @@ import { loadJobModelConfig } from "../lib/job-config";
 import { mapOrdered } from "../lib/pool";
 import { RecordIOWriter } from "../lib/recordio";
 import { stratifiedSplit } from "../lib/split";
-import { ImageTreatment, trainingJpeg, treatmentOf } from "./training-image";
+import { ImageTreatment, JPEG_MAX_SIDE, planTrainingImage, TrainingImagePlan, trainingJpeg } from "./training-image";
 
 const paths = PROCESSING_PATHS.preprocess;
 
@@ -80,6 +80,7 @@ export interface PreprocessReport {
     };
     /** Images a Label Studio export names that were not found under the input folder. */
     readonly labels_not_found: string[];
+    /** How many kept images went in untouched, shrunk, enlarged to the image shape, or re-encoded as JPEG. */
     readonly treatment: Record<ImageTreatment, number>;
     readonly splits: Record<string, { train: number; validation: number; test: number }>;
 }
@@ -115,7 +116,7 @@ interface KeptImage {
     readonly file: string;
     readonly classIndex: number;
     readonly sha256: string;
-    readonly treatment: ImageTreatment;
+    readonly plan: TrainingImagePlan;
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -221,7 +222,7 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
     const byClass = new Map<string, KeptImage[]>(config.classes.map((c) => [c, []]));
     const properties = new PropertyAccumulator();
     const contentTypes: Record<string, number> = {};
-    const treatment: Record<ImageTreatment, number> = { "as-is": 0, resized: 0, "re-encoded": 0 };
+    const treatment: Record<ImageTreatment, number> = { "as-is": 0, resized: 0, upscaled: 0, "re-encoded": 0 };
     const measured = mapOrdered(candidates, concurrency, async (c) => {
         let bytes: Buffer;
         try {
@@ -245,6 +246,11 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
             dropped.push({ file: m.c.file, reason: m.error! });
             continue;
         }
+        const tooSmall = sizeProblem(m.props.width, m.props.height, config);
+        if (tooSmall) {
+            dropped.push({ file: m.c.file, reason: tooSmall });
+            continue;
+        }
         const seen = byHash.get(m.sha256);
         if (seen) seen.copies.push(m.c);
         else byHash.set(m.sha256, { first: m.c, props: m.props, copies: [] });
@@ -257,9 +263,9 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
             continue;
         }
         for (const c of copies) duplicates.push({ file: c.file, duplicate_of: first.file });
-        const t = treatmentOf(props!.format, props!.width, props!.height, config.imageShape);
-        treatment[t]++;
-        byClass.get(first.label)!.push({ file: first.file, classIndex: classIndex.get(first.label)!, sha256, treatment: t });
+        const plan = planTrainingImage(props!.format, props!.width, props!.height, config.imageShape);
+        treatment[plan.treatment]++;
+        byClass.get(first.label)!.push({ file: first.file, classIndex: classIndex.get(first.label)!, sha256, plan });
         properties.add(props!);
         const type = contentTypeOf(props!.format);
         contentTypes[type] = (contentTypes[type] ?? 0) + 1;
@@ -268,7 +274,7 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
 
     // 3. Split, then write each split as it is produced.
     const split = stratifiedSplit(byClass, config.split, config.seed);
-    const jpegOf = (image: KeptImage) => readFile(join(input, image.file)).then((b) => trainingJpeg(b, image.treatment, config.imageShape));
+    const jpegOf = (image: KeptImage) => readFile(join(input, image.file)).then((b) => trainingJpeg(b, image.plan));
     await writeRecords(outputs.train, "train", split.train, concurrency, jpegOf);
     await writeRecords(outputs.validation, "validation", split.validation, concurrency, jpegOf);
     await writeTestSet(outputs.test, split.test, config.classes, concurrency, jpegOf);
@@ -313,6 +319,22 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
     await writeJsonAtomic(join(outputs.metadata, OUTPUT_FILES.report), report);
     await writeJsonAtomic(join(outputs.metadata, OUTPUT_FILES.dataset), dataset);
     return report;
+}
+
+/**
+ * Why an image cannot go into the dataset at its size, or undefined: its shorter side is below the model's
+ * `minImageSide`, or enlarging it to the image shape would pass the largest side a JPEG can have.
+ */
+function sizeProblem(width: number, height: number, config: JobModelConfig): string | undefined {
+    if (config.minImageSide !== undefined && Math.min(width, height) < config.minImageSide)
+        return `smaller than training.minImageSide (${config.minImageSide} px): ${width}x${height}`;
+    const plan = planTrainingImage("jpeg", width, height, config.imageShape);
+    if (Math.max(plan.width, plan.height) > JPEG_MAX_SIDE)
+        return (
+            `too narrow to fit the image shape: ${width}x${height} would become ${plan.width}x${plan.height}, ` +
+            `past JPEG's ${JPEG_MAX_SIDE}-pixel limit; crop it to a less extreme aspect`
+        );
+    return undefined;
 }
 
 /** The files to decode with their labels; files that cannot have a label are added to `dropped`. */

@@ -35,8 +35,8 @@ const filesUnder = (dir: string): string[] =>
     );
 
 /**
- * cat: 10 small JPEGs (pass through), a byte-identical copy, an empty and a truncated file;
- * dog: 10 small PNGs (re-encoded to JPEG) and a text file; bird: 10 JPEGs larger than 64x64 (resized) and a fake PNG;
+ * cat: 10 JPEGs whose width is the image shape's (pass through), a byte-identical copy, an empty and a truncated file;
+ * dog: 10 PNGs of the image shape (re-encoded to JPEG) and a text file; bird: 10 JPEGs larger than 64x64 (resized) and a fake PNG;
  * plus ingest's batch.json/_manifest.json and an image outside any class folder.
  */
 async function corpus(): Promise<{ input: string; sources: Map<string, Buffer> }> {
@@ -47,8 +47,8 @@ async function corpus(): Promise<{ input: string; sources: Map<string, Buffer> }
         sources.set(rel, data);
     };
     for (let i = 0; i < 10; i++) {
-        add(`cat/${String(i).padStart(2, "0")}.jpg`, await noiseImage(48, 40, "jpeg", 60));
-        add(`dog/${String(i).padStart(2, "0")}.png`, await noiseImage(50, 50, "png", 128));
+        add(`cat/${String(i).padStart(2, "0")}.jpg`, await noiseImage(64, 80, "jpeg", 60));
+        add(`dog/${String(i).padStart(2, "0")}.png`, await noiseImage(64, 64, "png", 128));
         add(`bird/${String(i).padStart(2, "0")}.jpg`, await noiseImage(120, 90, "jpeg", 200));
     }
     writeAt(input, "cat/copy.jpg", sources.get("cat/00.jpg")!);
@@ -99,7 +99,7 @@ describe("preprocess job (real images)", function () {
     it("keeps exact duplicates once and reports them", () => {
         expect(report.duplicates.files).to.deep.equal([{ file: "cat/copy.jpg", duplicate_of: "cat/00.jpg" }]);
         expect(report.kept).to.equal(30);
-        expect(report.treatment).to.deep.equal({ "as-is": 10, resized: 10, "re-encoded": 10 });
+        expect(report.treatment).to.deep.equal({ "as-is": 10, resized: 10, upscaled: 0, "re-encoded": 10 });
     });
 
     it("splits every class 6/2/2 and says so in dataset.json, the property file the training step reads", () => {
@@ -136,7 +136,7 @@ describe("preprocess job (real images)", function () {
                 const meta = await sharp(r.image).metadata();
                 expect(meta.format).to.equal("jpeg");
                 if (cls === "cat") expect(r.image.equals(source)).to.equal(true, `${entry.path} should pass through byte for byte`);
-                if (cls === "dog") expect([meta.width, meta.height]).to.deep.equal([50, 50]);
+                if (cls === "dog") expect([meta.width, meta.height]).to.deep.equal([64, 64]);
                 // 120x90 shrunk so the shorter side is 64, keeping the aspect ratio
                 if (cls === "bird") expect([meta.width, meta.height]).to.deep.equal([85, 64]);
             }
@@ -166,7 +166,7 @@ describe("preprocess job (real images)", function () {
         expect(baseline.classCounts).to.deep.equal({ cat: 10, dog: 10, bird: 10 });
         expect(baseline.contentTypes).to.deep.equal({ "image/jpeg": 20, "image/png": 10 });
         expect(baseline.properties.width.count).to.equal(30);
-        expect(baseline.properties.width.min).to.equal(48);
+        expect(baseline.properties.width.min).to.equal(64);
         expect(baseline.properties.width.max).to.equal(120);
         // mean brightness of the noise images: cats were drawn around 60, birds around 200
         expect(baseline.properties.brightness.min).to.be.within(40, 80);
@@ -367,5 +367,96 @@ describe("preprocess job: labels that contradict each other", function () {
             dog: { train: 1, validation: 1, test: 1 },
             bird: { train: 1, validation: 1, test: 1 },
         });
+    });
+});
+
+describe("preprocess job: every record fits the network's input", function () {
+    this.timeout(60_000);
+    const shape: [number, number, number] = [3, 224, 224];
+    const fitConfig: JobModelConfig = { ...config, imageShape: shape };
+    /** Flat-colour images: large sizes stay cheap to make and to encode. */
+    const flat = (width: number, height: number, format: "jpeg" | "png" | "webp", shade: number) => {
+        const image = sharp({ create: { width, height, channels: 3, background: { r: shade, g: 255 - shade, b: (shade * 7) % 256 } } });
+        return (format === "jpeg" ? image.jpeg() : format === "png" ? image.png() : image.webp()).toBuffer();
+    };
+    // From 16 px to 4000 px on a side, with every aspect the corpus offers; [width, height, format].
+    const sizes: Record<string, Array<[number, number, "jpeg" | "png" | "webp"]>> = {
+        cat: [
+            [16, 16, "jpeg"],
+            [20, 300, "png"],
+            [4000, 4000, "jpeg"],
+            [224, 224, "jpeg"],
+        ],
+        dog: [
+            [16, 40, "jpeg"],
+            [223, 224, "jpeg"],
+            [4000, 3000, "jpeg"],
+            [500, 20, "jpeg"],
+        ],
+        bird: [
+            [40, 16, "webp"],
+            [16, 4000, "jpeg"],
+            [300, 200, "png"],
+            [224, 600, "jpeg"],
+            [250, 260, "png"],
+        ],
+    };
+    let input: string;
+    before(async () => {
+        input = tempDir("preprocess-sizes");
+        let shade = 0;
+        for (const [cls, list] of Object.entries(sizes))
+            for (const [w, h, format] of list)
+                writeAt(input, `${cls}/${w}x${h}.${format === "jpeg" ? "jpg" : format}`, await flat(w, h, format, (shade += 37)));
+    });
+
+    it("upscales images smaller than the image shape, keeping their aspect, so no record is smaller than the network's input", async () => {
+        const out = tempDir("preprocess-sizes-out");
+        const report = await runPreprocess({ input, outputs: outputsIn(out), config: fitConfig });
+        expect(report.kept).to.equal(13);
+        expect(report.dropped.count).to.equal(0);
+        const seen: string[] = [];
+        for (const split of ["train", "validation"]) {
+            const list = readList(join(out, split, `${split}.lst`));
+            for (const [i, record] of readImageRecords(join(out, split, `${split}.rec`)).entries()) {
+                const { width, height, format } = await sharp(record.image).metadata();
+                const [w, h] = list[i].path.split("/")[1].split(".")[0].split("x").map(Number);
+                expect(format).to.equal("jpeg");
+                expect(width, `${list[i].path} -> ${width}x${height}`).to.be.at.least(shape[2]);
+                expect(height, `${list[i].path} -> ${width}x${height}`).to.be.at.least(shape[1]);
+                expect(Math.min(width! - shape[2], height! - shape[1]), `${list[i].path}: one side fits exactly`).to.be.at.most(1);
+                expect(Math.abs(width! / height! - w / h) / (w / h), `${list[i].path} keeps its aspect`).to.be.below(0.01);
+                seen.push(list[i].path);
+            }
+        }
+        const labels = readFileSync(join(out, "test", "labels.jsonl"), "utf8")
+            .trim()
+            .split("\n")
+            .map((l) => JSON.parse(l));
+        for (const l of labels) {
+            const { width, height } = await sharp(readFileSync(join(out, "test", "images", l.file))).metadata();
+            expect(Math.min(width!, height!), l.source).to.be.at.least(224);
+            seen.push(l.source);
+        }
+        expect(seen).to.have.length(13);
+        // 16x16, 20x300, 16x40, 223x224, 500x20, 40x16, 16x4000 and 300x200 are below 224 on a side
+        expect(report.treatment).to.deep.equal({ "as-is": 2, resized: 3, upscaled: 8, "re-encoded": 0 });
+    });
+
+    it("drops and reports images below training.minImageSide instead of upscaling them", async () => {
+        const report = await runPreprocess({
+            input,
+            outputs: outputsIn(tempDir("preprocess-sizes-min")),
+            config: { ...fitConfig, minImageSide: 20 },
+        });
+        const reasons = Object.fromEntries(report.dropped.files.map((d) => [d.file, d.reason]));
+        expect(reasons).to.deep.equal({
+            "cat/16x16.jpg": "smaller than training.minImageSide (20 px): 16x16",
+            "dog/16x40.jpg": "smaller than training.minImageSide (20 px): 16x40",
+            "bird/40x16.webp": "smaller than training.minImageSide (20 px): 40x16",
+            "bird/16x4000.jpg": "smaller than training.minImageSide (20 px): 16x4000",
+        });
+        expect(report.treatment.upscaled).to.equal(4);
+        expect(droppedSummary(report)).to.equal(" (4 smaller than training.minImageSide)");
     });
 });
