@@ -96,15 +96,33 @@ export const JOBS_ENTRYPOINT = ["/app/entrypoint.sh"] as const;
 
 /**
  * Raw data layout (written by the ingest CLI, read by preprocess through a SageMaker ManifestFile input):
- * - images: `<model>/batches/<batchId>/<class>/<sha256 prefix>.<ext>` (only images not uploaded before);
- * - `<model>/batches/<batchId>/batch.json`: what the batch added (source, counts per class, new and known files);
- * - `<model>/batches/<batchId>/_manifest.json`, written last: a SageMaker manifest file
- *   (`[{"prefix": "s3://<raw>/<model>/"}, "batches/<id>/<class>/<file>", ...]`) listing every image of the
- *   model's dataset so far, so a training run sees all data while each batch uploads only what is new.
- *   Its arrival is what starts the training pipeline (parameter `BatchManifestKey` = its S3 key).
+ * - `<model>/batches/<batchId>/batch.json`: the batch record, created first and only if absent (S3 conditional
+ *   write), so one run owns the batch; it holds the owner's lease while images upload, then what the batch added;
+ * - images: `<model>/batches/<batchId>/<class>/<sha256 prefix>.<ext>` (only images not in a complete batch);
+ * - `<model>/batches/<batchId>/_manifest.json`, created once (conditional write) after every image: a SageMaker
+ *   manifest file (`[{"prefix": "s3://<raw>/<model>/"}, "batches/<id>/<class>/<file>", ...]`) listing every
+ *   image of the complete batches so far, so a training run sees all data while each batch uploads only what is
+ *   new. A batch is complete when it has one. Its arrival is what starts the training pipeline (parameter
+ *   `BatchManifestKey` = its S3 key); the manifest is never rewritten, so its key names one dataset.
+ * - `<model>/latest/dataset.json`, after the manifest: `LatestDataset`, the newest complete dataset.
  * Preprocess takes an image's class from the folder it is in.
  */
 export const BATCH_METADATA_FILE = "batch.json";
+
+/** `<model>/latest/dataset.json`: which manifest lists the newest complete dataset of a model. */
+export interface LatestDataset {
+    readonly model: string;
+    /** Raw-bucket key of the manifest (a batch's own, or a merged one under `<model>/datasets/`). */
+    readonly manifest_key: string;
+    /** Hex SHA-256 of the manifest's bytes. */
+    readonly manifest_sha256: string;
+    /** The complete batches whose images it lists, sorted. */
+    readonly batches: string[];
+    readonly images: number;
+    readonly updated_at: string;
+    /** The batch whose ingest wrote it. */
+    readonly updated_by: string;
+}
 
 /**
  * Monitoring output layout, the same for both schedulers (it is Model Monitor's own):

@@ -68,10 +68,16 @@ export const prefixes = {
     /** The object whose arrival starts training for a batch. */
     batchManifest: (model: string, batchId: string) => `${model}/batches/${batchId}/_manifest.json`,
     /**
-     * A copy of the newest batch manifest, written by ingest after the batch's own; scheduled retraining
-     * trains on it. It lies outside `batches/`, so writing it does not trigger training again.
+     * The pointer to the newest complete dataset (`LatestDataset` in job-contract), written by ingest after a
+     * batch's manifest; scheduled and drift-triggered retraining resolve it when they start. It lies outside
+     * `batches/`, so writing it does not trigger training again.
      */
-    latestManifest: (model: string) => `${model}/latest/_manifest.json`,
+    latestDataset: (model: string) => `${model}/latest/dataset.json`,
+    /**
+     * A manifest of several batches that completed at the same time (none of their own manifests lists the
+     * others' images), named by the hash of its content, so the same dataset always has the same key.
+     */
+    mergedManifest: (model: string, sha256: string) => `${model}/datasets/${sha256}.manifest.json`,
     curatedModel: (model: string) => `${model}/`,
     artifactsModel: (model: string) => `${model}/`,
     captureModel: (model: string) => `${model}/capture/`,

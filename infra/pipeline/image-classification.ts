@@ -62,11 +62,11 @@ export function modelConfigKey(model: string): string {
 }
 
 /**
- * The manifest a schedule or a parameterless start trains on (`prefixes.latestManifest`): the ingest CLI
- * copies each batch's manifest there after writing it, so it lists the newest complete dataset.
+ * What a schedule or a parameterless start trains on (`prefixes.latestDataset`): the pointer ingest moves to
+ * the newest complete dataset. (The step that resolves it to a manifest comes with the next change.)
  */
 export function latestManifestKey(model: string): string {
-    return prefixes.latestManifest(model);
+    return prefixes.latestDataset(model);
 }
 
 export interface ImageClassificationPipelineArgs {

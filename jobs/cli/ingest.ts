@@ -1,28 +1,29 @@
-import { S3Client } from "@aws-sdk/client-s3";
-import { STSClient } from "@aws-sdk/client-sts";
 import { readStackFile } from "../../infra/stack-file";
-import { BatchRecord, defaultBatchId, ingest } from "../ingest";
+import { prefixes } from "../../infra/naming";
+import { BatchRecord, ingest, IngestResult } from "../ingest";
 import { Progress } from "../ingest/progress";
 import { parseFlags, stringFlag } from "../lib/args";
 import { JobError, listSome } from "../lib/errors";
-import { CliError, modelOf, projectDir, resolveStack, runCli } from "./common";
+import { CliError, modelOf, projectDir, runCli } from "./common";
+import { CliDeps, clientsFromEnvironment } from "./lib/clients";
+import { openStack } from "./lib/stack";
 
-export const USAGE = `usage: npm run ingest -- --stack STACK --model MODEL DIR [--labels export.json] [--bucket NAME] [--batch-id ID]
+export const USAGE = `usage: npm run ingest -- --stack STACK --model MODEL DIR [--labels export.json] [--bucket NAME] [--batch-id ID] [--force]
 
-Uploads the images under DIR (one folder per class, or any layout with a Label Studio JSON export) to the
-model's raw data as a new batch, skipping images already uploaded, then writes the batch manifest that starts
-the training pipeline.
+Uploads the images under DIR (one folder per class, or any layout with a Label Studio JSON export) that the
+model's dataset does not hold yet, as a new batch, then writes the batch manifest that starts the training
+pipeline. Writes nothing (and starts no training) when DIR adds no image. If an ingest of DIR stopped part-way,
+the same command resumes its batch.
 
   --stack NAME         stack whose Pulumi.<stack>.yaml names the model's classes and region
   --model NAME         the model the images are for
   --labels FILE        Label Studio JSON export giving each image's class
   --bucket NAME        raw bucket (default: derived from the stack and your AWS account, as the program names it)
-  --batch-id ID        default: the UTC time, yyyymmddThhmmssZ`;
+  --batch-id ID        the batch to create or resume (default: DIR's incomplete batch, else the UTC time, yyyymmddThhmmssZ)
+  --force              write a batch, and so start training on the dataset as it is, even when DIR adds nothing`;
 
-/** Clients the CLI talks to; tests pass emulator-backed ones. */
-export interface IngestDeps {
-    readonly s3?: Pick<S3Client, "send">;
-    readonly sts?: Pick<STSClient, "send">;
+/** What the CLI takes besides its flags; tests pass emulator-backed clients, a clock and streams. */
+export interface IngestDeps extends Pick<CliDeps, "makeClients" | "now"> {
     readonly stderr?: { write(text: string): unknown; isTTY?: boolean };
     readonly stdout?: { write(text: string): unknown };
 }
@@ -38,6 +39,7 @@ export async function main(argv: string[], deps: IngestDeps = {}): Promise<void>
                 labels: { type: "string" },
                 bucket: { type: "string" },
                 "batch-id": { type: "string" },
+                force: { type: "boolean" },
             },
             USAGE,
             { positionals: true },
@@ -51,41 +53,65 @@ export async function main(argv: string[], deps: IngestDeps = {}): Promise<void>
     if (!stack) throw new CliError(`--stack is required\n\n${USAGE}`);
     if (positionals.length !== 1) throw new CliError(`give exactly one folder of images (got ${positionals.length})\n\n${USAGE}`);
     const modelName = stringFlag(flags, "model");
+    const makeClients = deps.makeClients ?? clientsFromEnvironment;
     let bucket = stringFlag(flags, "bucket");
-    let config;
-    if (bucket) config = readStackFile(projectDir(), stack);
-    else {
-        const ctx = await resolveStack(stack, deps.sts ?? new STSClient({}));
+    let config, s3;
+    if (bucket) {
+        config = readStackFile(projectDir(), stack);
+        s3 = makeClients(config.region).s3;
+    } else {
+        const { ctx, clients } = await openStack(stack, makeClients);
         config = ctx.config;
         bucket = ctx.buckets.raw;
+        s3 = clients.s3;
     }
     const model = modelOf({ stack, config }, modelName);
-    const batchId = stringFlag(flags, "batch-id") ?? defaultBatchId();
     const stderr = deps.stderr ?? process.stderr;
+    const stdout = deps.stdout ?? process.stdout;
+    let result: IngestResult;
     try {
-        const result = await ingest({
-            s3: deps.s3 ?? new S3Client({ region: config.region }),
+        result = await ingest({
+            s3,
             bucket,
             model: modelName!,
             classes: model.classes,
             dir: positionals[0],
             labels: stringFlag(flags, "labels"),
-            batchId,
+            batchId: stringFlag(flags, "batch-id"),
+            force: flags.force === true,
             progress: new Progress(stderr),
+            warn: (line) => stderr.write(`warning: ${line}\n`),
+            now: deps.now,
         });
-        const b = result.batch;
-        if (b.label_conflicts.length > 0) stderr.write(`warning: ${conflictWarning(b.label_conflicts)}\n`);
-        if (b.skipped.length > 0) stderr.write(`skipped ${b.skipped.length} files (see batch.json skipped)\n`);
-        const stdout = deps.stdout ?? process.stdout;
-        stdout.write(
-            `batch ${batchId}: ${b.new_images} new images uploaded, ${b.already_uploaded} already uploaded, ` +
-                `${b.duplicates_in_batch} duplicates in the folder; ${b.total_images} images in the dataset\n`,
-        );
-        stdout.write(`manifest: s3://${bucket}/${result.manifestKey}\n`);
     } catch (e) {
         if (e instanceof JobError) throw new CliError(e.message);
         throw e;
     }
+    if (result.status === "nothing-new") {
+        stdout.write(
+            `nothing new under ${positionals[0]}: its ${result.images} images are all in the dataset already; no batch written, ` +
+                "no training started (--force starts one)\n",
+        );
+        return;
+    }
+    const b = result.batch;
+    if (b.label_conflicts.length > 0) stderr.write(`warning: ${conflictWarning(b.label_conflicts)}\n`);
+    if (b.skipped.length > 0) stderr.write(`skipped ${b.skipped.length} files (see batch.json skipped)\n`);
+    stdout.write(
+        `batch ${b.batch_id}: ${b.new_images} new images uploaded, ${b.already_uploaded} already uploaded, ` +
+            `${b.duplicates_in_batch} duplicates in the folder; ${b.total_images} images in the dataset\n`,
+    );
+    if (result.resumedImages > 0)
+        stdout.write(`resumed batch ${b.batch_id} (${result.resumedImages} of its images were uploaded by an earlier run)\n`);
+    stdout.write(`manifest: s3://${bucket}/${result.manifestKey}\n`);
+    const latest = `s3://${bucket}/${prefixes.latestDataset(modelName!)}`;
+    stdout.write(
+        result.latest === "updated"
+            ? `${latest} now names this batch's dataset\n`
+            : result.latest === "merged"
+              ? `${latest} now names a dataset of this batch and the batches that completed while it uploaded\n`
+              : `${latest} already names a dataset that includes this batch\n`,
+    );
 }
 
 /** One line naming the first few conflicting images and what preprocess does with them. */

@@ -134,7 +134,7 @@ describe("TrainingPipeline", () => {
         it("retrains on schedule with the newest manifest", () => {
             expect(find(declared, T.rule, "traffic-signs-schedule").inputs.scheduleExpression).to.equal("rate(7 days)");
             expect(find(declared, T.target, "traffic-signs-schedule-target").inputs.sagemakerPipelineTarget).to.deep.equal({
-                pipelineParameterLists: [{ name: "BatchManifestKey", value: "traffic-signs/latest/_manifest.json" }],
+                pipelineParameterLists: [{ name: "BatchManifestKey", value: "traffic-signs/latest/dataset.json" }],
             });
         });
 

@@ -22,17 +22,28 @@ describe("ingest CLI (moto)", function () {
     let s3: S3Client;
     let stderr: string;
     let stdout: string;
-    /** Keys of PutObject calls in the order they were sent. */
+    /** Keys of the PutObject calls S3 accepted, in the order it accepted them. */
     let puts: string[];
+    /** Makes a request fail as if the network went away (a killed ingest sends nothing more). */
+    let failWhen: ((command: object) => boolean) | undefined;
     const recordingS3 = () => ({
-        send: (command: Parameters<S3Client["send"]>[0]) => {
+        send: async (command: Parameters<S3Client["send"]>[0]) => {
+            if (failWhen?.(command)) throw Object.assign(new Error("socket hang up (injected)"), { code: "ECONNRESET" });
+            const result = await s3.send(command as never);
             if (command instanceof PutObjectCommand) puts.push(command.input.Key!);
-            return s3.send(command as never);
+            return result;
         },
     });
+    /** Successful creations of a batch manifest: each one is an S3 "Object Created" event, a training run. */
+    const manifestPuts = () => puts.filter((k) => /\/batches\/[^/]+\/_manifest\.json$/.test(k));
+    let clock: Date;
     const deps = () => ({
-        s3: recordingS3() as unknown as S3Client,
-        sts: new STSClient(moto.clientConfig),
+        makeClients: () => ({
+            s3: recordingS3() as unknown as S3Client,
+            sts: new STSClient(moto.clientConfig),
+            sagemaker: undefined as never,
+        }),
+        now: () => clock,
         stderr: {
             write: (t: string) => {
                 stderr += t;
@@ -61,11 +72,13 @@ describe("ingest CLI (moto)", function () {
         stderr = "";
         stdout = "";
         puts = [];
+        failWhen = undefined;
+        clock = new Date("2026-05-01T10:00:00Z");
         await resetMoto(moto);
         await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
     });
 
-    it("uploads hash-named images, then batch.json, then a manifest of every image; a second batch uploads only new files", async () => {
+    it("claims the batch, uploads hash-named images, completes batch.json, then the manifest of every image, then latest/", async () => {
         const dir = tempDir("ingest");
         const bike1 = await noiseImage(32, 32, "jpeg"),
             bike2 = await noiseImage(32, 32, "png"),
@@ -83,20 +96,34 @@ describe("ingest CLI (moto)", function () {
                 `${MODEL}/batches/b1/bicycle/${sha(bike1)}.jpg`,
                 `${MODEL}/batches/b1/bicycle/${sha(bike2)}.png`,
                 `${MODEL}/batches/b1/motorcycle/${sha(moto1)}.jpg`,
-                `${MODEL}/latest/_manifest.json`,
+                `${MODEL}/latest/dataset.json`,
             ].sort(),
         );
         const batch1 = JSON.parse(await getText(`${MODEL}/batches/b1/batch.json`));
-        expect(batch1).to.deep.include({ batch_id: "b1", new_images: 3, already_uploaded: 0, duplicates_in_batch: 1, total_images: 3 });
+        expect(batch1).to.deep.include({
+            batch_id: "b1",
+            status: "complete",
+            new_images: 3,
+            already_uploaded: 0,
+            duplicates_in_batch: 1,
+            total_images: 3,
+        });
         expect(batch1.classes).to.deep.equal({ bicycle: 2, motorcycle: 1 });
         expect(batch1.skipped).to.deep.equal([
             { file: "motorcycle/readme.txt", reason: "not an image file name (.jpg .jpeg .png .webp .gif .tif .tiff)" },
         ]);
         expect(stderr).to.match(/uploading 3\/3 \(100%\)\n/);
-        expect(puts.slice(-3)).to.deep.equal([
+        // The claim first, the images, the completed record, the manifest (the training trigger), then latest/.
+        expect(puts[0]).to.equal(`${MODEL}/batches/b1/batch.json`);
+        expect(puts.slice(1, 4).sort()).to.deep.equal(
+            [`bicycle/${sha(bike1)}.jpg`, `bicycle/${sha(bike2)}.png`, `motorcycle/${sha(moto1)}.jpg`]
+                .map((k) => `${MODEL}/batches/b1/${k}`)
+                .sort(),
+        );
+        expect(puts.slice(4)).to.deep.equal([
             `${MODEL}/batches/b1/batch.json`,
-            `${MODEL}/latest/_manifest.json`,
             `${MODEL}/batches/b1/_manifest.json`,
+            `${MODEL}/latest/dataset.json`,
         ]);
         expect(stdout).to.match(
             /^batch b1: 3 new images uploaded, 0 already uploaded, 1 duplicates in the folder; 3 images in the dataset\n/,
@@ -107,10 +134,11 @@ describe("ingest CLI (moto)", function () {
         writeAt(dir, "motorcycle/n.webp", moto2);
         await ingestCli(["--stack", "staging", "--model", MODEL, "--bucket", BUCKET, "--batch-id", "b2", dir], deps());
         expect(puts).to.deep.equal([
+            `${MODEL}/batches/b2/batch.json`,
             `${MODEL}/batches/b2/motorcycle/${sha(moto2)}.webp`,
             `${MODEL}/batches/b2/batch.json`,
-            `${MODEL}/latest/_manifest.json`,
             `${MODEL}/batches/b2/_manifest.json`,
+            `${MODEL}/latest/dataset.json`,
         ]);
         const b2 = (await keys()).filter((k) => k.includes("/b2/"));
         expect(b2).to.deep.equal([
@@ -128,10 +156,13 @@ describe("ingest CLI (moto)", function () {
                 `batches/b2/motorcycle/${sha(moto2)}.webp`,
             ].sort(),
         ]);
-        expect(await getText(`${MODEL}/latest/_manifest.json`)).to.equal(
-            await getText(`${MODEL}/batches/b2/_manifest.json`),
-            "scheduled retraining sees the newest dataset",
-        );
+        const manifestText = await getText(`${MODEL}/batches/b2/_manifest.json`);
+        expect(JSON.parse(await getText(`${MODEL}/latest/dataset.json`)), "scheduled retraining sees the newest dataset").to.deep.include({
+            manifest_key: `${MODEL}/batches/b2/_manifest.json`,
+            manifest_sha256: createHash("sha256").update(manifestText).digest("hex"),
+            batches: ["b1", "b2"],
+            images: 4,
+        });
         expect(JSON.parse(await getText(`${MODEL}/batches/b2/batch.json`))).to.deep.include({
             new_images: 1,
             already_uploaded: 4,
@@ -229,6 +260,149 @@ describe("ingest CLI (moto)", function () {
         );
         expect(err).to.be.instanceOf(CliError);
         expect(err.message).to.match(/batch same of model bikes-vs-motorcycles already exists .*; choose another --batch-id/);
+    });
+
+    it("writes nothing, so starts no training, when the folder adds nothing; --force trains on the dataset as it is", async () => {
+        const dir = tempDir("ingest-nothing-new");
+        writeAt(dir, "bicycle/a.jpg", await noiseImage(16, 16, "jpeg"));
+        writeAt(dir, "motorcycle/b.jpg", await noiseImage(16, 16, "jpeg"));
+        const cmd = (batchId: string) => ["--stack", "staging", "--model", MODEL, "--bucket", BUCKET, "--batch-id", batchId, dir];
+        await ingestCli(cmd("b1"), deps());
+        const before = await keys();
+        puts = [];
+        stdout = "";
+        await ingestCli(cmd("b2"), deps()); // e.g. a CI job that ingests on every run
+        expect(puts).to.deep.equal([], "no batch record, no manifest, no latest/");
+        expect(await keys()).to.deep.equal(before);
+        expect(stdout).to.equal(
+            `nothing new under ${dir}: its 2 images are all in the dataset already; no batch written, no training started (--force starts one)\n`,
+        );
+
+        await ingestCli([...cmd("b3"), "--force"], deps());
+        expect(manifestPuts()).to.deep.equal([`${MODEL}/batches/b3/_manifest.json`]);
+        expect(JSON.parse(await getText(`${MODEL}/batches/b3/batch.json`))).to.deep.include({
+            new_images: 0,
+            already_uploaded: 2,
+            total_images: 2,
+        });
+    });
+
+    it("gives a batch id to one of two ingests started at once, which alone writes the manifest", async () => {
+        const dir = tempDir("ingest-concurrent");
+        for (let i = 0; i < 6; i++) writeAt(dir, `${i % 2 ? "bicycle" : "motorcycle"}/${i}.jpg`, await noiseImage(16, 16, "jpeg"));
+        const cmd = ["--stack", "staging", "--model", MODEL, "--bucket", BUCKET, "--batch-id", "b1", dir];
+        const results = await Promise.allSettled([ingestCli(cmd, deps()), ingestCli(cmd, deps())]);
+        expect(results.map((r) => r.status).sort()).to.deep.equal(["fulfilled", "rejected"]);
+        const refused = (results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason;
+        expect(refused).to.be.instanceOf(CliError);
+        expect(refused.message).to.match(
+            /^batch b1 of model bikes-vs-motorcycles is being ingested by another run \(run [0-9a-f-]+, from .*, held until 2026-05-01T10:01:00\.000Z\); nothing uploaded by this one/,
+        );
+        expect(manifestPuts()).to.deep.equal([`${MODEL}/batches/b1/_manifest.json`], "one training run");
+        expect(JSON.parse(await getText(`${MODEL}/batches/b1/_manifest.json`))).to.have.length(1 + 6);
+    });
+
+    it("resumes a killed ingest when the same command runs again, uploading only what is missing", async () => {
+        const dir = tempDir("ingest-killed");
+        const images = new Map<string, Buffer>();
+        for (let i = 0; i < 8; i++) {
+            const rel = `${i % 2 ? "bicycle" : "motorcycle"}/${i}.jpg`;
+            images.set(rel, await noiseImage(16, 16, "jpeg"));
+            writeAt(dir, rel, images.get(rel)!);
+        }
+        const cmd = ["--stack", "staging", "--model", MODEL, "--bucket", BUCKET, dir];
+        // The network goes after three images, as when the process is killed: nothing it sends afterwards
+        // arrives, so the batch stays held by this run until its lease runs out.
+        let imagePuts = 0;
+        let dead = false;
+        failWhen = (c) => dead || (c instanceof PutObjectCommand && /\.jpg$/.test(c.input.Key!) && ++imagePuts > 3 && (dead = true));
+        const err = await ingestCli(cmd, deps()).catch((e) => e);
+        expect(err).to.be.instanceOf(CliError);
+        expect(err.message).to.match(/^batch 20260501T100000Z is incomplete: 3 of 8 images uploaded, 5 failed \(first: .*socket hang up/);
+        expect(err.message).to.include("run the same command again to resume it");
+        expect(manifestPuts()).to.deep.equal([]);
+
+        failWhen = undefined;
+        puts = [];
+        clock = new Date(clock.getTime() + 30_000);
+        const early = await ingestCli(cmd, deps()).catch((e) => e);
+        expect(early).to.be.instanceOf(CliError);
+        expect(early.message).to.match(/is being ingested by another run .*held until 2026-05-01T10:01:00\.000Z/);
+        expect(early.message).to.include("if that ingest was stopped, run this command again after 2026-05-01T10:01:00.000Z");
+
+        clock = new Date(clock.getTime() + 5 * 60_000);
+        await ingestCli(cmd, deps());
+        expect(stdout).to.include("resumed batch 20260501T100000Z (3 of its images were uploaded by an earlier run)");
+        const imageKeys = puts.filter((k) => k.endsWith(".jpg"));
+        expect(imageKeys).to.have.length(5, "the three images already there are not sent again");
+        expect(manifestPuts()).to.deep.equal([`${MODEL}/batches/20260501T100000Z/_manifest.json`]);
+        const manifest = JSON.parse(await getText(`${MODEL}/batches/20260501T100000Z/_manifest.json`));
+        expect(manifest.slice(1).sort()).to.deep.equal(
+            [...images].map(([rel, b]) => `batches/20260501T100000Z/${rel.split("/")[0]}/${sha(b)}.jpg`).sort(),
+        );
+        expect(JSON.parse(await getText(`${MODEL}/batches/20260501T100000Z/batch.json`))).to.deep.include({
+            status: "complete",
+            new_images: 8,
+        });
+    });
+
+    it("names every object with the hash of the very bytes it uploads, even when a file changes during the run", async () => {
+        const dir = tempDir("ingest-changing");
+        writeAt(dir, "bicycle/a.jpg", await noiseImage(16, 16, "jpeg"));
+        writeAt(dir, "motorcycle/b.jpg", await noiseImage(16, 16, "jpeg"));
+        const replacement = await noiseImage(16, 16, "jpeg");
+        let rewritten = false;
+        const d = deps();
+        d.stderr.write = (t: string) => {
+            stderr += t;
+            // Another program rewrites a file once every file has been hashed.
+            if (!rewritten && /hashing 2\/2/.test(t)) {
+                writeAt(dir, "bicycle/a.jpg", replacement);
+                rewritten = true;
+            }
+            return true;
+        };
+        await ingestCli(["--stack", "staging", "--model", MODEL, "--bucket", BUCKET, "--batch-id", "b1", dir], d);
+        expect(rewritten).to.equal(true);
+        for (const key of (await keys()).filter((k) => k.endsWith(".jpg"))) {
+            const body = Buffer.from(
+                await (await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: key }))).Body!.transformToByteArray(),
+            );
+            expect(key, "the key names the content").to.include(sha(body));
+        }
+    });
+
+    it("lists only complete batches in the dataset, and latest/ covers batches completed at the same time", async () => {
+        const killed = tempDir("ingest-partial");
+        writeAt(killed, "bicycle/k.jpg", await noiseImage(16, 16, "jpeg"));
+        writeAt(killed, "bicycle/l.jpg", await noiseImage(16, 16, "jpeg"));
+        let sent = 0;
+        failWhen = (c) => c instanceof PutObjectCommand && /\.jpg$/.test(c.input.Key!) && ++sent > 1;
+        await ingestCli(["--stack", "staging", "--model", MODEL, "--bucket", BUCKET, "--batch-id", "partial", killed], deps()).catch(
+            () => undefined,
+        );
+        failWhen = undefined;
+
+        const a = tempDir("ingest-a"),
+            b = tempDir("ingest-b");
+        writeAt(a, "bicycle/a.jpg", await noiseImage(16, 16, "jpeg"));
+        writeAt(b, "motorcycle/b.jpg", await noiseImage(16, 16, "jpeg"));
+        await Promise.all([
+            ingestCli(["--stack", "staging", "--model", MODEL, "--bucket", BUCKET, "--batch-id", "a", a], deps()),
+            ingestCli(["--stack", "staging", "--model", MODEL, "--bucket", BUCKET, "--batch-id", "b", b], deps()),
+        ]);
+        for (const id of ["a", "b"]) {
+            const listed = JSON.parse(await getText(`${MODEL}/batches/${id}/_manifest.json`)).slice(1);
+            expect(
+                listed.filter((k: string) => k.startsWith("batches/partial/")),
+                "an incomplete batch is in no manifest",
+            ).to.deep.equal([]);
+        }
+        const latest = JSON.parse(await getText(`${MODEL}/latest/dataset.json`));
+        expect(latest.batches).to.deep.equal(["a", "b"]);
+        const listed = JSON.parse(await getText(latest.manifest_key)).slice(1);
+        expect(listed.map((k: string) => k.split("/")[1]).sort()).to.deep.equal(["a", "b"]);
+        expect(manifestPuts()).to.have.length(2, "one training run per batch; the merged dataset is not a batch");
     });
 
     it("names the stack's models when the model is unknown", async () => {
