@@ -30,6 +30,7 @@ import {
 import { iamName, monitoringScheduleName, pipelineName, prefixes } from "../infra/naming";
 import { execution, Expression, join, PipelineBuilder, PipelineDefinition, ProcessingArguments } from "../infra/pipeline/builder";
 import { volumeKmsKey } from "../infra/instance-storage";
+import { BATCH_MANIFEST_PARAMETER, latestDatasetKey } from "../infra/pipeline/image-classification";
 import type { DashboardModel } from "./dashboard";
 import { parseS3Uri } from "../infra/s3-uri";
 
@@ -351,13 +352,17 @@ export class ModelMonitor extends pulumi.ComponentResource {
                 },
                 child,
             );
-            // No parameters: the training pipeline's default manifest is the newest complete dataset.
+            // EventBridge passes fixed values only: the pointer to the newest complete dataset, which the training
+            // pipeline's Dataset step resolves to a manifest when the run starts.
             new aws.cloudwatch.EventTarget(
                 `${name}-retrain-target`,
                 {
                     rule: this.retrainRule.name,
                     arn: args.trainingPipelineArn,
                     roleArn: retrainRole.arn,
+                    sagemakerPipelineTarget: {
+                        pipelineParameterLists: [{ name: BATCH_MANIFEST_PARAMETER, value: latestDatasetKey(args.model) }],
+                    },
                 },
                 child,
             );

@@ -2,14 +2,13 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Environment, ModelConfig } from "../infra/config";
 import { assumeRolePolicy } from "../infra/iam";
-import { jobModelConfig } from "../infra/job-contract";
 import { fitName, iamName, modelPackageGroupName, pipelineName, PROJECT } from "../infra/naming";
 import {
     ALGORITHM_IMAGE,
     imageClassificationPipeline,
-    latestManifestKey,
-    modelConfigKey,
     BATCH_MANIFEST_PARAMETER,
+    latestDatasetKey,
+    modelConfigObject,
 } from "../infra/pipeline/image-classification";
 import { pipelineStarterPolicy, trainingRolePolicy } from "../infra/pipeline/training-role";
 import {
@@ -118,17 +117,20 @@ export class TrainingPipeline extends pulumi.ComponentResource {
             child,
         );
 
+        // Named by its content, so changed settings are a new object the new definition names; the old one is
+        // kept for executions (and cached steps) of the definition that named it.
+        const jobConfig = modelConfigObject(model, config);
         const modelConfig = new aws.s3.BucketObjectv2(
             `${name}-model-config`,
             {
                 bucket: args.buckets.artifacts,
-                key: modelConfigKey(model),
-                content: JSON.stringify(jobModelConfig(model, config), null, 2),
+                key: jobConfig.key,
+                content: jobConfig.content,
                 contentType: "application/json",
                 serverSideEncryption: "aws:kms",
                 kmsKeyId: args.kmsKeyArn,
             },
-            child,
+            { ...child, retainOnDelete: true },
         );
 
         // The registry holds the evaluation evidence of every version; prod keeps it through a destroy.
@@ -225,12 +227,12 @@ export class TrainingPipeline extends pulumi.ComponentResource {
         );
 
         if (config.training.retrainSchedule) {
-            // A schedule has no object key to pass: it trains on the copy of the newest batch manifest.
+            // A schedule passes fixed values only: the pointer to the newest dataset, which the Dataset step resolves.
             this.schedule = new aws.cloudwatch.EventRule(
                 `${name}-schedule`,
                 {
                     name: fitName([PROJECT, env, model, "retrain"], 64),
-                    description: `Retrain ${model} on its newest batch manifest (${latestManifestKey(model)}), ${config.training.retrainSchedule}`,
+                    description: `Retrain ${model} on its newest complete dataset (${latestDatasetKey(model)}), ${config.training.retrainSchedule}`,
                     scheduleExpression: config.training.retrainSchedule,
                 },
                 child,
@@ -242,7 +244,7 @@ export class TrainingPipeline extends pulumi.ComponentResource {
                     arn: this.pipeline.arn,
                     roleArn: starter.arn,
                     sagemakerPipelineTarget: {
-                        pipelineParameterLists: checkedParameters([{ name: BATCH_MANIFEST_PARAMETER, value: latestManifestKey(model) }]),
+                        pipelineParameterLists: checkedParameters([{ name: BATCH_MANIFEST_PARAMETER, value: latestDatasetKey(model) }]),
                     },
                 },
                 child,

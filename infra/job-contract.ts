@@ -8,6 +8,12 @@ import { DriftThresholds, ModelConfig } from "./config";
 /** Where SageMaker Processing mounts inputs and collects outputs, per job. */
 export const PROCESSING_PATHS = {
     config: "/opt/ml/processing/input/config",
+    dataset: {
+        /** The object the run was started with: a batch manifest, or the `latest/dataset.json` pointer. */
+        requested: "/opt/ml/processing/input/requested",
+        /** resolved.json (property file): the manifest the run trains on. */
+        output: "/opt/ml/processing/output/dataset",
+    },
     preprocess: {
         /** The batch: `<class>/<image>` folders and/or a Label Studio export `labels.json`, plus `_manifest.json`. */
         raw: "/opt/ml/processing/input/raw",
@@ -42,6 +48,8 @@ export const PROCESSING_PATHS = {
 
 /** The file name of each property file a pipeline condition or training step reads. */
 export const PROPERTY_FILES = {
+    /** resolved.json: `ResolvedDataset`, the dataset a run trains on. */
+    resolvedDataset: "resolved.json",
     /** dataset.json: `{"num_training_samples": n, "num_classes": k, ...}` */
     dataset: "dataset.json",
     /** evaluation.json: `metrics.accuracy`, `gate.champion_floor`, ... */
@@ -50,6 +58,8 @@ export const PROPERTY_FILES = {
 
 /** JSON paths the pipeline reads from the property files (`Std:JsonGet`). */
 export const PROPERTY_PATHS = {
+    manifestKey: "manifest_key",
+    manifestSha256: "manifest_sha256",
     numTrainingSamples: "num_training_samples",
     accuracy: "metrics.accuracy",
     championFloor: "gate.champion_floor",
@@ -108,6 +118,23 @@ export const JOBS_ENTRYPOINT = ["/app/entrypoint.sh"] as const;
  * Preprocess takes an image's class from the folder it is in.
  */
 export const BATCH_METADATA_FILE = "batch.json";
+
+/**
+ * What the Dataset step of a training run resolved (`resolved.json`): the immutable manifest the run trains on,
+ * whatever started it. Preprocess's inputs name this manifest, so its step cache is keyed on the dataset.
+ */
+export interface ResolvedDataset {
+    /** Raw-bucket key of the manifest. */
+    readonly manifest_key: string;
+    /** Hex SHA-256 of the manifest's bytes. */
+    readonly manifest_sha256: string;
+    /** The key the run was started with (the parameter), and whether it named the manifest or the latest pointer. */
+    readonly requested: string;
+    readonly via: "manifest" | "latest";
+}
+
+/** Environment variables the Preprocess step gets from the Dataset step (lineage, and part of its cache key). */
+export const DATASET_ENV = { manifestKey: "DATASET_MANIFEST_KEY", manifestSha256: "DATASET_MANIFEST_SHA256" } as const;
 
 /** `<model>/latest/dataset.json`: which manifest lists the newest complete dataset of a model. */
 export interface LatestDataset {

@@ -13,6 +13,7 @@ const JOBS: Record<string, () => Promise<JobMain>> = {
     preprocess: async () => (await import("./preprocess")).main,
     evaluate: async () => (await import("./evaluate")).main,
     monitor: async () => (await import("./monitor")).main,
+    dataset: async () => (await import("./preprocess/dataset")).main,
 };
 
 export const USAGE = `usage: main.js <${Object.keys(JOBS).join("|")}> [flags]    (--help after a job name lists its flags)`;

@@ -4,8 +4,9 @@ import type {
     TrainingInstanceType,
     TransformInstanceType,
 } from "@aws-sdk/client-sagemaker";
+import { createHash } from "crypto";
 import { Environment, maxWaitSeconds, ModelConfig } from "../config";
-import { JOB_CONFIG_FILE, JOBS_ENTRYPOINT, PROCESSING_PATHS, PROPERTY_FILES, PROPERTY_PATHS } from "../job-contract";
+import { DATASET_ENV, jobModelConfig, JOBS_ENTRYPOINT, PROCESSING_PATHS, PROPERTY_FILES, PROPERTY_PATHS } from "../job-contract";
 import { modelPackageGroupName, prefixes } from "../naming";
 import { compare, execution, Expression, join, jsonGet, PipelineBuilder, PipelineDefinition, RetryPolicy } from "./builder";
 import { volumeKmsKey } from "../instance-storage";
@@ -13,25 +14,36 @@ import { volumeKmsKey } from "../instance-storage";
 /**
  * The training pipeline of one image-classification model:
  *
- * Preprocess -> Train -> CreateModel -> Transform -> Evaluate -> QualityGate -> Register | Fail
+ * Dataset -> Preprocess -> Train -> CreateModel -> Transform -> Evaluate -> QualityGate -> Register | Fail
  *
- * Preprocess reads the batch manifest named by the `BatchManifestKey` parameter (every image of the model's
- * dataset so far) and writes RecordIO train/validation sets, test images with labels and the dataset
- * statistics; Train runs the built-in image-classification algorithm on a GPU (managed spot with
+ * Dataset resolves the `BatchManifestKey` parameter (a batch manifest, or the model's latest/dataset.json
+ * pointer that schedules and drift start with) to the immutable manifest the run trains on; Preprocess reads
+ * that manifest (every image of the model's dataset so far) and writes RecordIO train/validation sets, test
+ * images with labels and the dataset statistics; Train runs the built-in image-classification algorithm on a GPU (managed spot with
  * checkpoints); Transform predicts the test images; Evaluate scores the predictions, looks up the Approved
  * champion and writes evaluation.json; QualityGate compares plain numbers from it; Register adds a
  * PendingManualApproval package with the evaluation evidence attached.
  *
  * Layout per execution (`<id>` = the pipeline execution id):
  * - curated bucket `<model>/executions/<id>/{train,validation,test,metadata,predictions}/`
- * - artifacts bucket `<model>/executions/<id>/{model,evaluation,checkpoints}/`, and `<model>/config/model.json`.
+ * - artifacts bucket `<model>/executions/<id>/{model,evaluation,checkpoints}/`, and `<model>/config/model-<hash>.json`.
+ *
+ * Step caching: SageMaker reuses a successful Preprocess run whose AppSpecification, Environment and
+ * ProcessingInputs are the same (the values, not the objects they name). Its inputs therefore name only
+ * things that never change under their name: the resolved manifest (batch manifests are created once, merged
+ * ones are named by their hash) and the model config, named by the hash of its content; the manifest's hash
+ * is in its Environment. The same dataset and settings may hit the cache; new data or new classes never do.
  */
 
-/** The parameter the trigger and operators set: the S3 key (in the raw bucket) of the batch manifest to train on. */
+/**
+ * The parameter the trigger and operators set: the raw-bucket key of the batch manifest to train on, or of the
+ * model's latest/dataset.json pointer (the default: the newest complete dataset, resolved when the run starts).
+ */
 export const BATCH_MANIFEST_PARAMETER = "BatchManifestKey";
 
 /** Step names, stable because execution history, alarms and the plan refer to them. */
 export const STEP_NAMES = {
+    dataset: "Dataset",
     preprocess: "Preprocess",
     train: "Train",
     createModel: "CreateModel",
@@ -56,16 +68,22 @@ export const INFERENCE_RESPONSE_TYPES = ["application/json"] as const;
 /** The built-in algorithm's ECR repository and tag, for `aws.sagemaker.getPrebuiltEcrImage`. */
 export const ALGORITHM_IMAGE = { repositoryName: "image-classification", imageTag: "1" } as const;
 
-/** The model's job settings (`model.json`), written by the component, mounted into both jobs. */
-export function modelConfigKey(model: string): string {
-    return `${prefixes.artifactsModel(model)}config/${JOB_CONFIG_FILE}`;
+/**
+ * The model's job settings (`model.json` for the jobs), written by the component and mounted into preprocess
+ * and evaluate, under a key named by the hash of the content: settings that change (a class added, a new
+ * split) get a new key, so a cached Preprocess run made with the old ones is never reused.
+ */
+export function modelConfigObject(model: string, config: ModelConfig): { key: string; content: string } {
+    const content = `${JSON.stringify(jobModelConfig(model, config), null, 2)}\n`;
+    const hash = createHash("sha256").update(content).digest("hex").slice(0, 16);
+    return { key: `${prefixes.artifactsModel(model)}config/model-${hash}.json`, content };
 }
 
 /**
- * What a schedule or a parameterless start trains on (`prefixes.latestDataset`): the pointer ingest moves to
- * the newest complete dataset. (The step that resolves it to a manifest comes with the next change.)
+ * What schedules, drift and parameterless starts train on (`prefixes.latestDataset`): the pointer ingest
+ * moves to the newest complete dataset, resolved by the Dataset step when the run starts.
  */
-export function latestManifestKey(model: string): string {
+export function latestDatasetKey(model: string): string {
     return prefixes.latestDataset(model);
 }
 
@@ -103,8 +121,11 @@ const API_RETRIES: RetryPolicy[] = [
     { ExceptionType: ["Step.THROTTLING", "Step.SERVICE_FAULT"], IntervalSeconds: 5, BackoffRate: 2, MaxAttempts: 5 },
 ];
 
-/** Preprocess results stay reusable for a month: the same manifest gives the same split. */
+/** Preprocess results stay reusable for a month: the same manifest and settings give the same split. */
 const PREPROCESS_CACHE = "P30D";
+
+/** The Dataset step reads one small JSON object: the smallest instance Processing offers. */
+const DATASET_INSTANCE: ProcessingInstanceType = "ml.t3.medium";
 
 /**
  * Instance types a registered package declares it can serve on, besides the registering stack's own: prod
@@ -158,7 +179,7 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
     } => ({
         InputName: "config",
         S3Input: {
-            S3Uri: `s3://${buckets.artifacts}/${modelConfigKey(model)}`,
+            S3Uri: `s3://${buckets.artifacts}/${modelConfigObject(model, config).key}`,
             LocalPath: PROCESSING_PATHS.config,
             S3DataType: "S3Prefix",
             S3InputMode: "File",
@@ -175,13 +196,74 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
     };
 
     const p = new PipelineBuilder();
-    const manifestKey = p.parameter(BATCH_MANIFEST_PARAMETER, "String", { default: latestManifestKey(model) });
+    const requestedKey = p.parameter(BATCH_MANIFEST_PARAMETER, "String", { default: latestDatasetKey(model) });
+
+    // Not cached: where the latest pointer leads changes between runs with the same parameter.
+    const dataset = p.processing(STEP_NAMES.dataset, {
+        description: "Resolve BatchManifestKey (a batch manifest or the latest/dataset.json pointer) to the manifest this run trains on",
+        arguments: {
+            RoleArn: roleArn,
+            AppSpecification: {
+                ImageUri: args.jobsImageUri,
+                ContainerEntrypoint: [
+                    ...JOBS_ENTRYPOINT,
+                    "dataset",
+                    "--model",
+                    model,
+                    "--requested",
+                    requestedKey,
+                    "--input",
+                    PROCESSING_PATHS.dataset.requested,
+                    "--output",
+                    PROCESSING_PATHS.dataset.output,
+                ],
+            },
+            ProcessingResources: {
+                ClusterConfig: {
+                    InstanceType: DATASET_INSTANCE,
+                    InstanceCount: 1,
+                    VolumeSizeInGB: 1,
+                    ...volumeKmsKey(DATASET_INSTANCE, key),
+                },
+            },
+            StoppingCondition: { MaxRuntimeInSeconds: 600 },
+            NetworkConfig: { EnableNetworkIsolation: true, EnableInterContainerTrafficEncryption: true },
+            ProcessingInputs: [
+                {
+                    InputName: "requested",
+                    S3Input: {
+                        S3Uri: join([`s3://${buckets.raw}/`, requestedKey]),
+                        LocalPath: PROCESSING_PATHS.dataset.requested,
+                        S3DataType: "S3Prefix",
+                        S3InputMode: "File",
+                        S3DataDistributionType: "FullyReplicated",
+                    },
+                },
+            ],
+            ProcessingOutputConfig: {
+                KmsKeyId: key,
+                Outputs: [
+                    {
+                        OutputName: "dataset",
+                        S3Output: { S3Uri: curated("dataset"), LocalPath: PROCESSING_PATHS.dataset.output, S3UploadMode: "EndOfJob" },
+                    },
+                ],
+            },
+        },
+        propertyFiles: [{ PropertyFileName: "ResolvedDataset", OutputName: "dataset", FilePath: PROPERTY_FILES.resolvedDataset }],
+        retryPolicies: JOB_RETRIES,
+    });
+    const resolved = dataset.propertyFile("ResolvedDataset");
+    const manifestKey = jsonGet(resolved, PROPERTY_PATHS.manifestKey);
+    const manifestSha256 = jsonGet(resolved, PROPERTY_PATHS.manifestSha256);
 
     const preprocess = p.processing(STEP_NAMES.preprocess, {
         description: "Decode, de-duplicate and split the batch; RecordIO train/validation, test images with labels, dataset statistics",
         arguments: {
             RoleArn: roleArn,
             AppSpecification: { ImageUri: args.jobsImageUri, ContainerEntrypoint: [...JOBS_ENTRYPOINT, "preprocess"] },
+            // The manifest's content hash: part of the cache key, and recorded in dataset.json.
+            Environment: { [DATASET_ENV.manifestKey]: manifestKey, [DATASET_ENV.manifestSha256]: manifestSha256 },
             ProcessingResources: processingResources,
             StoppingCondition: { MaxRuntimeInSeconds: training.maxRuntimeSeconds },
             // The job reads only its mounted inputs, so it runs without network access.

@@ -3,7 +3,7 @@ import { mkdir, open, readFile, rename, rm, writeFile } from "fs/promises";
 import { cpus } from "os";
 import { join, posix, relative, resolve } from "path";
 import sharp from "sharp";
-import { BATCH_METADATA_FILE, JobModelConfig, PROCESSING_PATHS, PROPERTY_FILES } from "../../infra/job-contract";
+import { BATCH_METADATA_FILE, DATASET_ENV, JobModelConfig, PROCESSING_PATHS, PROPERTY_FILES } from "../../infra/job-contract";
 import { BATCH_MANIFEST_FILE } from "../../infra/naming";
 import { intFlag, parseFlags, stringFlag } from "../lib/args";
 import { ensureOutputsAbsent, ensureWritableFolders, tempPathFor, writeJsonAtomic } from "../lib/atomic";
@@ -52,6 +52,8 @@ export interface PreprocessOptions {
     readonly outputs: PreprocessOutputs;
     readonly config: JobModelConfig;
     readonly concurrency?: number;
+    /** The manifest the pipeline's Dataset step resolved (from the environment it sets), recorded in dataset.json. */
+    readonly manifest?: { readonly key: string; readonly sha256: string };
 }
 
 /** One line of `test/labels.jsonl`. */
@@ -96,6 +98,8 @@ export interface DatasetSummary {
     readonly image_shape: string;
     readonly seed: number;
     readonly split: { validation: number; test: number };
+    /** The manifest this dataset was built from, when the pipeline named it. */
+    readonly manifest?: { readonly key: string; readonly sha256: string };
 }
 
 export const OUTPUT_FILES = {
@@ -153,6 +157,9 @@ export async function main(argv: string[]): Promise<void> {
         outputs: { train: outputOf("train"), validation: outputOf("validation"), test: outputOf("test"), metadata: outputOf("metadata") },
         config,
         concurrency: intFlag(flags, "concurrency", cpus().length),
+        ...(process.env[DATASET_ENV.manifestKey]
+            ? { manifest: { key: process.env[DATASET_ENV.manifestKey]!, sha256: process.env[DATASET_ENV.manifestSha256] ?? "" } }
+            : {}),
     });
     const s = Object.values(report.splits).reduce(
         (a, c) => ({ train: a.train + c.train, validation: a.validation + c.validation, test: a.test + c.test }),
@@ -302,6 +309,7 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
         image_shape: config.imageShape.join(","),
         seed: config.seed,
         split: { ...config.split },
+        ...(opts.manifest ? { manifest: opts.manifest } : {}),
     };
     const report: PreprocessReport = {
         model: config.model,

@@ -310,7 +310,10 @@ describe("ModelMonitor", () => {
             });
             const target = find(declared, "aws:cloudwatch/eventTarget:EventTarget", "signs-monitor-retrain-target").inputs;
             expect(target.arn).to.equal(TRAINING);
-            expect(target).to.not.have.property("sagemakerPipelineTarget");
+            // Fixed values only: the pointer to the newest dataset, which the training pipeline's Dataset step resolves.
+            expect(target.sagemakerPipelineTarget).to.deep.equal({
+                pipelineParameterLists: [{ name: "BatchManifestKey", value: "signs/latest/dataset.json" }],
+            });
             expect(target.roleArn).to.match(/role\/vision-mlops-staging-signs-retrain-on-drift$/);
             const policy = JSON.parse(find(declared, "aws:iam/rolePolicy:RolePolicy", "signs-monitor-retrain-role-policy").inputs.policy);
             expect(policy.Statement).to.deep.equal([

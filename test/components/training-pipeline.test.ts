@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { TrainingPipeline } from "../../components/training-pipeline";
 import { PolicyDocument, writeActionsWithWildcardResource } from "../../infra/iam";
 import { jobModelConfig } from "../../infra/job-contract";
-import { modelConfigKey } from "../../infra/pipeline/image-classification";
+import { modelConfigObject } from "../../infra/pipeline/image-classification";
 import { readStackFile } from "../../infra/stack-file";
 import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, unwrapOutput, useMocks } from "../support/mocks";
 
@@ -72,15 +72,18 @@ describe("TrainingPipeline", () => {
             ]);
         });
 
-        it("writes the model's job settings, encrypted with the data key", () => {
+        it("writes the model's job settings under a key named by their content, encrypted with the data key", () => {
             const object = find(declared, T.object, "traffic-signs-model-config").inputs;
             expect(object).to.deep.include({
                 bucket: "artifacts-bucket",
-                key: modelConfigKey("traffic-signs"),
+                key: modelConfigObject("traffic-signs", staging.models["traffic-signs"]).key,
                 serverSideEncryption: "aws:kms",
                 kmsKeyId: KEY,
             });
             expect(JSON.parse(object.content)).to.deep.equal(jobModelConfig("traffic-signs", staging.models["traffic-signs"]));
+            expect(object.key).to.match(/^traffic-signs\/config\/model-[0-9a-f]{16}\.json$/);
+            const moreClasses = { ...staging.models["traffic-signs"], classes: [...staging.models["traffic-signs"].classes, "roadworks"] };
+            expect(modelConfigObject("traffic-signs", moreClasses).key).to.not.equal(object.key, "new settings, new key");
         });
 
         it("creates the model package group under its stable name", () => {
@@ -131,7 +134,7 @@ describe("TrainingPipeline", () => {
             ]);
         });
 
-        it("retrains on schedule with the newest manifest", () => {
+        it("retrains on schedule with the pointer to the newest dataset, which the pipeline resolves", () => {
             expect(find(declared, T.rule, "traffic-signs-schedule").inputs.scheduleExpression).to.equal("rate(7 days)");
             expect(find(declared, T.target, "traffic-signs-schedule-target").inputs.sagemakerPipelineTarget).to.deep.equal({
                 pipelineParameterLists: [{ name: "BatchManifestKey", value: "traffic-signs/latest/dataset.json" }],

@@ -7,8 +7,8 @@ import {
     BATCH_MANIFEST_PARAMETER,
     imageClassificationPipeline,
     ImageClassificationPipelineArgs,
-    latestManifestKey,
-    modelConfigKey,
+    latestDatasetKey,
+    modelConfigObject,
     PACKAGE_METADATA_KEYS,
 } from "../../../infra/pipeline/image-classification";
 import { readStackFile } from "../../../infra/stack-file";
@@ -131,8 +131,9 @@ describe("infra/pipeline/image-classification", () => {
             const definition = definitionFor(model, config);
             const steps = allSteps(definition);
 
-            it("runs Preprocess -> Train -> CreateModel -> Transform -> Evaluate -> QualityGate -> Register | Fail", () => {
+            it("runs Dataset -> Preprocess -> Train -> CreateModel -> Transform -> Evaluate -> QualityGate -> Register | Fail", () => {
                 expect(definition.Steps.map((s) => s.Name)).to.deep.equal([
+                    "Dataset",
                     "Preprocess",
                     "Train",
                     "CreateModel",
@@ -141,6 +142,7 @@ describe("infra/pipeline/image-classification", () => {
                     "QualityGate",
                 ]);
                 expect(steps.map((s) => `${s.Name}:${s.Type}`)).to.deep.equal([
+                    "Dataset:Processing",
                     "Preprocess:Processing",
                     "Train:Training",
                     "CreateModel:Model",
@@ -154,7 +156,8 @@ describe("infra/pipeline/image-classification", () => {
                 expect(gate.IfSteps.map((s) => s.Name)).to.deep.equal(["Register"]);
                 expect(gate.ElseSteps.map((s) => s.Name)).to.deep.equal(["Fail"]);
                 expect(stepGraph(definition).filter((l) => !l.startsWith(" "))).to.deep.equal([
-                    "Preprocess (Processing)",
+                    "Dataset (Processing)",
+                    "Preprocess (Processing) <- Dataset",
                     "Train (Training) <- Preprocess",
                     "CreateModel (Model) <- Train",
                     "Transform (Transform) <- CreateModel, Preprocess",
@@ -176,33 +179,83 @@ describe("infra/pipeline/image-classification", () => {
                         const [, producer, , name] = file.split(".");
                         const declared = (step(definition, producer).PropertyFiles ?? []).find((f) => f.PropertyFileName === name)!;
                         expect(declared, file).to.exist;
-                        expect([PROPERTY_FILES.dataset, PROPERTY_FILES.evaluation]).to.include(declared.FilePath);
+                        expect([PROPERTY_FILES.resolvedDataset, PROPERTY_FILES.dataset, PROPERTY_FILES.evaluation]).to.include(
+                            declared.FilePath,
+                        );
                         expect(Object.values(PROPERTY_PATHS)).to.include(path);
                     }
                 }
                 expect(count).to.be.greaterThan(20);
             });
 
-            it("preprocesses the batch manifest named by the parameter, cached, on a CPU instance", () => {
+            it("resolves the requested key to a manifest in an uncached Dataset step, without network access", () => {
                 expect(definition.Parameters).to.deep.equal([
-                    { Name: BATCH_MANIFEST_PARAMETER, Type: "String", DefaultValue: latestManifestKey(model) },
+                    { Name: BATCH_MANIFEST_PARAMETER, Type: "String", DefaultValue: latestDatasetKey(model) },
                 ]);
+                const d = step(definition, "Dataset");
+                expect(d).to.not.have.property("CacheConfig");
+                expect(d.Arguments.AppSpecification.ContainerEntrypoint).to.deep.equal([
+                    ...JOBS_ENTRYPOINT,
+                    "dataset",
+                    "--model",
+                    model,
+                    "--requested",
+                    { Get: "Parameters.BatchManifestKey" },
+                    "--input",
+                    PROCESSING_PATHS.dataset.requested,
+                    "--output",
+                    PROCESSING_PATHS.dataset.output,
+                ]);
+                expect(d.Arguments.ProcessingInputs).to.deep.equal([
+                    {
+                        InputName: "requested",
+                        S3Input: {
+                            S3Uri: { "Std:Join": { On: "", Values: ["s3://raw-bucket/", { Get: "Parameters.BatchManifestKey" }] } },
+                            LocalPath: PROCESSING_PATHS.dataset.requested,
+                            S3DataType: "S3Prefix",
+                            S3InputMode: "File",
+                            S3DataDistributionType: "FullyReplicated",
+                        },
+                    },
+                ]);
+                expect(d.Arguments.NetworkConfig).to.deep.equal({
+                    EnableNetworkIsolation: true,
+                    EnableInterContainerTrafficEncryption: true,
+                });
+                expect(d.Arguments.ProcessingResources.ClusterConfig).to.deep.equal({
+                    InstanceType: "ml.t3.medium",
+                    InstanceCount: 1,
+                    VolumeSizeInGB: 1,
+                    VolumeKmsKeyId: KEY,
+                });
+                expect(d.PropertyFiles).to.deep.equal([
+                    { PropertyFileName: "ResolvedDataset", OutputName: "dataset", FilePath: PROPERTY_FILES.resolvedDataset },
+                ]);
+            });
+
+            it("preprocesses the resolved manifest, cached on it and on the content-addressed model config, on a CPU instance", () => {
                 const pre = step(definition, "Preprocess");
                 expect(pre.CacheConfig).to.deep.equal({ Enabled: true, ExpireAfter: "P30D" });
                 expect(pre.Arguments.AppSpecification).to.deep.equal({
                     ImageUri: JOBS_IMAGE,
                     ContainerEntrypoint: [...JOBS_ENTRYPOINT, "preprocess"],
                 });
+                const resolved = (path: string) => ({
+                    "Std:JsonGet": { PropertyFile: { Get: "Steps.Dataset.PropertyFiles.ResolvedDataset" }, Path: path },
+                });
+                expect(pre.Arguments.Environment).to.deep.equal({
+                    DATASET_MANIFEST_KEY: resolved("manifest_key"),
+                    DATASET_MANIFEST_SHA256: resolved("manifest_sha256"),
+                });
                 expect(pre.Arguments.ProcessingResources.ClusterConfig.InstanceType)
                     .to.equal(config.training.processingInstanceType)
                     .and.match(/^ml\.m5\./);
                 const [raw, cfg] = pre.Arguments.ProcessingInputs;
                 expect(raw.S3Input).to.deep.include({ S3DataType: "ManifestFile", LocalPath: PROCESSING_PATHS.preprocess.raw });
-                expect(raw.S3Input.S3Uri).to.deep.equal({
-                    "Std:Join": { On: "", Values: ["s3://raw-bucket/", { Get: "Parameters.BatchManifestKey" }] },
-                });
+                expect(raw.S3Input.S3Uri).to.deep.equal({ "Std:Join": { On: "", Values: ["s3://raw-bucket/", resolved("manifest_key")] } });
+                expect(modelConfigObject(model, config).key).to.match(new RegExp(`^${model}/config/model-[0-9a-f]{16}\\.json$`));
                 expect(cfg.S3Input).to.deep.include({
-                    S3Uri: `s3://artifacts-bucket/${modelConfigKey(model)}`,
+                    S3Uri: `s3://artifacts-bucket/${modelConfigObject(model, config).key}`,
                     LocalPath: PROCESSING_PATHS.config,
                 });
                 expect(pre.Arguments.ProcessingOutputConfig.Outputs.map((o: any) => [o.OutputName, o.S3Output.LocalPath])).to.deep.equal([
@@ -383,7 +436,9 @@ describe("infra/pipeline/image-classification", () => {
                     "Std:Join": { On: "", Values: [evaluation, "/monitoring_baseline.json"] },
                 });
                 expect(r.CustomerMetadataProperties).to.deep.equal({
-                    [PACKAGE_METADATA_KEYS.batchManifestKey]: { Get: "Parameters.BatchManifestKey" },
+                    [PACKAGE_METADATA_KEYS.batchManifestKey]: {
+                        "Std:JsonGet": { PropertyFile: { Get: "Steps.Dataset.PropertyFiles.ResolvedDataset" }, Path: "manifest_key" },
+                    },
                     [PACKAGE_METADATA_KEYS.gitCommit]: "0123abcd",
                     [PACKAGE_METADATA_KEYS.pipelineExecution]: { Get: "Execution.PipelineExecutionArn" },
                 });

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { prefixes } from "../../../infra/naming";
-import { latestManifestKey } from "../../../infra/pipeline/image-classification";
+import { latestDatasetKey } from "../../../infra/pipeline/image-classification";
 import {
     batchManifestEventPattern,
     batchManifestPipelineParameters,
@@ -40,12 +40,13 @@ describe("infra/pipeline/trigger", () => {
         ).to.equal(true);
     });
 
-    it("does not match the batch's images, its batch.json, or the latest-manifest copy", () => {
+    it("does not match the batch's images, its batch.json, the latest pointer or a merged dataset manifest", () => {
         for (const key of [
             "traffic-signs/batches/20261122T173500Z-1a2b3c/stop/3f2a9c1e.jpg",
             "traffic-signs/batches/20261122T173500Z-1a2b3c/batch.json",
             "traffic-signs/batches/20261122T173500Z-1a2b3c/_manifest.json.tmp",
-            latestManifestKey("traffic-signs"),
+            latestDatasetKey("traffic-signs"),
+            prefixes.mergedManifest("traffic-signs", "ab".repeat(32)),
         ])
             expect(matchesEventPattern(pattern, objectCreated("raw-bucket", key)), key).to.equal(false);
     });
