@@ -9,7 +9,7 @@ import { JobError } from "../lib/errors";
 
 const paths = PROCESSING_PATHS.dataset;
 
-export const USAGE = `usage: dataset --model NAME --requested KEY [flags]
+export const USAGE = `usage: dataset [flags]    (--model and --requested are required)
 
 Says which dataset a training run trains on. The run is started with the raw-bucket key of a batch manifest
 (an ingest's trigger) or of the model's latest/dataset.json pointer (schedules, drift, a start without

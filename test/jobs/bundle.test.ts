@@ -42,7 +42,7 @@ describe("jobs bundle (the image's entry point)", function () {
     });
 
     it("prints each job's flags with --help", () => {
-        for (const job of ["preprocess", "evaluate"]) {
+        for (const job of ["preprocess", "evaluate", "dataset"]) {
             const r = run(job, "--help");
             expect(r.status, r.stderr).to.equal(0);
             expect(r.stdout).to.match(new RegExp(`^usage: ${job} \\[flags\\]`));
@@ -66,20 +66,6 @@ describe("jobs bundle (the image's entry point)", function () {
         const flag = run("evaluate", "--no-such-flag");
         expect(flag.status).to.equal(1);
         expect(flag.stderr).to.match(/Unknown option '--no-such-flag'[\s\S]*usage: evaluate/);
-    });
-
-    it("runs the dataset job that resolves a training run's latest pointer", () => {
-        const input = tempDir("bundle-dataset-in");
-        const out = tempDir("bundle-dataset-out");
-        writeAt(input, "dataset.json", JSON.stringify({ manifest_key: "ab/batches/b1/_manifest.json", manifest_sha256: "f".repeat(64) }));
-        const r = run("dataset", "--model", "ab", "--requested", "ab/latest/dataset.json", "--input", input, "--output", out);
-        expect(r.status, r.stderr).to.equal(0);
-        expect(JSON.parse(readFileSync(join(out, "resolved.json"), "utf8"))).to.deep.equal({
-            manifest_key: "ab/batches/b1/_manifest.json",
-            manifest_sha256: "f".repeat(64),
-            requested: "ab/latest/dataset.json",
-            via: "latest",
-        });
     });
 
     it("runs preprocess end to end, loading sharp from outside the bundle", async () => {
