@@ -170,7 +170,11 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
 
     // One listing of the model's raw data: which batches are complete (their images are the dataset) and which
     // are not (their images count for nothing until they complete).
-    const batches = await readBatches(s3, bucket, model);
+    const batches = await readBatches(s3, bucket, model).catch((e) => {
+        if ((e as { name?: string }).name === "NoSuchBucket")
+            throw new JobError(`raw bucket ${bucket} does not exist; deploy the stack first (pulumi up), or pass --bucket with its name`);
+        throw e;
+    });
     const records = new Map<string, BatchRecord>();
     for (const b of batches.values())
         if (!b.complete && b.hasRecord) {

@@ -167,8 +167,10 @@ export async function main(argv: string[]): Promise<void> {
     );
     console.log(
         `preprocess ${report.model}: ${report.kept} images kept (train ${s.train}, validation ${s.validation}, test ${s.test}), ` +
+            `${report.treatment.upscaled} upscaled to ${config.imageShape[2]}x${config.imageShape[1]} or more, ` +
             `${report.dropped.count} dropped${droppedSummary(report)}, ${report.duplicates.count} duplicates, ` +
-            `${report.label_conflicts.count} label conflicts (left out); see ${join(outputOf("metadata"), OUTPUT_FILES.report)}`,
+            `${report.label_conflicts.count} label conflict${report.label_conflicts.count === 1 ? "" : "s"} (left out); ` +
+            `see ${join(outputOf("metadata"), OUTPUT_FILES.report)}`,
     );
 }
 

@@ -405,6 +405,16 @@ describe("ingest CLI (moto)", function () {
         expect(manifestPuts()).to.have.length(2, "one training run per batch; the merged dataset is not a batch");
     });
 
+    it("says when the raw bucket does not exist, uploading nothing", async () => {
+        const dir = tempDir("ingest-nobucket");
+        writeAt(dir, "bicycle/a.jpg", await noiseImage(16, 16, "jpeg"));
+        const err = await ingestCli(["--stack", "staging", "--model", MODEL, "--bucket", "no-such-bucket", dir], deps()).catch((e) => e);
+        expect(err).to.be.instanceOf(CliError);
+        expect(err.message).to.equal(
+            "raw bucket no-such-bucket does not exist; deploy the stack first (pulumi up), or pass --bucket with its name",
+        );
+    });
+
     it("names the stack's models when the model is unknown", async () => {
         const err = await ingestCli(["--stack", "staging", "--model", "cats", "--bucket", BUCKET, tempDir("x")], deps()).catch((e) => e);
         expect(err).to.be.instanceOf(CliError);
