@@ -5,7 +5,7 @@ import { extname, join, posix, relative, resolve } from "path";
 import { BATCH_METADATA_FILE, LatestDataset } from "../../infra/job-contract";
 import { BATCH_MANIFEST_FILE, prefixes } from "../../infra/naming";
 import { JobError, listSome } from "../lib/errors";
-import { walkFiles } from "../lib/fs-walk";
+import { unreadable, walkFiles } from "../lib/fs-walk";
 import { matchLabels, readLabelStudioExport } from "../lib/label-studio";
 import { mapOrdered } from "../lib/pool";
 import { Progress } from "./progress";
@@ -202,11 +202,16 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
     const hashed: Array<LocalImage & { hash: string }> = [];
     let done = 0;
     for await (const h of mapOrdered(local, concurrency, async (image) => {
-        const hash = sha256Hex(await readFile(join(dir, image.file))).slice(0, KEY_HASH_CHARS);
+        let hash: string | undefined;
+        try {
+            hash = sha256Hex(await readFile(join(dir, image.file))).slice(0, KEY_HASH_CHARS);
+        } catch (e) {
+            skipped.push({ file: image.file, reason: unreadable(e as NodeJS.ErrnoException, join(dir, image.file), "file") });
+        }
         opts.progress?.update("hashing", ++done, local.length);
         return { ...image, hash };
     }))
-        hashed.push(h);
+        if (h.hash !== undefined) hashed.push(h as LocalImage & { hash: string });
 
     // A content is uploaded once per class it is filed under: a second class is a label conflict, which
     // preprocess can only see (and keep out of training) if both claims are in the raw data.

@@ -87,8 +87,8 @@ async function* followLink(w: Walk, path: string, ancestors: readonly string[]):
     } else w.onSkipped({ path, reason: "symbolic link to something that is not a regular file (a pipe, socket or device)" });
 }
 
-/** Why a folder or link could not be read, in words that say what to do. */
-function unreadable(err: NodeJS.ErrnoException, full: string, what: "folder" | "link"): string {
+/** Why a folder, link or file could not be read, in words that say what to do. */
+export function unreadable(err: NodeJS.ErrnoException, full: string, what: "folder" | "link" | "file"): string {
     if (err.code === "ENAMETOOLONG")
         return `path too long for the file system (ENAMETOOLONG, ${full.length} characters); move the images to a folder with a shorter path`;
     if (err.code === "EACCES" || err.code === "EPERM") return `cannot read this ${what}: permission denied (${err.code})`;

@@ -9,7 +9,7 @@ import { intFlag, parseFlags, stringFlag } from "../lib/args";
 import { ensureOutputsAbsent, ensureWritableFolders, tempPathFor, writeJsonAtomic } from "../lib/atomic";
 import { DatasetBaseline, PropertyAccumulator } from "../lib/baseline";
 import { JobError, listSome } from "../lib/errors";
-import { walkFiles } from "../lib/fs-walk";
+import { unreadable, walkFiles } from "../lib/fs-walk";
 import { contentTypeOf, ImageDecodeError, ImageProperties, imageProperties } from "../lib/image-properties";
 import { LabelledImage, matchLabels, readLabelStudioExport } from "../lib/label-studio";
 import { loadJobModelConfig } from "../lib/job-config";
@@ -237,7 +237,7 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
         try {
             bytes = await readFile(join(input, c.file));
         } catch (e) {
-            return { c, error: `cannot read the file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` };
+            return { c, error: unreadable(e as NodeJS.ErrnoException, join(input, c.file), "file") };
         }
         try {
             const sha256 = createHash("sha256").update(bytes).digest("hex");

@@ -2,6 +2,7 @@ import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command, PutObjectC
 import { STSClient } from "@aws-sdk/client-sts";
 import { expect } from "chai";
 import { createHash } from "crypto";
+import { execFileSync } from "child_process";
 import { writeFileSync } from "fs";
 import { join } from "path";
 import { bucketName } from "../../infra/naming";
@@ -403,6 +404,28 @@ describe("ingest CLI (moto)", function () {
         const listed = JSON.parse(await getText(latest.manifest_key)).slice(1);
         expect(listed.map((k: string) => k.split("/")[1]).sort()).to.deep.equal(["a", "b"]);
         expect(manifestPuts()).to.have.length(2, "one training run per batch; the merged dataset is not a batch");
+    });
+
+    it("reports a file whose path is too long for the file system and uploads the rest", async () => {
+        const dir = tempDir("ingest-long");
+        writeAt(dir, "bicycle/a.jpg", await noiseImage(16, 16, "jpeg"));
+        // A folder just inside Linux's 4,096-byte PATH_MAX holding a file whose full path is past it.
+        const level = "d".repeat(200);
+        const deep = `${Array(19).fill(level).join("/")}/bicycle`;
+        const name = `${"n".repeat(240)}.jpg`;
+        const source = writeAt(tempDir("ingest-long-source"), "small.jpg", await noiseImage(16, 16, "jpeg"));
+        execFileSync("bash", ["-c", `mkdir -p deep/${deep} && cd deep/${deep} && cp ${source} ${name}`], { cwd: dir });
+        try {
+            await ingestCli(["--stack", "staging", "--model", MODEL, "--bucket", BUCKET, "--batch-id", "b1", dir], deps());
+            const batch = JSON.parse(await getText(`${MODEL}/batches/b1/batch.json`));
+            expect(batch.new_images).to.equal(1);
+            const long = batch.skipped.find((s: { file: string }) => s.file.endsWith(name));
+            expect(long?.reason).to.match(
+                /^path too long for the file system \(ENAMETOOLONG, \d+ characters\); move the images to a folder with a shorter path$/,
+            );
+        } finally {
+            execFileSync("rm", ["-rf", join(dir, "deep")]);
+        }
     });
 
     it("says when the raw bucket does not exist, uploading nothing", async () => {
