@@ -124,9 +124,6 @@ const API_RETRIES: RetryPolicy[] = [
 /** Preprocess results stay reusable for a month: the same manifest and settings give the same split. */
 const PREPROCESS_CACHE = "P30D";
 
-/** The Dataset step reads one small JSON object: the smallest instance Processing offers. */
-const DATASET_INSTANCE: ProcessingInstanceType = "ml.t3.medium";
-
 /**
  * Instance types a registered package declares it can serve on, besides the registering stack's own: prod
  * usually serves the same package on larger instances than staging did.
@@ -218,14 +215,9 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
                     PROCESSING_PATHS.dataset.output,
                 ],
             },
-            ProcessingResources: {
-                ClusterConfig: {
-                    InstanceType: DATASET_INSTANCE,
-                    InstanceCount: 1,
-                    VolumeSizeInGB: 1,
-                    ...volumeKmsKey(DATASET_INSTANCE, key),
-                },
-            },
+            // It reads one small JSON object; the model's processing instance is one the config checked and the
+            // cost estimate prices, and it bills for the minute or two the step takes.
+            ProcessingResources: { ClusterConfig: { ...processingResources.ClusterConfig, VolumeSizeInGB: 1 } },
             StoppingCondition: { MaxRuntimeInSeconds: 600 },
             NetworkConfig: { EnableNetworkIsolation: true, EnableInterContainerTrafficEncryption: true },
             ProcessingInputs: [

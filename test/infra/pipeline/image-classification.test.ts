@@ -223,7 +223,7 @@ describe("infra/pipeline/image-classification", () => {
                     EnableInterContainerTrafficEncryption: true,
                 });
                 expect(d.Arguments.ProcessingResources.ClusterConfig).to.deep.equal({
-                    InstanceType: "ml.t3.medium",
+                    InstanceType: config.training.processingInstanceType,
                     InstanceCount: 1,
                     VolumeSizeInGB: 1,
                     VolumeKmsKeyId: KEY,
