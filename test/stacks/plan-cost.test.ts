@@ -71,15 +71,16 @@ describe("npm run plan: what runs and what it costs (in process)", function () {
         expect(line(lines, "traffic-signs monitoring ml.m5.large").idleUsd).to.be.closeTo((RUNS.hourly * 10 * 0.115) / 60, 1e-9);
         expect(line(lines, "traffic-signs monitoring ml.m5.large").peakUsd).to.be.closeTo((RUNS.hourly * 50 * 0.115) / 60, 1e-9);
         expect(line(lines, "bikes-vs-motorcycles monitoring ml.m5.large").peakUsd).to.be.closeTo(RUNS.daily * 4 * 0.115, 1e-9);
-        // One traffic-signs training run at its limits: preprocess 4 h and evaluate 1 h on ml.m5.xlarge ($0.23),
-        // train 4 h on ml.g4dn.xlarge ($0.7364) at spot, and the assumed 30-minute transform.
-        const run = 4 * 0.23 + 4 * 0.7364 * SPOT + 0.5 * 0.23 + 1 * 0.23;
+        // One traffic-signs training run at its limits: the Dataset step 10 min, preprocess 4 h and evaluate 1 h on
+        // ml.m5.xlarge ($0.23), train 4 h on ml.g4dn.xlarge ($0.7364) at spot, and the assumed 30-minute transform.
+        const dataset = (10 / 60) * 0.23;
+        const run = dataset + 4 * 0.23 + 4 * 0.7364 * SPOT + 0.5 * 0.23 + 1 * 0.23;
         const trafficSigns = perRun.find((r) => r.model === "traffic-signs")!;
         expect(trafficSigns.usd).to.be.closeTo(run, 1e-9);
-        expect(trafficSigns.onDemandUsd).to.be.closeTo(4 * 0.23 + 4 * 0.7364 + 0.5 * 0.23 + 0.23, 1e-9);
+        expect(trafficSigns.onDemandUsd).to.be.closeTo(dataset + 4 * 0.23 + 4 * 0.7364 + 0.5 * 0.23 + 0.23, 1e-9);
         expect(trafficSigns.startedBy).to.have.length(3);
         expect(perRun.find((r) => r.model === "bikes-vs-motorcycles")!.usd).to.be.closeTo(
-            1 * 0.23 + 1 * 0.7364 * SPOT + 0.5 * 0.23 + 0.23,
+            dataset + 1 * 0.23 + 1 * 0.7364 * SPOT + 0.5 * 0.23 + 0.23,
             1e-9,
         );
         // Its weekly schedule is the only training in the monthly figure.
