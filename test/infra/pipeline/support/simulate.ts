@@ -14,9 +14,11 @@ import { run as runJob } from "../../../../jobs/main";
  * steps before it as SageMaker would: their S3Prefix inputs downloaded from S3 into their local paths, the
  * container entry point run with the jobs' own code, the property files read from the outputs.
  *
- * The cache key of a Processing step is its AppSpecification, Environment and ProcessingInputs (AWS,
- * "Default cache key attributes by pipeline step type"), compared as values: SageMaker resolves parameters and
- * property references before it looks for a previous run (see the issue note for the sources).
+ * The cache key of a Processing step is its AppSpecification, Environment and ProcessingInputs (SageMaker
+ * Developer Guide, "Default cache key attributes by pipeline step type"), compared as values: the guide's
+ * "Caching pipeline steps" looks for a previous run "with the same values for certain attributes", and the
+ * SageMaker Python SDK's "Caching Configuration" section says a new job starts when the S3 path changes both
+ * for an input given as a ParameterString and for one given as a step property reference.
  */
 export interface Run {
     readonly definition: PipelineDefinition;
