@@ -56,7 +56,7 @@ export async function imageProperties(
     try {
         meta = await sharp(encoded, { failOn: "error" }).metadata();
     } catch (e) {
-        throw new ImageDecodeError(`not a decodable image: ${(e as Error).message}`);
+        throw new ImageDecodeError(`not a decodable image: ${sharpReason(e)}`);
     }
     if (!meta.width || !meta.height || !meta.format) throw new ImageDecodeError("image has no dimensions");
     let pixels: Buffer;
@@ -69,8 +69,9 @@ export async function imageProperties(
             .resize(STATS_SIDE, STATS_SIDE, { fit: "inside", withoutEnlargement: true })
             .raw()
             .toBuffer({ resolveWithObject: true }));
-    } catch (e) {
-        throw new ImageDecodeError(`image data is corrupt or truncated: ${(e as Error).message}`);
+    } catch {
+        // This failure's text is libvips' error buffer alone, which concurrent decodes share (see sharpReason).
+        throw new ImageDecodeError("image data is corrupt or truncated");
     }
     const channels = 3;
     const n = pixels.length / channels;
@@ -110,6 +111,18 @@ export async function imageProperties(
         meanGreen: g / n,
         meanBlue: b / n,
     };
+}
+
+/**
+ * sharp's own sentence of a header failure ("Input buffer has corrupt header", "Input buffer contains
+ * unsupported image format"), without the libvips detail it may append: libvips keeps one error buffer per
+ * process, so while other images decode at the same time that detail can be another image's, or "Unknown
+ * error", and reports that must be the same on every run cannot carry it.
+ */
+export function sharpReason(e: unknown): string {
+    const message = (e as Error)?.message ?? String(e);
+    const colon = message.indexOf(":");
+    return (colon > 0 ? message.slice(0, colon) : message).trim() || "unknown decode error";
 }
 
 export class ImageDecodeError extends Error {
