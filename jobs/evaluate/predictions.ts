@@ -2,6 +2,7 @@ import { createReadStream } from "fs";
 import { readFile } from "fs/promises";
 import { join, posix } from "path";
 import { createInterface } from "readline";
+import { classProbabilities, PredictionFormatError } from "../lib/class-probabilities";
 import { JobError, listSome } from "../lib/errors";
 import { walkFiles } from "../lib/fs-walk";
 import { mapOrdered } from "../lib/pool";
@@ -56,16 +57,12 @@ export async function readTestLabels(path: string, classes: readonly string[]): 
 
 /** The probability list in one prediction: a JSON list, or an object with `prediction` (or `probabilities`). */
 export function probabilitiesOf(value: unknown, numClasses: number, where: string): number[] {
-    const list = Array.isArray(value)
-        ? value
-        : ((value as { prediction?: unknown })?.prediction ?? (value as { probabilities?: unknown })?.probabilities);
-    if (!Array.isArray(list) || !list.every((p) => typeof p === "number" && Number.isFinite(p)))
-        throw new JobError(`${where} is not a prediction: expected a JSON list of class probabilities or {"prediction": [...]}`);
-    if (list.length !== numClasses)
-        throw new JobError(
-            `${where} has ${list.length} probabilities but the model has ${numClasses} classes; was it trained with this class map?`,
-        );
-    return list as number[];
+    try {
+        return classProbabilities(value, numClasses);
+    } catch (e) {
+        if (e instanceof PredictionFormatError) throw new JobError(`${where} is not a prediction: ${e.message}`);
+        throw e;
+    }
 }
 
 /**

@@ -21,8 +21,8 @@ import {
     parseCaptureLine,
     parseProbabilities,
     payloadBytes,
-    topClass,
 } from "./capture";
+import { topClass } from "../lib/class-probabilities";
 import { chiSquareHomogeneity, ChiSquareResult } from "./chi-square";
 import { byPriority, DEFAULT_IMAGE_SAMPLE, insertBounded, mergeBounded, Ranked, samplePriority } from "./sample";
 import { MonitorThresholds, TimeWindow } from "./settings";

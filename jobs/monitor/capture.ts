@@ -5,6 +5,7 @@ import { join } from "path";
 import { Readable } from "stream";
 import { parseS3Uri } from "../../infra/s3-uri";
 import { TimeWindow } from "./settings";
+import { classProbabilities, PredictionFormatError } from "../lib/class-probabilities";
 
 /**
  * SageMaker data capture, one JSON object per line:
@@ -115,24 +116,12 @@ export function parseProbabilities(p: CapturePayload, classCount: number): numbe
             throw new CaptureFormatError(`response is not JSON (${(e as Error).message.slice(0, 120)})`, kind);
         }
     }
-    if (values && typeof values === "object" && !Array.isArray(values)) {
-        const o = values as Record<string, unknown>;
-        values = o.prediction ?? o.predictions ?? o.probabilities;
+    try {
+        return classProbabilities(values, classCount);
+    } catch (e) {
+        if (e instanceof PredictionFormatError) throw new CaptureFormatError(`response is ${e.message}`, kind);
+        throw e;
     }
-    if (Array.isArray(values) && values.length === 1 && Array.isArray(values[0])) values = values[0];
-    if (!Array.isArray(values)) throw new CaptureFormatError("response is not a list of class probabilities", kind);
-    if (values.length !== classCount)
-        throw new CaptureFormatError(`response has ${values.length} probabilities; the model has ${classCount} classes`, kind);
-    if (!values.every((v) => typeof v === "number" && Number.isFinite(v)))
-        throw new CaptureFormatError("response has values that are not numbers", kind);
-    return values as number[];
-}
-
-/** Index and value of the largest probability. */
-export function topClass(probabilities: readonly number[]): { index: number; confidence: number } {
-    let index = 0;
-    for (let i = 1; i < probabilities.length; i++) if (probabilities[i] > probabilities[index]) index = i;
-    return { index, confidence: probabilities[index] };
 }
 
 /** One line of a file, or the size of a line over the bound that was skipped without being held. */

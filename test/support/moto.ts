@@ -79,3 +79,92 @@ export async function startMoto(region = "us-east-1"): Promise<MotoServer> {
 export async function resetMoto(server: MotoServer): Promise<void> {
     await fetch(`${server.endpoint}/moto-api/reset`, { method: "POST" });
 }
+
+/** One answer SageMaker Runtime's InvokeEndpoint gives, queued in the emulator. */
+export interface QueuedEndpointResult {
+    readonly Body: string;
+    readonly ContentType?: string;
+    readonly InvokedProductionVariant?: string;
+    /** moto answers with a server error when a queued result has none. */
+    readonly CustomAttributes?: string;
+}
+
+/**
+ * Queues InvokeEndpoint answers: each new request body takes the next one (moto answers a repeated body with the
+ * answer it gave it before), whatever the endpoint.
+ */
+export async function queueEndpointResults(server: MotoServer, results: readonly QueuedEndpointResult[]): Promise<void> {
+    const res = await fetch(`${server.endpoint}/moto-api/static/sagemaker/endpoint-results`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+            region: server.clientConfig.region,
+            results: results.map((r) => ({
+                ContentType: "application/json",
+                InvokedProductionVariant: "AllTraffic",
+                CustomAttributes: "",
+                ...r,
+            })),
+        }),
+    });
+    if (!res.ok) throw new Error(`moto refused the queued endpoint results: ${res.status} ${await res.text()}`);
+}
+
+/** One InvokeEndpoint request as it left the client, before the shim re-encoded its body for moto. */
+export interface SeenInvocation {
+    readonly endpointName: string;
+    readonly contentType?: string;
+    readonly inferenceId?: string;
+    readonly body: Buffer;
+}
+
+/**
+ * An endpoint for SageMaker Runtime clients in front of moto. moto's server decodes every request body as
+ * UTF-8 and answers InvokeEndpoint with a 500 for binary ones (moto 5.2.1, core/responses.py), so image bodies
+ * cannot reach it as they are. The shim records each invocation exactly as the client sent it, forwards it with
+ * the body base64-encoded (moto only keys its queued answers on the body), and passes moto's answer back.
+ */
+export async function startRuntimeShim(server: MotoServer): Promise<{ endpoint: string; seen: SeenInvocation[]; stop(): Promise<void> }> {
+    const { createServer: createHttpServer } = await import("http");
+    const seen: SeenInvocation[] = [];
+    const shim = createHttpServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", async () => {
+            const body = Buffer.concat(chunks);
+            const match = /^\/endpoints\/([^/]+)\/invocations/.exec(req.url ?? "");
+            if (match)
+                seen.push({
+                    endpointName: decodeURIComponent(match[1]),
+                    contentType: req.headers["content-type"],
+                    inferenceId: req.headers["x-amzn-sagemaker-inference-id"] as string | undefined,
+                    body,
+                });
+            const headers = Object.fromEntries(
+                Object.entries(req.headers).filter(([k]) => !["host", "content-length", "connection"].includes(k)),
+            ) as Record<string, string>;
+            try {
+                const answer = await fetch(`${server.endpoint}${req.url}`, {
+                    method: req.method,
+                    headers,
+                    body: req.method === "GET" || req.method === "HEAD" ? undefined : match ? body.toString("base64") : body,
+                });
+                const bytes = Buffer.from(await answer.arrayBuffer());
+                const out: Record<string, string> = {};
+                answer.headers.forEach((v, k) => {
+                    if (!["content-length", "transfer-encoding", "connection", "content-encoding"].includes(k)) out[k] = v;
+                });
+                res.writeHead(answer.status, out).end(bytes);
+            } catch (e) {
+                res.writeHead(502).end(String(e));
+            }
+        });
+    });
+    await new Promise<void>((resolve) => shim.listen(0, "127.0.0.1", resolve));
+    const port = (shim.address() as { port: number }).port;
+    return {
+        endpoint: `http://127.0.0.1:${port}`,
+        seen,
+        stop: () => new Promise<void>((resolve) => shim.close(() => resolve())),
+    };
+}
