@@ -60,7 +60,7 @@ export function probabilitiesOf(value: unknown, numClasses: number, where: strin
     try {
         return classProbabilities(value, numClasses);
     } catch (e) {
-        if (e instanceof PredictionFormatError) throw new JobError(`${where} is not a prediction: ${e.message}`);
+        if (e instanceof PredictionFormatError) throw new JobError(`${where} ${e.message}`);
         throw e;
     }
 }

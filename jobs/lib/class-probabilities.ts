@@ -5,7 +5,10 @@
  * `[[...]]`. Evaluate, the monitor, the inference workflow and the prediction API all read it here.
  */
 
-/** Thrown when a response is not `classCount` finite probabilities; the message says what it was instead. */
+/**
+ * Thrown when a response is not `classCount` finite probabilities. The message is a predicate that reads after
+ * the response's name: `t04.jpg.out has 2 probabilities but the model has 3 classes`.
+ */
 export class PredictionFormatError extends Error {
     constructor(message: string) {
         super(message);
@@ -22,13 +25,13 @@ export function classProbabilities(value: unknown, classCount: number): number[]
     }
     if (Array.isArray(list) && list.length === 1 && Array.isArray(list[0])) list = list[0];
     if (!Array.isArray(list))
-        throw new PredictionFormatError('not a list of class probabilities (expected [p0, p1, ...] or {"prediction": [...]})');
+        throw new PredictionFormatError('is not a list of class probabilities (expected [p0, p1, ...] or {"prediction": [...]})');
     if (list.length !== classCount)
         throw new PredictionFormatError(
-            `${list.length} probabilities but the model has ${classCount} classes; was it trained with this class map?`,
+            `has ${list.length} probabilities but the model has ${classCount} classes; was it trained with this class map?`,
         );
     if (!list.every((p) => typeof p === "number" && Number.isFinite(p)))
-        throw new PredictionFormatError("the list holds values that are not finite numbers");
+        throw new PredictionFormatError("holds values that are not finite numbers");
     return list as number[];
 }
 

@@ -134,7 +134,7 @@ export async function classifyImage(runtime: EndpointRuntime, request: ClassifyR
     try {
         probabilities = classProbabilities(JSON.parse(text), request.classes.length);
     } catch (e) {
-        const why = e instanceof PredictionFormatError ? e.message : "not JSON";
+        const why = e instanceof PredictionFormatError ? `the answer ${e.message}` : "the answer is not JSON";
         throw new ClassifyError("bad_model_response", `${request.endpointName} answered something that is not a prediction: ${why}`, {
             cause: e,
         });

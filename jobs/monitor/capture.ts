@@ -119,7 +119,7 @@ export function parseProbabilities(p: CapturePayload, classCount: number): numbe
     try {
         return classProbabilities(values, classCount);
     } catch (e) {
-        if (e instanceof PredictionFormatError) throw new CaptureFormatError(`response is ${e.message}`, kind);
+        if (e instanceof PredictionFormatError) throw new CaptureFormatError(`response ${e.message}`, kind);
         throw e;
     }
 }
