@@ -2,6 +2,7 @@ import { ModelApprovalStatus } from "@aws-sdk/client-sagemaker";
 import { findNewestMonitoringRun, formatViolations, readRunViolations } from "../lib/monitoring-reports";
 import { CliError, modelOf, runCli } from "./common";
 import { CliSpec, parseCli, required } from "./lib/args";
+import { isInfrastructureFailure } from "./lib/aws-errors";
 import { CliDeps } from "./lib/clients";
 import { DECISION_KEYS, Decision, recordDecision } from "./lib/decision";
 import { servedPackage } from "./lib/served";
@@ -64,6 +65,7 @@ async function asCliError<T>(p: Promise<T>): Promise<T> {
     try {
         return await p;
     } catch (e) {
+        if (isInfrastructureFailure(e)) throw e;
         throw new CliError(`cannot check the monitoring evidence: ${(e as Error).message}; nothing was approved`);
     }
 }

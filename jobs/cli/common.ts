@@ -4,10 +4,17 @@ import { ConfigError, ModelConfig, PlatformConfig } from "../../infra/config";
 import { BucketPurpose, BUCKET_PURPOSES, bucketName } from "../../infra/naming";
 import { readStackFile, StackFileError } from "../../infra/stack-file";
 import { JobError } from "../lib/errors";
+import { awsFailureKind, describeAwsFailure, EXIT_CODES, exitCodeOf } from "./lib/aws-errors";
 
-/** An error the operator can act on: printed without a stack trace, exit code 1 (a JobError, as in the jobs). */
+/**
+ * An error the operator can act on: printed without a stack trace (a JobError, as in the jobs), with exit
+ * code 1 unless another of EXIT_CODES says more (a lost decision race, say).
+ */
 export class CliError extends JobError {
-    constructor(message: string) {
+    constructor(
+        message: string,
+        public readonly exitCode: number = EXIT_CODES.refused,
+    ) {
         super(message);
         this.name = "CliError";
     }
@@ -27,18 +34,13 @@ export interface StackContext {
     readonly buckets: Record<BucketPurpose, string>;
 }
 
-/** Reads the stack file and asks STS who we are, so bucket names can be derived exactly as the program does. */
+/**
+ * Reads the stack file and asks STS who we are, so bucket names can be derived exactly as the program does.
+ * A failure of that call is reported for what it is (no credentials, or no connection), by runCli.
+ */
 export async function resolveStack(stack: string, sts: Pick<STSClient, "send"> = new STSClient({})): Promise<StackContext> {
     const config = readStackFile(projectDir(), stack);
-    let identity;
-    try {
-        identity = await sts.send(new GetCallerIdentityCommand({}));
-    } catch (e) {
-        throw new CliError(
-            `cannot reach AWS to identify the caller (${(e as Error).message}); ` +
-                "set AWS credentials (AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and try again",
-        );
-    }
+    const identity = await sts.send(new GetCallerIdentityCommand({}));
     const accountId = identity.Account!;
     const region = config.region;
     const buckets = Object.fromEntries(BUCKET_PURPOSES.map((p) => [p, bucketName(config.environment, p, accountId, region)])) as Record<
@@ -57,11 +59,32 @@ export function modelOf(ctx: { stack: string; config: PlatformConfig }, model: s
     return m;
 }
 
-/** Runs a CLI's main, printing operator errors plainly and exiting non-zero. */
+/**
+ * What a CLI prints and exits with when its main fails: an operator error's message; for a failed AWS call one
+ * line naming the call, its object and the kind of failure, with that kind's exit code; anything else is a
+ * bug, said in one line (VISION_MLOPS_DEBUG=1 adds the stack trace).
+ */
+export function cliFailure(e: unknown, env: NodeJS.ProcessEnv = process.env): { readonly message: string; readonly exitCode: number } {
+    if (e instanceof CliError) return { message: `error: ${e.message}`, exitCode: e.exitCode };
+    if (e instanceof JobError || e instanceof ConfigError || e instanceof StackFileError)
+        return { message: `error: ${e.message}`, exitCode: EXIT_CODES.refused };
+    const kind = awsFailureKind(e);
+    if (kind) return { message: `error: ${describeAwsFailure(e)}`, exitCode: exitCodeOf(kind) };
+    const debug = env.VISION_MLOPS_DEBUG === "1";
+    const text = e instanceof Error ? e.message : String(e);
+    return {
+        message: debug
+            ? `error: unexpected failure: ${(e as Error)?.stack ?? text}`
+            : `error: unexpected failure (a bug in vision-mlops): ${text.replace(/\s+/g, " ")}; set VISION_MLOPS_DEBUG=1 for the stack trace`,
+        exitCode: EXIT_CODES.internal,
+    };
+}
+
+/** Runs a CLI's main, printing failures as cliFailure says and exiting with its code. */
 export function runCli(main: () => Promise<void>): void {
     main().catch((e: unknown) => {
-        if (e instanceof JobError || e instanceof ConfigError || e instanceof StackFileError) console.error(`error: ${e.message}`);
-        else console.error(e);
-        process.exitCode = 1;
+        const { message, exitCode } = cliFailure(e);
+        console.error(message);
+        process.exitCode = exitCode;
     });
 }

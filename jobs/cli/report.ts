@@ -4,6 +4,7 @@ import { endpointName, prefixes } from "../../infra/naming";
 import { downloadRun, findNewestMonitoringRun, formatViolations, parseViolations } from "../lib/monitoring-reports";
 import { CliError, modelOf, projectDir, runCli } from "./common";
 import { CliSpec, parseCli, required } from "./lib/args";
+import { isInfrastructureFailure } from "./lib/aws-errors";
 import { CliDeps } from "./lib/clients";
 import { openStack } from "./lib/stack";
 
@@ -51,6 +52,7 @@ export async function report(opts: ReportOptions, deps: CliDeps = {}): Promise<v
     try {
         newest = await findNewestMonitoringRun(clients.s3, bucket, opts.model);
     } catch (e) {
+        if (isInfrastructureFailure(e)) throw e;
         throw new CliError((e as Error).message);
     }
     if (newest.kind === "none")

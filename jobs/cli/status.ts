@@ -6,6 +6,7 @@ import { parseS3Uri } from "../../infra/s3-uri";
 import { readObjectText, MonitoringS3 } from "../lib/monitoring-reports";
 import { modelOf, projectDir, runCli, StackContext } from "./common";
 import { CliSpec, parseCli, required } from "./lib/args";
+import { isInfrastructureFailure } from "./lib/aws-errors";
 import { CliClients, CliDeps } from "./lib/clients";
 import { DECISION_KEYS } from "./lib/decision";
 import { describeEndpointIfAny, isNotFound } from "./lib/served";
@@ -183,6 +184,7 @@ export async function modelStatus(clients: CliClients, ctx: StackContext, model:
         try {
             served = await packageStatus(clients, await describePackage(clients.sagemaker, await packageServedBy(clients.sagemaker, name)));
         } catch (e) {
+            if (isInfrastructureFailure(e)) throw e;
             servedError = (e as Error).message;
         }
     }

@@ -2,6 +2,7 @@ import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/clien
 import { join } from "path";
 import { MONITORING_OUTPUT_FILES } from "../../infra/job-contract";
 import { prefixes } from "../../infra/naming";
+import { withAwsCall } from "../cli/lib/aws-errors";
 import { writeFileAtomic } from "./atomic";
 
 /**
@@ -125,10 +126,7 @@ async function listMonitoringObjects(s3: MonitoringS3, bucket: string, model: st
             );
         } catch (e) {
             if ((e as Error).name === "NoSuchBucket") return undefined;
-            throw new Error(
-                `cannot list monitoring runs in s3://${bucket}/${prefixes.monitoringModel(model)} (${(e as Error).name}: ${(e as Error).message})`,
-                { cause: e },
-            );
+            throw e;
         }
         for (const o of page.Contents ?? []) if (o.Key) objects.push({ key: o.Key, lastModified: o.LastModified });
         token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -157,7 +155,12 @@ export async function readObjectText(s3: MonitoringS3, bucket: string, key: stri
 async function readObjectBytes(s3: MonitoringS3, bucket: string, key: string): Promise<Uint8Array> {
     const res = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
     if (!res.Body) throw new Error(`s3://${bucket}/${key} has no body`);
-    return res.Body.transformToByteArray();
+    try {
+        return await res.Body.transformToByteArray();
+    } catch (e) {
+        // The call had returned; the body stopped half-way (a stalled or reset connection).
+        throw withAwsCall(e, { service: "S3", operation: "GetObject", input: { Bucket: bucket, Key: key } });
+    }
 }
 
 /** The run's violations, or undefined when the run has no constraint_violations.json. */

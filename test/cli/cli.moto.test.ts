@@ -22,7 +22,7 @@ import { CliError } from "../../jobs/cli/common";
 import { CliClients } from "../../jobs/cli/lib/clients";
 import { bucketName, endpointName, modelPackageGroupName, pipelineName } from "../../infra/naming";
 import { resetMoto, startMoto, MotoServer } from "../support/moto";
-import { createGroup, registerPackage, ROLE_ARN, runCliProcess, serve } from "./fixtures";
+import { registerPackage, ROLE_ARN, runCliProcess, servePendingPackage } from "./fixtures";
 
 /**
  * The operator CLIs run as a person runs them (a child process per command, the project's real stack files)
@@ -60,24 +60,7 @@ describe("operator CLIs against moto", function () {
     });
 
     /** A pending package of the model, served by the staging endpoint, with training metadata and metrics. */
-    async function servedPending(): Promise<string> {
-        await createGroup(sm, group);
-        await s3.send(new CreateBucketCommand({ Bucket: "artifacts" }));
-        await s3.send(
-            new PutObjectCommand({
-                Bucket: "artifacts",
-                Key: "eval/statistics.json",
-                Body: JSON.stringify({ multiclass_classification_metrics: { accuracy: { value: 0.9412, standard_deviation: 0.004 } } }),
-            }),
-        );
-        const arn = await registerPackage(sm, group, {
-            status: ModelApprovalStatus.PENDING_MANUAL_APPROVAL,
-            metadata: { "git-commit": "4f2a9c1", "dataset-batch": "2026-11-20" },
-            statisticsUri: "s3://artifacts/eval/statistics.json",
-        });
-        await serve(sm, endpoint, arn);
-        return arn;
-    }
+    const servedPending = () => servePendingPackage(sm, s3, MODEL);
 
     async function monitoringRun(hour: string, violations: object[], extra: Record<string, string> = {}): Promise<string> {
         await s3.send(new CreateBucketCommand({ Bucket: capture })).catch((e) => {
@@ -327,14 +310,19 @@ describe("operator CLIs against moto", function () {
             runCliProcess("approve", ["--stack", "qa", "--model", MODEL], env),
             runCliProcess("status", ["--stack", "staging"], noCredentials),
         ]);
+        expect(stack.code).to.equal(1);
+        expect(credentials.code).to.equal(7);
         for (const r of [stack, credentials]) {
-            expect(r.code).to.equal(1);
             expect(r.stderr).to.match(/^error: /);
             expect(r.stderr).not.to.match(/\n\s+at /); // an operator error, not a stack trace
         }
         expect(stack.stderr).to.match(/unknown stack "qa": there is no .*Pulumi\.qa\.yaml; this project has: prod, staging/);
-        expect(credentials.stderr).to.contain("cannot reach AWS to identify the caller");
-        expect(credentials.stderr).to.contain("set AWS credentials (AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY) and try again");
+        expect(credentials.stderr.trim()).to.match(
+            /^error: STS GetCallerIdentity: no valid AWS credentials \(CredentialsProviderError: .*\); /,
+        );
+        expect(credentials.stderr).to.contain(
+            "set or refresh AWS credentials (AWS_PROFILE, aws sso login, or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)",
+        );
     });
 
     async function cliError(p: Promise<void>): Promise<string> {

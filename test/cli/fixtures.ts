@@ -7,8 +7,10 @@ import {
     ModelApprovalStatus,
     SageMakerClient,
 } from "@aws-sdk/client-sagemaker";
+import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { spawn } from "child_process";
 import { join } from "path";
+import { endpointName, modelPackageGroupName } from "../../infra/naming";
 
 /** Registry and endpoint objects created in the emulator the way the training pipeline and the stack create them. */
 
@@ -77,29 +79,70 @@ export async function serve(sm: SageMakerClient, endpoint: string, packageArn: s
     await sm.send(new CreateEndpointCommand({ EndpointName: endpoint, EndpointConfigName: configName }));
 }
 
+/** Creates a bucket, or leaves the one that is there. */
+export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> {
+    await s3.send(new CreateBucketCommand({ Bucket: bucket })).catch((e) => {
+        if (e.name !== "BucketAlreadyOwnedByYou" && e.name !== "BucketAlreadyExists") throw e;
+    });
+}
+
+/**
+ * A pending package of the model in staging's group, with training metadata and registered accuracy 0.9412,
+ * served by the staging endpoint; returns its ARN.
+ */
+export async function servePendingPackage(sm: SageMakerClient, s3: S3Client, model: string): Promise<string> {
+    const group = modelPackageGroupName("staging", model);
+    await createGroup(sm, group);
+    await ensureBucket(s3, "artifacts");
+    await s3.send(
+        new PutObjectCommand({
+            Bucket: "artifacts",
+            Key: "eval/statistics.json",
+            Body: JSON.stringify({ multiclass_classification_metrics: { accuracy: { value: 0.9412, standard_deviation: 0.004 } } }),
+        }),
+    );
+    const arn = await registerPackage(sm, group, {
+        status: ModelApprovalStatus.PENDING_MANUAL_APPROVAL,
+        metadata: { "git-commit": "4f2a9c1", "dataset-batch": "2026-11-20" },
+        statisticsUri: "s3://artifacts/eval/statistics.json",
+    });
+    await serve(sm, endpointName("staging", model), arn);
+    return arn;
+}
+
 export interface CliRun {
     readonly code: number | null;
     readonly stdout: string;
     readonly stderr: string;
+    /** True when the command had not ended by the deadline and was killed. */
+    readonly killed: boolean;
 }
 
 const REPO = join(__dirname, "..", "..");
 
+/** Past this a command counts as hung: it is killed and the run reports `killed`. */
+export const CLI_DEADLINE_MS = 30_000;
+
 /** Runs `jobs/cli/<name>.ts` as an operator would (`npm run <name> -- ...args`), with the given environment. */
-export function runCliProcess(name: string, args: readonly string[], env: Record<string, string>): Promise<CliRun> {
+export function runCliProcess(
+    name: string,
+    args: readonly string[],
+    env: Record<string, string>,
+    deadlineMs = CLI_DEADLINE_MS,
+): Promise<CliRun> {
     return new Promise((resolve, reject) => {
         const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(REPO, "jobs", "cli", `${name}.ts`), ...args], {
             cwd: REPO,
-            env: {
-                PATH: process.env.PATH ?? "",
-                HOME: process.env.HOME ?? "",
-                AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
-                ...env,
-            },
+            env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
             stdio: ["ignore", "pipe", "pipe"],
         });
         let stdout = "";
         let stderr = "";
+        let killed = false;
+        const timer = setTimeout(() => {
+            killed = true;
+            child.kill("SIGKILL");
+        }, deadlineMs);
         child.stdout.on("data", (d) => {
             stdout += String(d);
         });
@@ -107,6 +150,9 @@ export function runCliProcess(name: string, args: readonly string[], env: Record
             stderr += String(d);
         });
         child.on("error", reject);
-        child.on("close", (code) => resolve({ code, stdout, stderr }));
+        child.on("close", (code) => {
+            clearTimeout(timer);
+            resolve({ code, stdout, stderr, killed });
+        });
     });
 }

@@ -2,6 +2,7 @@ import { DescribeEndpointCommand, DescribeEndpointOutput } from "@aws-sdk/client
 import { endpointName } from "../../../infra/naming";
 import { describePackage, groupOfPackageArn, PackageInfo, packageServedBy, RegistryClient } from "../../../infra/registry";
 import { CliError, StackContext } from "../common";
+import { isInfrastructureFailure } from "./aws-errors";
 
 /** SageMaker answers a Describe* of a missing resource with a ValidationException "Could not find ...". */
 export function isNotFound(e: unknown): boolean {
@@ -46,6 +47,7 @@ export async function servedPackage(client: RegistryClient, ctx: StackContext, m
     try {
         arn = await packageServedBy(client, endpoint);
     } catch (e) {
+        if (isInfrastructureFailure(e)) throw e;
         throw new CliError(`cannot follow endpoint ${endpoint} to the package it serves: ${(e as Error).message}`);
     }
     try {
