@@ -1,11 +1,10 @@
 import { ModelApprovalStatus } from "@aws-sdk/client-sagemaker";
-import { findNewestMonitoringRun, formatViolations, readRunViolations } from "../lib/monitoring-reports";
-import { CliError, modelOf, runCli } from "./common";
+import { describeJudged, formatViolations, monitoringEvidence } from "../lib/monitoring-reports";
+import { CliError, modelOf, runCli, StackContext } from "./common";
 import { CliSpec, parseCli, required } from "./lib/args";
-import { isInfrastructureFailure } from "./lib/aws-errors";
-import { CliDeps } from "./lib/clients";
+import { CliClients, CliDeps } from "./lib/clients";
 import { DECISION_KEYS, Decision, recordDecision } from "./lib/decision";
-import { servedPackage } from "./lib/served";
+import { servedPackage, ServedPackage } from "./lib/served";
 import { openStack } from "./lib/stack";
 
 export const APPROVE_CLI = {
@@ -60,14 +59,58 @@ export function approveOptions(argv: readonly string[], print?: (text: string) =
     };
 }
 
-/** Monitoring evidence that cannot be read stops the approval with the reason, not a stack trace. */
-async function asCliError<T>(p: Promise<T>): Promise<T> {
-    try {
-        return await p;
-    } catch (e) {
-        if (isInfrastructureFailure(e)) throw e;
-        throw new CliError(`cannot check the monitoring evidence: ${(e as Error).message}; nothing was approved`);
+/** The monitoring verdict on the served package, checked before anything is recorded. */
+interface EvidenceCheck {
+    /** approve --force: what the approval overrode, recorded with it. */
+    readonly overriddenViolations?: number;
+    readonly overriddenEvidence?: string;
+}
+
+/**
+ * Refuses (unless forced) when the endpoint's monitoring gives no evidence for the package it serves, or
+ * evidence of violations; prints what it went by.
+ */
+async function checkEvidence(
+    opts: ApproveOptions,
+    ctx: StackContext,
+    clients: CliClients,
+    served: ServedPackage,
+    print: (line: string) => void,
+    warn: (line: string) => void,
+): Promise<EvidenceCheck> {
+    const { endpoint, endpointUpdatedAt, info } = served;
+    const evidence = await monitoringEvidence(clients.s3, ctx.buckets.capture, opts.model, {
+        endpoint,
+        endpointUpdatedAt,
+        minRecords: modelOf(ctx, opts.model).monitoring.drift.minRecords,
+    });
+    const report = `  npm run report -- --stack ${ctx.stack} --model ${opts.model}`;
+    const forceCommand = (why: string) => `  npm run approve -- --stack ${ctx.stack} --model ${opts.model} --force --reason "<${why}>"`;
+    if (evidence.kind === "none") {
+        const summary = `there is no monitoring evidence for ${info.arn} (served by ${endpoint}): ${evidence.reason}`;
+        if (opts.forceReason === undefined)
+            throw new CliError(
+                `${summary}\n${info.arn} was not approved. Wait for a complete, judged monitoring run of its traffic and look at it with\n` +
+                    `${report}\nor approve anyway, recording why:\n${forceCommand("why approving without this evidence is acceptable")}`,
+            );
+        warn(`warning: ${summary}\napproving anyway (--force): ${opts.forceReason}`);
+        return { overriddenEvidence: `${evidence.problem}: ${evidence.reason}` };
     }
+    for (const p of evidence.passedOver) print(`monitoring: ${(p as { reason: string }).reason}; going by the run before it`);
+    const judged = evidence.evidence;
+    if (judged.verdict === "clean") {
+        print(`monitoring: ${describeJudged(judged)}`);
+        return {};
+    }
+    const n = judged.violations.length;
+    const summary = `the newest judged monitoring run of ${opts.model} (${judged.uri}) has ${n} violation${n === 1 ? "" : "s"}:\n${formatViolations(judged.violations)}`;
+    if (opts.forceReason === undefined)
+        throw new CliError(
+            `${summary}\n${info.arn} was not approved. Look at the report with\n${report}\n` +
+                `or approve anyway, recording why:\n${forceCommand("why these violations are acceptable")}`,
+        );
+    warn(`warning: ${summary}\napproving anyway (--force): ${opts.forceReason}`);
+    return { overriddenViolations: n };
 }
 
 export async function approve(opts: ApproveOptions, deps: CliDeps = {}): Promise<void> {
@@ -75,7 +118,8 @@ export async function approve(opts: ApproveOptions, deps: CliDeps = {}): Promise
     const warn = deps.warn ?? console.error;
     const { ctx, clients } = await openStack(opts.stack, deps.makeClients);
     modelOf(ctx, opts.model);
-    const { endpoint, endpointUpdatedAt, info } = await servedPackage(clients.sagemaker, ctx, opts.model);
+    const served = await servedPackage(clients.sagemaker, ctx, opts.model);
+    const { endpoint, info } = served;
 
     if (info.approvalStatus === ModelApprovalStatus.APPROVED) {
         const by = info.customerMetadata[DECISION_KEYS.approvedBy];
@@ -84,47 +128,15 @@ export async function approve(opts: ApproveOptions, deps: CliDeps = {}): Promise
         return;
     }
 
-    const bucket = ctx.buckets.capture;
-    const newest = await asCliError(findNewestMonitoringRun(clients.s3, bucket, opts.model));
-    let violationCount = 0;
-    if (newest.kind === "none") {
-        warn(`warning: ${newest.reason}, so there is no monitoring evidence for ${opts.model}; approving without a monitoring check`);
-    } else {
-        const where = `s3://${bucket}/${newest.run.prefix}`;
-        // A run's folder names the end of the hour of traffic it checked; traffic from before the endpoint
-        // last changed was answered by whatever it served then.
-        const coveredUntil = newest.run.hour ?? newest.run.lastModified;
-        if (coveredUntil && endpointUpdatedAt && coveredUntil <= endpointUpdatedAt)
-            warn(
-                `warning: the newest monitoring run ${where} checked traffic up to ${coveredUntil.toISOString()}, before ${endpoint} last changed ` +
-                    `(${endpointUpdatedAt.toISOString()}); it may describe the package served before ${info.arn}`,
-            );
-        const violations = await asCliError(readRunViolations(clients.s3, bucket, newest.run));
-        if (violations === undefined) {
-            warn(`warning: the newest monitoring run ${where} has no constraint_violations.json; approving without a monitoring check`);
-        } else if (violations.length > 0) {
-            violationCount = violations.length;
-            const summary = `the newest monitoring run of ${opts.model} (${where}) has ${violations.length} violation${violations.length === 1 ? "" : "s"}:\n${formatViolations(violations)}`;
-            if (opts.forceReason === undefined)
-                throw new CliError(
-                    `${summary}\n${info.arn} was not approved. Look at the report with\n` +
-                        `  npm run report -- --stack ${ctx.stack} --model ${opts.model}\n` +
-                        "or approve anyway, recording why:\n" +
-                        `  npm run approve -- --stack ${ctx.stack} --model ${opts.model} --force --reason "<why these violations are acceptable>"`,
-                );
-            warn(`warning: ${summary}\napproving anyway (--force): ${opts.forceReason}`);
-        } else {
-            print(`monitoring: the newest run ${where} has no violations`);
-        }
-    }
-
+    const checked = await checkEvidence(opts, ctx, clients, served, print, warn);
     const decision: Decision = {
         action: "approve",
         by: ctx.callerArn,
         at: (deps.now ?? (() => new Date()))(),
         note: opts.note,
         reason: opts.forceReason,
-        overriddenViolations: opts.forceReason !== undefined ? violationCount : undefined,
+        overriddenViolations: opts.forceReason !== undefined ? (checked.overriddenViolations ?? 0) : undefined,
+        overriddenEvidence: checked.overriddenEvidence,
     };
     await recordDecision(clients.sagemaker, info.arn, info.customerMetadata, decision);
     const was = info.approvalStatus;

@@ -1,9 +1,9 @@
-import { ListPipelineExecutionsCommand, PipelineExecutionSummary } from "@aws-sdk/client-sagemaker";
+import { DescribeEndpointOutput, ListPipelineExecutionsCommand, PipelineExecutionSummary } from "@aws-sdk/client-sagemaker";
 import { formatEstimate, planEstimate } from "../../infra/cost";
 import { endpointName, modelPackageGroupName, pipelineName } from "../../infra/naming";
 import { describePackage, newestRegisteredPackage, PackageInfo, packageServedBy, RegistryClient } from "../../infra/registry";
 import { parseS3Uri } from "../../infra/s3-uri";
-import { readObjectText, MonitoringS3 } from "../lib/monitoring-reports";
+import { describeJudged, monitoringEvidence, MonitoringS3, readObjectText } from "../lib/monitoring-reports";
 import { modelOf, projectDir, runCli, StackContext } from "./common";
 import { CliSpec, parseCli, required } from "./lib/args";
 import { isInfrastructureFailure } from "./lib/aws-errors";
@@ -16,8 +16,9 @@ export const STATUS_CLI = {
     usage: "npm run status -- --stack <stack> [--model <model>] [--json]",
     help: [
         "Shows, per model of the stack: the endpoint, the registry package it serves, that package's approval",
-        "status with who decided, when and why, its registered accuracy, the newest registered package when it",
-        "is a different one, and the last run of the model's training pipeline.",
+        "status with who decided, when and why, its registered accuracy, the monitoring evidence `approve` would",
+        "go by, the newest registered package when it is a different one, and the last run of the model's",
+        "training pipeline.",
         "",
         "  --stack   a Pulumi.<stack>.yaml in the project folder",
         "  --model   only this model (default: every model of the stack)",
@@ -72,6 +73,8 @@ export interface ModelStatus {
     readonly newestRegistered?: string;
     /** The package the stack file pins the endpoint to (endpoint.modelPackageArn), if any. */
     readonly pinned?: string;
+    /** What `approve` would go by: the newest judged monitoring run since the endpoint last changed, or why there is none. */
+    readonly monitoring?: MonitoringStatus;
     readonly training: {
         readonly pipeline: string;
         readonly exists: boolean;
@@ -82,6 +85,26 @@ export interface ModelStatus {
             readonly failureReason?: string;
         };
     };
+}
+
+export type MonitoringStatus =
+    | { readonly evidence: true; readonly verdict: "clean" | "violations"; readonly run: string; readonly summary: string }
+    | { readonly evidence: false; readonly problem: string; readonly summary: string };
+
+async function monitoringStatus(
+    clients: CliClients,
+    ctx: StackContext,
+    model: string,
+    endpoint: DescribeEndpointOutput,
+): Promise<MonitoringStatus> {
+    const found = await monitoringEvidence(clients.s3, ctx.buckets.capture, model, {
+        endpoint: endpoint.EndpointName!,
+        endpointUpdatedAt: endpoint.LastModifiedTime,
+        minRecords: ctx.config.models[model].monitoring.drift.minRecords,
+    });
+    return found.kind === "judged"
+        ? { evidence: true, verdict: found.evidence.verdict, run: found.evidence.uri, summary: describeJudged(found.evidence) }
+        : { evidence: false, problem: found.problem, summary: found.reason };
 }
 
 /**
@@ -195,6 +218,7 @@ export async function modelStatus(clients: CliClients, ctx: StackContext, model:
         servedError,
         newestRegistered: newest && newest !== served?.arn ? newest : undefined,
         pinned: ctx.config.models[model]?.endpoint.modelPackageArn,
+        monitoring: endpoint ? await monitoringStatus(clients, ctx, model, endpoint) : undefined,
         training,
     };
 }
@@ -240,6 +264,8 @@ export function formatStatus(stack: string, statuses: readonly ModelStatus[]): s
             if (p.metricsError) lines.push(`metrics: ${p.metricsError}`);
         }
         if (s.servedError) lines.push(`served package: ${s.servedError}`);
+        if (s.monitoring)
+            lines.push(`monitoring: ${s.monitoring.evidence ? s.monitoring.summary : `no evidence for approve: ${s.monitoring.summary}`}`);
         if (!s.endpoint.deployed)
             lines.push(
                 `endpoint ${s.endpoint.name} does not exist yet; \`pulumi up --stack ${stack}\` creates it once a package is registered`,

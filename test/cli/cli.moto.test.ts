@@ -1,8 +1,9 @@
-import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { CreateBucketCommand, S3Client } from "@aws-sdk/client-s3";
 import {
     CreateEndpointCommand,
     CreateEndpointConfigCommand,
     CreateModelCommand,
+    DescribeEndpointCommand,
     CreatePipelineCommand,
     DescribeModelPackageCommand,
     DescribeModelPackageOutput,
@@ -23,6 +24,7 @@ import { CliClients } from "../../jobs/cli/lib/clients";
 import { bucketName, endpointName, modelPackageGroupName, pipelineName } from "../../infra/naming";
 import { resetMoto, startMoto, MotoServer } from "../support/moto";
 import { registerPackage, ROLE_ARN, runCliProcess, servePendingPackage } from "./fixtures";
+import { RunSpec, uploadRun } from "./monitoring-fixtures";
 
 /**
  * The operator CLIs run as a person runs them (a child process per command, the project's real stack files)
@@ -36,7 +38,6 @@ describe("operator CLIs against moto", function () {
     const group = modelPackageGroupName("staging", MODEL);
     const endpoint = endpointName("staging", MODEL);
     const capture = bucketName("staging", "capture", ACCOUNT, "us-east-1");
-    const runs = `${MODEL}/monitoring/${endpoint}/${endpoint}-monitoring`;
 
     let moto: MotoServer;
     let sm: SageMakerClient;
@@ -62,24 +63,20 @@ describe("operator CLIs against moto", function () {
     /** A pending package of the model, served by the staging endpoint, with training metadata and metrics. */
     const servedPending = () => servePendingPackage(sm, s3, MODEL);
 
-    async function monitoringRun(hour: string, violations: object[], extra: Record<string, string> = {}): Promise<string> {
-        await s3.send(new CreateBucketCommand({ Bucket: capture })).catch((e) => {
-            if (e.name !== "BucketAlreadyOwnedByYou") throw e;
+    /**
+     * A complete monitoring run of the staging endpoint whose window starts `offset` hours after the endpoint last
+     * changed (so it is evidence about what the endpoint serves now); returns its prefix.
+     */
+    async function monitoringRun(offset: number, violations: object[], spec: Partial<RunSpec> = {}): Promise<string> {
+        const since = (await sm.send(new DescribeEndpointCommand({ EndpointName: endpoint }))).LastModifiedTime!;
+        const start = new Date(since.getTime() + offset * 3_600_000);
+        return uploadRun(s3, capture, {
+            model: MODEL,
+            endpoint,
+            window: { start, end: new Date(start.getTime() + 3_600_000) },
+            violations: violations as RunSpec["violations"],
+            ...spec,
         });
-        const prefix = `${runs}/${hour}/`;
-        await s3.send(
-            new PutObjectCommand({ Bucket: capture, Key: `${prefix}constraint_violations.json`, Body: JSON.stringify({ violations }) }),
-        );
-        for (const [name, body] of Object.entries(extra))
-            await s3.send(new PutObjectCommand({ Bucket: capture, Key: `${prefix}${name}`, Body: body }));
-        return prefix;
-    }
-
-    /** The `yyyy/mm/dd/hh` folder of a run whose window ends `offset` hours from the current hour. */
-    function hourFolder(offset: number): string {
-        const d = new Date(Date.now() + offset * 3_600_000);
-        const p = (n: number) => String(n).padStart(2, "0");
-        return `${d.getUTCFullYear()}/${p(d.getUTCMonth() + 1)}/${p(d.getUTCDate())}/${p(d.getUTCHours())}`;
     }
 
     const DRIFT = {
@@ -96,9 +93,9 @@ describe("operator CLIs against moto", function () {
         return { sagemaker: sm, s3: new S3Client(moto.clientConfig), sts: new STSClient(moto.clientConfig) };
     }
 
-    it("approve records who, when and the note, keeps the training metadata, and warns when there is no monitoring run", async () => {
+    it("approve records who, when and the note, keeps the training metadata, and says what evidence it went by", async () => {
         const arn = await servedPending();
-        await s3.send(new CreateBucketCommand({ Bucket: capture }));
+        const evidence = await monitoringRun(0, []);
         const before = Date.now();
         const run = await runCliProcess(
             "approve",
@@ -106,7 +103,8 @@ describe("operator CLIs against moto", function () {
             env,
         );
         expect(run.code, run.stderr).to.equal(0);
-        expect(run.stderr).to.contain(`warning: no monitoring run under s3://${capture}/${MODEL}/monitoring/ yet`);
+        expect(run.stderr).to.equal("");
+        expect(run.stdout).to.contain(`monitoring: s3://${capture}/${evidence} is clean (240 records, 30 needed, window `);
         expect(run.stdout).to.contain(`approved ${arn}`);
 
         const p = await describe_(arn);
@@ -126,12 +124,12 @@ describe("operator CLIs against moto", function () {
 
     it("approve refuses when the newest monitoring run has violations, lists them and the override, and changes nothing", async () => {
         const arn = await servedPending();
-        await monitoringRun(hourFolder(0), []);
-        const newest = await monitoringRun(hourFolder(1), [DRIFT]);
+        await monitoringRun(0, []);
+        const newest = await monitoringRun(1, [DRIFT]);
         const run = await runCliProcess("approve", ["--stack", "staging", "--model", MODEL], env);
         expect(run.code).to.equal(1);
         expect(run.stderr).to.contain(
-            `error: the newest monitoring run of ${MODEL} (s3://${capture}/${newest}) has 1 violation:\n` +
+            `error: the newest judged monitoring run of ${MODEL} (s3://${capture}/${newest}) has 1 violation:\n` +
                 "  - brightness [baseline_drift_check]: PSI 0.41 is above the threshold 0.2\n",
         );
         expect(run.stderr).to.contain(
@@ -145,38 +143,20 @@ describe("operator CLIs against moto", function () {
 
     it("approve goes by the newest run: a clean run after one with violations passes", async () => {
         const arn = await servedPending();
-        await monitoringRun(hourFolder(0), [DRIFT]);
-        await monitoringRun(hourFolder(1), []);
+        await monitoringRun(0, [DRIFT]);
+        const newest = await monitoringRun(1, []);
         const printed: string[] = [];
         await approve(
             { stack: "staging", model: MODEL },
             { makeClients: motoClients, print: (l) => printed.push(l), warn: (l) => printed.push(l) },
         );
-        expect(printed[0]).to.equal(`monitoring: the newest run s3://${capture}/${runs}/${hourFolder(1)}/ has no violations`);
-        expect((await describe_(arn)).ModelApprovalStatus).to.equal("Approved");
-    });
-
-    it("approve warns when the newest monitoring run checked traffic from before the endpoint last changed", async () => {
-        const arn = await servedPending();
-        await monitoringRun(hourFolder(-2), []);
-        const warnings: string[] = [];
-        await approve(
-            { stack: "staging", model: MODEL },
-            { makeClients: motoClients, print: () => undefined, warn: (l) => warnings.push(l) },
-        );
-        expect(warnings).to.have.length(1);
-        expect(warnings[0]).to.match(
-            new RegExp(
-                `^warning: the newest monitoring run s3://${capture}/${runs}/${hourFolder(-2)}/ checked traffic up to .*, before ${endpoint} last changed`,
-            ),
-        );
-        expect(warnings[0]).to.contain(`it may describe the package served before ${arn}`);
+        expect(printed[0]).to.match(new RegExp(`^monitoring: s3://${capture}/${newest} is clean \\(240 records`));
         expect((await describe_(arn)).ModelApprovalStatus).to.equal("Approved");
     });
 
     it("approve --force --reason approves despite violations and records the reason and the count", async () => {
         const arn = await servedPending();
-        await monitoringRun(hourFolder(1), [DRIFT, { ...DRIFT, feature_name: "contrast" }]);
+        await monitoringRun(0, [DRIFT, { ...DRIFT, feature_name: "contrast" }]);
         const run = await runCliProcess(
             "approve",
             ["--stack", "staging", "--model", MODEL, "--force", "--reason", "new camera; retraining is queued"],
@@ -197,6 +177,7 @@ describe("operator CLIs against moto", function () {
 
     it("approve of an already Approved package says so and changes nothing", async () => {
         const arn = await servedPending();
+        await monitoringRun(0, []);
         await approve(
             { stack: "staging", model: MODEL, note: "first" },
             { makeClients: motoClients, print: () => undefined, warn: () => undefined },
@@ -217,6 +198,7 @@ describe("operator CLIs against moto", function () {
 
     it("reject sets Rejected with the reason and who, and drops the earlier approval's metadata", async () => {
         const arn = await servedPending();
+        await monitoringRun(0, []);
         await approve(
             { stack: "staging", model: MODEL, note: "ok" },
             { makeClients: motoClients, print: () => undefined, warn: () => undefined },
@@ -239,6 +221,7 @@ describe("operator CLIs against moto", function () {
 
     it("status shows the served package, its status and approver, the accuracy, the last training run and undeployed models", async () => {
         const arn = await servedPending();
+        await monitoringRun(0, []);
         await approve(
             { stack: "staging", model: MODEL, note: "ok" },
             { makeClients: motoClients, print: () => undefined, warn: () => undefined },
@@ -266,6 +249,9 @@ describe("operator CLIs against moto", function () {
         expect(signs[6]).to.match(/^Succeeded \d{4}-/); // moto finishes executions at once
         expect(rows.find((l) => l.startsWith("bikes-vs-motorcycles"))!.split(/\s{2,}/)[1]).to.equal("not deployed yet");
         expect(table.stdout).to.contain(`package: ${arn}`);
+        expect(table.stdout).to.match(
+            new RegExp(`monitoring: s3://${capture}/${MODEL}/monitoring/${endpoint}/.* is clean \\(240 records, 30 needed, window `),
+        );
         expect(table.stdout).to.contain(`newer package registered: ${newer}`);
 
         const printed: string[] = [];
@@ -281,6 +267,7 @@ describe("operator CLIs against moto", function () {
             accuracy: 0.9412,
         });
         expect(m.training.lastExecution.arn).to.equal(last.PipelineExecutionArn);
+        expect(m.monitoring).to.include({ evidence: true, verdict: "clean" });
         expect(m.newestRegistered).to.equal(newer);
         expect(doc.models.find((x: { model: string }) => x.model === "bikes-vs-motorcycles").endpoint).to.deep.equal({
             name: endpointName("staging", "bikes-vs-motorcycles"),
@@ -288,11 +275,18 @@ describe("operator CLIs against moto", function () {
         });
     });
 
-    it("report downloads the newest run's files and prints its violations and the report's path", async () => {
-        await monitoringRun("2026/11/22/09", []);
+    it("report downloads the newest run's files, says whether it is evidence, and prints its violations and the report's path", async () => {
+        const hour = (h: number) => ({ start: new Date(Date.UTC(2026, 10, 22, h - 1)), end: new Date(Date.UTC(2026, 10, 22, h)) });
+        await uploadRun(s3, capture, { model: MODEL, endpoint, window: hour(9) });
         const html = "<html><body><h1>traffic-signs drift</h1></body></html>";
         const stats = JSON.stringify({ version: 0, dataset: { item_count: 1200 } });
-        await monitoringRun("2026/11/22/10", [DRIFT], { "report.html": html, "statistics.json": stats });
+        await uploadRun(s3, capture, {
+            model: MODEL,
+            endpoint,
+            window: hour(10),
+            violations: [DRIFT],
+            bodies: { "report.html": html, "statistics.json": stats },
+        });
         const out = join(tmp, "reports");
         const run = await runCliProcess("report", ["--stack", "staging", "--model", MODEL, "--out", out], env);
         expect(run.code, run.stderr).to.equal(0);
@@ -300,8 +294,21 @@ describe("operator CLIs against moto", function () {
         expect(readFileSync(join(dir, "report.html"), "utf8")).to.equal(html);
         expect(readFileSync(join(dir, "statistics.json"), "utf8")).to.equal(stats);
         expect(JSON.parse(readFileSync(join(dir, "constraint_violations.json"), "utf8"))).to.deep.equal({ violations: [DRIFT] });
+        expect(JSON.parse(readFileSync(join(dir, "_complete.json"), "utf8")).verdict).to.equal("violations");
+        expect(run.stdout).to.contain(
+            "evidence: has 1 violation (240 records, 30 needed, window 2026-11-22T09:00:00.000Z to 2026-11-22T10:00:00.000Z)",
+        );
         expect(run.stdout).to.contain("violations: 1\n  - brightness [baseline_drift_check]: PSI 0.41 is above the threshold 0.2");
         expect(run.stdout).to.contain(`report: ${join(dir, "report.html")}`);
+
+        await uploadRun(s3, capture, { model: MODEL, endpoint, window: hour(11), damage: "stopped-after-first-file" });
+        const printed: string[] = [];
+        await report({ stack: "staging", model: MODEL, out }, { makeClients: motoClients, print: (l) => printed.push(l) });
+        expect(printed[1]).to.match(
+            /^not evidence \(incomplete\): has no completion record \(_complete\.json\); it holds statistics\.json\. /,
+        );
+        expect(printed).to.include("violations: the run has no constraint_violations.json");
+        expect(printed).to.include("report: the run has no report.html");
     });
 
     it("clear errors from the command line: unknown stack, no credentials", async () => {
@@ -350,23 +357,21 @@ describe("operator CLIs against moto", function () {
         );
         await s3.send(new CreateBucketCommand({ Bucket: capture }));
         expect(await cliError(report({ stack: "staging", model: MODEL }, quiet))).to.match(
-            new RegExp(`^no monitoring run under s3://${capture}/${MODEL}/monitoring/ yet; `),
+            new RegExp(`^no monitoring run of ${endpoint} under s3://${capture}/${MODEL}/monitoring/${endpoint}/ yet; `),
         );
     });
 
     it("approve stops, approving nothing, when the newest run's violations file is not in Model Monitor's format", async () => {
         const arn = await servedPending();
-        await s3.send(new CreateBucketCommand({ Bucket: capture }));
-        const key = `${runs}/${hourFolder(1)}/constraint_violations.json`;
-        await s3.send(new PutObjectCommand({ Bucket: capture, Key: key, Body: '{"checks": []}' }));
-        expect(
-            await cliError(
-                approve({ stack: "staging", model: MODEL }, { makeClients: motoClients, print: () => undefined, warn: () => undefined }),
-            ),
-        ).to.equal(
-            `cannot check the monitoring evidence: s3://${capture}/${key} has no "violations" list; expected Model Monitor's format ` +
-                '{"violations": [{"feature_name", "constraint_check_type", "description"}]}; nothing was approved',
+        const prefix = await monitoringRun(0, [], { bodies: { "constraint_violations.json": '{"checks": []}' } });
+        const message = await cliError(
+            approve({ stack: "staging", model: MODEL }, { makeClients: motoClients, print: () => undefined, warn: () => undefined }),
         );
+        expect(message).to.contain(
+            `s3://${capture}/${prefix} cannot be read: s3://${capture}/${prefix}constraint_violations.json has no "violations" list; ` +
+                "expected Model Monitor's format",
+        );
+        expect(message).to.contain(`${arn} was not approved.`);
         expect((await describe_(arn)).ModelApprovalStatus).to.equal("PendingManualApproval");
     });
 

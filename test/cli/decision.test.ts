@@ -54,6 +54,7 @@ describe("approval decisions (pure)", () => {
             "rejection-reason",
             "approval-forced-reason",
             "approval-forced-violations",
+            "approval-forced-evidence",
         ]);
     });
 
@@ -65,6 +66,24 @@ describe("approval decisions (pure)", () => {
         });
         expect(decisionDescription(d)).to.equal(
             `Approved by ${BY} at 2026-11-22T17:36:16Z (forced past 2 monitoring violations: brightness drift is the new camera)`,
+        );
+    });
+
+    it("an approval forced past missing evidence records why the evidence was missing", () => {
+        const d = {
+            action: "approve" as const,
+            by: BY,
+            at: AT,
+            reason: "monitor is being repaired",
+            overriddenViolations: 0,
+            overriddenEvidence: "incomplete: s3://capture/run/ has no completion record",
+        };
+        expect(decisionMetadata(d).set).to.deep.include({
+            "approval-forced-reason": "monitor is being repaired",
+            "approval-forced-evidence": "incomplete: s3://capture/run/ has no completion record",
+        });
+        expect(decisionDescription(d)).to.equal(
+            `Approved by ${BY} at 2026-11-22T17:36:16Z (forced without monitoring evidence: monitor is being repaired)`,
         );
     });
 

@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { formatViolations, newestRun, parseViolations } from "../../jobs/lib/monitoring-reports";
+import { createHash } from "crypto";
+import { FetchedRun, formatViolations, judgeRun, newestRun, parseViolations } from "../../jobs/lib/monitoring-reports";
 
 const BASE = "traffic-signs/monitoring/vision-mlops-staging-traffic-signs";
 
@@ -65,5 +66,111 @@ describe("choosing the newest monitoring run", () => {
             /^s3:\/\/b\/run\/constraint_violations.json is not valid JSON/,
         );
         expect(() => parseViolations('{"items": []}', "s3://b/k")).to.throw('s3://b/k has no "violations" list');
+    });
+});
+
+describe("judging a monitoring run (pure)", () => {
+    const ENDPOINT = "vision-mlops-staging-traffic-signs";
+    const PREFIX = `${BASE}/sched/2026/11/22/10/`;
+    const UPDATED = new Date("2026-11-22T08:30:00Z");
+    const sha = (t: string) => createHash("sha256").update(t).digest("hex");
+    const VIOLATIONS =
+        '{"violations": [{"feature_name": "brightness", "constraint_check_type": "baseline_drift_check", "description": "PSI 0.41"}]}';
+    const STATS = '{"version": 0}';
+
+    function record(
+        overrides: Record<string, unknown> = {},
+        files: Record<string, string> = { "constraint_violations.json": VIOLATIONS, "statistics.json": STATS },
+    ) {
+        return {
+            schemaVersion: 1,
+            endpoint: ENDPOINT,
+            schedule: "sched",
+            window: { start: "2026-11-22T09:00:00.000Z", end: "2026-11-22T10:00:00.000Z" },
+            verdict: "violations",
+            records: 120,
+            minRecords: 30,
+            violations: 1,
+            files: Object.entries(files).map(([name, text]) => ({ name, bytes: Buffer.byteLength(text), sha256: sha(text) })),
+            runId: "exec-1",
+            completedAt: "2026-11-22T10:05:00.000Z",
+            ...overrides,
+        };
+    }
+
+    function fetched(contents: Record<string, string | object>): FetchedRun {
+        const map = new Map(Object.entries(contents).map(([k, v]) => [k, Buffer.from(typeof v === "string" ? v : JSON.stringify(v))]));
+        return { bucket: "capture", run: { prefix: PREFIX, files: {} }, contents: map };
+    }
+    const judge = (contents: Record<string, string | object>, minRecords = 30) =>
+        judgeRun(fetched(contents), { endpoint: ENDPOINT, endpointUpdatedAt: UPDATED, minRecords });
+    const files = { "constraint_violations.json": VIOLATIONS, "statistics.json": STATS };
+
+    it("a complete record whose files match is evidence, with the violations it found", () => {
+        const e = judge({ ...files, "_complete.json": record() });
+        expect(e.kind).to.equal("evidence");
+        if (e.kind !== "evidence") return;
+        expect(e.verdict).to.equal("violations");
+        expect(e.violations.map((v) => v.feature_name)).to.deep.equal(["brightness"]);
+        expect(e.minRecords).to.equal(30);
+    });
+
+    it("takes the larger of the run's and the stack's minimum records", () => {
+        const e = judge({ ...files, "_complete.json": record() }, 200);
+        expect(e).to.include({ kind: "not-judged" });
+        expect((e as { reason: string }).reason).to.contain("120 records, fewer than the 200 the stack requires");
+    });
+
+    it("a record that breaks the contract is unreadable, with every problem named", () => {
+        const e = judge({ ...files, "_complete.json": record({ schemaVersion: 2, verdict: "fine", records: -1, runId: "" }) });
+        expect(e.kind).to.equal("unreadable");
+        const reason = (e as { reason: string }).reason;
+        for (const part of ["schemaVersion is 2, not 1", 'verdict is "fine"', "records is not a whole number >= 0", "runId is missing"])
+            expect(reason).to.contain(part);
+    });
+
+    it("a record cannot vouch for files outside its folder", () => {
+        const rec = record();
+        rec.files[0] = { ...rec.files[0], name: "../09/constraint_violations.json" };
+        expect(judge({ ...files, "_complete.json": rec }).kind).to.equal("unreadable");
+    });
+
+    it("a record and a violations file that contradict each other are unreadable", () => {
+        const clean = '{"violations": []}';
+        const e = judge({
+            "constraint_violations.json": clean,
+            "statistics.json": STATS,
+            "_complete.json": record({}, { "constraint_violations.json": clean, "statistics.json": STATS }),
+        });
+        expect(e.kind).to.equal("unreadable");
+        expect((e as { reason: string }).reason).to.contain("its record says violations (1 violation), constraint_violations.json lists 0");
+    });
+
+    it("a run of another endpoint is not evidence for this one", () => {
+        const e = judge({ ...files, "_complete.json": record({ endpoint: "vision-mlops-staging-birds" }) });
+        expect(e.kind).to.equal("other-endpoint");
+    });
+
+    it("a judged run needs a constraint_violations.json in its record", () => {
+        const e = judge({ "statistics.json": STATS, "_complete.json": record({}, { "statistics.json": STATS }) });
+        expect(e.kind).to.equal("incomplete");
+    });
+
+    it("a window that starts before the endpoint's last change is stale; one that starts at it counts", () => {
+        expect(
+            judge({ ...files, "_complete.json": record({ window: { start: "2026-11-22T08:00:00Z", end: "2026-11-22T10:00:00Z" } }) }).kind,
+        ).to.equal("stale");
+        expect(
+            judge({ ...files, "_complete.json": record({ window: { start: UPDATED.toISOString(), end: "2026-11-22T10:00:00Z" } }) }).kind,
+        ).to.equal("evidence");
+    });
+
+    it("groups a folder that holds only a completion record as a run, and orders runs newest first", () => {
+        const run = newestRun([
+            { key: `${BASE}/sched/2026/11/22/09/statistics.json` },
+            { key: `${BASE}/sched/2026/11/22/11/_complete.json` },
+        ])!;
+        expect(run.prefix).to.equal(`${BASE}/sched/2026/11/22/11/`);
+        expect(run.completion).to.equal(`${BASE}/sched/2026/11/22/11/_complete.json`);
     });
 });

@@ -18,6 +18,8 @@ export interface Decision {
     readonly reason?: string;
     /** approve --force: how many monitoring violations were overridden. */
     readonly overriddenViolations?: number;
+    /** approve --force: why there was no monitoring evidence (`incomplete: s3://... has no completion record ...`). */
+    readonly overriddenEvidence?: string;
 }
 
 /** The metadata keys the CLIs write; `status` reads the same ones. */
@@ -27,6 +29,7 @@ export const DECISION_KEYS = {
     approvalNote: "approval-note",
     forcedReason: "approval-forced-reason",
     forcedViolations: "approval-forced-violations",
+    forcedEvidence: "approval-forced-evidence",
     rejectedBy: "rejected-by",
     rejectedAt: "rejected-at",
     rejectionReason: "rejection-reason",
@@ -38,6 +41,7 @@ const APPROVAL_KEYS = [
     DECISION_KEYS.approvalNote,
     DECISION_KEYS.forcedReason,
     DECISION_KEYS.forcedViolations,
+    DECISION_KEYS.forcedEvidence,
 ];
 const REJECTION_KEYS = [DECISION_KEYS.rejectedBy, DECISION_KEYS.rejectedAt, DECISION_KEYS.rejectionReason];
 
@@ -88,7 +92,9 @@ export function decisionDescription(d: Decision): string {
     if (d.action === "approve") {
         text = `Approved by ${d.by} at ${when}`;
         if (d.note) text += `: ${oneLine(d.note)}`;
-        if (d.reason !== undefined)
+        if (d.reason !== undefined && d.overriddenEvidence !== undefined)
+            text += ` (forced without monitoring evidence: ${oneLine(d.reason)})`;
+        else if (d.reason !== undefined)
             text += ` (forced past ${d.overriddenViolations ?? 0} monitoring violation${d.overriddenViolations === 1 ? "" : "s"}: ${oneLine(d.reason)})`;
     } else {
         text = `Rejected by ${d.by} at ${when}: ${oneLine(d.reason ?? "")}`;
@@ -116,6 +122,7 @@ export function decisionMetadata(d: Decision): { set: Record<string, string>; cl
         put(DECISION_KEYS.approvalNote, d.note);
         put(DECISION_KEYS.forcedReason, d.reason);
         if (d.reason !== undefined) put(DECISION_KEYS.forcedViolations, String(d.overriddenViolations ?? 0));
+        put(DECISION_KEYS.forcedEvidence, d.overriddenEvidence);
         return { set, clear: [...REJECTION_KEYS, ...APPROVAL_KEYS.filter((k) => !(k in set))] };
     }
     put(DECISION_KEYS.rejectedBy, d.by);
