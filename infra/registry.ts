@@ -8,6 +8,7 @@ import {
     ModelPackageSummary,
     SageMakerClient,
 } from "@aws-sdk/client-sagemaker";
+import { bucketName } from "./naming";
 import { packageOfContainer } from "./served-package";
 
 /**
@@ -117,9 +118,26 @@ export async function packageServedBy(client: RegistryClient, endpointName: stri
 
 /** `arn:aws:sagemaker:r:a:model-package/<group>/<version>` -> `<group>`. */
 export function groupOfPackageArn(arn: string): string {
-    const m = /:model-package\/([^/]+)\/\d+$/.exec(arn);
+    return parsePackageArn(arn).group;
+}
+
+/** The parts of a model package version ARN, `arn:<partition>:sagemaker:<region>:<account>:model-package/<group>/<version>`. */
+export function parsePackageArn(arn: string): { partition: string; region: string; account: string; group: string; version: number } {
+    const m = /^arn:(aws[a-z-]*):sagemaker:([a-z0-9-]+):(\d{12}):model-package\/([^/]+)\/(\d+)$/.exec(arn);
     if (!m) throw new Error(`${arn} is not a model package version ARN (…:model-package/<group>/<version>)`);
-    return m[1];
+    return { partition: m[1], region: m[2], account: m[3], group: m[4], version: Number(m[5]) };
+}
+
+/**
+ * Where the decisions on a package version are recorded: one object per decision under
+ * `_decisions/<group>/<version>/` in the artifacts bucket of the stack that owns the registry (staging),
+ * in the account and region the package ARN names. Every command that decides on the package, from any
+ * account, finds the same ledger from the ARN alone. (`_` cannot start a model name, so the prefix never
+ * meets a model's artifacts.)
+ */
+export function decisionLedgerLocation(packageArn: string): { readonly bucket: string; readonly prefix: string } {
+    const p = parsePackageArn(packageArn);
+    return { bucket: bucketName("staging", "artifacts", p.account, p.region), prefix: `_decisions/${p.group}/${p.version}/` };
 }
 
 /** `<account>.dkr.ecr.<region>.amazonaws.com/<repo>[:tag|@digest]` -> the repository's ARN. */

@@ -9,6 +9,7 @@ import { CliSpec, parseCli, required } from "./lib/args";
 import { isInfrastructureFailure } from "./lib/aws-errors";
 import { CliClients, CliDeps } from "./lib/clients";
 import { DECISION_KEYS } from "./lib/decision";
+import { describeEntry, LedgerEntry, ledgerUri, readLedger, registryShows } from "./lib/ledger";
 import { describeEndpointIfAny, isNotFound } from "./lib/served";
 import { openStack } from "./lib/stack";
 
@@ -16,7 +17,7 @@ export const STATUS_CLI = {
     usage: "npm run status -- --stack <stack> [--model <model>] [--json]",
     help: [
         "Shows, per model of the stack: the endpoint, the registry package it serves, that package's approval",
-        "status with who decided, when and why, its registered accuracy, the monitoring evidence `approve` would",
+        "status with who decided, when and why (every decision in its decision ledger), its registered accuracy, the monitoring evidence `approve` would",
         "go by, the newest registered package when it is a different one, and the last run of the model's",
         "training pipeline.",
         "",
@@ -61,6 +62,12 @@ export interface PackageStatus {
     readonly metricsUri?: string;
     /** Why the accuracy could not be read, when there is a metrics URI. */
     readonly metricsError?: string;
+    /** The decision ledger of the package: where it is, every decision in it (oldest first), or why it cannot be read. */
+    readonly ledger?: string;
+    readonly decisions?: readonly LedgerEntry[];
+    readonly ledgerError?: string;
+    /** Set when the registry does not show the ledger's last decision (its registry update has not landed). */
+    readonly unfinishedDecision?: string;
 }
 
 export interface ModelStatus {
@@ -133,9 +140,37 @@ async function registeredAccuracy(s3: MonitoringS3, uri: string): Promise<{ accu
     }
 }
 
+/** The package's decision ledger, or why it cannot be read (infrastructure failures fail the command). */
+async function ledgerStatus(
+    clients: CliClients,
+    info: PackageInfo,
+): Promise<Pick<PackageStatus, "ledger" | "decisions" | "ledgerError" | "unfinishedDecision">> {
+    try {
+        const ledger = await readLedger(clients.s3, info.arn);
+        const head = ledger.entries.at(-1);
+        return {
+            ledger: ledgerUri(ledger),
+            decisions: ledger.entries,
+            unfinishedDecision:
+                head && !registryShows(info, head)
+                    ? `the registry shows ${info.approvalStatus}, but the last decision in the ledger is ${head.action} (${describeEntry(head)}): ` +
+                      `its registry update has not landed; running \`npm run ${head.action}\` for the model again completes it`
+                    : undefined,
+        };
+    } catch (e) {
+        if (isInfrastructureFailure(e)) throw e;
+        return { ledgerError: (e as Error).message };
+    }
+}
+
 async function packageStatus(clients: CliClients, info: PackageInfo): Promise<PackageStatus> {
     const md = info.customerMetadata;
-    const metrics = info.modelQualityStatisticsUri ? await registeredAccuracy(clients.s3, info.modelQualityStatisticsUri) : {};
+    const [metrics, ledger] = await Promise.all([
+        info.modelQualityStatisticsUri
+            ? registeredAccuracy(clients.s3, info.modelQualityStatisticsUri)
+            : ({} as { accuracy?: number; error?: string }),
+        ledgerStatus(clients, info),
+    ]);
     return {
         arn: info.arn,
         version: info.version,
@@ -152,6 +187,7 @@ async function packageStatus(clients: CliClients, info: PackageInfo): Promise<Pa
         accuracy: metrics.accuracy,
         metricsUri: info.modelQualityStatisticsUri,
         metricsError: metrics.error,
+        ...ledger,
     };
 }
 
@@ -229,6 +265,8 @@ function shortPackage(arn: string): string {
 }
 
 function decisionOf(p: PackageStatus): string {
+    const last = p.decisions?.at(-1);
+    if (last) return `${last.by} at ${last.at}${last.reason && last.action === "approve" ? " (forced)" : ""}`;
     if (p.approvedBy || p.approvedAt) return `${p.approvedBy ?? "?"} at ${p.approvedAt ?? "?"}${p.forcedReason ? " (forced)" : ""}`;
     if (p.rejectedBy || p.rejectedAt) return `${p.rejectedBy ?? "?"} at ${p.rejectedAt ?? "?"}`;
     return "-";
@@ -262,6 +300,12 @@ export function formatStatus(stack: string, statuses: readonly ModelStatus[]): s
             if (p.approvalDescription) lines.push(`decision: ${p.approvalDescription}`);
             else if (p.approvalNote) lines.push(`note: ${p.approvalNote}`);
             if (p.metricsError) lines.push(`metrics: ${p.metricsError}`);
+            if (p.decisions?.length) {
+                lines.push(`decisions (${p.ledger}):`);
+                for (const d of p.decisions) lines.push(`  ${d.sequence}. ${describeEntry(d)}`);
+            } else if (p.ledger) lines.push(`decisions: none yet (${p.ledger})`);
+            if (p.ledgerError) lines.push(`decisions: ${p.ledgerError}`);
+            if (p.unfinishedDecision) lines.push(p.unfinishedDecision);
         }
         if (s.servedError) lines.push(`served package: ${s.servedError}`);
         if (s.monitoring)

@@ -1,4 +1,4 @@
-import { GetObjectCommand, ListObjectsV2Command, S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { createHash } from "crypto";
 import { join } from "path";
 import {
@@ -10,6 +10,7 @@ import {
 } from "../../infra/job-contract";
 import { prefixes } from "../../infra/naming";
 import { withAwsCall } from "../cli/lib/aws-errors";
+import { ListedObject, listObjects } from "../cli/lib/s3";
 import { writeFileAtomic } from "./atomic";
 
 /**
@@ -44,11 +45,6 @@ export interface Violation {
     readonly feature_name: string;
     readonly constraint_check_type: string;
     readonly description: string;
-}
-
-export interface ListedObject {
-    readonly key: string;
-    readonly lastModified?: Date;
 }
 
 const FILE_BY_NAME = new Map<string, MonitoringFile>(
@@ -135,24 +131,6 @@ export type MonitoringS3 = Pick<S3Client, "send">;
 /** Where an endpoint's runs are: `<model>/monitoring/<endpoint>/`. */
 export function endpointRunsPrefix(model: string, endpoint: string): string {
     return `${prefixes.monitoringModel(model)}${endpoint}/`;
-}
-
-/** Every object under a prefix; undefined when the bucket does not exist. */
-async function listObjects(s3: MonitoringS3, bucket: string, prefix: string): Promise<ListedObject[] | undefined> {
-    const objects: ListedObject[] = [];
-    let token: string | undefined;
-    do {
-        let page;
-        try {
-            page = await s3.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: prefix, ContinuationToken: token }));
-        } catch (e) {
-            if ((e as Error).name === "NoSuchBucket") return undefined;
-            throw e;
-        }
-        for (const o of page.Contents ?? []) if (o.Key) objects.push({ key: o.Key, lastModified: o.LastModified });
-        token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return objects;
 }
 
 export type RunsResult = { readonly kind: "runs"; readonly runs: MonitoringRun[] } | { readonly kind: "none"; readonly reason: string };

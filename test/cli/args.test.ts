@@ -12,13 +12,15 @@ describe("CLI arguments", () => {
             model: "traffic-signs",
             note: "ok",
             forceReason: undefined,
+            overrule: false,
         });
+        expect(approveOptions(["--stack", "staging", "--model", "traffic-signs", "--overrule"])?.overrule).to.equal(true);
     });
 
     it("approve --force needs --reason, and --reason needs --force", () => {
         expect(() => approveOptions(["--stack", "staging", "--model", "m", "--force"])).to.throw(
             CliError,
-            '--force needs --reason "..." saying why the monitoring violations are acceptable',
+            '--force needs --reason "..." saying why approving without clean monitoring evidence is acceptable',
         );
         expect(() => approveOptions(["--stack", "staging", "--model", "m", "--reason", "because"])).to.throw(
             CliError,
@@ -49,7 +51,9 @@ describe("CLI arguments", () => {
             stack: "staging",
             model: "m",
             reason: "night errors",
+            overrule: false,
         });
+        expect(rejectOptions(["--stack", "staging", "--model", "m", "--reason", "r", "--overrule"])?.overrule).to.equal(true);
     });
 
     it("status takes an optional model and --json; report an optional --out", () => {

@@ -185,18 +185,19 @@ describe("operator CLIs against moto", function () {
         const first = await describe_(arn);
         const printed: string[] = [];
         await approve(
-            { stack: "staging", model: MODEL, note: "second" },
+            { stack: "staging", model: MODEL },
             { makeClients: motoClients, print: (l) => printed.push(l), warn: (l) => printed.push(l) },
         );
         expect(printed).to.deep.equal([
-            `${arn} (served by ${endpoint}) is already Approved by ${CALLER} at ${first.CustomerMetadataProperties!["approved-at"]}; nothing changed`,
+            `${arn} was approved by ${CALLER} at ${first.CustomerMetadataProperties!["approved-at"]} (note: first) ` +
+                `(${first.CustomerMetadataProperties!["decision-record"]}); nothing changed`,
         ]);
         const second = await describe_(arn);
         expect(second.CustomerMetadataProperties).to.deep.equal(first.CustomerMetadataProperties);
         expect(second.ApprovalDescription).to.equal(first.ApprovalDescription);
     });
 
-    it("reject sets Rejected with the reason and who, and drops the earlier approval's metadata", async () => {
+    it("reject --overrule sets Rejected with the reason and who, and drops the earlier approval's metadata", async () => {
         const arn = await servedPending();
         await monitoringRun(0, []);
         await approve(
@@ -205,17 +206,18 @@ describe("operator CLIs against moto", function () {
         );
         const run = await runCliProcess(
             "reject",
-            ["--stack", "staging", "--model", MODEL, "--reason", "misreads stop signs at night"],
+            ["--stack", "staging", "--model", MODEL, "--reason", "misreads stop signs at night", "--overrule"],
             env,
         );
         expect(run.code, run.stderr).to.equal(0);
         expect(run.stdout).to.contain(`rejected ${arn}`);
-        expect(run.stderr).to.contain("was Approved");
+        expect(run.stderr).to.contain(`warning: overruling: ${arn} was approved by ${CALLER}`);
         const p = await describe_(arn);
         expect(p.ModelApprovalStatus).to.equal("Rejected");
         const md = p.CustomerMetadataProperties!;
         expect(md).to.deep.include({ "git-commit": "4f2a9c1", "rejected-by": CALLER, "rejection-reason": "misreads stop signs at night" });
         expect(md).to.not.have.any.keys("approved-by", "approved-at", "approval-note");
+        expect(md["decision-record"]).to.match(/\/_decisions\/vision-mlops-staging-traffic-signs\/1\/000002\.json$/);
         expect(p.ApprovalDescription).to.equal(`Rejected by ${CALLER} at ${md["rejected-at"]}: misreads stop signs at night`);
     });
 

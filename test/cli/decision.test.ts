@@ -55,6 +55,7 @@ describe("approval decisions (pure)", () => {
             "approval-forced-reason",
             "approval-forced-violations",
             "approval-forced-evidence",
+            "decision-record",
         ]);
     });
 
@@ -85,6 +86,14 @@ describe("approval decisions (pure)", () => {
         expect(decisionDescription(d)).to.equal(
             `Approved by ${BY} at 2026-11-22T17:36:16Z (forced without monitoring evidence: monitor is being repaired)`,
         );
+    });
+
+    it("either decision records its ledger entry, and clears the other decision's", () => {
+        const uri = "s3://vision-mlops-staging-artifacts-123456789012-us-east-1/_decisions/g/3/000002.json";
+        expect(decisionMetadata({ action: "reject", by: BY, at: AT, reason: "r", recordUri: uri }).set["decision-record"]).to.equal(uri);
+        const { properties, toRemove } = metadataUpdate({ "decision-record": "s3://old" }, { action: "approve", by: BY, at: AT });
+        expect(properties).not.to.have.property("decision-record");
+        expect(toRemove).to.include("decision-record");
     });
 
     it("descriptions are one line and keep the note's full text", () => {

@@ -10,11 +10,13 @@ import {
 import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { spawn } from "child_process";
 import { join } from "path";
-import { endpointName, modelPackageGroupName } from "../../infra/naming";
+import { bucketName, endpointName, modelPackageGroupName } from "../../infra/naming";
 
 /** Registry and endpoint objects created in the emulator the way the training pipeline and the stack create them. */
 
 export const ROLE_ARN = "arn:aws:iam::123456789012:role/vision-mlops-staging-sagemaker";
+/** The account moto's STS answers with. */
+export const MOTO_ACCOUNT = "123456789012";
 
 export async function createGroup(sm: SageMakerClient, group: string): Promise<void> {
     await sm.send(new CreateModelPackageGroupCommand({ ModelPackageGroupName: group, ModelPackageGroupDescription: "test group" }));
@@ -88,12 +90,14 @@ export async function ensureBucket(s3: S3Client, bucket: string): Promise<void> 
 
 /**
  * A pending package of the model in staging's group, with training metadata and registered accuracy 0.9412,
- * served by the staging endpoint; returns its ARN.
+ * served by the staging endpoint, and the staging artifacts bucket its decisions go to; returns its ARN.
  */
 export async function servePendingPackage(sm: SageMakerClient, s3: S3Client, model: string): Promise<string> {
     const group = modelPackageGroupName("staging", model);
     await createGroup(sm, group);
     await ensureBucket(s3, "artifacts");
+    // The staging stack's artifacts bucket, which holds the decision ledger.
+    await ensureBucket(s3, bucketName("staging", "artifacts", MOTO_ACCOUNT, "us-east-1"));
     await s3.send(
         new PutObjectCommand({
             Bucket: "artifacts",

@@ -9,6 +9,7 @@ import {
 } from "@aws-sdk/client-sagemaker";
 import { expect } from "chai";
 import {
+    decisionLedgerLocation,
     describePackage,
     groupOfPackageArn,
     newestApprovedPackage,
@@ -226,6 +227,22 @@ describe("registry lookups (moto)", function () {
         );
         expect(() => groupOfPackageArn("arn:aws:sagemaker:us-east-1:123456789012:model-package/unversioned-package")).to.throw(
             "arn:aws:sagemaker:us-east-1:123456789012:model-package/unversioned-package is not a model package version ARN (…:model-package/<group>/<version>)",
+        );
+    });
+
+    it("the decision ledger of a package is found from its ARN alone, in the registry's own account and region", () => {
+        expect(
+            decisionLedgerLocation("arn:aws:sagemaker:us-east-1:123456789012:model-package/vision-mlops-staging-traffic-signs/12"),
+        ).to.deep.equal({
+            bucket: "vision-mlops-staging-artifacts-123456789012-us-east-1",
+            prefix: "_decisions/vision-mlops-staging-traffic-signs/12/",
+        });
+        // Read from a prod account, the ledger is still the registry's (staging's), not the caller's.
+        expect(
+            decisionLedgerLocation("arn:aws:sagemaker:eu-west-1:210987654321:model-package/vision-mlops-staging-birds/3").bucket,
+        ).to.equal("vision-mlops-staging-artifacts-210987654321-eu-west-1");
+        expect(() => decisionLedgerLocation("arn:aws:sagemaker:us-east-1:123456789012:model-package/unversioned")).to.throw(
+            "is not a model package version ARN",
         );
     });
 

@@ -20,6 +20,8 @@ export interface Decision {
     readonly overriddenViolations?: number;
     /** approve --force: why there was no monitoring evidence (`incomplete: s3://... has no completion record ...`). */
     readonly overriddenEvidence?: string;
+    /** The decision's entry in the ledger (jobs/cli/lib/ledger.ts). */
+    readonly recordUri?: string;
 }
 
 /** The metadata keys the CLIs write; `status` reads the same ones. */
@@ -33,6 +35,7 @@ export const DECISION_KEYS = {
     rejectedBy: "rejected-by",
     rejectedAt: "rejected-at",
     rejectionReason: "rejection-reason",
+    record: "decision-record",
 } as const;
 
 const APPROVAL_KEYS = [
@@ -44,6 +47,8 @@ const APPROVAL_KEYS = [
     DECISION_KEYS.forcedEvidence,
 ];
 const REJECTION_KEYS = [DECISION_KEYS.rejectedBy, DECISION_KEYS.rejectedAt, DECISION_KEYS.rejectionReason];
+/** Keys either decision sets; a decision without one clears the other's. */
+const COMMON_KEYS = [DECISION_KEYS.record];
 
 /** SageMaker's limits on CustomerMetadataProperties (CustomerMetadataMap in the API reference). */
 export const METADATA_LIMITS = { entries: 50, keyLength: 128, valueLength: 256 } as const;
@@ -123,12 +128,14 @@ export function decisionMetadata(d: Decision): { set: Record<string, string>; cl
         put(DECISION_KEYS.forcedReason, d.reason);
         if (d.reason !== undefined) put(DECISION_KEYS.forcedViolations, String(d.overriddenViolations ?? 0));
         put(DECISION_KEYS.forcedEvidence, d.overriddenEvidence);
-        return { set, clear: [...REJECTION_KEYS, ...APPROVAL_KEYS.filter((k) => !(k in set))] };
+        put(DECISION_KEYS.record, d.recordUri);
+        return { set, clear: [...REJECTION_KEYS, ...[...APPROVAL_KEYS, ...COMMON_KEYS].filter((k) => !(k in set))] };
     }
     put(DECISION_KEYS.rejectedBy, d.by);
     put(DECISION_KEYS.rejectedAt, utcTimestamp(d.at));
     put(DECISION_KEYS.rejectionReason, d.reason);
-    return { set, clear: [...APPROVAL_KEYS, ...REJECTION_KEYS.filter((k) => !(k in set))] };
+    put(DECISION_KEYS.record, d.recordUri);
+    return { set, clear: [...APPROVAL_KEYS, ...[...REJECTION_KEYS, ...COMMON_KEYS].filter((k) => !(k in set))] };
 }
 
 /**
