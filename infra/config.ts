@@ -320,10 +320,19 @@ const platformSchema = z
             .optional(),
         promotion: z
             .strictObject({
-                /** Fully qualified name of the stack prod promotes from, e.g. my-org/vision-mlops/staging. */
+                /**
+                 * Fully qualified name of the stack prod promotes from. Defaults to `<prod's organization>/<project>/staging`
+                 * (on Pulumi Cloud `<your-org>/vision-mlops/staging`; on a self-managed backend `organization/vision-mlops/staging`).
+                 */
                 sourceStack: z
                     .string()
-                    .regex(/^[\w.-]+(\/[\w.-]+){0,2}$/, { error: "must be a stack name such as my-org/vision-mlops/staging" }),
+                    .regex(/^[\w.-]+(\/[\w.-]+){0,2}$/, { error: "must be a stack name such as my-org/vision-mlops/staging" })
+                    .optional(),
+                /**
+                 * Models whose prod endpoint is to be removed (or never created) although the model stays in this file.
+                 * Without it prod keeps serving what it serves when staging serves nothing for a model. Defaults to none.
+                 */
+                removeEndpoints: z.array(z.string(), { error: "must be a list of model names" }).default([]),
             })
             .optional(),
         monitoring: z
@@ -376,12 +385,14 @@ const platformSchema = z
                     });
             }
         }
-        if (c.environment === "prod" && !c.promotion)
-            ctx.addIssue({
-                code: "custom",
-                path: ["promotion"],
-                message: "is required in prod: set promotion.sourceStack to the staging stack's name",
-            });
+        (c.promotion?.removeEndpoints ?? []).forEach((m, i) => {
+            if (!(m in (c.models ?? {})))
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["promotion", "removeEndpoints", i],
+                    message: `is not a model of this stack; it has: ${modelNames.join(", ")} (a model taken out of models loses its endpoint anyway)`,
+                });
+        });
         if (c.environment === "staging" && c.promotion)
             ctx.addIssue({
                 code: "custom",

@@ -17,11 +17,11 @@ import { ConfigError, PlatformConfig } from "../infra/config";
 import { defaultPlanDir, estimateStack, formatEstimate, StackEstimate, stackFileSha256 } from "../infra/cost";
 import { declarationOf, StackDeclaration } from "../infra/declared";
 import { bucketName, modelPackageGroupName } from "../infra/naming";
-import { ModelRegistry, PromotionRefused, SERVED_PACKAGES_OUTPUT } from "../infra/promotion";
+import { ModelRegistry, PromotionRefused, promotionSourceStack, SERVED_PACKAGES_OUTPUT } from "../infra/promotion";
 import { PipelineDefinition, stepGraph } from "../infra/pipeline/builder";
-import { groupOfPackageArn } from "../infra/registry";
+import { groupOfPackageArn, parsePackageArn } from "../infra/registry";
 import { readStackFile, StackFileError } from "../infra/stack-file";
-import { DeclaredResource, OFFLINE_ACCOUNT, settled, unwrapOutput, useMocks } from "../stacks/offline";
+import { DeclaredResource, OFFLINE_ACCOUNT, SELF_MANAGED_ORGANIZATION, settled, unwrapOutput, useMocks } from "../stacks/offline";
 
 const USAGE = "usage: npm run plan -- <stack> [--out DIR] [--registry sample|pending|empty]";
 
@@ -29,28 +29,37 @@ const USAGE = "usage: npm run plan -- <stack> [--out DIR] [--registry sample|pen
 export type RegistryScenario = "sample" | "pending" | "empty";
 
 /**
- * A registry stand-in: with `sample` every model's group holds version 1, Approved; with `pending` it is
- * awaiting approval (prod then shows the gate's refusal); with `empty` nothing was registered yet.
+ * A registry stand-in: with `sample` every model's group holds version 1, Approved, and prod serves nothing
+ * yet; with `pending` version 2 waits for approval while prod's endpoints serve version 1 (prod keeps it and
+ * says what waits); with `empty` nothing was registered yet.
  */
 export function offlineRegistry(scenario: RegistryScenario, region: string): ModelRegistry {
     return {
         async newestRegisteredPackage(group) {
-            return scenario === "empty" ? undefined : samplePackageArn(region, group);
+            return scenario === "empty" ? undefined : samplePackageArn(region, group, newestVersion(scenario));
         },
         async describePackage(arn) {
+            const version = parsePackageArn(arn).version;
             return {
                 arn,
                 group: groupOfPackageArn(arn),
-                version: 1,
-                approvalStatus: scenario === "sample" ? ModelApprovalStatus.APPROVED : ModelApprovalStatus.PENDING_MANUAL_APPROVAL,
+                version,
+                approvalStatus: version === 1 ? ModelApprovalStatus.APPROVED : ModelApprovalStatus.PENDING_MANUAL_APPROVAL,
                 customerMetadata: {},
                 image: `${ALGORITHM_REGISTRY}.dkr.ecr.${region}.amazonaws.com/image-classification:1`,
                 modelDataUrl: `s3://${bucketName("staging", "artifacts", OFFLINE_ACCOUNT, region)}/${modelOfGroup(arn)}/executions/offline/model/train/output/model.tar.gz`,
                 monitoringBaselineUri: `s3://${bucketName("staging", "artifacts", OFFLINE_ACCOUNT, region)}/${modelOfGroup(arn)}/executions/offline/evaluation/monitoring_baseline.json`,
             };
         },
+        async packageServedBy(endpoint) {
+            const model = /^vision-mlops-prod-(.+)$/.exec(endpoint)?.[1];
+            return scenario === "pending" && model ? samplePackageArn(region, modelPackageGroupName("staging", model), 1) : undefined;
+        },
     };
 }
+
+/** The version staging serves in a scenario: v2 waits for approval in `pending`. */
+const newestVersion = (scenario: RegistryScenario) => (scenario === "pending" ? 2 : 1);
 
 /** The account SageMaker's built-in algorithms are published from in us-east-1. */
 const ALGORITHM_REGISTRY = "811284229777";
@@ -60,8 +69,8 @@ function modelOfGroup(packageArn: string): string {
     return groupOfPackageArn(packageArn).replace(/^vision-mlops-staging-/, "");
 }
 
-function samplePackageArn(region: string, group: string): string {
-    return `arn:aws:sagemaker:${region}:${OFFLINE_ACCOUNT}:model-package/${group}/1`;
+function samplePackageArn(region: string, group: string, version: number): string {
+    return `arn:aws:sagemaker:${region}:${OFFLINE_ACCOUNT}:model-package/${group}/${version}`;
 }
 
 interface PlannedResource {
@@ -88,7 +97,8 @@ export async function runPlan(
 ): Promise<PlanResult> {
     const log = options.log ?? ((line: string) => console.log(line));
     const config = readStackFile(options.projectDir, stack);
-    const stackOutputs = config.promotion ? { [config.promotion.sourceStack]: stagingOutputsFor(config, options.registry) } : {};
+    const source = promotionSourceStack(config.promotion?.sourceStack, SELF_MANAGED_ORGANIZATION, "vision-mlops");
+    const stackOutputs = config.environment === "prod" ? { [source.name]: stagingOutputsFor(config, options.registry) } : {};
     const declared = useMocks(stack, { region: config.region, stackOutputs });
 
     // Parents are not part of what mocks see, so a (legacy, SDK-side) transformation records them.
@@ -245,7 +255,7 @@ function describeScenario(s: RegistryScenario): string {
         case "sample":
             return "offline stand-in, each model has package v1 Approved (--registry pending|empty to see the other cases)";
         case "pending":
-            return "offline stand-in, each model has package v1 PendingManualApproval";
+            return "offline stand-in, each model has package v1 Approved (what prod serves) and v2 PendingManualApproval (what staging serves)";
         case "empty":
             return "offline stand-in, no model registered yet";
     }
@@ -256,7 +266,7 @@ function stagingOutputsFor(config: PlatformConfig, scenario: RegistryScenario): 
     const served = Object.fromEntries(
         Object.keys(config.models).map((m) => [
             m,
-            scenario === "empty" ? null : samplePackageArn(config.region, modelPackageGroupName("staging", m)),
+            scenario === "empty" ? null : samplePackageArn(config.region, modelPackageGroupName("staging", m), newestVersion(scenario)),
         ]),
     );
     return {

@@ -26,11 +26,19 @@ export interface OfflineOptions {
     readonly preview?: boolean;
     /** Region the invokes answer for. Defaults to us-east-1. */
     readonly region?: string;
-    /** Outputs of other stacks, by the name a StackReference asks for. */
+    /**
+     * Outputs of other stacks, by the name a StackReference asks for. A reference to any other name fails as the
+     * engine fails it ("unknown stack").
+     */
     readonly stackOutputs?: Record<string, Record<string, unknown>>;
     /** State a resource reports beyond its inputs (a test's stand-in for what its provider found in the cloud). */
     readonly resourceState?: (resource: Pick<DeclaredResource, "type" | "name" | "inputs">) => Record<string, unknown> | undefined;
+    /** The Pulumi organization the stack is in. Defaults to `organization`, the fixed name of self-managed backends. */
+    readonly organization?: string;
 }
+
+/** The organization of every stack on a self-managed backend (pulumi login --local, s3://...). */
+export const SELF_MANAGED_ORGANIZATION = "organization";
 
 /**
  * Registers Pulumi mocks that record every declared resource and answer the invokes the platform makes.
@@ -53,6 +61,7 @@ export function useMocks(stack: string, options: OfflineOptions = {}): DeclaredR
         "vision-mlops",
         stack,
         options.preview ?? false,
+        options.organization ?? SELF_MANAGED_ORGANIZATION,
     );
     stackReferenceOutputs = options.stackOutputs ?? {};
     return declared;
@@ -98,7 +107,8 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string): Recor
             state.imageUri = `${OFFLINE_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${args.name}@sha256:${"0".repeat(64)}`;
             break;
         case "pulumi:pulumi:StackReference": {
-            const outputs = stackReferenceOutputs[i.name] ?? {};
+            if (!(i.name in stackReferenceOutputs)) throw new Error(`unknown stack "${i.name}"`);
+            const outputs = stackReferenceOutputs[i.name];
             state.outputs = outputs;
             state.secretOutputNames = [];
             break;

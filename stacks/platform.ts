@@ -10,7 +10,17 @@ import { ModelEndpoint } from "../components/model-endpoint";
 import { ModelMonitor } from "../components/model-monitor";
 import { defaultCapturePercent, PlatformConfig } from "../infra/config";
 import { BucketPurpose, endpointName, modelPackageGroupName, pipelineName } from "../infra/naming";
-import { ModelRegistry, resolvePromotion, resolveStagingPackages, SERVED_PACKAGES_OUTPUT, ServedPackage } from "../infra/promotion";
+import {
+    ModelRegistry,
+    PromotionPlan,
+    promotionSourceStack,
+    PromotionSourceStack,
+    resolvePromotion,
+    resolveStagingPackages,
+    SERVED_PACKAGES_OUTPUT,
+    ServedPackage,
+    sourceStackProblem,
+} from "../infra/promotion";
 import { modelTags, platformTags } from "../infra/tags";
 
 /** What the program needs from outside: the registry, and where the source lives. */
@@ -19,6 +29,8 @@ export interface PlatformDeps {
     readonly registry: ModelRegistry;
     /** Commit the stack was deployed from; recorded with registered models. */
     readonly gitCommit?: string;
+    /** Where to tell the person deploying what prod did not take from staging, and why. Defaults to pulumi.log.warn. */
+    readonly log?: (message: string) => void;
 }
 
 /** Everything one stack exports. */
@@ -37,8 +49,10 @@ export interface PlatformOutputs {
 export interface ModelOutputs {
     readonly modelPackageGroup: string;
     readonly servedPackage: pulumi.Output<string> | null;
-    /** Why the package is served (newest, pinned, promoted), or why there is no endpoint yet. */
+    /** Why the package is served (newest, pinned, promoted, kept), or why there is no endpoint yet. */
     readonly serving: string;
+    /** Prod: staging's package when prod does not take it because it is not Approved (yet). */
+    readonly awaitingApproval: string | null;
     readonly endpointName: pulumi.Output<string> | null;
     readonly captureS3Uri: pulumi.Output<string> | null;
     /** Staging only: the pipeline that trains and registers this model. */
@@ -51,6 +65,8 @@ export interface ModelOutputs {
 export interface PromotionSource {
     /** The key staging's model artifacts are encrypted with; prod's endpoints decrypt them. */
     readonly dataKeyArn: string;
+    /** Per model, why prod keeps its package or has no endpoint, and staging's package that awaits approval. */
+    readonly promotion?: Pick<PromotionPlan, "notes" | "awaiting">;
 }
 
 /**
@@ -223,7 +239,8 @@ export class Platform extends pulumi.ComponentResource {
             models[model] = {
                 modelPackageGroup: modelPackageGroupName("staging", model),
                 servedPackage: endpoint?.modelPackageArn ?? null,
-                serving: servingNote(env, pkg),
+                serving: promotionSource?.promotion?.notes[model] ?? servingNote(env, pkg),
+                awaitingApproval: promotionSource?.promotion?.awaiting[model] ?? null,
                 endpointName: endpoint?.endpointName ?? null,
                 captureS3Uri: endpoint?.captureS3Uri ?? null,
                 trainingPipelineName: training?.pipelineName ?? null,
@@ -270,22 +287,38 @@ function servingNote(env: string, pkg: ServedPackage | undefined): string {
     return `${pkg.source} package, ${pkg.info.approvalStatus}`;
 }
 
-async function stackOutput(ref: pulumi.StackReference, name: string, stack: string): Promise<unknown> {
+/** Where prod promotes from: promotion.sourceStack, else `<this stack's organization>/<project>/staging`. */
+function promotionSource(config: PlatformConfig): PromotionSourceStack {
+    const configured = config.promotion?.sourceStack;
+    if (configured) return promotionSourceStack(configured, "", "");
+    let organization: string;
+    try {
+        organization = pulumi.getOrganization();
+    } catch (e) {
+        throw new Error(
+            `cannot tell this stack's Pulumi organization (${(e as Error).message}), so the staging stack's name is unknown; ` +
+                "set vision-mlops:promotion.sourceStack in Pulumi.prod.yaml to its fully qualified name (<org>/vision-mlops/staging)",
+            { cause: e },
+        );
+    }
+    return promotionSourceStack(undefined, organization, pulumi.getProject());
+}
+
+async function stackOutput(ref: pulumi.StackReference, name: string, source: PromotionSourceStack): Promise<unknown> {
     try {
         const details = await ref.getOutputDetails(name);
         return details.value ?? details.secretValue;
     } catch (e) {
-        throw new Error(
-            `cannot read output ${name} of stack ${stack} (${(e as Error).message}); check promotion.sourceStack and that staging was deployed`,
-            { cause: e },
-        );
+        throw new Error(sourceStackProblem(source, (e as Error).message), { cause: e });
     }
 }
 
 /**
- * Builds the platform for one stack. Staging serves the newest registered (or pinned) package per model;
- * prod reads what staging serves through a StackReference and refuses, before declaring anything else,
- * any package that is not Approved.
+ * Builds the platform for one stack. Staging serves the newest registered (or pinned) package per model.
+ * Prod reads what staging serves through a StackReference and promotes it once Approved; until then it keeps
+ * the Approved package its own endpoint serves (and says what waits for approval), and it removes an endpoint
+ * only when its stack file says so (promotion.removeEndpoints). A package that is not Approved is refused
+ * before anything else is declared (resolvePromotion).
  */
 export async function createPlatform(
     config: PlatformConfig,
@@ -306,17 +339,29 @@ export async function createPlatform(
         const served = await resolveStagingPackages(modelSettings, deps.registry);
         return new Platform(`vision-mlops-${env}`, config, served, deps, undefined, opts);
     }
-    const source = config.promotion!.sourceStack;
-    const staging = new pulumi.StackReference("promotion-source", { name: source });
-    const servedByStaging = ((await stackOutput(staging, SERVED_PACKAGES_OUTPUT, source)) ?? {}) as Record<string, string | null>;
-    const served = await resolvePromotion(
-        modelSettings,
-        Object.fromEntries(Object.entries(servedByStaging).map(([m, arn]) => [m, arn ?? undefined])),
+    const source = promotionSource(config);
+    const staging = new pulumi.StackReference("promotion-source", { name: source.name });
+    const servedByStaging = await stackOutput(staging, SERVED_PACKAGES_OUTPUT, source);
+    if (servedByStaging === undefined || servedByStaging === null || typeof servedByStaging !== "object")
+        throw new Error(
+            sourceStackProblem(
+                source,
+                `it has no ${SERVED_PACKAGES_OUTPUT} output (it is not this project's staging stack, or staging was not deployed with this version yet)`,
+            ),
+        );
+    const removed = config.promotion?.removeEndpoints ?? [];
+    const plan = await resolvePromotion(
+        Object.fromEntries(
+            Object.entries(modelSettings).map(([m, { pin }]) => [m, { pin, endpoint: endpointName(env, m), remove: removed.includes(m) }]),
+        ),
+        Object.fromEntries(Object.entries(servedByStaging as Record<string, string | null>).map(([m, arn]) => [m, arn ?? undefined])),
         deps.registry,
-        source,
+        source.name,
     );
+    const log = deps.log ?? ((m: string) => void pulumi.log.warn(m));
+    for (const message of plan.messages) log(message);
     const dataKeyArn = (await stackOutput(staging, "dataKeyArn", source)) as string | undefined;
-    if (!dataKeyArn && Object.values(served).some(Boolean))
-        throw new Error(`${source} exports no dataKeyArn; deploy staging with this version of the platform first`);
-    return new Platform(`vision-mlops-${env}`, config, served, deps, { dataKeyArn: dataKeyArn ?? "" }, opts);
+    if (!dataKeyArn && Object.values(plan.served).some(Boolean))
+        throw new Error(`${source.name} exports no dataKeyArn; deploy staging with this version of the platform first`);
+    return new Platform(`vision-mlops-${env}`, config, plan.served, deps, { dataKeyArn: dataKeyArn ?? "", promotion: plan }, opts);
 }

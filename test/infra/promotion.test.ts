@@ -1,14 +1,24 @@
 import { expect } from "chai";
 import { ModelApprovalStatus } from "@aws-sdk/client-sagemaker";
-import { ModelRegistry, PromotionRefused, resolvePromotion, resolveStagingPackages, sagemakerRegistry } from "../../infra/promotion";
-import { PackageInfo } from "../../infra/registry";
+import {
+    ModelRegistry,
+    PromotionModel,
+    PromotionRefused,
+    promotionSourceStack,
+    resolvePromotion,
+    resolveStagingPackages,
+    sagemakerRegistry,
+    sourceStackProblem,
+} from "../../infra/promotion";
+import { PackageInfo, RegistryClient } from "../../infra/registry";
 
 const arn = (group: string, v: number) => `arn:aws:sagemaker:us-east-1:123456789012:model-package/${group}/${v}`;
 
-/** A registry that knows a fixed set of packages and their status. */
+/** A registry that knows a fixed set of packages and their status, and what prod's endpoints serve. */
 function stubRegistry(
     packages: Record<string, string>,
     newest: Record<string, string | undefined> = {},
+    prodServes: Record<string, string> = {},
 ): ModelRegistry & { described: string[] } {
     const described: string[] = [];
     return {
@@ -21,58 +31,110 @@ function stubRegistry(
             if (!(a in packages)) throw new Error(`ValidationException: Model package ${a} does not exist`);
             return { arn: a, group: a.split("/")[1], approvalStatus: packages[a], customerMetadata: {} };
         },
+        async packageServedBy(endpoint) {
+            if (endpoint === "broken") throw new Error("AccessDeniedException: not authorized to perform sagemaker:DescribeEndpoint");
+            return prodServes[endpoint];
+        },
     };
 }
+
+const model = (extra: Partial<PromotionModel> = {}): PromotionModel => ({ endpoint: "prod-signs", ...extra });
 
 describe("promotion gate (prod)", () => {
     const STAGING = "organization/vision-mlops/staging";
 
     it("promotes the package staging serves when it is Approved", async () => {
         const registry = stubRegistry({ [arn("g", 3)]: ModelApprovalStatus.APPROVED });
-        const served = await resolvePromotion({ signs: {} }, { signs: arn("g", 3) }, registry, STAGING);
-        expect(served.signs).to.deep.include({ packageArn: arn("g", 3), source: "promoted" });
+        const plan = await resolvePromotion({ signs: model() }, { signs: arn("g", 3) }, registry, STAGING);
+        expect(plan.served.signs).to.deep.include({ packageArn: arn("g", 3), source: "promoted" });
+        expect(plan.messages).to.deep.equal([]);
+        expect(plan.awaiting).to.deep.equal({});
     });
 
-    it("refuses a pending package, naming the model, package, status and the approve command", async () => {
+    it("keeps prod's Approved package while staging's is pending, and says how to approve the new one", async () => {
+        const registry = stubRegistry(
+            { [arn("g", 3)]: ModelApprovalStatus.APPROVED, [arn("g", 4)]: ModelApprovalStatus.PENDING_MANUAL_APPROVAL },
+            {},
+            { "prod-signs": arn("g", 3) },
+        );
+        const plan = await resolvePromotion({ signs: model() }, { signs: arn("g", 4) }, registry, STAGING);
+        expect(plan.served.signs).to.deep.include({ packageArn: arn("g", 3), source: "kept" });
+        expect(plan.awaiting).to.deep.equal({ signs: arn("g", 4) });
+        expect(plan.notes.signs).to.equal(`kept package, Approved; staging serves ${arn("g", 4)}, which is PendingManualApproval`);
+        expect(plan.messages).to.deep.equal([
+            `signs: staging serves ${arn("g", 4)}, which is PendingManualApproval; prod keeps serving ${arn("g", 3)} (Approved). ` +
+                'Approve the new one with: npm run approve -- --stack staging --model signs --note "<why it is good>"',
+        ]);
+    });
+
+    it("with no prod endpoint yet, a pending package means no endpoint for now, not a failed update", async () => {
         const registry = stubRegistry({ [arn("g", 4)]: ModelApprovalStatus.PENDING_MANUAL_APPROVAL });
-        try {
-            await resolvePromotion({ signs: {} }, { signs: arn("g", 4) }, registry, STAGING);
-            expect.fail("promoted an unapproved package");
-        } catch (e) {
-            expect(e).to.be.instanceOf(PromotionRefused);
-            expect((e as Error).message).to.equal(
-                "prod serves only Approved model packages; nothing was deployed:\n" +
-                    `  - signs: model package ${arn("g", 4)} (served by ${STAGING}) is PendingManualApproval, not Approved. ` +
-                    'Approve it with: npm run approve -- --stack staging --model signs --note "<why it is good>"',
-            );
-        }
+        const plan = await resolvePromotion({ signs: model() }, { signs: arn("g", 4) }, registry, STAGING);
+        expect(plan.served.signs).to.equal(undefined);
+        expect(plan.awaiting.signs).to.equal(arn("g", 4));
+        expect(plan.messages[0]).to.match(
+            /prod has no endpoint for signs until it is approved: npm run approve -- --stack staging --model signs/,
+        );
     });
 
-    it("refuses a rejected package without suggesting to approve it", async () => {
-        const registry = stubRegistry({ [arn("g", 2)]: ModelApprovalStatus.REJECTED });
-        const err = await resolvePromotion({ signs: {} }, { signs: arn("g", 2) }, registry, STAGING).catch((e) => e);
+    it("a rejected staging package never reaches prod; prod keeps its Approved one without suggesting to approve the rejected", async () => {
+        const registry = stubRegistry(
+            { [arn("g", 2)]: ModelApprovalStatus.REJECTED, [arn("g", 1)]: ModelApprovalStatus.APPROVED },
+            {},
+            { "prod-signs": arn("g", 1) },
+        );
+        const plan = await resolvePromotion({ signs: model() }, { signs: arn("g", 2) }, registry, STAGING);
+        expect(plan.served.signs).to.deep.include({ packageArn: arn("g", 1), source: "kept" });
+        expect(plan.messages[0]).to.contain("which is Rejected; prod keeps serving");
+        expect(plan.messages[0]).to.not.contain("npm run approve");
+    });
+
+    it("keeps prod's endpoint when staging serves nothing; leaves a model out only when neither serves it", async () => {
+        const registry = stubRegistry({ [arn("g", 1)]: ModelApprovalStatus.APPROVED }, {}, { "prod-signs": arn("g", 1) });
+        const plan = await resolvePromotion({ signs: model(), birds: model({ endpoint: "prod-birds" }) }, {}, registry, STAGING);
+        expect(plan.served.signs).to.deep.include({ packageArn: arn("g", 1), source: "kept" });
+        expect(plan.messages[0]).to.contain("list signs in promotion.removeEndpoints in Pulumi.prod.yaml");
+        expect(plan.served.birds).to.equal(undefined);
+        expect(plan.notes.birds).to.equal("no endpoint: staging serves no package for this model yet");
+    });
+
+    it("removeEndpoints takes the endpoint down whatever staging and prod serve, without asking the registry", async () => {
+        const registry = stubRegistry({ [arn("g", 1)]: ModelApprovalStatus.APPROVED }, {}, { "prod-signs": arn("g", 1) });
+        const plan = await resolvePromotion({ signs: model({ remove: true }) }, { signs: arn("g", 1) }, registry, STAGING);
+        expect(plan.served.signs).to.equal(undefined);
+        expect(registry.described).to.deep.equal([]);
+    });
+
+    it("refuses to keep a package prod serves that was rejected since, with what to do", async () => {
+        const registry = stubRegistry(
+            { [arn("g", 1)]: ModelApprovalStatus.REJECTED, [arn("g", 2)]: ModelApprovalStatus.PENDING_MANUAL_APPROVAL },
+            {},
+            { "prod-signs": arn("g", 1) },
+        );
+        const err = await resolvePromotion({ signs: model() }, { signs: arn("g", 2) }, registry, STAGING).catch((e) => e);
         expect(err).to.be.instanceOf(PromotionRefused);
-        expect(err.message).to.include("is Rejected, not Approved. It was rejected: let staging serve another package first.");
-        expect(err.message).to.not.include("npm run approve");
+        expect(err.refusals[0]).to.equal(
+            `signs: prod serves ${arn("g", 1)}, which is Rejected now, and staging's ${arn("g", 2)} is PendingManualApproval: ` +
+                'approve a package in staging (npm run approve -- --stack staging --model signs --note "<why it is good>"), pin an Approved version ' +
+                "(models.signs.endpoint.modelPackageArn), or list signs in promotion.removeEndpoints to take prod's endpoint down.",
+        );
     });
 
-    it("refuses a package the registry does not know", async () => {
-        const err = await resolvePromotion({ signs: {} }, { signs: arn("g", 9) }, stubRegistry({}), STAGING).catch((e) => e);
-        expect(err).to.be.instanceOf(PromotionRefused);
-        expect(err.message).to.include(`signs: model package ${arn("g", 9)} cannot be read from the registry (ValidationException`);
-    });
-
-    it("lists every refused model at once", async () => {
-        const registry = stubRegistry({ [arn("a", 1)]: "PendingManualApproval", [arn("b", 1)]: "Rejected", [arn("c", 1)]: "Approved" });
+    it("refuses when it cannot read what prod serves, or a package, rather than guessing", async () => {
+        const registry = stubRegistry({ [arn("g", 4)]: ModelApprovalStatus.PENDING_MANUAL_APPROVAL });
         const err = await resolvePromotion(
-            { a: {}, b: {}, c: {} },
-            { a: arn("a", 1), b: arn("b", 1), c: arn("c", 1) },
+            { signs: model({ endpoint: "broken" }), birds: model({ endpoint: "prod-birds" }) },
+            { signs: arn("g", 4), birds: arn("b", 9) },
             registry,
             STAGING,
         ).catch((e) => e);
+        expect(err).to.be.instanceOf(PromotionRefused);
         expect(err.refusals).to.have.length(2);
-        expect(err.refusals[0]).to.match(/^a: /);
-        expect(err.refusals[1]).to.match(/^b: /);
+        expect(err.refusals[0]).to.match(/^signs: cannot read which package prod's endpoint broken serves \(AccessDeniedException/);
+        expect(err.refusals[1]).to.include(
+            `birds: model package ${arn("b", 9)} (served by ${STAGING}) cannot be read from the registry (ValidationException`,
+        );
+        expect(err.message).to.match(/^prod serves only Approved model packages; nothing was deployed:\n {2}- signs: /);
     });
 
     it("lets a prod pin roll back to an older package only if it is Approved", async () => {
@@ -81,16 +143,40 @@ describe("promotion gate (prod)", () => {
             [arn("g", 5)]: "PendingManualApproval",
             [arn("g", 1)]: "PendingManualApproval",
         });
-        const served = await resolvePromotion({ signs: { pin: arn("g", 2) } }, { signs: arn("g", 5) }, registry, STAGING);
-        expect(served.signs).to.deep.include({ packageArn: arn("g", 2), source: "pinned" });
+        const plan = await resolvePromotion({ signs: model({ pin: arn("g", 2) }) }, { signs: arn("g", 5) }, registry, STAGING);
+        expect(plan.served.signs).to.deep.include({ packageArn: arn("g", 2), source: "pinned" });
         expect(registry.described).to.deep.equal([arn("g", 2)], "the staging package is not consulted when prod pins");
-        const err = await resolvePromotion({ signs: { pin: arn("g", 1) } }, { signs: arn("g", 5) }, registry, STAGING).catch((e) => e);
+        const err = await resolvePromotion({ signs: model({ pin: arn("g", 1) }) }, { signs: arn("g", 5) }, registry, STAGING).catch(
+            (e) => e,
+        );
         expect(err.message).to.include("(pinned in prod config (endpoint.modelPackageArn)) is PendingManualApproval");
     });
+});
 
-    it("leaves a model out of prod while staging serves nothing for it", async () => {
-        const served = await resolvePromotion({ signs: {} }, {}, stubRegistry({}), STAGING);
-        expect(served).to.deep.equal({ signs: undefined });
+describe("which stack prod promotes from", () => {
+    it("defaults to <organization>/<project>/staging; a configured name wins", () => {
+        expect(promotionSourceStack(undefined, "acme-ml", "vision-mlops")).to.deep.equal({
+            name: "acme-ml/vision-mlops/staging",
+            origin: "default",
+        });
+        expect(promotionSourceStack(undefined, "organization", "vision-mlops").name).to.equal("organization/vision-mlops/staging");
+        expect(promotionSourceStack("acme-ml/vision-mlops/stage-eu", "x", "y")).to.deep.equal({
+            name: "acme-ml/vision-mlops/stage-eu",
+            origin: "config",
+        });
+    });
+
+    it("a problem with the reference names the stack tried, where the name came from, and how to set it", () => {
+        const text = sourceStackProblem(
+            { name: "acme-ml/vision-mlops/stage-eu", origin: "config" },
+            'unknown stack "acme-ml/vision-mlops/stage-eu"',
+        );
+        expect(text).to.equal(
+            'cannot read stack "acme-ml/vision-mlops/stage-eu" (promotion.sourceStack in Pulumi.prod.yaml), which prod promotes from: ' +
+                'unknown stack "acme-ml/vision-mlops/stage-eu". On Pulumi Cloud it is <your-org>/vision-mlops/staging; on a self-managed backend ' +
+                "organization/vision-mlops/staging (`pulumi stack ls --all` lists the names). Set it in Pulumi.prod.yaml:\n" +
+                "  vision-mlops:promotion:\n    sourceStack: <org>/vision-mlops/staging\nand deploy staging with this version of the platform before prod.",
+        );
     });
 });
 
@@ -111,21 +197,40 @@ describe("staging package selection", () => {
 });
 
 describe("registry behind SageMaker", () => {
+    const failing = (name: string, message: string) =>
+        sagemakerRegistry({
+            send: async () => {
+                throw Object.assign(new Error(message), { name });
+            },
+        } as unknown as RegistryClient);
+
     it("treats a group that does not exist yet as empty, and other errors as errors", async () => {
-        const missing = sagemakerRegistry({
-            send: async () => {
-                throw Object.assign(new Error("Model Package Group vision-mlops-staging-x does not exist."), {
-                    name: "ValidationException",
-                });
-            },
-        } as any);
-        expect(await missing.newestRegisteredPackage("vision-mlops-staging-x")).to.equal(undefined);
-        const denied = sagemakerRegistry({
-            send: async () => {
-                throw Object.assign(new Error("not authorized"), { name: "AccessDeniedException" });
-            },
-        } as any);
-        const err = await denied.newestRegisteredPackage("g").catch((e) => e);
+        expect(
+            await failing("ValidationException", "Model Package Group vision-mlops-staging-x does not exist.").newestRegisteredPackage(
+                "vision-mlops-staging-x",
+            ),
+        ).to.equal(undefined);
+        const err = await failing("AccessDeniedException", "not authorized")
+            .newestRegisteredPackage("g")
+            .catch((e) => e);
         expect(err.message).to.equal("not authorized");
+    });
+
+    it("a prod endpoint that does not exist serves nothing; any other failure to read it is an error, never 'nothing'", async () => {
+        expect(
+            await failing("ValidationException", 'Could not find endpoint "vision-mlops-prod-signs".').packageServedBy(
+                "vision-mlops-prod-signs",
+            ),
+        ).to.equal(undefined);
+        for (const [name, message] of [
+            ["AccessDeniedException", "not authorized to perform sagemaker:DescribeEndpoint"],
+            ["ThrottlingException", "Rate exceeded"],
+        ]) {
+            const err = await failing(name, message)
+                .packageServedBy("vision-mlops-prod-signs")
+                .catch((e) => e);
+            expect(err, name).to.be.instanceOf(Error);
+            expect(err.message).to.equal(message);
+        }
     });
 });

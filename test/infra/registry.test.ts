@@ -17,6 +17,7 @@ import {
     packageServedBy,
     SERVED_PACKAGE_ENVIRONMENT_VARIABLE,
 } from "../../infra/registry";
+import { sagemakerRegistry } from "../../infra/promotion";
 import { resetMoto, startMoto, MotoServer } from "../support/moto";
 import { createGroup, registerPackage, ROLE_ARN, serve } from "../cli/fixtures";
 
@@ -219,6 +220,18 @@ describe("registry lookups (moto)", function () {
         const err = await rejects(packageServedBy(sm, "dangling"));
         expect(err.name).to.equal("ValidationException");
         expect(err.message).to.contain("model/dangling-model-a");
+    });
+
+    it("what a prod endpoint serves: nothing when it does not exist, an error when something behind it is missing", async () => {
+        const registry = sagemakerRegistry(sm);
+        expect(await registry.packageServedBy("vision-mlops-prod-nothing")).to.equal(undefined);
+        await createGroup(sm, "signs");
+        const arn = await registerPackage(sm, "signs", { status: ModelApprovalStatus.APPROVED });
+        await serve(sm, "vision-mlops-prod-signs", arn);
+        expect(await registry.packageServedBy("vision-mlops-prod-signs")).to.equal(arn);
+        await sm.send(new DeleteModelCommand({ ModelName: "vision-mlops-prod-signs-model-a" }));
+        const err = await rejects(registry.packageServedBy("vision-mlops-prod-signs"));
+        expect(err.name).to.equal("ValidationException");
     });
 
     it("groupOfPackageArn takes the group from a version ARN and refuses anything else", () => {

@@ -34,19 +34,27 @@ describe("npm run plan (end to end)", function () {
         expect(doc.outputs.buckets.raw).to.equal("vision-mlops-staging-raw-123456789012-us-east-1");
     });
 
-    it("plans prod through the gate with an Approved package, and refuses a pending one", () => {
+    it("plans prod through the gate with an Approved package, and keeps prod's package while staging's newer one is pending", () => {
         const out = mkdtempSync(join(tmpdir(), "plan-prod-"));
         const ok = plan(["prod", "--out", out]);
         expect(ok.code, ok.stderr).to.equal(0);
         expect(ok.stdout).to.include("pulumi:pulumi:StackReference  promotion-source  (name=organization/vision-mlops/staging)");
-        const refused = plan(["prod", "--out", join(out, "refused"), "--registry", "pending"]);
-        expect(refused.code).to.equal(1);
-        expect(refused.stderr).to.include("error: prod serves only Approved model packages; nothing was deployed:");
-        expect(refused.stderr).to.include(
-            "traffic-signs: model package arn:aws:sagemaker:us-east-1:123456789012:model-package/vision-mlops-staging-traffic-signs/1 (served by organization/vision-mlops/staging) is PendingManualApproval, not Approved.",
+        const pending = plan(["prod", "--out", join(out, "pending"), "--registry", "pending"]);
+        expect(pending.code, pending.stderr).to.equal(0);
+        const v = (model: string, n: number) => `arn:aws:sagemaker:us-east-1:123456789012:model-package/vision-mlops-staging-${model}/${n}`;
+        expect(pending.stderr).to.include(
+            `traffic-signs: staging serves ${v("traffic-signs", 2)}, which is PendingManualApproval; prod keeps serving ${v("traffic-signs", 1)} (Approved). ` +
+                'Approve the new one with: npm run approve -- --stack staging --model traffic-signs --note "<why it is good>"',
         );
-        expect(refused.stderr).to.include("npm run approve -- --stack staging --model bikes-vs-motorcycles");
-        expect(existsSync(join(out, "refused", "plan.json"))).to.equal(false);
+        const doc = JSON.parse(readFileSync(join(out, "pending", "plan.json"), "utf8"));
+        expect(doc.outputs.models["traffic-signs"]).to.deep.include({
+            servedPackage: v("traffic-signs", 1),
+            awaitingApproval: v("traffic-signs", 2),
+        });
+        const model = doc.resources.find(
+            (r: any) => r.type === "aws:sagemaker/model:Model" && r.name === "vision-mlops-prod-traffic-signs-model",
+        );
+        expect(model.inputs.primaryContainer).to.deep.equal({ modelPackageName: v("traffic-signs", 1) });
     });
 
     it("answers an unknown flag with one line and exit code 2, not a stack trace", () => {
