@@ -239,6 +239,20 @@ function oneLine(text: string, max = 240): string {
 }
 
 /**
+ * `<error name>: <message>`, or for a socket error its code and message (the SDK names a reset connection
+ * "TimeoutError", which is not what happened), without the HTTP handler's own prefix.
+ */
+function errorDetail(e: unknown): string {
+    const errors = chain(e);
+    const err = errors[0];
+    const coded = errors.find((x) => x.code && NETWORK_CODES.has(x.code));
+    const message = (err.message || errors.at(-1)?.message || "").replace(/^@smithy\/node-http-handler - (\[ERROR\] )?/, "");
+    if (coded) return message.includes(coded.code!) ? message : `${coded.code}: ${message}`;
+    const name = err.name && err.name !== "Error" ? err.name : "Error";
+    return `${name}: ${message}`;
+}
+
+/**
  * One line: `<Service> <Operation> <object>: <kind> (<error>: <message>) after N attempts; <what to do>`.
  * For an error that is not an AWS failure, its message alone.
  */
@@ -249,14 +263,10 @@ export function describeAwsFailure(e: unknown): string {
     const call = chain(e).find((x) => x.$awsCall)?.$awsCall;
     const object = call && objectOf(call);
     const what = call ? `${call.service} ${call.operation}${object ? ` ${object}` : ""}` : "AWS call";
-    const root = chain(e).at(-1)!;
-    const name = err.name && err.name !== "Error" ? err.name : (root.code ?? root.name ?? "Error");
-    const message = err.message || root.message || "";
-    const code = root.code && !name.includes(root.code) && !message.includes(root.code) ? ` ${root.code}` : "";
     const attempts = err.$metadata?.attempts;
     const tail = hint(kind, call);
     return oneLine(
-        `${what}: ${KIND_TEXT[kind]} (${name}${code}: ${message})${attempts && attempts > 1 ? ` after ${attempts} attempts` : ""}${tail ? `; ${tail}` : ""}`,
+        `${what}: ${KIND_TEXT[kind]} (${errorDetail(e)})${attempts && attempts > 1 ? ` after ${attempts} attempts` : ""}${tail ? `; ${tail}` : ""}`,
         600,
     );
 }
