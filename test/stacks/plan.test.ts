@@ -52,9 +52,9 @@ describe("npm run plan (end to end)", function () {
             awaitingApproval: v("traffic-signs", 2),
         });
         const model = doc.resources.find(
-            (r: any) => r.type === "aws:sagemaker/model:Model" && r.name === "vision-mlops-prod-traffic-signs-model",
+            (r: any) => r.type === "pulumi-nodejs:dynamic:Resource" && r.name === "vision-mlops-prod-traffic-signs-endpoint",
         );
-        expect(model.inputs.primaryContainer).to.deep.equal({ modelPackageName: v("traffic-signs", 1) });
+        expect(model.inputs.model.PrimaryContainer).to.deep.equal({ ModelPackageName: v("traffic-signs", 1) });
     });
 
     it("answers an unknown flag with one line and exit code 2, not a stack trace", () => {

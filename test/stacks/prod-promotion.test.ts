@@ -96,8 +96,11 @@ describe("prod promotion: staging moves on, prod keeps what it serves", () => {
         return { declared, platform, outputs, error, logged, reg };
     }
 
+    /** The EndpointDeployment dynamic resource: an endpoint with its model, configs and scaling. */
+    const ENDPOINT = "pulumi-nodejs:dynamic:Resource";
+    const endpoints = (declared: DeclaredResource[]) => declared.filter(ofType(ENDPOINT)).filter((r) => r.name.endsWith("-endpoint"));
     const modelOf = (declared: DeclaredResource[], model: string) =>
-        find(declared, "aws:sagemaker/model:Model", `vision-mlops-prod-${model}-model`).inputs.primaryContainer;
+        find(declared, ENDPOINT, `vision-mlops-prod-${model}-endpoint`).inputs.model.PrimaryContainer;
 
     it("keeps serving its Approved package while staging's newer one awaits approval, says so, and deploys everything else", async () => {
         const { declared, outputs, error, logged } = await build({
@@ -106,10 +109,10 @@ describe("prod promotion: staging moves on, prod keeps what it serves", () => {
             prodServes: { [SIGNS]: pkg(SIGNS, 1) },
         });
         expect(error, error?.message).to.equal(undefined);
-        expect(modelOf(declared, SIGNS)).to.deep.equal({ modelPackageName: pkg(SIGNS, 1) });
-        expect(modelOf(declared, BIKES)).to.deep.equal({ modelPackageName: pkg(BIKES, 1) });
+        expect(modelOf(declared, SIGNS)).to.deep.equal({ ModelPackageName: pkg(SIGNS, 1) });
+        expect(modelOf(declared, BIKES)).to.deep.equal({ ModelPackageName: pkg(BIKES, 1) });
         expect(declared.filter(ofType("aws:s3/bucket:Bucket"))).to.have.length(5);
-        expect(declared.filter(ofType("aws:sagemaker/endpoint:Endpoint"))).to.have.length(2);
+        expect(endpoints(declared)).to.have.length(2);
         expect(outputs.models[SIGNS]).to.deep.include({ servedPackage: pkg(SIGNS, 1), awaitingApproval: pkg(SIGNS, 2) });
         expect(outputs.models[SIGNS].serving).to.match(/^kept package, Approved; staging serves /);
         expect(outputs.models[BIKES]).to.deep.include({
@@ -130,9 +133,7 @@ describe("prod promotion: staging moves on, prod keeps what it serves", () => {
             statuses: { [pkg(SIGNS, 1)]: P, [pkg(BIKES, 1)]: A },
         });
         expect(error, error?.message).to.equal(undefined);
-        expect(declared.filter(ofType("aws:sagemaker/endpoint:Endpoint")).map((e) => e.name)).to.deep.equal([
-            `vision-mlops-prod-${BIKES}-endpoint`,
-        ]);
+        expect(endpoints(declared).map((e) => e.name)).to.deep.equal([`vision-mlops-prod-${BIKES}-endpoint`]);
         expect(outputs.models[SIGNS]).to.deep.include({ servedPackage: null, endpointName: null, awaitingApproval: pkg(SIGNS, 1) });
         expect(logged.join("\n")).to.contain(
             `${SIGNS}: staging serves ${pkg(SIGNS, 1)}, which is PendingManualApproval; prod has no endpoint for ${SIGNS} until it is approved`,
@@ -146,7 +147,7 @@ describe("prod promotion: staging moves on, prod keeps what it serves", () => {
             prodServes: { [SIGNS]: pkg(SIGNS, 3) },
         });
         expect(error, error?.message).to.equal(undefined);
-        expect(modelOf(declared, SIGNS)).to.deep.equal({ modelPackageName: pkg(SIGNS, 3) });
+        expect(modelOf(declared, SIGNS)).to.deep.equal({ ModelPackageName: pkg(SIGNS, 3) });
         expect(outputs.models[SIGNS].servedPackage).to.equal(pkg(SIGNS, 3));
         expect(logged.join("\n")).to.contain(
             `${SIGNS}: staging serves no package for ${SIGNS}; prod keeps serving ${pkg(SIGNS, 3)} (Approved). To remove prod's endpoint, list ${SIGNS} in promotion.removeEndpoints in Pulumi.prod.yaml`,
@@ -161,9 +162,7 @@ describe("prod promotion: staging moves on, prod keeps what it serves", () => {
             config: (c) => ({ ...c, promotion: { ...c.promotion, removeEndpoints: [SIGNS] } }) as PlatformConfig,
         });
         expect(error, error?.message).to.equal(undefined);
-        expect(declared.filter(ofType("aws:sagemaker/endpoint:Endpoint")).map((e) => e.name)).to.deep.equal([
-            `vision-mlops-prod-${BIKES}-endpoint`,
-        ]);
+        expect(endpoints(declared).map((e) => e.name)).to.deep.equal([`vision-mlops-prod-${BIKES}-endpoint`]);
         expect(outputs.models[SIGNS]).to.deep.include({
             servedPackage: null,
             serving: "no endpoint: promotion.removeEndpoints in Pulumi.prod.yaml lists it",
