@@ -105,21 +105,6 @@ describe("operator CLIs under injected network and AWS faults", function () {
         expect(line).to.contain("sagemaker:DescribeEndpoint");
     });
 
-    it("transient resets, 503s and SlowDown are retried: the command succeeds, quietly", async () => {
-        proxy.inject({ match: (r) => r.service === "sts", fault: { kind: "reset" }, times: 1 });
-        proxy.inject({
-            match: (r) => r.operation === "DescribeEndpoint",
-            fault: { kind: "error", status: 503, code: "ServiceUnavailable" },
-            times: 1,
-        });
-        proxy.inject({ match: (r) => r.service === "s3", fault: { kind: "error", status: 503, code: "SlowDown" }, times: 1 });
-        const ok = await runCliProcess("status", ["--stack", "staging", "--model", MODEL], env, DEADLINE_MS);
-        expect(ok.code, ok.stderr).to.equal(0);
-        expect(ok.stderr).to.equal("");
-        expect(ok.stdout).to.contain(`${ENDPOINT} (InService)`);
-        expect(proxy.log.filter((r) => r.fault).map((r) => r.fault)).to.have.members(["reset", "error", "error"]);
-    });
-
     describe("in-process, through the clients every CLI builds", () => {
         const SETTINGS: ClientSettings = { connectTimeoutMs: 1000, socketTimeoutMs: 500, requestTimeoutMs: 3000, maxAttempts: 3 };
         const proxied: ClientFactory = (region) =>
@@ -137,6 +122,25 @@ describe("operator CLIs under injected network and AWS faults", function () {
             }
             throw new Error("expected the command to fail");
         }
+
+        it("transient resets, 503s and SlowDown are retried: the command succeeds, quietly", async () => {
+            proxy.inject({ match: (r) => r.service === "sts", fault: { kind: "reset" }, times: 1 });
+            proxy.inject({
+                match: (r) => r.operation === "DescribeEndpoint",
+                fault: { kind: "error", status: 503, code: "ServiceUnavailable" },
+                times: 1,
+            });
+            proxy.inject({ match: (r) => r.service === "s3", fault: { kind: "error", status: 503, code: "SlowDown" }, times: 1 });
+            const printed: string[] = [];
+            const warned: string[] = [];
+            await status(
+                { stack: "staging", model: MODEL, json: false },
+                { makeClients: proxied, print: (l) => printed.push(l), warn: (l) => warned.push(l) },
+            );
+            expect(printed.join("\n")).to.contain(`${ENDPOINT} (InService)`);
+            expect(warned).to.deep.equal([]);
+            expect(proxy.log.filter((r) => r.fault).map((r) => r.fault)).to.have.members(["reset", "error", "error"]);
+        });
 
         it("throttling that outlasts the retries says so (exit 4)", async () => {
             proxy.inject({
