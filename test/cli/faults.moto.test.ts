@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { cliFailure } from "../../jobs/cli/common";
+import { reject } from "../../jobs/cli/reject";
 import { report } from "../../jobs/cli/report";
 import { status } from "../../jobs/cli/status";
 import { awsClients, CliClients, ClientFactory, ClientSettings, DEFAULT_CLIENT_SETTINGS } from "../../jobs/cli/lib/clients";
@@ -94,17 +95,6 @@ describe("operator CLIs under injected network and AWS faults", function () {
         expect(line).not.to.contain("credentials");
     });
 
-    it("a permission error names the call, the object and the IAM action to grant (exit 6)", async () => {
-        proxy.inject({
-            match: (r) => r.operation === "DescribeEndpoint",
-            fault: { kind: "error", status: 400, code: "AccessDeniedException", message: "User is not authorized to perform this action" },
-        });
-        const run = await runCliProcess("reject", ["--stack", "staging", "--model", MODEL, "--reason", "r"], env, DEADLINE_MS);
-        const line = expectOneLineFailure(run, 6);
-        expect(line).to.match(new RegExp(`^error: SageMaker DescribeEndpoint ${ENDPOINT}: permission denied \\(AccessDeniedException: `));
-        expect(line).to.contain("sagemaker:DescribeEndpoint");
-    });
-
     describe("in-process, through the clients every CLI builds", () => {
         const SETTINGS: ClientSettings = { connectTimeoutMs: 1000, socketTimeoutMs: 500, requestTimeoutMs: 3000, maxAttempts: 3 };
         const proxied: ClientFactory = (region) =>
@@ -140,6 +130,24 @@ describe("operator CLIs under injected network and AWS faults", function () {
             expect(printed.join("\n")).to.contain(`${ENDPOINT} (InService)`);
             expect(warned).to.deep.equal([]);
             expect(proxy.log.filter((r) => r.fault).map((r) => r.fault)).to.have.members(["reset", "error", "error"]);
+        });
+
+        it("a permission error names the call, the object and the IAM action to grant (exit 6)", async () => {
+            proxy.inject({
+                match: (r) => r.operation === "DescribeEndpoint",
+                fault: {
+                    kind: "error",
+                    status: 400,
+                    code: "AccessDeniedException",
+                    message: "User is not authorized to perform this action",
+                },
+            });
+            const f = await failureOf(reject({ stack: "staging", model: MODEL, reason: "r" }, quiet));
+            expect(f.exitCode).to.equal(6);
+            expect(f.message).to.equal(
+                `error: SageMaker DescribeEndpoint ${ENDPOINT}: permission denied (AccessDeniedException: User is not authorized to perform this action); ` +
+                    `the caller needs sagemaker:DescribeEndpoint on ${ENDPOINT}`,
+            );
         });
 
         it("throttling that outlasts the retries says so (exit 4)", async () => {
