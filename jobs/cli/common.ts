@@ -4,7 +4,7 @@ import { ConfigError, ModelConfig, PlatformConfig } from "../../infra/config";
 import { BucketPurpose, BUCKET_PURPOSES, bucketName } from "../../infra/naming";
 import { readStackFile, StackFileError } from "../../infra/stack-file";
 import { JobError } from "../lib/errors";
-import { awsFailureKind, describeAwsFailure, EXIT_CODES, exitCodeOf } from "./lib/aws-errors";
+import { awsFailureKind, describeAwsFailure, EXIT_CODES, exitCodeOf, isInfrastructureFailure } from "./lib/aws-errors";
 
 /**
  * An error the operator can act on: printed without a stack trace (a JobError, as in the jobs), with exit
@@ -66,8 +66,11 @@ export function modelOf(ctx: { stack: string; config: PlatformConfig }, model: s
  */
 export function cliFailure(e: unknown, env: NodeJS.ProcessEnv = process.env): { readonly message: string; readonly exitCode: number } {
     if (e instanceof CliError) return { message: `error: ${e.message}`, exitCode: e.exitCode };
-    if (e instanceof JobError || e instanceof ConfigError || e instanceof StackFileError)
-        return { message: `error: ${e.message}`, exitCode: EXIT_CODES.refused };
+    if (e instanceof JobError || e instanceof ConfigError || e instanceof StackFileError) {
+        // An operator error caused by a failed AWS call (ingest's "N images failed") exits with that failure's code.
+        const cause = isInfrastructureFailure(e.cause) ? awsFailureKind(e.cause) : undefined;
+        return { message: `error: ${e.message}`, exitCode: cause ? exitCodeOf(cause) : EXIT_CODES.refused };
+    }
     const kind = awsFailureKind(e);
     if (kind) return { message: `error: ${describeAwsFailure(e)}`, exitCode: exitCodeOf(kind) };
     const debug = env.VISION_MLOPS_DEBUG === "1";

@@ -4,6 +4,7 @@ import { readFile } from "fs/promises";
 import { extname, join, posix, relative, resolve } from "path";
 import { BATCH_METADATA_FILE, LatestDataset } from "../../infra/job-contract";
 import { BATCH_MANIFEST_FILE, prefixes } from "../../infra/naming";
+import { describeAwsFailure } from "../cli/lib/aws-errors";
 import { JobError, listSome } from "../lib/errors";
 import { unreadable, walkFiles } from "../lib/fs-walk";
 import { matchLabels, readLabelStudioExport } from "../lib/label-studio";
@@ -266,7 +267,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
 
     // Upload what the batch does not hold yet; a failure of one image does not stop the others.
     const batchKeys = new Set(inTarget.values());
-    const failures: Array<{ file: string; error: string }> = [];
+    const failures: Array<{ file: string; error: string; cause: unknown }> = [];
     let resumedImages = 0;
     done = 0;
     for await (const _ of mapOrdered(toUpload, concurrency, async (image) => {
@@ -277,7 +278,7 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
                 if (key) batchKeys.add(key);
             }
         } catch (e) {
-            failures.push({ file: image.file, error: (e as Error).message });
+            failures.push({ file: image.file, error: describeAwsFailure(e), cause: e });
         }
         await lease.renewIfDue();
         opts.progress?.update("uploading", ++done, toUpload.length);
@@ -286,10 +287,14 @@ export async function ingest(opts: IngestOptions): Promise<IngestResult> {
     }
     if (failures.length > 0) {
         await lease.release();
-        throw new JobError(
-            `batch ${batchId} is incomplete: ${toUpload.length - failures.length} of ${toUpload.length} images uploaded, ${failures.length} failed ` +
-                `(first: ${failures[0].file}: ${failures[0].error}); nothing is lost and no training was started: ` +
-                `run the same command again to resume it`,
+        // The first failure is the cause, so the command's exit code says what kind of failure it was.
+        throw Object.assign(
+            new JobError(
+                `batch ${batchId} is incomplete: ${toUpload.length - failures.length} of ${toUpload.length} images uploaded, ${failures.length} failed ` +
+                    `(first: ${failures[0].file}: ${failures[0].error}); nothing is lost and no training was started: ` +
+                    `run the same command again to resume it`,
+            ),
+            { cause: failures[0].cause },
         );
     }
     if (batchKeys.size === 0 && !opts.force) {

@@ -237,14 +237,15 @@ describe("operator CLIs under injected network and AWS faults", function () {
                 });
                 proxy.inject({ match: uploads, fault: { kind: "reset" }, times: 3 });
                 const result = await run("b1");
-                expect(result.batch.new_images).to.equal(24);
+                expect(result.status).to.equal("complete");
+                expect(result.status === "complete" && result.batch.new_images).to.equal(24);
                 const listed = await s3.send(new ListObjectsV2Command({ Bucket: RAW, Prefix: `${BIKES}/batches/b1/` }));
                 expect(listed.Contents?.filter((o) => o.Key!.endsWith(".jpg"))).to.have.length(24);
                 expect(proxy.log.filter((r) => r.fault === "error")).to.have.length(4);
                 expect(proxy.log.filter((r) => r.fault === "reset")).to.have.length(3);
             });
 
-            it("an upload that keeps failing ends the command with one line naming the object (exit 5)", async () => {
+            it("an upload that keeps failing ends the command with one line naming the object and the cause (exit 5)", async () => {
                 await ensureBucket(s3, RAW);
                 let victim: string | undefined;
                 proxy.inject({
@@ -253,8 +254,8 @@ describe("operator CLIs under injected network and AWS faults", function () {
                 });
                 const f = await failureOf(run("b2", proxied("us-east-1")));
                 expect(f.exitCode).to.equal(5);
-                expect(f.message).to.contain(`error: S3 PutObject s3://${RAW}/${victim}: network failure (`);
-                expect(f.message).to.contain("after 3 attempts");
+                expect(f.message).to.match(/^error: batch b2 is incomplete: 23 of 24 images uploaded, 1 failed \(first: /);
+                expect(f.message).to.contain(`: S3 PutObject s3://${RAW}/${victim}: network failure (read ECONNRESET) after 3 attempts; `);
             });
         });
     });
