@@ -1,8 +1,14 @@
-import { S3Client } from "@aws-sdk/client-s3";
+import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { DescribeEndpointCommand, DescribeModelPackageCommand, SageMakerClient } from "@aws-sdk/client-sagemaker";
 import { STSClient } from "@aws-sdk/client-sts";
 import { expect } from "chai";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join, relative } from "path";
 import { approve, ApproveOptions } from "../../jobs/cli/approve";
+import { monitoringEvidence } from "../../jobs/lib/monitoring-reports";
+import { runMonitor, uploadPrefix } from "../../jobs/monitor/run";
+import { buildBaseline, defaultThresholds, writeCapture } from "../jobs/monitor/corpus";
 import { CliClients } from "../../jobs/cli/lib/clients";
 import { bucketName, endpointName } from "../../infra/naming";
 import { MotoServer, resetMoto, startMoto } from "../support/moto";
@@ -185,4 +191,53 @@ describe("approve: what counts as monitoring evidence (moto)", function () {
         const md = (await sm.send(new DescribeModelPackageCommand({ ModelPackageName: arn }))).CustomerMetadataProperties!;
         expect(md["approval-forced-evidence"]).to.match(/^incomplete: s3:\/\//);
     });
+
+    it("a run the monitor job itself wrote (files, then its completion record) is the evidence approve goes by; altered afterwards, it is not", async () => {
+        const work = mkdtempSync(join(tmpdir(), "vision-mlops-gate-monitor-"));
+        try {
+            const local = join(work, "capture");
+            await writeCapture(local, 40, {}, { endpoint: ENDPOINT, start: new Date(since.getTime() + 60_000), spreadMs: 30 * 60_000 }, 7);
+            for (const file of walk(local))
+                await s3.send(
+                    new PutObjectCommand({ Bucket: CAPTURE, Key: `${MODEL}/capture/${relative(local, file)}`, Body: readFileSync(file) }),
+                );
+            writeFileSync(join(work, "monitoring_baseline.json"), JSON.stringify(await buildBaseline(120)));
+            const upload = `s3://${CAPTURE}/${MODEL}/monitoring/${ENDPOINT}/${ENDPOINT}-monitoring/`;
+            const window = windowAt(0);
+            await runMonitor(
+                {
+                    capture: `s3://${CAPTURE}/${MODEL}/capture/`,
+                    baseline: join(work, "monitoring_baseline.json"),
+                    output: join(work, "out"),
+                    upload,
+                    window,
+                    endpoint: ENDPOINT,
+                    schedule: `${ENDPOINT}-monitoring`,
+                    thresholds: defaultThresholds(),
+                },
+                { s3 },
+            );
+            const r = await tryApprove();
+            expect(r.error, r.error?.message).to.equal(undefined);
+            expect(r.status).to.equal("Approved");
+            expect(r.printed[0]).to.match(/^monitoring: s3:\/\/.* is clean \(40 records, 30 needed, window /);
+
+            const folder = uploadPrefix(upload, window);
+            await s3.send(
+                new PutObjectCommand({
+                    Bucket: folder.bucket,
+                    Key: `${folder.prefix}constraint_violations.json`,
+                    Body: '{"violations": []} ',
+                }),
+            );
+            const judged = await monitoringEvidence(s3, CAPTURE, MODEL, { endpoint: ENDPOINT, endpointUpdatedAt: since, minRecords: 30 });
+            expect(judged).to.include({ kind: "none", problem: "tampered" });
+        } finally {
+            rmSync(work, { recursive: true, force: true });
+        }
+    });
 });
+
+function walk(dir: string): string[] {
+    return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(dir, e.name)) : [join(dir, e.name)]));
+}
