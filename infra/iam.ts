@@ -47,12 +47,17 @@ export function policyDocument(...statements: ReadonlyArray<Statement | readonly
     return { Version: "2012-10-17", Statement: flat };
 }
 
-/** Trust policy letting the given AWS services (e.g. `sagemaker.amazonaws.com`) assume the role. */
+/**
+ * Trust policy letting the given AWS services (e.g. `sagemaker.amazonaws.com`) assume the role, with no
+ * condition on whose behalf.
+ *
+ * @deprecated Any account's resources could make these services assume the role (the confused deputy);
+ * use `serviceTrustPolicy`, which binds the service to the stack's account and, where the service sends
+ * it, to the resources that act.
+ */
 export function assumeRolePolicy(...services: string[]): PolicyDocument {
     if (services.length === 0) throw new Error("assumeRolePolicy needs at least one service principal, e.g. sagemaker.amazonaws.com");
-    for (const s of services)
-        if (!/^[a-z0-9.-]+\.amazonaws\.com$/.test(s))
-            throw new Error(`${JSON.stringify(s)} is not a service principal; use a name such as sagemaker.amazonaws.com`);
+    for (const s of services) checkedServicePrincipal(s);
     return policyDocument({
         Effect: "Allow",
         Principal: { Service: [...services] },
@@ -60,11 +65,82 @@ export function assumeRolePolicy(...services: string[]): PolicyDocument {
     });
 }
 
+/** One AWS service that may assume a role, and on whose behalf (confused-deputy prevention). */
+export interface ServiceTrust {
+    /** Service principal, e.g. `sagemaker.amazonaws.com`. */
+    readonly service: string;
+    /** The account whose resources make the service assume the role: `aws:SourceAccount`. */
+    readonly sourceAccount: string;
+    /**
+     * The resources that make the service assume the role (`aws:SourceArn`, matched with `ArnLike`, so `*`
+     * may stand for a name part), where the service sends that key. What each service sends:
+     * - EventBridge rules (`events.amazonaws.com`): the rule, `eventRuleArn(...)`;
+     * - EventBridge Scheduler (`scheduler.amazonaws.com`): the schedule *group*, not the schedule,
+     *   `scheduleGroupArn(...)`;
+     * - SageMaker (`sagemaker.amazonaws.com`): the job, pipeline or endpoint acting, `sagemakerArn(...)`.
+     * Leave it out where the service does not document the key: a condition on a key that is absent fails
+     * closed, and the service silently stops working.
+     */
+    readonly sourceArns?: readonly string[];
+}
+
+/**
+ * Trust policy letting each given service assume the role only on behalf of the stack's account and, where
+ * given, of the resources named by `sourceArns`: one statement per service, with `StringEquals
+ * aws:SourceAccount` and `ArnLike aws:SourceArn`.
+ */
+export function serviceTrustPolicy(...trusts: ServiceTrust[]): PolicyDocument {
+    if (trusts.length === 0)
+        throw new Error("serviceTrustPolicy needs at least one service, e.g. { service: sagemaker.amazonaws.com, sourceAccount }");
+    return policyDocument(
+        trusts.map((t): Statement => {
+            checkedServicePrincipal(t.service);
+            if (!/^\d{12}$/.test(t.sourceAccount))
+                throw new Error(`${t.service}: sourceAccount ${JSON.stringify(t.sourceAccount)} must be a 12-digit AWS account id`);
+            const arns = t.sourceArns ?? [];
+            for (const arn of arns) {
+                const account = /^arn:[a-z-]+:[a-z0-9-]+:[a-z0-9-]*:(\d{12}|\*)?:.+$/.exec(arn)?.[1];
+                if (account === undefined)
+                    throw new Error(
+                        `${t.service}: source ARN ${JSON.stringify(arn)} is not an ARN (arn:<partition>:<service>:<region>:<account>:<resource>)`,
+                    );
+                if (account !== t.sourceAccount)
+                    throw new Error(`${t.service}: source ARN ${arn} is not in the source account ${t.sourceAccount}`);
+            }
+            return {
+                Effect: "Allow",
+                Principal: { Service: [t.service] },
+                Action: ["sts:AssumeRole"],
+                Condition: {
+                    StringEquals: { "aws:SourceAccount": t.sourceAccount },
+                    ...(arns.length ? { ArnLike: { "aws:SourceArn": [...arns] } } : {}),
+                },
+            };
+        }),
+    );
+}
+
+function checkedServicePrincipal(service: string): string {
+    if (!/^[a-z0-9.-]+\.amazonaws\.com$/.test(service))
+        throw new Error(`${JSON.stringify(service)} is not a service principal; use a name such as sagemaker.amazonaws.com`);
+    return service;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // ARNs
 
 export function s3BucketArn(bucketName: string, partition = DEFAULT_PARTITION): string {
     return `arn:${partition}:s3:::${bucketName}`;
+}
+
+/** `arn:<partition>:events:<region>:<account>:rule/<name>`: an EventBridge rule on the default bus. */
+export function eventRuleArn(region: string, accountId: string, ruleName: string, partition = DEFAULT_PARTITION): string {
+    return `arn:${partition}:events:${region}:${accountId}:rule/${ruleName}`;
+}
+
+/** `arn:<partition>:scheduler:<region>:<account>:schedule-group/<group>`; schedules without a group are in `default`. */
+export function scheduleGroupArn(region: string, accountId: string, group = "default", partition = DEFAULT_PARTITION): string {
+    return `arn:${partition}:scheduler:${region}:${accountId}:schedule-group/${group}`;
 }
 
 /** `arn:<partition>:sagemaker:<region>:<account>:<resourceType>/<name>`; SageMaker ARNs carry lowercase names. */

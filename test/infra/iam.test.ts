@@ -2,6 +2,7 @@ import { expect } from "chai";
 import {
     assumeRolePolicy,
     ecrPullStatements,
+    eventRuleArn,
     isReadAction,
     kmsUseStatement,
     passRoleStatement,
@@ -13,6 +14,8 @@ import {
     sagemakerArn,
     sagemakerLogsStatement,
     sagemakerStatement,
+    scheduleGroupArn,
+    serviceTrustPolicy,
     Statement,
     writeActionsWithWildcardResource,
 } from "../../infra/iam";
@@ -37,6 +40,68 @@ describe("infra/iam", () => {
             /"sagemaker" is not a service principal; use a name such as sagemaker.amazonaws.com/,
         );
         expect(() => assumeRolePolicy()).to.throw(/at least one service principal/);
+    });
+
+    it("binds a trusted service to the source account and, where given, the resources that act for it", () => {
+        const doc = serviceTrustPolicy(
+            { service: "sagemaker.amazonaws.com", sourceAccount: "123456789012" },
+            {
+                service: "events.amazonaws.com",
+                sourceAccount: "123456789012",
+                sourceArns: [eventRuleArn("us-east-1", "123456789012", "vision-mlops-staging-traffic-signs-batch-manifest")],
+            },
+            {
+                service: "scheduler.amazonaws.com",
+                sourceAccount: "123456789012",
+                sourceArns: [scheduleGroupArn("us-east-1", "123456789012")],
+            },
+        );
+        expect(doc.Statement).to.deep.equal([
+            {
+                Effect: "Allow",
+                Principal: { Service: ["sagemaker.amazonaws.com"] },
+                Action: ["sts:AssumeRole"],
+                Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
+            },
+            {
+                Effect: "Allow",
+                Principal: { Service: ["events.amazonaws.com"] },
+                Action: ["sts:AssumeRole"],
+                Condition: {
+                    StringEquals: { "aws:SourceAccount": "123456789012" },
+                    ArnLike: {
+                        "aws:SourceArn": ["arn:aws:events:us-east-1:123456789012:rule/vision-mlops-staging-traffic-signs-batch-manifest"],
+                    },
+                },
+            },
+            {
+                Effect: "Allow",
+                Principal: { Service: ["scheduler.amazonaws.com"] },
+                Action: ["sts:AssumeRole"],
+                Condition: {
+                    StringEquals: { "aws:SourceAccount": "123456789012" },
+                    ArnLike: { "aws:SourceArn": ["arn:aws:scheduler:us-east-1:123456789012:schedule-group/default"] },
+                },
+            },
+        ]);
+    });
+
+    it("refuses a trust without a real account, an ARN of another account, or a non-service principal", () => {
+        expect(() => serviceTrustPolicy()).to.throw(/at least one service/);
+        expect(() => serviceTrustPolicy({ service: "sagemaker.amazonaws.com", sourceAccount: "*" })).to.throw(
+            /sourceAccount "\*" must be a 12-digit AWS account id/,
+        );
+        expect(() =>
+            serviceTrustPolicy({
+                service: "events.amazonaws.com",
+                sourceAccount: "123456789012",
+                sourceArns: [eventRuleArn("us-east-1", "210987654321", "other")],
+            }),
+        ).to.throw(/is not in the source account 123456789012/);
+        expect(() =>
+            serviceTrustPolicy({ service: "events.amazonaws.com", sourceAccount: "123456789012", sourceArns: ["rule/whatever"] }),
+        ).to.throw(/is not an ARN/);
+        expect(() => serviceTrustPolicy({ service: "sagemaker", sourceAccount: "123456789012" })).to.throw(/is not a service principal/);
     });
 
     it("scopes S3 reads to objects under the prefixes and listing to those prefixes", () => {
