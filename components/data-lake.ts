@@ -45,8 +45,9 @@ export interface SecureBucketArgs {
 
 /**
  * The one way the platform makes a bucket, with every security default in one place: SSE-KMS with bucket
- * keys, versioning, all public access blocked, owner-enforced object ownership, a TLS-only policy,
- * lifecycle clean-up, server access logging and EventBridge notifications.
+ * keys, versioning, all public access blocked, owner-enforced object ownership, a policy that refuses
+ * plain HTTP and uploads encrypted with anything but the bucket's key, lifecycle clean-up, server access
+ * logging and EventBridge notifications.
  */
 export class SecureBucket extends pulumi.ComponentResource {
     public readonly bucket: aws.s3.Bucket;
@@ -102,15 +103,17 @@ export class SecureBucket extends pulumi.ComponentResource {
             child,
         );
         const extra = args.extraStatements ? args.extraStatements(this.bucket.arn) : pulumi.output([] as PolicyStatement[]);
+        const kms = args.encryption !== "s3-managed";
         this.policy = new aws.s3.BucketPolicy(
             `${name}-policy`,
             {
                 bucket: this.bucket.id,
-                policy: pulumi
-                    .all([this.bucket.arn, extra])
-                    .apply(([arn, statements]) =>
-                        JSON.stringify({ Version: "2012-10-17", Statement: [denyInsecureTransport(arn), ...statements] }),
-                    ),
+                policy: pulumi.all([this.bucket.arn, args.kmsKeyArn, extra]).apply(([arn, keyArn, statements]) =>
+                    JSON.stringify({
+                        Version: "2012-10-17",
+                        Statement: [denyInsecureTransport(arn), ...(kms ? denyUploadsNotEncryptedWith(arn, keyArn) : []), ...statements],
+                    }),
+                ),
             },
             { parent: this, dependsOn: [publicAccess, ownership] },
         );
@@ -263,6 +266,30 @@ export function denyInsecureTransport(bucketArn: string): PolicyStatement {
         Resource: [bucketArn, `${bucketArn}/*`],
         Condition: { Bool: { "aws:SecureTransport": "false" } },
     };
+}
+
+/**
+ * Refuses uploads (PutObject, and so multipart uploads and copies into the bucket) that ask for any
+ * encryption but SSE-KMS with the given key: another algorithm (SSE-S3, DSSE), another key, or SSE-KMS
+ * without a key id, for which S3 would use the AWS managed `aws/s3` key. An upload that asks for no
+ * encryption gets the bucket's default, which is this key, so writers that send no headers keep working.
+ */
+export function denyUploadsNotEncryptedWith(bucketArn: string, keyArn: string): PolicyStatement[] {
+    const sse = "s3:x-amz-server-side-encryption";
+    const keyId = "s3:x-amz-server-side-encryption-aws-kms-key-id";
+    const deny = (sid: string, condition: Record<string, Record<string, string>>): PolicyStatement => ({
+        Sid: sid,
+        Effect: "Deny",
+        Principal: "*",
+        Action: "s3:PutObject",
+        Resource: `${bucketArn}/*`,
+        Condition: condition,
+    });
+    return [
+        deny("DenyUploadsNotSseKms", { StringNotEquals: { [sse]: "aws:kms" }, Null: { [sse]: "false" } }),
+        deny("DenyUploadsWithAnotherKey", { StringNotEquals: { [keyId]: keyArn }, Null: { [keyId]: "false" } }),
+        deny("DenyUploadsSseKmsWithoutKeyId", { StringEquals: { [sse]: "aws:kms" }, Null: { [keyId]: "true" } }),
+    ];
 }
 
 /** Lets S3 server access logging write into the logs bucket, only for this account's buckets. */

@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import { DataLake } from "../../components/data-lake";
+import { allowedBy, deniedBy, parsePolicy, PolicyRequest } from "../../infra/policy-evaluation";
 import { dataProtection } from "../../infra/resource-options";
 import { DeclaredResource, ofType, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
 
@@ -94,6 +95,54 @@ describe("DataLake", () => {
             const bucketArn = `arn:aws:s3:::vision-mlops-staging-${purpose}-${TEST_ACCOUNT}-us-east-1`;
             expect(deny.Resource).to.deep.equal([bucketArn, `${bucketArn}/*`]);
         }
+    });
+
+    it("refuses every upload to a data bucket that is not encrypted with the lake's key, over TLS or not", () => {
+        const key = `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/lake-key-key-id`;
+        const sse = "s3:x-amz-server-side-encryption";
+        const keyId = "s3:x-amz-server-side-encryption-aws-kms-key-id";
+        for (const purpose of DATA_BUCKETS) {
+            const statements = parsePolicy(companion(declared, T.policy, purpose, "policy").inputs.policy);
+            const object = `arn:aws:s3:::vision-mlops-staging-${purpose}-${TEST_ACCOUNT}-us-east-1/traffic-signs/a.jpg`;
+            const put = (headers: Record<string, string>): PolicyRequest => ({
+                action: "s3:PutObject",
+                resource: object,
+                principal: { aws: `arn:aws:iam::${TEST_ACCOUNT}:role/writer` },
+                context: { "aws:SecureTransport": "true", ...headers },
+            });
+            expect(deniedBy(statements, put({ [sse]: "AES256" })), `${purpose}: SSE-S3 upload`).to.equal(true);
+            expect(deniedBy(statements, put({ [sse]: "aws:kms:dsse", [keyId]: key })), `${purpose}: DSSE upload`).to.equal(true);
+            expect(
+                deniedBy(statements, put({ [sse]: "aws:kms", [keyId]: `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/another` })),
+                `${purpose}: another key`,
+            ).to.equal(true);
+            // Without a key id S3 would pick the AWS managed aws/s3 key, not the lake's.
+            expect(deniedBy(statements, put({ [sse]: "aws:kms" })), `${purpose}: SSE-KMS without a key id`).to.equal(true);
+            expect(deniedBy(statements, put({ [sse]: "aws:kms", [keyId]: key })), `${purpose}: the lake's key`).to.equal(false);
+            // No encryption headers: the bucket's default encryption (the lake's key, tested above) applies.
+            expect(deniedBy(statements, put({})), `${purpose}: default encryption`).to.equal(false);
+            // A multipart upload is authorized as s3:PutObject when it starts, with the same headers.
+            expect(
+                deniedBy(statements, { ...put({ [sse]: "AES256" }), context: { [sse]: "AES256", "aws:SecureTransport": "false" } }),
+            ).to.equal(true);
+        }
+    });
+
+    it("keeps the logs bucket's exception: S3 log delivery writes SSE-S3 objects, over TLS only", () => {
+        const statements = parsePolicy(companion(declared, T.policy, "logs", "policy").inputs.policy);
+        const object = `arn:aws:s3:::vision-mlops-staging-logs-${TEST_ACCOUNT}-us-east-1/raw/2026-11-01-00-00-00-ABCDEF`;
+        const delivery: PolicyRequest = {
+            action: "s3:PutObject",
+            resource: object,
+            principal: { service: "logging.s3.amazonaws.com" },
+            context: { "aws:SecureTransport": "true", "aws:SourceAccount": TEST_ACCOUNT, "s3:x-amz-server-side-encryption": "AES256" },
+        };
+        expect(deniedBy(statements, delivery)).to.equal(false);
+        expect(allowedBy(statements, delivery)).to.equal(true);
+        expect(allowedBy(statements, { ...delivery, context: { ...delivery.context, "aws:SourceAccount": "210987654321" } })).to.equal(
+            false,
+        );
+        expect(deniedBy(statements, { ...delivery, context: { ...delivery.context, "aws:SecureTransport": "false" } })).to.equal(true);
     });
 
     it("lets only S3 log delivery of this account write into the logs bucket", () => {
