@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Environment } from "../infra/config";
+import { alertTopicName } from "../infra/naming";
 
 export interface AlertsArgs {
     readonly environment: Environment;
@@ -25,7 +26,7 @@ export class Alerts extends pulumi.ComponentResource {
         this.topic = new aws.sns.Topic(
             `${name}-topic`,
             {
-                name: `vision-mlops-${args.environment}-alerts`,
+                name: alertTopicName(args.environment),
                 kmsMasterKeyId: args.kmsKeyArn,
             },
             { parent: this },

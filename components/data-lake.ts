@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Environment } from "../infra/config";
-import { BucketPurpose, bucketName } from "../infra/naming";
+import { alertTopicName, BucketPurpose, bucketName, stackNamePrefix } from "../infra/naming";
 import { dataProtection } from "../infra/resource-options";
 
 export interface DataLakeArgs {
@@ -11,6 +11,8 @@ export interface DataLakeArgs {
     readonly accountId: pulumi.Input<string>;
     /** Region of the stack; part of every bucket name. */
     readonly region: string;
+    /** Defaults to "aws". */
+    readonly partition?: string;
     /** Days before captured traffic moves to S3 Standard-IA. Defaults to 30. */
     readonly captureTransitionDays?: number;
     /** Days before captured traffic and monitoring reports expire. Defaults to 365. */
@@ -191,7 +193,13 @@ export class DataLake extends pulumi.ComponentResource {
                 description: `vision-mlops ${args.environment} data lake: images, datasets, models, captured traffic`,
                 enableKeyRotation: true,
                 deletionWindowInDays: 30,
-                policy: pulumi.output(args.accountId).apply((account) => JSON.stringify(keyPolicy(account))),
+                policy: pulumi
+                    .output(args.accountId)
+                    .apply((account) =>
+                        JSON.stringify(
+                            keyPolicy({ account, region: args.region, environment: args.environment, partition: args.partition }),
+                        ),
+                    ),
             },
             { parent: this, ...protection },
         );
@@ -304,31 +312,58 @@ function logDeliveryStatement(logsBucketArn: string, account: string): PolicySta
     };
 }
 
+/** Where the stack's alarms, rules and budgets send what they encrypt with the data key. */
+export interface KeyPolicyScope {
+    readonly account: string;
+    readonly region: string;
+    readonly environment: Environment;
+    /** Defaults to "aws". */
+    readonly partition?: string;
+}
+
 /**
  * The data key's policy: the account administers it through IAM (so the platform's roles get exactly the
- * key permissions their own policies grant), and CloudWatch alarms, EventBridge and Budgets may encrypt messages
- * to the platform's KMS-encrypted SNS topic.
+ * key permissions their own policies grant), and CloudWatch alarms, EventBridge and Budgets may use it for
+ * one thing: encrypting messages to the stack's KMS-encrypted alert topic.
+ *
+ * Those services call KMS through SNS, which always sends the topic as encryption context
+ * (`kms:EncryptionContext:aws:sns:topicArn`), so every statement is bound to the stack's own topic.
+ * CloudWatch also sends the alarm as `aws:SourceArn` and its account as `aws:SourceAccount`, so its statement
+ * is bound to the stack's own alarms (every one is named `vision-mlops-<env>-...`). EventBridge does not send
+ * those keys on these calls and Budgets does not document them: a condition on an absent key would deny
+ * every alert silently, so for them the topic binds the statement, and the topic's own policy admits only
+ * this account's rules and budgets.
  */
-export function keyPolicy(account: string): Record<string, unknown> {
+export function keyPolicy(scope: KeyPolicyScope): Record<string, unknown> {
+    const partition = scope.partition ?? "aws";
+    const topicArn = `arn:${partition}:sns:${scope.region}:${scope.account}:${alertTopicName(scope.environment)}`;
+    const toTopic = { "kms:EncryptionContext:aws:sns:topicArn": topicArn };
+    const encryptToTopic = (sid: string, service: string, condition: Record<string, Record<string, string>>) => ({
+        Sid: sid,
+        Effect: "Allow",
+        Principal: { Service: service },
+        Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
+        Resource: "*",
+        Condition: condition,
+    });
     return {
         Version: "2012-10-17",
         Statement: [
             {
                 Sid: "AccountAdministersKeyThroughIam",
                 Effect: "Allow",
-                Principal: { AWS: `arn:aws:iam::${account}:root` },
+                Principal: { AWS: `arn:${partition}:iam::${scope.account}:root` },
                 Action: "kms:*",
                 Resource: "*",
             },
-            {
-                // As AWS documents it for encrypted topics: no condition, since the services' calls through
-                // SNS need not carry the source account. Who may publish is the topic policy's job.
-                Sid: "AlarmsAndEventsPublishToEncryptedTopic",
-                Effect: "Allow",
-                Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"] },
-                Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
-                Resource: "*",
-            },
+            encryptToTopic("StackAlarmsEncryptToAlertTopic", "cloudwatch.amazonaws.com", {
+                StringEquals: { ...toTopic, "aws:SourceAccount": scope.account },
+                ArnLike: {
+                    "aws:SourceArn": `arn:${partition}:cloudwatch:${scope.region}:${scope.account}:alarm:${stackNamePrefix(scope.environment)}*`,
+                },
+            }),
+            encryptToTopic("RulesEncryptToAlertTopic", "events.amazonaws.com", { StringEquals: toTopic }),
+            encryptToTopic("BudgetsEncryptToAlertTopic", "budgets.amazonaws.com", { StringEquals: toTopic }),
         ],
     };
 }

@@ -55,6 +55,16 @@ export function bucketName(environment: Environment, purpose: string, accountId:
     return name;
 }
 
+/** The stack's SNS topic every alarm, failed-pipeline rule and budget alerts to. */
+export function alertTopicName(environment: Environment): string {
+    return fitName([PROJECT, environment, "alerts"], 256);
+}
+
+/** Every physical name of a stack's own resources starts with this (`fitName` of project and environment first). */
+export function stackNamePrefix(environment: Environment): string {
+    return `${PROJECT}-${environment}-`;
+}
+
 /** A name for IAM roles and similar (64 characters, case-insensitive). */
 export function iamName(environment: Environment, ...parts: string[]): string {
     return fitName([PROJECT, environment, ...parts], 64);

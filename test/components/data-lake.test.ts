@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
 import { DataLake } from "../../components/data-lake";
+import { alertTopicName } from "../../infra/naming";
 import { allowedBy, deniedBy, parsePolicy, PolicyRequest } from "../../infra/policy-evaluation";
 import { dataProtection } from "../../infra/resource-options";
 import { DeclaredResource, ofType, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
@@ -183,15 +184,56 @@ describe("DataLake", () => {
             expect(companion(declared, T.notification, purpose, "notifications").inputs.eventbridge, purpose).to.equal(true);
     });
 
-    it("rotates the customer-managed key and lets alarms, rules and budgets encrypt to the alert topic", () => {
+    it("rotates the customer-managed key; the account administers it through IAM", () => {
         const key = declared.find(ofType(T.key))!;
         expect(key.inputs.enableKeyRotation).to.equal(true);
-        const policy = JSON.parse(key.inputs.policy);
-        const services = policy.Statement.find((s: any) => s.Principal?.Service);
-        expect(services.Principal.Service).to.have.members(["cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"]);
-        expect(services.Action).to.deep.equal(["kms:Decrypt", "kms:GenerateDataKey*"]);
-        const root = policy.Statement.find((s: any) => s.Principal?.AWS);
+        const root = JSON.parse(key.inputs.policy).Statement.find((s: any) => s.Principal?.AWS);
         expect(root.Principal.AWS).to.equal(`arn:aws:iam::${TEST_ACCOUNT}:root`);
+        expect(root.Action).to.equal("kms:*");
+    });
+
+    it("lets alarms, rules and budgets use the key only to encrypt to the stack's alert topic, alarms only the stack's own", () => {
+        const statements = parsePolicy(declared.find(ofType(T.key))!.inputs.policy);
+        const topic = `arn:aws:sns:us-east-1:${TEST_ACCOUNT}:${alertTopicName("staging")}`;
+        const context = "kms:EncryptionContext:aws:sns:topicArn";
+        const use = (service: string, ctx: Record<string, string>): PolicyRequest => ({
+            action: "kms:GenerateDataKey",
+            resource: `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/lake-key-key-id`,
+            principal: { service },
+            context: ctx,
+        });
+        const alarm = (name: string, account = TEST_ACCOUNT) => ({
+            [context]: topic,
+            "aws:SourceAccount": account,
+            "aws:SourceArn": `arn:aws:cloudwatch:us-east-1:${account}:alarm:${name}`,
+        });
+        expect(allowedBy(statements, use("cloudwatch.amazonaws.com", alarm("vision-mlops-staging-traffic-signs-5xx")))).to.equal(true);
+        expect(
+            allowedBy(statements, { ...use("cloudwatch.amazonaws.com", alarm("vision-mlops-staging-x")), action: "kms:Decrypt" }),
+        ).to.equal(true);
+        expect(
+            allowedBy(statements, use("cloudwatch.amazonaws.com", alarm("vision-mlops-prod-traffic-signs-5xx"))),
+            "prod's alarm",
+        ).to.equal(false);
+        expect(
+            allowedBy(statements, use("cloudwatch.amazonaws.com", alarm("vision-mlops-staging-x", "210987654321"))),
+            "another account",
+        ).to.equal(false);
+        for (const service of ["cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"]) {
+            expect(allowedBy(statements, use(service, {})), `${service} with no context`).to.equal(false);
+            expect(
+                allowedBy(statements, use(service, { ...alarm("vision-mlops-staging-x"), [context]: `${topic}-other` })),
+                `${service}, another topic`,
+            ).to.equal(false);
+        }
+        // EventBridge and Budgets do not document aws:SourceArn/SourceAccount on their KMS calls through SNS: the topic binds them.
+        expect(allowedBy(statements, use("events.amazonaws.com", { [context]: topic }))).to.equal(true);
+        expect(allowedBy(statements, use("budgets.amazonaws.com", { [context]: topic }))).to.equal(true);
+        expect(allowedBy(statements, use("sns.amazonaws.com", { [context]: topic })), "no other service").to.equal(false);
+        expect(
+            allowedBy(statements, { ...use("events.amazonaws.com", { [context]: topic }), action: "kms:Encrypt" }),
+            "only what SNS asks for",
+        ).to.equal(false);
     });
 
     it("leaves staging data unprotected so the stack can be torn down", () => {
