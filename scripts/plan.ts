@@ -4,9 +4,11 @@
  * Runs the real program for `Pulumi.<stack>.yaml` (from VISION_MLOPS_PROJECT_DIR, default this project) in-process on Pulumi mocks (no cloud, no credentials, no
  * Pulumi CLI) and prints what will run (per model: endpoint, training pipeline and its triggers, monitoring),
  * the stack outputs, the monthly cost estimate, then the resource tree like a preview; it writes a JSON plan
- * of every resource's inputs, the outputs and the estimate, and each pipeline definition.
+ * of every resource's inputs, the outputs and the estimate, and each pipeline definition; then it runs the
+ * policy pack (policy/) over every declared resource and lists every violation.
  * Config problems are printed all at once and the exit code is 1; an unapproved model for prod is refused
- * exactly as `pulumi up` would refuse it.
+ * exactly as `pulumi up` would refuse it; a mandatory policy violation (one not on policy/open-items.ts)
+ * also exits 1, after the plan is written.
  */
 import { ModelApprovalStatus } from "@aws-sdk/client-sagemaker";
 import * as pulumi from "@pulumi/pulumi";
@@ -21,6 +23,7 @@ import { ModelRegistry, PromotionRefused, promotionSourceStack, SERVED_PACKAGES_
 import { PipelineDefinition, stepGraph } from "../infra/pipeline/builder";
 import { groupOfPackageArn, parsePackageArn } from "../infra/registry";
 import { readStackFile, StackFileError } from "../infra/stack-file";
+import { DeclaredForPolicy, formatPolicyReport, mandatoryViolations, PolicyReport, runPolicies } from "../policy/offline";
 import { DeclaredResource, OFFLINE_ACCOUNT, SELF_MANAGED_ORGANIZATION, settled, unwrapOutput, useMocks } from "../stacks/offline";
 
 const USAGE = "usage: npm run plan -- <stack> [--out DIR] [--registry sample|pending|empty]";
@@ -88,6 +91,10 @@ export interface PlanResult {
     readonly files: string[];
     /** Files of an earlier plan of this stack that this one no longer writes, now removed. */
     readonly removed: string[];
+    /** The policy pack's verdict on every declared resource. */
+    readonly policy: PolicyReport;
+    /** What the pack ran over: every declaration with its id, provider and parent. */
+    readonly policyInputs: readonly DeclaredForPolicy[];
 }
 
 /** Runs the program for one stack on mocks and writes the plan; returns what it declared. */
@@ -129,7 +136,9 @@ export async function runPlan(
     const declaration = declarationOf(resources, { environment: config.environment, models: Object.keys(config.models) });
     const cost = estimateStack(declaration, { region: config.region, budgetMonthlyUsd: config.budget?.monthlyUsd });
     const sha256 = stackFileSha256(options.projectDir, stack);
-    const { files, removed } = writePlanFiles(options.outDir, { stack, config, resources, outputs, cost, stackFileSha256: sha256 });
+    const policyInputs = declared.map((r) => ({ ...r, parent: parents.get(`${r.type}::${r.name}`) }));
+    const policy = await runPolicies(policyInputs, { stack });
+    const { files, removed } = writePlanFiles(options.outDir, { stack, config, resources, outputs, cost, policy, stackFileSha256: sha256 });
 
     log(`Offline plan for stack "${stack}" (${config.environment}, ${config.region}); registry: ${describeScenario(options.registry)}`);
     log("");
@@ -146,8 +155,10 @@ export async function runPlan(
         for (const line of stepGraph(definition)) log(`  ${line}`);
     }
     log("");
+    for (const line of formatPolicyReport(policy)) log(line);
+    log("");
     log(`${resources.length} resources. ${writtenSummary(options.outDir, files, removed)}`);
-    return { stack, resources, outputs, cost, files, removed };
+    return { stack, resources, outputs, cost, files, removed, policy, policyInputs };
 }
 
 /** `Written: .plan/staging/plan.json and 4 pipeline definitions in .plan/staging/pipelines/`, not every name. */
@@ -281,6 +292,7 @@ interface PlanDocument {
     readonly resources: PlannedResource[];
     readonly outputs: Record<string, unknown>;
     readonly cost: StackEstimate;
+    readonly policy: PolicyReport;
     /** Of the stack file the plan was made from, so `status` can tell a current plan from a stale one. */
     readonly stackFileSha256: string;
 }
@@ -295,11 +307,11 @@ function writePlanFiles(outDir: string, doc: PlanDocument): { files: string[]; r
     const pipelinesDir = join(outDir, "pipelines");
     const earlierOfThisStack = existsSync(planFile) && planStack(planFile) === doc.stack;
     mkdirSync(pipelinesDir, { recursive: true });
-    const { stack, config, resources, outputs, cost, stackFileSha256 } = doc;
+    const { stack, config, resources, outputs, cost, policy, stackFileSha256 } = doc;
     writeAtomically(
         planFile,
         JSON.stringify(
-            { stack, environment: config.environment, region: config.region, stackFileSha256, outputs, cost, resources },
+            { stack, environment: config.environment, region: config.region, stackFileSha256, outputs, cost, policy, resources },
             null,
             2,
         ),
@@ -382,6 +394,13 @@ export function resourceTree(resources: readonly PlannedResource[]): string[] {
     return lines;
 }
 
+/** Why the plan fails on the policy pack's verdict (mandatory violations), or undefined when it passes. */
+export function policyRefusal(policy: PolicyReport): string | undefined {
+    const failing = mandatoryViolations(policy);
+    if (failing.length === 0) return undefined;
+    return `${failing.length} mandatory policy violation${failing.length === 1 ? "" : "s"} (listed above under "Policy pack"); a real preview with --policy-pack policy would refuse the same`;
+}
+
 const OPTIONS = {
     out: { type: "string" },
     registry: { type: "string", default: "sample" },
@@ -447,7 +466,12 @@ async function main(): Promise<void> {
     }
     const projectDir = resolve(process.env.VISION_MLOPS_PROJECT_DIR ?? join(__dirname, ".."));
     try {
-        await runPlan(stack, { projectDir, outDir: resolve(values.out ?? defaultPlanDir(projectDir, stack)), registry });
+        const { policy } = await runPlan(stack, { projectDir, outDir: resolve(values.out ?? defaultPlanDir(projectDir, stack)), registry });
+        const refusal = policyRefusal(policy);
+        if (refusal) {
+            console.error(`error: ${refusal}`);
+            process.exitCode = 1;
+        }
     } catch (e) {
         if (e instanceof ConfigError || e instanceof PromotionRefused || e instanceof StackFileError) {
             console.error(`error: ${e.message}`);
