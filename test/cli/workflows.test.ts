@@ -64,10 +64,15 @@ describe("GitHub Actions workflows", () => {
             }
     });
 
-    it("ci previews staging through pulumi/actions only where an AWS role is configured, and never runs up", () => {
+    it("ci previews staging on pull requests only, under a preview role, with the policy pack, and never runs up", () => {
         const preview = ci.jobs.preview;
-        expect(preview.if).to.contain("vars.AWS_ROLE_ARN != ''");
-        expect(pulumiSteps(preview).map((s) => [s.with?.command, s.with?.["stack-name"]])).to.deep.equal([["preview", "staging"]]);
+        expect(preview.if).to.contain("github.event_name == 'pull_request'");
+        expect(preview.if).to.contain("github.event.pull_request.head.repo.full_name == github.repository");
+        expect(preview.if).to.contain("vars.AWS_PREVIEW_ROLE_ARN != ''");
+        expect(environmentOf(preview), "a preview runs a branch's code: no deploy environment").to.equal(undefined);
+        expect(pulumiSteps(preview).map((s) => [s.with?.command, s.with?.["stack-name"], s.with?.policyPacks])).to.deep.equal([
+            ["preview", "staging", "policy"],
+        ]);
         for (const [name, job] of Object.entries(ci.jobs)) {
             for (const s of pulumiSteps(job)) expect(s.with?.command, `ci job ${name}`).to.equal("preview");
             for (const s of job.steps) expect(s.run ?? "", `ci job ${name}`).not.to.match(/pulumi\s+(up|update|destroy)/);
@@ -92,7 +97,7 @@ describe("GitHub Actions workflows", () => {
         expect(deploy.concurrency?.["cancel-in-progress"]).to.equal(false);
     });
 
-    it("AWS access is through OIDC with a role from a variable, and permissions are least privilege", () => {
+    it("AWS access is through OIDC: previews with the preview role and token, deploys with their environment's", () => {
         for (const [file, wf] of Object.entries(all)) {
             expect(wf.permissions, file).to.deep.equal({ contents: "read" });
             for (const [name, job] of Object.entries(wf.jobs)) {
@@ -101,7 +106,16 @@ describe("GitHub Actions workflows", () => {
                     expect(job.permissions, `${file} ${name}`).to.equal(undefined);
                     continue;
                 }
-                expect(aws.with?.["role-to-assume"], `${file} ${name}`).to.equal("${{ vars.AWS_ROLE_ARN }}");
+                // A deploy role is read from the job's environment, where its trust policy's subject binds it.
+                const deploys = pulumiSteps(job).some((s) => s.with?.command === "up");
+                expect(Boolean(environmentOf(job)), `${file} ${name}: environment`).to.equal(deploys);
+                expect(aws.with?.["role-to-assume"], `${file} ${name}`).to.equal(
+                    deploys ? "${{ vars.AWS_DEPLOY_ROLE_ARN }}" : "${{ vars.AWS_PREVIEW_ROLE_ARN }}",
+                );
+                const token = (pulumiSteps(job)[0] as Step & { env?: Record<string, string> }).env?.PULUMI_ACCESS_TOKEN;
+                expect(token, `${file} ${name}`).to.equal(
+                    deploys ? "${{ secrets.PULUMI_ACCESS_TOKEN }}" : "${{ secrets.PULUMI_PREVIEW_ACCESS_TOKEN }}",
+                );
                 expect(aws.with, `${file} ${name}`).not.to.have.any.keys("aws-access-key-id", "aws-secret-access-key");
                 expect(job.permissions?.["id-token"], `${file} ${name}`).to.equal("write");
                 expect(job.permissions?.contents, `${file} ${name}`).to.equal("read");
@@ -113,9 +127,40 @@ describe("GitHub Actions workflows", () => {
         }
     });
 
-    it("every action names a major release tag, never a branch", () => {
+    it("every deploy and preview runs the policy pack, and checkouts leave no token behind", () => {
         for (const [file, wf] of Object.entries(all))
-            for (const job of Object.values(wf.jobs))
-                for (const s of job.steps) if (s.uses) expect(s.uses, file).to.match(/^[\w.-]+\/[\w.-]+@v\d+(\.\d+)*$/);
+            for (const [name, job] of Object.entries(wf.jobs)) {
+                for (const s of pulumiSteps(job)) expect(s.with?.policyPacks, `${file} ${name}`).to.equal("policy");
+                for (const s of job.steps.filter((x) => x.uses?.startsWith("actions/checkout@")))
+                    expect(s.with?.["persist-credentials"], `${file} ${name}`).to.equal(false);
+            }
+    });
+
+    it("documents each role's variable and trust subject in the README", () => {
+        const readme = readFileSync(join(__dirname, "..", "..", "README.md"), "utf8");
+        for (const name of [
+            "AWS_PREVIEW_ROLE_ARN",
+            "AWS_DEPLOY_ROLE_ARN",
+            "PULUMI_PREVIEW_ACCESS_TOKEN",
+            "PULUMI_ACCESS_TOKEN",
+            "AWS_REGION",
+        ])
+            expect(readme, name).to.contain(name);
+        for (const subject of [
+            "repo:<owner>/<repo>:pull_request",
+            "repo:<owner>/<repo>:environment:staging",
+            "repo:<owner>/<repo>:environment:production",
+        ])
+            expect(readme, subject).to.contain(subject);
+    });
+
+    it("pins every action to a commit, with its release beside it", () => {
+        for (const file of ["ci.yml", "deploy.yml"]) {
+            const uses = readFileSync(join(WORKFLOWS, file), "utf8")
+                .split("\n")
+                .filter((l) => /^\s*(- )?uses:/.test(l));
+            expect(uses.length, file).to.be.greaterThan(0);
+            for (const line of uses) expect(line.trim(), file).to.match(/^(- )?uses: [\w.-]+\/[\w.-]+@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
+        }
     });
 });
