@@ -12,6 +12,7 @@ import {
     s3Location,
     typeOf,
 } from "../support";
+import { endpointValidations, endpointViewOf } from "./endpoints";
 import { pipelineSteps } from "./sagemaker";
 
 /**
@@ -65,16 +66,16 @@ export const noGpuEndpointsInStaging: PlatformRule = {
     controls: GPU,
     enforcementLevel: "mandatory",
     remediationSteps: "Set models.<model>.endpoint.instanceType in Pulumi.staging.yaml to a CPU type such as ml.m5.large.",
-    validateResource: validateResourceOfType(aws.sagemaker.EndpointConfiguration, (config, args, report) => {
+    validateResource: endpointValidations((endpoint, args, report) => {
         const environment = environmentOf(args);
         if (environment === "prod") return;
-        for (const variant of config.productionVariants ?? []) {
+        for (const variant of endpoint.variants) {
             const type = variant.instanceType;
             if ((type && isGpuInstance(type)) || variant.acceleratorType)
                 report(
                     message(
                         GPU,
-                        `${where(args)} serves variant ${variant.variantName ?? "(unnamed)"} on ${variant.acceleratorType ?? type} in ${environmentLabel(environment, "staging")}`,
+                        `${endpoint.label} serves variant ${variant.name} on ${variant.acceleratorType ?? type} in ${environmentLabel(environment, "staging")}`,
                         "use a CPU instance type in staging (e.g. ml.m5.large); GPUs belong to training and, where latency needs them, prod",
                     ),
                 );
@@ -92,18 +93,27 @@ export const endpointInstanceCaps: PlatformRule = {
         "Lower endpoint.instanceCount / endpoint.autoscaling.maxCapacity, or raise the cap for the stack in policy pack config.",
     configSchema: perEnvironment("Most instances per endpoint variant"),
     validateResource: [
-        validateResourceOfType(aws.sagemaker.EndpointConfiguration, (config, args, report) => {
+        ...endpointValidations((endpoint, args, report) => {
             const environment = environmentOf(args);
             const cap = limit(args, environment, "endpointInstances");
-            for (const variant of config.productionVariants ?? [])
-                if ((variant.initialInstanceCount ?? 0) > cap)
+            const inEnv = `allowed in ${environmentLabel(environment, "staging")}`;
+            for (const variant of endpoint.variants)
+                if ((variant.instanceCount ?? 0) > cap)
                     report(
                         message(
                             CAPS,
-                            `${where(args)} starts ${variant.initialInstanceCount} instances for variant ${variant.variantName ?? "(unnamed)"}, more than the ${cap} allowed in ${environmentLabel(environment, "staging")}`,
+                            `${endpoint.label} starts ${variant.instanceCount} instances for variant ${variant.name}, more than the ${cap} ${inEnv}`,
                             "lower endpoint.instanceCount, or raise cost-endpoint-instance-caps for the stack",
                         ),
                     );
+            if (endpoint.scaling && endpoint.scaling.maxCapacity > cap)
+                report(
+                    message(
+                        CAPS,
+                        `${endpoint.label} lets autoscaling take it to ${endpoint.scaling.maxCapacity} instances, more than the ${cap} ${inEnv}`,
+                        "lower endpoint.autoscaling.maxCapacity, or raise cost-endpoint-instance-caps for the stack",
+                    ),
+                );
         }),
         validateResourceOfType(aws.appautoscaling.Target, (target, args, report) => {
             if (target.serviceNamespace !== "sagemaker") return;
@@ -230,16 +240,16 @@ export const captureSamplingCaps: PlatformRule = {
     enforcementLevel: "mandatory",
     remediationSteps: "Lower endpoint.dataCapturePercent, or raise the cap for the stack in policy pack config.",
     configSchema: perEnvironment("Most percent of requests data capture samples"),
-    validateResource: validateResourceOfType(aws.sagemaker.EndpointConfiguration, (config, args, report) => {
-        const capture = config.dataCaptureConfig;
-        if (!capture || capture.enableCapture === false) return;
+    validateResource: endpointValidations((endpoint, args, report) => {
+        const capture = endpoint.capture;
+        if (!capture?.enabled) return;
         const environment = environmentOf(args);
         const cap = limit(args, environment, "capturePercent");
-        if (capture.initialSamplingPercentage > cap)
+        if (capture.percent > cap)
             report(
                 message(
                     CAPTURE,
-                    `${where(args)} captures ${capture.initialSamplingPercentage}% of requests, more than the ${cap}% allowed in ${environmentLabel(environment, "staging")}`,
+                    `${endpoint.label} captures ${capture.percent}% of requests, more than the ${cap}% allowed in ${environmentLabel(environment, "staging")}`,
                     "lower endpoint.dataCapturePercent (monitoring needs a sample, not every request), or raise cost-capture-sampling-caps",
                 ),
             );
@@ -274,22 +284,23 @@ export const captureDataExpires: PlatformRule = {
         const lifecycleTypes = [typeOf(aws.s3.BucketLifecycleConfiguration), typeOf(aws.s3.BucketLifecycleConfigurationV2)];
         const buckets = args.resources.filter((r) => bucketTypes.includes(r.type));
         const lifecycles = args.resources.filter((r) => lifecycleTypes.includes(r.type));
-        for (const config of args.resources.filter((r) => r.type === typeOf(aws.sagemaker.EndpointConfiguration))) {
-            const capture = config.props.dataCaptureConfig as { enableCapture?: boolean; destinationS3Uri?: string } | undefined;
-            if (!capture || capture.enableCapture === false) continue;
-            const environment = environmentOf(config);
+        for (const resource of args.resources) {
+            const endpoint = endpointViewOf(resource);
+            const capture = endpoint?.capture;
+            if (!endpoint || !capture?.enabled) continue;
+            const environment = environmentOf(resource);
             const days = limit(args, environment, "captureRetentionDays");
-            const destination = s3Location(capture.destinationS3Uri);
-            const what = describe(config.type, config.name);
+            const destination = s3Location(capture.destination);
+            const what = endpoint.label;
             const bucket = destination && buckets.find((b) => b.props.bucket === destination.bucket);
             if (!destination || !bucket) {
                 report(
                     message(
                         RETENTION,
-                        `${what} captures to ${capture.destinationS3Uri ?? "nowhere declared"}, not a bucket of this stack, so nothing here ages the data out`,
+                        `${what} captures to ${capture.destination ?? "nowhere declared"}, not a bucket of this stack, so nothing here ages the data out`,
                         "capture into the data lake's capture bucket",
                     ),
-                    config.urn,
+                    resource.urn,
                 );
                 continue;
             }
@@ -309,10 +320,10 @@ export const captureDataExpires: PlatformRule = {
                 report(
                     message(
                         RETENTION,
-                        `${what} captures into ${capture.destinationS3Uri}, where no enabled lifecycle rule expires the captured objects`,
+                        `${what} captures into ${capture.destination}, where no enabled lifecycle rule expires the captured objects`,
                         "add a lifecycle rule with expiration.days over the capture prefix",
                     ),
-                    config.urn,
+                    resource.urn,
                 );
             else if (Math.min(...expiring.map((r) => r.expiration!.days!)) > days)
                 report(
@@ -321,7 +332,7 @@ export const captureDataExpires: PlatformRule = {
                         `${what} keeps captured traffic ${Math.min(...expiring.map((r) => r.expiration!.days!))} days, more than the ${days} allowed in ${environmentLabel(environment, "staging")}`,
                         "shorten the capture expiration (captureExpirationDays), or raise cost-capture-lifecycle for the stack",
                     ),
-                    config.urn,
+                    resource.urn,
                 );
         }
     },

@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import { ReportViolation, ResourceValidationArgs, validateResourceOfType } from "@pulumi/policy";
 import { hasInstanceStorage } from "../../infra/instance-storage";
 import { describe, environmentLabel, environmentOf, message, PlatformRule } from "../support";
+import { endpointValidations } from "./endpoints";
 
 /**
  * SageMaker rules: Security Hub's SageMaker.4/5/9/11/13/14/22/25 and Checkov's CKV_AWS_98/367-370, keyed
@@ -92,28 +93,37 @@ export const prodVariantsHaveSeveralInstances: PlatformRule = {
     enforcementLevel: "mandatory",
     remediationSteps: "Set models.<model>.endpoint.instanceCount (and autoscaling.minCapacity) to 2 or more in Pulumi.prod.yaml.",
     validateResource: [
-        validateResourceOfType(aws.sagemaker.EndpointConfiguration, (config, args, report) => {
+        ...endpointValidations((endpoint, args, report) => {
             const environment = environmentOf(args);
             if (environment === "staging") return;
-            for (const variant of config.productionVariants ?? []) {
-                const label = `${where(args)} variant ${variant.variantName ?? "(unnamed)"} in ${environmentLabel(environment, "prod")}`;
-                if (variant.serverlessConfig)
+            const inEnv = `in ${environmentLabel(environment, "prod")}`;
+            for (const variant of endpoint.variants) {
+                const label = `${endpoint.label} variant ${variant.name} ${inEnv}`;
+                if (variant.serverless)
                     report(
                         message(
                             SM4,
                             `${label} is serverless, which has no instance count to spread over zones`,
-                            "serve prod from instances: set instanceType and initialInstanceCount >= 2",
+                            `serve prod from instances: set instanceType and ${endpoint.countField} >= 2`,
                         ),
                     );
-                else if ((variant.initialInstanceCount ?? 0) < 2)
+                else if ((variant.instanceCount ?? 0) < 2)
                     report(
                         message(
                             SM4,
-                            `${label} starts ${variant.initialInstanceCount ?? 0} instance, so one failure takes the endpoint down`,
-                            "set initialInstanceCount >= 2 (models.<model>.endpoint.instanceCount in the stack file)",
+                            `${label} starts ${variant.instanceCount ?? 0} instance, so one failure takes the endpoint down`,
+                            `set ${endpoint.countField} >= 2 (models.<model>.endpoint.instanceCount in the stack file)`,
                         ),
                     );
             }
+            if (endpoint.scaling && endpoint.scaling.minCapacity < 2)
+                report(
+                    message(
+                        SM4,
+                        `${endpoint.label} lets autoscaling take it down to ${endpoint.scaling.minCapacity} instance ${inEnv}`,
+                        "set scaling.minCapacity >= 2 (models.<model>.endpoint.autoscaling.minCapacity)",
+                    ),
+                );
         }),
         validateResourceOfType(aws.appautoscaling.Target, (target, args, report) => {
             if (target.serviceNamespace !== "sagemaker" || target.scalableDimension !== "sagemaker:variant:DesiredInstanceCount") return;
@@ -134,10 +144,11 @@ export const prodVariantsHaveSeveralInstances: PlatformRule = {
 const SM5 = ["SageMaker.5", "CKV_AWS_370"];
 export const modelsHaveNetworkIsolation: PlatformRule = {
     name: "sagemaker-model-network-isolation",
-    description: "SageMaker models (and the models pipelines create) run with network isolation.",
+    description: "SageMaker models (those endpoint deployments and pipelines create included) run with network isolation.",
     controls: SM5,
     enforcementLevel: "mandatory",
-    remediationSteps: "Set enableNetworkIsolation: true on aws.sagemaker.Model, and EnableNetworkIsolation: true on pipeline Model steps.",
+    remediationSteps:
+        "Set enableNetworkIsolation: true on aws.sagemaker.Model, model.EnableNetworkIsolation on an EndpointDeployment, and EnableNetworkIsolation on pipeline Model steps.",
     validateResource: [
         validateResourceOfType(aws.sagemaker.Model, (model, args, report) => {
             if (model.enableNetworkIsolation !== true)
@@ -146,6 +157,16 @@ export const modelsHaveNetworkIsolation: PlatformRule = {
                         SM5,
                         `${where(args)} runs without network isolation, so its container can reach the internet`,
                         "set enableNetworkIsolation: true",
+                    ),
+                );
+        }),
+        ...endpointValidations((endpoint, _args, report) => {
+            if ("modelIsolation" in endpoint && endpoint.modelIsolation !== true)
+                report(
+                    message(
+                        SM5,
+                        `${endpoint.label} creates its model without network isolation, so the container can reach the internet`,
+                        "set model.EnableNetworkIsolation: true",
                     ),
                 );
         }),
@@ -170,19 +191,20 @@ export const endpointConfigsUseKms: PlatformRule = {
         "Endpoint configurations encrypt their instances' storage with a KMS key, except on instance types whose local NVMe storage SageMaker refuses a key for.",
     controls: CKV98,
     enforcementLevel: "mandatory",
-    remediationSteps: "Set kmsKeyArn on the aws.sagemaker.EndpointConfiguration (ModelEndpoint passes the data lake key).",
-    validateResource: validateResourceOfType(aws.sagemaker.EndpointConfiguration, (config, args, report) => {
-        const local = (config.productionVariants ?? []).filter((v) => localStorage(v.instanceType) === true).map((v) => v.instanceType);
+    remediationSteps:
+        "Set kmsKeyArn on the aws.sagemaker.EndpointConfiguration, or kmsKeyId on the EndpointDeployment (ModelEndpoint passes the data lake key).",
+    validateResource: endpointValidations((endpoint, _args, report) => {
+        const local = endpoint.variants.filter((v) => localStorage(v.instanceType) === true).map((v) => v.instanceType);
         if (local.length > 0) {
-            if (config.kmsKeyArn) report(refusedKey(CKV98, where(args), local.join(", "), "kmsKeyArn"));
+            if (endpoint.kmsKeyId) report(refusedKey(CKV98, endpoint.label, local.join(", "), endpoint.kmsField));
             return;
         }
-        if (!config.kmsKeyArn)
+        if (!endpoint.kmsKeyId)
             report(
                 message(
                     CKV98,
-                    `${where(args)} stores model and instance data without a customer-managed key`,
-                    "set kmsKeyArn to the data lake key",
+                    `${endpoint.label} stores model and instance data without a customer-managed key`,
+                    `set ${endpoint.kmsField} to the data lake key`,
                 ),
             );
     }),
@@ -194,15 +216,15 @@ export const dataCaptureUsesKms: PlatformRule = {
     description: "Endpoint data capture encrypts the captured requests and responses with a KMS key.",
     controls: CAPTURE_KMS,
     enforcementLevel: "mandatory",
-    remediationSteps: "Set dataCaptureConfig.kmsKeyId on the aws.sagemaker.EndpointConfiguration.",
-    validateResource: validateResourceOfType(aws.sagemaker.EndpointConfiguration, (config, args, report) => {
-        const capture = config.dataCaptureConfig;
-        if (capture && capture.enableCapture !== false && !capture.kmsKeyId)
+    remediationSteps: "Set the data capture's KMS key (dataCaptureConfig.kmsKeyId, or dataCapture.KmsKeyId on an EndpointDeployment).",
+    validateResource: endpointValidations((endpoint, _args, report) => {
+        const capture = endpoint.capture;
+        if (capture?.enabled && !capture.kmsKeyId)
             report(
                 message(
                     CAPTURE_KMS,
-                    `${where(args)} captures ${capture.initialSamplingPercentage}% of requests and responses (user images and predictions) without a KMS key`,
-                    "set dataCaptureConfig.kmsKeyId to the data lake key",
+                    `${endpoint.label} captures ${capture.percent}% of requests and responses (user images and predictions) without a KMS key`,
+                    `set ${capture.kmsField} to the data lake key`,
                 ),
             );
     }),

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { COST_LIMITS } from "../../policy/rules/cost";
 import { runPolicies } from "../../policy/offline";
-import { declared, Env, expectFail, expectPass } from "./support";
+import { declared, endpointDeployment, Env, expectFail, expectPass } from "./support";
 
 const KEY = "arn:aws:kms:us-east-1:123456789012:key/data-key";
 const T = {
@@ -125,6 +125,49 @@ describe("policy pack: cost rules, with limits per stack", function () {
             rule,
             [scaling("untagged", staging.endpointInstances + 1)],
             new RegExp(`more than the ${staging.endpointInstances} allowed`),
+        );
+    });
+
+    it("reads the platform's EndpointDeployment for the endpoint cost rules", async () => {
+        await expectPass("cost-no-gpu-endpoints-in-staging", [endpointDeployment("staging")]);
+        await expectFail(
+            "cost-no-gpu-endpoints-in-staging",
+            [endpointDeployment("staging", { instanceType: "ml.g5.xlarge", kmsKeyId: undefined })],
+            /EndpointDeployment .* serves variant AllTraffic on ml\.g5\.xlarge in staging/,
+        );
+        await expectPass("cost-endpoint-instance-caps", [endpointDeployment("staging"), endpointDeployment("prod")]);
+        await expectFail(
+            "cost-endpoint-instance-caps",
+            [endpointDeployment("staging", { instanceCount: 5, scaling: { minCapacity: 5, maxCapacity: 8 } })],
+            /starts 5 instances for variant AllTraffic, more than the 4 allowed in staging/,
+            /lets autoscaling take it to 8 instances, more than the 4 allowed in staging/,
+        );
+        await expectPass("cost-capture-sampling-caps", [endpointDeployment("staging"), endpointDeployment("prod")]);
+        await expectFail(
+            "cost-capture-sampling-caps",
+            [
+                endpointDeployment("prod", {
+                    dataCapture: { EnableCapture: true, InitialSamplingPercentage: 100, KmsKeyId: KEY, DestinationS3Uri: "s3://b/k" },
+                }),
+            ],
+            /captures 100% of requests, more than the 80% allowed in prod/,
+        );
+        const capture = (rules: unknown[]) => [
+            endpointDeployment("staging", {
+                dataCapture: {
+                    EnableCapture: true,
+                    InitialSamplingPercentage: 100,
+                    KmsKeyId: KEY,
+                    DestinationS3Uri: `s3://${CAPTURE_BUCKET}/m/capture/`,
+                },
+            }),
+            ...captureBucket(rules),
+        ];
+        await expectPass("cost-capture-lifecycle", capture([ageOut(365)]));
+        await expectFail(
+            "cost-capture-lifecycle",
+            capture([]),
+            /EndpointDeployment .* where no enabled lifecycle rule expires the captured objects/,
         );
     });
 

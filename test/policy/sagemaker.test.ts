@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { declared, expectFail, expectPass } from "./support";
+import { declared, endpointDeployment, expectFail, expectPass } from "./support";
 
 const KEY = "arn:aws:kms:us-east-1:123456789012:key/data-key";
 const T = {
@@ -185,6 +185,15 @@ describe("policy pack: SageMaker rules", function () {
                 /autoscaling take endpoint\/vision-mlops-prod-traffic-signs\/variant\/AllTraffic down to 1 instance.*minCapacity >= 2/,
             );
         });
+        it("reads the platform's EndpointDeployment the same way: instance count and autoscaling floor", async () => {
+            await expectPass(rule, [endpointDeployment("prod"), endpointDeployment("staging", { instanceCount: 1, scaling: undefined })]);
+            await expectFail(
+                rule,
+                [endpointDeployment("prod", { instanceCount: 1, scaling: { minCapacity: 1, maxCapacity: 4 } })],
+                /^\[SageMaker\.4\] EndpointDeployment "vision-mlops-prod-traffic-signs-endpoint" variant AllTraffic in prod starts 1 instance.*Fix: set instanceCount >= 2/,
+                /EndpointDeployment .* lets autoscaling take it down to 1 instance in prod.*scaling\.minCapacity >= 2/,
+            );
+        });
         it("reads an untagged resource as prod, and says so", async () => {
             await expectFail(
                 rule,
@@ -210,6 +219,18 @@ describe("policy pack: SageMaker rules", function () {
         it("passes isolated models, and pipelines whose Model steps are isolated", async () => {
             await expectPass(rule, [model(true), pipeline(modelStep(true))]);
         });
+        it("checks the model an EndpointDeployment creates", async () => {
+            await expectPass(rule, [endpointDeployment("staging")]);
+            await expectFail(
+                rule,
+                [
+                    endpointDeployment("staging", {
+                        model: { ExecutionRoleArn: "r", PrimaryContainer: { Image: "i" }, EnableNetworkIsolation: false },
+                    }),
+                ],
+                /^\[SageMaker\.5, CKV_AWS_370\] EndpointDeployment "vision-mlops-staging-traffic-signs-endpoint" creates its model without network isolation.*Fix: set model\.EnableNetworkIsolation: true/,
+            );
+        });
         it("fails a model without isolation (unset counts as off), and a Model step without it", async () => {
             await expectFail(
                 rule,
@@ -231,6 +252,22 @@ describe("policy pack: SageMaker rules", function () {
             await expectPass(rule, [endpointConfig("prod")]);
             await expectPass(rule, [endpointConfig("prod", { instanceType: "ml.g4dn.xlarge" }, { kmsKeyArn: undefined })]);
         });
+        it("checks an EndpointDeployment's kmsKeyId the same way", async () => {
+            await expectPass(rule, [
+                endpointDeployment("prod"),
+                endpointDeployment("staging", { instanceType: "ml.g4dn.xlarge", kmsKeyId: undefined }),
+            ]);
+            await expectFail(
+                rule,
+                [endpointDeployment("prod", { kmsKeyId: undefined })],
+                /EndpointDeployment .* without a customer-managed key\. Fix: set kmsKeyId/,
+            );
+            await expectFail(
+                rule,
+                [endpointDeployment("prod", { instanceType: "ml.g5.xlarge" })],
+                /asks for a KMS key on ml\.g5\.xlarge.*leave kmsKeyId out/,
+            );
+        });
         it("fails a config without a key, and a key on an instance type SageMaker refuses it for", async () => {
             await expectFail(
                 rule,
@@ -250,6 +287,16 @@ describe("policy pack: SageMaker rules", function () {
         it("passes capture with a key, and a config that captures nothing", async () => {
             await expectPass(rule, [endpointConfig("staging")]);
             await expectPass(rule, [endpointConfig("staging", {}, { dataCaptureConfig: undefined })]);
+        });
+        it("checks an EndpointDeployment's dataCapture the same way", async () => {
+            await expectPass(rule, [endpointDeployment("staging")]);
+            const deployment = endpointDeployment("staging");
+            delete deployment.inputs.dataCapture.KmsKeyId;
+            await expectFail(
+                rule,
+                [deployment],
+                /EndpointDeployment .* captures 100% of requests and responses .* without a KMS key\. Fix: set dataCapture\.KmsKeyId/,
+            );
         });
         it("fails capture without a key", async () => {
             const config = endpointConfig("staging");

@@ -153,6 +153,20 @@ describe("policy pack over both stacks' planned resources", function () {
             for (const v of failing) expect(v.message).to.match(control);
         };
 
+        it("capture without KMS: CKV_AWS_98", async () => {
+            const broken = changed(
+                staging.policyInputs,
+                "vision-mlops-staging-traffic-signs-endpoint",
+                (i) => delete i.dataCapture.KmsKeyId,
+            );
+            await failsWith(
+                broken,
+                "staging",
+                "sagemaker-data-capture-kms",
+                /^\[CKV_AWS_98, S3\.17\] EndpointDeployment "vision-mlops-staging-traffic-signs-endpoint" captures 100%/,
+            );
+        });
+
         it("a bucket without logging: S3.9", async () => {
             const broken = staging.policyInputs.filter((r) => r.name !== "vision-mlops-staging-lake-raw-logging");
             await failsWith(
@@ -175,6 +189,37 @@ describe("policy pack over both stacks' planned resources", function () {
                 "iam-no-wildcard-write",
                 /^\[no \* resource on write actions\] iam RolePolicy "vision-mlops-staging-traffic-signs-role-policy" allows s3:PutObject on \*/,
             );
+        });
+
+        it("a one-instance prod endpoint, or one autoscaling takes down to one: SageMaker.4", async () => {
+            const broken = changed(prod.policyInputs, "vision-mlops-prod-traffic-signs-endpoint", (i) => (i.instanceCount = 1));
+            await failsWith(
+                broken,
+                "prod",
+                "sagemaker-prod-variants-several-instances",
+                /^\[SageMaker\.4\] .*variant AllTraffic in prod starts 1 instance/,
+            );
+            const scaledIn = changed(prod.policyInputs, "vision-mlops-prod-traffic-signs-endpoint", (i) => (i.scaling.minCapacity = 1));
+            await failsWith(
+                scaledIn,
+                "prod",
+                "sagemaker-prod-variants-several-instances",
+                /lets autoscaling take it down to 1 instance in prod/,
+            );
+        });
+
+        it("a GPU endpoint in staging: the staging cost rule", async () => {
+            const broken = changed(
+                staging.policyInputs,
+                "vision-mlops-staging-traffic-signs-endpoint",
+                (i) => (i.instanceType = "ml.g4dn.xlarge"),
+            );
+            const failing = mandatoryViolations(await rerun(broken, "staging"));
+            // A local-NVMe type also refuses the config's KMS key, which CKV_AWS_98 reports.
+            expect(summary(failing).sort()).to.deep.equal([
+                "cost-no-gpu-endpoints-in-staging vision-mlops-staging-traffic-signs-endpoint",
+                "sagemaker-endpoint-config-kms vision-mlops-staging-traffic-signs-endpoint",
+            ]);
         });
     });
 });

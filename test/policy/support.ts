@@ -70,3 +70,51 @@ export async function expectFail(policy: string, resources: DeclaredForPolicy[],
 
 /** A JSON policy document of the given statements. */
 export const doc = (...Statement: unknown[]) => JSON.stringify({ Version: "2012-10-17", Statement });
+
+/**
+ * An EndpointDeployment (the platform's dynamic endpoint resource) as ModelEndpoint declares it: its inputs
+ * are an EndpointSpec (infra/endpoint-update.ts), its environment in its own tags.
+ */
+export function endpointDeployment(env: "staging" | "prod", spec: Record<string, unknown> = {}): DeclaredForPolicy {
+    const name = `vision-mlops-${env}-traffic-signs-endpoint`;
+    const key = "arn:aws:kms:us-east-1:123456789012:key/data-key";
+    return {
+        type: "pulumi-nodejs:dynamic:Resource",
+        name,
+        id: `${name}-id`,
+        inputs: {
+            __provider: "<serialized dynamic provider>",
+            region: "us-east-1",
+            endpointName: `vision-mlops-${env}-traffic-signs`,
+            variantName: "AllTraffic",
+            modelPackageArn: "arn:aws:sagemaker:us-east-1:123456789012:model-package/vision-mlops-staging-traffic-signs/1",
+            modelName: `vision-mlops-${env}-traffic-signs-1a2b3c4d`,
+            model: {
+                ExecutionRoleArn: "arn:aws:iam::123456789012:role/endpoint",
+                PrimaryContainer: { ModelPackageName: "arn:x" },
+                EnableNetworkIsolation: true,
+            },
+            endpointConfigName: `vision-mlops-${env}-traffic-signs-5e6f7a8b`,
+            instanceType: "ml.m5.large",
+            instanceCount: 2,
+            kmsKeyId: key,
+            dataCapture: {
+                EnableCapture: true,
+                InitialSamplingPercentage: env === "prod" ? 80 : 100,
+                DestinationS3Uri: `s3://vision-mlops-staging-capture-123456789012-us-east-1/traffic-signs/capture/`,
+                KmsKeyId: key,
+                CaptureOptions: [{ CaptureMode: "Input" }, { CaptureMode: "Output" }],
+            },
+            scaling: {
+                minCapacity: 2,
+                maxCapacity: 4,
+                targetInvocationsPerInstance: 100,
+                scaleInCooldownSeconds: 300,
+                scaleOutCooldownSeconds: 60,
+            },
+            retainedEndpointConfigs: 3,
+            tags: { project: "vision-mlops", environment: env, model: "traffic-signs" },
+            ...spec,
+        },
+    };
+}

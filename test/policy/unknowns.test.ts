@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { PolicyResource, StackValidationPolicy, unknownCheckingProxy } from "@pulumi/policy";
 import { denyInsecureTransport, denyUploadsNotEncryptedWith } from "../../components/data-lake";
 import { platformPolicies } from "../../policy/pack";
-import { declared, doc, runPack } from "./support";
+import { declared, doc, endpointDeployment, runPack } from "./support";
 
 /**
  * In a preview, values that depend on resources not created yet are unknown. The engine sends them as a
@@ -47,6 +47,29 @@ describe("policy pack: values unknown until the update", function () {
         expect(report.violations.map((v) => [v.policy, v.enforcementLevel])).to.deep.equal([
             ["sagemaker-model-network-isolation", "mandatory"],
         ]);
+    });
+
+    it("still checks an EndpointDeployment's fleet in a first preview, where its model, config and key are unknown", async () => {
+        const deployment = endpointDeployment("prod", {
+            instanceCount: 1,
+            model: UNKNOWN,
+            modelName: UNKNOWN,
+            endpointConfigName: UNKNOWN,
+            kmsKeyId: UNKNOWN,
+            dataCapture: UNKNOWN,
+        });
+        const report = await runPack([deployment]);
+        const byPolicy = (p: string) =>
+            report.violations.filter((v) => v.policy === p).map((v) => [v.enforcementLevel, Boolean(v.cannotRun)]);
+        expect(byPolicy("sagemaker-prod-variants-several-instances")).to.deep.equal([["mandatory", false]]);
+        expect(byPolicy("cost-endpoint-instance-caps")).to.deep.equal([]);
+        for (const p of [
+            "sagemaker-model-network-isolation",
+            "sagemaker-endpoint-config-kms",
+            "sagemaker-data-capture-kms",
+            "cost-capture-sampling-caps",
+        ])
+            expect(byPolicy(p), p).to.deep.equal([["advisory", true]]);
     });
 
     it("cannot check a pipeline whose definition is unknown (it embeds role and bucket ARNs), and says so", async () => {
