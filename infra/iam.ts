@@ -133,6 +133,14 @@ export function s3BucketArn(bucketName: string, partition = DEFAULT_PARTITION): 
     return `arn:${partition}:s3:::${bucketName}`;
 }
 
+/** `arn:<partition>:iam::<account>:role/<name>`: a role's ARN from its name, e.g. for a role that passes itself to its jobs. */
+export function iamRoleArn(accountId: string, roleName: string, partition = DEFAULT_PARTITION): string {
+    if (!/^\d{12}$/.test(accountId)) throw new Error(`account ${JSON.stringify(accountId)} must be a 12-digit AWS account id`);
+    if (!/^[\w+=,.@-]{1,64}$/.test(roleName))
+        throw new Error(`role name ${JSON.stringify(roleName)} must be 1-64 letters, digits and + = , . @ _ - (IAM's rule)`);
+    return `arn:${partition}:iam::${accountId}:role/${roleName}`;
+}
+
 /** `arn:<partition>:events:<region>:<account>:rule/<name>`: an EventBridge rule on the default bus. */
 export function eventRuleArn(region: string, accountId: string, ruleName: string, partition = DEFAULT_PARTITION): string {
     return `arn:${partition}:events:${region}:${accountId}:rule/${ruleName}`;
