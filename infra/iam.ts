@@ -306,6 +306,59 @@ export function putMetricDataStatement(namespaces: readonly string[], sid = "Put
     };
 }
 
+/**
+ * X-Ray segments from a traced Lambda function or state machine. X-Ray's write actions take no resource but
+ * `*` and have no condition key to scope them (Service Authorization Reference), so they are listed in
+ * `ACCEPT_ONLY_WILDCARD`.
+ */
+export function xrayWriteStatement(sid = "XRayTraces"): Statement {
+    return {
+        Sid: sid,
+        Effect: "Allow",
+        Action: ["xray:PutTraceSegments", "xray:PutTelemetryRecords", "xray:GetSamplingRules", "xray:GetSamplingTargets"],
+        Resource: ["*"],
+    };
+}
+
+/**
+ * What a state machine needs to deliver its execution logs to CloudWatch Logs ("vended" logs): the log-delivery
+ * actions, which accept only `*` (the Step Functions developer guide's logging policy); the log group itself is
+ * named in the state machine's logging configuration.
+ */
+export function logDeliveryStatement(sid = "LogDelivery"): Statement {
+    return { Sid: sid, Effect: "Allow", Action: [...LOG_DELIVERY_ACTIONS], Resource: ["*"] };
+}
+
+const LOG_DELIVERY_ACTIONS = [
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+] as const;
+
+/** Write events to the named log groups (a Lambda function's own group), never create others. */
+export function logWriteStatement(logGroupArns: readonly string[], sid = "Logs"): Statement {
+    if (logGroupArns.length === 0) throw new Error("logWriteStatement needs at least one log group ARN");
+    for (const arn of logGroupArns)
+        if (!/^arn:[a-z-]+:logs:[a-z0-9-]+:\d{12}:log-group:[^*]+$/.test(arn))
+            throw new Error(`${JSON.stringify(arn)} is not a log group ARN (arn:aws:logs:<region>:<account>:log-group:<name>)`);
+    return {
+        Sid: sid,
+        Effect: "Allow",
+        Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+        Resource: logGroupArns.map((arn) => `${arn}:log-stream:*`),
+    };
+}
+
+/** `arn:<partition>:logs:<region>:<account>:log-group:<name>`. */
+export function logGroupArn(region: string, accountId: string, name: string, partition = DEFAULT_PARTITION): string {
+    return `arn:${partition}:logs:${region}:${accountId}:log-group:${name}`;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // SageMaker, PassRole
 
@@ -350,6 +403,15 @@ const SCOPED_BY_CONDITION: Readonly<Record<string, string>> = {
     "cloudwatch:PutMetricData": "cloudwatch:namespace",
 };
 
+/** Write actions that accept no resource but `*` and have no condition key to scope them by. */
+const ACCEPT_ONLY_WILDCARD: ReadonlySet<string> = new Set([
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "xray:GetSamplingRules",
+    "xray:GetSamplingTargets",
+    ...LOG_DELIVERY_ACTIONS,
+]);
+
 export function isReadAction(action: string): boolean {
     const [, verb] = action.split(":");
     if (!verb || verb.includes("*")) return false;
@@ -375,7 +437,7 @@ export function writeActionsWithWildcardResource(doc: PolicyDocument): Statement
         if (s.Effect !== "Allow" || s.Principal) return false;
         if (!(s.Resource ?? []).some(isWildcardResource)) return false;
         return s.Action.some((a) => {
-            if (isReadAction(a)) return false;
+            if (isReadAction(a) || ACCEPT_ONLY_WILDCARD.has(a)) return false;
             const key = SCOPED_BY_CONDITION[a];
             return !(key && hasConditionKey(s, key));
         });
