@@ -92,7 +92,23 @@ export const prefixes = {
     artifactsModel: (model: string) => `${model}/`,
     captureModel: (model: string) => `${model}/capture/`,
     monitoringModel: (model: string) => `${model}/monitoring/`,
+    /**
+     * The review queue of one model, in the raw bucket (infra/review-contract.ts has the objects' formats):
+     * `pending/` images waiting for a person, `tasks/` the Label Studio tasks for them (its source storage),
+     * `annotations/` what Label Studio's target storage exports, `waiting/` the task token of each waiting
+     * execution, `reviewed/<class>/` images a person labelled (not yet in a training batch), `batches/` which
+     * reviewed images went into which ingest batch, `closed/` items that ended without a label, and
+     * `corrections/` the entry for a person's correction from the prediction page.
+     */
     reviewModel: (model: string) => `${model}/review/`,
+    reviewPending: (model: string) => `${model}/review/pending/`,
+    reviewTasks: (model: string) => `${model}/review/tasks/`,
+    reviewAnnotations: (model: string) => `${model}/review/annotations/`,
+    reviewWaiting: (model: string) => `${model}/review/waiting/`,
+    reviewed: (model: string) => `${model}/review/reviewed/`,
+    reviewBatches: (model: string) => `${model}/review/batches/`,
+    reviewClosed: (model: string) => `${model}/review/closed/`,
+    reviewCorrections: (model: string) => `${model}/review/corrections/`,
 } as const;
 
 /** The manifest file name the trigger matches; images never end this way. */
