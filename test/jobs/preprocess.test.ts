@@ -6,6 +6,7 @@ import sharp from "sharp";
 import { JobModelConfig } from "../../infra/job-contract";
 import { JobError } from "../../jobs/lib/errors";
 import { droppedSummary, PreprocessOutputs, runPreprocess } from "../../jobs/preprocess";
+import { DEFAULT_LAYOUTS, SplitLayout } from "../../jobs/preprocess/outputs";
 import { noiseImage, tempDir, writeAt } from "./support/images";
 import { readImageRecords, readIndex, readList } from "./support/mxnet-recordio";
 
@@ -198,6 +199,40 @@ describe("preprocess job (real images)", function () {
         const err = await runPreprocess({ input, outputs: outputsIn(out), config }).catch((e) => e);
         expect(err).to.be.instanceOf(JobError);
         expect(err.message).to.match(/would overwrite existing output: .*train\.rec/);
+    });
+
+    it("writes the training splits through another layout when given one, with the same images and labels as RecordIO", async () => {
+        const written: Record<string, Array<{ file: string; classIndex: number; jpeg: Buffer }>> = {};
+        const layout: SplitLayout = {
+            files: (folder, split) => [join(folder, `${split}.folders`)],
+            open: async (_folder, split) => {
+                const images: Array<{ file: string; classIndex: number; jpeg: Buffer }> = [];
+                return {
+                    write: async (image, jpeg) => void images.push({ file: image.file, classIndex: image.classIndex, jpeg }),
+                    commit: async () => void (written[split] = images),
+                    abort: async () => undefined,
+                };
+            },
+        };
+        const other = tempDir("preprocess-layout");
+        await runPreprocess({ input, outputs: outputsIn(other), config, layouts: { ...DEFAULT_LAYOUTS, training: layout } });
+        expect(Object.keys(written).sort()).to.deep.equal(["train", "validation"]);
+        for (const split of ["train", "validation"] as const) {
+            const records = readImageRecords(join(out, split, `${split}.rec`));
+            expect(written[split].map((w) => w.jpeg)).to.deep.equal(records.map((r) => r.image));
+            expect(written[split].map((w) => w.classIndex)).to.deep.equal(records.map((r) => r.label));
+            expect(existsSync(join(other, split, `${split}.rec`))).to.equal(false);
+        }
+        expect(readFileSync(join(other, "test", "labels.jsonl"), "utf8")).to.equal(readFileSync(join(out, "test", "labels.jsonl"), "utf8"));
+        const taken = tempDir("preprocess-layout-taken");
+        writeAt(taken, "train/train.folders", "earlier run");
+        const refused = await runPreprocess({
+            input,
+            outputs: outputsIn(taken),
+            config,
+            layouts: { ...DEFAULT_LAYOUTS, training: layout },
+        }).catch((e) => e);
+        expect(refused.message).to.match(/would overwrite existing output: .*train\.folders/);
     });
 
     it("stops before any work on a label that is not a class, naming label and file", async () => {

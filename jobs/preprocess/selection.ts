@@ -1,0 +1,114 @@
+import { createHash } from "crypto";
+import { readFile } from "fs/promises";
+import { join } from "path";
+import { JobModelConfig } from "../../infra/job-contract";
+import { PropertyAccumulator } from "../lib/baseline";
+import { unreadable } from "../lib/fs-walk";
+import { contentTypeOf, ImageDecodeError, ImageProperties, imageProperties } from "../lib/image-properties";
+import { mapOrdered } from "../lib/pool";
+import { Candidate } from "./inventory";
+import { KeptImage, PreprocessReport } from "./outputs";
+import { ImageTreatment, JPEG_MAX_SIDE, planTrainingImage } from "./training-image";
+
+/** Phase 2's answer: the images kept per class, what was left out and why, and the statistics of the kept ones. */
+export interface Selection {
+    /** Kept images by class name, in input order. */
+    readonly byClass: Map<string, KeptImage[]>;
+    readonly dropped: Array<{ file: string; reason: string }>;
+    readonly duplicates: Array<{ file: string; duplicate_of: string }>;
+    readonly labelConflicts: PreprocessReport["label_conflicts"]["images"];
+    readonly treatment: Record<ImageTreatment, number>;
+    /** Image properties of the kept images (the dataset baseline's), streamed into fixed bins. */
+    readonly properties: PropertyAccumulator;
+    readonly contentTypes: Record<string, number>;
+}
+
+/** One candidate after decoding: its hash and properties, or why it cannot be used. */
+type Measured = { c: Candidate; error: string } | { c: Candidate; sha256: string; props: ImageProperties };
+
+/**
+ * Phase 2: decode, measure and hash every candidate (at most `concurrency` at once, results in input order),
+ * then keep one copy of each content. Corrupt, unreadable and too-small images are dropped with their reason;
+ * the same content under two classes is a label conflict, and no copy of it is kept.
+ */
+export async function selectImages(
+    input: string,
+    candidates: readonly Candidate[],
+    config: JobModelConfig,
+    concurrency: number,
+): Promise<Selection> {
+    const dropped: Selection["dropped"] = [];
+    const measured = mapOrdered(candidates, concurrency, (c) => measureCandidate(input, c));
+    // Every copy of a content is looked at before any is kept: the same image under two classes is a label
+    // conflict, and no copy of it may reach a split.
+    const byHash = new Map<string, { readonly first: Candidate; props?: ImageProperties; readonly copies: Candidate[] }>();
+    for await (const m of measured) {
+        if ("error" in m) {
+            dropped.push({ file: m.c.file, reason: m.error });
+            continue;
+        }
+        const tooSmall = sizeProblem(m.props.width, m.props.height, config);
+        if (tooSmall) {
+            dropped.push({ file: m.c.file, reason: tooSmall });
+            continue;
+        }
+        const seen = byHash.get(m.sha256);
+        if (seen) seen.copies.push(m.c);
+        else byHash.set(m.sha256, { first: m.c, props: m.props, copies: [] });
+    }
+
+    const classIndex = new Map(config.classes.map((c, i) => [c, i]));
+    const byClass = new Map<string, KeptImage[]>(config.classes.map((c) => [c, []]));
+    const duplicates: Selection["duplicates"] = [];
+    const labelConflicts: Selection["labelConflicts"] = [];
+    const properties = new PropertyAccumulator();
+    const contentTypes: Record<string, number> = {};
+    const treatment: Record<ImageTreatment, number> = { "as-is": 0, resized: 0, upscaled: 0, "re-encoded": 0 };
+    for (const [sha256, { first, props, copies }] of byHash) {
+        if (copies.some((c) => c.label !== first.label)) {
+            const files = [first, ...copies].map((c) => ({ file: c.file, class: c.label }));
+            labelConflicts.push({ sha256, files: files.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0)) });
+            continue;
+        }
+        for (const c of copies) duplicates.push({ file: c.file, duplicate_of: first.file });
+        const plan = planTrainingImage(props!.format, props!.width, props!.height, config.imageShape);
+        treatment[plan.treatment]++;
+        byClass.get(first.label)!.push({ file: first.file, classIndex: classIndex.get(first.label)!, sha256, plan });
+        properties.add(props!);
+        const type = contentTypeOf(props!.format);
+        contentTypes[type] = (contentTypes[type] ?? 0) + 1;
+    }
+    return { byClass, dropped, duplicates, labelConflicts, treatment, properties, contentTypes };
+}
+
+async function measureCandidate(input: string, c: Candidate): Promise<Measured> {
+    let bytes: Buffer;
+    try {
+        bytes = await readFile(join(input, c.file));
+    } catch (e) {
+        return { c, error: unreadable(e as NodeJS.ErrnoException, join(input, c.file), "file") };
+    }
+    try {
+        const sha256 = createHash("sha256").update(bytes).digest("hex");
+        return { c, sha256, props: await imageProperties(bytes) };
+    } catch (e) {
+        if (e instanceof ImageDecodeError) return { c, error: e.message };
+        throw e;
+    }
+}
+
+/**
+ * Why an image cannot go into the dataset at its size, or undefined: its shorter side is below the model's
+ * `minImageSide`, or enlarging it to the image shape would pass the largest side a JPEG can have.
+ */
+function sizeProblem(width: number, height: number, config: JobModelConfig): string | undefined {
+    if (config.minImageSide !== undefined && Math.min(width, height) < config.minImageSide)
+        return `smaller than training.minImageSide (${config.minImageSide} px): ${width}x${height}`;
+    const plan = planTrainingImage("jpeg", width, height, config.imageShape);
+    if (Math.max(plan.width, plan.height) > JPEG_MAX_SIDE)
+        return (
+            `too narrow to fit the image shape: ${width}x${height} would become ${plan.width}x${plan.height}, ` +
+            `past JPEG's ${JPEG_MAX_SIDE}-pixel limit; crop it to a less extreme aspect`
+        );
+    return undefined;
+}
