@@ -20,6 +20,11 @@ export interface ServiceRoleArgs {
     readonly policy: pulumi.Input<PolicyDocument>;
     /** Longest session, in seconds. Defaults to IAM's default (3600). */
     readonly maxSessionDuration?: number;
+    /**
+     * Logical name of the inline policy. Defaults to `<name>-policy`; a role declared before ServiceRole keeps
+     * its policy's old name here, so a deployed stack adopts the policy instead of replacing it.
+     */
+    readonly policyResourceName?: string;
 }
 
 /**
@@ -28,7 +33,7 @@ export interface ServiceRoleArgs {
  * service is bound to the stack's account and resources (the confused deputy), and one inline policy, so
  * the role holds no managed policy and exactly what its document says.
  *
- * Children are named `<name>` (the role) and `<name>-policy`. Give resources that run with the role
+ * Children are named `<name>` (the role) and `<name>-policy` (or `policyResourceName`). Give resources that run with the role
  * `arn`, not `role.arn`: it resolves once the policy is attached, so SageMaker never checks a role that
  * cannot yet read what it needs.
  */
@@ -53,7 +58,7 @@ export class ServiceRole extends pulumi.ComponentResource {
             child,
         );
         this.policy = new aws.iam.RolePolicy(
-            `${name}-policy`,
+            args.policyResourceName ?? `${name}-policy`,
             { role: this.role.id, policy: pulumi.output(args.policy).apply((doc) => JSON.stringify(doc)) },
             child,
         );

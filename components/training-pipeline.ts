@@ -1,8 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Environment, ModelConfig } from "../infra/config";
-import { assumeRolePolicy } from "../infra/iam";
-import { fitName, iamName, modelPackageGroupName, pipelineName, PROJECT } from "../infra/naming";
+import { eventRuleArn, iamRoleArn, sagemakerArn, ServiceTrust } from "../infra/iam";
+import { Environment, fitName, iamName, modelPackageGroupName, pipelineName, PROJECT } from "../infra/naming";
 import {
     ALGORITHM_IMAGE,
     imageClassificationPipeline,
@@ -10,22 +9,27 @@ import {
     latestDatasetKey,
     modelConfigObject,
 } from "../infra/pipeline/image-classification";
-import { pipelineStarterPolicy, trainingRolePolicy } from "../infra/pipeline/training-role";
+import { TrainingModelSettings } from "../infra/pipeline/training-model";
+import { PIPELINE_GENERATED, pipelineStarterPolicy, trainingRolePolicy } from "../infra/pipeline/training-role";
 import {
     batchManifestEventPattern,
     batchManifestPipelineParameters,
     checkedParameters,
     failedExecutionEventPattern,
 } from "../infra/pipeline/trigger";
-import { dataProtection } from "../infra/resource-options";
+import { ServiceRole } from "./service-role";
 
 export interface TrainingPipelineArgs {
     /** Environment name; part of every physical name. */
     readonly environment: Environment;
-    /** Model name from the stack config. */
+    /** Model name (lowercase letters, digits and hyphens, up to 48 characters); part of every physical name. */
     readonly model: string;
-    /** The model's settings (classes, image shape, training, quality threshold, endpoint type). */
-    readonly config: ModelConfig;
+    /** What the pipeline trains, judges and registers: classes, image shape, training settings, the quality gate. */
+    readonly settings: TrainingModelSettings;
+    /** EventBridge schedule expression (`rate(7 days)`, `cron(...)`) that retrains on the newest dataset. None by default. */
+    readonly retrainSchedule?: string;
+    /** Protect and retain the model package group, which holds every version's evaluation evidence. Defaults to false. */
+    readonly protectRegistry?: boolean;
     /** Data lake bucket names (not ARNs). The raw bucket must send EventBridge notifications. */
     readonly buckets: {
         readonly raw: pulumi.Input<string>;
@@ -51,8 +55,8 @@ export interface TrainingPipelineArgs {
 
 /**
  * One model's training pipeline: its execution role, `model.json` for the jobs, the model package group,
- * the SageMaker pipeline, the EventBridge rule that starts it when a batch manifest lands, and (when the
- * model sets `training.retrainSchedule`) a schedule that retrains on the newest manifest.
+ * the SageMaker pipeline, the EventBridge rule that starts it when a batch manifest lands, and (with
+ * `retrainSchedule`) a schedule that retrains on the newest manifest.
  */
 export class TrainingPipeline extends pulumi.ComponentResource {
     public readonly role: aws.iam.Role;
@@ -70,52 +74,60 @@ export class TrainingPipeline extends pulumi.ComponentResource {
     constructor(name: string, args: TrainingPipelineArgs, opts?: pulumi.ComponentResourceOptions) {
         super("vision-mlops:training:TrainingPipeline", name, {}, opts);
         const child = { parent: this };
-        const { environment: env, model, config } = args;
+        const { environment: env, model, settings: config } = args;
+        const partition = args.partition;
 
         const algorithm = aws.sagemaker.getPrebuiltEcrImageOutput({ ...ALGORITHM_IMAGE, region: args.region }, child);
+        const physicalName = pipelineName(env, model, "training");
+        const triggerName = fitName([PROJECT, env, model, "batch-manifest"], 64);
+        const scheduleName = fitName([PROJECT, env, model, "retrain"], 64);
 
-        this.role = new aws.iam.Role(
+        // The role is the pipeline's and its jobs': SageMaker assumes it for the pipeline and for the jobs and
+        // models the pipeline creates, all named pipelines-*.
+        const roleName = iamName(env, model, "training");
+        const roleInputs = pulumi.all({
+            accountId: args.accountId,
+            raw: args.buckets.raw,
+            curated: args.buckets.curated,
+            artifacts: args.buckets.artifacts,
+            kmsKeyArn: args.kmsKeyArn,
+            jobsRepositoryArn: args.jobsRepositoryArn,
+        });
+        const execution = new ServiceRole(
             `${name}-role`,
             {
-                name: iamName(env, model, "training"),
+                roleName,
                 description: `SageMaker training pipeline and jobs of ${model}`,
-                assumeRolePolicy: JSON.stringify(assumeRolePolicy("sagemaker.amazonaws.com")),
                 maxSessionDuration: 3600,
+                trust: roleInputs.apply(({ accountId }): ServiceTrust[] => [
+                    {
+                        service: "sagemaker.amazonaws.com",
+                        sourceAccount: accountId,
+                        sourceArns: [
+                            sagemakerArn(args.region, accountId, "pipeline", physicalName, partition),
+                            ...["processing-job", "training-job", "transform-job", "model"].map((type) =>
+                                sagemakerArn(args.region, accountId, type, PIPELINE_GENERATED, partition),
+                            ),
+                        ],
+                    },
+                ]),
+                policy: roleInputs.apply(({ accountId, raw, curated, artifacts, kmsKeyArn, jobsRepositoryArn }) =>
+                    trainingRolePolicy({
+                        environment: env,
+                        model,
+                        region: args.region,
+                        accountId,
+                        partition,
+                        buckets: { raw, curated, artifacts },
+                        kmsKeyArn,
+                        jobsRepositoryArn,
+                        roleArn: iamRoleArn(accountId, roleName, partition),
+                    }),
+                ),
             },
             child,
         );
-        const rolePolicy = new aws.iam.RolePolicy(
-            `${name}-role-policy`,
-            {
-                role: this.role.id,
-                policy: pulumi
-                    .all([
-                        args.buckets.raw,
-                        args.buckets.curated,
-                        args.buckets.artifacts,
-                        args.kmsKeyArn,
-                        args.jobsRepositoryArn,
-                        args.accountId,
-                        this.role.arn,
-                    ])
-                    .apply(([raw, curated, artifacts, kmsKeyArn, jobsRepositoryArn, accountId, roleArn]) =>
-                        JSON.stringify(
-                            trainingRolePolicy({
-                                environment: env,
-                                model,
-                                region: args.region,
-                                accountId,
-                                partition: args.partition,
-                                buckets: { raw, curated, artifacts },
-                                kmsKeyArn,
-                                jobsRepositoryArn,
-                                roleArn,
-                            }),
-                        ),
-                    ),
-            },
-            child,
-        );
+        this.role = execution.role;
 
         // Named by its content, so changed settings are a new object the new definition names; the old one is
         // kept for executions (and cached steps) of the definition that named it.
@@ -140,20 +152,20 @@ export class TrainingPipeline extends pulumi.ComponentResource {
                 modelPackageGroupName: modelPackageGroupName(env, model),
                 modelPackageGroupDescription: config.description ?? `${model} image classifier`,
             },
-            { ...child, ...dataProtection(env) },
+            { ...child, protect: args.protectRegistry ?? false, retainOnDelete: args.protectRegistry ?? false },
         );
 
         this.definition = pulumi
-            .all([
-                this.role.arn,
-                args.buckets.raw,
-                args.buckets.curated,
-                args.buckets.artifacts,
-                args.kmsKeyArn,
-                args.jobsImageUri,
-                algorithm.registryPath,
-            ])
-            .apply(([roleArn, raw, curated, artifacts, kmsKeyArn, jobsImageUri, algorithmImageUri]) =>
+            .all({
+                roleArn: execution.arn,
+                raw: args.buckets.raw,
+                curated: args.buckets.curated,
+                artifacts: args.buckets.artifacts,
+                kmsKeyArn: args.kmsKeyArn,
+                jobsImageUri: args.jobsImageUri,
+                algorithmImageUri: algorithm.registryPath,
+            })
+            .apply(({ roleArn, raw, curated, artifacts, kmsKeyArn, jobsImageUri, algorithmImageUri }) =>
                 JSON.stringify(
                     imageClassificationPipeline({
                         environment: env,
@@ -173,34 +185,35 @@ export class TrainingPipeline extends pulumi.ComponentResource {
         const steps = args.maxParallelExecutionSteps ?? 1;
         if (!Number.isInteger(steps) || steps < 1)
             throw new Error(`TrainingPipeline ${name}: maxParallelExecutionSteps must be a whole number >= 1, got ${steps}`);
-        const physicalName = pipelineName(env, model, "training");
         this.pipeline = new aws.sagemaker.Pipeline(
             `${name}-pipeline`,
             {
                 pipelineName: physicalName,
                 pipelineDisplayName: physicalName,
                 pipelineDescription: `Preprocess, train, evaluate and register ${model} when a batch manifest arrives`,
-                roleArn: this.role.arn,
+                roleArn: execution.arn,
                 pipelineDefinition: this.definition,
                 parallelismConfiguration: { maxParallelExecutionSteps: steps },
             },
-            { ...child, dependsOn: [rolePolicy, modelConfig, this.modelPackageGroup] },
+            { ...child, dependsOn: [modelConfig, this.modelPackageGroup] },
         );
 
-        const starter = new aws.iam.Role(
+        const starter = new ServiceRole(
             `${name}-starter-role`,
             {
-                name: iamName(env, model, "training-starter"),
+                roleName: iamName(env, model, "training-starter"),
                 description: `EventBridge starts the training pipeline of ${model}`,
-                assumeRolePolicy: JSON.stringify(assumeRolePolicy("events.amazonaws.com")),
-            },
-            child,
-        );
-        new aws.iam.RolePolicy(
-            `${name}-starter-policy`,
-            {
-                role: starter.id,
-                policy: this.pipeline.arn.apply((arn) => JSON.stringify(pipelineStarterPolicy(arn))),
+                trust: pulumi.output(args.accountId).apply((accountId): ServiceTrust[] => [
+                    {
+                        service: "events.amazonaws.com",
+                        sourceAccount: accountId,
+                        sourceArns: [triggerName, ...(args.retrainSchedule ? [scheduleName] : [])].map((rule) =>
+                            eventRuleArn(args.region, accountId, rule, partition),
+                        ),
+                    },
+                ]),
+                policy: this.pipeline.arn.apply((arn) => pipelineStarterPolicy(arn)),
+                policyResourceName: `${name}-starter-policy`,
             },
             child,
         );
@@ -208,7 +221,7 @@ export class TrainingPipeline extends pulumi.ComponentResource {
         this.trigger = new aws.cloudwatch.EventRule(
             `${name}-trigger`,
             {
-                name: fitName([PROJECT, env, model, "batch-manifest"], 64),
+                name: triggerName,
                 description: `Start ${physicalName} when a batch manifest of ${model} lands in the raw bucket`,
                 eventPattern: pulumi.output(args.buckets.raw).apply((raw) => JSON.stringify(batchManifestEventPattern(raw, model))),
             },
@@ -226,14 +239,14 @@ export class TrainingPipeline extends pulumi.ComponentResource {
             child,
         );
 
-        if (config.training.retrainSchedule) {
+        if (args.retrainSchedule) {
             // A schedule passes fixed values only: the pointer to the newest dataset, which the Dataset step resolves.
             this.schedule = new aws.cloudwatch.EventRule(
                 `${name}-schedule`,
                 {
-                    name: fitName([PROJECT, env, model, "retrain"], 64),
-                    description: `Retrain ${model} on its newest complete dataset (${latestDatasetKey(model)}), ${config.training.retrainSchedule}`,
-                    scheduleExpression: config.training.retrainSchedule,
+                    name: scheduleName,
+                    description: `Retrain ${model} on its newest complete dataset (${latestDatasetKey(model)}), ${args.retrainSchedule}`,
+                    scheduleExpression: args.retrainSchedule,
                 },
                 child,
             );
@@ -278,7 +291,7 @@ export class TrainingPipeline extends pulumi.ComponentResource {
         this.pipelineArn = this.pipeline.arn;
         this.pipelineName = this.pipeline.pipelineName;
         this.modelPackageGroupName = this.modelPackageGroup.modelPackageGroupName;
-        this.roleArn = this.role.arn;
+        this.roleArn = execution.arn;
         this.registerOutputs({
             pipelineArn: this.pipelineArn,
             pipelineName: this.pipelineName,

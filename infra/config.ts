@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { instanceTypeProblem, InstanceUse, suggestion } from "./instance-types";
 import { describeInstanceTypes, InstanceUse as PricedUse, isPricedFor, pricedInstanceTypes } from "./prices";
+import { ENVIRONMENTS, Environment } from "./naming";
 import { isSageMakerRegion, SAGEMAKER_REGIONS } from "./regions";
 
 /**
@@ -11,8 +12,7 @@ import { isSageMakerRegion, SAGEMAKER_REGIONS } from "./regions";
  * validates all of it at once and reports every bad value with its key path, the value and what is allowed.
  */
 
-export const ENVIRONMENTS = ["staging", "prod"] as const;
-export type Environment = (typeof ENVIRONMENTS)[number];
+export { ENVIRONMENTS, Environment };
 
 /** What a stack's cost budget counts (see `budget.filter`). */
 export const BUDGET_FILTERS = ["tag", "account"] as const;
@@ -411,11 +411,6 @@ export type DriftThresholds = MonitoringConfig["drift"];
 /** Data capture percent when a model does not set one: every request in staging, 80% in prod. */
 export function defaultCapturePercent(environment: Environment): number {
     return environment === "prod" ? 80 : 100;
-}
-
-/** Spot wait cap when a model does not set one: twice the runtime cap. */
-export function maxWaitSeconds(training: TrainingConfig): number {
-    return training.maxWaitSeconds ?? 2 * training.maxRuntimeSeconds;
 }
 
 export interface ConfigProblem {

@@ -291,18 +291,22 @@ export function sagemakerLogsStatement(region: string, accountId: string, partit
 }
 
 /**
- * PutMetricData only accepts resource `*`; the `cloudwatch:namespace` condition is what scopes it.
- * SageMaker publishes training metrics under `/aws/sagemaker/TrainingJobs` etc.; jobs of ours publish under
- * their own namespace.
+ * PutMetricData only accepts resource `*`; the `cloudwatch:namespace` condition is what scopes it, to the
+ * exact namespaces given (a pattern would take in namespaces other roles own, such as another model's drift
+ * metrics). SageMaker publishes job metrics under `/aws/sagemaker/TrainingJobs` etc.
+ * (`SAGEMAKER_JOB_METRIC_NAMESPACES`); jobs of ours publish under their own namespace.
  */
 export function putMetricDataStatement(namespaces: readonly string[], sid = "PutMetrics"): Statement {
     if (namespaces.length === 0) throw new Error("putMetricDataStatement needs at least one CloudWatch namespace");
+    for (const n of namespaces)
+        if (/[*?]/.test(n))
+            throw new Error(`CloudWatch namespace ${JSON.stringify(n)} is a pattern; name the exact namespaces the role publishes`);
     return {
         Sid: sid,
         Effect: "Allow",
         Action: ["cloudwatch:PutMetricData"],
         Resource: ["*"],
-        Condition: { StringLike: { "cloudwatch:namespace": [...namespaces] } },
+        Condition: { StringEquals: { "cloudwatch:namespace": [...namespaces] } },
     };
 }
 
@@ -358,6 +362,13 @@ export function logWriteStatement(logGroupArns: readonly string[], sid = "Logs")
 export function logGroupArn(region: string, accountId: string, name: string, partition = DEFAULT_PARTITION): string {
     return `arn:${partition}:logs:${region}:${accountId}:log-group:${name}`;
 }
+
+/** Where SageMaker's processing, training and transform jobs publish their metrics. */
+export const SAGEMAKER_JOB_METRIC_NAMESPACES = [
+    "/aws/sagemaker/ProcessingJobs",
+    "/aws/sagemaker/TrainingJobs",
+    "/aws/sagemaker/TransformJobs",
+] as const;
 
 // ---------------------------------------------------------------------------------------------------------
 // SageMaker, PassRole

@@ -1,4 +1,5 @@
-import { DriftThresholds, ModelConfig } from "./config";
+import { DriftThresholds } from "./config";
+import { TrainingModelSettings } from "./pipeline/training-model";
 
 /**
  * The contract between the pipelines (which mount S3 into the jobs container) and the jobs (which read and
@@ -83,7 +84,7 @@ export interface JobModelConfig {
 
 export const JOB_CONFIG_FILE = "model.json";
 
-export function jobModelConfig(model: string, m: ModelConfig): JobModelConfig {
+export function jobModelConfig(model: string, m: TrainingModelSettings): JobModelConfig {
     return {
         model,
         classes: [...m.classes],

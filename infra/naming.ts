@@ -1,5 +1,8 @@
 import { createHash } from "crypto";
-import { Environment } from "./config";
+
+/** The platform's environments: one stack each, and a part of every physical name. */
+export const ENVIRONMENTS = ["staging", "prod"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
 
 /** The project prefix on every physical name. */
 export const PROJECT = "vision-mlops";

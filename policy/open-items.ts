@@ -28,22 +28,6 @@ const named = (suffix: string) => new RegExp(`^vision-mlops-(staging|prod)-[a-z0
 
 export const OPEN_ITEMS: readonly OpenItem[] = [
     {
-        id: "trust-training-role",
-        policy: "iam-service-trust-source-conditions",
-        resourceType: ROLE,
-        resourceName: named("training-role"),
-        file: "components/training-pipeline.ts",
-        fix: "the training pipeline role trusts sagemaker.amazonaws.com without aws:SourceAccount/aws:SourceArn; build it with serviceTrustPolicy (the account, the pipeline and its pipelines-* jobs)",
-    },
-    {
-        id: "trust-training-starter-role",
-        policy: "iam-service-trust-source-conditions",
-        resourceType: ROLE,
-        resourceName: named("training-starter-role"),
-        file: "components/training-pipeline.ts",
-        fix: "the EventBridge starter role trusts events.amazonaws.com without conditions; pass the account and the batch-manifest and retrain rule ARNs (eventRuleArn)",
-    },
-    {
         id: "trust-monitor-role",
         policy: "iam-service-trust-source-conditions",
         resourceType: ROLE,
@@ -76,22 +60,6 @@ export const OPEN_ITEMS: readonly OpenItem[] = [
             /^vision-mlops-(staging|prod)-(?![a-z0-9-]*-(training|training-starter|monitor|monitor-scheduler|monitor-retrain)-role$)[a-z0-9-]+-role$/,
         file: "components/model-endpoint.ts",
         fix: "the endpoint role trusts sagemaker.amazonaws.com without conditions; pass the account and the endpoint's model/endpoint ARNs",
-    },
-    {
-        id: "metric-namespace-pattern-training",
-        policy: "iam-metric-namespace-literal",
-        resourceType: ROLE_POLICY,
-        resourceName: named("training-role-policy"),
-        file: "infra/pipeline/training-role.ts",
-        fix: "training roles may PutMetricData to /aws/sagemaker/*, which takes in the drift namespaces; list the exact job namespaces (/aws/sagemaker/TrainingJobs, ProcessingJobs, TransformJobs)",
-    },
-    {
-        id: "metric-namespace-shared-training",
-        policy: "iam-metric-namespace-one-writer",
-        resourceType: ROLE_POLICY,
-        resourceName: named("training-role-policy"),
-        file: "infra/pipeline/training-role.ts",
-        fix: "every model's training role may write the same /aws/sagemaker/* pattern; once it lists SageMaker's job namespaces only, this goes",
     },
     {
         id: "metric-namespace-shared-monitor",

@@ -21,7 +21,9 @@ import {
     ServedPackage,
     sourceStackProblem,
 } from "../infra/promotion";
+import { dataProtection } from "../infra/resource-options";
 import { modelTags, platformTags } from "../infra/tags";
+import { trainingModelSettings } from "./component-args";
 
 /** What the program needs from outside: the registry, and where the source lives. */
 export interface PlatformDeps {
@@ -159,7 +161,9 @@ export class Platform extends pulumi.ComponentResource {
                           {
                               environment: env,
                               model,
-                              config: settings,
+                              settings: trainingModelSettings(settings),
+                              retrainSchedule: settings.training.retrainSchedule,
+                              protectRegistry: dataProtection(env).protect,
                               buckets: {
                                   raw: this.lake.raw.bucketName,
                                   curated: this.lake.curated.bucketName,

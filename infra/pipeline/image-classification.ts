@@ -5,11 +5,11 @@ import type {
     TransformInstanceType,
 } from "@aws-sdk/client-sagemaker";
 import { createHash } from "crypto";
-import { Environment, maxWaitSeconds, ModelConfig } from "../config";
 import { DATASET_ENV, jobModelConfig, JOBS_ENTRYPOINT, PROCESSING_PATHS, PROPERTY_FILES, PROPERTY_PATHS } from "../job-contract";
-import { modelPackageGroupName, prefixes } from "../naming";
+import { Environment, modelPackageGroupName, prefixes } from "../naming";
 import { compare, execution, Expression, join, jsonGet, PipelineBuilder, PipelineDefinition, RetryPolicy } from "./builder";
 import { volumeKmsKey } from "../instance-storage";
+import { maxWaitSeconds, TrainingModelSettings } from "./training-model";
 
 /**
  * The training pipeline of one image-classification model:
@@ -73,7 +73,7 @@ export const ALGORITHM_IMAGE = { repositoryName: "image-classification", imageTa
  * and evaluate, under a key named by the hash of the content: settings that change (a class added, a new
  * split) get a new key, so a cached Preprocess run made with the old ones is never reused.
  */
-export function modelConfigObject(model: string, config: ModelConfig): { key: string; content: string } {
+export function modelConfigObject(model: string, config: TrainingModelSettings): { key: string; content: string } {
     const content = `${JSON.stringify(jobModelConfig(model, config), null, 2)}\n`;
     const hash = createHash("sha256").update(content).digest("hex").slice(0, 16);
     return { key: `${prefixes.artifactsModel(model)}config/model-${hash}.json`, content };
@@ -91,7 +91,7 @@ export interface ImageClassificationPipelineArgs {
     readonly environment: Environment;
     /** Model name from the stack config (up to 48 characters). */
     readonly model: string;
-    readonly config: ModelConfig;
+    readonly config: TrainingModelSettings;
     /** Region of the registry the evaluate job asks for the champion. */
     readonly region: string;
     /** The execution role every job of the pipeline runs with. */

@@ -1,4 +1,3 @@
-import { Environment } from "../config";
 import {
     DEFAULT_PARTITION,
     ecrPullStatements,
@@ -13,8 +12,9 @@ import {
     sagemakerArn,
     sagemakerLogsStatement,
     sagemakerStatement,
+    SAGEMAKER_JOB_METRIC_NAMESPACES,
 } from "../iam";
-import { modelPackageGroupName, prefixes } from "../naming";
+import { Environment, modelPackageGroupName, prefixes } from "../naming";
 
 /**
  * The permissions of one model's training pipeline role. The role is both the pipeline's role (it
@@ -37,7 +37,7 @@ export interface TrainingRoleScope {
 }
 
 /** Job and model names SageMaker Pipelines generates start with this. */
-const PIPELINE_GENERATED = "pipelines-*";
+export const PIPELINE_GENERATED = "pipelines-*";
 
 export function trainingRolePolicy(scope: TrainingRoleScope): PolicyDocument {
     const partition = scope.partition ?? DEFAULT_PARTITION;
@@ -59,7 +59,7 @@ export function trainingRolePolicy(scope: TrainingRoleScope): PolicyDocument {
         kmsUseStatement(scope.kmsKeyArn, { grants: true }),
         ecrPullStatements(scope.jobsRepositoryArn),
         sagemakerLogsStatement(scope.region, scope.accountId, partition),
-        putMetricDataStatement(["/aws/sagemaker/*"]),
+        putMetricDataStatement(SAGEMAKER_JOB_METRIC_NAMESPACES),
         sagemakerStatement(
             [
                 "CreateProcessingJob",

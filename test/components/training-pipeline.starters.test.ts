@@ -6,6 +6,7 @@ import { TrainingPipeline } from "../../components/training-pipeline";
 import { ModelConfig } from "../../infra/config";
 import { PipelineDefinition } from "../../infra/pipeline/builder";
 import { readStackFile } from "../../infra/stack-file";
+import { trainingModelSettings } from "../../stacks/component-args";
 import { main as ingestCli } from "../../jobs/cli/ingest";
 import { noiseImage, tempDir, writeAt } from "../jobs/support/images";
 import { eventBridgeParameters, processingCacheKey } from "../infra/pipeline/support/simulate";
@@ -31,7 +32,8 @@ async function declare(config: ModelConfig): Promise<{
     const training = new TrainingPipeline(MODEL, {
         environment: "staging",
         model: MODEL,
-        config,
+        settings: trainingModelSettings(config),
+        retrainSchedule: config.training.retrainSchedule,
         buckets: { raw: RAW, curated: "curated-bucket", artifacts: "artifacts-bucket" },
         kmsKeyArn: KEY,
         jobsImageUri: IMAGE,

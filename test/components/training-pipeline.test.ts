@@ -4,6 +4,7 @@ import { PolicyDocument, writeActionsWithWildcardResource } from "../../infra/ia
 import { jobModelConfig } from "../../infra/job-contract";
 import { modelConfigObject } from "../../infra/pipeline/image-classification";
 import { readStackFile } from "../../infra/stack-file";
+import { trainingModelSettings } from "../../stacks/component-args";
 import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, unwrapOutput, useMocks } from "../support/mocks";
 
 const T = {
@@ -30,7 +31,8 @@ async function build(
     const tp = new TrainingPipeline(model, {
         environment: "staging",
         model,
-        config: staging.models[model],
+        settings: trainingModelSettings(staging.models[model]),
+        retrainSchedule: staging.models[model].training.retrainSchedule,
         buckets: BUCKETS,
         kmsKeyArn: KEY,
         jobsImageUri: JOBS_IMAGE,
@@ -69,6 +71,75 @@ describe("TrainingPipeline", () => {
             expect(resources).to.include(KEY).and.include(REPO);
             expect(policy.Statement.find((s) => s.Action.includes("iam:PassRole"))!.Resource).to.deep.equal([
                 `arn:aws:iam::${TEST_ACCOUNT}:role/vision-mlops-staging-traffic-signs-training`,
+            ]);
+        });
+
+        it("lets SageMaker assume the execution role only for this account's pipeline and the jobs it creates", () => {
+            const role = find(declared, T.role, "traffic-signs-role").inputs;
+            const sm = (type: string, name: string) => `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:${type}/${name}`;
+            expect(JSON.parse(role.assumeRolePolicy)).to.deep.equal({
+                Version: "2012-10-17",
+                Statement: [
+                    {
+                        Effect: "Allow",
+                        Principal: { Service: ["sagemaker.amazonaws.com"] },
+                        Action: ["sts:AssumeRole"],
+                        Condition: {
+                            StringEquals: { "aws:SourceAccount": TEST_ACCOUNT },
+                            ArnLike: {
+                                "aws:SourceArn": [
+                                    sm("pipeline", "vision-mlops-staging-traffic-signs-training"),
+                                    sm("processing-job", "pipelines-*"),
+                                    sm("training-job", "pipelines-*"),
+                                    sm("transform-job", "pipelines-*"),
+                                    sm("model", "pipelines-*"),
+                                ],
+                            },
+                        },
+                    },
+                ],
+            });
+        });
+
+        it("lets EventBridge assume the starter role only for this model's batch-manifest and retrain rules", () => {
+            const starter = find(declared, T.role, "traffic-signs-starter-role").inputs;
+            expect(JSON.parse(starter.assumeRolePolicy).Statement).to.deep.equal([
+                {
+                    Effect: "Allow",
+                    Principal: { Service: ["events.amazonaws.com"] },
+                    Action: ["sts:AssumeRole"],
+                    Condition: {
+                        StringEquals: { "aws:SourceAccount": TEST_ACCOUNT },
+                        ArnLike: {
+                            "aws:SourceArn": [
+                                `arn:aws:events:us-east-1:${TEST_ACCOUNT}:rule/vision-mlops-staging-traffic-signs-batch-manifest`,
+                                `arn:aws:events:us-east-1:${TEST_ACCOUNT}:rule/vision-mlops-staging-traffic-signs-retrain`,
+                            ],
+                        },
+                    },
+                },
+            ]);
+        });
+
+        it("publishes metrics only to SageMaker's job namespaces, never a pattern that takes in the drift metrics", () => {
+            const policy: PolicyDocument = JSON.parse(find(declared, T.rolePolicy, "traffic-signs-role-policy").inputs.policy);
+            const metrics = policy.Statement.filter((s) => s.Action.includes("cloudwatch:PutMetricData"));
+            expect(metrics).to.deep.equal([
+                {
+                    Sid: "PutMetrics",
+                    Effect: "Allow",
+                    Action: ["cloudwatch:PutMetricData"],
+                    Resource: ["*"],
+                    Condition: {
+                        StringEquals: {
+                            "cloudwatch:namespace": [
+                                "/aws/sagemaker/ProcessingJobs",
+                                "/aws/sagemaker/TrainingJobs",
+                                "/aws/sagemaker/TransformJobs",
+                            ],
+                        },
+                    },
+                },
             ]);
         });
 
@@ -170,7 +241,8 @@ describe("TrainingPipeline", () => {
         const tp = new TrainingPipeline("long", {
             environment: "staging",
             model,
-            config: staging.models["traffic-signs"],
+            settings: trainingModelSettings(staging.models["traffic-signs"]),
+            retrainSchedule: "rate(7 days)",
             buckets: BUCKETS,
             kmsKeyArn: KEY,
             jobsImageUri: JOBS_IMAGE,

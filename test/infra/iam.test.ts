@@ -191,11 +191,13 @@ describe("infra/iam", () => {
         ]);
     });
 
-    it("scopes PutMetricData by namespace, which the wildcard check accepts", () => {
+    it("scopes PutMetricData to exact namespaces, which the wildcard check accepts, and refuses a pattern", () => {
         const metrics = putMetricDataStatement(["/aws/sagemaker/TrainingJobs", "vision-mlops"]);
         expect(metrics.Condition).to.deep.equal({
-            StringLike: { "cloudwatch:namespace": ["/aws/sagemaker/TrainingJobs", "vision-mlops"] },
+            StringEquals: { "cloudwatch:namespace": ["/aws/sagemaker/TrainingJobs", "vision-mlops"] },
         });
+        expect(() => putMetricDataStatement(["/aws/sagemaker/*"])).to.throw(/"\/aws\/sagemaker\/\*" is a pattern/);
+        expect(() => putMetricDataStatement(["VisionMLOps/Monitoring?"])).to.throw(/is a pattern/);
         expect(writeActionsWithWildcardResource(policyDocument(metrics))).to.be.empty;
         const { Condition: _dropped, ...unscoped } = metrics;
         expect(writeActionsWithWildcardResource(policyDocument(unscoped))).to.deep.equal([unscoped]);

@@ -251,7 +251,19 @@ describe("policy pack: IAM rules", function () {
         it("fail a namespace pattern, and a namespace two roles may write", async () => {
             await expectFail(
                 "iam-metric-namespace-literal",
-                [rolePolicy("training-policy", "t-id", policyDocument(putMetricDataStatement(["/aws/sagemaker/*"])))],
+                [
+                    rolePolicy(
+                        "training-policy",
+                        "t-id",
+                        // What putMetricDataStatement now refuses to build, as a hand-written document might have it.
+                        policyDocument({
+                            Effect: "Allow",
+                            Action: ["cloudwatch:PutMetricData"],
+                            Resource: ["*"],
+                            Condition: { StringLike: { "cloudwatch:namespace": ["/aws/sagemaker/*"] } },
+                        }),
+                    ),
+                ],
                 /^\[metric spoofing: cloudwatch:namespace\] iam RolePolicy "training-policy" may publish metrics to \/aws\/sagemaker\/\*, which takes in namespaces other jobs and alarms own/,
             );
             const shared = [

@@ -112,15 +112,11 @@ describe("policy pack over both stacks' planned resources", function () {
     it("names which rules still fire and where, by open item", () => {
         const byItem = (r: PlanResult) => [...new Set(r.policy.violations.filter((v) => v.openItem).map((v) => v.openItem!.id))].sort();
         expect(byItem(staging)).to.deep.equal([
-            "metric-namespace-pattern-training",
             "metric-namespace-shared-monitor",
-            "metric-namespace-shared-training",
             "trust-endpoint-role",
             "trust-monitor-retrain-role",
             "trust-monitor-role",
             "trust-monitor-scheduler-role",
-            "trust-training-role",
-            "trust-training-starter-role",
         ]);
         // Prod trains nothing and its monitoring pipelines start from Scheduler: no training or retraining roles.
         expect(byItem(prod)).to.deep.equal([

@@ -1,0 +1,21 @@
+import { ModelConfig } from "../infra/config";
+import { TrainingModelSettings } from "../infra/pipeline/training-model";
+
+/**
+ * The stack config onto components' own arg types: components never see the config schema, so each
+ * mapping lives here, next to the program that reads the config.
+ */
+
+/** What the training pipeline trains, judges and registers, from one model's stack config. */
+export function trainingModelSettings(model: ModelConfig): TrainingModelSettings {
+    return {
+        ...(model.description !== undefined ? { description: model.description } : {}),
+        classes: model.classes,
+        imageShape: model.imageShape,
+        training: model.training,
+        quality: { minAccuracy: model.quality.minAccuracy, maxRegression: model.quality.maxRegression },
+        endpoint: { instanceType: model.endpoint.instanceType },
+        inference: { confidenceThreshold: model.inference.confidenceThreshold },
+        monitoring: { drift: model.monitoring.drift },
+    };
+}
