@@ -154,7 +154,7 @@ describe("ModelMonitor", () => {
             expect(resourcesOf("kms:Decrypt")).to.deep.equal([KEY]);
             expect(resourcesOf("ecr:BatchGetImage")).to.deep.equal([REPO]);
             expect(doc.Statement.find((s: any) => s.Action.includes("cloudwatch:PutMetricData")).Condition).to.deep.equal({
-                StringLike: { "cloudwatch:namespace": [MONITORING_NAMESPACE] },
+                StringEquals: { "cloudwatch:namespace": [MONITORING_NAMESPACE] },
             });
             expect(resourcesOf("sagemaker:CreateProcessingJob")).to.deep.equal([
                 `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:processing-job/pipelines-*`,
@@ -345,7 +345,7 @@ describe("ModelMonitor", () => {
         const actions = doc.Statement.flatMap((s) => s.Action);
         expect(actions).to.not.include.members(["sagemaker:CreateProcessingJob", "iam:PassRole"]);
         expect(doc.Statement.find((s) => s.Action.includes("cloudwatch:PutMetricData"))!.Condition).to.deep.equal({
-            StringLike: { "cloudwatch:namespace": [MODEL_MONITOR_NAMESPACE] },
+            StringEquals: { "cloudwatch:namespace": [MODEL_MONITOR_NAMESPACE] },
         });
         const specs = monitorAlarmSpecs({
             engine: "model-monitor",
