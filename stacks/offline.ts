@@ -141,21 +141,28 @@ function mockInvoke(args: pulumi.runtime.MockCallArgs, region: string): Record<s
 }
 
 /**
- * Waits until the program has declared everything: mocks answer asynchronously, so this waits for the
- * given outputs and then until no declaration has arrived for a few turns of the event loop.
+ * Waits until the program has declared everything. Mocks answer asynchronously and components declare
+ * children inside `apply`, so "no declaration for a while" would be a guess that a slow machine loses; the
+ * runtime itself counts every registration and invoke in flight (it drains that count before it shuts
+ * down), so this waits for the given outputs, then for that count to drain with no new declaration since.
  */
 export async function settled(declared: readonly DeclaredResource[], ...outputs: unknown[]): Promise<void> {
     await Promise.all(outputs.map((o) => unwrapOutput(o as pulumi.Input<unknown>)));
-    let last = -1;
-    let quietTurns = 0;
-    while (quietTurns < 3) {
-        await new Promise((r) => setTimeout(r, 10));
-        if (declared.length === last) quietTurns++;
-        else {
-            quietTurns = 0;
-            last = declared.length;
-        }
-    }
+    let seen: number;
+    do {
+        seen = declared.length;
+        await rpcsDrained();
+        // An apply that declares a resource runs after the RPC that resolved its input.
+        await new Promise((r) => setImmediate(r));
+    } while (declared.length !== seen);
+}
+
+/** The runtime's own "nothing in flight" (internal to @pulumi/pulumi, and what `disconnect` awaits). */
+function rpcsDrained(): Promise<void> {
+    const waitForRPCs = (pulumi.runtime as unknown as { waitForRPCs?: () => Promise<void> }).waitForRPCs;
+    if (typeof waitForRPCs !== "function")
+        throw new Error("this @pulumi/pulumi has no runtime.waitForRPCs; the offline plan cannot tell when the program is done");
+    return waitForRPCs();
 }
 
 /** The resolved value of an output under mocks. */
