@@ -203,7 +203,9 @@ export function declarationOf(resources: readonly ResourceRecord[], naming: Nami
                     description: rule.description,
                     pipelineName: pipeline,
                 };
-            }),
+            })
+            // Declarations arrive in whatever order their inputs resolve; what the plan prints must not.
+            .sort((a, b) => Number(a.schedule === undefined) - Number(b.schedule === undefined) || a.name.localeCompare(b.name)),
         ...of(T.monitoringSchedule).map((s): TriggerDeclaration => {
             const config = s.inputs.monitoringScheduleConfig ?? {};
             const def = config.monitoringJobDefinition ?? {};
