@@ -246,6 +246,64 @@ const qualitySchema = z.strictObject({
     maxRegression: fraction("accuracy points").default(0.01),
 });
 
+/** Seconds in a day, for the review wait's defaults. */
+const DAY_SECONDS = 24 * 3600;
+/** A Standard Step Functions execution runs for at most a year, and so does a task waiting for its token. */
+const STANDARD_EXECUTION_MAX_SECONDS = 365 * DAY_SECONDS;
+
+const inferenceSchema = z
+    .strictObject({
+        /** Predictions below this top-class confidence go to human review. Defaults to 0.8. */
+        confidenceThreshold: fraction("confidence").default(0.8),
+        /**
+         * Also send to review when the top class leads the second by less than this (top-1 minus top-2
+         * confidence). Defaults to none: the threshold alone decides.
+         */
+        confidenceMargin: fraction("confidence points").optional(),
+        /** Ranked classes kept with a prediction and shown to a reviewer. Defaults to 5. */
+        topK: positiveInt("classes").max(20, { error: "must be <= 20 (classes)" }).default(5),
+        /** How long an image waits for a reviewer before its execution ends as timed out. Defaults to 7 days. */
+        reviewTimeoutSeconds: positiveInt("seconds")
+            .max(STANDARD_EXECUTION_MAX_SECONDS, { error: `must be <= ${STANDARD_EXECUTION_MAX_SECONDS} (a Standard execution's year)` })
+            .default(7 * DAY_SECONDS),
+        /**
+         * The waiting execution expects a heartbeat this often; the heartbeat is sent while the image is still
+         * queued, so an item whose queue entry was removed ends early. At least 300. Defaults to 1 hour.
+         */
+        reviewHeartbeatSeconds: positiveInt("seconds").min(300, { error: "must be >= 300 (seconds)" }).default(3600),
+        /** Reviewed images that make an ingest batch (and so a training run). Defaults to 50. */
+        reviewBatchSize: positiveInt("images").max(1000, { error: "must be <= 1000 (images)" }).default(50),
+        /** Also batch whatever is reviewed on this EventBridge schedule, e.g. `rate(1 day)`. Defaults to none. */
+        reviewBatchSchedule: z
+            .string()
+            .regex(SCHEDULE_EXPRESSION, { error: "must be an EventBridge schedule such as rate(1 day) or cron(0 6 * * ? *)" })
+            .optional(),
+        /**
+         * Raw-bucket key prefix, e.g. `incoming/traffic-signs/`: every JPEG or PNG image dropped under it is
+         * classified. Defaults to none (executions start from the classify command or the API).
+         */
+        triggerPrefix: z
+            .string()
+            .regex(/^[A-Za-z0-9!_.'()-][A-Za-z0-9!_.'()/-]*\/$/, {
+                error: 'must be a key prefix ending in "/" without a leading "/", e.g. incoming/traffic-signs/',
+            })
+            .optional(),
+    })
+    .superRefine((c, ctx) => {
+        if (c.reviewHeartbeatSeconds >= c.reviewTimeoutSeconds)
+            ctx.addIssue({
+                code: "custom",
+                path: ["reviewHeartbeatSeconds"],
+                message: `must be below reviewTimeoutSeconds (${c.reviewTimeoutSeconds}); a heartbeat longer than the wait never matters`,
+            });
+        if (c.triggerPrefix !== undefined && /^[^/]+\/(batches|review|latest|datasets|inference)\//.test(c.triggerPrefix))
+            ctx.addIssue({
+                code: "custom",
+                path: ["triggerPrefix"],
+                message: `${JSON.stringify(c.triggerPrefix)} lies in a model's training data or review queue; drop images somewhere else, e.g. incoming/<model>/`,
+            });
+    });
+
 const modelSchema = z.strictObject({
     description: z.string().max(256).optional(),
     classes: z
@@ -281,12 +339,7 @@ const modelSchema = z.strictObject({
     quality: qualitySchema,
     endpoint: endpointSchema.default(endpointSchema.parse({})),
     monitoring: monitoringSchema.default(monitoringSchema.parse({})),
-    inference: z
-        .strictObject({
-            /** Predictions below this top-class confidence go to human review. Defaults to 0.8. */
-            confidenceThreshold: fraction("confidence").default(0.8),
-        })
-        .default({ confidenceThreshold: 0.8 }),
+    inference: inferenceSchema.default(inferenceSchema.parse({})),
 });
 
 const platformSchema = z
