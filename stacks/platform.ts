@@ -4,7 +4,9 @@ import { Alerts } from "../components/alerts";
 import { CostBudget } from "../components/cost-budget";
 import { Dashboard, DashboardModel } from "../components/dashboard";
 import { DataLake } from "../components/data-lake";
+import { InferenceWorkflow } from "../components/inference-workflow";
 import { JobsImage } from "../components/jobs-image";
+import { LogsKey } from "../components/logs-key";
 import { TrainingPipeline } from "../components/training-pipeline";
 import { ModelEndpoint } from "../components/model-endpoint";
 import { ModelMonitor } from "../components/model-monitor";
@@ -78,11 +80,15 @@ export class Platform extends pulumi.ComponentResource {
     public readonly provider: aws.Provider;
     public readonly lake: DataLake;
     public readonly alerts: Alerts;
+    /** Encrypts the log groups of the stack's Lambda functions and state machines. */
+    public readonly logsKey: LogsKey;
     public readonly jobsImage: JobsImage;
     /** Staging only: training happens once, and prod serves what staging trained and a person approved. */
     public readonly trainingPipelines: Record<string, TrainingPipeline>;
     public readonly endpoints: Record<string, ModelEndpoint>;
     public readonly monitors: Record<string, ModelMonitor>;
+    /** One per served model: classification by S3 URI, and the review loop back into training. */
+    public readonly inferenceWorkflows: Record<string, InferenceWorkflow>;
     public readonly dashboard: Dashboard;
     public readonly outputs: PlatformOutputs;
 
@@ -108,6 +114,11 @@ export class Platform extends pulumi.ComponentResource {
         const account = aws.getCallerIdentityOutput({}, { parent: this, provider: this.provider }).accountId;
 
         this.lake = new DataLake(`${name}-lake`, { environment: env, accountId: account, region: config.region }, inRegion);
+        this.logsKey = new LogsKey(
+            `${name}-logs`,
+            { aliasName: `vision-mlops-${env}-logs`, accountId: account, region: config.region },
+            inRegion,
+        );
         this.alerts = new Alerts(
             `${name}-alerts`,
             {
@@ -139,6 +150,7 @@ export class Platform extends pulumi.ComponentResource {
         this.trainingPipelines = {};
         this.endpoints = {};
         this.monitors = {};
+        this.inferenceWorkflows = {};
         const dashboardModels: DashboardModel[] = [];
         const models: Record<string, ModelOutputs> = {};
         for (const [model, settings] of Object.entries(config.models)) {
@@ -240,6 +252,26 @@ export class Platform extends pulumi.ComponentResource {
                     trainingPipelineName: training ? pipelineName(env, model, "training") : undefined,
                 });
             }
+            if (endpoint && pkg)
+                this.inferenceWorkflows[model] = new InferenceWorkflow(
+                    `${name}-${model}-inference`,
+                    {
+                        environment: env,
+                        model,
+                        classes: settings.classes,
+                        endpointName: endpointName(env, model),
+                        modelPackageArn: pkg.packageArn,
+                        ...settings.inference,
+                        lowConfidenceAlarmRate: settings.monitoring.drift.lowConfidenceRate,
+                        rawBucket: this.lake.raw.bucketName,
+                        dataKeyArn: this.lake.key.arn,
+                        logsKmsKeyArn: this.logsKey.arn,
+                        alarmTopicArn: this.alerts.topicArn,
+                        accountId: account,
+                        region: config.region,
+                    },
+                    { ...inModel, dependsOn: [endpoint.endpoint] },
+                );
             models[model] = {
                 modelPackageGroup: modelPackageGroupName("staging", model),
                 servedPackage: endpoint?.modelPackageArn ?? null,

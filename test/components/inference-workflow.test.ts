@@ -1,0 +1,136 @@
+import { expect } from "chai";
+import { InferenceWorkflow, InferenceWorkflowArgs } from "../../components/inference-workflow";
+import { Environment } from "../../infra/config";
+import { INFERENCE_ENV, inferenceNamespace } from "../../infra/inference-workflow";
+import { allowedBy, parsePolicy } from "../../infra/policy-evaluation";
+import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
+
+const RAW = `vision-mlops-staging-raw-${TEST_ACCOUNT}-us-east-1`;
+
+function args(environment: Environment, over: Partial<InferenceWorkflowArgs> = {}): InferenceWorkflowArgs {
+    return {
+        environment,
+        model: "bikes",
+        classes: ["bicycle", "motorcycle"],
+        endpointName: `vision-mlops-${environment}-bikes`,
+        modelPackageArn: `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:model-package/vision-mlops-staging-bikes/3`,
+        confidenceThreshold: 0.93,
+        reviewTimeoutSeconds: 86400,
+        reviewHeartbeatSeconds: 3600,
+        reviewBatchSize: 25,
+        lowConfidenceAlarmRate: 0.2,
+        rawBucket: RAW,
+        dataKeyArn: `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/data`,
+        logsKmsKeyArn: `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/logs`,
+        alarmTopicArn: `arn:aws:sns:us-east-1:${TEST_ACCOUNT}:vision-mlops-${environment}-alerts`,
+        accountId: TEST_ACCOUNT,
+        region: "us-east-1",
+        ...over,
+    };
+}
+
+async function declare(environment: Environment, over: Partial<InferenceWorkflowArgs> = {}): Promise<DeclaredResource[]> {
+    const declared = useMocks(environment);
+    const wf = new InferenceWorkflow(`vision-mlops-${environment}-bikes-inference`, args(environment, over));
+    await settled(declared, wf.stateMachineArn);
+    return declared;
+}
+
+const T = {
+    machine: "aws:sfn/stateMachine:StateMachine",
+    fn: "aws:lambda/function:Function",
+    role: "aws:iam/role:Role",
+    policy: "aws:iam/rolePolicy:RolePolicy",
+    rule: "aws:cloudwatch/eventRule:EventRule",
+    alarm: "aws:cloudwatch/metricAlarm:MetricAlarm",
+    permission: "aws:lambda/permission:Permission",
+};
+
+for (const environment of ["staging", "prod"] as const)
+    describe(`InferenceWorkflow (${environment})`, () => {
+        let declared: DeclaredResource[];
+        const name = `vision-mlops-${environment}-bikes-inference`;
+        before(async () => (declared = await declare(environment, environment === "prod" ? { triggerPrefix: "incoming/bikes/" } : {})));
+
+        it("is a Standard state machine with full logging to an encrypted group and X-Ray (CKV_AWS_284/285)", () => {
+            const m = find(declared, T.machine, `${name}-state-machine`).inputs;
+            expect(m.type).to.equal("STANDARD");
+            expect(m.name).to.equal(`vision-mlops-${environment}-bikes-inference`);
+            expect(m.tracingConfiguration).to.deep.equal({ enabled: true });
+            expect(m.loggingConfiguration).to.deep.include({ level: "ALL", includeExecutionData: true });
+            const group = find(declared, "aws:cloudwatch/logGroup:LogGroup", `${name}-logs`).inputs;
+            expect(m.loggingConfiguration.logDestination).to.match(/:\*$/);
+            expect(group.name).to.equal(`/aws/vendedlogs/states/${m.name}`);
+            expect(group.kmsKeyId).to.match(/key\/logs$/);
+            const definition = JSON.parse(m.definition);
+            expect(definition.States["Confident?"].Choices[0]).to.deep.include({ NumericGreaterThanEquals: 0.93 });
+            expect(definition.States.QueueForReview).to.deep.include({ TimeoutSeconds: 86400, HeartbeatSeconds: 3600 });
+        });
+
+        it("lets Step Functions assume the role only for this state machine in this account, and invoke only its own functions", () => {
+            const role = find(declared, T.role, `${name}-role`).inputs;
+            const trust = JSON.parse(role.assumeRolePolicy).Statement[0];
+            expect(trust.Principal).to.deep.equal({ Service: ["states.amazonaws.com"] });
+            expect(trust.Condition.StringEquals).to.deep.equal({ "aws:SourceAccount": TEST_ACCOUNT });
+            expect(trust.Condition.ArnLike["aws:SourceArn"]).to.deep.equal([
+                `arn:aws:states:us-east-1:${TEST_ACCOUNT}:stateMachine:${name}`,
+            ]);
+            const policy = parsePolicy(find(declared, T.policy, `${name}-role-policy`).inputs.policy);
+            const invoke = (fn: string) => allowedBy(policy, { action: "lambda:InvokeFunction", resource: `${fn}` });
+            const arnOf = (fn: string) =>
+                `arn:aws:lambda:us-east-1:${TEST_ACCOUNT}:function/${find(declared, T.fn, `${name}-${fn}-function`).inputs.name}`;
+            for (const fn of ["classify", "review", "batch"]) expect(invoke(arnOf(fn)), fn).to.equal(true);
+            expect(invoke(arnOf("callback")), "the callback is EventBridge's, not the state machine's").to.equal(false);
+            expect(invoke("arn:aws:lambda:us-east-1:123456789012:function:other")).to.equal(false);
+        });
+
+        it("bundles each handler for Node 22 with the workflow's settings, one batch at a time", () => {
+            const classify = find(declared, T.fn, `${name}-classify-function`).inputs;
+            expect(classify.runtime).to.equal("nodejs22.x");
+            expect(classify.environment.variables).to.deep.include({
+                [INFERENCE_ENV.model]: "bikes",
+                [INFERENCE_ENV.endpointName]: `vision-mlops-${environment}-bikes`,
+                [INFERENCE_ENV.classes]: JSON.stringify(["bicycle", "motorcycle"]),
+                [INFERENCE_ENV.reviewBatchSize]: "25",
+            });
+            expect(find(declared, T.fn, `${name}-batch-function`).inputs.reservedConcurrentExecutions).to.equal(1);
+            // One bundle, five functions: each runs the handler its environment names.
+            for (const id of ["classify", "review", "callback", "batch"])
+                expect(find(declared, T.fn, `${name}-${id}-function`).inputs.environment.variables[INFERENCE_ENV.function]).to.equal(id);
+        });
+
+        it("feeds the callback from the annotations prefix and the heartbeat schedule, each rule allowed to invoke it", () => {
+            const rules = declared.filter(ofType(T.rule));
+            const annotations = find(declared, T.rule, `${name}-annotations`).inputs;
+            expect(JSON.parse(annotations.eventPattern).detail.object.key).to.deep.equal([{ prefix: "bikes/review/annotations/" }]);
+            expect(find(declared, T.rule, `${name}-heartbeat`).inputs.scheduleExpression).to.equal("rate(20 minutes)");
+            for (const id of ["annotations", "heartbeat"])
+                expect(find(declared, T.permission, `${name}-${id}-permission`).inputs).to.deep.include({
+                    principal: "events.amazonaws.com",
+                });
+            const trigger = rules.find((r) => r.name === `${name}-trigger`);
+            if (environment === "prod") {
+                expect(trigger, "a trigger prefix adds the trigger rule").to.not.equal(undefined);
+                expect(find(declared, T.fn, `${name}-start-function`)).to.not.equal(undefined);
+            } else {
+                expect(trigger).to.equal(undefined);
+                expect(declared.filter(ofType(T.fn)).map((f) => f.name)).to.not.include(`${name}-start-function`);
+            }
+        });
+
+        it("alarms on the low-confidence rate of the model's own metrics", () => {
+            const alarm = find(declared, T.alarm, `${name}-low-confidence`).inputs;
+            expect(alarm.threshold).to.equal(0.2);
+            expect(alarm.metricQueries.find((q: { id: string }) => q.id === "rate").expression).to.equal("low / (low + high)");
+            const low = alarm.metricQueries.find((q: { id: string }) => q.id === "low").metric;
+            expect(low).to.deep.include({ namespace: inferenceNamespace("bikes"), metricName: "LowConfidence" });
+            expect(alarm.alarmActions).to.deep.equal([`arn:aws:sns:us-east-1:${TEST_ACCOUNT}:vision-mlops-${environment}-alerts`]);
+        });
+    });
+
+describe("InferenceWorkflow args", () => {
+    it("refuses a class list Lambda's environment cannot hold", () => {
+        const classes = Array.from({ length: 400 }, (_, i) => `class-number-${i}`);
+        expect(() => new InferenceWorkflow("x", args("staging", { classes }))).to.throw(/environment holds at most 3000/);
+    });
+});
