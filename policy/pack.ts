@@ -13,13 +13,14 @@ import { COST_RULES } from "./rules/cost";
 import { IAM_RULES } from "./rules/iam";
 import { S3_RULES } from "./rules/s3";
 import { SAGEMAKER_RULES } from "./rules/sagemaker";
+import { WORKFLOW_RULES } from "./rules/workflows";
 import { PlatformRule } from "./support";
 
 /** The pack's name, as `pulumi preview --policy-pack policy` reports it. */
 export const PACK_NAME = "vision-mlops";
 
 /** Every rule of the pack, security first, then cost. */
-export const PLATFORM_RULES: readonly PlatformRule[] = [...SAGEMAKER_RULES, ...S3_RULES, ...IAM_RULES, ...COST_RULES];
+export const PLATFORM_RULES: readonly PlatformRule[] = [...SAGEMAKER_RULES, ...S3_RULES, ...IAM_RULES, ...WORKFLOW_RULES, ...COST_RULES];
 
 /** The advisory twin of a rule that reports its open items. */
 export const OPEN_ITEMS_SUFFIX = "-open-items";
