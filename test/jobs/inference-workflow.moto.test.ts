@@ -11,7 +11,16 @@ import {
 } from "@aws-sdk/client-sfn";
 import { CreateTopicCommand, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { createHash } from "crypto";
-import { executionName, inferenceNamespace, inferenceWorkflowDefinition, WorkflowDefinitionInput } from "../../infra/inference-workflow";
+import { writeFileSync } from "fs";
+import { join } from "path";
+import { bundleLambda } from "../../infra/lambda-bundle";
+import {
+    executionName,
+    INFERENCE_ENV,
+    inferenceNamespace,
+    inferenceWorkflowDefinition,
+    WorkflowDefinitionInput,
+} from "../../infra/inference-workflow";
 import { BATCH_MANIFEST_FILE, prefixes } from "../../infra/naming";
 import { LabelStudioTask, reviewKeys, ReviewBatch, ReviewedItem, WaitingReview } from "../../infra/review-contract";
 import { runCallback } from "../../jobs/inference/callback";
@@ -29,7 +38,7 @@ import {
 import { listKeys } from "../../jobs/ingest/s3";
 import { definitionInput } from "../support/inference";
 import { MotoServer, queueEndpointResults, resetMoto, SeenInvocation, startMoto, startRuntimeShim } from "../support/moto";
-import { noiseImage } from "./support/images";
+import { noiseImage, tempDir } from "./support/images";
 
 // aws-local-stepfunctions 3 uses Promise.withResolvers (Node 22+); Node 20 lacks it.
 const P = Promise as unknown as { withResolvers?: () => unknown };
@@ -307,6 +316,32 @@ describe("inference workflow handlers and state machine (moto)", function () {
                 status: "ignored",
             });
         });
+    });
+
+    it("the deployed bundle runs the handler its function names, with the settings from its environment", async () => {
+        const file = join(tempDir("inference-bundle"), "index.js");
+        writeFileSync(file, bundleLambda("jobs/inference/handler.ts").code);
+        const env: Record<string, string> = {
+            ...moto.env,
+            [INFERENCE_ENV.function]: "review",
+            [INFERENCE_ENV.environment]: "staging",
+            [INFERENCE_ENV.model]: MODEL,
+            [INFERENCE_ENV.rawBucket]: BUCKET,
+            [INFERENCE_ENV.classes]: JSON.stringify(CLASSES),
+        };
+        const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
+        Object.assign(process.env, env);
+        try {
+            const { handler } = require(file) as { handler: (e: unknown) => Promise<{ prediction_key: string }> };
+            const c = await classification();
+            const out = await handler({ action: "prediction", classification: c });
+            expect(out.prediction_key).to.equal(`${c.key}.prediction.json`);
+            expect(JSON.parse(await text(out.prediction_key)).inference_id).to.equal(c.item_id);
+        } finally {
+            for (const [k, v] of Object.entries(saved))
+                if (v === undefined) delete process.env[k];
+                else process.env[k] = v;
+        }
     });
 
     // ---------------------------------------------------------------------------------------------------
