@@ -148,8 +148,6 @@ export function endpointError(e: unknown, endpointName: string): Error {
     const err = e as { name?: string; message?: string; $metadata?: { httpStatusCode?: number }; OriginalStatusCode?: number };
     const status = err.$metadata?.httpStatusCode;
     const detail = (err.message ?? "").slice(0, 200);
-    if (err.name === "ThrottlingException" || status === 429)
-        return new ClassifyError("endpoint_throttled", `${endpointName} is throttling requests; try again shortly`, { cause: e });
     if (err.name === "ValidationError" && /not found/i.test(detail))
         return new ClassifyError("endpoint_not_found", `endpoint ${endpointName} does not exist (is the model served in this stack?)`, {
             cause: e,
@@ -164,6 +162,9 @@ export function endpointError(e: unknown, endpointName: string): Error {
         return new ClassifyError("endpoint_unavailable", `${endpointName} is not available right now (${err.name}); try again shortly`, {
             cause: e,
         });
+    // After the named errors: SageMaker sends ModelNotReadyException with a 429 too.
+    if (err.name === "ThrottlingException" || status === 429)
+        return new ClassifyError("endpoint_throttled", `${endpointName} is throttling requests; try again shortly`, { cause: e });
     if (err.name === "ModelError")
         return new ClassifyError(
             "model_error",

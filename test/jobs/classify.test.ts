@@ -96,6 +96,13 @@ describe("classify: SageMaker Runtime's failures", () => {
             false,
         ],
         ["an endpoint still starting", new ModelNotReadyException({ message: "not ready", $metadata: {} }), "endpoint_unavailable", true],
+        // SageMaker sends ModelNotReadyException with HTTP 429: the name, not the status, says what it is.
+        [
+            "an endpoint still starting, as SageMaker sends it (429)",
+            new ModelNotReadyException({ message: "not ready", $metadata: { httpStatusCode: 429 } }),
+            "endpoint_unavailable",
+            true,
+        ],
         ["the container's own error", new ModelError({ message: "boom", $metadata: {}, OriginalStatusCode: 400 }), "model_error", false],
     ];
     for (const [what, error, code, retryable] of cases)
