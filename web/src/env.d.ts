@@ -1,0 +1,2 @@
+// Stylesheets are bundled by esbuild, which emits them beside the script.
+declare module "*.css";
