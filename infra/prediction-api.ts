@@ -80,6 +80,8 @@ export interface CorrectionRequest {
     readonly label: string;
     /** What the model said (its top class), for the reviewer. */
     readonly predictedLabel?: string;
+    /** The ranked classes the page showed, most probable first, for the reviewer. */
+    readonly predictions?: readonly { readonly label: string; readonly confidence: number }[];
     /** The uploaded image, base64. */
     readonly image: string;
 }
@@ -146,6 +148,8 @@ export const PREDICTION_ENV = {
     catalogKey: "MODEL_CATALOG_KEY",
     /** The value CloudFront adds as ORIGIN_HEADER; requests without it did not come through the page's address. */
     originSecret: "ORIGIN_SECRET",
+    /** The raw bucket, whose models' review queues receive corrections. */
+    reviewBucket: "REVIEW_BUCKET",
 } as const;
 
 /** The header CloudFront adds to every request it forwards to the API (lowercase, as API Gateway passes headers). */

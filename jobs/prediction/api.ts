@@ -52,6 +52,10 @@ export interface Correction {
     readonly inferenceId: string;
     readonly label: string;
     readonly predictedLabel?: string;
+    /** The ranked classes the person saw, most probable first (empty when the page sent none). */
+    readonly predictions: readonly { readonly label: string; readonly confidence: number }[];
+    /** The model's classes. */
+    readonly classes: readonly string[];
     readonly image: Buffer;
     readonly contentType: string;
     readonly package: CatalogModel["package"];
@@ -205,6 +209,18 @@ export function createPredictionApi(deps: PredictionApiDeps): (event: HttpApiEve
                 "unknown_class",
                 `predictedLabel "${String(request.predictedLabel).slice(0, 64)}" is not a class of ${model.name}.`,
             );
+        const shown = request.predictions ?? [];
+        if (
+            !Array.isArray(shown) ||
+            shown.length > model.classes.length ||
+            !shown.every(
+                (p) => model.classes.includes(p?.label) && typeof p.confidence === "number" && p.confidence >= 0 && p.confidence <= 1,
+            )
+        )
+            throw new ApiFailure(
+                "invalid_correction",
+                `predictions must be the ranked classes the page showed: classes of ${model.name}, each with a confidence from 0 to 1.`,
+            );
         if (typeof request.image !== "string")
             throw new ApiFailure("invalid_correction", "A correction carries the image it corrects (base64), since the API keeps none.");
         const image = Buffer.from(request.image, "base64");
@@ -216,6 +232,8 @@ export function createPredictionApi(deps: PredictionApiDeps): (event: HttpApiEve
             inferenceId: request.inferenceId,
             label: request.label,
             predictedLabel: request.predictedLabel,
+            predictions: shown.map((p) => ({ label: p.label, confidence: p.confidence })),
+            classes: model.classes,
             image,
             contentType,
             package: model.package,

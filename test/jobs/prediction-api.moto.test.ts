@@ -4,6 +4,8 @@ import { expect } from "chai";
 import sharp from "sharp";
 import { catalogFromS3 } from "../../jobs/prediction/catalog";
 import { Correction, createPredictionApi, HttpApiResult } from "../../jobs/prediction/api";
+import { reviewQueue } from "../../jobs/prediction/handler";
+import { CreateBucketCommand, GetObjectCommand, ListObjectsV2Command } from "@aws-sdk/client-s3";
 import { EndpointRuntime } from "../../jobs/lib/classify";
 import { MAX_IMAGE_BYTES, ORIGIN_HEADER } from "../../infra/prediction-api";
 import { MotoServer, queueEndpointResults, resetMoto, startMoto, startRuntimeShim } from "../support/moto";
@@ -230,6 +232,10 @@ describe("prediction API against SageMaker Runtime and S3 (moto)", function () {
                 inferenceId: "inf-9",
                 label: "no-entry",
                 predictedLabel: "stop",
+                predictions: [
+                    { label: "stop", confidence: 0.55 },
+                    { label: "no-entry", confidence: 0.3 },
+                ],
                 image: image.toString("base64"),
             });
             expect(result.statusCode).to.equal(202);
@@ -242,6 +248,11 @@ describe("prediction API against SageMaker Runtime and S3 (moto)", function () {
                 inferenceId: "inf-9",
                 label: "no-entry",
                 predictedLabel: "stop",
+                predictions: [
+                    { label: "stop", confidence: 0.55 },
+                    { label: "no-entry", confidence: 0.3 },
+                ],
+                classes: TEST_MODELS[0].classes,
                 image: undefined,
                 contentType: "image/jpeg",
                 package: TEST_MODELS[0].package,
@@ -255,6 +266,7 @@ describe("prediction API against SageMaker Runtime and S3 (moto)", function () {
             const refused = [
                 await correct({ inferenceId: "inf-9", label: "giraffe", image }),
                 await correct({ label: "stop", image }),
+                await correct({ inferenceId: "inf-9", label: "stop", predictions: [{ label: "stop", confidence: 7 }], image }),
                 await correct({ inferenceId: "inf-9", label: "stop", image: Buffer.from("GIF89a....").toString("base64") }),
                 await call(api(), "POST", "/api/models/street-signs/corrections", Buffer.from("label=stop"), {
                     "content-type": "application/json",
@@ -263,11 +275,58 @@ describe("prediction API against SageMaker Runtime and S3 (moto)", function () {
             expect(refused.map((r) => [r.statusCode, json(r).error.code])).to.deep.equal([
                 [400, "unknown_class"],
                 [400, "invalid_correction"],
+                [400, "invalid_correction"],
                 [415, "not_an_image"],
                 [400, "invalid_correction"],
             ]);
             expect(json(refused[0]).error.message).to.equal('"giraffe" is not a class of street-signs; pick one of its 5 classes.');
             expect(filed).to.have.length(0);
+        });
+
+        it("files through the review queue: the image, then the record naming the class, the model's answer, the package and who sent it", async () => {
+            await s3.send(new CreateBucketCommand({ Bucket: "raw" }));
+            const queued = createPredictionApi({
+                runtime,
+                catalog: catalogFromS3(s3, "site", "catalog/models-1.json"),
+                corrections: reviewQueue(s3, "raw"),
+                log: () => undefined,
+                now: () => new Date("2026-03-01T10:00:00Z"),
+            });
+            const image = await jpeg();
+            const body = {
+                inferenceId: "inf-9",
+                label: "no-entry",
+                predictedLabel: "stop",
+                predictions: [{ label: "stop", confidence: 0.55 }],
+                image: image.toString("base64"),
+            };
+            const send = () =>
+                call(queued, "POST", "/api/models/street-signs/corrections", Buffer.from(JSON.stringify(body)), {
+                    "content-type": "application/json",
+                });
+            expect((await send()).statusCode).to.equal(202);
+            expect((await send()).statusCode, "the same correction again changes nothing").to.equal(202);
+            const keys = ((await s3.send(new ListObjectsV2Command({ Bucket: "raw" }))).Contents ?? []).map((o) => o.Key!).sort();
+            expect(keys).to.have.length(2);
+            expect(keys[0]).to.match(/^street-signs\/review\/corrections\/fix-[0-9a-f]{40}\.jpg$/);
+            expect(keys[1]).to.equal(keys[0].replace(/\.jpg$/, ".json"));
+            const stored = await s3.send(new GetObjectCommand({ Bucket: "raw", Key: keys[0] }));
+            expect(Buffer.from(await stored.Body!.transformToByteArray()).equals(image)).to.equal(true);
+            const record = JSON.parse(
+                await (await s3.send(new GetObjectCommand({ Bucket: "raw", Key: keys[1] }))).Body!.transformToString(),
+            );
+            expect(record).to.deep.include({
+                model: "street-signs",
+                label: "no-entry",
+                content_type: "image/jpeg",
+                submitted_by: "ana",
+                submitted_at: "2026-03-01T10:00:00.000Z",
+                prediction: {
+                    top: [{ label: "stop", confidence: 0.55 }],
+                    inference_id: "inf-9",
+                    model_package: TEST_MODELS[0].package.arn,
+                },
+            });
         });
     });
 });

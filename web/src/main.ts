@@ -165,6 +165,7 @@ async function sendCorrection(event: Event) {
             inferenceId: last.prediction.inferenceId,
             label,
             predictedLabel: last.prediction.predictions[0]?.label,
+            predictions: last.prediction.predictions.map((p) => ({ label: p.label, confidence: p.confidence })),
             image: await base64Of(last.image.blob),
         });
         status.textContent = `Sent to the review queue as “${label}”. A reviewer confirms it before it joins the training data.`;
