@@ -342,6 +342,30 @@ const modelSchema = z.strictObject({
     inference: inferenceSchema.default(inferenceSchema.parse({})),
 });
 
+/** The prediction page and its API (components/prediction-app.ts). */
+const webSchema = z.strictObject({
+    /**
+     * Open the page and API to anyone, for demo stacks: no sign-in, a WAF per-address rate limit instead.
+     * Defaults to false: a Cognito user pool with its hosted UI, and a JWT authorizer on every route.
+     */
+    public: z.boolean({ error: "must be true or false" }).default(false),
+    /** Requests per second the API takes from all callers together. Defaults to 10. */
+    rateLimit: z
+        .number({ error: "must be a number" })
+        .positive({ error: "must be a positive number of requests per second" })
+        .max(10_000, { error: "must be <= 10000 (API Gateway's default account limit)" })
+        .default(10),
+    /** Requests the API takes at once above the rate. Defaults to 20. */
+    burstLimit: positiveInt("burst").max(5_000, { error: "must be <= 5000 (API Gateway's default account burst)" }).default(20),
+    /** Public stacks: requests one address may make in 5 minutes before WAF blocks it. Defaults to 300. */
+    wafRequestsPer5Minutes: z
+        .number({ error: "must be a number" })
+        .int({ error: "must be a whole number" })
+        .min(10, { error: "must be >= 10 (WAF's smallest rate-based limit)" })
+        .max(2_000_000_000)
+        .default(300),
+});
+
 const platformSchema = z
     .strictObject({
         environment: z.enum(ENVIRONMENTS, { error: `must be one of ${ENVIRONMENTS.join(", ")}` }),
@@ -395,6 +419,7 @@ const platformSchema = z
             })
             .default({ engine: "pipeline" }),
         models: z.record(z.string(), modelSchema, { error: "must be a map of model name to model settings" }),
+        web: webSchema.default(webSchema.parse({})),
     })
     .superRefine((c, ctx) => {
         const modelNames = Object.keys(c.models ?? {});

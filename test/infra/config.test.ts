@@ -293,6 +293,28 @@ describe("stack config", () => {
         ]);
     });
 
+    it("web: signed in and throttled by default; public, limits and WAF rate validated with the key and what is allowed", () => {
+        expect(parsePlatformConfig(base()).web).to.deep.equal({
+            public: false,
+            rateLimit: 10,
+            burstLimit: 20,
+            wafRequestsPer5Minutes: 300,
+        });
+        const open = parsePlatformConfig({ ...base(), web: { public: true, rateLimit: 2.5, wafRequestsPer5Minutes: 100 } }).web;
+        expect(open).to.deep.equal({ public: true, rateLimit: 2.5, burstLimit: 20, wafRequestsPer5Minutes: 100 });
+        const problems = problemsOf({
+            ...base(),
+            web: { public: "yes", rateLimit: 0, burstLimit: 1.5, wafRequestsPer5Minutes: 5, cors: true },
+        });
+        expect(problems).to.have.members([
+            'web.public: "yes" must be true or false',
+            "web.rateLimit: 0 must be a positive number of requests per second",
+            "web.burstLimit: 1.5 must be a whole number (burst)",
+            "web.wafRequestsPer5Minutes: 5 must be >= 10 (WAF's smallest rate-based limit)",
+            "web.cors: true is not a known setting; allowed here: public, rateLimit, burstLimit, wafRequestsPer5Minutes",
+        ]);
+    });
+
     it("reports three mistakes together in one error", () => {
         const c = base();
         c.models["traffic-signs"].training = { instanceType: "ml.c5.xlarge" };
