@@ -100,6 +100,14 @@ function mockState(args: pulumi.runtime.MockResourceArgs, region: string): Recor
         case "aws:sagemaker/model:Model":
             state.name = i.name ?? `${args.name}-generated`;
             break;
+        case "aws:apigatewayv2/api:Api":
+            state.apiEndpoint = `https://${args.name}.execute-api.${region}.amazonaws.com`;
+            state.executionArn = `arn:aws:execute-api:${region}:${OFFLINE_ACCOUNT}:${args.name}`;
+            break;
+        case "aws:cloudfront/distribution:Distribution":
+            state.domainName = `${args.name}.cloudfront.net`;
+            state.arn = `arn:aws:cloudfront::${OFFLINE_ACCOUNT}:distribution/${args.name}`;
+            break;
         case "aws:ecr/repository:Repository":
             state.repositoryUrl = `${OFFLINE_ACCOUNT}.dkr.ecr.${region}.amazonaws.com/${i.name ?? args.name}`;
             break;
