@@ -7,11 +7,12 @@ import { DataLake } from "../components/data-lake";
 import { InferenceWorkflow } from "../components/inference-workflow";
 import { JobsImage } from "../components/jobs-image";
 import { LogsKey } from "../components/logs-key";
+import { PredictionApp } from "../components/prediction-app";
 import { TrainingPipeline } from "../components/training-pipeline";
 import { ModelEndpoint } from "../components/model-endpoint";
 import { ModelMonitor } from "../components/model-monitor";
 import { defaultCapturePercent, PlatformConfig } from "../infra/config";
-import { BucketPurpose, endpointName, modelPackageGroupName, pipelineName } from "../infra/naming";
+import { BucketPurpose, bucketName, endpointName, modelPackageGroupName, pipelineName } from "../infra/naming";
 import {
     ModelRegistry,
     PromotionPlan,
@@ -23,8 +24,10 @@ import {
     ServedPackage,
     sourceStackProblem,
 } from "../infra/promotion";
+import { CatalogModel } from "../infra/prediction-api";
 import { dataProtection } from "../infra/resource-options";
 import { modelTags, platformTags } from "../infra/tags";
+import { buildWebsite } from "../web/build";
 import { trainingModelSettings } from "./component-args";
 
 /** What the program needs from outside: the registry, and where the source lives. */
@@ -45,6 +48,8 @@ export interface PlatformOutputs {
     readonly buckets: pulumi.Output<Record<BucketPurpose, string>>;
     readonly alertTopicArn: pulumi.Output<string>;
     readonly dashboardName: pulumi.Output<string>;
+    /** The prediction page (and its API under `/api/`). */
+    readonly predictionPageUrl: pulumi.Output<string>;
     /** Per model, the package its endpoint serves (prod promotes from staging's). */
     readonly [SERVED_PACKAGES_OUTPUT]: Record<string, pulumi.Output<string> | null>;
     readonly models: Record<string, ModelOutputs>;
@@ -90,6 +95,7 @@ export class Platform extends pulumi.ComponentResource {
     /** One per served model: classification by S3 URI, and the review loop back into training. */
     public readonly inferenceWorkflows: Record<string, InferenceWorkflow>;
     public readonly dashboard: Dashboard;
+    public readonly predictionApp: PredictionApp;
     public readonly outputs: PlatformOutputs;
 
     constructor(
@@ -284,6 +290,35 @@ export class Platform extends pulumi.ComponentResource {
             };
         }
 
+        this.predictionApp = new PredictionApp(
+            `${name}-web`,
+            {
+                environment: env,
+                accountId: account,
+                region: config.region,
+                models: servedModels(config, this.endpoints),
+                site: buildWebsite(),
+                banner: env === "staging" ? "Staging: these models are candidates, not approved for production." : undefined,
+                siteBucketName: account.apply((a) => bucketName(env, "site", a, config.region)),
+                accessLogs: { bucket: this.lake.logs.bucket.id, prefix: "site/", dependsOn: this.lake.logs.policy },
+                reviewBucket: { bucketName: this.lake.raw.bucketName, kmsKeyArn: this.lake.key.arn },
+                logsKmsKeyArn: this.logsKey.arn,
+                public: config.web.public,
+                throttle: { rateLimit: config.web.rateLimit, burstLimit: config.web.burstLimit },
+                wafRequestsPer5Minutes: config.web.wafRequestsPer5Minutes,
+                // CloudFront's web ACLs live in us-east-1, whatever the stack's region.
+                globalProvider: config.web.public
+                    ? new aws.Provider(
+                          `${name}-aws-global`,
+                          { region: "us-east-1", defaultTags: { tags: platformTags(env, config.tags) } },
+                          { parent: this },
+                      )
+                    : undefined,
+                deletionProtection: env === "prod",
+            },
+            inRegion,
+        );
+
         this.dashboard = new Dashboard(`${name}-dashboard`, { environment: env, region: config.region, models: dashboardModels }, inRegion);
 
         this.outputs = {
@@ -293,12 +328,35 @@ export class Platform extends pulumi.ComponentResource {
             buckets: this.lake.bucketNames,
             alertTopicArn: this.alerts.topicArn,
             dashboardName: this.dashboard.dashboardName,
+            predictionPageUrl: this.predictionApp.url,
             // What each endpoint reports serving, so a rolled-back update never exports the package it did not deploy.
             [SERVED_PACKAGES_OUTPUT]: Object.fromEntries(Object.keys(served).map((m) => [m, this.endpoints[m]?.modelPackageArn ?? null])),
             models,
         };
         this.registerOutputs({ ...this.outputs });
     }
+}
+
+/** The served models as the prediction API lists and calls them: classes and shape from the stack file, the package the endpoint reports. */
+function servedModels(config: PlatformConfig, endpoints: Record<string, ModelEndpoint>): pulumi.Output<CatalogModel[]> {
+    return pulumi.all(
+        Object.entries(endpoints).map(([model, endpoint]) =>
+            endpoint.modelPackageArn.apply((arn): CatalogModel => {
+                const settings = config.models[model];
+                const [, group, version] = /model-package\/([^/]+)\/(\d+)$/.exec(arn) ?? [];
+                return {
+                    name: model,
+                    ...(settings.description ? { description: settings.description } : {}),
+                    task: "image-classification",
+                    classes: settings.classes,
+                    imageShape: settings.imageShape,
+                    confidenceThreshold: settings.inference.confidenceThreshold,
+                    endpointName: endpointName(config.environment, model),
+                    package: { arn, group: group ?? modelPackageGroupName("staging", model), version: Number(version ?? 0) },
+                };
+            }),
+        ),
+    );
 }
 
 const PACKAGE_FIELDS = {

@@ -26,7 +26,7 @@ function line(lines: readonly CostLine[], label: string): CostLine {
 /** What both stacks pay for the platform itself: keys, storage, requests, metrics, dashboard, image, budget. */
 function platformLines(alarms: number): number {
     return (
-        2 * 1 + // the data key and the logs key at $1 each
+        3 * 1 + // three keys at $1: the data key, the logs key (LogsKey) and the prediction page's key
         (100_000 / 10_000) * 0.03 + // assumed KMS requests
         100 * 0.023 + // assumed 100 GB in S3 Standard
         (100_000 / 1000) * 0.005 + // assumed PUTs
