@@ -56,7 +56,7 @@ export async function startHostedUi(options: {
             return res
                 .writeHead(200, { "content-type": "text/html" })
                 .end(
-                    `<!doctype html><title>Sign in</title><h1>Sign in</h1><form method="post" action="/login">${hidden}` +
+                    `<!doctype html><title>Sign in</title><link rel="icon" href="data:,"><h1>Sign in</h1><form method="post" action="/login">${hidden}` +
                         `<label>Username <input name="username" id="username"></label><label>Password <input name="password" id="password" type="password"></label>` +
                         `<button type="submit">Sign in</button></form>`,
                 );

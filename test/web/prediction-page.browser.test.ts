@@ -225,6 +225,7 @@ describe("prediction page in a browser", function () {
         expect([meta.format, meta.width, meta.height], "the endpoint gets the model's input size").to.deep.equal(["jpeg", 48, 64]);
         expect(sent.body.length).to.be.below(20_000);
         expect(await page.evaluate(() => document.activeElement?.id), "focus moves to the answer").to.equal("result");
+        expect(await page.textContent("#preview-caption")).to.match(/^640×480 → 48×64, \d+(\.\d)? KB$/);
         await shot("03-prediction");
     });
 
@@ -282,8 +283,9 @@ describe("prediction page in a browser", function () {
         await page.waitForFunction(() => document.querySelector("#error-code")!.textContent === "endpoint_unavailable");
         expect(apiCalls.at(-1)).to.deep.equal({ method: "POST", path: "/api/models/bikes/predictions", status: 503 });
         expect(await page.textContent("#error-message")).to.equal(
-            "vision-mlops-staging-bikes is not available right now (ServiceUnavailable); try again shortly. You can try again in a moment.",
+            "vision-mlops-staging-bikes is not available right now (ServiceUnavailable); try again shortly.",
         );
+        expect(await page.isVisible("#result"), "street-signs' answer is not left under the bikes error").to.equal(false);
         expect(faults.calls()).to.equal(1);
         await shot("07-endpoint-down");
     });

@@ -1,7 +1,7 @@
 import type { ModelTask, PageConfig, PredictionResponse, PublicModel } from "../../infra/prediction-api";
 import { ApiError, base64Of, PredictionApi } from "./api";
 import { beginSignIn, completeSignIn, currentSignIn, forgetSignIn, signOut } from "./auth";
-import { megabytes, NotAnImageError, resizeForModel, ResizedImage, SourceTooLargeError } from "./resize";
+import { byteSize, NotAnImageError, resizeForModel, ResizedImage, SourceTooLargeError } from "./resize";
 import "./styles.css";
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -21,7 +21,7 @@ function setStatus(text: string) {
 
 function showError(code: string, message: string, retryable = false) {
     $("error-title").textContent = code === "unauthorized" ? "Signed out" : "Could not classify the image";
-    $("error-message").textContent = retryable ? `${message} You can try again in a moment.` : message;
+    $("error-message").textContent = retryable && !/try again/i.test(message) ? `${message} You can try again in a moment.` : message;
     $("error-code").textContent = code;
     show("error", true);
     setStatus("");
@@ -120,6 +120,9 @@ async function classify(file: File | undefined) {
     const model = selectedModel();
     if (!file || !model) return;
     show("error", false);
+    // The answer on screen is about another image (or model) from here on.
+    show("result", false);
+    last = undefined;
     $("correction-status").textContent = "";
     try {
         setStatus(`Resizing ${file.name || "the image"} to ${model.imageShape[2]}×${model.imageShape[1]}…`);
@@ -132,7 +135,7 @@ async function classify(file: File | undefined) {
         preview.src = URL.createObjectURL(image.blob);
         preview.alt = `The image sent to the model: ${file.name || "your picture"}, resized to ${image.width}×${image.height}`;
         $("preview-caption").textContent =
-            `${image.sourceWidth}×${image.sourceHeight} → ${image.width}×${image.height}, ${megabytes(image.blob.size)}`;
+            `${image.sourceWidth}×${image.sourceHeight} → ${image.width}×${image.height}, ${byteSize(image.blob.size)}`;
         renderers[prediction.task](prediction);
         $("served").textContent = `${prediction.package.group} version ${prediction.package.version} · inference ${prediction.inferenceId}`;
         const right = $<HTMLSelectElement>("right-class");

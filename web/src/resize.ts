@@ -62,3 +62,8 @@ export async function resizeForModel(file: Blob & { name?: string }, imageShape:
 export function megabytes(bytes: number): string {
     return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
+
+/** A size as a person reads it: kilobytes below a megabyte. */
+export function byteSize(bytes: number): string {
+    return bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KB` : megabytes(bytes);
+}
