@@ -33,6 +33,8 @@ export const CLOUDFRONT_MANAGED = {
 /** The site's files live under this prefix of its bucket; CloudFront may read nothing else (the catalog is beside it). */
 export const SITE_PREFIX = "site/";
 export const CATALOG_PREFIX = "catalog/";
+/** What a browser fetches under a fixed name; everything else is hashed and never invalidated. */
+export const ENTRY_PATHS = ["/", "/index.html", "/config.json"];
 
 export interface PredictionAppArgs {
     /** Environment name, part of every physical name (`vision-mlops-<environment>-...`). */
@@ -114,6 +116,9 @@ export class PredictionApp extends pulumi.ComponentResource {
     public readonly userPool?: aws.cognito.UserPool;
     public readonly userPoolClient?: aws.cognito.UserPoolClient;
     public readonly webAcl?: aws.wafv2.WebAcl;
+    /** Invalidates the page's entry files whenever the site or its settings change. */
+    public readonly invalidator: LambdaFunction;
+    public readonly invalidation: aws.lambda.Invocation;
     /** `https://<distribution>.cloudfront.net/`: the page, and its API under `/api/`. */
     public readonly url: pulumi.Output<string>;
     /** Hash of the page's files; changes exactly when a browser would receive something new. */
@@ -563,7 +568,40 @@ export class PredictionApp extends pulumi.ComponentResource {
         );
         const index = args.site.files.find((f) => f.key === "index.html");
         if (!index) throw new Error(`${name}: the site has no index.html`);
-        object({ ...index }, [...assets, config]);
+        const entry = object({ ...index }, [...assets, config]);
+
+        // A deploy that changed what a browser fetches first (index.html, config.json) invalidates those at CloudFront.
+        const revision = pageConfig.apply((c) =>
+            createHash("sha256").update(args.site.version).update(JSON.stringify(c)).digest("hex").slice(0, 16),
+        );
+        this.invalidator = new LambdaFunction(
+            `${name}-invalidator`,
+            {
+                entry: "jobs/prediction/invalidate.ts",
+                functionName: `${prefix}-page-invalidator`,
+                description: `Invalidates ${prefix}'s prediction page at CloudFront after a deploy`,
+                policy: this.distribution.arn.apply((arn) =>
+                    policyDocument({ Sid: "InvalidatePage", Effect: "Allow", Action: ["cloudfront:CreateInvalidation"], Resource: [arn] }),
+                ),
+                accountId: args.accountId,
+                region: args.region,
+                logsKmsKeyArn: args.logsKmsKeyArn,
+                memoryMb: 128,
+                timeoutSeconds: 60,
+            },
+            child,
+        );
+        this.invalidation = new aws.lambda.Invocation(
+            `${name}-invalidation`,
+            {
+                functionName: this.invalidator.functionName,
+                input: pulumi
+                    .all([this.distribution.id, revision])
+                    .apply(([distributionId, version]) => JSON.stringify({ distributionId, paths: ENTRY_PATHS, version })),
+                triggers: { revision },
+            },
+            { parent: this, dependsOn: [entry, config] },
+        );
 
         this.registerOutputs({ url: this.url, siteVersion: this.siteVersion, apiEndpoint: this.api.apiEndpoint });
     }

@@ -209,6 +209,31 @@ describe("PredictionApp", () => {
                 REVIEW_BUCKET: "raw-bucket",
             });
         });
+
+        it("invalidates the entry files at this distribution after a deploy, and may invalidate nothing else", () => {
+            const run = find(declared, "aws:lambda/invocation:Invocation", "app-invalidation").inputs;
+            const input = JSON.parse(run.input);
+            expect(input).to.deep.include({ distributionId: "app-cdn-id", paths: ["/", "/index.html", "/config.json"] });
+            expect(input.version).to.match(/^[0-9a-f]{16}$/);
+            expect(run.triggers).to.deep.equal({ revision: input.version });
+            expect(run.functionName).to.equal("vision-mlops-staging-page-invalidator");
+            const doc = parsePolicy(find(declared, "aws:iam/rolePolicy:RolePolicy", "app-invalidator-role-policy").inputs.policy);
+            expect(allowedBy(doc, { action: "cloudfront:CreateInvalidation", resource: DISTRIBUTION_ARN })).to.equal(true);
+            expect(
+                allowedBy(doc, {
+                    action: "cloudfront:CreateInvalidation",
+                    resource: `arn:aws:cloudfront::${TEST_ACCOUNT}:distribution/other`,
+                }),
+            ).to.equal(false);
+        });
+
+        it("gives the invalidation a new version when only the page's settings change", async () => {
+            const version = (d: DeclaredResource[]) =>
+                JSON.parse(find(d, "aws:lambda/invocation:Invocation", "app-invalidation").inputs.input).version;
+            const before = version(declared);
+            const { declared: other } = await declare({ banner: "Staging: other words" });
+            expect(version(other)).to.not.equal(before);
+        });
     });
 
     describe("public (web.public: true)", () => {
