@@ -50,6 +50,8 @@ export interface PlatformOutputs {
     readonly dashboardName: pulumi.Output<string>;
     /** The prediction page (and its API under `/api/`). */
     readonly predictionPageUrl: pulumi.Output<string>;
+    /** The page's user pool, where people are invited (`aws cognito-idp admin-create-user`); null when `web.public`. */
+    readonly predictionUserPoolId: pulumi.Output<string> | null;
     /** Per model, the package its endpoint serves (prod promotes from staging's). */
     readonly [SERVED_PACKAGES_OUTPUT]: Record<string, pulumi.Output<string> | null>;
     readonly models: Record<string, ModelOutputs>;
@@ -329,6 +331,7 @@ export class Platform extends pulumi.ComponentResource {
             alertTopicArn: this.alerts.topicArn,
             dashboardName: this.dashboard.dashboardName,
             predictionPageUrl: this.predictionApp.url,
+            predictionUserPoolId: this.predictionApp.userPool?.id ?? null,
             // What each endpoint reports serving, so a rolled-back update never exports the package it did not deploy.
             [SERVED_PACKAGES_OUTPUT]: Object.fromEntries(Object.keys(served).map((m) => [m, this.endpoints[m]?.modelPackageArn ?? null])),
             models,

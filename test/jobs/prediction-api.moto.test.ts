@@ -71,7 +71,7 @@ describe("prediction API against SageMaker Runtime and S3 (moto)", function () {
         expect(body.limits).to.deep.equal({ maxImageBytes: 4 * 1024 * 1024 });
         expect(body.models[0]).to.deep.equal({
             name: "street-signs",
-            description: "Street signs, 5 classes",
+            description: "Street signs of the test set",
             task: "image-classification",
             classes: ["stop", "yield", "speed-limit-30", "no-entry", "roundabout"],
             imageShape: [3, 64, 48],

@@ -6,7 +6,7 @@ import { CatalogModel, ModelCatalog, PREDICTION_ROUTES } from "../../infra/predi
 export const TEST_MODELS: readonly CatalogModel[] = [
     {
         name: "street-signs",
-        description: "Street signs, 5 classes",
+        description: "Street signs of the test set",
         task: "image-classification",
         classes: ["stop", "yield", "speed-limit-30", "no-entry", "roundabout"],
         imageShape: [3, 64, 48],

@@ -17,21 +17,12 @@ import { HostedUi, startHostedUi } from "../support/hosted-ui";
 import { MotoServer, queueEndpointResults, startMoto, startRuntimeShim } from "../support/moto";
 import { httpApiEvent, putCatalog } from "../support/prediction";
 import { FAULTS, startFaultServer } from "../support/sagemaker-faults";
+import { CHROMIUM, CHROMIUM_FLAGS } from "../support/chromium";
 
 // The callbacks of page.evaluate run in the page; this project's types have no DOM library, so they are untyped here.
 declare const document: any, window: any;
 declare function getComputedStyle(element: unknown): any;
 
-/** Debian's chromium, driven by playwright-core; never a downloaded browser. */
-const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-];
 /** Screenshots of every state, for a reviewer (and the README's picture). */
 const SHOTS = process.env.PREDICTION_PAGE_SCREENSHOTS ?? join(__dirname, "..", "..", ".test-output", "prediction-page");
 
@@ -129,7 +120,7 @@ describe("prediction page in a browser", function () {
         };
 
         const { chromium } = await import("playwright-core");
-        browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+        browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
         page = await browser.newPage({ viewport: { width: 1000, height: 860 } });
         const problems: string[] = [];
         page.on("pageerror", (e) => problems.push(e.message));
@@ -194,7 +185,7 @@ describe("prediction page in a browser", function () {
         expect(page.url(), "the code leaves the address bar").to.equal(`${origin}/`);
         expect(await page.textContent("#who")).to.equal("Signed in as ana@example.com");
         expect(await page.$$eval("#model option", (os) => os.map((o) => o.textContent))).to.deep.equal(["street-signs", "bikes"]);
-        expect(await page.textContent("#model-info")).to.equal("Street signs, 5 classes · 5 classes · input 48×64 colour · version 7");
+        expect(await page.textContent("#model-info")).to.equal("Street signs of the test set · 5 classes · input 48×64 colour · version 7");
         expect(apiCalls.at(-1)).to.deep.equal({ method: "GET", path: "/api/models", status: 200 });
         await shot("02-signed-in");
     });

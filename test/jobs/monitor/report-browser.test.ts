@@ -7,17 +7,7 @@ import { MONITORING_OUTPUT_FILES } from "../../../infra/job-contract";
 import { imageProperties } from "../../../jobs/lib/image-properties";
 import { runMonitor } from "../../../jobs/monitor/run";
 import { buildBaseline, CLASSES, defaultThresholds, rng, sample, writeCapture } from "./corpus";
-
-/** Debian's chromium, driven by playwright-core; never a downloaded browser. */
-const CHROMIUM = "/usr/bin/chromium";
-const FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-];
+import { CHROMIUM, CHROMIUM_FLAGS } from "../../support/chromium";
 
 /** report.html rendered in a real headless browser: every thumbnail decodes, and the page asks for nothing. */
 describe("monitor report in a browser", function () {
@@ -65,7 +55,7 @@ describe("monitor report in a browser", function () {
 
     it("shows captured and training thumbnails per class, the lowest-confidence and the furthest images, with no request", async () => {
         const { chromium } = await import("playwright-core");
-        const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+        const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
         try {
             const page = await browser.newPage({ viewport: { width: 1100, height: 900 } });
             const requests: string[] = [];
