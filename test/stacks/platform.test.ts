@@ -230,7 +230,7 @@ describe("platform: staging before any model is registered", () => {
     it("deploys everything but the endpoints and says why", async () => {
         const { platform, declared } = await build("staging", registry("PendingManualApproval", false));
         expect(declared.filter(ofType(T.endpoint))).to.have.length(0);
-        expect(declared.filter(ofType("aws:s3/bucket:Bucket"))).to.have.length(5);
+        expect(declared.filter(ofType("aws:s3/bucket:Bucket")), "the lake's five and the prediction page's").to.have.length(6);
         const out = (await unwrapOutput(pulumi.output(platform.outputs))) as any;
         expect(out.models["traffic-signs"]).to.deep.include({
             servedPackage: null,

@@ -111,7 +111,7 @@ describe("prod promotion: staging moves on, prod keeps what it serves", () => {
         expect(error, error?.message).to.equal(undefined);
         expect(modelOf(declared, SIGNS)).to.deep.equal({ ModelPackageName: pkg(SIGNS, 1) });
         expect(modelOf(declared, BIKES)).to.deep.equal({ ModelPackageName: pkg(BIKES, 1) });
-        expect(declared.filter(ofType("aws:s3/bucket:Bucket"))).to.have.length(5);
+        expect(declared.filter(ofType("aws:s3/bucket:Bucket")), "the lake's five and the prediction page's").to.have.length(6);
         expect(endpoints(declared)).to.have.length(2);
         expect(outputs.models[SIGNS]).to.deep.include({ servedPackage: pkg(SIGNS, 1), awaitingApproval: pkg(SIGNS, 2) });
         expect(outputs.models[SIGNS].serving).to.match(/^kept package, Approved; staging serves /);
@@ -135,7 +135,7 @@ describe("prod promotion: staging moves on, prod keeps what it serves", () => {
         });
         expect(error, error?.message).to.equal(undefined);
         expect(endpoints(declared)).to.deep.equal([]);
-        expect(declared.filter(ofType("aws:s3/bucket:Bucket"))).to.have.length(5);
+        expect(declared.filter(ofType("aws:s3/bucket:Bucket")), "the lake's five and the prediction page's").to.have.length(6);
         expect(outputs.models[SIGNS]).to.deep.include({ servedPackage: null, endpointName: null, awaitingApproval: pkg(SIGNS, 1) });
         expect(logged.join("\n")).to.contain(
             `${SIGNS}: staging serves ${pkg(SIGNS, 1)}, which is PendingManualApproval; prod has no endpoint for ${SIGNS} until it is approved`,
