@@ -1,5 +1,5 @@
 import sharp from "sharp";
-import { fmtPct } from "./analysis";
+import { fmtPct } from "./format";
 import { runMonitor } from "./run";
 import { resolveSettings, USAGE } from "./settings";
 import { MANIFEST_FILE, writeShardManifest } from "./shards";

@@ -2,7 +2,8 @@ import { CloudWatchClient, PutMetricDataCommand, StandardUnit } from "@aws-sdk/c
 import { MONITORING_METRICS } from "../../infra/job-contract";
 import { Histogram } from "../lib/histogram";
 import { NUMERIC_PROPERTIES } from "../lib/image-properties";
-import { MonitorResult, Violation } from "./analysis";
+import { MonitorResult } from "./analysis";
+import { Violation } from "./checks";
 import { ChiSquareResult } from "./chi-square";
 
 /**

@@ -1,7 +1,9 @@
 import { Histogram } from "../lib/histogram";
 import { NUMERIC_PROPERTIES } from "../lib/image-properties";
 import { NumericProperty } from "../lib/image-properties";
-import { fmt, fmtP, fmtPct, MonitorResult, Shot } from "./analysis";
+import { MonitorResult } from "./analysis";
+import { fmt, fmtP, fmtPct } from "./format";
+import { Shot } from "./window";
 
 /**
  * report.html: one self-contained page (inline SVG, thumbnails as data URIs, no scripts, and a content

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { writeFileSync } from "fs";
 import { CONFIDENCE_BINS, PROPERTY_BINS } from "../../../jobs/lib/histogram";
 import { seededRandom } from "../../../jobs/lib/split";
-import { checkLevels, distributionCheck } from "../../../jobs/monitor/analysis";
+import { checkLevels, distributionCheck } from "../../../jobs/monitor/checks";
 import { DEFAULT_IMAGE_SAMPLE } from "../../../jobs/monitor/sample";
 import { multinomial } from "../../support/sampling";
 import { defaultThresholds } from "./corpus";

@@ -1,0 +1,409 @@
+import { binIndex, CONFIDENCE_BINS } from "../lib/histogram";
+import { ImageDecodeError, ImageProperties, imageProperties } from "../lib/image-properties";
+import {
+    CaptureFormatError,
+    CaptureRecord,
+    checkPayload,
+    DEFAULT_MAX_LINE_BYTES,
+    LineItem,
+    MalformedKind,
+    mediaType,
+    parseCaptureLine,
+    parseProbabilities,
+    payloadBytes,
+} from "./capture";
+import { topClass } from "../lib/class-probabilities";
+import { formatBytes } from "./format";
+import { byPriority, DEFAULT_IMAGE_SAMPLE, insertBounded, mergeBounded, Ranked, samplePriority } from "./sample";
+import { TimeWindow } from "./settings";
+
+/** A captured image the report shows: its thumbnail and what the model said of it. */
+export interface Shot {
+    readonly where: string;
+    readonly eventId: string;
+    /** Base64 JPEG, THUMBNAIL_SIDE pixels at most. */
+    readonly thumbnail?: string;
+    readonly predicted?: number;
+    readonly confidence?: number;
+}
+
+/** A member of the window's uniform image sample. */
+export interface SampledImage extends Ranked, Shot {
+    /** The image's measurements, or why it could not be decoded. */
+    readonly properties?: ImageProperties;
+    readonly error?: string;
+}
+
+/** A bounded table of values (content types): the most frequent ones exactly, the rest in `other`. */
+export interface BoundedCounts {
+    readonly counts: Record<string, number>;
+    /** Records whose value was not among the tracked ones. */
+    readonly other: number;
+}
+
+/**
+ * Everything a run has accumulated, in a form that is plain JSON and merges exactly: counts and histograms add,
+ * the image sample and the lowest-confidence images are the smallest-k of a fixed order, first samples are the
+ * first in a fixed order. A sharded run's instances each write one; the merge step adds them and judges the sum.
+ */
+export interface WindowState {
+    readonly version: 1;
+    readonly classes: readonly string[];
+    readonly window: { readonly start: string; readonly end: string };
+    readonly sampleSize: number;
+    readonly counts: {
+        records: number;
+        outsideWindow: number;
+        files: number;
+        /** Records with a well-formed input payload (the population the image sample is drawn from). */
+        inputs: number;
+        predictions: number;
+        malformedLines: number;
+        /** Records whose input or output failed the cheap checks (types, probabilities), each counted once. */
+        cheapFailures: number;
+        inputTypeErrors: number;
+        outputDecodeErrors: number;
+        matched: number;
+        lowConfidence: number;
+        /** Sum of top-class confidences in millionths (an integer, so shards add exactly). */
+        confidenceMicros: number;
+        /** Images decoded (sample candidates and lowest-confidence candidates): the cost the sample bounds. */
+        decodes: number;
+    };
+    readonly malformed: Partial<Record<MalformedKind, number>>;
+    readonly classCounts: number[];
+    readonly confidence: number[];
+    readonly confusion: number[][];
+    readonly observedTypes: BoundedCounts;
+    readonly errorSamples: { readonly where: string; readonly text: string }[];
+    readonly firstRecordAt?: string;
+    readonly lastRecordAt?: string;
+    readonly imageSample: SampledImage[];
+    readonly lowestConfidence: (Shot & Ranked)[];
+}
+
+/** First error samples kept, and the length of each. */
+export const MAX_SAMPLES = 10;
+export const MAX_SAMPLE_TEXT = 300;
+/** Distinct content-type headers tracked exactly; more go to "other" (callers control the header). */
+export const MAX_TRACKED_TYPES = 20;
+/** Encoded images waiting in the sample at most; beyond it the likeliest to stay are decoded early. */
+const PAYLOAD_BUDGET = 128 * 1024 * 1024;
+const DECODE_BATCH = 8;
+/** Lowest-confidence images kept for the report. */
+const LOWEST_SHOWN = 8;
+/** Confidences are summed in millionths, so shards add exactly. */
+export const MICROS = 1_000_000;
+
+export interface AnalysisOptions {
+    /** Images decoded per window at most. Defaults to DEFAULT_IMAGE_SAMPLE. */
+    readonly sampleSize?: number;
+    /** Class index by inferenceId or eventId. */
+    readonly labels?: ReadonlyMap<string, number>;
+    /** The line bound the reader applies, for naming skipped lines. */
+    readonly maxLineBytes?: number;
+}
+
+/**
+ * Streams capture records of one window into fixed-size accumulators (histograms, class counts, a confusion
+ * matrix, a bounded uniform image sample), so memory and decoding do not grow with the number of records.
+ * Predictions and confidence are read from every record (cheap JSON); the sample (bottom-k of a hash of the
+ * event id) keeps its members' encoded images, up to PAYLOAD_BUDGET bytes, and decodes only the ones still in it
+ * at the end: about k decodes per window when images are small, at most k (1 + ln(n / k)) for n records.
+ */
+export class WindowAnalysis {
+    private readonly state: WindowState;
+    private readonly sampleSize: number;
+    private readonly labels?: ReadonlyMap<string, number>;
+    private readonly oversizedKind: MalformedKind;
+    private readonly observed = new Map<string, number>();
+    /** Lowest-confidence candidates being decoded. */
+    private pendingDecodes = 0;
+    /** Encoded images of sample members not decoded yet, and their total size. */
+    private readonly payloads = new Map<SampledImage, Buffer>();
+    private readonly decoding = new Set<SampledImage>();
+    private pendingBytes = 0;
+
+    constructor(classes: readonly string[], window: TimeWindow, options: AnalysisOptions = {}) {
+        this.sampleSize = options.sampleSize ?? DEFAULT_IMAGE_SAMPLE;
+        this.labels = options.labels;
+        this.oversizedKind = `line over ${formatBytes(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES)}`;
+        this.state = {
+            version: 1,
+            classes: [...classes],
+            window: { start: window.start.toISOString(), end: window.end.toISOString() },
+            sampleSize: this.sampleSize,
+            counts: {
+                records: 0,
+                outsideWindow: 0,
+                files: 0,
+                inputs: 0,
+                predictions: 0,
+                malformedLines: 0,
+                cheapFailures: 0,
+                inputTypeErrors: 0,
+                outputDecodeErrors: 0,
+                matched: 0,
+                lowConfidence: 0,
+                confidenceMicros: 0,
+                decodes: 0,
+            },
+            malformed: {},
+            classCounts: new Array(classes.length).fill(0),
+            confidence: new Array(CONFIDENCE_BINS.length - 1).fill(0),
+            confusion: classes.map(() => new Array(classes.length).fill(0)),
+            observedTypes: { counts: {}, other: 0 },
+            errorSamples: [],
+            imageSample: [],
+            lowestConfidence: [],
+        };
+    }
+
+    private get window(): { start: number; end: number } {
+        return { start: Date.parse(this.state.window.start), end: Date.parse(this.state.window.end) };
+    }
+
+    fileRead(): void {
+        this.state.counts.files++;
+    }
+
+    /** One line of a capture file; `where` names it (relative to the capture root). Never throws for bad data. */
+    async addLine(item: LineItem, where: string, confidenceThreshold: number): Promise<void> {
+        const c = this.state.counts;
+        if ("oversized" in item) {
+            c.records++;
+            c.malformedLines++;
+            c.cheapFailures++;
+            this.malformed(this.oversizedKind, where, `line of ${item.oversized} bytes skipped`);
+            return;
+        }
+        let record: CaptureRecord;
+        try {
+            record = parseCaptureLine(item.line);
+        } catch (e) {
+            c.records++;
+            c.malformedLines++;
+            c.cheapFailures++;
+            this.malformed((e as CaptureFormatError).kind, where, (e as Error).message);
+            return;
+        }
+        const at = Date.parse(record.eventMetadata.inferenceTime);
+        const w = this.window;
+        if (!(at >= w.start && at < w.end)) {
+            c.outsideWindow++;
+            return;
+        }
+        c.records++;
+        const iso = new Date(at).toISOString();
+        const s = this.state as { firstRecordAt?: string; lastRecordAt?: string };
+        if (!s.firstRecordAt || iso < s.firstRecordAt) s.firstRecordAt = iso;
+        if (!s.lastRecordAt || iso > s.lastRecordAt) s.lastRecordAt = iso;
+        const eventId = record.eventMetadata.eventId;
+        let cheapFailure = false;
+
+        let predicted: number | undefined;
+        let confidence: number | undefined;
+        if (record.captureData.endpointOutput !== undefined) {
+            try {
+                const output = checkPayload(record.captureData.endpointOutput, "output");
+                const top = topClass(parseProbabilities(output, this.state.classes.length));
+                predicted = top.index;
+                confidence = top.confidence;
+                c.predictions++;
+                this.state.classCounts[predicted]++;
+                this.state.confidence[binIndex(CONFIDENCE_BINS, confidence)]++;
+                c.confidenceMicros += Math.round(confidence * MICROS);
+                if (confidence < confidenceThreshold) c.lowConfidence++;
+                const id = record.eventMetadata.inferenceId ?? eventId;
+                const label = this.labels?.get(id) ?? (record.eventMetadata.inferenceId ? this.labels?.get(eventId) : undefined);
+                if (label !== undefined) {
+                    c.matched++;
+                    this.state.confusion[label][predicted]++;
+                }
+            } catch (e) {
+                if (!(e instanceof CaptureFormatError)) throw e;
+                cheapFailure = true;
+                c.outputDecodeErrors++;
+                this.malformed(e.kind, where, `event ${eventId}: output ${e.message}`);
+            }
+        }
+
+        const rawInput = record.captureData.endpointInput;
+        let input;
+        if (rawInput !== undefined) {
+            try {
+                input = checkPayload(rawInput, "input");
+            } catch (e) {
+                if (!(e instanceof CaptureFormatError)) throw e;
+                cheapFailure = true;
+                c.inputTypeErrors++;
+                this.malformed(e.kind, where, `event ${eventId}: input ${e.message}`);
+            }
+        }
+        if (cheapFailure) c.cheapFailures++;
+        if (!input) return;
+        c.inputs++;
+        this.countType(mediaType(input.observedContentType));
+
+        const priority = samplePriority(eventId);
+        const ranked = { priority, where };
+        const shot = { ...ranked, eventId, predicted, confidence };
+        const list = this.state.imageSample;
+        if (list.length < this.sampleSize || byPriority(ranked, list[list.length - 1]) < 0) {
+            // Into the sample, undecoded: only the members still in it at the end are decoded, so a window costs about
+            // as many decodes as the sample holds, whatever its number of records.
+            const evicted = list.length >= this.sampleSize ? list[list.length - 1] : undefined;
+            const member: SampledImage = { ...shot };
+            insertBounded(list, member, this.sampleSize, byPriority);
+            if (evicted) this.dropPayload(evicted);
+            const bytes = payloadBytes(input);
+            this.payloads.set(member, bytes);
+            this.pendingBytes += bytes.length;
+            if (this.pendingBytes > PAYLOAD_BUDGET) await this.decodePending(PAYLOAD_BUDGET / 2);
+        }
+        const lowOrder = (a: Shot & Ranked, b: Shot & Ranked) => a.confidence! - b.confidence! || byPriority(a, b);
+        if (confidence === undefined || !this.mayEnter(this.state.lowestConfidence, shot, LOWEST_SHOWN, lowOrder)) return;
+        this.pendingDecodes++;
+        try {
+            const measured = await this.decode(payloadBytes(input));
+            if (measured.thumbnail)
+                insertBounded(this.state.lowestConfidence, { ...shot, thumbnail: measured.thumbnail }, LOWEST_SHOWN, lowOrder);
+        } finally {
+            this.pendingDecodes--;
+        }
+    }
+
+    private async decode(bytes: Buffer): Promise<{ properties?: ImageProperties; thumbnail?: string; error?: string }> {
+        this.state.counts.decodes++;
+        try {
+            const { thumbnail, ...properties } = await imageProperties(bytes, { thumbnail: true });
+            return { properties, thumbnail: thumbnail.toString("base64") };
+        } catch (e) {
+            if (!(e instanceof ImageDecodeError)) throw e;
+            return { error: e.message };
+        }
+    }
+
+    private dropPayload(member: SampledImage): void {
+        const bytes = this.payloads.get(member);
+        if (bytes) this.pendingBytes -= bytes.length;
+        this.payloads.delete(member);
+    }
+
+    /** Decodes sample members still waiting, smallest priorities first (the likeliest to stay), until `target` bytes wait. */
+    private async decodePending(target: number): Promise<void> {
+        const waiting = this.state.imageSample.filter((m) => this.payloads.has(m) && !this.decoding.has(m));
+        for (let i = 0; i < waiting.length && this.pendingBytes > target; i += DECODE_BATCH) {
+            await Promise.all(
+                waiting.slice(i, i + DECODE_BATCH).map(async (m) => {
+                    const bytes = this.payloads.get(m);
+                    if (!bytes) return;
+                    this.decoding.add(m);
+                    try {
+                        Object.assign(m, await this.decode(bytes));
+                    } finally {
+                        this.decoding.delete(m);
+                        this.dropPayload(m);
+                    }
+                }),
+            );
+        }
+    }
+
+    /** The accumulated state, as a sharded run's instance writes it, once the sample's images are decoded. */
+    async finish(): Promise<WindowState> {
+        await this.decodePending(0);
+        while (this.decoding.size) await new Promise((r) => setImmediate(r));
+        return {
+            ...this.state,
+            observedTypes: { counts: Object.fromEntries([...this.observed].sort()), other: this.state.observedTypes.other },
+        };
+    }
+
+    /** Whether `item` would be among the `size` smallest (decodes in flight may each take a place). */
+    private mayEnter<T>(items: readonly T[], item: T, size: number, order: (a: T, b: T) => number): boolean {
+        return items.length + this.pendingDecodes < size || (items.length > 0 && order(item, items[items.length - 1]) < 0);
+    }
+
+    private countType(type: string): void {
+        const counts = this.observed;
+        if (counts.has(type) || counts.size < MAX_TRACKED_TYPES) counts.set(type, (counts.get(type) ?? 0) + 1);
+        else (this.state.observedTypes as { other: number }).other++;
+    }
+
+    private malformed(kind: MalformedKind, where: string, text: string): void {
+        const m = this.state.malformed as Record<string, number>;
+        m[kind] = (m[kind] ?? 0) + 1;
+        this.sample(where, text);
+    }
+
+    private sample(where: string, text: string): void {
+        insertBounded(this.state.errorSamples, { where, text: `${where}: ${text}`.slice(0, MAX_SAMPLE_TEXT) }, MAX_SAMPLES, byWhere);
+    }
+}
+
+export const byWhere = (a: { where: string }, b: { where: string }) => (a.where < b.where ? -1 : a.where > b.where ? 1 : 0);
+
+/** Adds the states of a sharded run's instances; the same as one run over all their records. */
+export function mergeStates(states: readonly WindowState[]): WindowState {
+    if (states.length === 0) throw new Error("nothing to merge");
+    const [first] = states;
+    for (const s of states) {
+        if (s.version !== 1) throw new Error(`partial statistics of version ${String(s.version)}; this monitor reads version 1`);
+        if (s.classes.join("\n") !== first.classes.join("\n"))
+            throw new Error("partial statistics of different models (class lists differ)");
+        if (s.window.start !== first.window.start || s.window.end !== first.window.end)
+            throw new Error(`partial statistics of different windows (${s.window.start} and ${first.window.start})`);
+        if (s.sampleSize !== first.sampleSize) throw new Error("partial statistics with different image sample sizes");
+    }
+    const add = (xs: number[], ys: readonly number[]) => xs.map((x, i) => x + ys[i]);
+    const counts = { ...first.counts };
+    for (const s of states.slice(1)) for (const k of Object.keys(counts) as (keyof typeof counts)[]) counts[k] += s.counts[k];
+    const malformed: Record<string, number> = {};
+    for (const s of states) for (const [k, v] of Object.entries(s.malformed)) malformed[k] = (malformed[k] ?? 0) + (v ?? 0);
+    // Content types: the union, capped at the same size as one run's table (the rest in "other").
+    const types = new Map<string, number>();
+    let other = 0;
+    for (const s of states) {
+        other += s.observedTypes.other;
+        for (const [k, v] of Object.entries(s.observedTypes.counts)) types.set(k, (types.get(k) ?? 0) + v);
+    }
+    const ordered = [...types].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
+    for (const [, v] of ordered.slice(MAX_TRACKED_TYPES)) other += v;
+    const times = (pick: (s: WindowState) => string | undefined) =>
+        states
+            .map(pick)
+            .filter((t): t is string => t !== undefined)
+            .sort();
+    const firsts = times((s) => s.firstRecordAt);
+    const lasts = times((s) => s.lastRecordAt);
+    const lowOrder = (a: Shot & Ranked, b: Shot & Ranked) => a.confidence! - b.confidence! || byPriority(a, b);
+    return {
+        version: 1,
+        classes: first.classes,
+        window: first.window,
+        sampleSize: first.sampleSize,
+        counts,
+        malformed,
+        classCounts: states.slice(1).reduce((acc, s) => add(acc, s.classCounts), [...first.classCounts]),
+        confidence: states.slice(1).reduce((acc, s) => add(acc, s.confidence), [...first.confidence]),
+        confusion: first.confusion.map((row, i) => states.slice(1).reduce((acc, s) => add(acc, s.confusion[i]), [...row])),
+        observedTypes: { counts: Object.fromEntries(ordered.slice(0, MAX_TRACKED_TYPES).sort((a, b) => (a[0] < b[0] ? -1 : 1))), other },
+        errorSamples: mergeBounded(
+            states.map((s) => s.errorSamples),
+            MAX_SAMPLES,
+            byWhere,
+        ),
+        ...(firsts.length ? { firstRecordAt: firsts[0], lastRecordAt: lasts[lasts.length - 1] } : {}),
+        imageSample: mergeBounded(
+            states.map((s) => s.imageSample),
+            first.sampleSize,
+            byPriority,
+        ),
+        lowestConfidence: mergeBounded(
+            states.map((s) => s.lowestConfidence),
+            LOWEST_SHOWN,
+            lowOrder,
+        ),
+    };
+}
