@@ -1,19 +1,22 @@
 /**
- * `npm run bench`: throughput and peak memory of the data jobs on a generated corpus, next to the floor (a plain
- * byte copy of the same files) and a command-line image tool doing the same decode/resize.
+ * `npm run bench`: throughput and peak memory of the data jobs on generated corpora, next to the floor (a plain
+ * byte copy of the same files), the ceiling (sharp decoding every file to raw pixels in-process, at its fastest
+ * concurrency) and the command-line peers (vipsthumbnail, ImageMagick's mogrify) on equal cores: one process per
+ * CPU over a share of the files.
  *
- * The corpus (BENCH_IMAGES JPEGs, default 5000, mixed sizes, 10 classes) is generated once under .bench/ and
- * reused. Every measured command runs as a child process so its peak RSS is its own. Timings are reported,
- * never asserted. Rows: preprocess images/s, monitor records/s (scripts/bench-monitor.ts), each next to its
- * floor; `plan` wall time per stack; `npm test` wall time (BENCH_SKIP_TESTS=1 leaves it out).
+ * Two corpora of BENCH_IMAGES JPEGs each (default 5000, 10 classes) are generated once under .bench/ and reused:
+ * "mixed" (96 to 640 px, what the resize rows scale to the 224 px model) and "sized" (shorter side already 224 px,
+ * which preprocess passes through untouched). Every job runs as a child process so its peak RSS is its own.
+ * Timings are reported, never asserted; the goals are ratios of rows of the same run, printed under the table.
+ * Rows: preprocess images/s, monitor records/s (scripts/bench-monitor.ts); `plan` wall time per stack;
+ * `npm test` wall time (BENCH_SKIP_TESTS=1 leaves it out).
  */
 import { spawnSync, SpawnSyncReturns } from "child_process";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "fs";
-import { cpus } from "os";
+import { cpus, loadavg } from "os";
 import { join, resolve } from "path";
 import sharp from "sharp";
 import { readFile } from "fs/promises";
-import { imageProperties } from "../jobs/lib/image-properties";
 import { mapOrdered } from "../jobs/lib/pool";
 import { MONITOR_BENCHES } from "./bench-monitor";
 
@@ -21,7 +24,12 @@ export interface BenchContext {
     readonly root: string;
     /** Folder-per-class corpus of `count` JPEGs. */
     readonly corpus: string;
-    /** The first quarter of the corpus (hard links), to show whether memory grows with the number of images. */
+    /**
+     * `count` JPEGs whose shorter side is already the 224 px model's (four aspects): what preprocess passes through
+     * untouched, the no-resize rows' input.
+     */
+    readonly sized: string;
+    /** The first quarter of `sized` (hard links), to show whether memory grows with the number of images. */
     readonly quarter: string;
     readonly count: number;
     /** The jobs bundle, built like the image builds it. */
@@ -59,6 +67,14 @@ const SIZES: Array<[number, number]> = [
     [320, 240],
     [480, 360],
     [640, 480],
+];
+/** The side of the model the resize rows train; the sized corpus has it as every image's shorter side. */
+const MODEL_SIDE = 224;
+const SIZED: Array<[number, number]> = [
+    [224, 224],
+    [299, 224],
+    [224, 299],
+    [336, 224],
 ];
 
 /** Bundles the jobs the way jobs/Dockerfile does (sharp stays outside), for measuring the shipped code. */
@@ -101,7 +117,7 @@ export function measure(
     return { seconds, peakRssMb: rss ? Number(rss[1]) / 1024 : undefined, result };
 }
 
-async function generateCorpus(corpus: string, count: number): Promise<void> {
+async function generateCorpus(corpus: string, count: number, sizes: ReadonlyArray<[number, number]>): Promise<void> {
     const marker = join(corpus, `.complete-${count}`);
     if (existsSync(marker)) return;
     rmSync(corpus, { recursive: true, force: true });
@@ -112,7 +128,7 @@ async function generateCorpus(corpus: string, count: number): Promise<void> {
     await Promise.all(
         Array.from({ length: concurrency }, async () => {
             for (let i = next++; i < count; i = next++) {
-                const [w, h] = SIZES[i % SIZES.length];
+                const [w, h] = sizes[i % sizes.length];
                 const shade = (i * 37) % 200;
                 // A soft gradient with light noise compresses like a photo, unlike pure noise.
                 const image = sharp({
@@ -187,42 +203,64 @@ const byteCopy: Bench = {
     },
 };
 
-const preprocessRow = (name: string, side: number, which: "corpus" | "quarter"): Bench => ({
+const preprocessRow = (name: string, side: number, which: "corpus" | "sized" | "quarter"): Bench => ({
     name,
     run: async (ctx) => {
         const out = ctx.output(`preprocess-${side}-${which}`);
-        const input = which === "corpus" ? ctx.corpus : ctx.quarter;
-        const items = which === "corpus" ? ctx.count : imagesUnder(ctx.quarter).length;
+        const input = ctx[which];
+        const items = imagesUnder(input).length;
         const m = measure(
             process.execPath,
             [ctx.bundle, "preprocess", "--input", input, "--output", out, "--config", modelConfig(ctx.root, side)],
             { ...process.env, NODE_PATH: join(ROOT, "node_modules") },
         );
         const report = JSON.parse(require("fs").readFileSync(join(out, "metadata", "report.json"), "utf8"));
-        return { name, items, unit: "images", ...m, note: `as-is ${report.treatment["as-is"]}, resized ${report.treatment.resized}` };
+        return {
+            name,
+            items,
+            unit: "images",
+            ...m,
+            note: `as-is ${report.treatment["as-is"]}, resized ${report.treatment.resized}, upscaled ${report.treatment.upscaled}`,
+        };
     },
 });
 
-/** The decode every image must go through (the shared measuring function), without any of preprocess' I/O. */
-const decodeOnly: Bench = {
-    name: "decode + measure only (imageProperties, in-process)",
+/** Concurrency levels the decode-limit rows try, as multiples of the number of CPUs. */
+const DECODE_LIMIT_LEVELS = [1, 2, 4, 8];
+
+/**
+ * The ceiling: every file of a corpus read and decoded to raw pixels through sharp, in this process, at the
+ * concurrency (of DECODE_LIMIT_LEVELS) that is fastest on the machine now. Each level decodes the whole corpus
+ * once; the row reports the fastest, the note the others.
+ */
+const decodeLimit = (which: "corpus" | "sized"): Bench => ({
+    name: `decode limit: sharp to raw pixels, in-process (${which === "corpus" ? "mixed corpus" : "sized corpus"})`,
     async run(ctx) {
-        const files = imagesUnder(ctx.corpus);
+        const files = imagesUnder(which === "corpus" ? ctx.corpus : ctx.sized);
         sharp.cache(false);
-        const start = process.hrtime.bigint();
-        for await (const _ of mapOrdered(files, cpus().length, async (f) => imageProperties(await readFile(f)))) {
-            /* drain */
+        const tried: Array<{ concurrency: number; seconds: number }> = [];
+        for (const level of DECODE_LIMIT_LEVELS) {
+            const concurrency = level * cpus().length;
+            const start = process.hrtime.bigint();
+            for await (const _ of mapOrdered(files, concurrency, async (f) =>
+                sharp(await readFile(f))
+                    .raw()
+                    .toBuffer(),
+            )) {
+                /* drain */
+            }
+            tried.push({ concurrency, seconds: Number(process.hrtime.bigint() - start) / 1e9 });
         }
-        const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+        const best = tried.reduce((a, b) => (b.seconds < a.seconds ? b : a));
         return {
             name: this.name,
             items: files.length,
             unit: "images",
-            seconds,
-            note: "what preprocess cannot skip; no RSS (shares the bench process)",
+            seconds: best.seconds,
+            note: `${best.concurrency} in flight (tried ${tried.map((t) => `${t.concurrency}: ${(files.length / t.seconds).toFixed(0)}/s`).join(", ")})`,
         };
     },
-};
+});
 
 function haveTool(command: string, args: string[], expect: RegExp): boolean {
     const r = spawnSync(command, args, { encoding: "utf8" });
@@ -245,7 +283,45 @@ function ensureTool(check: () => boolean, pkg: string): boolean {
     return check();
 }
 
-const vipsResize = (side: number, name = `vipsthumbnail resize to ${side} (libvips CLI)`): Bench => ({
+/** Splits `files` into `parts` shares of about equal size (round robin, so every share has every size). */
+function shares<T>(files: readonly T[], parts: number): T[][] {
+    const out: T[][] = Array.from({ length: parts }, () => []);
+    files.forEach((f, i) => out[i % parts].push(f));
+    return out.filter((s) => s.length > 0);
+}
+
+/**
+ * Runs one process per CPU at once, each over its share of the files (`argsFor(share, i)`), the way a batch
+ * tool is given equal cores. Wall time is the last one's end; peak RSS is the sum of the processes' peaks.
+ */
+async function onEqualCores(command: string, files: readonly string[], argsFor: (share: string[], i: number) => string[]) {
+    const { spawn } = require("child_process") as typeof import("child_process");
+    const timed = existsSync("/usr/bin/time");
+    const start = process.hrtime.bigint();
+    const runs = shares(files, cpus().length).map(
+        (share, i) =>
+            new Promise<number | undefined>((done, fail) => {
+                const args = argsFor(share, i);
+                const child = spawn(timed ? "/usr/bin/time" : command, timed ? ["-v", command, ...args] : args, {
+                    stdio: ["ignore", "ignore", "pipe"],
+                });
+                let stderr = "";
+                child.stderr.on("data", (d) => (stderr += d));
+                child.on("error", fail);
+                child.on("close", (status) => {
+                    if (status !== 0)
+                        return fail(new Error(`${command} failed with status ${status}: ${stderr.split("\n").slice(0, 3).join(" / ")}`));
+                    const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
+                    done(rss ? Number(rss[1]) / 1024 : undefined);
+                });
+            }),
+    );
+    const peaks = await Promise.all(runs);
+    const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+    return { seconds, peakRssMb: peaks.every((p) => p !== undefined) ? peaks.reduce((a, b) => a! + b!, 0) : undefined };
+}
+
+const vipsResize = (side: number, name = `vipsthumbnail fill ${side}, one process per CPU`): Bench => ({
     name,
     run: async (ctx) => {
         if (!ensureTool(() => haveTool("vipsthumbnail", ["--vips-version"], /libvips/), "libvips-tools"))
@@ -253,13 +329,21 @@ const vipsResize = (side: number, name = `vipsthumbnail resize to ${side} (libvi
         const out = ctx.output(`vips-${side}`);
         mkdirSync(out, { recursive: true });
         const files = imagesUnder(ctx.corpus);
-        // Shrink only, shorter side to `side` (like preprocess); one process for all files, as a batch tool is used.
-        const m = measure("vipsthumbnail", ["--size", `${side}x${side}>`, "--smartcrop", "none", "-o", `${out}/%s.jpg[Q=90]`, ...files]);
-        return { name, items: files.length, unit: "images", ...m, note: "fit inside, single process" };
+        // Scaled (up or down) until both sides reach `side`, as preprocess scales; then cropped to it, which costs next to nothing.
+        const m = await onEqualCores("vipsthumbnail", files, (share) => [
+            "--size",
+            `${side}x${side}`,
+            "--smartcrop",
+            "centre",
+            "-o",
+            `${out}/%s.jpg[Q=90]`,
+            ...share,
+        ]);
+        return { name, items: files.length, unit: "images", ...m, note: `${cpus().length} processes, shorter side to ${side}, cropped` };
     },
 });
 
-const magickResize = (side: number, name = `ImageMagick mogrify resize to ${side}`): Bench => ({
+const magickResize = (side: number, name = `ImageMagick mogrify fill ${side}, one process per CPU`): Bench => ({
     name,
     run: async (ctx) => {
         if (!ensureTool(() => haveTool("mogrify", ["-version"], /ImageMagick/), "imagemagick"))
@@ -267,8 +351,16 @@ const magickResize = (side: number, name = `ImageMagick mogrify resize to ${side
         const out = ctx.output(`magick-${side}`);
         mkdirSync(out, { recursive: true });
         const files = imagesUnder(ctx.corpus);
-        const m = measure("mogrify", ["-path", out, "-resize", `${side}x${side}^>`, "-quality", "90", ...files]);
-        return { name, items: files.length, unit: "images", ...m, note: "shorter side, shrink only" };
+        const m = await onEqualCores("mogrify", files, (share) => [
+            "-path",
+            out,
+            "-resize",
+            `${side}x${side}^`,
+            "-quality",
+            "90",
+            ...share,
+        ]);
+        return { name, items: files.length, unit: "images", ...m, note: `${cpus().length} processes, shorter side to ${side}` };
     },
 });
 
@@ -285,15 +377,25 @@ const projectCommand = (name: string, command: string, args: string[]): Bench =>
     },
 });
 
+const sizedLimit = decodeLimit("sized");
+const mixedLimit = decodeLimit("corpus");
+const noResize = preprocessRow(`preprocess, no resize (sized corpus, ${MODEL_SIDE} px model)`, MODEL_SIDE, "sized");
+const noResizeQuarter = preprocessRow("preprocess, no resize, quarter of the sized corpus", MODEL_SIDE, "quarter");
+const withResize = preprocessRow(`preprocess, resize to ${MODEL_SIDE} (mixed corpus)`, MODEL_SIDE, "corpus");
+const vips = vipsResize(MODEL_SIDE);
+const magick = magickResize(MODEL_SIDE);
+const monitorEveryImage = MONITOR_BENCHES.find((b) => /every image decoded/.test(b.name))!;
+
 /** The rows, in table order. */
 export const BENCHES: Bench[] = [
     byteCopy,
-    decodeOnly,
-    preprocessRow("preprocess, no resize needed (1024 px model)", 1024, "corpus"),
-    preprocessRow("preprocess, no resize, quarter of the corpus", 1024, "quarter"),
-    preprocessRow("preprocess, resize to 224 (224 px model)", 224, "corpus"),
-    vipsResize(224),
-    magickResize(224),
+    sizedLimit,
+    noResize,
+    noResizeQuarter,
+    mixedLimit,
+    withResize,
+    vips,
+    magick,
     ...MONITOR_BENCHES,
     ...["staging", "prod"].map((stack) =>
         projectCommand(`npm run plan -- ${stack}`, "npm", [
@@ -308,6 +410,37 @@ export const BENCHES: Bench[] = [
     ),
     ...(process.env.BENCH_SKIP_TESTS ? [] : [projectCommand("npm test (type-check + mocha)", "npm", ["test", "--silent"])]),
 ];
+
+/** The speed goals, as ratios of rows measured in the same run (a shared machine's load moves both sides). */
+const GOALS: Array<{ readonly goal: string; readonly of: Bench; readonly to?: Bench; readonly min: number; readonly unit?: string }> = [
+    { goal: "preprocess without resizing / decode limit (sized corpus)", of: noResize, to: sizedLimit, min: 0.7 },
+    { goal: "preprocess with resizing / vipsthumbnail on equal cores", of: withResize, to: vips, min: 1.0 },
+    { goal: "preprocess with resizing / ImageMagick on equal cores", of: withResize, to: magick, min: 1.5 },
+    { goal: "monitor, every image decoded", of: monitorEveryImage, min: 2000, unit: "records/s" },
+];
+
+function printGoals(results: ReadonlyMap<Bench, BenchRow | SkippedRow>): void {
+    const rate = (b: Bench) => {
+        const r = results.get(b);
+        return r && !("skipped" in r) ? r.items / r.seconds : undefined;
+    };
+    console.log("");
+    for (const g of GOALS) {
+        const value = g.to ? (rate(g.of) ?? NaN) / (rate(g.to) ?? NaN) : (rate(g.of) ?? NaN);
+        const shown = g.to ? `${value.toFixed(2)}x` : `${value.toFixed(0)} ${g.unit}`;
+        const verdict = Number.isNaN(value) ? "not measured" : value >= g.min ? "met" : "NOT met";
+        console.log(`${g.goal}: ${shown} (goal >= ${g.to ? `${g.min}x` : `${g.min} ${g.unit}`}): ${verdict}`);
+    }
+    const full = results.get(noResize);
+    const quarter = results.get(noResizeQuarter);
+    if (full && quarter && !("skipped" in full) && !("skipped" in quarter) && full.peakRssMb && quarter.peakRssMb) {
+        const growth = full.peakRssMb / quarter.peakRssMb - 1;
+        console.log(
+            `peak RSS, full sized corpus vs a quarter: ${full.peakRssMb.toFixed(0)} vs ${quarter.peakRssMb.toFixed(0)} MB ` +
+                `(${(growth * 100).toFixed(1)}%, goal within 10%): ${Math.abs(growth) <= 0.1 ? "met" : "NOT met"}`,
+        );
+    }
+}
 
 function printTable(rows: Array<BenchRow | SkippedRow>): void {
     const header = ["", "items", "seconds", "items/s", "peak RSS MB", "note"];
@@ -336,31 +469,41 @@ async function main(): Promise<void> {
         throw new Error(`BENCH_IMAGES must be a whole number >= 100, got ${process.env.BENCH_IMAGES}`);
     const root = join(ROOT, ".bench");
     const corpus = join(root, `corpus-${count}`);
-    const quarter = join(root, `quarter-${count}`);
-    await generateCorpus(corpus, count);
-    linkQuarter(corpus, quarter, count);
+    const sized = join(root, `sized-${count}`);
+    const quarter = join(root, `sized-quarter-${count}`);
+    await generateCorpus(corpus, count, SIZES);
+    await generateCorpus(sized, count, SIZED);
+    linkQuarter(sized, quarter, count);
     const bundle = buildJobsBundle(join(root, "dist", "main.js"));
     const outputs = join(root, "out");
     rmSync(outputs, { recursive: true, force: true });
     const ctx: BenchContext = {
         root,
         corpus,
+        sized,
         quarter,
         count,
         bundle,
         output: (name) => join(outputs, name),
     };
     mkdirSync(outputs, { recursive: true });
-    const rows = [];
+    const results = new Map<Bench, BenchRow | SkippedRow>();
+    const loadBefore = loadavg();
     for (const bench of BENCHES) {
         try {
-            rows.push(await bench.run(ctx));
+            results.set(bench, await bench.run(ctx));
         } catch (e) {
-            rows.push({ name: bench.name, skipped: (e as Error).message.split("\n")[0] });
+            results.set(bench, { name: bench.name, skipped: (e as Error).message.split("\n")[0] });
         }
     }
-    console.log(`\n${count} JPEGs (${SIZES.map(([w, h]) => `${w}x${h}`).join(", ")}), ${cpus().length} CPUs, node ${process.version}\n`);
-    printTable(rows);
+    const load = (l: number[]) => l.map((x) => x.toFixed(2)).join(" ");
+    console.log(
+        `\n${count} JPEGs mixed (${SIZES.map(([w, h]) => `${w}x${h}`).join(", ")}) and ${count} sized ` +
+            `(${SIZED.map(([w, h]) => `${w}x${h}`).join(", ")}); ${cpus().length} CPUs, node ${process.version}, sharp ` +
+            `${sharp.versions.sharp} (libvips ${sharp.versions.vips}); load average ${load(loadBefore)} before, ${load(loadavg())} after\n`,
+    );
+    printTable([...results.values()]);
+    printGoals(results);
 }
 
 if (require.main === module) {
