@@ -1,3 +1,4 @@
+import { cpus } from "os";
 import { binIndex, CONFIDENCE_BINS } from "../lib/histogram";
 import { ImageDecodeError, ImageProperties, imageProperties } from "../lib/image-properties";
 import {
@@ -89,7 +90,8 @@ export const MAX_SAMPLE_TEXT = 300;
 export const MAX_TRACKED_TYPES = 20;
 /** Encoded images waiting in the sample at most; beyond it the likeliest to stay are decoded early. */
 const PAYLOAD_BUDGET = 128 * 1024 * 1024;
-const DECODE_BATCH = 8;
+/** Images decoded at once (see preprocess: an image keeps a CPU busy for only part of its decode). */
+const DECODE_IN_FLIGHT = 4 * cpus().length;
 /** Lowest-confidence images kept for the report. */
 const LOWEST_SHOWN = 8;
 /** Confidences are summed in millionths, so shards add exactly. */
@@ -293,21 +295,23 @@ export class WindowAnalysis {
     /** Decodes sample members still waiting, smallest priorities first (the likeliest to stay), until `target` bytes wait. */
     private async decodePending(target: number): Promise<void> {
         const waiting = this.state.imageSample.filter((m) => this.payloads.has(m) && !this.decoding.has(m));
-        for (let i = 0; i < waiting.length && this.pendingBytes > target; i += DECODE_BATCH) {
-            await Promise.all(
-                waiting.slice(i, i + DECODE_BATCH).map(async (m) => {
-                    const bytes = this.payloads.get(m);
-                    if (!bytes) return;
-                    this.decoding.add(m);
-                    try {
-                        Object.assign(m, await this.decode(bytes));
-                    } finally {
-                        this.decoding.delete(m);
-                        this.dropPayload(m);
-                    }
-                }),
-            );
-        }
+        let next = 0;
+        // A pool rather than batches: a batch waits for its slowest image while the CPUs could start the next.
+        const worker = async () => {
+            while (next < waiting.length && this.pendingBytes > target) {
+                const m = waiting[next++];
+                const bytes = this.payloads.get(m);
+                if (!bytes) continue;
+                this.decoding.add(m);
+                try {
+                    Object.assign(m, await this.decode(bytes));
+                } finally {
+                    this.decoding.delete(m);
+                    this.dropPayload(m);
+                }
+            }
+        };
+        await Promise.all(Array.from({ length: DECODE_IN_FLIGHT }, worker));
     }
 
     /** The accumulated state, as a sharded run's instance writes it, once the sample's images are decoded. */
