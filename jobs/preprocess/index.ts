@@ -1,4 +1,4 @@
-import { readFile } from "fs/promises";
+import { readFileSync } from "fs";
 import { cpus } from "os";
 import { join, resolve } from "path";
 import sharp from "sharp";
@@ -151,7 +151,7 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
     const selection = await selectImages(input, inventory.candidates, config, concurrency);
     const split = stratifiedSplit(selection.byClass, config.split, config.seed);
 
-    const jpegOf = (image: KeptImage) => readFile(join(input, image.file)).then((b) => trainingJpeg(b, image.plan));
+    const jpegOf = async (image: KeptImage) => trainingJpeg(readFileSync(join(input, image.file)), image.plan);
     await writeSplit(layouts.training, outputs.train, "train", split.train, config.classes, concurrency, jpegOf);
     await writeSplit(layouts.training, outputs.validation, "validation", split.validation, config.classes, concurrency, jpegOf);
     await writeSplit(layouts.test, outputs.test, "test", split.test, config.classes, concurrency, jpegOf);
