@@ -1,37 +1,19 @@
-import type { ContainerDefinition, DataCaptureConfig, DeploymentConfig } from "@aws-sdk/client-sagemaker";
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { EndpointConfig, Environment } from "../infra/config";
-import { EndpointSpec } from "../infra/endpoint-update";
-import {
-    assumeRolePolicy,
-    ecrPullStatements,
-    kmsUseStatement,
-    policyDocument,
-    s3BucketArn,
-    s3ReadStatements,
-    s3WriteStatements,
-    sagemakerLogsStatement,
-} from "../infra/iam";
-import { hasInstanceStorage } from "../infra/instance-storage";
-import { endpointName, iamName, prefixes, versionedName } from "../infra/naming";
-import { ecrRepositoryArnOfImage, SERVED_PACKAGE_ENVIRONMENT_VARIABLE } from "../infra/registry";
-import { parseS3Uri } from "../infra/s3-uri";
+import { endpointAlarms, endpointRolePolicy, EndpointFleet, fleetSpec, servedModelFamily, servedRevision } from "../infra/endpoint-serving";
+import { sagemakerArn, ServiceTrust } from "../infra/iam";
+import { endpointName, Environment, iamName, prefixes } from "../infra/naming";
 import { EndpointDeployment, EndpointDeploymentArgs } from "./endpoint-deployment";
-
-/** The variant name; blue/green updates and retained variant properties require it to stay the same across endpoint configs. */
-export const VARIANT_NAME = "AllTraffic";
-
-/** Endpoint configs kept for rolling back, the serving one included, when the stack does not say. */
-export const DEFAULT_RETAINED_ENDPOINT_CONFIGS = 3;
+import { ServiceRole } from "./service-role";
 
 export interface ModelEndpointArgs {
+    /** Environment name; part of every physical name. */
     readonly environment: Environment;
-    /** Model name from config; names the endpoint and scopes the capture prefix. */
+    /** Model name; names the endpoint and scopes the capture prefix. */
     readonly model: string;
     /** Instance type/count, autoscaling bounds, latency alarm threshold. */
-    readonly endpoint: EndpointConfig;
-    /** Percent of requests captured (config's value or the environment default). */
+    readonly endpoint: EndpointFleet;
+    /** Percent of requests captured, 1-100. */
     readonly capturePercent: number;
     /** The registered model package version to serve. */
     readonly modelPackageArn: string;
@@ -102,39 +84,46 @@ export class ModelEndpoint extends pulumi.ComponentResource {
         const alarms = endpointAlarms(physicalName, args.endpoint.latencyP99Ms);
         const rollbackAlarms = args.blueGreen ? [alarms.errors.name, alarms.latency.name] : [];
 
-        this.role = new aws.iam.Role(
+        const role = new ServiceRole(
             `${name}-role`,
             {
-                name: iamName(env, args.model, "endpoint"),
+                roleName: iamName(env, args.model, "endpoint"),
                 description: `Runs the ${args.model} endpoint: reads its model, writes captured traffic`,
-                assumeRolePolicy: JSON.stringify(assumeRolePolicy("sagemaker.amazonaws.com")),
-            },
-            child,
-        );
-        const rolePolicy = new aws.iam.RolePolicy(
-            `${name}-role-policy`,
-            {
-                role: this.role.id,
+                // SageMaker assumes it to host this endpoint's models, all named `<family>-<hash>`.
+                trust: pulumi.output(args.accountId).apply((account): ServiceTrust[] => [
+                    {
+                        service: "sagemaker.amazonaws.com",
+                        sourceAccount: account,
+                        sourceArns: [
+                            sagemakerArn(args.region, account, "endpoint", physicalName),
+                            sagemakerArn(args.region, account, "model", `${servedModelFamily(env, args.model)}-*`),
+                        ],
+                    },
+                ]),
                 policy: pulumi
-                    .all([args.captureBucket, args.kmsKeyArn, args.modelDataKmsKeyArn ?? args.kmsKeyArn, args.accountId])
-                    .apply(([capture, key, modelDataKey, account]) =>
-                        JSON.stringify(
-                            endpointRolePolicy({
-                                model: args.model,
-                                modelDataUrl: args.modelDataUrl,
-                                captureBucket: capture,
-                                kmsKeyArn: key,
-                                modelDataKmsKeyArn: modelDataKey,
-                                servingImage: args.servingImage,
-                                accountId: account,
-                                region: args.region,
-                                rollbackAlarms,
-                            }),
-                        ),
+                    .all({
+                        capture: args.captureBucket,
+                        key: args.kmsKeyArn,
+                        modelDataKey: args.modelDataKmsKeyArn ?? args.kmsKeyArn,
+                        account: args.accountId,
+                    })
+                    .apply(({ capture, key, modelDataKey, account }) =>
+                        endpointRolePolicy({
+                            model: args.model,
+                            modelDataUrl: args.modelDataUrl,
+                            captureBucket: capture,
+                            kmsKeyArn: key,
+                            modelDataKmsKeyArn: modelDataKey,
+                            servingImage: args.servingImage,
+                            accountId: account,
+                            region: args.region,
+                            rollbackAlarms,
+                        }),
                     ),
             },
             child,
         );
+        this.role = role.role;
 
         this.errorAlarm = new aws.cloudwatch.MetricAlarm(
             `${name}-5xx`,
@@ -157,8 +146,8 @@ export class ModelEndpoint extends pulumi.ComponentResource {
 
         // Only the model and config depend on other resources; the rest stays known in a preview.
         const revision = pulumi
-            .all([this.role.arn, args.kmsKeyArn, captureS3Uri])
-            .apply(([roleArn, kmsKeyArn, captureDestination]) => servedRevision({ ...args, roleArn, kmsKeyArn, captureDestination }));
+            .all({ roleArn: role.arn, kmsKeyArn: args.kmsKeyArn, captureDestination: captureS3Uri })
+            .apply(({ roleArn, kmsKeyArn, captureDestination }) => servedRevision({ ...args, roleArn, kmsKeyArn, captureDestination }));
         const spec: EndpointDeploymentArgs = {
             ...fleetSpec({ ...args, endpointName: physicalName, rollbackAlarms }),
             modelName: revision.modelName,
@@ -171,7 +160,7 @@ export class ModelEndpoint extends pulumi.ComponentResource {
         // its alarms exist, so the policy and the alarms come first.
         this.endpoint = new EndpointDeployment(`${name}-endpoint`, spec, {
             parent: this,
-            dependsOn: [rolePolicy, this.errorAlarm, this.latencyAlarm],
+            dependsOn: [role, this.errorAlarm, this.latencyAlarm],
         });
 
         this.endpointName = this.endpoint.endpointName;
@@ -187,182 +176,4 @@ export class ModelEndpoint extends pulumi.ComponentResource {
             captureS3Uri: this.captureS3Uri,
         });
     }
-}
-
-/** What an endpoint runs: its model and endpoint config, each named after its content. */
-export type ServedRevision = Pick<EndpointSpec, "modelName" | "model" | "endpointConfigName" | "kmsKeyId" | "dataCapture">;
-
-/**
- * The model and endpoint config, as plain values. Both are named after their content, so a change gets a
- * new name and a repeated one (rolling back to a kept config) the same name; the config's name leaves out
- * the instance count, which is live state (autoscaling's, or resized in place).
- */
-export function servedRevision(
-    p: Pick<
-        ModelEndpointArgs,
-        "environment" | "model" | "endpoint" | "capturePercent" | "modelPackageArn" | "deployFrom" | "modelDataUrl" | "servingImage"
-    > & {
-        readonly roleArn: string;
-        readonly kmsKeyArn: string;
-        readonly captureDestination: string;
-    },
-): ServedRevision {
-    const container = modelContainer(p);
-    const modelName = versionedName(p.environment, [p.model], { role: p.roleArn, container, isolation: true });
-    // Instances with local NVMe storage encrypt it in hardware; SageMaker refuses a key for them.
-    const kmsKeyId = hasInstanceStorage(p.endpoint.instanceType) ? undefined : p.kmsKeyArn;
-    const dataCapture: DataCaptureConfig = {
-        EnableCapture: true,
-        InitialSamplingPercentage: p.capturePercent,
-        DestinationS3Uri: p.captureDestination,
-        KmsKeyId: p.kmsKeyArn,
-        CaptureOptions: [{ CaptureMode: "Input" }, { CaptureMode: "Output" }],
-        // The algorithm answers JSON; without this header it would be captured base64-encoded.
-        CaptureContentTypeHeader: { JsonContentTypes: ["application/json"] },
-    };
-    const endpointConfigName = versionedName(p.environment, [p.model], {
-        modelName,
-        variant: VARIANT_NAME,
-        instanceType: p.endpoint.instanceType,
-        kmsKeyId,
-        dataCapture,
-    });
-    return {
-        modelName,
-        model: { ExecutionRoleArn: p.roleArn, PrimaryContainer: container, EnableNetworkIsolation: true },
-        endpointConfigName,
-        kmsKeyId,
-        dataCapture,
-    };
-}
-
-/** How the endpoint runs, known when the program is declared: fleet, scaling, deployment policy, retention, tags. */
-export function fleetSpec(
-    p: Pick<ModelEndpointArgs, "endpoint" | "modelPackageArn" | "region" | "retainedEndpointConfigs" | "tags"> & {
-        readonly endpointName: string;
-        /** Alarms a blue/green deployment rolls back on; none: updates land all at once. */
-        readonly rollbackAlarms: readonly string[];
-    },
-): Omit<EndpointSpec, keyof ServedRevision> {
-    const scaling = p.endpoint.autoscaling;
-    return {
-        region: p.region,
-        endpointName: p.endpointName,
-        variantName: VARIANT_NAME,
-        modelPackageArn: p.modelPackageArn,
-        instanceType: p.endpoint.instanceType,
-        instanceCount: p.endpoint.instanceCount,
-        deploymentConfig:
-            p.rollbackAlarms.length > 0 ? canaryDeployment(p.rollbackAlarms, scaling?.minCapacity ?? p.endpoint.instanceCount) : undefined,
-        scaling: scaling && {
-            minCapacity: scaling.minCapacity,
-            maxCapacity: scaling.maxCapacity,
-            targetInvocationsPerInstance: scaling.targetInvocationsPerInstance,
-            scaleInCooldownSeconds: scaling.scaleInCooldownSeconds,
-            scaleOutCooldownSeconds: scaling.scaleOutCooldownSeconds,
-        },
-        retainedEndpointConfigs: p.retainedEndpointConfigs ?? DEFAULT_RETAINED_ENDPOINT_CONFIGS,
-        tags: p.tags ?? {},
-    };
-}
-
-/** The serving container: the package by ARN, or its image and artifact with the package recorded. */
-export function modelContainer(
-    args: Pick<ModelEndpointArgs, "deployFrom" | "modelPackageArn" | "servingImage" | "modelDataUrl">,
-): ContainerDefinition {
-    return (args.deployFrom ?? "package") === "package"
-        ? { ModelPackageName: args.modelPackageArn }
-        : {
-              Image: args.servingImage,
-              ModelDataUrl: args.modelDataUrl,
-              Environment: { [SERVED_PACKAGE_ENVIRONMENT_VARIABLE]: args.modelPackageArn },
-          };
-}
-
-/** The alarms that guard an endpoint and roll a prod deployment back. */
-export function endpointAlarms(endpoint: string, latencyP99Ms: number) {
-    const dimensions = { EndpointName: endpoint, VariantName: VARIANT_NAME };
-    return {
-        errors: {
-            name: `${endpoint}-5xx`,
-            alarmDescription: `${endpoint} returned server errors (5XX) in 2 of the last 3 minutes`,
-            namespace: "AWS/SageMaker",
-            metricName: "Invocation5XXErrors",
-            dimensions,
-            statistic: "Sum",
-            period: 60,
-            evaluationPeriods: 3,
-            datapointsToAlarm: 2,
-            threshold: 1,
-            comparisonOperator: "GreaterThanOrEqualToThreshold",
-            treatMissingData: "notBreaching",
-        },
-        latency: {
-            name: `${endpoint}-latency-p99`,
-            alarmDescription: `${endpoint} p99 model latency above ${latencyP99Ms} ms for 3 minutes`,
-            namespace: "AWS/SageMaker",
-            metricName: "ModelLatency",
-            dimensions,
-            extendedStatistic: "p99",
-            period: 60,
-            evaluationPeriods: 3,
-            // ModelLatency is reported in microseconds.
-            threshold: latencyP99Ms * 1000,
-            comparisonOperator: "GreaterThanThreshold",
-            treatMissingData: "notBreaching",
-        },
-    };
-}
-
-/**
- * Blue/green with a one-instance canary (never more than half the smallest fleet, as SageMaker requires), a
- * ten-minute bake, and rollback when any of the alarms fires during the update.
- */
-export function canaryDeployment(alarmNames: readonly string[], smallestFleet: number): DeploymentConfig {
-    const canary = smallestFleet >= 2 ? { Type: "INSTANCE_COUNT" as const, Value: 1 } : { Type: "CAPACITY_PERCENT" as const, Value: 50 };
-    return {
-        BlueGreenUpdatePolicy: {
-            TrafficRoutingConfiguration: { Type: "CANARY", CanarySize: canary, WaitIntervalInSeconds: 600 },
-            TerminationWaitInSeconds: 600,
-            MaximumExecutionTimeoutInSeconds: 3600,
-        },
-        AutoRollbackConfiguration: { Alarms: alarmNames.map((AlarmName) => ({ AlarmName })) },
-    };
-}
-
-/**
- * What the endpoint's execution role may do: read its one model artifact, pull its one image, write its
- * capture prefix, use the keys involved, log, and (blue/green) read the alarms it rolls back on, which the
- * SageMaker developer guide asks of the execution role ("Auto-Rollback Configuration and Monitoring").
- */
-export function endpointRolePolicy(p: {
-    model: string;
-    modelDataUrl: string;
-    servingImage: string;
-    captureBucket: string;
-    kmsKeyArn: string;
-    modelDataKmsKeyArn: string;
-    accountId: string;
-    region: string;
-    /** Alarms a blue/green deployment watches; SageMaker reads them with the endpoint's role. */
-    rollbackAlarms?: readonly string[];
-}) {
-    const artifact = parseS3Uri(p.modelDataUrl);
-    const alarms = p.rollbackAlarms ?? [];
-    return policyDocument(
-        s3ReadStatements([{ bucketArn: s3BucketArn(artifact.bucket), prefixes: [artifact.key] }], "ModelArtifact"),
-        s3WriteStatements([{ bucketArn: s3BucketArn(p.captureBucket), prefixes: [prefixes.captureModel(p.model)] }], "DataCapture"),
-        kmsUseStatement(p.kmsKeyArn, { grants: true }),
-        p.modelDataKmsKeyArn === p.kmsKeyArn ? [] : kmsUseStatement(p.modelDataKmsKeyArn, { sid: "ModelArtifactKey" }),
-        ecrPullStatements(ecrRepositoryArnOfImage(p.servingImage), "ServingImage"),
-        sagemakerLogsStatement(p.region, p.accountId),
-        alarms.length === 0
-            ? []
-            : {
-                  Sid: "RollbackAlarms",
-                  Effect: "Allow",
-                  Action: ["cloudwatch:DescribeAlarms"],
-                  Resource: alarms.map((a) => `arn:aws:cloudwatch:${p.region}:${p.accountId}:alarm:${a}`),
-              },
-    );
 }

@@ -52,16 +52,6 @@ export const OPEN_ITEMS: readonly OpenItem[] = [
         fix: "the retraining rule's role trusts events.amazonaws.com without conditions; pass the account and the drift rule ARN (eventRuleArn)",
     },
     {
-        id: "trust-endpoint-role",
-        policy: "iam-service-trust-source-conditions",
-        resourceType: ROLE,
-        // The endpoint role is `<platform>-<model>-role`: any role name not claimed by the items above.
-        resourceName:
-            /^vision-mlops-(staging|prod)-(?![a-z0-9-]*-(training|training-starter|monitor|monitor-scheduler|monitor-retrain)-role$)[a-z0-9-]+-role$/,
-        file: "components/model-endpoint.ts",
-        fix: "the endpoint role trusts sagemaker.amazonaws.com without conditions; pass the account and the endpoint's model/endpoint ARNs",
-    },
-    {
         id: "metric-namespace-shared-monitor",
         policy: "iam-metric-namespace-one-writer",
         resourceType: ROLE_POLICY,

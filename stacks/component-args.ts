@@ -1,4 +1,5 @@
-import { ModelConfig } from "../infra/config";
+import { EndpointConfig, ModelConfig } from "../infra/config";
+import { EndpointFleet } from "../infra/endpoint-serving";
 import { TrainingModelSettings } from "../infra/pipeline/training-model";
 
 /**
@@ -17,5 +18,15 @@ export function trainingModelSettings(model: ModelConfig): TrainingModelSettings
         endpoint: { instanceType: model.endpoint.instanceType },
         inference: { confidenceThreshold: model.inference.confidenceThreshold },
         monitoring: { drift: model.monitoring.drift },
+    };
+}
+
+/** The endpoint's fleet and latency alarm, from one model's endpoint config. */
+export function endpointFleet(endpoint: EndpointConfig): EndpointFleet {
+    return {
+        instanceType: endpoint.instanceType,
+        instanceCount: endpoint.instanceCount,
+        ...(endpoint.autoscaling ? { autoscaling: { ...endpoint.autoscaling } } : {}),
+        latencyP99Ms: endpoint.latencyP99Ms,
     };
 }

@@ -28,7 +28,7 @@ import { CatalogModel } from "../infra/prediction-api";
 import { dataProtection } from "../infra/resource-options";
 import { modelTags, platformTags } from "../infra/tags";
 import { buildWebsite } from "../web/build";
-import { trainingModelSettings } from "./component-args";
+import { endpointFleet, trainingModelSettings } from "./component-args";
 
 /** What the program needs from outside: the registry, and where the source lives. */
 export interface PlatformDeps {
@@ -208,7 +208,7 @@ export class Platform extends pulumi.ComponentResource {
                     {
                         environment: env,
                         model,
-                        endpoint: settings.endpoint,
+                        endpoint: endpointFleet(settings.endpoint),
                         capturePercent: settings.endpoint.dataCapturePercent ?? defaultCapturePercent(env),
                         modelPackageArn: pkg.packageArn,
                         // SageMaker deploys versioned packages by ARN only once Approved; staging serves candidates.

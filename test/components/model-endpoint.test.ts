@@ -4,15 +4,41 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { createServer } from "http";
 import { AddressInfo } from "net";
-import { ModelEndpoint, ModelEndpointArgs, servedRevision } from "../../components/model-endpoint";
-import { EndpointConfig } from "../../infra/config";
-import { readStackFile } from "../../infra/stack-file";
+import { ModelEndpoint, ModelEndpointArgs } from "../../components/model-endpoint";
+import { EndpointFleet, servedRevision } from "../../infra/endpoint-serving";
 import { OfflineOptions } from "../../stacks/offline";
 import { declaredSpec, DYNAMIC } from "../support/endpoint-harness";
 import { DeclaredResource, find, settled, TEST_ACCOUNT, unwrapOutput, useMocks } from "../support/mocks";
 import { startMoto } from "../support/moto";
 
-const stackEndpoint = (stack: "staging" | "prod"): EndpointConfig => readStackFile(".", stack).models["traffic-signs"].endpoint;
+/** Written out by hand: the fleets of Pulumi.staging.yaml and Pulumi.prod.yaml for traffic-signs, with the schema's defaults. */
+const FLEETS: Record<"staging" | "prod", EndpointFleet> = {
+    staging: {
+        instanceType: "ml.m5.large",
+        instanceCount: 1,
+        autoscaling: {
+            minCapacity: 1,
+            maxCapacity: 2,
+            targetInvocationsPerInstance: 100,
+            scaleInCooldownSeconds: 300,
+            scaleOutCooldownSeconds: 60,
+        },
+        latencyP99Ms: 500,
+    },
+    prod: {
+        instanceType: "ml.m5.xlarge",
+        instanceCount: 2,
+        autoscaling: {
+            minCapacity: 2,
+            maxCapacity: 6,
+            targetInvocationsPerInstance: 200,
+            scaleInCooldownSeconds: 300,
+            scaleOutCooldownSeconds: 60,
+        },
+        latencyP99Ms: 300,
+    },
+};
+const stackEndpoint = (stack: "staging" | "prod"): EndpointFleet => FLEETS[stack];
 const pkg = (v: number) => `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:model-package/vision-mlops-staging-traffic-signs/${v}`;
 const KEY = `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/data-key`;
 
@@ -53,12 +79,42 @@ describe("ModelEndpoint under mocks", function () {
         const { declared } = await declare("prod", args("prod"));
         expect(declared.map((r) => `${r.type} ${r.name}`)).to.have.members([
             "vision-mlops:serving:ModelEndpoint vision-mlops-prod-traffic-signs",
+            "vision-mlops:iam:ServiceRole vision-mlops-prod-traffic-signs-role",
             "aws:iam/role:Role vision-mlops-prod-traffic-signs-role",
             "aws:iam/rolePolicy:RolePolicy vision-mlops-prod-traffic-signs-role-policy",
             "aws:cloudwatch/metricAlarm:MetricAlarm vision-mlops-prod-traffic-signs-5xx",
             "aws:cloudwatch/metricAlarm:MetricAlarm vision-mlops-prod-traffic-signs-latency",
             `${DYNAMIC} vision-mlops-prod-traffic-signs-endpoint`,
         ]);
+    });
+
+    it("lets SageMaker assume the endpoint role only for this account's endpoint and the models it serves", async () => {
+        const { declared, component } = await declare("prod", args("prod"));
+        const role = find(declared, "aws:iam/role:Role", "vision-mlops-prod-traffic-signs-role").inputs;
+        expect(role.name).to.equal("vision-mlops-prod-traffic-signs-endpoint");
+        expect(JSON.parse(role.assumeRolePolicy)).to.deep.equal({
+            Version: "2012-10-17",
+            Statement: [
+                {
+                    Effect: "Allow",
+                    Principal: { Service: ["sagemaker.amazonaws.com"] },
+                    Action: ["sts:AssumeRole"],
+                    Condition: {
+                        StringEquals: { "aws:SourceAccount": TEST_ACCOUNT },
+                        ArnLike: {
+                            "aws:SourceArn": [
+                                `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:endpoint/vision-mlops-prod-traffic-signs`,
+                                `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:model/vision-mlops-prod-traffic-signs-*`,
+                            ],
+                        },
+                    },
+                },
+            ],
+        });
+        // The model the endpoint serves is one the trust admits.
+        const modelName: string = deployment(declared, "prod").inputs.modelName;
+        expect(modelName).to.match(/^vision-mlops-prod-traffic-signs-[0-9a-f]{8}$/);
+        expect(await unwrapOutput(component.endpointName)).to.equal("vision-mlops-prod-traffic-signs");
     });
 
     it("staging: one instance autoscaled 1..2, every request captured, updates land at once", async () => {

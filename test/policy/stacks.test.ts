@@ -113,18 +113,12 @@ describe("policy pack over both stacks' planned resources", function () {
         const byItem = (r: PlanResult) => [...new Set(r.policy.violations.filter((v) => v.openItem).map((v) => v.openItem!.id))].sort();
         expect(byItem(staging)).to.deep.equal([
             "metric-namespace-shared-monitor",
-            "trust-endpoint-role",
             "trust-monitor-retrain-role",
             "trust-monitor-role",
             "trust-monitor-scheduler-role",
         ]);
         // Prod trains nothing and its monitoring pipelines start from Scheduler: no training or retraining roles.
-        expect(byItem(prod)).to.deep.equal([
-            "metric-namespace-shared-monitor",
-            "trust-endpoint-role",
-            "trust-monitor-role",
-            "trust-monitor-scheduler-role",
-        ]);
+        expect(byItem(prod)).to.deep.equal(["metric-namespace-shared-monitor", "trust-monitor-role", "trust-monitor-scheduler-role"]);
         for (const r of [staging, prod]) {
             const advisory = r.policy.violations.filter((v) => v.enforcementLevel === "advisory" && !v.openItem);
             expect(
