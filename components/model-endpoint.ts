@@ -1,33 +1,20 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { endpointAlarms, endpointRolePolicy, EndpointFleet, fleetSpec, servedModelFamily, servedRevision } from "../infra/endpoint-serving";
+import {
+    endpointAlarms,
+    endpointRolePolicy,
+    fleetSpec,
+    servedModelFamily,
+    servedRevision,
+    ServedRevisionInput,
+} from "../infra/endpoint-serving";
 import { sagemakerArn, ServiceTrust } from "../infra/iam";
-import { endpointName, Environment, iamName, prefixes } from "../infra/naming";
+import { endpointName, iamName, prefixes } from "../infra/naming";
 import { EndpointDeployment, EndpointDeploymentArgs } from "./endpoint-deployment";
 import { ServiceRole } from "./service-role";
 
-export interface ModelEndpointArgs {
-    /** Environment name; part of every physical name. */
-    readonly environment: Environment;
-    /** Model name; names the endpoint and scopes the capture prefix. */
-    readonly model: string;
-    /** Instance type/count, autoscaling bounds, latency alarm threshold. */
-    readonly endpoint: EndpointFleet;
-    /** Percent of requests captured, 1-100. */
-    readonly capturePercent: number;
-    /** The registered model package version to serve. */
-    readonly modelPackageArn: string;
-    /**
-     * `package` (default): the model is created from the package ARN, which SageMaker allows only for
-     * Approved versions. `artifacts`: the model runs the package's image and model artifact directly and
-     * records the package ARN in its container environment; staging uses this to serve candidates before
-     * anyone approved them.
-     */
-    readonly deployFrom?: "package" | "artifacts";
-    /** The package's model artifact (`s3://.../model.tar.gz`); the only object the endpoint may read. */
-    readonly modelDataUrl: string;
-    /** The package's serving image; the only repository the endpoint may pull from. */
-    readonly servingImage: string;
+/** The endpoint and what it serves (`ServedRevisionInput`: model, package, fleet, capture), and where it runs. */
+export interface ModelEndpointArgs extends ServedRevisionInput {
     /** Encrypts the instance volumes and the captured data. */
     readonly kmsKeyArn: pulumi.Input<string>;
     /** Key the model artifact is encrypted with, when it is another stack's (prod serves staging's models). Defaults to kmsKeyArn. */

@@ -47,16 +47,28 @@ export interface EndpointFleet {
     readonly latencyP99Ms: number;
 }
 
-/** What a served revision is built from. */
+/** What an endpoint serves, and the names it serves under. */
 export interface ServedRevisionInput {
+    /** Environment name; part of every physical name. */
     readonly environment: Environment;
+    /** Model name; names the endpoint and scopes the capture prefix. */
     readonly model: string;
+    /** Instance type/count, autoscaling bounds, latency alarm threshold. */
     readonly endpoint: EndpointFleet;
+    /** Percent of requests captured, 1-100. */
     readonly capturePercent: number;
+    /** The registered model package version to serve. */
     readonly modelPackageArn: string;
-    /** `package` (default) or `artifacts`; see ModelEndpointArgs.deployFrom. */
+    /**
+     * `package` (default): the model is created from the package ARN, which SageMaker allows only for
+     * Approved versions. `artifacts`: the model runs the package's image and model artifact directly and
+     * records the package ARN in its container environment; staging uses this to serve candidates before
+     * anyone approved them.
+     */
     readonly deployFrom?: "package" | "artifacts";
+    /** The package's model artifact (`s3://.../model.tar.gz`); the only object the endpoint may read. */
     readonly modelDataUrl: string;
+    /** The package's serving image; the only repository the endpoint may pull from. */
     readonly servingImage: string;
 }
 
