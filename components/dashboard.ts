@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Environment } from "../infra/config";
 import { MONITORING_METRICS, monitoringNamespace, MonitorThresholds } from "../infra/job-contract";
 import { fitName, PROJECT } from "../infra/naming";
-import type { MonitoringEngine } from "./model-monitor";
+import type { MonitoringEngine } from "../infra/monitoring/schedule";
 
 /** One model's row of the dashboard: its endpoint, its monitoring and its pipelines. */
 export interface DashboardModel {
@@ -107,7 +107,7 @@ export function dashboardBody(args: Pick<DashboardArgs, "region" | "models">): {
 
 function modelCharts(region: string, m: DashboardModel): Record<string, unknown>[] {
     const endpoint = ["EndpointName", m.endpointName, "VariantName", m.variantName ?? "AllTraffic"];
-    const ns = monitoringNamespace(m.engine ?? "pipeline");
+    const ns = monitoringNamespace(m.engine ?? "pipeline", m.endpointName);
     const monitor = (metric: string, label: string, stat = "Maximum"): MetricLine => [
         ns,
         metric,

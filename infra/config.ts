@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { instanceTypeProblem, InstanceUse, suggestion } from "./instance-types";
 import { describeInstanceTypes, InstanceUse as PricedUse, isPricedFor, pricedInstanceTypes } from "./prices";
+import { defaultMaxRuntime, monitoringLimitProblems } from "./monitoring/schedule";
 import { ENVIRONMENTS, Environment } from "./naming";
 import { isSageMakerRegion, SAGEMAKER_REGIONS } from "./regions";
 
@@ -445,6 +446,22 @@ const platformSchema = z
                     code: "custom",
                     path: ["models", name, "endpoint", "instanceCount"],
                     message: `must be within autoscaling bounds ${a.minCapacity}..${a.maxCapacity}`,
+                });
+            for (const p of monitoringLimitProblems({
+                engine: c.monitoring.engine,
+                period: m.monitoring.schedule,
+                retrainAfterPeriods: m.monitoring.retrainAfterPeriods,
+                unjudgedPeriods: m.monitoring.unjudgedPeriods,
+                instanceCount: m.monitoring.instanceCount,
+                maxRuntimeSeconds: defaultMaxRuntime(m.monitoring.schedule),
+            }))
+                ctx.addIssue({ code: "custom", path: ["models", name, "monitoring", p.key], message: p.message });
+            if (c.environment === "prod" && m.monitoring.retrainAfterPeriods !== undefined)
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["models", name, "monitoring", "retrainAfterPeriods"],
+                    message:
+                        "applies to staging only: prod trains nothing, so drift in prod cannot start a retraining; set it in the staging stack file",
                 });
             if (c.environment === "prod") {
                 if (ep.instanceCount < 2)

@@ -1,5 +1,4 @@
-import { DriftThresholds } from "./config";
-import { TrainingModelSettings } from "./pipeline/training-model";
+import type { TrainingModelSettings } from "./pipeline/training-model";
 
 /**
  * The contract between the pipelines (which mount S3 into the jobs container) and the jobs (which read and
@@ -233,20 +232,38 @@ export const MONITORING_METRICS = {
     notJudged: "not_judged",
 } as const;
 
-/** Namespace the monitoring pipeline publishes to with PutMetricData. */
+/**
+ * The monitoring pipeline publishes with PutMetricData to a namespace of the endpoint's own under this one
+ * (`monitoringNamespace`), so no other model's role may write its drift metrics.
+ */
 export const MONITORING_NAMESPACE = "VisionMLOps/Monitoring";
 /** Namespace Model Monitor publishes a bring-your-own container's metric files to (real-time endpoints). */
 export const MODEL_MONITOR_NAMESPACE = "/aws/sagemaker/Endpoint/data-metrics";
 
-/** Where each monitoring engine's runs publish their metrics. */
-export function monitoringNamespace(engine: "pipeline" | "model-monitor"): string {
-    return engine === "pipeline" ? MONITORING_NAMESPACE : MODEL_MONITOR_NAMESPACE;
+/**
+ * Where each monitoring engine's runs of one endpoint publish their metrics: `VisionMLOps/Monitoring/<endpoint>`
+ * for the pipeline, Model Monitor's own namespace (which SageMaker writes, keyed by endpoint) for Model Monitor.
+ */
+export function monitoringNamespace(engine: "pipeline" | "model-monitor", endpointName: string): string {
+    return engine === "pipeline" ? `${MONITORING_NAMESPACE}/${endpointName}` : MODEL_MONITOR_NAMESPACE;
 }
 
 /** The environment variable that carries the thresholds into a Model Monitor (bring-your-own-container) job. */
 export const MONITOR_THRESHOLDS_ENV = "monitor_thresholds";
 /** Model Monitor caps each Environment value at 256 characters. */
 export const ENVIRONMENT_VALUE_MAX = 256;
+
+/** When the monitor calls a window drifted or degraded (the stack config's `monitoring.drift`, with its defaults). */
+export interface DriftThresholds {
+    readonly classPsi: number;
+    readonly chiSquarePValue: number;
+    readonly confidencePsi: number;
+    readonly imagePropertyPsi: number;
+    readonly lowConfidenceRate: number;
+    readonly decodeErrorRate: number;
+    readonly accuracyDrop: number;
+    readonly minRecords: number;
+}
 
 /** Everything a monitoring run judges by: the drift thresholds plus the inference confidence threshold. */
 export interface MonitorThresholds extends DriftThresholds {

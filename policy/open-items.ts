@@ -21,45 +21,11 @@ export interface OpenItem {
     readonly fix: string;
 }
 
-const ROLE = "aws:iam/role:Role";
-const ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy";
-/** Logical names of the platform's resources: `vision-mlops-<env>-<model>-<component part>`. */
-const named = (suffix: string) => new RegExp(`^vision-mlops-(staging|prod)-[a-z0-9-]+-${suffix}$`);
-
-export const OPEN_ITEMS: readonly OpenItem[] = [
-    {
-        id: "trust-monitor-role",
-        policy: "iam-service-trust-source-conditions",
-        resourceType: ROLE,
-        resourceName: named("monitor-role"),
-        file: "components/model-monitor.ts",
-        fix: "the monitor job role trusts sagemaker.amazonaws.com without conditions; pass the account and the monitoring pipeline or schedule ARNs",
-    },
-    {
-        id: "trust-monitor-scheduler-role",
-        policy: "iam-service-trust-source-conditions",
-        resourceType: ROLE,
-        resourceName: named("monitor-scheduler-role"),
-        file: "components/model-monitor.ts",
-        fix: "the Scheduler role trusts scheduler.amazonaws.com without conditions; pass the account and the schedule group ARN (scheduleGroupArn)",
-    },
-    {
-        id: "trust-monitor-retrain-role",
-        policy: "iam-service-trust-source-conditions",
-        resourceType: ROLE,
-        resourceName: named("monitor-retrain-role"),
-        file: "components/model-monitor.ts",
-        fix: "the retraining rule's role trusts events.amazonaws.com without conditions; pass the account and the drift rule ARN (eventRuleArn)",
-    },
-    {
-        id: "metric-namespace-shared-monitor",
-        policy: "iam-metric-namespace-one-writer",
-        resourceType: ROLE_POLICY,
-        resourceName: named("monitor-role-policy"),
-        file: "components/model-monitor.ts",
-        fix: "every model's monitor role may write VisionMLOps/Monitoring, so one model's job can publish another endpoint's drift metrics; give each model its own namespace",
-    },
-];
+/**
+ * Empty: every known violation is fixed, so every rule is mandatory on every resource. A violation found
+ * and not fixed at once goes here with its fix, and out again when the fix lands.
+ */
+export const OPEN_ITEMS: readonly OpenItem[] = [];
 
 /** The open item covering a violation of `policy` on this resource, if any. */
 export function openItemFor(

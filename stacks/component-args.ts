@@ -1,3 +1,4 @@
+import type { ModelMonitorArgs } from "../components/model-monitor";
 import { EndpointConfig, ModelConfig } from "../infra/config";
 import { EndpointFleet } from "../infra/endpoint-serving";
 import { TrainingModelSettings } from "../infra/pipeline/training-model";
@@ -28,5 +29,18 @@ export function endpointFleet(endpoint: EndpointConfig): EndpointFleet {
         instanceCount: endpoint.instanceCount,
         ...(endpoint.autoscaling ? { autoscaling: { ...endpoint.autoscaling } } : {}),
         latencyP99Ms: endpoint.latencyP99Ms,
+    };
+}
+
+/** What the monitor judges by and how often, from one model's config (retraining is the stack's to wire). */
+export function monitorSettings(
+    model: ModelConfig,
+): Pick<ModelMonitorArgs, "schedule" | "thresholds" | "imageSampleSize" | "instanceCount" | "unjudgedPeriods"> {
+    return {
+        schedule: model.monitoring.schedule,
+        thresholds: { ...model.monitoring.drift, confidenceThreshold: model.inference.confidenceThreshold },
+        imageSampleSize: model.monitoring.imageSampleSize,
+        instanceCount: model.monitoring.instanceCount,
+        unjudgedPeriods: model.monitoring.unjudgedPeriods,
     };
 }

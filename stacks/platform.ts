@@ -28,7 +28,7 @@ import { CatalogModel } from "../infra/prediction-api";
 import { dataProtection } from "../infra/resource-options";
 import { modelTags, platformTags } from "../infra/tags";
 import { buildWebsite } from "../web/build";
-import { endpointFleet, trainingModelSettings } from "./component-args";
+import { endpointFleet, monitorSettings, trainingModelSettings } from "./component-args";
 
 /** What the program needs from outside: the registry, and where the source lives. */
 export interface PlatformDeps {
@@ -235,8 +235,12 @@ export class Platform extends pulumi.ComponentResource {
                     {
                         environment: env,
                         model,
-                        monitoring: settings.monitoring,
-                        confidenceThreshold: settings.inference.confidenceThreshold,
+                        ...monitorSettings(settings),
+                        // Prod trains nothing: drift there raises alarms, never a retraining it cannot start.
+                        retrainOnDrift:
+                            training && settings.monitoring.retrainAfterPeriods !== undefined
+                                ? { afterPeriods: settings.monitoring.retrainAfterPeriods, trainingPipelineArn: training.pipelineArn }
+                                : undefined,
                         classCount: settings.classes.length,
                         engine: config.monitoring.engine,
                         endpointName: endpointName(env, model),
@@ -249,7 +253,6 @@ export class Platform extends pulumi.ComponentResource {
                         alarmTopicArn: this.alerts.topicArn,
                         accountId: account,
                         region: config.region,
-                        trainingPipelineArn: training?.pipelineArn,
                     },
                     { ...inModel, dependsOn: [endpoint.endpoint] },
                 );

@@ -1,3 +1,5 @@
+import type { DriftThresholds } from "../job-contract";
+
 /**
  * What a training pipeline needs to know about the model it trains, as its own documented type: a program
  * that is not this one (no stack file, no config schema) builds it by hand; the platform's stack maps its
@@ -34,18 +36,6 @@ export interface TrainingSettings {
     readonly seed: number;
 }
 
-/** The drift thresholds the evaluate job records with the baseline it writes for the monitor. */
-export interface BaselineDriftThresholds {
-    readonly classPsi: number;
-    readonly chiSquarePValue: number;
-    readonly confidencePsi: number;
-    readonly imagePropertyPsi: number;
-    readonly lowConfidenceRate: number;
-    readonly decodeErrorRate: number;
-    readonly accuracyDrop: number;
-    readonly minRecords: number;
-}
-
 /** One image-classification model, as its training pipeline trains, judges and registers it. */
 export interface TrainingModelSettings {
     /** Description of the model package group and of every package. */
@@ -61,7 +51,7 @@ export interface TrainingModelSettings {
     readonly endpoint: { readonly instanceType: string };
     /** Predictions below this confidence count as low-confidence in the evaluation report. */
     readonly inference: { readonly confidenceThreshold: number };
-    readonly monitoring: { readonly drift: BaselineDriftThresholds };
+    readonly monitoring: { readonly drift: DriftThresholds };
 }
 
 /** Spot wait cap when a model does not set one: twice the runtime cap. */

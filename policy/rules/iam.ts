@@ -259,6 +259,10 @@ const SAGEMAKER_SHARED_NAMESPACES = [
     "/aws/sagemaker/TransformJobs",
     "/aws/sagemaker/Endpoints",
     "/aws/sagemaker/InferenceRecommendationsJobs",
+    // Model Monitor publishes every bring-your-own-container job's metric files here, keyed by the Endpoint
+    // dimension; it offers no other namespace and PutMetricData no condition key on dimensions, so every
+    // model-monitor engine role shares it (the default pipeline engine has one namespace per endpoint).
+    "/aws/sagemaker/Endpoint/data-metrics",
 ];
 
 export const metricNamespacesHaveOneWriter: PlatformRule = {

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { Dashboard, dashboardBody } from "../../components/dashboard";
-import { MODEL_MONITOR_NAMESPACE, MONITORING_METRICS, MONITORING_NAMESPACE } from "../../infra/job-contract";
+import { MODEL_MONITOR_NAMESPACE, MONITORING_METRICS } from "../../infra/job-contract";
 import { find, settled, useMocks } from "../support/mocks";
 
 const SIGNS = {
@@ -42,7 +42,7 @@ describe("Dashboard", () => {
     it("reads drift metrics from the namespace of each model's engine, with threshold lines when given", () => {
         const drift = titled("Drift (PSI against the training baseline)", "traffic-signs").properties;
         expect((drift.metrics as unknown[][])[0]).to.deep.equal([
-            MONITORING_NAMESPACE,
+            `VisionMLOps/Monitoring/${SIGNS.endpointName}`,
             "predicted_class_psi",
             "Endpoint",
             SIGNS.endpointName,

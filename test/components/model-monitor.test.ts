@@ -1,20 +1,16 @@
 import { expect } from "chai";
-import {
-    ModelMonitor,
-    ModelMonitorArgs,
-    monitorAlarmSpecs,
-    monitoringPipelineDefinition,
-    monitorJobPolicy,
-    schedulerExpression,
-} from "../../components/model-monitor";
-import { parsePlatformConfig } from "../../infra/config";
+import { ModelMonitor, ModelMonitorArgs } from "../../components/model-monitor";
+import { monitorAlarmSpecs } from "../../infra/monitoring/alarms";
+import { monitoringPipelineDefinition } from "../../infra/monitoring/pipeline-engine";
+import { monitorJobPolicy } from "../../infra/monitoring/policy";
+import { schedulerExpression } from "../../infra/monitoring/schedule";
 import { writeActionsWithWildcardResource } from "../../infra/iam";
 import { decodeMonitorThresholds } from "../../jobs/monitor/settings";
 import {
     JOBS_ENTRYPOINT,
     MODEL_MONITOR_NAMESPACE,
     MONITOR_THRESHOLDS_ENV,
-    MONITORING_NAMESPACE,
+    MonitorThresholds,
     PROCESSING_PATHS,
 } from "../../infra/job-contract";
 import { resolveSettings } from "../../jobs/monitor/settings";
@@ -28,30 +24,27 @@ const CAPTURE = "vision-mlops-staging-capture-123456789012-us-east-1";
 const TOPIC = `arn:aws:sns:us-east-1:${TEST_ACCOUNT}:vision-mlops-staging-alerts`;
 const TRAINING = `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:pipeline/vision-mlops-staging-signs-training`;
 
-function model(monitoring: Record<string, unknown> = {}) {
-    const c = parsePlatformConfig({
-        environment: "staging",
-        region: "us-east-1",
-        models: {
-            signs: {
-                classes: ["a", "b", "c"],
-                imageShape: [3, 32, 32],
-                quality: { minAccuracy: 0.8 },
-                monitoring,
-                inference: { confidenceThreshold: 0.7 },
-            },
-        },
-    });
-    return c.models.signs;
-}
+/** Written out by hand: the drift thresholds' documented defaults, and an inference confidence threshold of 0.7. */
+const DRIFT = {
+    classPsi: 0.1,
+    chiSquarePValue: 0.01,
+    confidencePsi: 0.1,
+    imagePropertyPsi: 0.1,
+    lowConfidenceRate: 0.2,
+    decodeErrorRate: 0.01,
+    accuracyDrop: 0.05,
+    minRecords: 30,
+};
+const THRESHOLDS: MonitorThresholds = { ...DRIFT, confidenceThreshold: 0.7 };
+/** The pipeline engine's namespace for this endpoint. */
+const OWN_NAMESPACE = "VisionMLOps/Monitoring/vision-mlops-staging-signs";
 
-function args(over: Partial<ModelMonitorArgs> = {}, monitoring: Record<string, unknown> = {}): ModelMonitorArgs {
-    const m = model(monitoring);
+function args(over: Partial<ModelMonitorArgs> = {}): ModelMonitorArgs {
     return {
         environment: "staging",
         model: "signs",
-        monitoring: m.monitoring,
-        confidenceThreshold: m.inference.confidenceThreshold,
+        schedule: "hourly",
+        thresholds: THRESHOLDS,
         endpointName: "vision-mlops-staging-signs",
         captureBucket: CAPTURE,
         kmsKeyArn: KEY,
@@ -104,7 +97,7 @@ describe("ModelMonitor", () => {
             );
             expect(flag("--start-time")).to.deep.equal({ Get: "Parameters.StartTime" });
             expect(flag("--execution-time")).to.deep.equal({ Get: "Execution.StartDateTime" });
-            expect(flag("--put-metrics")).to.equal(MONITORING_NAMESPACE);
+            expect(flag("--put-metrics")).to.equal(OWN_NAMESPACE);
             expect(flag("--kms-key")).to.equal(KEY);
             expect(decodeMonitorThresholds(step.Environment[MONITOR_THRESHOLDS_ENV])).to.include({
                 confidenceThreshold: 0.7,
@@ -154,7 +147,7 @@ describe("ModelMonitor", () => {
             expect(resourcesOf("kms:Decrypt")).to.deep.equal([KEY]);
             expect(resourcesOf("ecr:BatchGetImage")).to.deep.equal([REPO]);
             expect(doc.Statement.find((s: any) => s.Action.includes("cloudwatch:PutMetricData")).Condition).to.deep.equal({
-                StringEquals: { "cloudwatch:namespace": [MONITORING_NAMESPACE] },
+                StringEquals: { "cloudwatch:namespace": [OWN_NAMESPACE] },
             });
             expect(resourcesOf("sagemaker:CreateProcessingJob")).to.deep.equal([
                 `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:processing-job/pipelines-*`,
@@ -169,7 +162,7 @@ describe("ModelMonitor", () => {
             expect(await new Promise((r) => monitor.alarmNames.apply(r))).to.have.members(alarms.map((a) => a.name));
             const drift = byName["vision-mlops-staging-signs-monitor-drift"];
             expect(drift).to.include({
-                namespace: MONITORING_NAMESPACE,
+                namespace: OWN_NAMESPACE,
                 metricName: "drift_detected",
                 threshold: 1,
                 period: 3600,
@@ -216,6 +209,7 @@ describe("ModelMonitor", () => {
                 volumeSizeGb: 30,
                 maxRuntimeSeconds: 600,
                 thresholdsJson: "{}",
+                metricsNamespace: OWN_NAMESPACE,
                 imageSampleSize: 1500,
                 instanceCount: 1,
                 classCount: 3,
@@ -226,7 +220,7 @@ describe("ModelMonitor", () => {
                 typeof a === "string" ? a : a.Get === "Execution.StartDateTime" ? "2026-01-10T00:30:05Z" : "auto",
             );
             const s = resolveSettings(resolved, {
-                [MONITOR_THRESHOLDS_ENV]: JSON.stringify({ ...model().monitoring.drift, confidenceThreshold: 0.7 }),
+                [MONITOR_THRESHOLDS_ENV]: JSON.stringify(THRESHOLDS),
             });
             expect(s.window).to.deep.equal({ start: new Date("2026-01-09T00:00:00Z"), end: new Date("2026-01-10T00:00:00Z") });
             expect(s.capture).to.equal(`s3://${CAPTURE}/signs/capture/`);
@@ -244,7 +238,7 @@ describe("ModelMonitor", () => {
 
     describe("model-monitor engine", () => {
         it("declares a MonitoringSchedule running the same image with the Security Hub settings", async () => {
-            const { declared } = await declare(args({ engine: "model-monitor" }, { schedule: "daily" }));
+            const { declared } = await declare(args({ engine: "model-monitor", schedule: "daily" }));
             const schedule = find(declared, "aws:sagemaker/monitoringSchedule:MonitoringSchedule", "signs-monitor-schedule").inputs;
             expect(schedule.name).to.equal("vision-mlops-staging-signs-monitor");
             const config = schedule.monitoringScheduleConfig;
@@ -284,14 +278,14 @@ describe("ModelMonitor", () => {
         it("refuses an hourly Model Monitor run longer than an hour", () => {
             useMocks("staging");
             expect(() => new ModelMonitor("m", args({ engine: "model-monitor", maxRuntimeSeconds: 4000 }))).to.throw(
-                "at most 3600 seconds",
+                "maxRuntimeSeconds 4000: seconds per run are more than the 3600 an hourly Model Monitor schedule allows",
             );
         });
     });
 
     describe("retraining on persistent drift", () => {
         it("alarms after N drifting runs and starts the training pipeline from an EventBridge rule with its own role", async () => {
-            const { declared } = await declare(args({ trainingPipelineArn: TRAINING }, { retrainAfterPeriods: 3 }));
+            const { declared } = await declare(args({ retrainOnDrift: { afterPeriods: 3, trainingPipelineArn: TRAINING } }));
             const persistent = find(declared, "aws:cloudwatch/metricAlarm:MetricAlarm", "signs-monitor-drift-persistent").inputs;
             expect(persistent).to.include({
                 metricName: "drift_detected",
@@ -324,8 +318,11 @@ describe("ModelMonitor", () => {
         it("refuses a persistence CloudWatch cannot evaluate (more than 7 days)", () => {
             useMocks("staging");
             expect(
-                () => new ModelMonitor("m", args({ trainingPipelineArn: TRAINING }, { schedule: "daily", retrainAfterPeriods: 8 })),
-            ).to.throw("retrainAfterPeriods: 8 daily periods is more than CloudWatch's 7-day alarm range; use at most 7");
+                () =>
+                    new ModelMonitor("m", args({ schedule: "daily", retrainOnDrift: { afterPeriods: 8, trainingPipelineArn: TRAINING } })),
+            ).to.throw(
+                "retrainAfterPeriods 8: daily periods are more than CloudWatch's 7-day alarm range; use at most 7 with a daily schedule",
+            );
         });
     });
 
@@ -341,9 +338,12 @@ describe("ModelMonitor", () => {
             baselineUri: BASELINE,
             kmsKeyArn: KEY,
             repositoryArn: REPO,
+            metricsNamespace: MODEL_MONITOR_NAMESPACE,
         });
         const actions = doc.Statement.flatMap((s) => s.Action);
-        expect(actions).to.not.include.members(["sagemaker:CreateProcessingJob", "iam:PassRole"]);
+        // Each on its own: include.members would pass with one of them present.
+        expect(actions).to.not.include("sagemaker:CreateProcessingJob");
+        expect(actions).to.not.include("iam:PassRole");
         expect(doc.Statement.find((s) => s.Action.includes("cloudwatch:PutMetricData"))!.Condition).to.deep.equal({
             StringEquals: { "cloudwatch:namespace": [MODEL_MONITOR_NAMESPACE] },
         });
@@ -353,17 +353,125 @@ describe("ModelMonitor", () => {
             endpointName: "e",
             scheduleName: "s",
             period: "hourly",
-            thresholds: { ...model().monitoring.drift, confidenceThreshold: 0.7 },
+            thresholds: THRESHOLDS,
+            namespace: MODEL_MONITOR_NAMESPACE,
         });
         // Model Monitor's inline job definition has no ground-truth input: no accuracy alarm that could never fire.
         expect(specs.map((s) => s.id)).to.deep.equal(["drift", "low-confidence", "decode-errors", "unseen-content-types", "not-judged"]);
     });
 });
 
+describe("ModelMonitor: whom its roles trust, where it publishes, what its alarms promise", () => {
+    const sm = (type: string, name: string) => `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:${type}/${name}`;
+    const trustOf = (declared: DeclaredResource[], name: string) =>
+        JSON.parse(find(declared, "aws:iam/role:Role", name).inputs.assumeRolePolicy).Statement;
+
+    it("pipeline engine: SageMaker for this account's monitoring pipeline and its jobs; Scheduler for the account's default group", async () => {
+        const { declared } = await declare(args());
+        expect(trustOf(declared, "signs-monitor-role")).to.deep.equal([
+            {
+                Effect: "Allow",
+                Principal: { Service: ["sagemaker.amazonaws.com"] },
+                Action: ["sts:AssumeRole"],
+                Condition: {
+                    StringEquals: { "aws:SourceAccount": TEST_ACCOUNT },
+                    ArnLike: {
+                        "aws:SourceArn": [
+                            sm("pipeline", "vision-mlops-staging-signs-monitoring"),
+                            sm("pipeline", "vision-mlops-staging-signs-monitoring/execution/*"),
+                            sm("processing-job", "pipelines-*"),
+                        ],
+                    },
+                },
+            },
+        ]);
+        expect(trustOf(declared, "signs-monitor-scheduler-role")).to.deep.equal([
+            {
+                Effect: "Allow",
+                Principal: { Service: ["scheduler.amazonaws.com"] },
+                Action: ["sts:AssumeRole"],
+                Condition: {
+                    StringEquals: { "aws:SourceAccount": TEST_ACCOUNT },
+                    ArnLike: { "aws:SourceArn": [`arn:aws:scheduler:us-east-1:${TEST_ACCOUNT}:schedule-group/default`] },
+                },
+            },
+        ]);
+    });
+
+    it("model-monitor engine: SageMaker for this account's monitoring schedule and the jobs Model Monitor names", async () => {
+        const { declared } = await declare(args({ engine: "model-monitor" }));
+        expect(trustOf(declared, "signs-monitor-role")).to.deep.equal([
+            {
+                Effect: "Allow",
+                Principal: { Service: ["sagemaker.amazonaws.com"] },
+                Action: ["sts:AssumeRole"],
+                Condition: {
+                    StringEquals: { "aws:SourceAccount": TEST_ACCOUNT },
+                    ArnLike: {
+                        "aws:SourceArn": [
+                            sm("monitoring-schedule", "vision-mlops-staging-signs-monitor"),
+                            sm("processing-job", "model-monitoring-*"),
+                        ],
+                    },
+                },
+            },
+        ]);
+    });
+
+    it("retraining: EventBridge for this account's drift rule only", async () => {
+        const { declared } = await declare(args({ retrainOnDrift: { afterPeriods: 3, trainingPipelineArn: TRAINING } }));
+        expect(trustOf(declared, "signs-monitor-retrain-role")).to.deep.equal([
+            {
+                Effect: "Allow",
+                Principal: { Service: ["events.amazonaws.com"] },
+                Action: ["sts:AssumeRole"],
+                Condition: {
+                    StringEquals: { "aws:SourceAccount": TEST_ACCOUNT },
+                    ArnLike: {
+                        "aws:SourceArn": [`arn:aws:events:us-east-1:${TEST_ACCOUNT}:rule/vision-mlops-staging-signs-retrain-on-drift`],
+                    },
+                },
+            },
+        ]);
+    });
+
+    it("publishes the pipeline engine's metrics to a namespace of this endpoint's own, and alarms on that namespace", async () => {
+        const { declared } = await declare(args());
+        const own = "VisionMLOps/Monitoring/vision-mlops-staging-signs";
+        const doc = JSON.parse(find(declared, "aws:iam/rolePolicy:RolePolicy", "signs-monitor-role-policy").inputs.policy);
+        expect(doc.Statement.filter((s: any) => s.Action.includes("cloudwatch:PutMetricData")).map((s: any) => s.Condition)).to.deep.equal([
+            { StringEquals: { "cloudwatch:namespace": [own] } },
+        ]);
+        const step = JSON.parse(find(declared, "aws:sagemaker/pipeline:Pipeline", "signs-monitor-pipeline").inputs.pipelineDefinition)
+            .Steps[0].Arguments;
+        const argv: unknown[] = step.AppSpecification.ContainerArguments;
+        expect(argv[argv.indexOf("--put-metrics") + 1]).to.equal(own);
+        const namespaces = declared
+            .filter(ofType("aws:cloudwatch/metricAlarm:MetricAlarm"))
+            .filter((r) => r.inputs.metricName !== "ExecutionFailed")
+            .map((r) => r.inputs.namespace);
+        expect(namespaces).to.have.length(6);
+        expect(new Set(namespaces)).to.deep.equal(new Set([own]));
+    });
+
+    it("declares the persistent-drift alarm only with the rule that starts retraining on it", async () => {
+        const without = (await declare(args())).declared;
+        const alarms = without.filter(ofType("aws:cloudwatch/metricAlarm:MetricAlarm"));
+        expect(alarms.map((r) => r.name)).to.not.include("signs-monitor-drift-persistent");
+        for (const a of alarms) expect(a.inputs.alarmDescription, a.name).to.not.match(/training pipeline/);
+        expect(without.filter(ofType("aws:cloudwatch/eventRule:EventRule"))).to.deep.equal([]);
+        const retraining = (await declare(args({ retrainOnDrift: { afterPeriods: 3, trainingPipelineArn: TRAINING } }))).declared;
+        expect(
+            find(retraining, "aws:cloudwatch/metricAlarm:MetricAlarm", "signs-monitor-drift-persistent").inputs.alarmDescription,
+        ).to.equal("signs: drift in 3 consecutive hourly runs; the training pipeline is started");
+        expect(find(retraining, "aws:cloudwatch/eventTarget:EventTarget", "signs-monitor-retrain-target").inputs.arn).to.equal(TRAINING);
+    });
+});
+
 describe("ModelMonitor: a monitor that judges nothing is an incident", () => {
     for (const engine of ["pipeline", "model-monitor"] as const)
         it(`alarms when ${engine} runs judge nothing for N periods in a row, or publish nothing`, async () => {
-            const { declared } = await declare(args({ engine }, { unjudgedPeriods: 4 }));
+            const { declared } = await declare(args({ engine, unjudgedPeriods: 4 }));
             const alarm = find(declared, "aws:cloudwatch/metricAlarm:MetricAlarm", "signs-monitor-not-judged").inputs;
             expect(alarm).to.include({
                 metricName: "not_judged",
@@ -373,7 +481,7 @@ describe("ModelMonitor: a monitor that judges nothing is an incident", () => {
                 datapointsToAlarm: 4,
                 period: 3600,
                 treatMissingData: "breaching",
-                namespace: engine === "pipeline" ? MONITORING_NAMESPACE : MODEL_MONITOR_NAMESPACE,
+                namespace: engine === "pipeline" ? OWN_NAMESPACE : MODEL_MONITOR_NAMESPACE,
             });
             expect(alarm.alarmActions).to.deep.equal([TOPIC]);
             expect(alarm.dimensions).to.deep.equal({
@@ -382,18 +490,18 @@ describe("ModelMonitor: a monitor that judges nothing is an incident", () => {
             });
         });
 
-    it("defaults to three periods and refuses more than CloudWatch's 7-day range", () => {
-        const m = model();
-        expect(m.monitoring.unjudgedPeriods).to.equal(3);
-        expect(() => new ModelMonitor("x", args({}, { schedule: "daily", unjudgedPeriods: 8 }))).to.throw(
-            "models.signs.monitoring.unjudgedPeriods: 8 daily periods is more than CloudWatch's 7-day alarm range",
+    it("defaults to three periods and refuses more than CloudWatch's 7-day range", async () => {
+        const { declared } = await declare(args());
+        expect(find(declared, "aws:cloudwatch/metricAlarm:MetricAlarm", "signs-monitor-not-judged").inputs.evaluationPeriods).to.equal(3);
+        expect(() => new ModelMonitor("x", args({ schedule: "daily", unjudgedPeriods: 8 }))).to.throw(
+            "unjudgedPeriods 8: daily periods are more than CloudWatch's 7-day alarm range; use at most 7 with a daily schedule",
         );
     });
 });
 
 describe("ModelMonitor: sharded monitoring runs", () => {
     it("lists the capture, runs the monitor on N instances over a ShardedByS3Key manifest, and merges", async () => {
-        const { declared } = await declare(args({ classCount: 3 }, { instanceCount: 4, imageSampleSize: 3000 }));
+        const { declared } = await declare(args({ classCount: 3, instanceCount: 4, imageSampleSize: 3000 }));
         const definition = JSON.parse(
             find(declared, "aws:sagemaker/pipeline:Pipeline", "signs-monitor-pipeline").inputs.pipelineDefinition,
         );
@@ -421,7 +529,7 @@ describe("ModelMonitor: sharded monitoring runs", () => {
         for (const step of [list, monitor]) expect(step.ProcessingOutputConfig.KmsKeyId).to.equal(KEY);
 
         // Each step's arguments as SageMaker resolves them, through the job's own flag parser.
-        const env = { [MONITOR_THRESHOLDS_ENV]: JSON.stringify({ ...model().monitoring.drift, confidenceThreshold: 0.7 }) };
+        const env = { [MONITOR_THRESHOLDS_ENV]: JSON.stringify(THRESHOLDS) };
         const resolve = (step: any) =>
             resolveSettings(
                 step.AppSpecification.ContainerArguments.map((a: any) =>
@@ -449,7 +557,7 @@ describe("ModelMonitor: sharded monitoring runs", () => {
         });
         expect(g).to.deep.include({
             mergeFrom: "/opt/ml/processing/input/partials",
-            putMetricsNamespace: MONITORING_NAMESPACE,
+            putMetricsNamespace: OWN_NAMESPACE,
             runId: "exec-1",
         });
         expect(g.upload).to.equal(`s3://${CAPTURE}/signs/monitoring/vision-mlops-staging-signs/vision-mlops-staging-signs-monitor/`);
@@ -458,11 +566,13 @@ describe("ModelMonitor: sharded monitoring runs", () => {
     });
 
     it("refuses more than one instance with Model Monitor, which has no merge step", () => {
-        expect(() => new ModelMonitor("x", args({ engine: "model-monitor" }, { instanceCount: 2 }))).to.throw("needs the pipeline engine");
+        expect(() => new ModelMonitor("x", args({ engine: "model-monitor", instanceCount: 2 }))).to.throw(
+            "instances need the pipeline engine",
+        );
     });
 
     it("passes the image sample, the claim lease and the class count to a Model Monitor job too", async () => {
-        const { declared } = await declare(args({ engine: "model-monitor", classCount: 3 }, { imageSampleSize: 500 }));
+        const { declared } = await declare(args({ engine: "model-monitor", classCount: 3, imageSampleSize: 500 }));
         const spec = find(declared, "aws:sagemaker/monitoringSchedule:MonitoringSchedule", "signs-monitor-schedule").inputs
             .monitoringScheduleConfig.monitoringJobDefinition.monitoringAppSpecification;
         expect(spec.containerArguments).to.deep.equal(["--image-sample", "500", "--claim-lease", "3000", "--class-count", "3"]);
@@ -479,6 +589,7 @@ describe("ModelMonitor: sharded monitoring runs", () => {
             baselineUri: BASELINE,
             kmsKeyArn: KEY,
             repositoryArn: REPO,
+            metricsNamespace: OWN_NAMESPACE,
         });
         const read = doc.Statement.filter((s) => s.Action.includes("s3:GetObject")).flatMap((s) => s.Resource);
         expect(read).to.include(`arn:aws:s3:::${CAPTURE}/signs/monitoring/*`);

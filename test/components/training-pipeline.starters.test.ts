@@ -6,7 +6,7 @@ import { TrainingPipeline } from "../../components/training-pipeline";
 import { ModelConfig } from "../../infra/config";
 import { PipelineDefinition } from "../../infra/pipeline/builder";
 import { readStackFile } from "../../infra/stack-file";
-import { trainingModelSettings } from "../../stacks/component-args";
+import { monitorSettings, trainingModelSettings } from "../../stacks/component-args";
 import { main as ingestCli } from "../../jobs/cli/ingest";
 import { noiseImage, tempDir, writeAt } from "../jobs/support/images";
 import { eventBridgeParameters, processingCacheKey } from "../infra/pipeline/support/simulate";
@@ -44,8 +44,7 @@ async function declare(config: ModelConfig): Promise<{
     const monitor = new ModelMonitor(`${MODEL}-monitor`, {
         environment: "staging",
         model: MODEL,
-        monitoring: config.monitoring,
-        confidenceThreshold: config.inference.confidenceThreshold,
+        ...monitorSettings(config),
         endpointName: `vision-mlops-staging-${MODEL}`,
         captureBucket: "capture-bucket",
         kmsKeyArn: KEY,
@@ -55,7 +54,7 @@ async function declare(config: ModelConfig): Promise<{
         alarmTopicArn: `arn:aws:sns:us-east-1:${TEST_ACCOUNT}:alerts`,
         accountId: TEST_ACCOUNT,
         region: "us-east-1",
-        trainingPipelineArn: training.pipelineArn,
+        retrainOnDrift: { afterPeriods: config.monitoring.retrainAfterPeriods!, trainingPipelineArn: training.pipelineArn },
     });
     await settled(declared, training.definition, monitor.alarmNames);
     const parametersOf = (name: string) => find(declared, TARGET, name).inputs.sagemakerPipelineTarget?.pipelineParameterLists;

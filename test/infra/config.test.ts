@@ -24,6 +24,30 @@ function problemsOf(input: unknown): string[] {
 }
 
 describe("stack config", () => {
+    it("reports the monitoring limits components used to refuse one at a time, together, with the key and value", () => {
+        const c = base();
+        c.monitoring = { engine: "model-monitor" };
+        c.models["traffic-signs"].monitoring = { schedule: "daily", retrainAfterPeriods: 8, unjudgedPeriods: 9, instanceCount: 2 };
+        expect(problemsOf(c)).to.deep.equal([
+            "models.traffic-signs.monitoring.retrainAfterPeriods: 8 daily periods are more than CloudWatch's 7-day alarm range; use at most 7 with a daily schedule",
+            "models.traffic-signs.monitoring.unjudgedPeriods: 9 daily periods are more than CloudWatch's 7-day alarm range; use at most 7 with a daily schedule",
+            "models.traffic-signs.monitoring.instanceCount: 2 instances need the pipeline engine (monitoring.engine: pipeline); a Model Monitor schedule runs one job with no merge step",
+        ]);
+        c.monitoring = { engine: "pipeline" };
+        c.models["traffic-signs"].monitoring = { schedule: "hourly", retrainAfterPeriods: 24, unjudgedPeriods: 24, instanceCount: 2 };
+        expect(() => parsePlatformConfig(c), "a day of hourly runs, sharded by the pipeline engine, is fine").to.not.throw();
+    });
+
+    it("refuses retraining on drift in prod, which trains nothing: no alarm promising a retraining that cannot start", () => {
+        const c = base();
+        c.environment = "prod";
+        c.models["traffic-signs"].endpoint = { instanceCount: 2 };
+        c.models["traffic-signs"].monitoring = { retrainAfterPeriods: 6 };
+        expect(problemsOf(c)).to.deep.equal([
+            "models.traffic-signs.monitoring.retrainAfterPeriods: 6 applies to staging only: prod trains nothing, so drift in prod cannot start a retraining; set it in the staging stack file",
+        ]);
+    });
+
     it("accepts both shipped stack files and fills defaults", () => {
         const staging = readStackFile(".", "staging");
         const prod = readStackFile(".", "prod");

@@ -1,6 +1,6 @@
 import { ProcessingInstanceType, ProductionVariantInstanceType, TrainingInstanceType } from "@aws-sdk/client-sagemaker";
 import { expect } from "chai";
-import { DEFAULT_MONITOR_INSTANCE } from "../../components/model-monitor";
+import { DEFAULT_MONITOR_INSTANCE } from "../../infra/monitoring/schedule";
 import { ConfigError, formatProblem, parsePlatformConfig } from "../../infra/config";
 import { SERVING_INSTANCE_TYPES } from "../../infra/pipeline/image-classification";
 import {

@@ -247,6 +247,14 @@ describe("policy pack: IAM rules", function () {
             ];
             await expectPass("iam-metric-namespace-literal", resources);
             await expectPass("iam-metric-namespace-one-writer", resources);
+            // Model Monitor's fixed namespace for bring-your-own containers: AWS offers no per-model one.
+            const modelMonitor = [
+                role("a", trust),
+                role("b", trust),
+                rolePolicy("a-policy", "a-id", policyDocument(putMetricDataStatement(["/aws/sagemaker/Endpoint/data-metrics"]))),
+                rolePolicy("b-policy", "b-id", policyDocument(putMetricDataStatement(["/aws/sagemaker/Endpoint/data-metrics"]))),
+            ];
+            await expectPass("iam-metric-namespace-one-writer", modelMonitor);
         });
         it("fail a namespace pattern, and a namespace two roles may write", async () => {
             await expectFail(

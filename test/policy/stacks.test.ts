@@ -109,16 +109,13 @@ describe("policy pack over both stacks' planned resources", function () {
         ).to.deep.equal([]);
     });
 
-    it("names which rules still fire and where, by open item", () => {
-        const byItem = (r: PlanResult) => [...new Set(r.policy.violations.filter((v) => v.openItem).map((v) => v.openItem!.id))].sort();
-        expect(byItem(staging)).to.deep.equal([
-            "metric-namespace-shared-monitor",
-            "trust-monitor-retrain-role",
-            "trust-monitor-role",
-            "trust-monitor-scheduler-role",
-        ]);
-        // Prod trains nothing and its monitoring pipelines start from Scheduler: no training or retraining roles.
-        expect(byItem(prod)).to.deep.equal(["metric-namespace-shared-monitor", "trust-monitor-role", "trust-monitor-scheduler-role"]);
+    it("has no open item left: every rule is mandatory on both stacks", () => {
+        expect(OPEN_ITEMS).to.deep.equal([]);
+        for (const r of [staging, prod])
+            expect(
+                r.policy.violations.filter((v) => v.openItem).map((v) => v.openItem!.id),
+                r.stack,
+            ).to.deep.equal([]);
         for (const r of [staging, prod]) {
             const advisory = r.policy.violations.filter((v) => v.enforcementLevel === "advisory" && !v.openItem);
             expect(
@@ -130,6 +127,68 @@ describe("policy pack over both stacks' planned resources", function () {
                 "offline values are all known",
             ).to.deep.equal([]);
         }
+    });
+
+    it("adopts every role and policy declared before ServiceRole: the URN its alias names is the URN it had", () => {
+        /** A resource's URN type chain under the stack (`parent$...$type::name`), with ServiceRole's level left out as its alias leaves it. */
+        const aliasUrns = (r: PlanResult) => {
+            const byLabel = new Map(r.resources.map((x) => [`${x.type}::${x.name}`, x]));
+            const chain = (x: (typeof r.resources)[number]): string[] => {
+                const parent = x.parent && byLabel.get(x.parent);
+                return [...(parent ? chain(parent) : []), x.type];
+            };
+            return r.resources
+                .filter((x) => x.type.startsWith("aws:iam/"))
+                .map((x) => {
+                    const types = chain(x).filter((t) => t !== "vision-mlops:iam:ServiceRole");
+                    expect(types[0], x.name).to.equal("vision-mlops:stack:Platform");
+                    return `${types.slice(1).join("$")}::${x.name}`;
+                })
+                .sort();
+        };
+        // Written out from the plans of the commit before ServiceRole took these roles over.
+        expect(aliasUrns(staging)).to.deep.equal([
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/role:Role::vision-mlops-staging-bikes-vs-motorcycles-monitor-role",
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/role:Role::vision-mlops-staging-bikes-vs-motorcycles-monitor-scheduler-role",
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/role:Role::vision-mlops-staging-traffic-signs-monitor-retrain-role",
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/role:Role::vision-mlops-staging-traffic-signs-monitor-role",
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/role:Role::vision-mlops-staging-traffic-signs-monitor-scheduler-role",
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/rolePolicy:RolePolicy::vision-mlops-staging-bikes-vs-motorcycles-monitor-role-policy",
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/rolePolicy:RolePolicy::vision-mlops-staging-bikes-vs-motorcycles-monitor-scheduler-role-policy",
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/rolePolicy:RolePolicy::vision-mlops-staging-traffic-signs-monitor-retrain-role-policy",
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/rolePolicy:RolePolicy::vision-mlops-staging-traffic-signs-monitor-role-policy",
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/rolePolicy:RolePolicy::vision-mlops-staging-traffic-signs-monitor-scheduler-role-policy",
+            "vision-mlops:serving:ModelEndpoint$aws:iam/role:Role::vision-mlops-staging-bikes-vs-motorcycles-role",
+            "vision-mlops:serving:ModelEndpoint$aws:iam/role:Role::vision-mlops-staging-traffic-signs-role",
+            "vision-mlops:serving:ModelEndpoint$aws:iam/rolePolicy:RolePolicy::vision-mlops-staging-bikes-vs-motorcycles-role-policy",
+            "vision-mlops:serving:ModelEndpoint$aws:iam/rolePolicy:RolePolicy::vision-mlops-staging-traffic-signs-role-policy",
+            "vision-mlops:training:TrainingPipeline$aws:iam/role:Role::vision-mlops-staging-bikes-vs-motorcycles-training-role",
+            "vision-mlops:training:TrainingPipeline$aws:iam/role:Role::vision-mlops-staging-bikes-vs-motorcycles-training-starter-role",
+            "vision-mlops:training:TrainingPipeline$aws:iam/role:Role::vision-mlops-staging-traffic-signs-training-role",
+            "vision-mlops:training:TrainingPipeline$aws:iam/role:Role::vision-mlops-staging-traffic-signs-training-starter-role",
+            "vision-mlops:training:TrainingPipeline$aws:iam/rolePolicy:RolePolicy::vision-mlops-staging-bikes-vs-motorcycles-training-role-policy",
+            "vision-mlops:training:TrainingPipeline$aws:iam/rolePolicy:RolePolicy::vision-mlops-staging-bikes-vs-motorcycles-training-starter-policy",
+            "vision-mlops:training:TrainingPipeline$aws:iam/rolePolicy:RolePolicy::vision-mlops-staging-traffic-signs-training-role-policy",
+            "vision-mlops:training:TrainingPipeline$aws:iam/rolePolicy:RolePolicy::vision-mlops-staging-traffic-signs-training-starter-policy",
+        ]);
+        expect(aliasUrns(prod)).to.deep.equal([
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/role:Role::vision-mlops-prod-bikes-vs-motorcycles-monitor-role",
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/role:Role::vision-mlops-prod-bikes-vs-motorcycles-monitor-scheduler-role",
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/role:Role::vision-mlops-prod-traffic-signs-monitor-role",
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/role:Role::vision-mlops-prod-traffic-signs-monitor-scheduler-role",
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/rolePolicy:RolePolicy::vision-mlops-prod-bikes-vs-motorcycles-monitor-role-policy",
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/rolePolicy:RolePolicy::vision-mlops-prod-bikes-vs-motorcycles-monitor-scheduler-role-policy",
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/rolePolicy:RolePolicy::vision-mlops-prod-traffic-signs-monitor-role-policy",
+            "vision-mlops:monitoring:ModelMonitor$aws:iam/rolePolicy:RolePolicy::vision-mlops-prod-traffic-signs-monitor-scheduler-role-policy",
+            "vision-mlops:serving:ModelEndpoint$aws:iam/role:Role::vision-mlops-prod-bikes-vs-motorcycles-role",
+            "vision-mlops:serving:ModelEndpoint$aws:iam/role:Role::vision-mlops-prod-traffic-signs-role",
+            "vision-mlops:serving:ModelEndpoint$aws:iam/rolePolicy:RolePolicy::vision-mlops-prod-bikes-vs-motorcycles-role-policy",
+            "vision-mlops:serving:ModelEndpoint$aws:iam/rolePolicy:RolePolicy::vision-mlops-prod-traffic-signs-role-policy",
+        ]);
+        // Each of them is a ServiceRole's child now, so the alias is what keeps it.
+        for (const r of [staging, prod])
+            for (const x of r.resources.filter((x) => x.type.startsWith("aws:iam/")))
+                expect(x.parent, x.name).to.match(/^vision-mlops:iam:ServiceRole::/);
     });
 
     describe("a stack changed to break a rule fails the plan, naming the control", () => {
