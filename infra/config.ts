@@ -1,8 +1,18 @@
+import { existsSync, statSync } from "fs";
+import { isAbsolute, join, normalize } from "path";
 import { z } from "zod";
 import { instanceTypeProblem, InstanceUse, suggestion } from "./instance-types";
+import {
+    PYTORCH_ENTRY_POINT,
+    PYTORCH_SCRIPT_HYPERPARAMETERS,
+    PYTORCH_STEP_HYPERPARAMETERS,
+    PYTORCH_WEIGHTS,
+    TORCHVISION_ARCHITECTURES,
+} from "./pipeline/pytorch";
 import { describeInstanceTypes, InstanceUse as PricedUse, isPricedFor, pricedInstanceTypes } from "./prices";
 import { defaultMaxRuntime, monitoringLimitProblems } from "./monitoring/schedule";
 import { ENVIRONMENTS, Environment } from "./naming";
+import { DEFAULT_PYTORCH_VERSION, isPyTorchVersion, PYTORCH_VERSIONS, PyTorchVersion } from "./pytorch-images";
 import { isSageMakerRegion, SAGEMAKER_REGIONS } from "./regions";
 
 /**
@@ -21,6 +31,19 @@ export type BudgetFilter = (typeof BUDGET_FILTERS)[number];
 
 /** GPU families the built-in image-classification algorithm trains on. */
 export const TRAINING_GPU_FAMILIES = ["p2", "p3", "p3dn", "g4dn", "g5"] as const;
+
+/** `builtin`: SageMaker's image-classification algorithm (MXNet, RecordIO); `pytorch`: a PyTorch script (script mode). */
+export const TRAINING_ALGORITHMS = ["builtin", "pytorch"] as const;
+export type TrainingAlgorithm = (typeof TRAINING_ALGORITHMS)[number];
+/** `training` keys that only the PyTorch path reads. */
+const PYTORCH_ONLY_KEYS = ["architecture", "frameworkVersion", "weights", "hyperparameters", "sourceDir"] as const;
+/** `training` keys that only the built-in algorithm reads (they have defaults, so the stack file is checked for them). */
+const BUILTIN_ONLY_KEYS = ["numLayers", "augmentationType"] as const;
+const S3_WEIGHTS_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/\S+\.(pth|pt)$/;
+const HYPERPARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,255}$/;
+/** CreateTrainingJob: at most 100 hyperparameters, values of at most 2500 characters. */
+const MAX_HYPERPARAMETERS = 100;
+const MAX_HYPERPARAMETER_VALUE = 2500;
 
 const RESNET_DEPTHS = [18, 34, 50, 101, 152, 200];
 const MODEL_NAME = /^[a-z][a-z0-9-]*[a-z0-9]$/;
@@ -74,6 +97,94 @@ export function isTrainingGpuInstance(type: string): boolean {
 
 export function isGpuInstance(type: string): boolean {
     return /^ml\.(p\d|g\d)/.test(type);
+}
+
+/** The checks of the PyTorch keys that need more than one key's value. */
+function pytorchProblems(t: {
+    readonly algorithm: TrainingAlgorithm;
+    readonly architecture?: string;
+    readonly frameworkVersion?: string;
+    readonly weights?: string;
+    readonly hyperparameters?: Record<string, string | number | boolean>;
+    readonly sourceDir?: string;
+    readonly instanceType: string;
+    readonly instanceCount: number;
+}): { path: (string | number)[]; message: string }[] {
+    const problems: { path: (string | number)[]; message: string }[] = [];
+    const add = (path: (string | number)[], message: string) => problems.push({ path, message });
+    if (t.algorithm !== "pytorch") {
+        for (const key of PYTORCH_ONLY_KEYS)
+            if (t[key] !== undefined) add([key], "applies to training.algorithm pytorch only; set algorithm: pytorch or remove it");
+        return problems;
+    }
+    const ownScript = t.sourceDir !== undefined;
+    if (t.architecture === undefined)
+        add(
+            ["architecture"],
+            "is required when training.algorithm is pytorch: a torchvision model name such as resnet50, efficientnet_b0 or vit_b_16",
+        );
+    else if (!ownScript && !(TORCHVISION_ARCHITECTURES as readonly string[]).includes(t.architecture))
+        add(
+            ["architecture"],
+            `is not a torchvision classification model${suggestion(t.architecture, TORCHVISION_ARCHITECTURES, "")}; for example resnet50, efficientnet_b0, vit_b_16 (with training.sourceDir your own train.py may take other names)`,
+        );
+    if (t.frameworkVersion !== undefined && !isPyTorchVersion(t.frameworkVersion))
+        add(
+            ["frameworkVersion"],
+            `must be one of ${Object.keys(PYTORCH_VERSIONS).join(", ")}: the versions SageMaker publishes both a PyTorch training and an inference image for`,
+        );
+    if (t.weights !== undefined && !(PYTORCH_WEIGHTS as readonly string[]).includes(t.weights) && !S3_WEIGHTS_URI.test(t.weights))
+        add(["weights"], "must be imagenet, none, or the S3 URI of a state dict such as s3://my-bucket/weights/resnet50.pth");
+    const hyperparameters = Object.entries(t.hyperparameters ?? {});
+    if (hyperparameters.length + PYTORCH_STEP_HYPERPARAMETERS.length > MAX_HYPERPARAMETERS)
+        add(
+            ["hyperparameters"],
+            `has ${hyperparameters.length} entries; a training job takes ${MAX_HYPERPARAMETERS} hyperparameters, ${PYTORCH_STEP_HYPERPARAMETERS.length} of them set by the platform`,
+        );
+    for (const [name, value] of hyperparameters) {
+        if (!HYPERPARAMETER_NAME.test(name))
+            add(
+                ["hyperparameters", name],
+                "names must be letters, digits, _ and -, starting with a letter or _ (they become --name arguments)",
+            );
+        else if (name.startsWith("sagemaker_")) add(["hyperparameters", name], "is a name SageMaker's script mode reserves (sagemaker_*)");
+        else if ((PYTORCH_STEP_HYPERPARAMETERS as readonly string[]).includes(name))
+            add(
+                ["hyperparameters", name],
+                `is set from the other training keys (${PYTORCH_STEP_HYPERPARAMETERS.join(", ")} come from architecture, imageShape, epochs, learningRate, miniBatchSize, earlyStopping, seed, weights); set it there`,
+            );
+        else if (!ownScript && !(PYTORCH_SCRIPT_HYPERPARAMETERS as readonly string[]).includes(name))
+            add(
+                ["hyperparameters", name],
+                `is not an option of the platform's train.py, which takes ${PYTORCH_SCRIPT_HYPERPARAMETERS.join(", ")} (or bring your own with training.sourceDir)`,
+            );
+        if (String(value).length > MAX_HYPERPARAMETER_VALUE)
+            add(["hyperparameters", name], `is ${String(value).length} characters; SageMaker takes at most ${MAX_HYPERPARAMETER_VALUE}`);
+    }
+    if (ownScript) {
+        const dir = t.sourceDir!;
+        if (isAbsolute(dir) || normalize(dir).split(/[\\/]/)[0] === "..")
+            add(["sourceDir"], "must be a folder inside the project, as a relative path such as models/dog-breeds");
+        else if (!existsSync(dir) || !statSync(dir).isDirectory())
+            add(["sourceDir"], `is not a folder (looked for ${join(process.cwd(), dir)})`);
+        else if (!existsSync(join(dir, PYTORCH_ENTRY_POINT)))
+            add(["sourceDir"], `has no ${PYTORCH_ENTRY_POINT}, the script the training job runs`);
+    } else if (t.instanceCount > 1)
+        add(
+            ["instanceCount"],
+            "must be 1 with the platform's train.py, which trains on one instance (bring a distributed script with training.sourceDir)",
+        );
+    if (t.instanceType.startsWith("ml.p2."))
+        add(
+            ["instanceType"],
+            "has K80 GPUs, which the PyTorch 2 containers do not support; use ml.g4dn, ml.g5 or ml.p3 (for example ml.g4dn.xlarge)",
+        );
+    return problems;
+}
+
+/** The training container version of a PyTorch model: its `frameworkVersion`, or the newest the platform knows. */
+export function pytorchVersion(training: { readonly frameworkVersion?: string }): PyTorchVersion {
+    return (training.frameworkVersion as PyTorchVersion | undefined) ?? DEFAULT_PYTORCH_VERSION;
 }
 
 const trainingSchema = z
@@ -139,8 +250,31 @@ const trainingSchema = z
         seed: z.number().int({ error: "must be a whole number" }).default(42),
         /** EventBridge schedule expression for periodic retraining, e.g. rate(7 days). Off by default. */
         retrainSchedule: z.string().regex(SCHEDULE_EXPRESSION, { error: "must be rate(N minutes|hours|days) or cron(...)" }).optional(),
+        /** `builtin` (default): SageMaker's image-classification algorithm; `pytorch`: a script in the SageMaker PyTorch containers. */
+        algorithm: z.enum(TRAINING_ALGORITHMS, { error: `must be one of ${TRAINING_ALGORITHMS.join(", ")}` }).default("builtin"),
+        /** pytorch, required: the torchvision model to train, e.g. resnet50, efficientnet_b0, vit_b_16. */
+        architecture: z.string({ error: "must be a torchvision model name such as resnet50" }).optional(),
+        /** pytorch: version of the SageMaker PyTorch training and inference containers. Defaults to DEFAULT_PYTORCH_VERSION. */
+        frameworkVersion: z
+            .string({ error: `must be a quoted version such as "${DEFAULT_PYTORCH_VERSION}" (YAML reads 2.10 as the number 2.1)` })
+            .optional(),
+        /**
+         * pytorch: the starting weights. `imagenet` (default): torchvision's pretrained weights, which the job downloads
+         * (it then runs with network access); `none`: random initialisation; or the S3 URI of a state dict (`.pth`),
+         * which the job reads as its `weights` channel and which keeps it network-isolated.
+         */
+        weights: z.string({ error: "must be imagenet, none or an S3 URI of a .pth state dict" }).optional(),
+        /** pytorch: further arguments of train.py (`--name value`), e.g. {optimizer: sgd, weight_decay: 0.0005}. */
+        hyperparameters: z
+            .record(z.string(), z.union([z.string(), z.number(), z.boolean()]), {
+                error: "must be a map of hyperparameter name to a string, number or true/false",
+            })
+            .optional(),
+        /** pytorch: a folder of the project with your own train.py (and whatever it imports), instead of jobs/pytorch. */
+        sourceDir: z.string({ error: "must be a folder path relative to the project, such as models/dog-breeds" }).optional(),
     })
     .superRefine((t, ctx) => {
+        for (const problem of pytorchProblems(t)) ctx.addIssue({ code: "custom", ...problem });
         if (t.maxWaitSeconds !== undefined && !t.spot)
             ctx.addIssue({
                 code: "custom",
@@ -433,6 +567,22 @@ const platformSchema = z
                     message: "model names must be 2-48 characters of lowercase letters, digits and hyphens, starting with a letter",
                 });
             const m = c.models[name];
+            if (m.training.algorithm === "pytorch") {
+                const [, height, width] = m.imageShape;
+                const architecture = m.training.architecture ?? "";
+                if (height < 32 || width < 32)
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["models", name, "imageShape"],
+                        message: "must be at least 32x32 with training.algorithm pytorch: torchvision's networks downsample by 32",
+                    });
+                else if (architecture.startsWith("vit_") && m.training.sourceDir === undefined && (height !== 224 || width !== 224))
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["models", name, "imageShape"],
+                        message: `must be [${m.imageShape[0]}, 224, 224] for ${architecture}, whose position embeddings are built for 224x224 images; or choose another architecture`,
+                    });
+            }
             const ep = m.endpoint;
             const a = ep.autoscaling;
             if (a && a.minCapacity > a.maxCapacity)
@@ -571,9 +721,37 @@ function parseMaybeJson(s: string): unknown {
 /** Validates a whole stack config; throws one ConfigError listing every problem. */
 export function parsePlatformConfig(input: unknown, source?: string): PlatformConfig {
     const result = platformSchema.safeParse(input, { reportInput: true });
-    if (result.success) return result.data;
-    const problems = result.error.issues.map((issue) => toProblem(input, issue));
+    const problems = [
+        ...(result.success ? [] : result.error.issues.map((issue) => toProblem(input, issue))),
+        ...builtinOnlyKeyProblems(input),
+    ];
+    if (result.success && problems.length === 0) return result.data;
     throw new ConfigError(problems, source);
+}
+
+/**
+ * `numLayers` and `augmentationType` have defaults, so the parsed config cannot tell whether a PyTorch model set
+ * them: the stack file itself is read for them.
+ */
+function builtinOnlyKeyProblems(input: unknown): ConfigProblem[] {
+    const models = valueAt(input, ["models"]);
+    if (models === null || typeof models !== "object") return [];
+    const problems: ConfigProblem[] = [];
+    for (const [name, model] of Object.entries(models as Record<string, unknown>)) {
+        const training = valueAt(model, ["training"]) as Record<string, unknown> | undefined;
+        if (training === null || typeof training !== "object" || training.algorithm !== "pytorch") continue;
+        for (const key of BUILTIN_ONLY_KEYS)
+            if (key in training)
+                problems.push({
+                    path: `models.${name}.training.${key}`,
+                    value: training[key],
+                    message:
+                        key === "numLayers"
+                            ? "applies to the built-in algorithm only; with pytorch the network is training.architecture (e.g. resnet50)"
+                            : "applies to the built-in algorithm only; with pytorch set training.hyperparameters.augmentation (none, crop, crop_flip)",
+                });
+    }
+    return problems;
 }
 
 /** Keys the stack file spells differently from the schema (the region is Pulumi's own `aws:region`). */

@@ -1,6 +1,7 @@
 import { expect } from "chai";
-import { ConfigError, formatProblem, fromPulumiConfig, parsePlatformConfig, PlatformConfig } from "../../infra/config";
+import { ConfigError, fromPulumiConfig, parsePlatformConfig, PlatformConfig } from "../../infra/config";
 import { readStackFile } from "../../infra/stack-file";
+import { problemsOf } from "../support/config-problems";
 
 /** A minimal valid staging config; each case below breaks one thing. */
 function base(): any {
@@ -11,16 +12,6 @@ function base(): any {
             "traffic-signs": { classes: ["stop", "yield"], imageShape: [3, 224, 224], quality: { minAccuracy: 0.9 } },
         },
     };
-}
-
-function problemsOf(input: unknown): string[] {
-    try {
-        parsePlatformConfig(input);
-    } catch (e) {
-        expect(e).to.be.instanceOf(ConfigError);
-        return (e as ConfigError).problems.map(formatProblem);
-    }
-    throw new Error("config was accepted");
 }
 
 describe("stack config", () => {
