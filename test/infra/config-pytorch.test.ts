@@ -4,6 +4,7 @@ import { PYTORCH_SCRIPT_HYPERPARAMETERS, PYTORCH_STEP_HYPERPARAMETERS } from "..
 import { DEFAULT_PYTORCH_VERSION } from "../../infra/pytorch-images";
 import { readFileSync } from "fs";
 import { join } from "path";
+import { readStackFile } from "../../infra/stack-file";
 import { problemsOf } from "../support/config-problems";
 
 /** A valid staging config with one PyTorch model; each case below breaks one thing. */
@@ -166,5 +167,37 @@ describe("stack config: training.algorithm pytorch", () => {
         const options = [...script.matchAll(/add_argument\("--([a-z_]+)"/g)].map((m) => m[1]);
         const folders = ["train", "validation", "weights_dir", "model_dir", "checkpoint_dir"];
         expect([...options].sort()).to.deep.equal([...PYTORCH_STEP_HYPERPARAMETERS, ...PYTORCH_SCRIPT_HYPERPARAMETERS, ...folders].sort());
+    });
+});
+
+describe("shipped stack files: dog-breeds and birds-200", () => {
+    for (const stack of ["staging", "prod"]) {
+        const config = () => readStackFile(".", stack);
+        it(`${stack}: dog-breeds trains with PyTorch on Udacity's 133 dogImages breeds, in the dataset's folder names`, () => {
+            const m = config().models["dog-breeds"];
+            expect(m.training).to.include({ algorithm: "pytorch", architecture: "resnet50", frameworkVersion: "2.6" });
+            expect(m.classes).to.have.length(133);
+            expect(m.classes.slice(0, 2)).to.deep.equal(["001.Affenpinscher", "002.Afghan_hound"]);
+            expect(m.classes[132]).to.equal("133.Yorkshire_terrier");
+            // NNN. prefixes run 001..133 in order, so class indices are the dataset's label numbers minus one.
+            m.classes.forEach((c, i) => expect(c.slice(0, 4)).to.equal(`${String(i + 1).padStart(3, "0")}.`));
+            expect(m.imageShape).to.deep.equal([3, 224, 224]);
+        });
+        it(`${stack}: birds-200 holds CUB-200-2011's 200 species from classes.txt, built-in algorithm`, () => {
+            const m = config().models["birds-200"];
+            expect(m.training.algorithm).to.equal("builtin");
+            expect(m.classes).to.have.length(200);
+            expect([m.classes[0], m.classes[102], m.classes[199]]).to.deep.equal([
+                "001.Black_footed_Albatross",
+                "103.Sayornis",
+                "200.Common_Yellowthroat",
+            ]);
+            m.classes.forEach((c, i) => expect(c.slice(0, 4)).to.equal(`${String(i + 1).padStart(3, "0")}.`));
+            expect(m.imageShape).to.deep.equal([3, 224, 224]);
+        });
+    }
+    it("staging and prod name the same classes in the same order, so a promoted model's indices mean the same", () => {
+        const [staging, prod] = ["staging", "prod"].map((s) => readStackFile(".", s));
+        for (const model of ["dog-breeds", "birds-200"]) expect(prod.models[model].classes).to.deep.equal(staging.models[model].classes);
     });
 });
