@@ -1,4 +1,6 @@
 import type { MetricDefinition } from "@aws-sdk/client-sagemaker";
+import type { Value } from "./builder";
+import { SOURCE_BUNDLE_FILE } from "./source-bundle";
 
 /**
  * The contract between the PyTorch training step and the platform's own script (jobs/pytorch/train.py): the
@@ -147,3 +149,102 @@ export const PYTORCH_SCRIPT_HYPERPARAMETERS = [
 
 /** Where `training.weights` takes the starting weights from, besides an S3 URI of a state dict. */
 export const PYTORCH_WEIGHTS = ["imagenet", "none"] as const;
+
+/** Where SageMaker mounts the code channel: the training toolkit extracts `sourcedir.tar.gz` from there. */
+export const PYTORCH_CODE_CHANNEL = { name: "code", dir: "/opt/ml/input/data/code" } as const;
+/** The model directory's handler folder, where the inference container looks for inference.py. */
+export const PYTORCH_MODEL_CODE_DIR = "/opt/ml/model/code";
+
+/** The training settings the PyTorch step reads (the stack config's `training`, or a program's own). */
+export interface PyTorchTrainingSettings {
+    readonly architecture?: string;
+    readonly weights?: string;
+    readonly hyperparameters?: Readonly<Record<string, string | number | boolean>>;
+    readonly epochs: number;
+    readonly learningRate: number;
+    readonly miniBatchSize: number;
+    readonly earlyStopping: { readonly enabled: boolean; readonly patience: number; readonly minEpochs: number };
+    readonly seed: number;
+}
+
+export interface PyTorchTrainingStepInput {
+    readonly training: PyTorchTrainingSettings;
+    readonly imageShape: readonly [number, number, number];
+    readonly region: string;
+    /** `sourcedir.tar.gz` in S3 (`SOURCE_BUNDLE_FILE` as the key's last segment). */
+    readonly sourceBundleUri: string;
+    readonly trainUri: Value;
+    readonly validationUri: Value;
+}
+
+/**
+ * The script-mode parts of a PyTorch training job: hyperparameters (JSON-encoded, as the SageMaker SDK writes
+ * them and the training toolkit decodes them into `--name value` arguments), the channels (image folders, the
+ * code, and the starting weights when they are an S3 object) and whether the job needs the network (only to
+ * download torchvision's ImageNet weights).
+ */
+export function pytorchTrainingJob(input: PyTorchTrainingStepInput): {
+    hyperParameters: Record<string, string>;
+    channels: Channel[];
+    enableNetworkIsolation: boolean;
+} {
+    const t = input.training;
+    if (!t.architecture) throw new Error("a PyTorch training step needs training.architecture");
+    const weights = t.weights ?? "imagenet";
+    const fromS3 = weights.startsWith("s3://");
+    const script: Record<string, string | number | boolean> = {
+        ...(t.hyperparameters ?? {}),
+        architecture: t.architecture,
+        image_shape: input.imageShape.join(","),
+        epochs: t.epochs,
+        learning_rate: t.learningRate,
+        batch_size: t.miniBatchSize,
+        early_stopping: t.earlyStopping.enabled,
+        patience: t.earlyStopping.patience,
+        min_epochs: t.earlyStopping.minEpochs,
+        seed: t.seed,
+        // A weights channel takes precedence in train.py; `none` keeps it from trying a download besides.
+        weights: fromS3 ? "none" : weights,
+    };
+    const hyperParameters: Record<string, string> = {
+        ...Object.fromEntries(Object.entries(script).map(([k, v]) => [k, JSON.stringify(v)])),
+        sagemaker_program: JSON.stringify(PYTORCH_ENTRY_POINT),
+        // The code arrives as a channel, so a network-isolated job runs it as well as one with network access.
+        sagemaker_submit_directory: JSON.stringify(`${PYTORCH_CODE_CHANNEL.dir}/${SOURCE_BUNDLE_FILE}`),
+        sagemaker_region: JSON.stringify(input.region),
+        sagemaker_container_log_level: "20",
+    };
+    const channel = (name: string, uri: Value): Channel => ({
+        ChannelName: name,
+        InputMode: "File",
+        CompressionType: "None",
+        DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: uri, S3DataDistributionType: "FullyReplicated" } },
+    });
+    return {
+        hyperParameters,
+        channels: [
+            channel("train", input.trainUri),
+            channel("validation", input.validationUri),
+            channel(PYTORCH_CODE_CHANNEL.name, input.sourceBundleUri),
+            ...(fromS3 ? [channel("weights", weights)] : []),
+        ],
+        enableNetworkIsolation: weights !== "imagenet",
+    };
+}
+
+/** The inference container of a PyTorch model: the PyTorch inference image running the model directory's code/inference.py. */
+export function pytorchServingEnvironment(region: string): Record<string, string> {
+    return {
+        SAGEMAKER_PROGRAM: PYTORCH_INFERENCE_SCRIPT,
+        SAGEMAKER_SUBMIT_DIRECTORY: PYTORCH_MODEL_CODE_DIR,
+        SAGEMAKER_CONTAINER_LOG_LEVEL: "20",
+        SAGEMAKER_REGION: region,
+    };
+}
+
+type Channel = {
+    ChannelName: string;
+    InputMode: "File";
+    CompressionType: "None";
+    DataSource: { S3DataSource: { S3DataType: "S3Prefix"; S3Uri: Value; S3DataDistributionType: "FullyReplicated" } };
+};
