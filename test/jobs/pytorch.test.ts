@@ -1,10 +1,12 @@
 import { expect } from "chai";
 import { spawnSync, SpawnSyncReturns } from "child_process";
+import { createHash } from "crypto";
 import { existsSync, readFileSync } from "fs";
 import { join } from "path";
 import sharp from "sharp";
 import { PYTORCH_CHECKPOINT_DIR, PYTORCH_METRIC_DEFINITIONS, PYTORCH_SOURCE_DIR } from "../../infra/pipeline/pytorch";
 import { classProbabilities } from "../../jobs/lib/class-probabilities";
+import { imageFoldersPath, openImageFolders } from "../../jobs/preprocess/image-folders";
 import { tempDir, writeAt } from "./support/images";
 
 /** Debian's CPU PyTorch is installed for the system interpreter, not for a pyenv one on PATH. */
@@ -105,18 +107,22 @@ describe("PyTorch script mode: train.py and inference.py on CPU", function () {
         data = tempDir("pytorch");
         modelDir = join(data, "model");
         checkpoints = join(data, "checkpoints");
-        // The image-folder layout preprocess writes for PyTorch models: <class>/<image> and class_map.json per channel.
+        // The channels as preprocess writes them for PyTorch models (its image-folder layout).
         for (const [channel, perClass] of [
             ["train", 10],
             ["validation", 4],
         ] as const) {
-            writeAt(data, `${channel}/class_map.json`, JSON.stringify({ classes: CLASSES }));
-            for (const c of CLASSES)
-                for (let i = 0; i < perClass; i++) writeAt(data, `${channel}/${c}/${c}-${i}.jpg`, await colourImage(c, "jpeg", i));
+            const writer = await openImageFolders(join(data, channel), CLASSES);
+            for (const [classIndex, c] of CLASSES.entries())
+                for (let i = 0; i < perClass; i++) {
+                    const jpeg = await colourImage(c, "jpeg", i);
+                    await writer.write({ classIndex, sha256: createHash("sha256").update(jpeg).digest("hex") }, jpeg);
+                }
+            await writer.commit();
         }
-        // SageMaker's environment, as script mode sets it.
-        process.env.SM_CHANNEL_TRAIN = join(data, "train");
-        process.env.SM_CHANNEL_VALIDATION = join(data, "validation");
+        // SageMaker's environment, as script mode sets it for the step's channels.
+        process.env.SM_CHANNEL_TRAIN = imageFoldersPath(join(data, "train"));
+        process.env.SM_CHANNEL_VALIDATION = imageFoldersPath(join(data, "validation"));
         process.env.SM_MODEL_DIR = modelDir;
         first = train(1);
     });
