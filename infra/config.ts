@@ -40,6 +40,8 @@ const PYTORCH_ONLY_KEYS = ["architecture", "frameworkVersion", "weights", "hyper
 /** `training` keys that only the built-in algorithm reads (they have defaults, so the stack file is checked for them). */
 const BUILTIN_ONLY_KEYS = ["numLayers", "augmentationType"] as const;
 const S3_WEIGHTS_URI = /^s3:\/\/[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\/\S+\.(pth|pt)$/;
+/** A state dict under the model's own prefix of the artifacts bucket, which its training role reads already. */
+const ARTIFACT_WEIGHTS_KEY = /^(?!.*\.\.)[A-Za-z0-9][A-Za-z0-9._/-]*\.(pth|pt)$/;
 const HYPERPARAMETER_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,255}$/;
 /** CreateTrainingJob: at most 100 hyperparameters, values of at most 2500 characters. */
 const MAX_HYPERPARAMETERS = 100;
@@ -133,8 +135,16 @@ function pytorchProblems(t: {
             ["frameworkVersion"],
             `must be one of ${Object.keys(PYTORCH_VERSIONS).join(", ")}: the versions SageMaker publishes both a PyTorch training and an inference image for`,
         );
-    if (t.weights !== undefined && !(PYTORCH_WEIGHTS as readonly string[]).includes(t.weights) && !S3_WEIGHTS_URI.test(t.weights))
-        add(["weights"], "must be imagenet, none, or the S3 URI of a state dict such as s3://my-bucket/weights/resnet50.pth");
+    if (
+        t.weights !== undefined &&
+        !(PYTORCH_WEIGHTS as readonly string[]).includes(t.weights) &&
+        !S3_WEIGHTS_URI.test(t.weights) &&
+        !ARTIFACT_WEIGHTS_KEY.test(t.weights)
+    )
+        add(
+            ["weights"],
+            "must be none, imagenet, a .pth key under the model's prefix of the artifacts bucket (pretrained/resnet50.pth), or the S3 URI of a state dict such as s3://my-bucket/weights/resnet50.pth",
+        );
     const hyperparameters = Object.entries(t.hyperparameters ?? {});
     if (hyperparameters.length + PYTORCH_STEP_HYPERPARAMETERS.length > MAX_HYPERPARAMETERS)
         add(
@@ -259,9 +269,10 @@ const trainingSchema = z
             .string({ error: `must be a quoted version such as "${DEFAULT_PYTORCH_VERSION}" (YAML reads 2.10 as the number 2.1)` })
             .optional(),
         /**
-         * pytorch: the starting weights. `imagenet` (default): torchvision's pretrained weights, which the job downloads
-         * (it then runs with network access); `none`: random initialisation; or the S3 URI of a state dict (`.pth`),
-         * which the job reads as its `weights` channel and which keeps it network-isolated.
+         * pytorch: the starting weights. `none` (default): random initialisation; a `.pth` key under the model's prefix
+         * of the artifacts bucket (`pretrained/resnet50.pth` is `s3://<artifacts>/<model>/pretrained/resnet50.pth`) or
+         * an S3 URI: a state dict the job reads as its `weights` channel; `imagenet`: torchvision's pretrained weights,
+         * downloaded by the job, which then needs network access (the policy pack refuses training without isolation).
          */
         weights: z.string({ error: "must be imagenet, none or an S3 URI of a .pth state dict" }).optional(),
         /** pytorch: further arguments of train.py (`--name value`), e.g. {optimizer: sgd, weight_decay: 0.0005}. */

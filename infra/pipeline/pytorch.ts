@@ -175,6 +175,8 @@ export interface PyTorchTrainingStepInput {
     readonly sourceBundleUri: string;
     readonly trainUri: Value;
     readonly validationUri: Value;
+    /** Where a `weights` key that is no URI is read from: the model's prefix of the artifacts bucket (`s3://<bucket>/<model>/`). */
+    readonly artifactsModelUri: string;
 }
 
 /**
@@ -190,8 +192,9 @@ export function pytorchTrainingJob(input: PyTorchTrainingStepInput): {
 } {
     const t = input.training;
     if (!t.architecture) throw new Error("a PyTorch training step needs training.architecture");
-    const weights = t.weights ?? "imagenet";
-    const fromS3 = weights.startsWith("s3://");
+    const weights = t.weights ?? "none";
+    const fromS3 = !(PYTORCH_WEIGHTS as readonly string[]).includes(weights);
+    const weightsUri = weights.startsWith("s3://") ? weights : `${input.artifactsModelUri}${weights}`;
     const script: Record<string, string | number | boolean> = {
         ...(t.hyperparameters ?? {}),
         architecture: t.architecture,
@@ -226,7 +229,7 @@ export function pytorchTrainingJob(input: PyTorchTrainingStepInput): {
             channel("train", input.trainUri),
             channel("validation", input.validationUri),
             channel(PYTORCH_CODE_CHANNEL.name, input.sourceBundleUri),
-            ...(fromS3 ? [channel("weights", weights)] : []),
+            ...(fromS3 ? [channel("weights", weightsUri)] : []),
         ],
         enableNetworkIsolation: weights !== "imagenet",
     };

@@ -24,7 +24,7 @@ function base(training: Record<string, unknown> = {}): any {
 }
 
 describe("stack config: training.algorithm pytorch", () => {
-    it("defaults to the built-in algorithm, and a PyTorch model to the newest servable container and ImageNet weights", () => {
+    it("defaults to the built-in algorithm, and a PyTorch model to the newest servable container", () => {
         const builtin = base();
         delete builtin.models["dog-breeds"].training;
         expect(parsePlatformConfig(builtin).models["dog-breeds"].training.algorithm).to.equal("builtin");
@@ -75,7 +75,12 @@ describe("stack config: training.algorithm pytorch", () => {
         [
             "weights that are neither a mode nor a state dict in S3",
             { weights: "https://download.pytorch.org/models/resnet50.pth" },
-            'models.dog-breeds.training.weights: "https://download.pytorch.org/models/resnet50.pth" must be imagenet, none, or the S3 URI of a state dict',
+            'models.dog-breeds.training.weights: "https://download.pytorch.org/models/resnet50.pth" must be none, imagenet, a .pth key under the model\'s prefix',
+        ],
+        [
+            "a weights key that climbs out of the model's prefix",
+            { weights: "../traffic-signs/pretrained/resnet50.pth" },
+            'models.dog-breeds.training.weights: "../traffic-signs/pretrained/resnet50.pth" must be none, imagenet',
         ],
         [
             "a hyperparameter the step sets from another key",
@@ -175,7 +180,12 @@ describe("shipped stack files: dog-breeds and birds-200", () => {
         const config = () => readStackFile(".", stack);
         it(`${stack}: dog-breeds trains with PyTorch on Udacity's 133 dogImages breeds, in the dataset's folder names`, () => {
             const m = config().models["dog-breeds"];
-            expect(m.training).to.include({ algorithm: "pytorch", architecture: "resnet50", frameworkVersion: "2.6" });
+            expect(m.training).to.include({
+                algorithm: "pytorch",
+                architecture: "resnet50",
+                frameworkVersion: "2.6",
+                weights: "pretrained/resnet50-imagenet.pth",
+            });
             expect(m.classes).to.have.length(133);
             expect(m.classes.slice(0, 2)).to.deep.equal(["001.Affenpinscher", "002.Afghan_hound"]);
             expect(m.classes[132]).to.equal("133.Yorkshire_terrier");

@@ -37,6 +37,7 @@ const job = (extra: Record<string, unknown> = {}) => {
         sourceBundleUri: "s3://artifacts/dog-breeds/code/abc/sourcedir.tar.gz",
         trainUri: "s3://curated/dog-breeds/train",
         validationUri: "s3://curated/dog-breeds/validation",
+        artifactsModelUri: "s3://artifacts/dog-breeds/",
     });
 };
 
@@ -67,7 +68,7 @@ describe("PyTorch training job (script mode)", () => {
             epochs: "30",
             batch_size: "32",
             early_stopping: "true",
-            weights: '"imagenet"',
+            weights: '"none"',
             optimizer: '"sgd"',
             weight_decay: "0.0005",
             sagemaker_program: '"train.py"',
@@ -82,13 +83,17 @@ describe("PyTorch training job (script mode)", () => {
     });
 
     it("needs the network only to download ImageNet weights; a state dict in S3 is a channel and keeps the job isolated", () => {
-        expect(job().enableNetworkIsolation).to.equal(false);
-        expect(job({ weights: "none" }).enableNetworkIsolation).to.equal(true);
-        const fromS3 = job({ weights: "s3://my-weights/resnet50.pth" });
-        expect(fromS3.enableNetworkIsolation).to.equal(true);
-        expect(fromS3.channels.find((c) => c.ChannelName === "weights")!.DataSource.S3DataSource.S3Uri).to.equal(
-            "s3://my-weights/resnet50.pth",
+        expect(job().enableNetworkIsolation, "random initialisation by default").to.equal(true);
+        expect(job({ weights: "imagenet" }).enableNetworkIsolation).to.equal(false);
+        const weightsOf = (w: string) =>
+            job({ weights: w }).channels.find((c) => c.ChannelName === "weights")?.DataSource.S3DataSource.S3Uri;
+        expect(weightsOf("none")).to.equal(undefined);
+        expect(weightsOf("s3://my-weights/resnet50.pth")).to.equal("s3://my-weights/resnet50.pth");
+        expect(weightsOf("pretrained/resnet50.pth"), "a key is under the model's artifacts prefix").to.equal(
+            "s3://artifacts/dog-breeds/pretrained/resnet50.pth",
         );
+        const fromS3 = job({ weights: "pretrained/resnet50.pth" });
+        expect(fromS3.enableNetworkIsolation).to.equal(true);
         expect(fromS3.hyperParameters.weights).to.equal('"none"');
     });
 
@@ -133,7 +138,7 @@ print(json.dumps(vars(train.parse_args(argv))))`;
             patience: 3,
             min_epochs: 4,
             seed: 42,
-            weights: "imagenet",
+            weights: "none",
             optimizer: "sgd",
             weight_decay: 0.0005,
         });
