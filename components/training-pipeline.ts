@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { eventRuleArn, iamRoleArn, sagemakerArn, ServiceTrust } from "../infra/iam";
-import { Environment, fitName, iamName, modelPackageGroupName, pipelineName, PROJECT } from "../infra/naming";
+import { Environment, fitName, iamName, modelPackageGroupName, pipelineName, prefixes, PROJECT } from "../infra/naming";
 import {
     ALGORITHM_IMAGE,
     imageClassificationPipeline,
@@ -17,6 +17,10 @@ import {
     checkedParameters,
     failedExecutionEventPattern,
 } from "../infra/pipeline/trigger";
+import { isGpuInstance, pytorchVersion } from "../infra/config";
+import { PYTORCH_SOURCE_DIR } from "../infra/pipeline/pytorch";
+import { SOURCE_BUNDLE_FILE, sourceBundle } from "../infra/pipeline/source-bundle";
+import { pytorchImageUri, pytorchRepositoryArn } from "../infra/pytorch-images";
 import { ServiceRole } from "./service-role";
 
 export interface TrainingPipelineArgs {
@@ -122,6 +126,13 @@ export class TrainingPipeline extends pulumi.ComponentResource {
                         kmsKeyArn,
                         jobsRepositoryArn,
                         roleArn: iamRoleArn(accountId, roleName, partition),
+                        ...(config.training.algorithm === "pytorch"
+                            ? {
+                                  pullRepositoryArns: PYTORCH_SCOPES.map((scope) =>
+                                      pytorchRepositoryArn({ scope, region: args.region }, partition),
+                                  ),
+                              }
+                            : {}),
                     }),
                 ),
             },
@@ -155,6 +166,9 @@ export class TrainingPipeline extends pulumi.ComponentResource {
             { ...child, protect: args.protectRegistry ?? false, retainOnDelete: args.protectRegistry ?? false },
         );
 
+        // A PyTorch model's script, as the sourcedir.tar.gz its training job's code channel reads, named by its hash.
+        const pytorch = config.training.algorithm === "pytorch" ? pytorchSources(name, args, child) : undefined;
+
         this.definition = pulumi
             .all({
                 roleArn: execution.arn,
@@ -178,6 +192,7 @@ export class TrainingPipeline extends pulumi.ComponentResource {
                         jobsImageUri,
                         algorithmImageUri,
                         gitCommit: args.gitCommit,
+                        ...(pytorch ? { pytorch: { ...pytorch.images, sourceBundleUri: `s3://${artifacts}/${pytorch.key}` } } : {}),
                     }),
                 ),
             );
@@ -195,7 +210,7 @@ export class TrainingPipeline extends pulumi.ComponentResource {
                 pipelineDefinition: this.definition,
                 parallelismConfiguration: { maxParallelExecutionSteps: steps },
             },
-            { ...child, dependsOn: [modelConfig, this.modelPackageGroup] },
+            { ...child, dependsOn: [modelConfig, this.modelPackageGroup, ...(pytorch ? [pytorch.object] : [])] },
         );
 
         const starter = new ServiceRole(
@@ -300,4 +315,41 @@ export class TrainingPipeline extends pulumi.ComponentResource {
             definition: this.definition,
         });
     }
+}
+
+const PYTORCH_SCOPES = ["training", "inference"] as const;
+
+/** The PyTorch images of a model and its uploaded source bundle. */
+function pytorchSources(name: string, args: TrainingPipelineArgs, child: pulumi.ResourceOptions) {
+    const { settings: config, model } = args;
+    const version = pytorchVersion(config.training);
+    const bundle = sourceBundle(config.training.sourceDir ?? PYTORCH_SOURCE_DIR);
+    const key = `${prefixes.artifactsModel(model)}code/${bundle.sha256.slice(0, 16)}/${SOURCE_BUNDLE_FILE}`;
+    const object = new aws.s3.BucketObjectv2(
+        `${name}-source`,
+        {
+            bucket: args.buckets.artifacts,
+            key,
+            contentBase64: bundle.bytes.toString("base64"),
+            contentType: "application/gzip",
+            serverSideEncryption: "aws:kms",
+            kmsKeyId: args.kmsKeyArn,
+        },
+        // Kept for executions (and retries) of the definitions that name it, like the model config.
+        { ...child, retainOnDelete: true },
+    );
+    return {
+        key,
+        object,
+        images: {
+            trainingImageUri: pytorchImageUri({ scope: "training", version, region: args.region, processor: "gpu" }),
+            // Batch transform runs on the processing instance type; endpoints of the package run the same image.
+            inferenceImageUri: pytorchImageUri({
+                scope: "inference",
+                version,
+                region: args.region,
+                processor: isGpuInstance(config.training.processingInstanceType) ? "gpu" : "cpu",
+            }),
+        },
+    };
 }

@@ -75,6 +75,8 @@ export interface JobModelConfig {
     readonly seed: number;
     /** Images whose shorter side is below this are dropped instead of upscaled (`training.minImageSide`). */
     readonly minImageSide?: number;
+    /** How preprocess writes train/validation: RecordIO for the built-in algorithm (when absent), image folders for PyTorch. */
+    readonly trainingLayout?: "image-folders";
     readonly minAccuracy: number;
     readonly maxRegression: number;
     readonly confidenceThreshold: number;
@@ -91,6 +93,7 @@ export function jobModelConfig(model: string, m: TrainingModelSettings): JobMode
         split: { ...m.training.split },
         seed: m.training.seed,
         ...(m.training.minImageSide !== undefined ? { minImageSide: m.training.minImageSide } : {}),
+        ...(m.training.algorithm === "pytorch" ? { trainingLayout: "image-folders" as const } : {}),
         minAccuracy: m.quality.minAccuracy,
         maxRegression: m.quality.maxRegression,
         confidenceThreshold: m.inference.confidenceThreshold,

@@ -10,6 +10,13 @@ import { Environment, modelPackageGroupName, prefixes } from "../naming";
 import { compare, execution, Expression, join, jsonGet, PipelineBuilder, PipelineDefinition, RetryPolicy } from "./builder";
 import { volumeKmsKey } from "../instance-storage";
 import { maxWaitSeconds, TrainingModelSettings } from "./training-model";
+import {
+    PYTORCH_CHECKPOINT_DIR,
+    PYTORCH_IMAGE_FOLDERS_DIR,
+    PYTORCH_METRIC_DEFINITIONS,
+    pytorchServingEnvironment,
+    pytorchTrainingJob,
+} from "./pytorch";
 
 /**
  * The training pipeline of one image-classification model:
@@ -104,6 +111,11 @@ export interface ImageClassificationPipelineArgs {
     readonly jobsImageUri: string;
     /** The built-in image-classification algorithm image of the stack's region (`ALGORITHM_IMAGE`). */
     readonly algorithmImageUri: string;
+    /**
+     * Required for a model with `training.algorithm: pytorch`: the PyTorch training image (GPU), the inference image
+     * its package and batch transform run (`pytorchImageUri`), and the script's `sourcedir.tar.gz` in S3.
+     */
+    readonly pytorch?: { readonly trainingImageUri: string; readonly inferenceImageUri: string; readonly sourceBundleUri: string };
     /** Recorded in every registered package. Defaults to "unknown". */
     readonly gitCommit?: string;
     /** Endpoint instance types the package declares for real-time inference. Defaults to the model's endpoint type. */
@@ -343,13 +355,18 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
         },
     });
 
+    const pytorch = training.algorithm === "pytorch" ? pytorchStep(args, preprocess) : undefined;
     const train = p.training(STEP_NAMES.train, {
-        description: `Built-in image classification, ResNet-${training.numLayers} transfer learning on ${training.instanceType}${training.spot ? " (managed spot)" : ""}`,
+        description: pytorch
+            ? `PyTorch ${training.architecture} (script mode) on ${training.instanceType}${training.spot ? " (managed spot)" : ""}`
+            : `Built-in image classification, ResNet-${training.numLayers} transfer learning on ${training.instanceType}${training.spot ? " (managed spot)" : ""}`,
         arguments: {
             RoleArn: roleArn,
-            AlgorithmSpecification: { TrainingImage: args.algorithmImageUri, TrainingInputMode: "File" },
-            HyperParameters: hyperParameters,
-            InputDataConfig: [recordChannel("train"), recordChannel("validation")],
+            AlgorithmSpecification: pytorch
+                ? { TrainingImage: pytorch.trainingImageUri, TrainingInputMode: "File", MetricDefinitions: [...PYTORCH_METRIC_DEFINITIONS] }
+                : { TrainingImage: args.algorithmImageUri, TrainingInputMode: "File" },
+            HyperParameters: pytorch ? pytorch.job.hyperParameters : hyperParameters,
+            InputDataConfig: pytorch ? pytorch.job.channels : [recordChannel("train"), recordChannel("validation")],
             OutputDataConfig: { S3OutputPath: artifacts("model"), KmsKeyId: key },
             ResourceConfig: {
                 InstanceType: training.instanceType as TrainingInstanceType,
@@ -362,17 +379,25 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
                 ...(training.spot ? { MaxWaitTimeInSeconds: maxWait } : {}),
             },
             EnableManagedSpotTraining: training.spot,
-            ...(training.spot ? { CheckpointConfig: { S3Uri: artifacts("checkpoints") } } : {}),
-            EnableNetworkIsolation: true,
+            // train.py resumes from its checkpoint after a spot interruption and after a retried step alike.
+            ...(pytorch
+                ? { CheckpointConfig: { S3Uri: artifacts("checkpoints"), LocalPath: PYTORCH_CHECKPOINT_DIR } }
+                : training.spot
+                  ? { CheckpointConfig: { S3Uri: artifacts("checkpoints") } }
+                  : {}),
+            EnableNetworkIsolation: pytorch ? pytorch.job.enableNetworkIsolation : true,
             EnableInterContainerTrafficEncryption: true,
         },
         retryPolicies: JOB_RETRIES,
     });
+    const servingContainer = pytorch
+        ? { Image: pytorch.inferenceImageUri, ModelDataUrl: train.modelArtifacts, Environment: pytorchServingEnvironment(args.region) }
+        : { Image: args.algorithmImageUri, ModelDataUrl: train.modelArtifacts };
 
     const createModel = p.model(STEP_NAMES.createModel, {
         arguments: {
             ExecutionRoleArn: roleArn,
-            PrimaryContainer: { Image: args.algorithmImageUri, ModelDataUrl: train.modelArtifacts },
+            PrimaryContainer: servingContainer,
             EnableNetworkIsolation: true,
         },
         retryPolicies: API_RETRIES,
@@ -477,7 +502,7 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
             ...(config.description ? { ModelPackageDescription: config.description } : {}),
             ModelApprovalStatus: "PendingManualApproval",
             InferenceSpecification: {
-                Containers: [{ Image: args.algorithmImageUri, ModelDataUrl: train.modelArtifacts }],
+                Containers: [servingContainer],
                 SupportedContentTypes: [...INFERENCE_CONTENT_TYPES],
                 SupportedResponseMIMETypes: [...INFERENCE_RESPONSE_TYPES],
                 SupportedRealtimeInferenceInstanceTypes: [
@@ -518,4 +543,24 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
     });
 
     return p.build();
+}
+
+/** The PyTorch training job of a model, reading the image folders preprocess writes for it. */
+function pytorchStep(args: ImageClassificationPipelineArgs, preprocess: { outputUri(name: "train" | "validation"): Expression }) {
+    if (!args.pytorch)
+        throw new Error(
+            `models.${args.model}: training.algorithm is pytorch, so the pipeline needs its PyTorch images and source bundle (args.pytorch)`,
+        );
+    return {
+        ...args.pytorch,
+        job: pytorchTrainingJob({
+            training: args.config.training,
+            imageShape: args.config.imageShape,
+            region: args.region,
+            sourceBundleUri: args.pytorch.sourceBundleUri,
+            trainUri: join([preprocess.outputUri("train"), `/${PYTORCH_IMAGE_FOLDERS_DIR}`]),
+            validationUri: join([preprocess.outputUri("validation"), `/${PYTORCH_IMAGE_FOLDERS_DIR}`]),
+            artifactsModelUri: `s3://${args.buckets.artifacts}/${prefixes.artifactsModel(args.model)}`,
+        }),
+    };
 }

@@ -1,5 +1,5 @@
 import type { MetricDefinition } from "@aws-sdk/client-sagemaker";
-import type { Value } from "./builder";
+import type { Expression } from "./builder";
 import { SOURCE_BUNDLE_FILE } from "./source-bundle";
 
 /**
@@ -15,6 +15,8 @@ export const PYTORCH_ENTRY_POINT = "train.py";
 export const PYTORCH_INFERENCE_SCRIPT = "inference.py";
 /** Where SageMaker syncs CheckpointConfig's S3 location; train.py's `--checkpoint_dir` default. */
 export const PYTORCH_CHECKPOINT_DIR = "/opt/ml/checkpoints";
+/** The folder of a training split's output that holds its `<class>/<image>` folders: what a channel names. */
+export const PYTORCH_IMAGE_FOLDERS_DIR = "images";
 /** The class list train.py reads from each image channel and writes into the model directory. */
 export const PYTORCH_CLASS_MAP_FILE = "class_map.json";
 
@@ -173,8 +175,8 @@ export interface PyTorchTrainingStepInput {
     readonly region: string;
     /** `sourcedir.tar.gz` in S3 (`SOURCE_BUNDLE_FILE` as the key's last segment). */
     readonly sourceBundleUri: string;
-    readonly trainUri: Value;
-    readonly validationUri: Value;
+    readonly trainUri: string | Expression;
+    readonly validationUri: string | Expression;
     /** Where a `weights` key that is no URI is read from: the model's prefix of the artifacts bucket (`s3://<bucket>/<model>/`). */
     readonly artifactsModelUri: string;
 }
@@ -217,7 +219,7 @@ export function pytorchTrainingJob(input: PyTorchTrainingStepInput): {
         sagemaker_region: JSON.stringify(input.region),
         sagemaker_container_log_level: "20",
     };
-    const channel = (name: string, uri: Value): Channel => ({
+    const channel = (name: string, uri: string | Expression): Channel => ({
         ChannelName: name,
         InputMode: "File",
         CompressionType: "None",
@@ -249,5 +251,5 @@ type Channel = {
     ChannelName: string;
     InputMode: "File";
     CompressionType: "None";
-    DataSource: { S3DataSource: { S3DataType: "S3Prefix"; S3Uri: Value; S3DataDistributionType: "FullyReplicated" } };
+    DataSource: { S3DataSource: { S3DataType: "S3Prefix"; S3Uri: string | Expression; S3DataDistributionType: "FullyReplicated" } };
 };

@@ -34,6 +34,18 @@ export interface TrainingSettings {
     readonly split: { readonly validation: number; readonly test: number };
     /** Seed of the stratified split. */
     readonly seed: number;
+    /** `builtin`: SageMaker's image-classification algorithm; `pytorch`: a script in the SageMaker PyTorch containers. */
+    readonly algorithm: "builtin" | "pytorch";
+    /** pytorch: the torchvision network (or a name the script in `sourceDir` takes). */
+    readonly architecture?: string;
+    /** pytorch: the PyTorch container version. Defaults to DEFAULT_PYTORCH_VERSION. */
+    readonly frameworkVersion?: string;
+    /** pytorch: `none`, `imagenet`, a key under the model's artifacts prefix or an S3 URI of a state dict. Defaults to none. */
+    readonly weights?: string;
+    /** pytorch: more arguments for the script. */
+    readonly hyperparameters?: Readonly<Record<string, string | number | boolean>>;
+    /** pytorch: the folder with the script (train.py). Defaults to jobs/pytorch. */
+    readonly sourceDir?: string;
 }
 
 /** One image-classification model, as its training pipeline trains, judges and registers it. */

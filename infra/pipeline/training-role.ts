@@ -34,6 +34,8 @@ export interface TrainingRoleScope {
     readonly jobsRepositoryArn: string;
     /** The role itself, which it passes to the jobs and the model it creates. */
     readonly roleArn: string;
+    /** Other images its jobs and models run (a PyTorch model's training and inference repositories). None by default. */
+    readonly pullRepositoryArns?: readonly string[];
 }
 
 /** Job and model names SageMaker Pipelines generates start with this. */
@@ -58,6 +60,7 @@ export function trainingRolePolicy(scope: TrainingRoleScope): PolicyDocument {
         ]),
         kmsUseStatement(scope.kmsKeyArn, { grants: true }),
         ecrPullStatements(scope.jobsRepositoryArn),
+        ...(scope.pullRepositoryArns ?? []).flatMap((arn, i) => ecrPullStatements(arn, `FrameworkImagePull${i}`).slice(0, 1)),
         sagemakerLogsStatement(scope.region, scope.accountId, partition),
         putMetricDataStatement(SAGEMAKER_JOB_METRIC_NAMESPACES),
         sagemakerStatement(

@@ -1,7 +1,8 @@
 import { mkdir, rename, rm, writeFile } from "fs/promises";
 import { join } from "path";
-import { PYTORCH_CLASS_MAP_FILE } from "../../infra/pipeline/pytorch";
+import { PYTORCH_CLASS_MAP_FILE, PYTORCH_IMAGE_FOLDERS_DIR } from "../../infra/pipeline/pytorch";
 import { tempPathFor } from "../lib/atomic";
+import { SplitLayout } from "./outputs";
 
 /**
  * A training split as image folders, what a PyTorch script reads (torchvision's ImageFolder layout):
@@ -9,7 +10,7 @@ import { tempPathFor } from "../lib/atomic";
  * model's class order, which folder names sorted alphabetically would not keep). Written under a temporary
  * name and renamed into place whole, so a failed run leaves nothing a training job could mistake for a split.
  */
-export const IMAGE_FOLDERS_DIR = "images";
+export const IMAGE_FOLDERS_DIR = PYTORCH_IMAGE_FOLDERS_DIR;
 
 /** The folder a training channel names: the split's output folder plus IMAGE_FOLDERS_DIR. */
 export function imageFoldersPath(folder: string): string {
@@ -42,3 +43,9 @@ export async function openImageFolders(folder: string, classes: readonly string[
         abort: () => rm(temp, { recursive: true, force: true }),
     };
 }
+
+/** The layout preprocess writes a PyTorch model's train and validation splits with. */
+export const imageFoldersLayout: SplitLayout = {
+    files: (folder) => [imageFoldersPath(folder)],
+    open: (folder, _split, classes) => openImageFolders(folder, classes),
+};

@@ -21,6 +21,7 @@ import {
     writeMetadata,
     writeSplit,
 } from "./outputs";
+import { imageFoldersLayout } from "./image-folders";
 import { Selection, selectImages } from "./selection";
 import { trainingJpeg } from "./training-image";
 
@@ -141,7 +142,10 @@ export function droppedSummary(report: Pick<PreprocessReport, "dropped">): strin
  */
 export async function runPreprocess(opts: PreprocessOptions): Promise<PreprocessReport> {
     const { config, outputs } = opts;
-    const layouts = opts.layouts ?? DEFAULT_LAYOUTS;
+    // PyTorch models train on image folders, the built-in algorithm on RecordIO; the test split is the same for both.
+    const layouts =
+        opts.layouts ??
+        (config.trainingLayout === "image-folders" ? { ...DEFAULT_LAYOUTS, training: imageFoldersLayout } : DEFAULT_LAYOUTS);
     const concurrency = opts.concurrency ?? defaultConcurrency();
     const input = resolve(opts.input);
     ensureOutputsAbsent(outputFiles(outputs, layouts), "preprocess");
