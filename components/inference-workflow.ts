@@ -6,10 +6,10 @@ import {
     annotationEventPattern,
     batchPolicy,
     callbackPolicy,
-    CLASSES_ENV_MAX,
     classifyPolicy,
     heartbeatRate,
     imagePrefixes,
+    INFERENCE_CLASSES_FILE,
     INFERENCE_ENV,
     INFERENCE_METRICS,
     inferenceNamespace,
@@ -78,11 +78,8 @@ export class InferenceWorkflow extends pulumi.ComponentResource {
         super("vision-mlops:inference:InferenceWorkflow", name, {}, opts);
         const child = { parent: this };
         const env = args.environment;
-        const classesJson = JSON.stringify(args.classes);
-        if (classesJson.length > CLASSES_ENV_MAX)
-            throw new Error(
-                `${name}: the class list is ${classesJson.length} characters as JSON; Lambda's environment holds at most ${CLASSES_ENV_MAX} of it`,
-            );
+        // In the code, not the environment: Lambda's 4 KB of variables cannot hold a 200-class list.
+        const dataFiles = { [INFERENCE_CLASSES_FILE]: JSON.stringify(args.classes) };
         this.stateMachineName = stateMachineName(env, args.model);
         const machineArn = pulumi.output(args.accountId).apply((account) => stateMachineArn(args.region, account, this.stateMachineName));
         const scope: pulumi.Output<WorkflowScope> = pulumi
@@ -104,7 +101,6 @@ export class InferenceWorkflow extends pulumi.ComponentResource {
             [INFERENCE_ENV.rawBucket]: args.rawBucket,
             [INFERENCE_ENV.endpointName]: args.endpointName,
             [INFERENCE_ENV.modelPackageArn]: args.modelPackageArn ?? "",
-            [INFERENCE_ENV.classes]: classesJson,
             [INFERENCE_ENV.topK]: String(args.topK ?? 5),
             [INFERENCE_ENV.alertTopicArn]: args.alarmTopicArn,
             [INFERENCE_ENV.stateMachineArn]: machineArn,
@@ -127,6 +123,7 @@ export class InferenceWorkflow extends pulumi.ComponentResource {
                     accountId: args.accountId,
                     region: args.region,
                     environment: { ...environment, [INFERENCE_ENV.function]: id },
+                    dataFiles,
                     logsKmsKeyArn: args.logsKmsKeyArn,
                     ...extra,
                 },

@@ -9,7 +9,7 @@ import {
     Statement,
     xrayWriteStatement,
 } from "../infra/iam";
-import { bundleLambda, LAMBDA_BUNDLE_FILE, LAMBDA_HANDLER, LAMBDA_RUNTIME, PROJECT_ROOT } from "../infra/lambda-bundle";
+import { bundleLambda, LAMBDA_HANDLER, LAMBDA_RUNTIME, lambdaArchive, PROJECT_ROOT } from "../infra/lambda-bundle";
 import { ServiceRole } from "./service-role";
 
 /** Retention periods CloudWatch Logs accepts (PutRetentionPolicy), in days. */
@@ -17,7 +17,7 @@ export const LOG_RETENTION_DAYS = [
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-/** Tag on every function: the hex SHA-256 of its bundled code. */
+/** Tag on every function: the hex SHA-256 of its code (`lambdaArchive(...).sha256`: the bundle's own without data files). */
 export const CODE_SHA256_TAG = "vision-mlops:code-sha256";
 
 export interface LambdaFunctionArgs {
@@ -31,6 +31,11 @@ export interface LambdaFunctionArgs {
     /** The account the function runs in (its role trusts Lambda for this account only). */
     readonly accountId: pulumi.Input<string>;
     readonly region: string;
+    /**
+     * Files packed beside the bundle in the task root (name → UTF-8 content), for settings larger than Lambda's
+     * 4 KB of environment variables; the handler reads them from its own folder. Defaults to none.
+     */
+    readonly dataFiles?: Readonly<Record<string, string>>;
     /** Environment variables of the function. Defaults to none. */
     readonly environment?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** Key of the log group; its policy must let CloudWatch Logs use it (`LogsKey`). */
@@ -68,16 +73,24 @@ export class LambdaFunction extends pulumi.ComponentResource {
     public readonly arn: pulumi.Output<string>;
     public readonly functionName: pulumi.Output<string>;
     public readonly roleArn: pulumi.Output<string>;
-    /** Hex SHA-256 of the bundled code: changes exactly when the deployed code does. */
+    /** Hex SHA-256 of the archive: changes exactly when the deployed code or its data files do. */
     public readonly codeSha256: string;
+    /** The archive's files, by name: the bundle as `index.js` and the data files. */
+    public readonly archiveFiles: Readonly<Record<string, string>>;
 
     constructor(name: string, args: LambdaFunctionArgs, opts?: pulumi.ComponentResourceOptions) {
         super("vision-mlops:compute:LambdaFunction", name, {}, opts);
         const problems = lambdaFunctionProblems(args);
         if (problems.length) throw new Error(`${name}: ${problems.join("; ")}`);
         const child = { parent: this };
-        const bundle = bundleLambda(args.entry, args.sourceRoot ?? PROJECT_ROOT);
-        this.codeSha256 = bundle.sha256;
+        let archive;
+        try {
+            archive = lambdaArchive(bundleLambda(args.entry, args.sourceRoot ?? PROJECT_ROOT), args.dataFiles);
+        } catch (e) {
+            throw new Error(`${name}: ${(e as Error).message}`, { cause: e });
+        }
+        this.codeSha256 = archive.sha256;
+        this.archiveFiles = archive.files;
 
         this.logGroup = new aws.cloudwatch.LogGroup(
             `${name}-logs`,
@@ -117,7 +130,9 @@ export class LambdaFunction extends pulumi.ComponentResource {
                 runtime: LAMBDA_RUNTIME,
                 architectures: ["arm64"],
                 handler: LAMBDA_HANDLER,
-                code: new pulumi.asset.AssetArchive({ [LAMBDA_BUNDLE_FILE]: new pulumi.asset.StringAsset(bundle.code) }),
+                code: new pulumi.asset.AssetArchive(
+                    Object.fromEntries(Object.entries(archive.files).map(([file, text]) => [file, new pulumi.asset.StringAsset(text)])),
+                ),
                 // The ARN resolves once the policy is attached: a function whose role cannot write its logs yet
                 // loses its first invocations' logs.
                 role: role.arn,
@@ -129,8 +144,8 @@ export class LambdaFunction extends pulumi.ComponentResource {
                 loggingConfig: { logFormat: "JSON", logGroup: this.logGroup.name, applicationLogLevel: "INFO", systemLogLevel: "WARN" },
                 environment: args.environment ? { variables: args.environment } : undefined,
                 deadLetterConfig: this.deadLetterQueue ? { targetArn: this.deadLetterQueue.arn } : undefined,
-                // Which build runs, for an operator comparing a function with a checkout (`bundleLambda(entry).sha256`).
-                tags: { [CODE_SHA256_TAG]: bundle.sha256 },
+                // Which build runs, for an operator comparing a function with a checkout (`lambdaArchive(...).sha256`).
+                tags: { [CODE_SHA256_TAG]: archive.sha256 },
             },
             { parent: this, dependsOn: [this.logGroup] },
         );

@@ -80,8 +80,6 @@ export const INFERENCE_ENV = {
     rawBucket: "VISION_RAW_BUCKET",
     endpointName: "VISION_ENDPOINT_NAME",
     modelPackageArn: "VISION_MODEL_PACKAGE_ARN",
-    /** JSON list of class names in class-map order. */
-    classes: "VISION_CLASSES",
     topK: "VISION_TOP_K",
     alertTopicArn: "VISION_ALERT_TOPIC_ARN",
     stateMachineArn: "VISION_STATE_MACHINE_ARN",
@@ -90,8 +88,8 @@ export const INFERENCE_ENV = {
     imagePrefixes: "VISION_IMAGE_PREFIXES",
 } as const;
 
-/** Lambda's environment variables hold 4 KB in all; the class list gets most of it. */
-export const CLASSES_ENV_MAX = 3000;
+/** The class list's file beside each handler's bundle (JSON list in class-map order). */
+export const INFERENCE_CLASSES_FILE = "classes.json";
 
 /** Where the classify command uploads a local file: `<model>/inference/incoming/<sha256>.<ext>`. */
 export function incomingPrefix(model: string): string {

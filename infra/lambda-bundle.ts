@@ -94,3 +94,32 @@ function exportsOf(root: string, entry: string): string[] {
     });
     return Object.values(own.metafile.outputs).flatMap((o) => o.exports);
 }
+
+/** A function's archive: the bundle as `index.js` and any data files beside it, with the digest of all of it. */
+export interface LambdaArchive {
+    /** File name in the task root → UTF-8 content, the bundle first. */
+    readonly files: Readonly<Record<string, string>>;
+    /** Hex SHA-256: the bundle's own when there are no data files, else over every file (name, NUL, content, NUL, by name). */
+    readonly sha256: string;
+}
+
+/**
+ * The archive of `bundle` with `dataFiles` (name → content) beside it, for settings too big for Lambda's 4 KB of
+ * environment (a model's class list): the handler reads them from its own folder, and a changed file is a new
+ * digest, so the function redeploys exactly when what it reads changes. Names are plain file names (no folders).
+ */
+export function lambdaArchive(bundle: LambdaBundle, dataFiles: Readonly<Record<string, string>> = {}): LambdaArchive {
+    const names = Object.keys(dataFiles);
+    for (const name of names) {
+        if (name === LAMBDA_BUNDLE_FILE) throw new Error(`data file ${JSON.stringify(name)} is the bundle's own name`);
+        if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/.test(name))
+            throw new Error(
+                `data file name ${JSON.stringify(name)} must be 1-64 letters, digits, ".", "_" or "-", starting with a letter or digit`,
+            );
+    }
+    const files: Record<string, string> = { [LAMBDA_BUNDLE_FILE]: bundle.code, ...dataFiles };
+    if (names.length === 0) return { files, sha256: bundle.sha256 };
+    const hash = createHash("sha256");
+    for (const name of Object.keys(files).sort()) hash.update(`${name}\0${files[name]}\0`);
+    return { files, sha256: hash.digest("hex") };
+}

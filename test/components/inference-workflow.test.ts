@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { InferenceWorkflow, InferenceWorkflowArgs } from "../../components/inference-workflow";
 import { Environment } from "../../infra/config";
-import { INFERENCE_ENV, inferenceNamespace } from "../../infra/inference-workflow";
+import { INFERENCE_CLASSES_FILE, INFERENCE_ENV, inferenceNamespace } from "../../infra/inference-workflow";
 import { allowedBy, parsePolicy } from "../../infra/policy-evaluation";
 import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
 
@@ -29,11 +29,14 @@ function args(environment: Environment, over: Partial<InferenceWorkflowArgs> = {
     };
 }
 
-async function declare(environment: Environment, over: Partial<InferenceWorkflowArgs> = {}): Promise<DeclaredResource[]> {
+async function declare(
+    environment: Environment,
+    over: Partial<InferenceWorkflowArgs> = {},
+): Promise<{ declared: DeclaredResource[]; workflow: InferenceWorkflow }> {
     const declared = useMocks(environment);
-    const wf = new InferenceWorkflow(`vision-mlops-${environment}-bikes-inference`, args(environment, over));
-    await settled(declared, wf.stateMachineArn);
-    return declared;
+    const workflow = new InferenceWorkflow(`vision-mlops-${environment}-bikes-inference`, args(environment, over));
+    await settled(declared, workflow.stateMachineArn);
+    return { declared, workflow };
 }
 
 const T = {
@@ -49,8 +52,12 @@ const T = {
 for (const environment of ["staging", "prod"] as const)
     describe(`InferenceWorkflow (${environment})`, () => {
         let declared: DeclaredResource[];
+        let workflow: InferenceWorkflow;
         const name = `vision-mlops-${environment}-bikes-inference`;
-        before(async () => (declared = await declare(environment, environment === "prod" ? { triggerPrefix: "incoming/bikes/" } : {})));
+        before(
+            async () =>
+                ({ declared, workflow } = await declare(environment, environment === "prod" ? { triggerPrefix: "incoming/bikes/" } : {})),
+        );
 
         it("is a Standard state machine with full logging to an encrypted group and X-Ray (CKV_AWS_284/285)", () => {
             const m = find(declared, T.machine, `${name}-state-machine`).inputs;
@@ -90,9 +97,9 @@ for (const environment of ["staging", "prod"] as const)
             expect(classify.environment.variables).to.deep.include({
                 [INFERENCE_ENV.model]: "bikes",
                 [INFERENCE_ENV.endpointName]: `vision-mlops-${environment}-bikes`,
-                [INFERENCE_ENV.classes]: JSON.stringify(["bicycle", "motorcycle"]),
                 [INFERENCE_ENV.reviewBatchSize]: "25",
             });
+            expect(workflow.functions.classify.archiveFiles[INFERENCE_CLASSES_FILE]).to.equal(JSON.stringify(["bicycle", "motorcycle"]));
             expect(find(declared, T.fn, `${name}-batch-function`).inputs.reservedConcurrentExecutions).to.equal(1);
             // One bundle, five functions: each runs the handler its environment names.
             for (const id of ["classify", "review", "callback", "batch"])
@@ -128,9 +135,24 @@ for (const environment of ["staging", "prod"] as const)
         });
     });
 
-describe("InferenceWorkflow args", () => {
-    it("refuses a class list Lambda's environment cannot hold", () => {
-        const classes = Array.from({ length: 400 }, (_, i) => `class-number-${i}`);
-        expect(() => new InferenceWorkflow("x", args("staging", { classes }))).to.throw(/environment holds at most 3000/);
+describe("InferenceWorkflow class lists", () => {
+    it("gives every function the class list in its code, whatever its length, and keeps the environment within Lambda's 4 KB", async () => {
+        // CUB-200-2011's species as its classes.txt names them are 4,733 characters as JSON; these 200 are longer still.
+        const classes = Array.from({ length: 200 }, (_, i) => `${String(i + 1).padStart(3, "0")}.Species_number_${i + 1}_of_the_birds`);
+        expect(JSON.stringify(classes).length).to.be.greaterThan(6000);
+        const declared = useMocks("staging");
+        const wf = new InferenceWorkflow("vision-mlops-staging-birds-inference", args("staging", { model: "birds", classes }));
+        await settled(declared, wf.stateMachineArn);
+        for (const [id, fn] of Object.entries(wf.functions)) {
+            expect(JSON.parse(fn.archiveFiles[INFERENCE_CLASSES_FILE]), id).to.deep.equal(classes);
+            const variables: Record<string, string> = find(declared, T.fn, `vision-mlops-staging-birds-inference-${id}-function`).inputs
+                .environment.variables;
+            expect(Object.values(variables).join(""), id).to.not.include("Species_number");
+            // Lambda counts every key and value against 4 KB.
+            expect(
+                Object.entries(variables).reduce((n, [k, v]) => n + k.length + v.length, 0),
+                id,
+            ).to.be.below(4096);
+        }
     });
 });

@@ -4,7 +4,7 @@ import { join } from "path";
 import { CODE_SHA256_TAG, LambdaFunction, LambdaFunctionArgs } from "../../components/lambda-function";
 import { LogsKey, logsKeyPolicy } from "../../components/logs-key";
 import { policyDocument, writeActionsWithWildcardResource } from "../../infra/iam";
-import { bundleLambda } from "../../infra/lambda-bundle";
+import { bundleLambda, lambdaArchive } from "../../infra/lambda-bundle";
 import { tempDir } from "../jobs/support/images";
 import { DeclaredResource, find, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
 
@@ -67,6 +67,22 @@ describe("LambdaFunction", () => {
         });
         expect(declared.filter((r) => r.type === "aws:sqs/queue:Queue")).to.deep.equal([]);
         expect(f.deadLetterConfig).to.equal(undefined);
+    });
+
+    it("ships data files beside the bundle, and tags the function with the digest of both", async () => {
+        const a = args({ dataFiles: { "classes.json": '["bicycle","motorcycle"]' } });
+        const { declared, fn } = await declare(a);
+        const bundle = bundleLambda("jobs/echo.ts", a.sourceRoot);
+        expect(fn.archiveFiles).to.deep.equal({ "index.js": bundle.code, "classes.json": '["bicycle","motorcycle"]' });
+        const tag = find(declared, "aws:lambda/function:Function", "echo-function").inputs.tags[CODE_SHA256_TAG];
+        expect(tag)
+            .to.equal(lambdaArchive(bundle, { "classes.json": '["bicycle","motorcycle"]' }).sha256)
+            .and.to.equal(fn.codeSha256);
+        expect(tag).to.not.equal(bundle.sha256);
+        useMocks("staging");
+        expect(() => new LambdaFunction("bad-file", args({ dataFiles: { "../x.json": "{}" } }))).to.throw(
+            /bad-file: data file name "..\/x.json"/,
+        );
     });
 
     it("trusts Lambda for its own account only, and grants the handler's statements plus its own logs and traces", async () => {

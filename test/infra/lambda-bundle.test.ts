@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { cpSync, mkdirSync, writeFileSync } from "fs";
 import { join } from "path";
-import { bundleLambda, LAMBDA_NODE_TARGET, LAMBDA_RUNTIME } from "../../infra/lambda-bundle";
+import { createHash } from "crypto";
+import { bundleLambda, lambdaArchive, LAMBDA_NODE_TARGET, LAMBDA_RUNTIME } from "../../infra/lambda-bundle";
 import { tempDir } from "../jobs/support/images";
 
 /** A throwaway source tree with the given files (paths relative to its root). */
@@ -69,5 +70,38 @@ describe("Lambda bundles", () => {
         expect(() => bundleLambda("jobs/absent.ts", root)).to.throw(/jobs\/absent\.ts does not exist/);
         expect(() => bundleLambda("jobs/none.ts", root)).to.throw(/does not export a function named handler/);
         expect(() => bundleLambda("jobs/pulumi.ts", root)).to.throw(/imports the Pulumi SDK .*must not import @pulumi/);
+    });
+
+    it("packs data files beside the bundle, the handler reading them from its own folder, and names the archive by all of it", async () => {
+        const bundle = bundleLambda(
+            "jobs/fn/read.ts",
+            tree({
+                "jobs/fn/read.ts":
+                    'import { readFileSync } from "fs";\nimport { join } from "path";\nexport const handler = async () => JSON.parse(readFileSync(join(__dirname, "classes.json"), "utf8"));\n',
+            }),
+        );
+        // A function without data files keeps the bundle's digest, so adding the option redeploys nothing.
+        expect(lambdaArchive(bundle)).to.deep.equal({ files: { "index.js": bundle.code }, sha256: bundle.sha256 });
+        const classes = JSON.stringify(["001.Affenpinscher", "002.Afghan_hound"]);
+        const archive = lambdaArchive(bundle, { "classes.json": classes });
+        expect(Object.keys(archive.files)).to.deep.equal(["index.js", "classes.json"]);
+        // Hand-computed: each file as name, NUL, content, NUL, in name order.
+        const expected = createHash("sha256").update(`classes.json\0${classes}\0index.js\0${bundle.code}\0`).digest("hex");
+        expect(archive.sha256).to.equal(expected);
+        expect(lambdaArchive(bundle, { "classes.json": JSON.stringify(["001.Affenpinscher"]) }).sha256).not.to.equal(archive.sha256);
+        // As Lambda unpacks it: both files in the task root.
+        const dir = tempDir("lambda-run");
+        for (const [file, text] of Object.entries(archive.files)) writeFileSync(join(dir, file), text);
+        expect(await (require(join(dir, "index.js")) as { handler: () => Promise<string[]> }).handler()).to.deep.equal([
+            "001.Affenpinscher",
+            "002.Afghan_hound",
+        ]);
+    });
+
+    it("refuses data files that would replace the bundle or land outside the task root", () => {
+        const bundle = bundleLambda("jobs/fn/handler.ts", handlerTree());
+        expect(() => lambdaArchive(bundle, { "index.js": "x" })).to.throw(/"index.js" is the bundle's own name/);
+        for (const name of ["../up.json", "sub/dir.json", ".hidden", ""])
+            expect(() => lambdaArchive(bundle, { [name]: "x" }), name).to.throw(/data file name .* must be 1-64 letters, digits/);
     });
 });

@@ -13,9 +13,10 @@ import { CreateTopicCommand, PublishCommand, SNSClient } from "@aws-sdk/client-s
 import { createHash } from "crypto";
 import { writeFileSync } from "fs";
 import { join } from "path";
-import { bundleLambda } from "../../infra/lambda-bundle";
+import { bundleLambda, lambdaArchive } from "../../infra/lambda-bundle";
 import {
     executionName,
+    INFERENCE_CLASSES_FILE,
     INFERENCE_ENV,
     inferenceNamespace,
     inferenceWorkflowDefinition,
@@ -319,15 +320,17 @@ describe("inference workflow handlers and state machine (moto)", function () {
     });
 
     it("the deployed bundle runs the handler its function names, with the settings from its environment", async () => {
-        const file = join(tempDir("inference-bundle"), "index.js");
-        writeFileSync(file, bundleLambda("jobs/inference/handler.ts").code);
+        // Unpacked as Lambda does: the archive's files in one folder, the class list beside the bundle.
+        const root = tempDir("inference-bundle");
+        const archive = lambdaArchive(bundleLambda("jobs/inference/handler.ts"), { [INFERENCE_CLASSES_FILE]: JSON.stringify(CLASSES) });
+        for (const [name, text] of Object.entries(archive.files)) writeFileSync(join(root, name), text);
+        const file = join(root, "index.js");
         const env: Record<string, string> = {
             ...moto.env,
             [INFERENCE_ENV.function]: "review",
             [INFERENCE_ENV.environment]: "staging",
             [INFERENCE_ENV.model]: MODEL,
             [INFERENCE_ENV.rawBucket]: BUCKET,
-            [INFERENCE_ENV.classes]: JSON.stringify(CLASSES),
         };
         const saved = Object.fromEntries(Object.keys(env).map((k) => [k, process.env[k]]));
         Object.assign(process.env, env);
