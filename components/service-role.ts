@@ -77,5 +77,7 @@ export function serviceRoleChildOptions(
     role: pulumi.Resource,
     opts: pulumi.ComponentResourceOptions | undefined,
 ): pulumi.CustomResourceOptions {
-    return { parent: role, ...(opts?.parent ? { aliases: [{ parent: opts.parent }] } : {}) };
+    // The old parent by its URN: an alias naming the resource itself makes the engine walk the whole component tree
+    // beneath it for unknowns, once per alias (seconds per plan on a platform of a few hundred resources).
+    return { parent: role, ...(opts?.parent ? { aliases: [{ parent: opts.parent.urn }] } : {}) };
 }

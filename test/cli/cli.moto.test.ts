@@ -348,7 +348,7 @@ describe("operator CLIs against moto", function () {
         await servedPending();
         const quiet = { makeClients: motoClients, print: () => undefined, warn: () => undefined };
         expect(await cliError(status({ stack: "staging", model: "birds", json: false }, quiet))).to.equal(
-            'stack staging has no model "birds"; it has: traffic-signs, bikes-vs-motorcycles',
+            'stack staging has no model "birds"; it has: traffic-signs, bikes-vs-motorcycles, dog-breeds, birds-200',
         );
         expect(await cliError(approve({ stack: "staging", model: "bikes-vs-motorcycles" }, quiet))).to.equal(
             `endpoint ${endpointName("staging", "bikes-vs-motorcycles")} of model bikes-vs-motorcycles was not found in us-east-1 (account ${ACCOUNT}); ` +

@@ -4,7 +4,7 @@ import { PYTORCH_SCRIPT_HYPERPARAMETERS, PYTORCH_STEP_HYPERPARAMETERS } from "..
 import { DEFAULT_PYTORCH_VERSION } from "../../infra/pytorch-images";
 import { readFileSync } from "fs";
 import { join } from "path";
-import { exampleModels } from "../support/example-models";
+import { readStackFile } from "../../infra/stack-file";
 import { problemsOf } from "../support/config-problems";
 
 /** A valid staging config with one PyTorch model; each case below breaks one thing. */
@@ -175,9 +175,9 @@ describe("stack config: training.algorithm pytorch", () => {
     });
 });
 
-describe("example models (docs/examples/pytorch-models.yaml): dog-breeds and birds-200", () => {
-    for (const stack of ["staging", "prod"] as const) {
-        const config = () => ({ models: exampleModels(stack) });
+describe("shipped stack files: dog-breeds and birds-200", () => {
+    for (const stack of ["staging", "prod"]) {
+        const config = () => readStackFile(".", stack);
         it(`${stack}: dog-breeds trains with PyTorch on Udacity's 133 dogImages breeds, in the dataset's folder names`, () => {
             const m = config().models["dog-breeds"];
             expect(m.training).to.include({
@@ -206,4 +206,8 @@ describe("example models (docs/examples/pytorch-models.yaml): dog-breeds and bir
             expect(m.imageShape).to.deep.equal([3, 224, 224]);
         });
     }
+    it("staging and prod name the same classes in the same order, so a promoted model's indices mean the same", () => {
+        const [staging, prod] = ["staging", "prod"].map((s) => readStackFile(".", s));
+        for (const model of ["dog-breeds", "birds-200"]) expect(prod.models[model].classes).to.deep.equal(staging.models[model].classes);
+    });
 });

@@ -42,7 +42,7 @@ describe("stack config", () => {
     it("accepts both shipped stack files and fills defaults", () => {
         const staging = readStackFile(".", "staging");
         const prod = readStackFile(".", "prod");
-        expect(Object.keys(staging.models)).to.deep.equal(["traffic-signs", "bikes-vs-motorcycles"]);
+        expect(Object.keys(staging.models)).to.deep.equal(["traffic-signs", "bikes-vs-motorcycles", "dog-breeds", "birds-200"]);
         expect(staging.models["traffic-signs"].classes).to.have.length(43);
         expect(staging.models["traffic-signs"].quality.minAccuracy).to.equal(0.9);
         expect(staging.models["bikes-vs-motorcycles"].imageShape).to.deep.equal([3, 32, 32]);

@@ -56,7 +56,7 @@ describe("policy pack over both stacks' planned resources", function () {
             readFileSync(join(ROOT, "Pulumi.staging.yaml"), "utf8").replace("engine: pipeline", "engine: model-monitor"),
         );
         modelMonitor = await plan("staging", project);
-        expect(modelMonitor.policyInputs.filter((r) => r.type === "aws:sagemaker/monitoringSchedule:MonitoringSchedule")).to.have.length(2);
+        expect(modelMonitor.policyInputs.filter((r) => r.type === "aws:sagemaker/monitoringSchedule:MonitoringSchedule")).to.have.length(4);
     });
 
     it("finds no mandatory violation in either stack: the plan passes, printing every warning with its open item", () => {

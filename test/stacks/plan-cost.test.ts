@@ -32,10 +32,10 @@ function platformLines(alarms: number): number {
         (100_000 / 1000) * 0.005 + // assumed PUTs
         (1_000_000 / 1000) * 0.0004 + // assumed GETs
         alarms * 0.1 +
-        2 * 14 * 0.3 + // two monitored models, 14 metrics each
+        4 * 14 * 0.3 + // four monitored models, 14 metrics each
         1 * 3 + // one dashboard
         1 * 0.1 + // a 1 GB jobs image
-        ((RUNS.hourly + RUNS.daily) / 1e6) * 1 // scheduler invocations
+        ((RUNS.hourly + 3 * RUNS.daily) / 1e6) * 1 // scheduler invocations: one hourly model, three daily
     );
 }
 
@@ -83,20 +83,27 @@ describe("npm run plan: what runs and what it costs (in process)", function () {
             dataset + 1 * 0.23 + 1 * 0.7364 * SPOT + 0.5 * 0.23 + 0.23,
             1e-9,
         );
+        // dog-breeds (PyTorch) and birds-200 (built-in) train like traffic-signs: 4 h limits on the same instances.
+        for (const model of ["dog-breeds", "birds-200"]) {
+            expect(perRun.find((r) => r.model === model)!.usd, model).to.be.closeTo(run, 1e-9);
+            expect(line(lines, `${model} endpoint ml.m5.large`)).to.deep.include({ idleUsd: H * 0.115, peakUsd: H * 0.115 });
+        }
         // Its weekly schedule is the only training in the monthly figure.
         expect(line(lines, "traffic-signs scheduled retraining, rate(7 days)").idleUsd).to.be.closeTo(RUNS.weekly * run, 1e-9);
         const idle =
             H * 0.115 +
             H * 0.056 +
+            2 * H * 0.115 + // dog-breeds, birds-200
             (RUNS.hourly * 10 * 0.115) / 60 +
-            (RUNS.daily * 10 * 0.115) / 60 +
+            (3 * RUNS.daily * 10 * 0.115) / 60 +
             RUNS.weekly * run +
             platformLines(alarms);
         const peak =
             2 * H * 0.115 +
             H * 0.056 +
+            2 * H * 0.115 +
             (RUNS.hourly * 50 * 0.115) / 60 +
-            RUNS.daily * 4 * 0.115 +
+            3 * RUNS.daily * 4 * 0.115 +
             RUNS.weekly * run +
             platformLines(alarms);
         expect(totals.idleUsd).to.be.closeTo(idle, 1e-6);
@@ -113,15 +120,19 @@ describe("npm run plan: what runs and what it costs (in process)", function () {
             peakUsd: 4 * H * 0.115,
         });
         expect(lines.filter((l) => l.group === "training")).to.deep.equal([]);
+        // bikes-vs-motorcycles, dog-breeds and birds-200: ml.m5.large, 2..4 instances, daily monitoring.
         const idle =
-            2 * H * 0.23 + 2 * H * 0.115 + (RUNS.hourly * 10 * 0.115) / 60 + (RUNS.daily * 10 * 0.115) / 60 + platformLines(alarms);
-        const peak = 6 * H * 0.23 + 4 * H * 0.115 + (RUNS.hourly * 50 * 0.115) / 60 + RUNS.daily * 4 * 0.115 + platformLines(alarms);
+            2 * H * 0.23 + 3 * 2 * H * 0.115 + (RUNS.hourly * 10 * 0.115) / 60 + (3 * RUNS.daily * 10 * 0.115) / 60 + platformLines(alarms);
+        const peak =
+            6 * H * 0.23 + 3 * 4 * H * 0.115 + (RUNS.hourly * 50 * 0.115) / 60 + 3 * RUNS.daily * 4 * 0.115 + platformLines(alarms);
         expect(totals.idleUsd).to.be.closeTo(idle, 1e-6);
         expect(totals.peakUsd).to.be.closeTo(peak, 1e-6);
         // A blue/green update keeps a second fleet of 2 for at most its one-hour execution limit.
         expect(perRun.map((r) => [r.item, r.usd])).to.deep.equal([
             ["blue/green update of vision-mlops-prod-traffic-signs", 2 * 1 * 0.23],
             ["blue/green update of vision-mlops-prod-bikes-vs-motorcycles", 2 * 1 * 0.115],
+            ["blue/green update of vision-mlops-prod-dog-breeds", 2 * 1 * 0.115],
+            ["blue/green update of vision-mlops-prod-birds-200", 2 * 1 * 0.115],
         ]);
         expect(budget).to.deep.include({ monthlyUsd: 3000, idleExceeds: false });
     });
@@ -138,7 +149,14 @@ describe("npm run plan: what runs and what it costs (in process)", function () {
         expect(text).to.include(
             "    endpoint   vision-mlops-staging-traffic-signs: ml.m5.large x 1, autoscaling 1..2 at 100 invocations/instance/min, capture 100%, updates land at once (no canary)",
         );
-        expect(text).to.include("started by the schedule rate(7 days); a new object traffic-signs/batches/*/_manifest.json; the alarm");
+        // Its three starters, in the order their resources resolved (which varies with what else the process declared).
+        const startedBy = text.split("\n").find((l) => l.includes("rate(7 days)") && l.includes("started by"))!;
+        for (const starter of [
+            "schedule rate(7 days)",
+            "a new object traffic-signs/batches/*/_manifest.json",
+            "the alarm vision-mlops-staging-traffic-signs-monitor-drift-persistent going off",
+        ])
+            expect(startedBy, text).to.include(starter);
         expect(text).to.include(
             "    monitoring pipeline engine, hourly (cron(10 * * * ? *) UTC): EventBridge Scheduler starts vision-mlops-staging-traffic-signs-monitoring on ml.m5.large, at most 50 min a run",
         );
@@ -162,7 +180,7 @@ describe("npm run plan: what runs and what it costs (in process)", function () {
         expect(doc.stackFileSha256).to.match(/^[0-9a-f]{64}$/);
         const last = staging.log[staging.log.length - 1];
         expect(last).to.match(
-            /^\d+ resources\. Written: .*plan\.json and 4 pipeline definitions in .*pipelines\/; removed 1 stale file of an earlier plan/,
+            /^\d+ resources\. Written: .*plan\.json and 8 pipeline definitions in .*pipelines\/; removed 1 stale file of an earlier plan/,
         );
     });
 

@@ -189,6 +189,8 @@ describe("platform: staging", () => {
         expect(pipelines.filter((p) => p.endsWith("-training"))).to.have.members([
             "vision-mlops-staging-traffic-signs-training",
             "vision-mlops-staging-bikes-vs-motorcycles-training",
+            "vision-mlops-staging-dog-breeds-training",
+            "vision-mlops-staging-birds-200-training",
         ]);
         expect(declared.filter(ofType("awsx:ecr:Image"))).to.have.length(1);
     });
@@ -198,6 +200,8 @@ describe("platform: staging", () => {
         expect(schedules).to.have.members([
             "vision-mlops-staging-traffic-signs-monitor",
             "vision-mlops-staging-bikes-vs-motorcycles-monitor",
+            "vision-mlops-staging-dog-breeds-monitor",
+            "vision-mlops-staging-birds-200-monitor",
         ]);
         expect(declared.filter(ofType("aws:sagemaker/monitoringSchedule:MonitoringSchedule"))).to.have.length(0);
         const monitor = JSON.parse(
@@ -216,6 +220,8 @@ describe("platform: staging", () => {
         expect(out[SERVED_PACKAGES_OUTPUT]).to.deep.equal({
             "traffic-signs": pkgArn("traffic-signs"),
             "bikes-vs-motorcycles": pkgArn("bikes-vs-motorcycles"),
+            "dog-breeds": pkgArn("dog-breeds"),
+            "birds-200": pkgArn("birds-200"),
         });
         expect(out.dataKeyArn).to.match(/^arn:aws:kms:/);
         expect(out.models["traffic-signs"]).to.deep.include({
@@ -315,6 +321,9 @@ describe("platform: prod after an update SageMaker rolled back", () => {
         expect(out[SERVED_PACKAGES_OUTPUT]).to.deep.equal({
             "traffic-signs": servingBefore,
             "bikes-vs-motorcycles": pkgArn("bikes-vs-motorcycles"),
+            // No Approved package in this test's registry: prod serves neither yet.
+            "dog-breeds": null,
+            "birds-200": null,
         });
         expect(out.models["traffic-signs"].servedPackage).to.equal(servingBefore);
     });

@@ -456,7 +456,7 @@ describe("infra/pipeline/image-classification", () => {
         const thresholds = Object.entries(staging.models)
             .filter(([, c]) => c.training.algorithm === "builtin")
             .map(([m, c]) => (step(definitionFor(m, c), "QualityGate").Arguments as ConditionArguments).Conditions[0].RightValue);
-        expect(thresholds).to.deep.equal([0.9, 0.85]);
+        expect(thresholds).to.deep.equal([0.9, 0.85, 0.7]);
     });
 
     it("refuses a CPU training instance in config with a message naming the GPU families", () => {

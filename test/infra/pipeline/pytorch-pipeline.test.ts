@@ -3,7 +3,7 @@ import { allSteps, PipelineDefinition, StepDefinition } from "../../../infra/pip
 import { imageClassificationPipeline } from "../../../infra/pipeline/image-classification";
 import { jobModelConfig } from "../../../infra/job-contract";
 import { PYTORCH_METRIC_DEFINITIONS } from "../../../infra/pipeline/pytorch";
-import { exampleModels } from "../../support/example-models";
+import { readStackFile } from "../../../infra/stack-file";
 
 const BUCKETS = { raw: "raw-bucket", curated: "curated-bucket", artifacts: "artifacts-bucket" };
 const PYTORCH = {
@@ -11,8 +11,8 @@ const PYTORCH = {
     inferenceImageUri: "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6.0-cpu-py312",
     sourceBundleUri: "s3://artifacts-bucket/dog-breeds/code/0123456789abcdef/sourcedir.tar.gz",
 };
-const examples = exampleModels("staging");
-const config = examples["dog-breeds"];
+const staging = readStackFile(".", "staging");
+const config = staging.models["dog-breeds"];
 
 function definition(extra: Record<string, unknown> = {}, pytorch: typeof PYTORCH | null = PYTORCH): PipelineDefinition {
     return imageClassificationPipeline({
@@ -33,7 +33,7 @@ const execUri = (bucket: string, what: string) => ({
     "Std:Join": { On: "", Values: [`s3://${bucket}/dog-breeds/executions/`, { Get: "Execution.PipelineExecutionId" }, `/${what}`] },
 });
 
-describe("training pipeline of a PyTorch model (dog-breeds, docs/examples/pytorch-models.yaml)", () => {
+describe("training pipeline of a PyTorch model (dog-breeds, staging stack file)", () => {
     const d = definition();
     const train = step(d, "Train").Arguments;
 
@@ -62,7 +62,7 @@ describe("training pipeline of a PyTorch model (dog-breeds, docs/examples/pytorc
         for (const c of train.InputDataConfig) expect(c).not.to.have.property("ContentType");
         // Preprocess learns the layout from the model's job settings.
         expect(jobModelConfig("dog-breeds", config).trainingLayout).to.equal("image-folders");
-        expect(jobModelConfig("birds-200", examples["birds-200"])).not.to.have.property("trainingLayout");
+        expect(jobModelConfig("birds-200", staging.models["birds-200"])).not.to.have.property("trainingLayout");
     });
 
     it("spot with checkpoints under /opt/ml/checkpoints, synced per execution, runtime and wait caps, network-isolated", () => {
