@@ -17,10 +17,9 @@ import {
     checkedParameters,
     failedExecutionEventPattern,
 } from "../infra/pipeline/trigger";
-import { isGpuInstance, pytorchVersion } from "../infra/config";
 import { PYTORCH_SOURCE_DIR } from "../infra/pipeline/pytorch";
 import { SOURCE_BUNDLE_FILE, sourceBundle } from "../infra/pipeline/source-bundle";
-import { pytorchImageUri, pytorchRepositoryArn } from "../infra/pytorch-images";
+import { pytorchModelImages, pytorchRepositoryArn } from "../infra/pytorch-images";
 import { ServiceRole } from "./service-role";
 
 export interface TrainingPipelineArgs {
@@ -322,7 +321,6 @@ const PYTORCH_SCOPES = ["training", "inference"] as const;
 /** The PyTorch images of a model and its uploaded source bundle. */
 function pytorchSources(name: string, args: TrainingPipelineArgs, child: pulumi.ResourceOptions) {
     const { settings: config, model } = args;
-    const version = pytorchVersion(config.training);
     const bundle = sourceBundle(config.training.sourceDir ?? PYTORCH_SOURCE_DIR);
     const key = `${prefixes.artifactsModel(model)}code/${bundle.sha256.slice(0, 16)}/${SOURCE_BUNDLE_FILE}`;
     const object = new aws.s3.BucketObjectv2(
@@ -341,15 +339,6 @@ function pytorchSources(name: string, args: TrainingPipelineArgs, child: pulumi.
     return {
         key,
         object,
-        images: {
-            trainingImageUri: pytorchImageUri({ scope: "training", version, region: args.region, processor: "gpu" }),
-            // Batch transform runs on the processing instance type; endpoints of the package run the same image.
-            inferenceImageUri: pytorchImageUri({
-                scope: "inference",
-                version,
-                region: args.region,
-                processor: isGpuInstance(config.training.processingInstanceType) ? "gpu" : "cpu",
-            }),
-        },
+        images: pytorchModelImages(config.training, args.region),
     };
 }

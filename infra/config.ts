@@ -12,7 +12,7 @@ import {
 import { describeInstanceTypes, InstanceUse as PricedUse, isPricedFor, pricedInstanceTypes } from "./prices";
 import { defaultMaxRuntime, monitoringLimitProblems } from "./monitoring/schedule";
 import { ENVIRONMENTS, Environment } from "./naming";
-import { DEFAULT_PYTORCH_VERSION, isPyTorchVersion, PYTORCH_VERSIONS, PyTorchVersion } from "./pytorch-images";
+import { DEFAULT_PYTORCH_VERSION, isPyTorchVersion, PYTORCH_VERSIONS } from "./pytorch-images";
 import { isSageMakerRegion, SAGEMAKER_REGIONS } from "./regions";
 
 /**
@@ -95,10 +95,6 @@ const emails = z.array(z.string().regex(EMAIL, { error: "must be an e-mail addre
 export function isTrainingGpuInstance(type: string): boolean {
     const family = type.split(".")[1];
     return (TRAINING_GPU_FAMILIES as readonly string[]).includes(family);
-}
-
-export function isGpuInstance(type: string): boolean {
-    return /^ml\.(p\d|g\d)/.test(type);
 }
 
 /** The checks of the PyTorch keys that need more than one key's value. */
@@ -190,11 +186,6 @@ function pytorchProblems(t: {
             "has K80 GPUs, which the PyTorch 2 containers do not support; use ml.g4dn, ml.g5 or ml.p3 (for example ml.g4dn.xlarge)",
         );
     return problems;
-}
-
-/** The training container version of a PyTorch model: its `frameworkVersion`, or the newest the platform knows. */
-export function pytorchVersion(training: { readonly frameworkVersion?: string }): PyTorchVersion {
-    return (training.frameworkVersion as PyTorchVersion | undefined) ?? DEFAULT_PYTORCH_VERSION;
 }
 
 const trainingSchema = z

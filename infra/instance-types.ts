@@ -108,3 +108,8 @@ function editDistance(a: string, b: string, limit: number): number {
     }
     return rows[a.length][b.length];
 }
+
+/** A type with NVIDIA GPUs (ml.p*, ml.g*). */
+export function isGpuInstance(type: string): boolean {
+    return /^ml\.(p\d|g\d)/.test(type);
+}

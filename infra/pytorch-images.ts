@@ -1,3 +1,5 @@
+import { isGpuInstance } from "./instance-types";
+
 /**
  * The SageMaker PyTorch Deep Learning Containers: which framework versions exist for both training and
  * inference, with which Python, and which ECR registry serves them in each region. Source: the SageMaker
@@ -102,6 +104,31 @@ export function pytorchImageUri(image: PyTorchImage): string {
     if (!registry) throw new Error(`the SageMaker PyTorch containers are not published in ${image.region} (${PYTORCH_IMAGES_SOURCE})`);
     const domain = image.region.startsWith("cn-") ? "amazonaws.com.cn" : "amazonaws.com";
     return `${registry}.dkr.ecr.${image.region}.${domain}/pytorch-${image.scope}:${version.full}-${image.processor}-${version.py}`;
+}
+
+/** The container version of a PyTorch model: its `frameworkVersion`, or the newest the platform knows. */
+export function pytorchVersion(training: { readonly frameworkVersion?: string }): PyTorchVersion {
+    return (training.frameworkVersion as PyTorchVersion | undefined) ?? DEFAULT_PYTORCH_VERSION;
+}
+
+/**
+ * The images a PyTorch model runs: training on GPU; its model, batch transform and registered package on the kind
+ * of instance batch transform runs on (its processing instance type), so the package serves as it was evaluated.
+ */
+export function pytorchModelImages(
+    training: { readonly frameworkVersion?: string; readonly processingInstanceType: string },
+    region: string,
+): { trainingImageUri: string; inferenceImageUri: string } {
+    const version = pytorchVersion(training);
+    return {
+        trainingImageUri: pytorchImageUri({ scope: "training", version, region, processor: "gpu" }),
+        inferenceImageUri: pytorchImageUri({
+            scope: "inference",
+            version,
+            region,
+            processor: isGpuInstance(training.processingInstanceType) ? "gpu" : "cpu",
+        }),
+    };
 }
 
 /** The repository ARN of an image URI from `pytorchImageUri`, for the roles that pull it. */

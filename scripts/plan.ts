@@ -22,6 +22,7 @@ import { bucketName, modelPackageGroupName } from "../infra/naming";
 import { ModelRegistry, PromotionRefused, promotionSourceStack, SERVED_PACKAGES_OUTPUT } from "../infra/promotion";
 import { PipelineDefinition, stepGraph } from "../infra/pipeline/builder";
 import { groupOfPackageArn, parsePackageArn } from "../infra/registry";
+import { pytorchModelImages } from "../infra/pytorch-images";
 import { readStackFile, StackFileError } from "../infra/stack-file";
 import { DeclaredForPolicy, formatPolicyReport, mandatoryViolations, PolicyReport, runPolicies } from "../policy/offline";
 import { DeclaredResource, OFFLINE_ACCOUNT, SELF_MANAGED_ORGANIZATION, settled, unwrapOutput, useMocks } from "../stacks/offline";
@@ -34,9 +35,14 @@ export type RegistryScenario = "sample" | "pending" | "empty";
 /**
  * A registry stand-in: with `sample` every model's group holds version 1, Approved, and prod serves nothing
  * yet; with `pending` version 2 waits for approval while prod's endpoints serve version 1 (prod keeps it and
- * says what waits); with `empty` nothing was registered yet.
+ * says what waits); with `empty` nothing was registered yet. Each package carries the image its model's pipeline
+ * registers: `servingImages` by model, else the built-in algorithm's.
  */
-export function offlineRegistry(scenario: RegistryScenario, region: string): ModelRegistry {
+export function offlineRegistry(
+    scenario: RegistryScenario,
+    region: string,
+    servingImages: Readonly<Record<string, string>> = {},
+): ModelRegistry {
     return {
         async newestRegisteredPackage(group) {
             return scenario === "empty" ? undefined : samplePackageArn(region, group, newestVersion(scenario));
@@ -49,7 +55,7 @@ export function offlineRegistry(scenario: RegistryScenario, region: string): Mod
                 version,
                 approvalStatus: version === 1 ? ModelApprovalStatus.APPROVED : ModelApprovalStatus.PENDING_MANUAL_APPROVAL,
                 customerMetadata: {},
-                image: `${ALGORITHM_REGISTRY}.dkr.ecr.${region}.amazonaws.com/image-classification:1`,
+                image: servingImages[modelOfGroup(arn)] ?? `${ALGORITHM_REGISTRY}.dkr.ecr.${region}.amazonaws.com/image-classification:1`,
                 modelDataUrl: `s3://${bucketName("staging", "artifacts", OFFLINE_ACCOUNT, region)}/${modelOfGroup(arn)}/executions/offline/model/train/output/model.tar.gz`,
                 monitoringBaselineUri: `s3://${bucketName("staging", "artifacts", OFFLINE_ACCOUNT, region)}/${modelOfGroup(arn)}/executions/offline/evaluation/monitoring_baseline.json`,
             };
@@ -121,7 +127,7 @@ export async function runPlan(
     const { createPlatform } = await import("../stacks/platform");
     const platform = await createPlatform(
         config,
-        { registry: offlineRegistry(options.registry, config.region), gitCommit: "offline-plan" },
+        { registry: offlineRegistry(options.registry, config.region, registeredImages(config)), gitCommit: "offline-plan" },
         { transformations: [recordParent] },
     );
     const outputs = (await unwrapOutput(pulumi.output(platform.outputs))) as Record<string, unknown>;
@@ -273,6 +279,15 @@ function describeScenario(s: RegistryScenario): string {
 }
 
 /** What staging would export for prod's StackReference under the same registry scenario. */
+/** The inference image each PyTorch model's pipeline registers (the built-in models' comes from the stand-in itself). */
+function registeredImages(config: PlatformConfig): Record<string, string> {
+    return Object.fromEntries(
+        Object.entries(config.models)
+            .filter(([, m]) => m.training.algorithm === "pytorch")
+            .map(([name, m]) => [name, pytorchModelImages(m.training, config.region).inferenceImageUri]),
+    );
+}
+
 function stagingOutputsFor(config: PlatformConfig, scenario: RegistryScenario): Record<string, unknown> {
     const served = Object.fromEntries(
         Object.keys(config.models).map((m) => [

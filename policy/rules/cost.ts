@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import { PolicyConfigSchema, ReportViolation, ResourceValidationArgs, StackValidationArgs, validateResourceOfType } from "@pulumi/policy";
-import { Environment, isGpuInstance } from "../../infra/config";
+import { Environment } from "../../infra/config";
+import { isGpuInstance } from "../../infra/instance-types";
 import {
     bucketIdentifiers,
     describe,

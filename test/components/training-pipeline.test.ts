@@ -1,10 +1,15 @@
 import { expect } from "chai";
+import { execFileSync } from "child_process";
+import { createHash } from "crypto";
+import { readFileSync, writeFileSync } from "fs";
+import { join } from "path";
 import { TrainingPipeline } from "../../components/training-pipeline";
 import { PolicyDocument, writeActionsWithWildcardResource } from "../../infra/iam";
 import { jobModelConfig } from "../../infra/job-contract";
 import { modelConfigObject } from "../../infra/pipeline/image-classification";
 import { readStackFile } from "../../infra/stack-file";
 import { trainingModelSettings } from "../../stacks/component-args";
+import { tempDir } from "../jobs/support/images";
 import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, unwrapOutput, useMocks } from "../support/mocks";
 
 const T = {
@@ -263,3 +268,91 @@ describe("TrainingPipeline", () => {
         expect(new Set(roles).size).to.equal(roles.length);
     });
 });
+
+for (const environment of ["staging", "prod"] as const)
+    describe(`TrainingPipeline for a PyTorch model (dog-breeds, ${environment})`, () => {
+        let declared: DeclaredResource[];
+        let definition: { Steps: any[] };
+        const stack = readStackFile(".", environment);
+        const artifacts = `vision-mlops-${environment}-artifacts`;
+        before(async () => {
+            declared = useMocks(environment);
+            const tp = new TrainingPipeline("dog-breeds", {
+                environment,
+                model: "dog-breeds",
+                settings: trainingModelSettings(stack.models["dog-breeds"]),
+                buckets: { raw: `vision-mlops-${environment}-raw`, curated: `vision-mlops-${environment}-curated`, artifacts },
+                kmsKeyArn: KEY,
+                jobsImageUri: JOBS_IMAGE,
+                jobsRepositoryArn: REPO,
+                accountId: TEST_ACCOUNT,
+                region: "us-east-1",
+            });
+            await settled(declared, tp.definition, tp.pipelineArn);
+            definition = JSON.parse(await unwrapOutput(tp.definition));
+        });
+
+        it("uploads jobs/pytorch as sourcedir.tar.gz under a key named by its bytes, encrypted with the data key, kept on delete", () => {
+            const object = find(declared, T.object, "dog-breeds-source").inputs;
+            const bytes = Buffer.from(object.contentBase64, "base64");
+            const digest = createHash("sha256").update(bytes).digest("hex");
+            expect(object).to.deep.include({
+                bucket: artifacts,
+                key: `dog-breeds/code/${digest.slice(0, 16)}/sourcedir.tar.gz`,
+                contentType: "application/gzip",
+                serverSideEncryption: "aws:kms",
+                kmsKeyId: KEY,
+            });
+            // Unpacked by tar, as the training toolkit does: the platform's two scripts, byte for byte, at the root.
+            const dir = tempDir("sourcedir");
+            writeFileSync(join(dir, "sourcedir.tar.gz"), bytes);
+            const listed = execFileSync("tar", ["-tzf", "sourcedir.tar.gz"], { cwd: dir, encoding: "utf8" }).trim().split("\n");
+            expect(listed).to.include.members(["train.py", "inference.py"]);
+            execFileSync("tar", ["-xzf", "sourcedir.tar.gz"], { cwd: dir });
+            for (const script of ["train.py", "inference.py"])
+                expect(readFileSync(join(dir, script)).equals(readFileSync(join("jobs", "pytorch", script))), script).to.equal(true);
+        });
+
+        it("trains in the PyTorch 2.6 GPU image from the code channel, network-isolated, on spot with checkpoints", () => {
+            const train = definition.Steps.find((s) => s.Name === "Train").Arguments;
+            expect(train.AlgorithmSpecification.TrainingImage).to.equal(
+                "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6.0-gpu-py312",
+            );
+            const code = train.InputDataConfig.find((c: any) => c.ChannelName === "code").DataSource.S3DataSource.S3Uri;
+            expect(code).to.equal(`s3://${artifacts}/${find(declared, T.object, "dog-breeds-source").inputs.key}`);
+            expect(train.HyperParameters).to.deep.include({
+                sagemaker_program: '"train.py"',
+                sagemaker_submit_directory: '"/opt/ml/input/data/code/sourcedir.tar.gz"',
+                architecture: '"resnet50"',
+                epochs: "25",
+            });
+            const weights = train.InputDataConfig.find((c: any) => c.ChannelName === "weights").DataSource.S3DataSource.S3Uri;
+            expect(weights).to.equal(`s3://${artifacts}/dog-breeds/pretrained/resnet50-imagenet.pth`);
+            expect(train).to.deep.include({ EnableNetworkIsolation: true, EnableManagedSpotTraining: true });
+            expect(train.CheckpointConfig.LocalPath).to.equal("/opt/ml/checkpoints");
+            expect(train.ResourceConfig).to.deep.include({ InstanceType: "ml.g4dn.xlarge", InstanceCount: 1 });
+        });
+
+        it("registers, transforms and builds its model with the PyTorch inference image running inference.py", () => {
+            const model = definition.Steps.find((s) => s.Name === "CreateModel").Arguments.PrimaryContainer;
+            expect(model.Image).to.equal("763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6.0-cpu-py312");
+            expect(model.Environment).to.deep.include({
+                SAGEMAKER_PROGRAM: "inference.py",
+                SAGEMAKER_SUBMIT_DIRECTORY: "/opt/ml/model/code",
+            });
+            const gate = definition.Steps.find((s) => s.Name === "QualityGate").Arguments;
+            const register = gate.IfSteps.find((s: any) => s.Name === "Register").Arguments;
+            expect(register.InferenceSpecification.Containers.map((c: any) => c.Image)).to.deep.equal([model.Image]);
+        });
+
+        it("lets the training role pull exactly the two PyTorch repositories of its region", () => {
+            const policy: PolicyDocument = JSON.parse(find(declared, T.rolePolicy, "dog-breeds-role-policy").inputs.policy);
+            const pulled = policy.Statement.filter((s) => s.Action.includes("ecr:BatchGetImage")).flatMap((s) => s.Resource ?? []);
+            expect(pulled).to.have.members([
+                REPO,
+                "arn:aws:ecr:us-east-1:763104351884:repository/pytorch-training",
+                "arn:aws:ecr:us-east-1:763104351884:repository/pytorch-inference",
+            ]);
+            expect(writeActionsWithWildcardResource(policy)).to.deep.equal([]);
+        });
+    });

@@ -1,7 +1,7 @@
 import { expect } from "chai";
-import { parsePlatformConfig, pytorchVersion } from "../../infra/config";
+import { parsePlatformConfig } from "../../infra/config";
 import { PYTORCH_SCRIPT_HYPERPARAMETERS, PYTORCH_STEP_HYPERPARAMETERS } from "../../infra/pipeline/pytorch";
-import { DEFAULT_PYTORCH_VERSION } from "../../infra/pytorch-images";
+import { DEFAULT_PYTORCH_VERSION, pytorchVersion } from "../../infra/pytorch-images";
 import { readFileSync } from "fs";
 import { join } from "path";
 import { readStackFile } from "../../infra/stack-file";

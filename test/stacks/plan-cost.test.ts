@@ -40,7 +40,7 @@ function platformLines(alarms: number): number {
 }
 
 describe("npm run plan: what runs and what it costs (in process)", function () {
-    this.timeout(120_000);
+    this.timeout(600_000);
     let staging: { result: PlanResult; log: string[] };
     let prod: { result: PlanResult; log: string[] };
     let stagingOut: string;
@@ -59,6 +59,30 @@ describe("npm run plan: what runs and what it costs (in process)", function () {
         writeFileSync(join(otherOut, "plan.json"), JSON.stringify({ stack: "somewhere-else" }));
         writeFileSync(join(otherOut, "pipelines", "keep-me.json"), "{}");
         prod = await plan("prod", otherOut);
+    });
+
+    it("has its registry stand-in serve each model the image its pipeline registers, so the endpoint role pulls that one", () => {
+        const servingImage = (result: PlanResult, model: string) => {
+            const env = result.stack;
+            const role = result.resources.find(
+                (r) => r.type === "aws:iam/rolePolicy:RolePolicy" && r.name === `vision-mlops-${env}-${model}-role-policy`,
+            )!;
+            return JSON.parse(role.inputs.policy as string).Statement.find((s: { Sid: string }) => s.Sid === "ServingImage").Resource;
+        };
+        for (const result of [staging.result, prod.result]) {
+            expect(servingImage(result, "dog-breeds"), result.stack).to.deep.equal([
+                "arn:aws:ecr:us-east-1:763104351884:repository/pytorch-inference",
+            ]);
+            expect(servingImage(result, "traffic-signs"), result.stack).to.deep.equal([
+                "arn:aws:ecr:us-east-1:811284229777:repository/image-classification",
+            ]);
+        }
+        const endpoint = staging.result.resources.find(
+            (r) => r.type === "pulumi-nodejs:dynamic:Resource" && r.name === "vision-mlops-staging-dog-breeds-endpoint",
+        )!;
+        expect((endpoint.inputs.model as { PrimaryContainer: { Image: string } }).PrimaryContainer.Image).to.equal(
+            "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6.0-cpu-py312",
+        );
     });
 
     it("prices staging as computed by hand from the price table", () => {

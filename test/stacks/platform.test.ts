@@ -69,7 +69,9 @@ const T = {
     provider: "pulumi:providers:aws",
 };
 
-describe("platform: staging", () => {
+describe("platform: staging", function () {
+    // A whole platform on mocks: tens of seconds on a busy machine.
+    this.timeout(300_000);
     let declared: DeclaredResource[];
     let platform: Platform;
     before(async () => ({ platform, declared } = await build("staging", registry(ModelApprovalStatus.PENDING_MANUAL_APPROVAL))));
@@ -232,7 +234,9 @@ describe("platform: staging", () => {
     });
 });
 
-describe("platform: staging before any model is registered", () => {
+describe("platform: staging before any model is registered", function () {
+    // A whole platform on mocks: tens of seconds on a busy machine.
+    this.timeout(300_000);
     it("deploys everything but the endpoints and says why", async () => {
         const { platform, declared } = await build("staging", registry("PendingManualApproval", false));
         expect(declared.filter(ofType(T.endpoint))).to.have.length(0);
@@ -246,7 +250,9 @@ describe("platform: staging before any model is registered", () => {
     });
 });
 
-describe("platform: prod", () => {
+describe("platform: prod", function () {
+    // A whole platform on mocks: tens of seconds on a busy machine.
+    this.timeout(300_000);
     let declared: DeclaredResource[];
     before(async () => ({ declared } = await build("prod", registry(ModelApprovalStatus.APPROVED))));
 
@@ -308,7 +314,9 @@ describe("platform: prod", () => {
     });
 });
 
-describe("platform: prod after an update SageMaker rolled back", () => {
+describe("platform: prod after an update SageMaker rolled back", function () {
+    // A whole platform on mocks: tens of seconds on a busy machine.
+    this.timeout(300_000);
     it("exports the package the endpoint reports serving, never the one the failed update asked for", async () => {
         // What Pulumi keeps for the endpoint after the failed update, or records on refresh: the old config and package.
         const servingBefore = pkgArn("traffic-signs", 0);
