@@ -12,7 +12,7 @@ import { join, resolve } from "path";
 import sharp from "sharp";
 import { MonitoringBaseline, PropertyAccumulator } from "../jobs/lib/baseline";
 import { addToHistogram, CONFIDENCE_BINS, emptyHistogram } from "../jobs/lib/histogram";
-import { contentTypeOf, imageProperties } from "../jobs/lib/image-properties";
+import { contentTypeOf, imageProperties, MEASUREMENT_VERSION } from "../jobs/lib/image-properties";
 import type { Bench, BenchRow } from "./bench";
 
 const ROOT = resolve(__dirname, "..");
@@ -22,6 +22,8 @@ const SCHEDULE = "bench-schedule";
 const WINDOW_START = new Date("2026-01-10T00:00:00Z");
 /** Capture files cover whole hours; the window spans as many as the records need at this rate per file. */
 const RECORDS_PER_FILE = 1000;
+/** The model the window is for (its images are measured for this shape, as its baseline's were). */
+const IMAGE_SHAPE = [3, 224, 224] as const;
 /** Distinct images the records cycle through; decoding cost does not depend on repeats. */
 const POOL = 200;
 
@@ -139,7 +141,7 @@ async function monitorCorpus(root: string, records: number): Promise<MonitorCorp
         const top = 0.81 + (0.18 * ((i * 7919) % 100)) / 100;
         const probabilities = CLASSES.map((_, k) => (k === cls ? top : (1 - top) / (CLASSES.length - 1)));
         pool.push({ image, probabilities });
-        const p = await imageProperties(image);
+        const p = await imageProperties(image, IMAGE_SHAPE);
         props.add(p);
         types[contentTypeOf(p.format)] = (types[contentTypeOf(p.format)] ?? 0) + 1;
         addToHistogram(confidence, top);
@@ -147,7 +149,8 @@ async function monitorCorpus(root: string, records: number): Promise<MonitorCorp
     }
     const share = (xs: number[]) => Object.fromEntries(CLASSES.map((c, i) => [c, xs[i] / POOL]));
     const baseline: MonitoringBaseline = {
-        version: 1,
+        version: MEASUREMENT_VERSION,
+        imageShape: IMAGE_SHAPE,
         classes: CLASSES,
         imageCount: POOL,
         classCounts: Object.fromEntries(CLASSES.map((c, i) => [c, predicted[i]])),
@@ -166,7 +169,7 @@ async function monitorCorpus(root: string, records: number): Promise<MonitorCorp
         JSON.stringify({
             model: "bench",
             classes: CLASSES,
-            imageShape: [3, 224, 224],
+            imageShape: IMAGE_SHAPE,
             split: { validation: 0.1, test: 0.1 },
             seed: 42,
             minAccuracy: 0.5,

@@ -12,7 +12,7 @@ import { loadJobModelConfig } from "../lib/job-config";
 import { bestConstantMatrix, QualityAccumulator, QualityMetrics, scoresOf, weightedFBeta } from "../lib/metrics";
 import { Champion, findChampion } from "./champion";
 import { labelledPredictions, readTestLabels, TestLabel } from "./predictions";
-import { ImageDecodeError, imageProperties } from "../lib/image-properties";
+import { ImageDecodeError, reportThumbnail } from "../lib/image-properties";
 
 const paths = PROCESSING_PATHS.evaluate;
 
@@ -246,7 +246,7 @@ async function classExamples(
             continue;
         }
         try {
-            (examples[name] ??= []).push((await imageProperties(bytes, { thumbnail: true })).thumbnail.toString("base64"));
+            (examples[name] ??= []).push((await reportThumbnail(bytes)).toString("base64"));
         } catch (e) {
             if (!(e instanceof ImageDecodeError)) throw e;
         }

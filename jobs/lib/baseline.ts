@@ -1,5 +1,5 @@
 import { addToHistogram, emptyHistogram, Histogram, PROPERTY_BINS } from "./histogram";
-import { ImageProperties, NUMERIC_PROPERTIES, NumericProperty } from "./image-properties";
+import { ImageProperties, ImageShape, MEASUREMENT_VERSION, NUMERIC_PROPERTIES, NumericProperty } from "./image-properties";
 
 /** A numeric property's summary: fixed-bin histogram plus moments. */
 export interface PropertySummary extends Histogram {
@@ -14,7 +14,10 @@ export interface PropertySummary extends Histogram {
  * Class shares are of the images kept for training and evaluation (all splits), by class name.
  */
 export interface DatasetBaseline {
-    readonly version: 1;
+    /** How the image properties were measured (MEASUREMENT_VERSION); the monitor compares only its own version. */
+    readonly version: typeof MEASUREMENT_VERSION;
+    /** The model's image shape the properties were measured for (see measureImage); the monitor measures traffic for it too. */
+    readonly imageShape: ImageShape;
     readonly classes: string[];
     readonly imageCount: number;
     readonly classCounts: Record<string, number>;

@@ -1,4 +1,5 @@
 import sharp from "sharp";
+import { planTrainingImage, TrainingImagePlan } from "./training-plan";
 
 /**
  * The properties the monitoring baseline tracks for every image. Preprocess (training data) and monitor
@@ -35,61 +36,70 @@ export const NUMERIC_PROPERTIES = [
 ] as const;
 export type NumericProperty = (typeof NUMERIC_PROPERTIES)[number];
 
-/** Side of the thumbnail the pixel statistics are computed on; enough for means and spread, cheap to decode. */
-const STATS_SIDE = 64;
-
 /** Side of the thumbnails a monitoring report shows; small enough that a page of a few hundred stays light. */
 export const THUMBNAIL_SIDE = 48;
 
-/** The small sRGB picture (STATS_SIDE at most, 3 channels) the pixel statistics are computed on. */
-interface StatsPixels {
+/** A model's image shape, `[channels, height, width]`, as the stack config gives it. */
+export type ImageShape = readonly [number, number, number];
+
+/**
+ * How image statistics are measured, recorded in every baseline (its `version`). A baseline measured one way
+ * cannot be compared with traffic measured another: the monitor refuses it.
+ * - 1: on the image shrunk into a 64 px box (alpha removed), a second decode besides the training copy's.
+ * - 2: on the pixels the model trains on (flattened on white, sRGB), before any enlargement: the image shrunk
+ *   as preprocess shrinks it to the model's image shape, or as it is when it is already that size or smaller.
+ *   Preprocess measures and re-encodes an image from one decode, and the monitor measures traffic the same way.
+ */
+export const MEASUREMENT_VERSION = 2;
+
+/** The sRGB pixels (3 channels) an image was measured on. */
+export interface MeasuredPixels {
     readonly data: Buffer;
     readonly width: number;
     readonly height: number;
 }
 
-/**
- * Decodes an image and measures it; with `thumbnail`, also returns a small JPEG of it made from the same
- * decode (the measurements are the same either way). Throws `ImageDecodeError` for anything sharp cannot decode.
- */
-export async function imageProperties(encoded: Buffer): Promise<ImageProperties>;
-export async function imageProperties(encoded: Buffer, options: { thumbnail: true }): Promise<ImageProperties & { thumbnail: Buffer }>;
-export async function imageProperties(
-    encoded: Buffer,
-    options?: { thumbnail?: boolean },
-): Promise<ImageProperties & { thumbnail?: Buffer }> {
-    const { properties, pixels } = await measureImage(encoded);
-    return options?.thumbnail ? { thumbnail: await thumbnailJpeg(pixels), ...properties } : properties;
+/** An image's measurements, the pixels they were computed on, and how it enters a dataset for the shape. */
+export interface MeasuredImage {
+    readonly properties: ImageProperties;
+    readonly pixels: MeasuredPixels;
+    readonly plan: TrainingImagePlan;
+}
+
+/** Decodes an image and measures it for a model of `imageShape`. Throws `ImageDecodeError` for anything sharp cannot decode. */
+export async function imageProperties(encoded: Buffer, imageShape: ImageShape): Promise<ImageProperties> {
+    return (await measureImage(encoded, imageShape)).properties;
 }
 
 /**
- * The measurement itself: the image's properties and the small picture they were computed on (kept by callers
- * that may want a thumbnail of it later). One libvips pipeline per image: the header of a JPEG or PNG is read
- * here (the dimensions and format sharp's metadata() gives), other formats ask sharp for it first.
+ * The measurement itself (MEASUREMENT_VERSION): one libvips pipeline per image, whose pixels are also what
+ * preprocess encodes for training (see trainingJpegOf) and the monitor makes report thumbnails of. The header of
+ * a JPEG or PNG is read here (the dimensions and format sharp's metadata() gives), other formats ask sharp first.
  */
-async function measureImage(encoded: Buffer): Promise<{ properties: ImageProperties; pixels: StatsPixels }> {
+export async function measureImage(encoded: Buffer, imageShape: ImageShape): Promise<MeasuredImage> {
     if (encoded.length === 0) throw new ImageDecodeError("empty file (0 bytes)");
     const header = encodedHeader(encoded) ?? (await sharpHeader(encoded));
+    const { format, width, height } = header;
+    const plan = planTrainingImage(format, width, height, imageShape);
     let pixels: Buffer;
     let info: sharp.OutputInfo;
     try {
-        // Decoding the whole image (not just the header) is what catches truncated files.
-        ({ data: pixels, info } = await sharp(encoded, { failOn: "error" })
-            .removeAlpha()
-            .toColourspace("srgb")
-            .resize(STATS_SIDE, STATS_SIDE, { fit: "inside", withoutEnlargement: true })
-            .raw()
-            .toBuffer({ resolveWithObject: true }));
+        // Decoding the whole image (not just the header) is what catches truncated files. Enlarging comes after the
+        // measurement (it adds no information and would make small images the dearest to measure).
+        let image = sharp(encoded, { failOn: "error" }).flatten({ background: "#ffffff" }).toColourspace("srgb");
+        if (plan.treatment === "resized") image = image.resize(plan.width, plan.height, { fit: "fill" });
+        ({ data: pixels, info } = await image.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true }));
     } catch {
         // A header sharp refuses is reported as such, as when the header was read first; anything else is the
         // pixel data. This failure's text is libvips' error buffer alone, which concurrent decodes share (see sharpReason).
         await sharpHeader(encoded);
         throw new ImageDecodeError("image data is corrupt or truncated");
     }
-    const { format, width, height } = header;
+    if (info.channels !== 3) throw new Error(`expected 3 sRGB channels after conversion, got ${info.channels} (${format})`);
     return {
         properties: { format, width, height, aspect: width / height, bytes: encoded.length, ...pixelStatistics(pixels) },
         pixels: { data: pixels, width: info.width, height: info.height },
+        plan,
     };
 }
 
@@ -123,12 +133,26 @@ function pixelStatistics(pixels: Buffer): Pick<ImageProperties, "brightness" | "
     };
 }
 
-/** The report's thumbnail (THUMBNAIL_SIDE at most, JPEG) of the picture an image was measured on. */
-function thumbnailJpeg(pixels: StatsPixels): Promise<Buffer> {
+/** The report's thumbnail (THUMBNAIL_SIDE at most, JPEG) of the pixels an image was measured on. */
+export function thumbnailJpeg(pixels: MeasuredPixels): Promise<Buffer> {
     return sharp(pixels.data, { raw: { width: pixels.width, height: pixels.height, channels: 3 } })
         .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: "inside", withoutEnlargement: true })
         .jpeg({ quality: 70 })
         .toBuffer();
+}
+
+/** A report thumbnail of an encoded image (the training examples a report shows beside traffic). */
+export async function reportThumbnail(encoded: Buffer): Promise<Buffer> {
+    try {
+        return await sharp(encoded, { failOn: "error" })
+            .flatten({ background: "#ffffff" })
+            .toColourspace("srgb")
+            .resize(THUMBNAIL_SIDE, THUMBNAIL_SIDE, { fit: "inside", withoutEnlargement: true })
+            .jpeg({ quality: 70 })
+            .toBuffer();
+    } catch (e) {
+        throw new ImageDecodeError(`not a decodable image: ${sharpReason(e)}`);
+    }
 }
 
 interface Header {

@@ -1,6 +1,6 @@
 import { MONITORING_METRICS, MonitoringVerdict } from "../../infra/job-contract";
 import { MonitoringBaseline } from "../lib/baseline";
-import { binIndex, Histogram } from "../lib/histogram";
+import { Histogram } from "../lib/histogram";
 import { NUMERIC_PROPERTIES, NumericProperty } from "../lib/image-properties";
 import {
     confidenceCheck,
@@ -13,12 +13,12 @@ import {
     PropertyResult,
     qualityCheck,
     QualityResult,
-    sum,
     Violation,
 } from "./checks";
 import { MalformedKind } from "./capture";
-import { byPriority, mergeBounded } from "./sample";
+import { mergeBounded } from "./sample";
 import { MonitorThresholds, TimeWindow } from "./settings";
+import { byOutlierKey, outlierKeyOf, SHOTS_PER_STRIP } from "./shots";
 import { byWhere, MAX_SAMPLE_TEXT, MAX_SAMPLES, Shot, WindowState } from "./window";
 
 /** Everything one run found; the output files, metrics and report are all views of this. */
@@ -52,6 +52,8 @@ export interface MonitorResult {
     readonly sampleSize: number;
     /** Images decoded to draw the sample (not an output: a sharded run decodes more than one run would). */
     readonly decodes: number;
+    /** Report thumbnails made (not an output either: each instance makes those its share could show). */
+    readonly thumbnails: number;
     readonly minRecords: number;
     /** Whether the window had enough records for drift verdicts; below minRecords only defects are judged. */
     readonly judged: boolean;
@@ -206,6 +208,7 @@ export function judgeWindow(state: WindowState, j: JudgeInput): MonitorResult {
         ).map((e) => e.text),
         sampleSize: state.sampleSize,
         decodes: c.decodes,
+        thumbnails: c.thumbnails,
         minRecords: t.minRecords,
         judged,
         verdict,
@@ -240,13 +243,15 @@ export function judgeWindow(state: WindowState, j: JudgeInput): MonitorResult {
     };
 }
 
-/** Sampled images shown per predicted class, lowest confidence, and per drifted property. */
-const SHOTS_PER_STRIP = 8;
-
+/**
+ * The images a report shows: per predicted class the first decoded members of the sample, the lowest
+ * confidences, and per drifted property the members furthest from training. The sample made thumbnails of every
+ * member that could be one of these (see WindowAnalysis), so each shown image has its thumbnail.
+ */
 function shotsOf(state: WindowState, b: MonitoringBaseline, properties: Record<NumericProperty, PropertyResult>): MonitorResult["shots"] {
-    const withThumbnail = state.imageSample.filter((m) => m.thumbnail);
+    const decoded = state.imageSample.filter((m) => m.properties);
     const byClass: Record<string, Shot[]> = {};
-    for (const m of withThumbnail) {
+    for (const m of decoded) {
         if (m.predicted === undefined) continue;
         const name = state.classes[m.predicted];
         const strip = (byClass[name] ??= []);
@@ -255,14 +260,10 @@ function shotsOf(state: WindowState, b: MonitoringBaseline, properties: Record<N
     const outliers: MonitorResult["shots"]["outliers"] = {};
     for (const p of NUMERIC_PROPERTIES) {
         if (!properties[p].drifted) continue;
-        const base = b.properties[p];
-        const total = sum(base.counts) || 1;
-        // Furthest from training: in the bins training saw least, then furthest from the training mean.
-        const rarity = (v: number) => base.counts[binIndex(base.edges, v)] / total;
-        outliers[p] = withThumbnail
-            .filter((m) => m.properties)
-            .map((m) => ({ m, v: m.properties![p] }))
-            .sort((x, y) => rarity(x.v) - rarity(y.v) || Math.abs(y.v - base.mean) - Math.abs(x.v - base.mean) || byPriority(x.m, y.m))
+        const keyOf = outlierKeyOf(b.properties[p]);
+        outliers[p] = decoded
+            .map((m) => ({ m, v: m.properties![p], ...keyOf(m.properties![p]), priority: m.priority, where: m.where }))
+            .sort(byOutlierKey)
             .slice(0, SHOTS_PER_STRIP)
             .map(({ m, v }) => ({ ...shot(m), value: v }));
     }

@@ -14,7 +14,7 @@ import { ensureWritableFolders, writeFileAtomic } from "../lib/atomic";
 import { MonitoringBaseline } from "../lib/baseline";
 import { JobError } from "../lib/errors";
 import { CONFIDENCE_BINS, PROPERTY_BINS } from "../lib/histogram";
-import { NUMERIC_PROPERTIES } from "../lib/image-properties";
+import { MEASUREMENT_VERSION, NUMERIC_PROPERTIES } from "../lib/image-properties";
 import { judgeWindow, MonitorResult } from "./analysis";
 import { mergeStates, WindowAnalysis, WindowState } from "./window";
 import { captureFiles, DEFAULT_MAX_LINE_BYTES, hourFolders, s3Prefix } from "./capture";
@@ -121,7 +121,7 @@ async function analyseWindow(
     const groundTruth = await readGroundTruth(settings, baseline, s3);
     if (groundTruth && labelProblems) labelProblems.value = { rejected: groundTruth.rejected, samples: groundTruth.rejectedSamples };
     const maxLineBytes = settings.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
-    const analysis = new WindowAnalysis(baseline.classes, settings.window, {
+    const analysis = new WindowAnalysis(baseline, settings.window, {
         labels: groundTruth?.labels,
         sampleSize: settings.imageSampleSize,
         maxLineBytes,
@@ -302,7 +302,16 @@ export function readBaseline(path: string, expected?: ExpectedClasses): Monitori
     } catch (e) {
         throw new JobError(`the monitoring baseline ${path} is not JSON: ${(e as Error).message}`);
     }
+    if (b?.version !== MEASUREMENT_VERSION)
+        throw new JobError(
+            `the monitoring baseline ${path} has image properties measured by version ${JSON.stringify(b?.version)} of the ` +
+                `measurement; this monitor measures version ${MEASUREMENT_VERSION} (on the pixels the model trains on, not a ` +
+                "64 px thumbnail), and the two are not comparable: run the training pipeline again (its preprocess step, " +
+                "with the current jobs image, writes a new baseline) and monitor the package it registers",
+        );
     const problems: string[] = [];
+    if (!Array.isArray(b.imageShape) || b.imageShape.length !== 3 || !b.imageShape.every((v) => Number.isInteger(v) && v > 0))
+        problems.push(`imageShape (${JSON.stringify(b.imageShape)}: the model's [channels, height, width])`);
     const count = (v: unknown) => typeof v === "number" && Number.isFinite(v) && v >= 0;
     const share = (v: unknown) => count(v) && (v as number) <= 1;
     const counts = (field: string, v: unknown, bins: number) => {

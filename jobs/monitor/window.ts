@@ -1,6 +1,16 @@
 import { cpus } from "os";
 import { binIndex, CONFIDENCE_BINS } from "../lib/histogram";
-import { ImageDecodeError, ImageProperties, imageProperties } from "../lib/image-properties";
+import { PropertySummary } from "../lib/baseline";
+import {
+    ImageDecodeError,
+    ImageProperties,
+    ImageShape,
+    MEASUREMENT_VERSION,
+    measureImage,
+    NUMERIC_PROPERTIES,
+    NumericProperty,
+    thumbnailJpeg,
+} from "../lib/image-properties";
 import {
     CaptureFormatError,
     CaptureRecord,
@@ -17,6 +27,7 @@ import { topClass } from "../lib/class-probabilities";
 import { formatBytes } from "./format";
 import { byPriority, DEFAULT_IMAGE_SAMPLE, insertBounded, mergeBounded, Ranked, samplePriority } from "./sample";
 import { TimeWindow } from "./settings";
+import { OutlierKey, outlierKeyOf, SHOTS_PER_STRIP } from "./shots";
 
 /** A captured image the report shows: its thumbnail and what the model said of it. */
 export interface Shot {
@@ -48,7 +59,8 @@ export interface BoundedCounts {
  * first in a fixed order. A sharded run's instances each write one; the merge step adds them and judges the sum.
  */
 export interface WindowState {
-    readonly version: 1;
+    /** The image measurement's version (MEASUREMENT_VERSION): shards measured another way do not merge. */
+    readonly version: typeof MEASUREMENT_VERSION;
     readonly classes: readonly string[];
     readonly window: { readonly start: string; readonly end: string };
     readonly sampleSize: number;
@@ -70,6 +82,8 @@ export interface WindowState {
         confidenceMicros: number;
         /** Images decoded (sample candidates and lowest-confidence candidates): the cost the sample bounds. */
         decodes: number;
+        /** Report thumbnails made: of the members that could be shown, not of every decoded image. */
+        thumbnails: number;
     };
     readonly malformed: Partial<Record<MalformedKind, number>>;
     readonly classCounts: number[];
@@ -96,6 +110,20 @@ const DECODE_IN_FLIGHT = 4 * cpus().length;
 const LOWEST_SHOWN = 8;
 /** Confidences are summed in millionths, so shards add exactly. */
 export const MICROS = 1_000_000;
+
+/** What a window is compared with: the baseline's classes, and what its image properties were measured for and are. */
+export interface WindowBaseline {
+    readonly classes: readonly string[];
+    /** Captured images are measured for this shape, as the baseline's images were. */
+    readonly imageShape: ImageShape;
+    /** The training summaries, which say which sampled images a report could show as outliers. */
+    readonly properties: Record<NumericProperty, PropertySummary>;
+}
+
+/** A decoded sample member as the thumbnail rule sees it: its place in the sample and its outlier keys. */
+interface DecodedMember extends Ranked {
+    readonly keys: readonly OutlierKey[];
+}
 
 export interface AnalysisOptions {
     /** Images decoded per window at most. Defaults to DEFAULT_IMAGE_SAMPLE. */
@@ -125,13 +153,23 @@ export class WindowAnalysis {
     private readonly payloads = new Map<SampledImage, Buffer>();
     private readonly decoding = new Set<SampledImage>();
     private pendingBytes = 0;
+    private readonly imageShape: ImageShape;
+    private readonly keysOf: Array<(value: number) => OutlierKey>;
+    /** Decoded sample members (and some evicted since, all of a greater priority than any member), by priority. */
+    private readonly decoded: DecodedMember[] = [];
+    /** The same, per predicted class. */
+    private readonly decodedByClass: Ranked[][];
 
-    constructor(classes: readonly string[], window: TimeWindow, options: AnalysisOptions = {}) {
+    constructor(baseline: WindowBaseline, window: TimeWindow, options: AnalysisOptions = {}) {
+        const classes = baseline.classes;
+        this.imageShape = baseline.imageShape;
+        this.keysOf = NUMERIC_PROPERTIES.map((p) => outlierKeyOf(baseline.properties[p]));
+        this.decodedByClass = classes.map(() => []);
         this.sampleSize = options.sampleSize ?? DEFAULT_IMAGE_SAMPLE;
         this.labels = options.labels;
         this.oversizedKind = `line over ${formatBytes(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES)}`;
         this.state = {
-            version: 1,
+            version: MEASUREMENT_VERSION,
             classes: [...classes],
             window: { start: window.start.toISOString(), end: window.end.toISOString() },
             sampleSize: this.sampleSize,
@@ -149,6 +187,7 @@ export class WindowAnalysis {
                 lowConfidence: 0,
                 confidenceMicros: 0,
                 decodes: 0,
+                thumbnails: 0,
             },
             malformed: {},
             classCounts: new Array(classes.length).fill(0),
@@ -275,15 +314,57 @@ export class WindowAnalysis {
         }
     }
 
-    private async decode(bytes: Buffer): Promise<{ properties?: ImageProperties; thumbnail?: string; error?: string }> {
+    /**
+     * Measures an image; a sample member (`member`) gets a thumbnail only if a report could show it, a
+     * lowest-confidence candidate always.
+     */
+    private async decode(
+        bytes: Buffer,
+        member?: SampledImage,
+    ): Promise<{ properties?: ImageProperties; thumbnail?: string; error?: string }> {
         this.state.counts.decodes++;
+        let measured;
         try {
-            const { thumbnail, ...properties } = await imageProperties(bytes, { thumbnail: true });
-            return { properties, thumbnail: thumbnail.toString("base64") };
+            measured = await measureImage(bytes, this.imageShape);
         } catch (e) {
             if (!(e instanceof ImageDecodeError)) throw e;
             return { error: e.message };
         }
+        const { properties, pixels } = measured;
+        let shown = true;
+        if (member) {
+            const keys = NUMERIC_PROPERTIES.map((p, i) => this.keysOf[i](properties[p]));
+            shown = this.mayBeShown(member, keys);
+            insertBounded(this.decoded, { priority: member.priority, where: member.where, keys }, Infinity, byPriority);
+            if (member.predicted !== undefined) insertBounded(this.decodedByClass[member.predicted], member, Infinity, byPriority);
+        }
+        if (!shown) return { properties };
+        this.state.counts.thumbnails++;
+        return { properties, thumbnail: (await thumbnailJpeg(pixels)).toString("base64") };
+    }
+
+    /**
+     * Whether a report could show this member (see shotsOf): fewer than SHOTS_PER_STRIP decoded members of its
+     * class come before it in the sample, or, for some property, fewer than SHOTS_PER_STRIP come before it and
+     * rank as further from training. Only members before it count: if it stays in the sample, so do they (the
+     * sample is the smallest priorities), in this run and in any merge of shards. Members not decoded yet are
+     * not counted, so the answer errs towards a thumbnail, never away from one.
+     */
+    private mayBeShown(member: SampledImage, keys: readonly OutlierKey[]): boolean {
+        if (member.predicted !== undefined && countBefore(this.decodedByClass[member.predicted], member) < SHOTS_PER_STRIP) return true;
+        const ahead = keys.map(() => 0);
+        let settled = 0;
+        for (const d of this.decoded) {
+            if (byPriority(d, member) >= 0) break;
+            for (let p = 0; p < keys.length; p++) {
+                if (ahead[p] >= SHOTS_PER_STRIP) continue;
+                // Before it in the sample, so before it on a tie too (byOutlierKey).
+                const k = d.keys[p];
+                if (k.rarity < keys[p].rarity || (k.rarity === keys[p].rarity && k.distance >= keys[p].distance))
+                    if (++ahead[p] === SHOTS_PER_STRIP && ++settled === keys.length) return false;
+            }
+        }
+        return true;
     }
 
     private dropPayload(member: SampledImage): void {
@@ -304,7 +385,7 @@ export class WindowAnalysis {
                 if (!bytes) continue;
                 this.decoding.add(m);
                 try {
-                    Object.assign(m, await this.decode(bytes));
+                    Object.assign(m, await this.decode(bytes, m));
                 } finally {
                     this.decoding.delete(m);
                     this.dropPayload(m);
@@ -346,6 +427,18 @@ export class WindowAnalysis {
     }
 }
 
+/** How many items of a list sorted by priority come before `item`. */
+function countBefore(items: readonly Ranked[], item: Ranked): number {
+    let lo = 0,
+        hi = items.length;
+    while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        if (byPriority(items[mid], item) < 0) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
 export const byWhere = (a: { where: string }, b: { where: string }) => (a.where < b.where ? -1 : a.where > b.where ? 1 : 0);
 
 /** Adds the states of a sharded run's instances; the same as one run over all their records. */
@@ -353,7 +446,11 @@ export function mergeStates(states: readonly WindowState[]): WindowState {
     if (states.length === 0) throw new Error("nothing to merge");
     const [first] = states;
     for (const s of states) {
-        if (s.version !== 1) throw new Error(`partial statistics of version ${String(s.version)}; this monitor reads version 1`);
+        if (s.version !== MEASUREMENT_VERSION)
+            throw new Error(
+                `partial statistics of version ${String(s.version)}; this monitor reads version ${MEASUREMENT_VERSION} ` +
+                    "(image properties measured another way): run every instance of the job with the same image",
+            );
         if (s.classes.join("\n") !== first.classes.join("\n"))
             throw new Error("partial statistics of different models (class lists differ)");
         if (s.window.start !== first.window.start || s.window.end !== first.window.end)
@@ -383,7 +480,7 @@ export function mergeStates(states: readonly WindowState[]): WindowState {
     const lasts = times((s) => s.lastRecordAt);
     const lowOrder = (a: Shot & Ranked, b: Shot & Ranked) => a.confidence! - b.confidence! || byPriority(a, b);
     return {
-        version: 1,
+        version: MEASUREMENT_VERSION,
         classes: first.classes,
         window: first.window,
         sampleSize: first.sampleSize,

@@ -1,11 +1,13 @@
 import { readFileSync } from "fs";
+import { mkdtemp, rm } from "fs/promises";
 import { cpus } from "os";
-import { join, resolve } from "path";
+import { dirname, join, resolve } from "path";
 import sharp from "sharp";
 import { DATASET_ENV, JobModelConfig, PROCESSING_PATHS } from "../../infra/job-contract";
 import { intFlag, parseFlags, stringFlag } from "../lib/args";
 import { ensureOutputsAbsent, ensureWritableFolders } from "../lib/atomic";
 import { DatasetBaseline } from "../lib/baseline";
+import { MEASUREMENT_VERSION } from "../lib/image-properties";
 import { loadJobModelConfig } from "../lib/job-config";
 import { Split, stratifiedSplit } from "../lib/split";
 import { Inventory, takeInventory } from "./inventory";
@@ -22,8 +24,7 @@ import {
     writeSplit,
 } from "./outputs";
 import { imageFoldersLayout } from "./image-folders";
-import { Selection, selectImages } from "./selection";
-import { trainingJpeg } from "./training-image";
+import { Selection, selectImages, stagedJpeg } from "./selection";
 
 export type { PreprocessOutputs, PreprocessReport } from "./outputs";
 
@@ -152,13 +153,21 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
 
     const inventory = await takeInventory(input, opts.labels, config);
     await ensureWritableFolders([outputs.train, outputs.validation, outputs.test, outputs.metadata]);
-    const selection = await selectImages(input, inventory.candidates, config, concurrency);
-    const split = stratifiedSplit(selection.byClass, config.split, config.seed);
-
-    const jpegOf = async (image: KeptImage) => trainingJpeg(readFileSync(join(input, image.file)), image.plan);
-    await writeSplit(layouts.training, outputs.train, "train", split.train, config.classes, concurrency, jpegOf);
-    await writeSplit(layouts.training, outputs.validation, "validation", split.validation, config.classes, concurrency, jpegOf);
-    await writeSplit(layouts.test, outputs.test, "test", split.test, config.classes, concurrency, jpegOf);
+    // Beside the outputs (on the same volume, and not in a folder SageMaker uploads), removed however the run ends.
+    const staging = await mkdtemp(join(dirname(resolve(outputs.metadata)), ".preprocess-staging-"));
+    let selection: Selection;
+    let split: Split<KeptImage>;
+    try {
+        selection = await selectImages(input, inventory.candidates, config, concurrency, staging);
+        split = stratifiedSplit(selection.byClass, config.split, config.seed);
+        const jpegOf = async (image: KeptImage) =>
+            readFileSync(image.plan.treatment === "as-is" ? join(input, image.file) : stagedJpeg(staging, image.sha256));
+        await writeSplit(layouts.training, outputs.train, "train", split.train, config.classes, concurrency, jpegOf);
+        await writeSplit(layouts.training, outputs.validation, "validation", split.validation, config.classes, concurrency, jpegOf);
+        await writeSplit(layouts.test, outputs.test, "test", split.test, config.classes, concurrency, jpegOf);
+    } finally {
+        await rm(staging, { recursive: true, force: true });
+    }
 
     const docs = summarize(config, inventory, selection, split, opts.manifest);
     await writeMetadata(outputs.metadata, { classes: config.classes, ...docs });
@@ -178,7 +187,8 @@ function summarize(
     const splits = Object.fromEntries(config.classes.map((c) => [c, { train: 0, validation: 0, test: 0 }]));
     for (const s of ["train", "validation", "test"] as const) for (const image of split[s]) splits[config.classes[image.classIndex]][s]++;
     const baseline: DatasetBaseline = {
-        version: 1,
+        version: MEASUREMENT_VERSION,
+        imageShape: [...config.imageShape],
         classes: [...config.classes],
         imageCount: kept,
         classCounts,

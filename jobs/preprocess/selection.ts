@@ -1,14 +1,14 @@
 import { createHash } from "crypto";
-import { readFileSync } from "fs";
+import { readFileSync, writeFileSync } from "fs";
 import { join } from "path";
 import { JobModelConfig } from "../../infra/job-contract";
 import { PropertyAccumulator } from "../lib/baseline";
 import { unreadable } from "../lib/fs-walk";
-import { contentTypeOf, ImageDecodeError, ImageProperties, imageProperties } from "../lib/image-properties";
+import { contentTypeOf, ImageDecodeError, ImageProperties, measureImage } from "../lib/image-properties";
 import { mapOrdered } from "../lib/pool";
 import { Candidate } from "./inventory";
 import { KeptImage, PreprocessReport } from "./outputs";
-import { ImageTreatment, JPEG_MAX_SIDE, planTrainingImage } from "./training-image";
+import { ImageTreatment, JPEG_MAX_SIDE, planTrainingImage, trainingJpegOf } from "./training-image";
 
 /** Phase 2's answer: the images kept per class, what was left out and why, and the statistics of the kept ones. */
 export interface Selection {
@@ -26,9 +26,13 @@ export interface Selection {
 /** One candidate after decoding: its hash and properties, or why it cannot be used. */
 type Measured = { c: Candidate; error: string } | { c: Candidate; sha256: string; props: ImageProperties };
 
+/** The training copies of images that are not used as-is, by content hash, made from the decode that measured them. */
+export const stagedJpeg = (staging: string, sha256: string) => join(staging, `${sha256}.jpg`);
+
 /**
  * Phase 2: decode, measure and hash every candidate (at most `concurrency` at once, results in input order),
- * then keep one copy of each content. Corrupt, unreadable and too-small images are dropped with their reason;
+ * then keep one copy of each content. The training copy of an image that is not used as-is is encoded from the
+ * same decode into `staging` (see stagedJpeg), once per content, so no image is decoded twice. Corrupt, unreadable and too-small images are dropped with their reason;
  * the same content under two classes is a label conflict, and no copy of it is kept.
  */
 export async function selectImages(
@@ -36,9 +40,11 @@ export async function selectImages(
     candidates: readonly Candidate[],
     config: JobModelConfig,
     concurrency: number,
+    staging: string,
 ): Promise<Selection> {
     const dropped: Selection["dropped"] = [];
-    const measured = mapOrdered(candidates, concurrency, (c) => measureCandidate(input, c));
+    const staged = new Set<string>();
+    const measured = mapOrdered(candidates, concurrency, (c) => measureCandidate(input, c, config, staging, staged));
     // Every copy of a content is looked at before any is kept: the same image under two classes is a label
     // conflict, and no copy of it may reach a split.
     const byHash = new Map<string, { readonly first: Candidate; props?: ImageProperties; readonly copies: Candidate[] }>();
@@ -81,7 +87,13 @@ export async function selectImages(
     return { byClass, dropped, duplicates, labelConflicts, treatment, properties, contentTypes };
 }
 
-async function measureCandidate(input: string, c: Candidate): Promise<Measured> {
+async function measureCandidate(
+    input: string,
+    c: Candidate,
+    config: JobModelConfig,
+    staging: string,
+    staged: Set<string>,
+): Promise<Measured> {
     let bytes: Buffer;
     try {
         // One read call instead of readFile's four thread-pool round trips (open, stat, read, close): the
@@ -92,7 +104,14 @@ async function measureCandidate(input: string, c: Candidate): Promise<Measured> 
     }
     try {
         const sha256 = createHash("sha256").update(bytes).digest("hex");
-        return { c, sha256, props: await imageProperties(bytes) };
+        const measured = await measureImage(bytes, config.imageShape);
+        const { properties: props, plan } = measured;
+        // Claimed before the encode's await, so the first copy of a content (in input order) stages it.
+        if (plan.treatment !== "as-is" && !staged.has(sha256) && !sizeProblem(props.width, props.height, config)) {
+            staged.add(sha256);
+            writeFileSync(stagedJpeg(staging, sha256), await trainingJpegOf(measured));
+        }
+        return { c, sha256, props };
     } catch (e) {
         if (e instanceof ImageDecodeError) return { c, error: e.message };
         throw e;

@@ -7,7 +7,9 @@ import { JobModelConfig } from "../../infra/job-contract";
 import { JobError } from "../../jobs/lib/errors";
 import { droppedSummary, PreprocessOutputs, runPreprocess } from "../../jobs/preprocess";
 import { DEFAULT_LAYOUTS, SplitLayout } from "../../jobs/preprocess/outputs";
+import { planTrainingImage } from "../../jobs/preprocess/training-image";
 import { noiseImage, tempDir, writeAt } from "./support/images";
+import { referenceTrainingJpeg } from "./support/reference-training-image";
 import { readImageRecords, readIndex, readList } from "./support/mxnet-recordio";
 
 const config: JobModelConfig = {
@@ -140,6 +142,10 @@ describe("preprocess job (real images)", function () {
                 if (cls === "dog") expect([meta.width, meta.height]).to.deep.equal([64, 64]);
                 // 120x90 shrunk so the shorter side is 64, keeping the aspect ratio
                 if (cls === "bird") expect([meta.width, meta.height]).to.deep.equal([85, 64]);
+                // Encoded from the decode that measured it: the same bytes a second decode of the file gave.
+                const original = await sharp(source).metadata();
+                const plan = planTrainingImage(original.format!, original.width!, original.height!, config.imageShape);
+                expect(r.image.equals(await referenceTrainingJpeg(source, plan)), entry.path).to.equal(true);
             }
         }
     });
@@ -163,6 +169,8 @@ describe("preprocess job (real images)", function () {
 
     it("writes the dataset baseline from the kept images only", () => {
         const baseline = readJson(join(out, "metadata", "baseline.json"));
+        // The measurement's version and the shape it measured for: what the monitor checks before comparing.
+        expect(baseline).to.deep.include({ version: 2, imageShape: config.imageShape });
         expect(baseline.imageCount).to.equal(30);
         expect(baseline.classCounts).to.deep.equal({ cat: 10, dog: 10, bird: 10 });
         expect(baseline.contentTypes).to.deep.equal({ "image/jpeg": 20, "image/png": 10 });

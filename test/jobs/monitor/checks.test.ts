@@ -29,6 +29,7 @@ const counts = (over: Partial<WindowState["counts"]>): WindowState["counts"] => 
     lowConfidence: 0,
     confidenceMicros: 0,
     decodes: 0,
+    thumbnails: 0,
     ...over,
 });
 

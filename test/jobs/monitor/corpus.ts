@@ -5,7 +5,7 @@ import { parsePlatformConfig } from "../../../infra/config";
 import { jobModelConfig } from "../../../infra/job-contract";
 import { MonitoringBaseline, PropertyAccumulator } from "../../../jobs/lib/baseline";
 import { addToHistogram, CONFIDENCE_BINS, emptyHistogram } from "../../../jobs/lib/histogram";
-import { contentTypeOf, imageProperties } from "../../../jobs/lib/image-properties";
+import { contentTypeOf, imageProperties, MEASUREMENT_VERSION } from "../../../jobs/lib/image-properties";
 import { MonitorThresholds, thresholdsOf } from "../../../jobs/monitor/settings";
 import { seededRandom } from "../../../jobs/lib/split";
 
@@ -84,6 +84,9 @@ export async function sample(random: () => number, s: Scenario = {}): Promise<Sa
 
 const clamp = (v: number) => Math.max(0, Math.min(255, Math.round(v)));
 
+/** The image shape of the model the generated baselines are for (their statistics are measured for it). */
+export const IMAGE_SHAPE = [3, 32, 32] as const;
+
 /** A monitoring_baseline.json built the way evaluate builds it: shared measurements on the shared bins. */
 export async function buildBaseline(count: number, seed = 1): Promise<MonitoringBaseline> {
     const random = rng(seed);
@@ -96,7 +99,7 @@ export async function buildBaseline(count: number, seed = 1): Promise<Monitoring
         correct = 0;
     for (let i = 0; i < count; i++) {
         const s = await sample(random);
-        const p = await imageProperties(s.image);
+        const p = await imageProperties(s.image, IMAGE_SHAPE);
         props.add(p);
         classCounts[s.trueClass]++;
         const type = contentTypeOf(p.format);
@@ -110,7 +113,8 @@ export async function buildBaseline(count: number, seed = 1): Promise<Monitoring
     }
     const share = (xs: number[]) => Object.fromEntries(CLASSES.map((c, i) => [c, xs[i] / count]));
     return {
-        version: 1,
+        version: MEASUREMENT_VERSION,
+        imageShape: IMAGE_SHAPE,
         classes: CLASSES,
         imageCount: count,
         classCounts: Object.fromEntries(CLASSES.map((c, i) => [c, classCounts[i]])),

@@ -336,4 +336,26 @@ describe("monitor job", function () {
             expect((error as Error).message).to.contain(text);
         }
     });
+
+    it("refuses a baseline whose image properties were measured by another version", async () => {
+        // Version 1 measured a 64 px thumbnail; its contrast of the same images is not comparable with today's.
+        const { imageShape: _, ...older } = baseline;
+        for (const [name, doc] of [
+            ["v1.json", { ...older, version: 1 }],
+            ["unversioned.json", { ...older, version: undefined }],
+        ] as const) {
+            writeFileSync(join(work, name), JSON.stringify(doc));
+            let error: unknown;
+            try {
+                await run(async () => undefined, { baseline: join(work, name) });
+            } catch (e) {
+                error = e;
+            }
+            expect(error, name).to.be.instanceOf(JobError);
+            expect((error as Error).message, name).to.match(
+                /measured by version (1|undefined) of the measurement; this monitor measures version 2/,
+            );
+            expect((error as Error).message, name).to.contain("run the training pipeline again");
+        }
+    });
 });

@@ -4,7 +4,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { pathToFileURL } from "url";
 import { MONITORING_OUTPUT_FILES } from "../../../infra/job-contract";
-import { imageProperties } from "../../../jobs/lib/image-properties";
+import { reportThumbnail } from "../../../jobs/lib/image-properties";
 import { runMonitor } from "../../../jobs/monitor/run";
 import { buildBaseline, CLASSES, defaultThresholds, rng, sample, writeCapture } from "./corpus";
 import { CHROMIUM, CHROMIUM_FLAGS } from "../../support/chromium";
@@ -27,7 +27,7 @@ describe("monitor report in a browser", function () {
         while (CLASSES.some((c) => (examples[c]?.length ?? 0) < 3)) {
             const s = await sample(random);
             const list = (examples[CLASSES[s.trueClass]] ??= []);
-            if (list.length < 3) list.push((await imageProperties(s.image, { thumbnail: true })).thumbnail.toString("base64"));
+            if (list.length < 3) list.push((await reportThumbnail(s.image)).toString("base64"));
         }
         writeFileSync(join(work, "monitoring_baseline.json"), JSON.stringify({ ...baseline, examples }));
         const capture = join(work, "capture");

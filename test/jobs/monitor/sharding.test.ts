@@ -109,14 +109,12 @@ describe("monitor image sample and sharded runs", function () {
         expect(chiSquarePValue(statistic, 19)).to.be.above(0.001);
     });
 
-    it("merges a sharded run's partial statistics into exactly the single run's statistics, violations and report", async () => {
-        const single = join(work, "single");
-        await runMonitor({ ...base, output: single });
-        // Three instances, each with a share of the capture files (as ShardedByS3Key hands them out), same relative paths.
+    /** Runs the monitor over three shares of the capture files (as ShardedByS3Key hands them out), then the merge step. */
+    async function runSharded(name: string, extra: Partial<MonitorSettings> = {}) {
         const files = walk(capture).sort();
-        const partials = join(work, "partials");
+        const partials = join(work, name, "partials");
         for (let shard = 0; shard < 3; shard++) {
-            const root = join(work, `shard-${shard}`, "capture");
+            const root = join(work, name, `shard-${shard}`, "capture");
             for (const [i, file] of files.entries())
                 if (i % 3 === shard) {
                     const target = join(root, relative(capture, file));
@@ -126,24 +124,51 @@ describe("monitor image sample and sharded runs", function () {
             mkdirSync(root, { recursive: true });
             await runMonitor({
                 ...base,
+                ...extra,
                 capture: root,
-                output: join(work, `shard-${shard}`, "out"),
+                output: join(work, name, `shard-${shard}`, "out"),
                 partialOutput: partials,
                 host: `algo-${shard + 1}`,
             });
         }
         expect(readdirSync(partials).sort()).to.deep.equal(["partial-algo-1.json", "partial-algo-2.json", "partial-algo-3.json"]);
-        const merged = join(work, "merged");
-        const r = await runMonitor({ ...base, capture: "(merged)", output: merged, mergeFrom: partials });
-        expect(r.counts.files).to.equal(files.length);
+        const merged = join(work, name, "merged");
+        const result = await runMonitor({ ...base, ...extra, capture: "(merged)", output: merged, mergeFrom: partials });
+        expect(result.counts.files).to.equal(files.length);
+        return { result, merged };
+    }
+
+    function expectSameOutputs(single: string, merged: string) {
         for (const file of Object.values(MONITORING_OUTPUT_FILES)) {
             const a = readFileSync(join(single, file), "utf8");
             const b = readFileSync(join(merged, file), "utf8");
             if (file.endsWith(".json")) expect(JSON.parse(b), file).to.deep.equal(JSON.parse(a));
             else expect(b === a, `${file} differs`).to.equal(true);
         }
+    }
+
+    it("merges a sharded run's partial statistics into exactly the single run's statistics, violations and report", async () => {
+        const single = join(work, "single");
+        await runMonitor({ ...base, output: single });
+        const { result: r, merged } = await runSharded("sharded");
+        expectSameOutputs(single, merged);
         expect(r.violations.map((v) => v.feature_name)).to.include("image_brightness");
         expect(r.quality).to.deep.include({ matched: 4, rejectedLabels: 1 });
+    });
+
+    it("makes thumbnails only of the images a report could show, single or sharded, and shows every one it picks", async () => {
+        // Every image decoded: most are neither among a class's first images nor among any property's outliers.
+        const extra = { imageSampleSize: 1000 };
+        const single = join(work, "single-all");
+        const r = await runMonitor({ ...base, ...extra, output: single });
+        expect(r.counts.images).to.equal(195);
+        expect(r.thumbnails).to.be.below(r.decodes * 0.8);
+        const shown = [...Object.values(r.shots.byClass).flat(), ...r.shots.lowestConfidence, ...Object.values(r.shots.outliers).flat()];
+        expect(shown.length).to.be.greaterThan(24);
+        for (const s of shown) expect(s!.thumbnail, s!.where).to.be.a("string").and.not.equal("");
+        const { result: m, merged } = await runSharded("sharded-all", extra);
+        expectSameOutputs(single, merged);
+        expect(Object.keys(m.shots.outliers)).to.include("brightness");
     });
 
     it("lays a shard's capture files out under one manifest prefix shared with the run folder", () => {

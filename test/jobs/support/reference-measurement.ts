@@ -2,9 +2,9 @@ import sharp from "sharp";
 import { ImageDecodeError, ImageProperties, sharpReason } from "../../../jobs/lib/image-properties";
 
 /*
- * The image measurement as baselines of models trained before one-pipeline decoding computed it (metadata()
- * first, then the statistics pipeline), kept verbatim as the oracle that the measurement still gives the same
- * numbers: baselines written with it must stay comparable with what the monitor measures now.
+ * Version 1 of the image measurement (metadata() first, then a 64 px statistics pipeline), kept verbatim as an
+ * oracle: where version 2 sees the same pixels (opaque images within 64 px) the numbers must be the same, and a
+ * broken file must be refused with the same reason.
  */
 
 /** Side of the thumbnail the pixel statistics are computed on; enough for means and spread, cheap to decode. */
