@@ -55,7 +55,7 @@ export async function benchMonitor(opts: BenchMonitorOptions): Promise<MonitorBe
     const bundle = opts.bundle ?? buildBundle(opts.root);
     const output = join(opts.root, "out", `monitor-${records}-${process.pid}-${(opts.flags ?? []).join("").replace(/\W/g, "")}`);
     rmSync(output, { recursive: true, force: true });
-    const { measure } = require("./bench") as typeof import("./bench");
+    const { jobsEnv, measure } = require("./bench") as typeof import("./bench");
     const m = measure(
         process.execPath,
         [
@@ -79,7 +79,7 @@ export async function benchMonitor(opts: BenchMonitorOptions): Promise<MonitorBe
             "--end-time",
             corpus.windowEnd.toISOString(),
         ],
-        { ...process.env, NODE_PATH: join(ROOT, "node_modules") },
+        jobsEnv(),
     );
     if (!(opts.flags ?? []).includes("--partial-output")) {
         const stats = JSON.parse(readFileSync(join(output, "statistics.json"), "utf8"));

@@ -17,6 +17,7 @@ import { cpus, loadavg } from "os";
 import { join, resolve } from "path";
 import sharp from "sharp";
 import { readFile } from "fs/promises";
+import { configureSharpForJobs } from "../jobs/lib/image-properties";
 import { mapOrdered } from "../jobs/lib/pool";
 import { MONITOR_BENCHES } from "./bench-monitor";
 
@@ -90,6 +91,24 @@ export function buildJobsBundle(outfile: string): string {
     });
     return outfile;
 }
+
+/** Where the jobs image preloads jemalloc from, as Debian's libjemalloc2 installs it on this architecture. */
+const JEMALLOC = `/usr/lib/${process.arch === "arm64" ? "aarch64" : "x86_64"}-linux-gnu/libjemalloc.so.2`;
+
+/**
+ * The environment the jobs run with, as jobs/Dockerfile runs them: jemalloc preloaded (Debian's libjemalloc2,
+ * installed for the bench when missing; without it, glibc's malloc and a note says so), and sharp found outside
+ * the bundle. `malloc: "glibc"` leaves jemalloc out, for the comparison row.
+ */
+export function jobsEnv(malloc: "jemalloc" | "glibc" = "jemalloc"): NodeJS.ProcessEnv {
+    const env: NodeJS.ProcessEnv = { ...process.env, NODE_PATH: join(ROOT, "node_modules") };
+    delete env.LD_PRELOAD;
+    if (malloc === "jemalloc" && ensureTool(() => existsSync(JEMALLOC), "libjemalloc2")) env.LD_PRELOAD = JEMALLOC;
+    return env;
+}
+
+/** The allocator a row's jobs ran with, for its note. */
+export const mallocOf = (env: NodeJS.ProcessEnv) => (env.LD_PRELOAD ? "jemalloc" : "glibc malloc");
 
 /** Runs a command under /usr/bin/time -v (when present) and returns wall time and peak RSS. */
 export function measure(
@@ -203,16 +222,22 @@ const byteCopy: Bench = {
     },
 };
 
-const preprocessRow = (name: string, side: number, which: "corpus" | "sized" | "quarter"): Bench => ({
+const preprocessRow = (
+    name: string,
+    side: number,
+    which: "corpus" | "sized" | "quarter",
+    malloc: "jemalloc" | "glibc" = "jemalloc",
+): Bench => ({
     name,
     run: async (ctx) => {
-        const out = ctx.output(`preprocess-${side}-${which}`);
+        const out = ctx.output(`preprocess-${side}-${which}-${malloc}`);
         const input = ctx[which];
         const items = imagesUnder(input).length;
+        const env = jobsEnv(malloc);
         const m = measure(
             process.execPath,
             [ctx.bundle, "preprocess", "--input", input, "--output", out, "--config", modelConfig(ctx.root, side)],
-            { ...process.env, NODE_PATH: join(ROOT, "node_modules") },
+            env,
         );
         const report = JSON.parse(require("fs").readFileSync(join(out, "metadata", "report.json"), "utf8"));
         return {
@@ -220,7 +245,7 @@ const preprocessRow = (name: string, side: number, which: "corpus" | "sized" | "
             items,
             unit: "images",
             ...m,
-            note: `as-is ${report.treatment["as-is"]}, resized ${report.treatment.resized}, upscaled ${report.treatment.upscaled}`,
+            note: `${mallocOf(env)}; as-is ${report.treatment["as-is"]}, resized ${report.treatment.resized}, upscaled ${report.treatment.upscaled}`,
         };
     },
 });
@@ -237,7 +262,7 @@ const decodeLimit = (which: "corpus" | "sized"): Bench => ({
     name: `decode limit: sharp to raw pixels, in-process (${which === "corpus" ? "mixed corpus" : "sized corpus"})`,
     async run(ctx) {
         const files = imagesUnder(which === "corpus" ? ctx.corpus : ctx.sized);
-        sharp.cache(false);
+        configureSharpForJobs();
         const tried: Array<{ concurrency: number; seconds: number }> = [];
         for (const level of DECODE_LIMIT_LEVELS) {
             const concurrency = level * cpus().length;
@@ -257,7 +282,7 @@ const decodeLimit = (which: "corpus" | "sized"): Bench => ({
             items: files.length,
             unit: "images",
             seconds: best.seconds,
-            note: `${best.concurrency} in flight (tried ${tried.map((t) => `${t.concurrency}: ${(files.length / t.seconds).toFixed(0)}/s`).join(", ")})`,
+            note: `${mallocOf(process.env)}, ${best.concurrency} in flight (tried ${tried.map((t) => `${t.concurrency}: ${(files.length / t.seconds).toFixed(0)}/s`).join(", ")})`,
         };
     },
 });
@@ -382,6 +407,7 @@ const mixedLimit = decodeLimit("corpus");
 const noResize = preprocessRow(`preprocess, no resize (sized corpus, ${MODEL_SIDE} px model)`, MODEL_SIDE, "sized");
 const noResizeQuarter = preprocessRow("preprocess, no resize, quarter of the sized corpus", MODEL_SIDE, "quarter");
 const withResize = preprocessRow(`preprocess, resize to ${MODEL_SIDE} (mixed corpus)`, MODEL_SIDE, "corpus");
+const withResizeGlibc = preprocessRow(`preprocess, resize to ${MODEL_SIDE} (mixed corpus), glibc malloc`, MODEL_SIDE, "corpus", "glibc");
 const vips = vipsResize(MODEL_SIDE);
 const magick = magickResize(MODEL_SIDE);
 const monitorEveryImage = MONITOR_BENCHES.find((b) => /every image decoded/.test(b.name))!;
@@ -394,6 +420,7 @@ export const BENCHES: Bench[] = [
     noResizeQuarter,
     mixedLimit,
     withResize,
+    withResizeGlibc,
     vips,
     magick,
     ...MONITOR_BENCHES,
@@ -464,6 +491,16 @@ function printTable(rows: Array<BenchRow | SkippedRow>): void {
 }
 
 async function main(): Promise<void> {
+    // The whole run with jemalloc preloaded, as the jobs image runs: the in-process decode limit, the jobs and the
+    // command-line peers alike (the glibc row takes it out for itself).
+    if (!process.env.LD_PRELOAD) {
+        const env = jobsEnv();
+        if (env.LD_PRELOAD) {
+            const child = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", __filename], { stdio: "inherit", env });
+            process.exitCode = child.status ?? 1;
+            return;
+        }
+    }
     const count = Number(process.env.BENCH_IMAGES ?? 5000);
     if (!Number.isInteger(count) || count < 100)
         throw new Error(`BENCH_IMAGES must be a whole number >= 100, got ${process.env.BENCH_IMAGES}`);
@@ -500,7 +537,7 @@ async function main(): Promise<void> {
     console.log(
         `\n${count} JPEGs mixed (${SIZES.map(([w, h]) => `${w}x${h}`).join(", ")}) and ${count} sized ` +
             `(${SIZED.map(([w, h]) => `${w}x${h}`).join(", ")}); ${cpus().length} CPUs, node ${process.version}, sharp ` +
-            `${sharp.versions.sharp} (libvips ${sharp.versions.vips}); load average ${load(loadBefore)} before, ${load(loadavg())} after\n`,
+            `${sharp.versions.sharp} (libvips ${sharp.versions.vips}), ${mallocOf(process.env)}; load average ${load(loadBefore)} before, ${load(loadavg())} after\n`,
     );
     printTable([...results.values()]);
     printGoals(results);

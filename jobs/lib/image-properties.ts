@@ -141,6 +141,17 @@ export function thumbnailJpeg(pixels: MeasuredPixels): Promise<Buffer> {
         .toBuffer();
 }
 
+/**
+ * sharp as the image jobs use it: no operation cache (every image is decoded once; the cache would only hold
+ * memory that grows with the run) and one libvips thread per image, whatever the allocator (sharp's default is one
+ * thread under glibc's malloc and one per CPU under jemalloc, which the jobs image preloads): the jobs keep several
+ * images in flight per CPU, and `npm run bench` measured less CPU per image with one thread each.
+ */
+export function configureSharpForJobs(): void {
+    sharp.cache(false);
+    sharp.concurrency(1);
+}
+
 /** A report thumbnail of an encoded image (the training examples a report shows beside traffic). */
 export async function reportThumbnail(encoded: Buffer): Promise<Buffer> {
     try {

@@ -1,4 +1,4 @@
-import sharp from "sharp";
+import { configureSharpForJobs } from "../lib/image-properties";
 import { fmtPct } from "./format";
 import { runMonitor } from "./run";
 import { resolveSettings, USAGE } from "./settings";
@@ -24,8 +24,7 @@ export async function main(argv: string[]): Promise<void> {
         );
         return;
     }
-    // Every image is decoded once; libvips' operation cache would only hold memory that grows with the run.
-    sharp.cache(false);
+    configureSharpForJobs();
     const r = await runMonitor(settings);
     if (settings.partialOutput) {
         console.log(

@@ -2,12 +2,11 @@ import { readFileSync } from "fs";
 import { mkdtemp, rm } from "fs/promises";
 import { cpus } from "os";
 import { dirname, join, resolve } from "path";
-import sharp from "sharp";
 import { DATASET_ENV, JobModelConfig, PROCESSING_PATHS } from "../../infra/job-contract";
 import { intFlag, parseFlags, stringFlag } from "../lib/args";
 import { ensureOutputsAbsent, ensureWritableFolders } from "../lib/atomic";
 import { DatasetBaseline } from "../lib/baseline";
-import { MEASUREMENT_VERSION } from "../lib/image-properties";
+import { configureSharpForJobs, MEASUREMENT_VERSION } from "../lib/image-properties";
 import { loadJobModelConfig } from "../lib/job-config";
 import { Split, stratifiedSplit } from "../lib/split";
 import { Inventory, takeInventory } from "./inventory";
@@ -95,7 +94,7 @@ export async function main(argv: string[]): Promise<void> {
         stack: stringFlag(flags, "stack"),
         model: stringFlag(flags, "model"),
     });
-    sharp.cache(false);
+    configureSharpForJobs();
     const report = await runPreprocess({
         input: stringFlag(flags, "input") ?? paths.raw,
         labels: stringFlag(flags, "labels"),

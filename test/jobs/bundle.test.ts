@@ -113,4 +113,15 @@ describe("jobs image wiring", () => {
         expect(script).to.match(/exec setpriv --reuid=node --regid=node --init-groups -- node "\$JOB" "\$@"/);
         expect(dockerfile).to.not.match(/^USER root$/m);
     });
+
+    it("runs the jobs with jemalloc preloaded in the runtime stage, from the path it links", () => {
+        const dockerfile = readFileSync(join(root, "jobs", "Dockerfile"), "utf8");
+        const runtime = dockerfile.slice(dockerfile.lastIndexOf("\nFROM "));
+        expect(runtime).to.match(/apt-get install -y --no-install-recommends libjemalloc2/);
+        const linked = /ln -s "\$\(find \/usr\/lib -name libjemalloc\.so\.2 \| head -n 1\)" (\S+)/.exec(runtime)?.[1];
+        expect(linked).to.equal("/usr/local/lib/libjemalloc.so.2");
+        expect(runtime).to.contain(`ENV LD_PRELOAD=${linked}`);
+        // Preloaded before the jobs start: no RUN after it may need another allocator, and the entry point inherits it.
+        expect(runtime.indexOf("ENV LD_PRELOAD")).to.be.below(runtime.indexOf("ENTRYPOINT"));
+    });
 });
