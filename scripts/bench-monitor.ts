@@ -111,7 +111,9 @@ async function monitorCorpus(root: string, records: number): Promise<MonitorCorp
         config: join(dir, "model.json"),
         windowEnd: new Date(WINDOW_START.getTime() + hours * 3600_000),
     };
-    if (existsSync(join(dir, ".complete"))) return result;
+    // The marker names the measurement version: a corpus whose baseline was measured another way is made again.
+    const marker = join(dir, `.complete-v${MEASUREMENT_VERSION}`);
+    if (existsSync(marker)) return result;
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const pool: Array<{ image: Buffer; probabilities: number[] }> = [];
@@ -229,7 +231,7 @@ async function monitorCorpus(root: string, records: number): Promise<MonitorCorp
         }
         writeFileSync(join(folder, "capture.jsonl"), lines.join("\n") + "\n");
     }
-    writeFileSync(join(dir, ".complete"), "");
+    writeFileSync(marker, "");
     return result;
 }
 
