@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { eventRuleArn, iamRoleArn, sagemakerArn, scheduleGroupArn, ServiceTrust } from "../infra/iam";
+import { eventRuleArn, iamRoleArn, PIPELINE_GENERATED, sagemakerArn, scheduleGroupArn, ServiceTrust } from "../infra/iam";
 import { encodeMonitorThresholds, monitoringNamespace, MonitorThresholds } from "../infra/job-contract";
 import { monitorAlarmSpecs, retrainEventPattern } from "../infra/monitoring/alarms";
 import { monitoringScheduleConfig } from "../infra/monitoring/model-monitor-engine";
@@ -21,7 +21,6 @@ import {
 } from "../infra/monitoring/schedule";
 import { Environment, iamName, monitoringScheduleName, pipelineName } from "../infra/naming";
 import { BATCH_MANIFEST_PARAMETER, latestDatasetKey } from "../infra/pipeline/image-classification";
-import { PIPELINE_GENERATED } from "../infra/pipeline/training-role";
 import type { DashboardModel } from "./dashboard";
 import { ServiceRole } from "./service-role";
 
@@ -185,6 +184,7 @@ export class ModelMonitor extends pulumi.ComponentResource {
                         baselineKmsKeyArn,
                         repositoryArn,
                         metricsNamespace: namespace,
+                        pipelineName: monitoringPipelineName,
                     }),
                 ),
             },
@@ -224,6 +224,7 @@ export class ModelMonitor extends pulumi.ComponentResource {
                                 maxRuntimeSeconds,
                                 thresholdsJson,
                                 metricsNamespace: namespace,
+                                pipelineName: monitoringPipelineName!,
                                 ...sampling,
                             }),
                         ),

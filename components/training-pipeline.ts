@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { eventRuleArn, iamRoleArn, sagemakerArn, ServiceTrust } from "../infra/iam";
+import { eventRuleArn, iamRoleArn, PIPELINE_GENERATED, sagemakerArn, ServiceTrust } from "../infra/iam";
 import { Environment, fitName, iamName, modelPackageGroupName, pipelineName, prefixes, PROJECT } from "../infra/naming";
 import {
     ALGORITHM_IMAGE,
@@ -10,7 +10,7 @@ import {
     modelConfigObject,
 } from "../infra/pipeline/image-classification";
 import { TrainingModelSettings } from "../infra/pipeline/training-model";
-import { PIPELINE_GENERATED, pipelineStarterPolicy, trainingRolePolicy } from "../infra/pipeline/training-role";
+import { pipelineStarterPolicy, trainingRolePolicy } from "../infra/pipeline/training-role";
 import {
     batchManifestEventPattern,
     batchManifestPipelineParameters,

@@ -7,6 +7,8 @@
  * and `JSON.stringify` the result.
  */
 
+import { PIPELINE_TAG_KEY } from "./tags";
+
 export type Effect = "Allow" | "Deny";
 
 /** `{ "<operator>": { "<condition key>": value } }`, e.g. `{ StringEquals: { "iam:PassedToService": "sagemaker.amazonaws.com" } }`. */
@@ -385,6 +387,57 @@ export function sagemakerStatement(actions: readonly string[], resourceArns: rea
         Action: actions.map((a) => (a.startsWith("sagemaker:") ? a : `sagemaker:${a}`)),
         Resource: [...resourceArns],
     };
+}
+
+/** Job and model names SageMaker Pipelines generates start with this, whichever pipeline creates them. */
+export const PIPELINE_GENERATED = "pipelines-*";
+
+/** What a pipeline creates, by the resource type of its ARN, and the actions on each. */
+export const PIPELINE_JOB_ACTIONS = {
+    "processing-job": { create: "CreateProcessingJob", manage: ["DescribeProcessingJob", "StopProcessingJob"] },
+    "training-job": { create: "CreateTrainingJob", manage: ["DescribeTrainingJob", "StopTrainingJob"] },
+    "transform-job": { create: "CreateTransformJob", manage: ["DescribeTransformJob", "StopTransformJob"] },
+    model: { create: "CreateModel", manage: ["DescribeModel"] },
+} as const;
+export type PipelineJobType = keyof typeof PIPELINE_JOB_ACTIONS;
+
+export interface PipelineJobScope {
+    readonly region: string;
+    readonly accountId: string;
+    readonly partition?: string;
+    /** The pipeline whose jobs these are: the value of their `PIPELINE_TAG_KEY` tag. */
+    readonly pipelineName: string;
+    readonly types: readonly PipelineJobType[];
+    /** Also ListTags on them. Defaults to false. */
+    readonly listTags?: boolean;
+    /** Prefix of the three statement ids. Defaults to "PipelineJobs". */
+    readonly sid?: string;
+}
+
+/**
+ * The jobs and models one pipeline creates, and no other pipeline's. Their names (`pipelines-*`) do not say which
+ * pipeline made them, so the grant goes by the tag every step of ours carries (`pipelineTag`): Create* only with
+ * the tag naming this pipeline (`aws:RequestTag`), AddTags only so (which SageMaker also checks when a create
+ * carries tags) and never onto a resource tagged for another pipeline, Describe/Stop/ListTags only on resources
+ * tagged for it (`aws:ResourceTag`). No condition on `aws:TagKeys`: Pipelines adds tags of its own.
+ */
+export function pipelineJobStatements(scope: PipelineJobScope): Statement[] {
+    if (scope.types.length === 0) throw new Error(`pipelineJobStatements for ${scope.pipelineName} needs at least one job type`);
+    const partition = scope.partition ?? DEFAULT_PARTITION;
+    const resources = scope.types.map((type) => sagemakerArn(scope.region, scope.accountId, type, PIPELINE_GENERATED, partition));
+    const requestTag = { [`aws:RequestTag/${PIPELINE_TAG_KEY}`]: scope.pipelineName };
+    const resourceTag = { [`aws:ResourceTag/${PIPELINE_TAG_KEY}`]: scope.pipelineName };
+    const sid = scope.sid ?? "PipelineJobs";
+    const create = scope.types.map((type) => PIPELINE_JOB_ACTIONS[type].create);
+    const manage = [...scope.types.flatMap((type) => PIPELINE_JOB_ACTIONS[type].manage), ...(scope.listTags ? ["ListTags"] : [])];
+    return [
+        { ...sagemakerStatement(create, resources, `${sid}Create`), Condition: { StringEquals: requestTag } },
+        {
+            ...sagemakerStatement(["AddTags"], resources, `${sid}Tag`),
+            Condition: { StringEquals: requestTag, StringEqualsIfExists: resourceTag },
+        },
+        { ...sagemakerStatement(manage, resources, `${sid}Manage`), Condition: { StringEquals: resourceTag } },
+    ];
 }
 
 /** iam:PassRole of one role, only to the given service (e.g. a SageMaker execution role passing itself to the jobs it creates). */

@@ -26,9 +26,11 @@ export function monitoringPipelineDefinition(
         readonly scheduleName: string;
         /** The CloudWatch namespace the job publishes its metrics to (`monitoringNamespace`). */
         readonly metricsNamespace: string;
+        /** The name the pipeline is deployed under, which tags its jobs. */
+        readonly pipelineName: string;
     },
 ): PipelineDefinition {
-    const p = new PipelineBuilder();
+    const p = new PipelineBuilder({ pipelineName: i.pipelineName });
     const start = p.parameter(WINDOW_PARAMETERS.start, "String", { default: "auto" });
     const end = p.parameter(WINDOW_PARAMETERS.end, "String", { default: "auto" });
     const captureUri = `s3://${i.captureBucket}/${prefixes.captureModel(i.model)}`;

@@ -2,13 +2,13 @@ import {
     ecrPullStatements,
     kmsUseStatement,
     passRoleStatement,
+    pipelineJobStatements,
     policyDocument,
     PolicyDocument,
     putMetricDataStatement,
     s3BucketArn,
     s3ReadStatements,
     s3WriteStatements,
-    sagemakerArn,
     sagemakerLogsStatement,
     sagemakerStatement,
 } from "../iam";
@@ -31,13 +31,15 @@ export interface MonitorPolicyInput {
     readonly repositoryArn: string;
     /** The CloudWatch namespace the job publishes to (`monitoringNamespace`): the only one it may write. */
     readonly metricsNamespace: string;
+    /** The monitoring pipeline's name (pipeline engine): the jobs it creates are tagged with it. */
+    readonly pipelineName?: string;
 }
 
 /**
  * The monitor job's role: read the model's capture and ground-truth prefixes and its baseline object, write (never delete) its
  * monitoring prefix, use the data key, pull the jobs image, log, and publish metrics to its namespace only.
- * The pipeline engine's role also runs the pipeline, so it may create processing jobs named by SageMaker
- * Pipelines and pass itself to them.
+ * The pipeline engine's role also runs the pipeline, so it may create the processing jobs of that pipeline (named by
+ * SageMaker Pipelines, tagged with the pipeline's name) and pass itself to them.
  */
 export function monitorJobPolicy(i: MonitorPolicyInput): PolicyDocument {
     const capture = s3BucketArn(i.captureBucket);
@@ -58,17 +60,19 @@ export function monitorJobPolicy(i: MonitorPolicyInput): PolicyDocument {
         sagemakerLogsStatement(i.region, i.accountId),
         putMetricDataStatement([i.metricsNamespace]),
     ];
-    if (i.engine === "pipeline")
+    if (i.engine === "pipeline") {
+        if (!i.pipelineName) throw new Error(`the monitor role of ${i.model} runs a pipeline: give its pipelineName`);
         statements.push(
-            [
-                sagemakerStatement(
-                    ["CreateProcessingJob", "DescribeProcessingJob", "StopProcessingJob", "AddTags"],
-                    [sagemakerArn(i.region, i.accountId, "processing-job", "pipelines-*")],
-                    "PipelineProcessingJobs",
-                ),
-            ],
+            pipelineJobStatements({
+                region: i.region,
+                accountId: i.accountId,
+                pipelineName: i.pipelineName,
+                types: ["processing-job"],
+                sid: "PipelineProcessingJobs",
+            }),
             [passRoleStatement(i.roleArn)],
         );
+    }
     return policyDocument(...statements);
 }
 

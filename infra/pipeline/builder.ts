@@ -7,6 +7,7 @@ import type {
     ProcessingOutput,
     ProcessingOutputConfig,
 } from "@aws-sdk/client-sagemaker";
+import { pipelineTag } from "../tags";
 
 /**
  * A small typed builder for SageMaker Model Building Pipeline definitions (the JSON passed to
@@ -319,12 +320,29 @@ interface Registered {
     readonly propertyFiles?: ReadonlySet<string>;
 }
 
+export interface PipelineBuilderOptions {
+    /**
+     * The name the pipeline is deployed under. Every job and model it creates (Processing, Training, Transform and
+     * Model steps) is then tagged with it (`pipelineTag`): that tag is what scopes the pipeline's role to its own
+     * jobs, whose names SageMaker generates. Without it the steps carry only the tags their arguments give.
+     */
+    readonly pipelineName?: string;
+}
+
+/** Steps whose call creates a taggable job or model. */
+const TAGGED_STEP_TYPES: ReadonlySet<StepType> = new Set<StepType>(["Processing", "Training", "Model", "Transform"]);
+
 export class PipelineBuilder {
+    private readonly jobTag?: { Key: string; Value: string };
     private readonly parameters = new Map<string, ParameterDefinition>();
     private readonly steps = new Map<string, Registered>();
     /** Steps placed inside a condition's branches, by step name -> condition name. */
     private readonly nestedIn = new Map<string, string>();
     private experimentConfig?: PipelineDefinition["PipelineExperimentConfig"];
+
+    constructor(options: PipelineBuilderOptions = {}) {
+        if (options.pipelineName !== undefined) this.jobTag = pipelineTag(options.pipelineName);
+    }
 
     /** A pipeline parameter; the handle is the `{"Get": "Parameters.<name>"}` reference. */
     parameter<T extends ParameterType>(
@@ -476,12 +494,13 @@ export class PipelineBuilder {
         registered: Partial<Registered> = {},
     ): H {
         const base = this.common(handle.name, handle.type, options);
+        const args = this.tagged(handle, options.arguments);
         this.register(
             handle,
             () =>
                 ({
                     ...base,
-                    Arguments: options.arguments,
+                    Arguments: args,
                     ...extraFields,
                     ...cacheConfig(handle.name, options.cache),
                     ...retryPolicies(handle.name, options.retryPolicies),
@@ -489,6 +508,19 @@ export class PipelineBuilder {
             registered,
         );
         return handle;
+    }
+
+    /** A job step's arguments with the pipeline's tag added to its own tags (none of which may claim the key). */
+    private tagged(step: StepHandle, args: unknown): unknown {
+        const tag = this.jobTag;
+        if (!tag || !TAGGED_STEP_TYPES.has(step.type)) return args;
+        const own = (args as { Tags?: ReadonlyArray<{ Key: unknown; Value?: unknown }> }).Tags ?? [];
+        const clash = own.find((t) => t.Key === tag.Key);
+        if (clash && clash.Value !== tag.Value)
+            throw new Error(
+                `step ${step.name}: tag ${tag.Key}=${JSON.stringify(clash.Value)} would name another pipeline than ${tag.Value}; leave ${tag.Key} to the builder`,
+            );
+        return { ...(args as object), Tags: [...own.filter((t) => t.Key !== tag.Key), tag] };
     }
 
     private register(handle: StepHandle, definition: () => StepDefinition, extra: Partial<Registered> = {}): void {

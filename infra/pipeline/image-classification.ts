@@ -6,7 +6,7 @@ import type {
 } from "@aws-sdk/client-sagemaker";
 import { createHash } from "crypto";
 import { DATASET_ENV, jobModelConfig, JOBS_ENTRYPOINT, PROCESSING_PATHS, PROPERTY_FILES, PROPERTY_PATHS } from "../job-contract";
-import { Environment, modelPackageGroupName, prefixes } from "../naming";
+import { Environment, modelPackageGroupName, pipelineName, prefixes } from "../naming";
 import { compare, execution, Expression, join, jsonGet, PipelineBuilder, PipelineDefinition, RetryPolicy } from "./builder";
 import { volumeKmsKey } from "../instance-storage";
 import { maxWaitSeconds, TrainingModelSettings } from "./training-model";
@@ -204,7 +204,7 @@ export function imageClassificationPipeline(args: ImageClassificationPipelineArg
         },
     };
 
-    const p = new PipelineBuilder();
+    const p = new PipelineBuilder({ pipelineName: pipelineName(args.environment, model, "training") });
     const requestedKey = p.parameter(BATCH_MANIFEST_PARAMETER, "String", { default: latestDatasetKey(model) });
 
     // Not cached: where the latest pointer leads changes between runs with the same parameter.

@@ -3,6 +3,7 @@ import {
     ecrPullStatements,
     kmsUseStatement,
     passRoleStatement,
+    pipelineJobStatements,
     PolicyDocument,
     policyDocument,
     putMetricDataStatement,
@@ -14,13 +15,14 @@ import {
     sagemakerStatement,
     SAGEMAKER_JOB_METRIC_NAMESPACES,
 } from "../iam";
-import { Environment, modelPackageGroupName, prefixes } from "../naming";
+import { Environment, modelPackageGroupName, pipelineName, prefixes } from "../naming";
 
 /**
  * The permissions of one model's training pipeline role. The role is both the pipeline's role (it
  * creates the jobs, the model and the package) and the jobs' execution role (they read and write the
  * model's data), so it gets exactly that: the model's prefixes, the data key, the jobs repository, the
- * model's package group, and jobs whose names SageMaker Pipelines generates (`pipelines-...`).
+ * model's package group, and the jobs and models its own pipeline creates (tagged with its name, as SageMaker names
+ * every pipeline's jobs `pipelines-...`).
  */
 export interface TrainingRoleScope {
     readonly environment: Environment;
@@ -38,15 +40,11 @@ export interface TrainingRoleScope {
     readonly pullRepositoryArns?: readonly string[];
 }
 
-/** Job and model names SageMaker Pipelines generates start with this. */
-export const PIPELINE_GENERATED = "pipelines-*";
-
 export function trainingRolePolicy(scope: TrainingRoleScope): PolicyDocument {
     const partition = scope.partition ?? DEFAULT_PARTITION;
     const arn = (type: string, name: string) => sagemakerArn(scope.region, scope.accountId, type, name, partition);
     const bucket = (name: string) => s3BucketArn(name, partition);
     const group = modelPackageGroupName(scope.environment, scope.model);
-    const jobs = (type: string) => arn(type, PIPELINE_GENERATED);
 
     return policyDocument(
         s3ReadStatements([
@@ -63,25 +61,14 @@ export function trainingRolePolicy(scope: TrainingRoleScope): PolicyDocument {
         ...(scope.pullRepositoryArns ?? []).flatMap((arn, i) => ecrPullStatements(arn, `FrameworkImagePull${i}`).slice(0, 1)),
         sagemakerLogsStatement(scope.region, scope.accountId, partition),
         putMetricDataStatement(SAGEMAKER_JOB_METRIC_NAMESPACES),
-        sagemakerStatement(
-            [
-                "CreateProcessingJob",
-                "DescribeProcessingJob",
-                "StopProcessingJob",
-                "CreateTrainingJob",
-                "DescribeTrainingJob",
-                "StopTrainingJob",
-                "CreateTransformJob",
-                "DescribeTransformJob",
-                "StopTransformJob",
-                "CreateModel",
-                "DescribeModel",
-                "AddTags",
-                "ListTags",
-            ],
-            [jobs("processing-job"), jobs("training-job"), jobs("transform-job"), jobs("model")],
-            "PipelineJobs",
-        ),
+        pipelineJobStatements({
+            region: scope.region,
+            accountId: scope.accountId,
+            partition,
+            pipelineName: pipelineName(scope.environment, scope.model, "training"),
+            types: ["processing-job", "training-job", "transform-job", "model"],
+            listTags: true,
+        }),
         sagemakerStatement(
             ["CreateModelPackage", "DescribeModelPackage", "DescribeModelPackageGroup", "AddTags", "ListTags"],
             [arn("model-package-group", group), arn("model-package", `${group}/*`)],

@@ -5,6 +5,7 @@ import { monitoringPipelineDefinition } from "../../infra/monitoring/pipeline-en
 import { monitorJobPolicy } from "../../infra/monitoring/policy";
 import { schedulerExpression } from "../../infra/monitoring/schedule";
 import { writeActionsWithWildcardResource } from "../../infra/iam";
+import { allowedBy, parsePolicy } from "../../infra/policy-evaluation";
 import { decodeMonitorThresholds } from "../../jobs/monitor/settings";
 import {
     JOBS_ENTRYPOINT,
@@ -155,6 +156,33 @@ describe("ModelMonitor", () => {
             expect(resourcesOf("iam:PassRole")).to.deep.equal([`arn:aws:iam::${TEST_ACCOUNT}:role/vision-mlops-staging-signs-monitor`]);
         });
 
+        it("tags every job of the pipeline with its name, and lets the role create, describe and stop only jobs so tagged", async () => {
+            // Written out: the tag key, this model's monitoring pipeline and another model's.
+            const TAG = "vision-mlops:pipeline";
+            const own = "vision-mlops-staging-signs-monitoring";
+            const other = "vision-mlops-staging-birds-monitoring";
+            const { declared } = await declare(args({ instanceCount: 2 }));
+            const definition = JSON.parse(
+                find(declared, "aws:sagemaker/pipeline:Pipeline", "signs-monitor-pipeline").inputs.pipelineDefinition,
+            );
+            expect(definition.Steps.map((s: any) => s.Name)).to.deep.equal(["ListCapture", "Monitor", "Merge"]);
+            for (const s of definition.Steps) expect(s.Arguments.Tags, s.Name).to.deep.equal([{ Key: TAG, Value: own }]);
+            const doc = parsePolicy(find(declared, "aws:iam/rolePolicy:RolePolicy", "signs-monitor-role-policy").inputs.policy);
+            const job = `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:processing-job/pipelines-0abc123def45-Monitor-AbCdEf1234`;
+            const can = (action: string, context: Record<string, string> = {}) =>
+                allowedBy(doc, { action: `sagemaker:${action}`, resource: job, context });
+            for (const action of ["CreateProcessingJob", "AddTags"]) {
+                expect(can(action, { [`aws:RequestTag/${TAG}`]: own }), action).to.equal(true);
+                expect(can(action, { [`aws:RequestTag/${TAG}`]: other }), `${action} for another pipeline`).to.equal(false);
+                expect(can(action), `${action} untagged`).to.equal(false);
+            }
+            for (const action of ["DescribeProcessingJob", "StopProcessingJob"]) {
+                expect(can(action, { [`aws:ResourceTag/${TAG}`]: own }), action).to.equal(true);
+                expect(can(action, { [`aws:ResourceTag/${TAG}`]: other }), `${action} on another pipeline's job`).to.equal(false);
+                expect(can(action), `${action} on an untagged job`).to.equal(false);
+            }
+        });
+
         it("alarms on the job's verdicts and on failed runs, to the alert topic", async () => {
             const { declared, monitor } = await declare(args());
             const alarms = declared.filter(ofType("aws:cloudwatch/metricAlarm:MetricAlarm")).map((r) => r.inputs);
@@ -210,6 +238,7 @@ describe("ModelMonitor", () => {
                 maxRuntimeSeconds: 600,
                 thresholdsJson: "{}",
                 metricsNamespace: OWN_NAMESPACE,
+                pipelineName: "vision-mlops-staging-signs-monitoring",
                 imageSampleSize: 1500,
                 instanceCount: 1,
                 classCount: 3,
@@ -590,6 +619,7 @@ describe("ModelMonitor: sharded monitoring runs", () => {
             kmsKeyArn: KEY,
             repositoryArn: REPO,
             metricsNamespace: OWN_NAMESPACE,
+            pipelineName: "vision-mlops-staging-signs-monitoring",
         });
         const read = doc.Statement.filter((s) => s.Action.includes("s3:GetObject")).flatMap((s) => s.Resource);
         expect(read).to.include(`arn:aws:s3:::${CAPTURE}/signs/monitoring/*`);

@@ -6,6 +6,7 @@ import { join } from "path";
 import { TrainingPipeline } from "../../components/training-pipeline";
 import { PolicyDocument, writeActionsWithWildcardResource } from "../../infra/iam";
 import { jobModelConfig } from "../../infra/job-contract";
+import { allSteps } from "../../infra/pipeline/builder";
 import { modelConfigObject } from "../../infra/pipeline/image-classification";
 import { readStackFile } from "../../infra/stack-file";
 import { trainingModelSettings } from "../../stacks/component-args";
@@ -124,6 +125,23 @@ describe("TrainingPipeline", () => {
                     },
                 },
             ]);
+        });
+
+        it("tags every job and model of the deployed pipeline with the pipeline's name, the one its role's job grants name", () => {
+            const pipeline = find(declared, T.pipeline, "traffic-signs-pipeline").inputs;
+            const jobs = allSteps(JSON.parse(pipeline.pipelineDefinition)).filter((s) =>
+                ["Processing", "Training", "Model", "Transform"].includes(s.Type),
+            );
+            expect(jobs.map((s) => s.Name)).to.include.members(["Preprocess", "Train", "CreateModel", "Transform", "Evaluate"]);
+            for (const s of jobs)
+                expect((s.Arguments as { Tags?: unknown }).Tags, s.Name).to.deep.equal([
+                    { Key: "vision-mlops:pipeline", Value: pipeline.pipelineName },
+                ]);
+            const policy: PolicyDocument = JSON.parse(find(declared, T.rolePolicy, "traffic-signs-role-policy").inputs.policy);
+            const onJobs = policy.Statement.filter((s) => (s.Resource ?? []).some((r) => r.includes("/pipelines-")));
+            expect(onJobs.map((s) => s.Sid)).to.deep.equal(["PipelineJobsCreate", "PipelineJobsTag", "PipelineJobsManage"]);
+            const named = onJobs.flatMap((s) => Object.values(s.Condition ?? {}).flatMap((byKey) => Object.values(byKey)));
+            expect(new Set(named)).to.deep.equal(new Set([pipeline.pipelineName]));
         });
 
         it("publishes metrics only to SageMaker's job namespaces, never a pattern that takes in the drift metrics", () => {

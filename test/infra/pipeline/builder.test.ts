@@ -259,6 +259,30 @@ describe("infra/pipeline/builder", () => {
         expect(p.build().Steps).to.have.length(2);
     });
 
+    it("tags the jobs and models of a named pipeline with its name, after their own tags, and nothing else", () => {
+        const p = new PipelineBuilder({ pipelineName: "vision-mlops-staging-signs-training" });
+        const TAG = { Key: "vision-mlops:pipeline", Value: "vision-mlops-staging-signs-training" };
+        const prep = p.processing("Prep", { arguments: { ...processingArgs(["train"]), Tags: [{ Key: "team", Value: "vision" }] } });
+        p.training("Train", {
+            arguments: trainingArgs([
+                { ChannelName: "train", DataSource: { S3DataSource: { S3DataType: "S3Prefix", S3Uri: prep.outputUri("train") } } },
+            ]),
+        });
+        p.fail("Stop", "x");
+        const byName = Object.fromEntries(p.build().Steps.map((s) => [s.Name, s.Arguments as { Tags?: unknown }]));
+        expect(byName.Prep.Tags).to.deep.equal([{ Key: "team", Value: "vision" }, TAG]);
+        expect(byName.Train.Tags).to.deep.equal([TAG]);
+        expect(byName.Stop).to.not.have.property("Tags");
+        // Unnamed, a pipeline adds nothing; a step may not claim the key for another pipeline, nor a name be invalid.
+        const unnamed = new PipelineBuilder();
+        unnamed.processing("Prep", { arguments: processingArgs([]) });
+        expect(unnamed.build().Steps[0].Arguments).to.not.have.property("Tags");
+        expect(() =>
+            p.processing("Other", { arguments: { ...processingArgs([]), Tags: [{ Key: "vision-mlops:pipeline", Value: "another" }] } }),
+        ).to.throw(/Other: tag vision-mlops:pipeline="another" would name another pipeline than vision-mlops-staging-signs-training/);
+        expect(() => new PipelineBuilder({ pipelineName: "bad name" })).to.throw(/not a SageMaker pipeline name/);
+    });
+
     it("adds the experiment config from execution variables", () => {
         const p = new PipelineBuilder().experiment();
         p.fail("Stop", "x");

@@ -18,6 +18,11 @@ const ROLE = "arn:aws:iam::123456789012:role/vision-mlops-staging-training";
 const JOBS_IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/jobs@sha256:" + "a".repeat(64);
 const ALGORITHM_IMAGE = "811284229777.dkr.ecr.us-east-1.amazonaws.com/image-classification:1";
 const BUCKETS = { raw: "raw-bucket", curated: "curated-bucket", artifacts: "artifacts-bucket" };
+const PYTORCH_IMAGES = {
+    trainingImageUri: "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.3.0-gpu-py311",
+    inferenceImageUri: "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.3.0-cpu-py311",
+    sourceBundleUri: "s3://artifacts-bucket/dog-breeds/code/0123456789abcdef/sourcedir.tar.gz",
+};
 const EXECUTION_VARIABLES = [
     "PipelineExecutionId",
     "PipelineExecutionArn",
@@ -367,6 +372,7 @@ describe("infra/pipeline/image-classification", () => {
                     ExecutionRoleArn: ROLE,
                     EnableNetworkIsolation: true,
                     PrimaryContainer: { Image: ALGORITHM_IMAGE, ModelDataUrl: { Get: "Steps.Train.ModelArtifacts.S3ModelArtifacts" } },
+                    Tags: [{ Key: "vision-mlops:pipeline", Value: pipelineName("staging", model, "training") }],
                 });
                 const ev = step(definition, "Evaluate");
                 expect(ev.Arguments.AppSpecification.ContainerEntrypoint).to.deep.equal([
@@ -451,6 +457,22 @@ describe("infra/pipeline/image-classification", () => {
             });
         });
     }
+
+    it("tags every job and model a training pipeline creates with that pipeline's name, and nothing else", () => {
+        const jobTypes = ["Processing", "Training", "Model", "Transform"];
+        expect(Object.values(staging.models).map((c) => c.training.algorithm)).to.include.members(["builtin", "pytorch"]);
+        for (const [model, config] of Object.entries(staging.models)) {
+            const d = definitionFor(model, config, config.training.algorithm === "pytorch" ? { pytorch: PYTORCH_IMAGES } : {});
+            const jobs = allSteps(d).filter((s) => jobTypes.includes(s.Type));
+            expect(jobs.map((s) => s.Type)).to.include.members(jobTypes);
+            for (const s of jobs)
+                expect((s.Arguments as { Tags?: unknown }).Tags, `${model} ${s.Name}`).to.deep.equal([
+                    { Key: "vision-mlops:pipeline", Value: pipelineName("staging", model, "training") },
+                ]);
+            for (const s of allSteps(d).filter((s) => !jobTypes.includes(s.Type)))
+                expect(s.Arguments, `${model} ${s.Name}`).to.not.have.property("Tags");
+        }
+    });
 
     it("uses each model's own threshold", () => {
         const thresholds = Object.entries(staging.models)

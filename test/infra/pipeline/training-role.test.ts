@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { isReadAction, Statement, writeActionsWithWildcardResource } from "../../../infra/iam";
 import { pipelineStarterPolicy, trainingRolePolicy } from "../../../infra/pipeline/training-role";
+import { allowedBy, parsePolicy } from "../../../infra/policy-evaluation";
 
 const KEY = "arn:aws:kms:us-east-1:123456789012:key/0000-key";
 const REPO = "arn:aws:ecr:us-east-1:123456789012:repository/vision-mlops-staging-jobs";
@@ -67,6 +68,43 @@ describe("infra/pipeline/training-role", () => {
         expect(withAction("sagemaker:CreateTrainingJob").flatMap((s) => s.Resource)).to.include(
             "arn:aws:sagemaker:us-east-1:123456789012:training-job/pipelines-*",
         );
+    });
+
+    it("creates, tags, describes and stops only the jobs and models tagged with its own pipeline's name", () => {
+        // Written out: the tag key every pipeline step carries, and the pipelines of this model and of another one.
+        const TAG = "vision-mlops:pipeline";
+        const own = "vision-mlops-staging-traffic-signs-training";
+        const other = "vision-mlops-staging-birds-200-training";
+        const allowed = parsePolicy(policy);
+        const sm = (type: string) => `arn:aws:sagemaker:us-east-1:123456789012:${type}/pipelines-0abc123def45-Step-AbCdEf1234`;
+        const can = (action: string, resource: string, context: Record<string, string> = {}) =>
+            allowedBy(allowed, { action: `sagemaker:${action}`, resource, context });
+        const kinds: [string, string, string][] = [
+            ["processing-job", "ProcessingJob", "ProcessingJob"],
+            ["training-job", "TrainingJob", "TrainingJob"],
+            ["transform-job", "TransformJob", "TransformJob"],
+            ["model", "Model", ""],
+        ];
+        for (const [type, create, stop] of kinds) {
+            const arn = sm(type);
+            const requestTag = (value: string) => ({ [`aws:RequestTag/${TAG}`]: value });
+            const resourceTag = (value: string) => ({ [`aws:ResourceTag/${TAG}`]: value });
+            expect(can(`Create${create}`, arn, requestTag(own)), `Create${create} for its own pipeline`).to.equal(true);
+            expect(can(`Create${create}`, arn, requestTag(other)), `Create${create} tagged for another model's pipeline`).to.equal(false);
+            expect(can(`Create${create}`, arn), `Create${create} untagged`).to.equal(false);
+            // Tagging on create: the request's tags name the pipeline, the new resource has none yet.
+            expect(can("AddTags", arn, requestTag(own)), `AddTags on create of a ${type}`).to.equal(true);
+            expect(can("AddTags", arn, requestTag(other)), `AddTags naming another pipeline on a ${type}`).to.equal(false);
+            expect(can("AddTags", arn, { ...requestTag(own), ...resourceTag(other) }), `re-tagging another pipeline's ${type}`).to.equal(
+                false,
+            );
+            const reads = [`Describe${create}`, "ListTags", ...(stop ? [`Stop${stop}`] : [])];
+            for (const action of reads) {
+                expect(can(action, arn, resourceTag(own)), `${action} on its own ${type}`).to.equal(true);
+                expect(can(action, arn, resourceTag(other)), `${action} on another pipeline's ${type}`).to.equal(false);
+                expect(can(action, arn), `${action} on an untagged ${type}`).to.equal(false);
+            }
+        }
     });
 
     it("passes only itself, only to SageMaker", () => {
