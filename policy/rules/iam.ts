@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import { PolicyResource, ReportViolation, ResourceValidationArgs, StackValidationArgs, validateResourceOfType } from "@pulumi/policy";
-import { Statement, writeActionsWithWildcardResource } from "../../infra/iam";
-import { conditionKeys, conditionValues, listOf, RawStatement, servicePrincipals } from "../../infra/policy-evaluation";
+import { PIPELINE_JOB_ACTIONS, PipelineJobType, Statement, writeActionsWithWildcardResource } from "../../infra/iam";
+import { conditionKeys, conditionValues, listOf, matches, RawStatement, servicePrincipals } from "../../infra/policy-evaluation";
+import { PIPELINE_TAG_KEY } from "../../infra/tags";
 import { describe, message, PlatformRule, referencedBy, statementsOf, typeOf } from "../support";
 
 /**
@@ -301,6 +302,95 @@ export const metricNamespacesHaveOneWriter: PlatformRule = {
     },
 };
 
+// -------------------------------------------------------------------------------------------------------
+// Jobs and models SageMaker Pipelines creates: one pipeline's, by tag
+
+/** A name SageMaker Pipelines gives a job or model it creates (`pipelines-<execution>-<step>-<suffix>`). */
+const PIPELINE_GENERATED_NAME = "pipelines-0abc123def45-Step-AbCdEf1234";
+
+/** `arn:<partition>:sagemaker:<region>:<account>:<type>/<name>` of a job type a pipeline creates, or undefined. */
+function pipelineJobResource(resource: string): { type: PipelineJobType; name: string; sample: string } | undefined {
+    const m = /^arn:([^:]*):sagemaker:([^:]*):([^:]*):([a-z-]+)\/(.+)$/.exec(resource);
+    if (!m || !(m[4] in PIPELINE_JOB_ACTIONS)) return undefined;
+    const literal = (part: string, fallback: string) => (/[*?]/.test(part) ? fallback : part);
+    const sample = `arn:${literal(m[1], "aws")}:sagemaker:${literal(m[2], "us-east-1")}:${literal(m[3], "123456789012")}:${m[4]}/${PIPELINE_GENERATED_NAME}`;
+    return { type: m[4] as PipelineJobType, name: m[5], sample };
+}
+
+/** Whether a statement tests the set of request tag keys (`ForAllValues:...`/`ForAnyValue:...` on aws:TagKeys). */
+function limitsTagKeys(s: RawStatement): boolean {
+    return Object.entries(s.Condition ?? {}).some(
+        ([op, byKey]) => op.includes(":") && Object.keys(byKey).some((k) => k.toLowerCase() === "aws:tagkeys"),
+    );
+}
+
+const PIPELINE_JOBS = ["cross-model reach: pipeline job tag"];
+export const pipelineJobsAreTagScoped: PlatformRule = {
+    name: "iam-pipeline-jobs-tag-scoped",
+    description: `Grants on the jobs and models SageMaker Pipelines names pipelines-* (every pipeline's, whichever model) are scoped to one pipeline by the ${PIPELINE_TAG_KEY} tag its steps carry: Create* and AddTags by aws:RequestTag, Describe/Stop/ListTags by aws:ResourceTag, each naming exactly one pipeline; never by the whole tag-key set, since Pipelines adds tags of its own.`,
+    controls: PIPELINE_JOBS,
+    enforcementLevel: "mandatory",
+    remediationSteps:
+        "Build the grant with pipelineJobStatements (infra/iam.ts) and create the pipeline with PipelineBuilder({ pipelineName }), which tags every job step.",
+    validateResource: identityPolicyValidations(PIPELINE_JOBS, (statements, where, _args, report) => {
+        const fix =
+            "build the grant with pipelineJobStatements({ pipelineName, ... }) (infra/iam.ts) and tag the steps through PipelineBuilder({ pipelineName })";
+        for (const s of statements) {
+            if (s.Effect !== "Allow" || s.NotAction !== undefined || s.NotResource !== undefined) continue;
+            const unconditioned: RawStatement = { ...s, Condition: undefined };
+            for (const resource of listOf(s.Resource)) {
+                const job = pipelineJobResource(resource);
+                if (!job) continue;
+                const { create, manage } = PIPELINE_JOB_ACTIONS[job.type];
+                const byRequest = [create, "AddTags"];
+                for (const verb of [create, ...manage, "AddTags", "ListTags"]) {
+                    const action = `sagemaker:${verb}`;
+                    if (!matches(unconditioned, { action, resource: job.sample })) continue;
+                    const on = `${action} on ${job.type}/${job.name} (statement ${s.Sid ?? "without a Sid"})`;
+                    const requested = byRequest.includes(verb);
+                    if (requested && limitsTagKeys(s)) {
+                        report(
+                            message(
+                                PIPELINE_JOBS,
+                                `${where} limits aws:TagKeys for ${on}, but SageMaker Pipelines adds tags of its own (sagemaker:pipeline-execution-arn), so its jobs would be refused`,
+                                `test only aws:RequestTag/${PIPELINE_TAG_KEY}; ${fix}`,
+                            ),
+                        );
+                        continue;
+                    }
+                    const key = `aws:${requested ? "Request" : "Resource"}Tag/${PIPELINE_TAG_KEY}`;
+                    const named = conditionValues(s, key);
+                    const tagged = (value: string, extra: Record<string, string> = {}) => ({
+                        action,
+                        resource: job.sample,
+                        context: { [key]: value, ...extra },
+                    });
+                    const foreign = `another-pipeline-than-${named[0] ?? "this"}`;
+                    let open: boolean;
+                    try {
+                        open =
+                            named.length !== 1 ||
+                            /[*?]/.test(named[0]) ||
+                            matches(s, { action, resource: job.sample }) ||
+                            matches(s, tagged(foreign)) ||
+                            (verb === "AddTags" && matches(s, tagged(named[0], { [`aws:ResourceTag/${PIPELINE_TAG_KEY}`]: foreign })));
+                    } catch {
+                        open = true;
+                    }
+                    if (open)
+                        report(
+                            message(
+                                PIPELINE_JOBS,
+                                `${where} allows ${on} without ${key} naming one pipeline: any pipeline's role could act on the other models' jobs`,
+                                fix,
+                            ),
+                        );
+                }
+            }
+        }
+    }),
+};
+
 export const IAM_RULES: readonly PlatformRule[] = [
     trustPoliciesBindServices,
     resourcePoliciesBindServices,
@@ -308,4 +398,5 @@ export const IAM_RULES: readonly PlatformRule[] = [
     noBroadManagedPolicies,
     metricNamespacesAreLiteral,
     metricNamespacesHaveOneWriter,
+    pipelineJobsAreTagScoped,
 ];

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import { ReportViolation, ResourceValidationArgs, validateResourceOfType } from "@pulumi/policy";
 import { hasInstanceStorage } from "../../infra/instance-storage";
+import { PIPELINE_TAG_KEY } from "../../infra/tags";
 import { describe, environmentLabel, environmentOf, message, PlatformRule } from "../support";
 import { endpointValidations } from "./endpoints";
 
@@ -20,8 +21,8 @@ export interface PipelineStep {
 }
 
 /**
- * The steps of a pipeline resource's definition; a definition that is not inline JSON is reported, since no
- * rule could check the jobs it runs.
+ * The steps of a pipeline resource's definition, those in condition branches included; a definition that is not
+ * inline JSON is reported, since no rule could check the jobs it runs.
  */
 export function pipelineSteps(
     pipeline: aws.sagemaker.PipelineArgs | { pipelineDefinition?: unknown; pipelineDefinitionS3Location?: unknown },
@@ -42,7 +43,13 @@ export function pipelineSteps(
     }
     try {
         const definition = JSON.parse(String(pipeline.pipelineDefinition)) as { Steps?: PipelineStep[] };
-        return definition.Steps ?? [];
+        // Steps in a condition's branches run jobs too.
+        const flat = (steps: readonly PipelineStep[]): PipelineStep[] =>
+            steps.flatMap((s) => [
+                s,
+                ...(s.Type === "Condition" ? flat([...(s.Arguments?.IfSteps ?? []), ...(s.Arguments?.ElseSteps ?? [])]) : []),
+            ]);
+        return flat(definition.Steps ?? []);
     } catch (e) {
         report(
             message(
@@ -512,6 +519,31 @@ export const processingJobsHaveNetworkIsolation: PlatformRule = {
     }),
 };
 
+const JOB_TAG = ["cross-model reach: pipeline job tag"];
+/** Steps whose call creates a job or model the pipeline's role is granted by tag. */
+const TAGGED_STEP_TYPES = ["Processing", "Training", "Model", "Transform"];
+export const pipelineJobsCarryTheirPipelineTag: PlatformRule = {
+    name: "sagemaker-pipeline-jobs-tagged",
+    description: `Every Processing, Training, Model and Transform step of a pipeline tags what it creates with ${PIPELINE_TAG_KEY} = the pipeline's name: the pipeline's role may create and stop only jobs so tagged (iam-pipeline-jobs-tag-scoped), so an untagged step fails when it runs.`,
+    controls: JOB_TAG,
+    enforcementLevel: "mandatory",
+    remediationSteps: "Build the definition with PipelineBuilder({ pipelineName }) (infra/pipeline/builder.ts), which tags every job step.",
+    validateResource: validateResourceOfType(aws.sagemaker.Pipeline, (pipeline, args, report) => {
+        for (const step of pipelineSteps(pipeline, args, report, JOB_TAG).filter((s) => TAGGED_STEP_TYPES.includes(s.Type))) {
+            const tags: { Key?: unknown; Value?: unknown }[] = Array.isArray(step.Arguments?.Tags) ? step.Arguments.Tags : [];
+            const value = tags.find((t) => t.Key === PIPELINE_TAG_KEY)?.Value;
+            if (value !== pipeline.pipelineName)
+                report(
+                    message(
+                        JOB_TAG,
+                        `${where(args, step)} ${value === undefined ? `creates its job untagged` : `tags its job ${PIPELINE_TAG_KEY}=${JSON.stringify(value)}`} instead of ${PIPELINE_TAG_KEY}=${JSON.stringify(pipeline.pipelineName)}: its role may create only jobs tagged for its own pipeline`,
+                        "build the definition with PipelineBuilder({ pipelineName }) with the name the pipeline is deployed under",
+                    ),
+                );
+        }
+    }),
+};
+
 export const SAGEMAKER_RULES: readonly PlatformRule[] = [
     prodVariantsHaveSeveralInstances,
     modelsHaveNetworkIsolation,
@@ -523,4 +555,5 @@ export const SAGEMAKER_RULES: readonly PlatformRule[] = [
     pipelineJobsEncrypt,
     trainingJobsHaveNetworkIsolation,
     processingJobsHaveNetworkIsolation,
+    pipelineJobsCarryTheirPipelineTag,
 ];

@@ -1,6 +1,8 @@
 import { keyPolicy } from "../../components/data-lake";
 import { alertTopicPolicy } from "../../components/alerts";
 import { assumeRolePolicy, policyDocument, putMetricDataStatement, s3WriteStatements, serviceTrustPolicy } from "../../infra/iam";
+import { monitorJobPolicy } from "../../infra/monitoring/policy";
+import { trainingRolePolicy } from "../../infra/pipeline/training-role";
 import { declared, doc, expectFail, expectPass } from "./support";
 
 const ACCOUNT = "123456789012";
@@ -292,6 +294,117 @@ describe("policy pack: IAM rules", function () {
                 shared[2],
                 rolePolicy("a-more", "a-id", policyDocument(putMetricDataStatement(["VisionMLOps/Monitoring"]))),
             ]);
+        });
+    });
+    describe("iam-pipeline-jobs-tag-scoped", () => {
+        const rule = "iam-pipeline-jobs-tag-scoped";
+        const jobs = (type: string) => `arn:aws:sagemaker:us-east-1:${ACCOUNT}:${type}/pipelines-*`;
+        const TAG = "vision-mlops:pipeline";
+        it("passes the training and monitoring roles, whose job grants name their own pipeline's tag", async () => {
+            const training = trainingRolePolicy({
+                environment: "staging",
+                model: "signs",
+                region: "us-east-1",
+                accountId: ACCOUNT,
+                buckets: { raw: "raw", curated: "curated", artifacts: "artifacts" },
+                kmsKeyArn: `arn:aws:kms:us-east-1:${ACCOUNT}:key/k`,
+                jobsRepositoryArn: `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/jobs`,
+                roleArn: `arn:aws:iam::${ACCOUNT}:role/training`,
+            });
+            const monitor = monitorJobPolicy({
+                engine: "pipeline",
+                model: "signs",
+                region: "us-east-1",
+                accountId: ACCOUNT,
+                roleArn: `arn:aws:iam::${ACCOUNT}:role/monitor`,
+                captureBucket: "capture",
+                baselineUri: "s3://artifacts/signs/baseline.json",
+                kmsKeyArn: `arn:aws:kms:us-east-1:${ACCOUNT}:key/k`,
+                repositoryArn: `arn:aws:ecr:us-east-1:${ACCOUNT}:repository/jobs`,
+                metricsNamespace: "VisionMLOps/Monitoring/signs",
+                pipelineName: "vision-mlops-staging-signs-monitoring",
+            });
+            await expectPass(rule, [
+                rolePolicy("training-policy", "t-id", training),
+                role("monitor", serviceTrustPolicy({ service: "sagemaker.amazonaws.com", sourceAccount: ACCOUNT }), {
+                    inlinePolicies: [{ name: "monitor", policy: JSON.stringify(monitor) }],
+                }),
+                // Jobs the platform names itself are not the shared pipelines-* ones.
+                rolePolicy(
+                    "other",
+                    "o-id",
+                    policyDocument({
+                        Effect: "Allow",
+                        Action: ["sagemaker:CreateTrainingJob"],
+                        Resource: [`arn:aws:sagemaker:us-east-1:${ACCOUNT}:training-job/vision-mlops-*`],
+                    }),
+                ),
+            ]);
+        });
+        it("fails job grants on pipelines-* open to any pipeline: untagged, any value, two pipelines, or the whole tag-key set", async () => {
+            await expectFail(
+                rule,
+                [
+                    // The shape the training role had: every pipelines-* job of the account.
+                    rolePolicy(
+                        "training-policy",
+                        "t-id",
+                        policyDocument({
+                            Sid: "PipelineJobs",
+                            Effect: "Allow",
+                            Action: ["sagemaker:CreateTrainingJob", "sagemaker:StopTrainingJob", "sagemaker:AddTags"],
+                            Resource: [jobs("training-job")],
+                        }),
+                    ),
+                ],
+                /^\[cross-model reach: pipeline job tag\] iam RolePolicy "training-policy" allows sagemaker:CreateTrainingJob on training-job\/pipelines-\* \(statement PipelineJobs\) without aws:RequestTag\/vision-mlops:pipeline naming one pipeline: any pipeline's role could act on the other models' jobs\. Fix: /,
+                /allows sagemaker:StopTrainingJob on training-job\/pipelines-\* \(statement PipelineJobs\) without aws:ResourceTag\/vision-mlops:pipeline naming one pipeline/,
+                /allows sagemaker:AddTags on training-job\/pipelines-\* \(statement PipelineJobs\) without aws:RequestTag\/vision-mlops:pipeline naming one pipeline/,
+            );
+            await expectFail(
+                rule,
+                [
+                    rolePolicy(
+                        "any-value",
+                        "a-id",
+                        policyDocument({
+                            Sid: "AnyPipeline",
+                            Effect: "Allow",
+                            Action: ["sagemaker:Create*"],
+                            Resource: [jobs("processing-job")],
+                            Condition: { StringLike: { [`aws:RequestTag/${TAG}`]: "*" } },
+                        }),
+                    ),
+                    rolePolicy(
+                        "two-pipelines",
+                        "b-id",
+                        policyDocument({
+                            Sid: "TwoPipelines",
+                            Effect: "Allow",
+                            Action: ["sagemaker:DescribeModel"],
+                            Resource: [jobs("model")],
+                            Condition: { StringEquals: { [`aws:ResourceTag/${TAG}`]: ["p-a", "p-b"] } },
+                        }),
+                    ),
+                    rolePolicy(
+                        "tag-keys",
+                        "c-id",
+                        policyDocument({
+                            Sid: "OnlyOurKey",
+                            Effect: "Allow",
+                            Action: ["sagemaker:CreateTransformJob"],
+                            Resource: [jobs("transform-job")],
+                            Condition: {
+                                StringEquals: { [`aws:RequestTag/${TAG}`]: "p-a" },
+                                "ForAllValues:StringEquals": { "aws:TagKeys": [TAG] },
+                            },
+                        }),
+                    ),
+                ],
+                /iam RolePolicy "any-value" allows sagemaker:CreateProcessingJob on processing-job\/pipelines-\* \(statement AnyPipeline\) without aws:RequestTag\/vision-mlops:pipeline naming one pipeline/,
+                /iam RolePolicy "two-pipelines" allows sagemaker:DescribeModel on model\/pipelines-\* \(statement TwoPipelines\) without aws:ResourceTag\/vision-mlops:pipeline naming one pipeline/,
+                /iam RolePolicy "tag-keys" limits aws:TagKeys for sagemaker:CreateTransformJob on transform-job\/pipelines-\* \(statement OnlyOurKey\), but SageMaker Pipelines adds tags of its own \(sagemaker:pipeline-execution-arn\)/,
+            );
         });
     });
 });

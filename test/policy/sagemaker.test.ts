@@ -440,6 +440,35 @@ describe("policy pack: SageMaker rules", function () {
         });
     });
 
+    describe("sagemaker-pipeline-jobs-tagged", () => {
+        const rule = "sagemaker-pipeline-jobs-tagged";
+        const TAG = { Key: "vision-mlops:pipeline", Value: "vision-mlops-staging-traffic-signs-training" };
+        it("passes job steps tagged with the pipeline's own name, beside other tags", async () => {
+            await expectPass(rule, [
+                pipeline(processing("Preprocess", { Tags: [{ Key: "team", Value: "vision" }, TAG] }), training({ Tags: [TAG] }), {
+                    Name: "Gate",
+                    Type: "Condition",
+                    Arguments: { IfSteps: [{ Name: "Register", Type: "RegisterModel", Arguments: {} }], ElseSteps: [] },
+                }),
+            ]);
+        });
+        it("fails an untagged job step, one tagged for another pipeline, and one inside a condition's branch", async () => {
+            await expectFail(
+                rule,
+                [
+                    pipeline(processing("Preprocess"), training({ Tags: [{ ...TAG, Value: "vision-mlops-staging-birds-training" }] }), {
+                        Name: "Gate",
+                        Type: "Condition",
+                        Arguments: { IfSteps: [processing("Late", { Tags: [] })], ElseSteps: [] },
+                    }),
+                ],
+                /^\[cross-model reach: pipeline job tag\] Processing step Preprocess of .* creates its job untagged instead of vision-mlops:pipeline="vision-mlops-staging-traffic-signs-training"/,
+                /Training step Train of .* tags its job vision-mlops:pipeline="vision-mlops-staging-birds-training" instead of/,
+                /Processing step Late of .* creates its job untagged/,
+            );
+        });
+    });
+
     describe("sagemaker-processing-network-isolation (advisory)", () => {
         const rule = "sagemaker-processing-network-isolation";
         it("passes an isolated processing step", async () => {
