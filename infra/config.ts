@@ -31,6 +31,8 @@ export type BudgetFilter = (typeof BUDGET_FILTERS)[number];
 
 /** GPU families the built-in image-classification algorithm trains on. */
 export const TRAINING_GPU_FAMILIES = ["p2", "p3", "p3dn", "g4dn", "g5"] as const;
+/** The policy-pack rule (the platform's guardrail; no Security Hub or Checkov control covers it) that training runs on GPUs. */
+export const TRAINING_GPU_RULE = "sagemaker-training-gpu";
 
 /** `builtin`: SageMaker's image-classification algorithm (MXNet, RecordIO); `pytorch`: a PyTorch script (script mode). */
 export const TRAINING_ALGORITHMS = ["builtin", "pytorch"] as const;
@@ -193,7 +195,7 @@ const trainingSchema = z
         /** GPU instance for the built-in algorithm. Defaults to ml.g4dn.xlarge. */
         instanceType: instanceType("training", "ml.g4dn.xlarge", "training")
             .refine((t) => instanceTypeProblem("training", t) !== undefined || isTrainingGpuInstance(t), {
-                error: `is not a GPU instance; the image-classification algorithm trains on ${TRAINING_GPU_FAMILIES.map(
+                error: `is not a GPU instance, which policy rule ${TRAINING_GPU_RULE} requires; the image-classification algorithm trains on ${TRAINING_GPU_FAMILIES.map(
                     (f) => `ml.${f}`,
                 ).join(", ")} (for example ml.g4dn.xlarge)`,
             })

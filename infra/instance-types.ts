@@ -113,3 +113,8 @@ function editDistance(a: string, b: string, limit: number): number {
 export function isGpuInstance(type: string): boolean {
     return /^ml\.(p\d|g\d)/.test(type);
 }
+
+/** A GPU instance, or one with AWS Trainium training accelerators (ml.trn*). */
+export function isAcceleratedTrainingInstance(type: string): boolean {
+    return isGpuInstance(type) || /^ml\.trn\d/.test(type);
+}

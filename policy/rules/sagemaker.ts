@@ -1,5 +1,7 @@
 import * as aws from "@pulumi/aws";
 import { ReportViolation, ResourceValidationArgs, validateResourceOfType } from "@pulumi/policy";
+import { TRAINING_GPU_RULE } from "../../infra/config";
+import { isAcceleratedTrainingInstance } from "../../infra/instance-types";
 import { hasInstanceStorage } from "../../infra/instance-storage";
 import { PIPELINE_TAG_KEY } from "../../infra/tags";
 import { describe, environmentLabel, environmentOf, message, PlatformRule } from "../support";
@@ -519,6 +521,63 @@ export const processingJobsHaveNetworkIsolation: PlatformRule = {
     }),
 };
 
+const GPU_TRAINING = [TRAINING_GPU_RULE];
+
+/** Why a training instance type is refused, or undefined for a GPU or accelerator type. */
+function cpuTraining(instanceType: unknown, group?: unknown): string | undefined {
+    const of = group === undefined ? "" : ` (instance group ${String(group)})`;
+    if (instanceType === undefined) return `names no training instance type${of}`;
+    if (typeof instanceType !== "string")
+        return `trains on an instance type a pipeline parameter decides (${describeValue(instanceType)})${of}, which the rule cannot check`;
+    return isAcceleratedTrainingInstance(instanceType)
+        ? undefined
+        : `trains on ${instanceType}${of}, which has no GPU or training accelerator`;
+}
+
+/** A step argument as text: a literal, or the pipeline expression that gives it at run time. */
+function describeValue(value: unknown): string {
+    const get = (value as { Get?: unknown } | null)?.Get;
+    return typeof get === "string" ? get : JSON.stringify(value);
+}
+
+export const trainingRunsOnGpus: PlatformRule = {
+    name: TRAINING_GPU_RULE,
+    description:
+        "Training (pipeline Training steps and training jobs) runs on GPU instances (ml.p*, ml.g*) or Trainium accelerators (ml.trn*): the image-classification algorithm and the PyTorch containers train on GPUs, and on CPUs a transfer-learning run takes many times longer and costs more for the same epochs.",
+    controls: GPU_TRAINING,
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set models.<model>.training.instanceType to a GPU type such as ml.g4dn.xlarge.",
+    validateResource: [
+        validateResourceOfType(aws.sagemaker.Pipeline, (pipeline, args, report) => {
+            for (const step of pipelineSteps(pipeline, args, report, GPU_TRAINING).filter((s) => s.Type === "Training")) {
+                const resources = step.Arguments?.ResourceConfig ?? {};
+                const groups: { InstanceType?: unknown; InstanceGroupName?: unknown }[] = resources.InstanceGroups ?? [];
+                const problems = groups.length
+                    ? groups.map((g) => cpuTraining(g.InstanceType, g.InstanceGroupName))
+                    : [cpuTraining(resources.InstanceType)];
+                for (const problem of problems.filter((p) => p !== undefined))
+                    report(
+                        message(
+                            GPU_TRAINING,
+                            `${where(args, step)} ${problem}`,
+                            "use a GPU instance type such as ml.g4dn.xlarge (models.<model>.training.instanceType)",
+                        ),
+                    );
+            }
+        }),
+        validateResourceOfType(aws.sagemaker.TrainingJob, (job, args, report) => {
+            const groups = job.resourceConfig?.instanceGroups ?? [];
+            const problems = groups.length
+                ? groups.map((g) => cpuTraining(g.instanceType, g.instanceGroupName))
+                : [cpuTraining(job.resourceConfig?.instanceType)];
+            for (const problem of problems.filter((p) => p !== undefined))
+                report(
+                    message(GPU_TRAINING, `${where(args)} ${problem}`, "use a GPU instance type such as ml.g4dn.xlarge in resourceConfig"),
+                );
+        }),
+    ],
+};
+
 const JOB_TAG = ["cross-model reach: pipeline job tag"];
 /** Steps whose call creates a job or model the pipeline's role is granted by tag. */
 const TAGGED_STEP_TYPES = ["Processing", "Training", "Model", "Transform"];
@@ -554,6 +613,7 @@ export const SAGEMAKER_RULES: readonly PlatformRule[] = [
     monitoringJobsUseKms,
     pipelineJobsEncrypt,
     trainingJobsHaveNetworkIsolation,
+    trainingRunsOnGpus,
     processingJobsHaveNetworkIsolation,
     pipelineJobsCarryTheirPipelineTag,
 ];

@@ -68,7 +68,7 @@ describe("stack config", () => {
             (c) => {
                 c.models["traffic-signs"].training = { instanceType: "ml.m5.xlarge" };
             },
-            'models.traffic-signs.training.instanceType: "ml.m5.xlarge" is not a GPU instance; the image-classification algorithm trains on ml.p2, ml.p3, ml.p3dn, ml.g4dn, ml.g5 (for example ml.g4dn.xlarge)',
+            'models.traffic-signs.training.instanceType: "ml.m5.xlarge" is not a GPU instance, which policy rule sagemaker-training-gpu requires; the image-classification algorithm trains on ml.p2, ml.p3, ml.p3dn, ml.g4dn, ml.g5 (for example ml.g4dn.xlarge)',
         ],
         [
             "capture percent above 100",

@@ -440,6 +440,49 @@ describe("policy pack: SageMaker rules", function () {
         });
     });
 
+    describe("sagemaker-training-gpu", () => {
+        const rule = "sagemaker-training-gpu";
+        const on = (InstanceType: unknown, extra: Record<string, unknown> = {}) =>
+            training({ ResourceConfig: { InstanceType, InstanceCount: 1, VolumeSizeInGB: 50, ...extra } });
+        it("passes training on GPU instances (and Trainium accelerators), in steps and training jobs", async () => {
+            await expectPass(rule, [
+                pipeline(on("ml.g4dn.xlarge")),
+                declared(T.pipeline, "p5", { pipelineName: "p5", pipelineDefinition: JSON.stringify({ Steps: [on("ml.p3.2xlarge")] }) }),
+                declared(T.trainingJob, "job", { roleArn: "r", resourceConfig: { instanceType: "ml.trn1.2xlarge", instanceCount: 1 } }),
+                declared(T.trainingJob, "groups", {
+                    roleArn: "r",
+                    resourceConfig: { instanceGroups: [{ instanceGroupName: "a", instanceType: "ml.g5.xlarge", instanceCount: 1 }] },
+                }),
+            ]);
+        });
+        it("fails a CPU training type, a type a parameter decides, and a CPU instance group", async () => {
+            await expectFail(
+                rule,
+                [
+                    pipeline(on("ml.m5.xlarge")),
+                    declared(T.pipeline, "param", {
+                        pipelineName: "param",
+                        pipelineDefinition: JSON.stringify({ Steps: [on({ Get: "Parameters.TrainingInstanceType" })] }),
+                    }),
+                    declared(T.trainingJob, "job", { roleArn: "r", resourceConfig: { instanceType: "ml.c5.4xlarge", instanceCount: 1 } }),
+                    declared(T.trainingJob, "groups", {
+                        roleArn: "r",
+                        resourceConfig: {
+                            instanceGroups: [
+                                { instanceGroupName: "gpu", instanceType: "ml.g5.xlarge", instanceCount: 1 },
+                                { instanceGroupName: "cpu", instanceType: "ml.m5.large", instanceCount: 2 },
+                            ],
+                        },
+                    }),
+                ],
+                /^\[sagemaker-training-gpu\] Training step Train of sagemaker Pipeline "vision-mlops-staging-traffic-signs-training-pipeline" trains on ml\.m5\.xlarge, which has no GPU or training accelerator\. Fix: use a GPU instance type such as ml\.g4dn\.xlarge/,
+                /Training step Train of sagemaker Pipeline "param" trains on an instance type a pipeline parameter decides \(Parameters\.TrainingInstanceType\), which the rule cannot check/,
+                /sagemaker TrainingJob "job" trains on ml\.c5\.4xlarge, which has no GPU/,
+                /sagemaker TrainingJob "groups" trains on ml\.m5\.large \(instance group cpu\), which has no GPU/,
+            );
+        });
+    });
+
     describe("sagemaker-pipeline-jobs-tagged", () => {
         const rule = "sagemaker-pipeline-jobs-tagged";
         const TAG = { Key: "vision-mlops:pipeline", Value: "vision-mlops-staging-traffic-signs-training" };

@@ -5,6 +5,7 @@ import { join, resolve } from "path";
 import { OPEN_ITEMS, openItemFor } from "../../policy/open-items";
 import { DeclaredForPolicy, mandatoryViolations, PolicyReport, PolicyViolation, runPolicies } from "../../policy/offline";
 import { PLATFORM_RULES, platformPolicies } from "../../policy/pack";
+import { ConfigError } from "../../infra/config";
 import { PlanResult, policyRefusal, runPlan } from "../../scripts/plan";
 
 const ROOT = resolve(__dirname, "../..");
@@ -266,6 +267,33 @@ describe("policy pack over both stacks' planned resources", function () {
                 "prod",
                 "sagemaker-prod-variants-several-instances",
                 /lets autoscaling take it down to 1 instance in prod/,
+            );
+        });
+
+        it("a CPU training type: sagemaker-training-gpu, in the stack file's check and in the pack", async () => {
+            const project = mkdtempSync(join(tmpdir(), "policy-cpu-training-"));
+            const file = readFileSync(join(ROOT, "Pulumi.staging.yaml"), "utf8");
+            expect(file).to.include("instanceType: ml.g4dn.xlarge");
+            writeFileSync(join(project, "Pulumi.staging.yaml"), file.replace("instanceType: ml.g4dn.xlarge", "instanceType: ml.m5.xlarge"));
+            let refused: unknown;
+            await plan("staging", project).catch((e) => (refused = e));
+            expect(refused, "the plan of a stack file with a CPU training type").to.be.instanceOf(ConfigError);
+            expect((refused as Error).message).to.match(
+                /models\.[a-z0-9-]+\.training\.instanceType: "ml\.m5\.xlarge" is not a GPU instance, which policy rule sagemaker-training-gpu requires/,
+            );
+            // A real preview checks the declared pipeline too, whatever reached it. (A CPU type with local NVMe, like the
+            // GPU type it replaces, so the step's volume-key setting stays right and only the GPU rule speaks.)
+            const pipeline = "vision-mlops-staging-traffic-signs-training-pipeline";
+            const broken = changed(staging.policyInputs, pipeline, (i) => {
+                const d = JSON.parse(i.pipelineDefinition);
+                d.Steps.find((s: { Name: string }) => s.Name === "Train").Arguments.ResourceConfig.InstanceType = "ml.m5d.xlarge";
+                i.pipelineDefinition = JSON.stringify(d);
+            });
+            await failsWith(
+                broken,
+                "staging",
+                "sagemaker-training-gpu",
+                /^\[sagemaker-training-gpu\] Training step Train of sagemaker Pipeline "vision-mlops-staging-traffic-signs-training-pipeline" trains on ml\.m5d\.xlarge, which has no GPU/,
             );
         });
 

@@ -493,7 +493,7 @@ describe("infra/pipeline/image-classification", () => {
         }
         expect(error).to.be.instanceOf(ConfigError);
         expect((error as Error).message).to.include(
-            'models.m1.training.instanceType: "ml.m5.xlarge" is not a GPU instance; the image-classification algorithm trains on ml.p2, ml.p3, ml.p3dn, ml.g4dn, ml.g5 (for example ml.g4dn.xlarge)',
+            'models.m1.training.instanceType: "ml.m5.xlarge" is not a GPU instance, which policy rule sagemaker-training-gpu requires; the image-classification algorithm trains on ml.p2, ml.p3, ml.p3dn, ml.g4dn, ml.g5 (for example ml.g4dn.xlarge)',
         );
     });
 
