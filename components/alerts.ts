@@ -1,7 +1,8 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { Environment } from "../infra/config";
-import { alertTopicName } from "../infra/naming";
+import { cloudwatchAlarmArn, eventRuleArn } from "../infra/iam";
+import { alertTopicName, stackNamePrefix } from "../infra/naming";
 
 export interface AlertsArgs {
     readonly environment: Environment;
@@ -9,7 +10,7 @@ export interface AlertsArgs {
     readonly kmsKeyArn: pulumi.Input<string>;
     /** Addresses subscribed by e-mail (each confirms once). Defaults to none. */
     readonly emails?: readonly string[];
-    /** Account that owns the topic; only its alarms and rules may publish. */
+    /** Account that owns the topic; only its alarms, rules and budgets of this stack may publish. */
     readonly accountId: pulumi.Input<string>;
 }
 
@@ -37,7 +38,7 @@ export class Alerts extends pulumi.ComponentResource {
                 arn: this.topic.arn,
                 policy: pulumi
                     .all([this.topic.arn, args.accountId])
-                    .apply(([arn, account]) => JSON.stringify(alertTopicPolicy(arn, account))),
+                    .apply(([arn, account]) => JSON.stringify(alertTopicPolicy(arn, account, args.environment))),
             },
             { parent: this },
         );
@@ -57,19 +58,30 @@ export class Alerts extends pulumi.ComponentResource {
     }
 }
 
-/** Who may publish: this account's CloudWatch alarms, EventBridge rules and budgets; nobody over plain HTTP. */
-export function alertTopicPolicy(topicArn: string, account: string): Record<string, unknown> {
+/**
+ * Who may publish: this stack's CloudWatch alarms and EventBridge rules (all named with the stack's prefix), the
+ * account's budgets, each bound to its own kind of source ARN; nobody over plain HTTP. Budgets' documentation gives
+ * the source ARN only as `arn:aws:budgets::<account>:*`, so budgets are bound to the account's budgets, not by name.
+ */
+export function alertTopicPolicy(topicArn: string, account: string, environment: Environment): Record<string, unknown> {
+    const m = /^arn:([^:]+):sns:([^:]+):(\d{12}):[^:]+$/.exec(topicArn);
+    if (!m) throw new Error(`${JSON.stringify(topicArn)} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)`);
+    const [, partition, region] = m;
+    const prefix = `${stackNamePrefix(environment)}*`;
+    const publish = (sid: string, service: string, sourceArn: string) => ({
+        Sid: sid,
+        Effect: "Allow",
+        Principal: { Service: [service] },
+        Action: "sns:Publish",
+        Resource: topicArn,
+        Condition: { StringEquals: { "aws:SourceAccount": account }, ArnLike: { "aws:SourceArn": sourceArn } },
+    });
     return {
         Version: "2012-10-17",
         Statement: [
-            {
-                Sid: "AccountServicesPublish",
-                Effect: "Allow",
-                Principal: { Service: ["cloudwatch.amazonaws.com", "events.amazonaws.com", "budgets.amazonaws.com"] },
-                Action: "sns:Publish",
-                Resource: topicArn,
-                Condition: { StringEquals: { "aws:SourceAccount": account } },
-            },
+            publish("StackAlarmsPublish", "cloudwatch.amazonaws.com", cloudwatchAlarmArn(region, account, prefix, partition)),
+            publish("StackRulesPublish", "events.amazonaws.com", eventRuleArn(region, account, prefix, partition)),
+            publish("AccountBudgetsPublish", "budgets.amazonaws.com", `arn:${partition}:budgets::${account}:*`),
             {
                 Sid: "DenyInsecureTransport",
                 Effect: "Deny",

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Environment } from "../infra/config";
 import { alertTopicName, BucketPurpose, bucketName, stackNamePrefix } from "../infra/naming";
 import { dataProtection } from "../infra/resource-options";
+import { cloudwatchAlarmArn } from "../infra/iam";
 
 export interface DataLakeArgs {
     /** Environment name; prod protects and retains the key and every bucket. */
@@ -359,7 +360,7 @@ export function keyPolicy(scope: KeyPolicyScope): Record<string, unknown> {
             encryptToTopic("StackAlarmsEncryptToAlertTopic", "cloudwatch.amazonaws.com", {
                 StringEquals: { ...toTopic, "aws:SourceAccount": scope.account },
                 ArnLike: {
-                    "aws:SourceArn": `arn:${partition}:cloudwatch:${scope.region}:${scope.account}:alarm:${stackNamePrefix(scope.environment)}*`,
+                    "aws:SourceArn": cloudwatchAlarmArn(scope.region, scope.account, `${stackNamePrefix(scope.environment)}*`, partition),
                 },
             }),
             encryptToTopic("RulesEncryptToAlertTopic", "events.amazonaws.com", { StringEquals: toTopic }),

@@ -148,6 +148,11 @@ export function eventRuleArn(region: string, accountId: string, ruleName: string
     return `arn:${partition}:events:${region}:${accountId}:rule/${ruleName}`;
 }
 
+/** `arn:<partition>:cloudwatch:<region>:<account>:alarm:<name>` (a name may end in `*` for a prefix). */
+export function cloudwatchAlarmArn(region: string, accountId: string, alarmName: string, partition = DEFAULT_PARTITION): string {
+    return `arn:${partition}:cloudwatch:${region}:${accountId}:alarm:${alarmName}`;
+}
+
 /** `arn:<partition>:scheduler:<region>:<account>:schedule-group/<group>`; schedules without a group are in `default`. */
 export function scheduleGroupArn(region: string, accountId: string, group = "default", partition = DEFAULT_PARTITION): string {
     return `arn:${partition}:scheduler:${region}:${accountId}:schedule-group/${group}`;

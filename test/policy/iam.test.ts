@@ -83,7 +83,7 @@ describe("policy pack: IAM rules", function () {
                 }),
                 declared(T.topicPolicy, "topic-policy", {
                     arn: "arn:aws:sns:us-east-1:123456789012:t",
-                    policy: JSON.stringify(alertTopicPolicy("arn:aws:sns:us-east-1:123456789012:t", ACCOUNT)),
+                    policy: JSON.stringify(alertTopicPolicy("arn:aws:sns:us-east-1:123456789012:t", ACCOUNT, "staging")),
                 }),
                 declared(T.permission, "invoke", {
                     action: "lambda:InvokeFunction",
