@@ -49,24 +49,6 @@ export function policyDocument(...statements: ReadonlyArray<Statement | readonly
     return { Version: "2012-10-17", Statement: flat };
 }
 
-/**
- * Trust policy letting the given AWS services (e.g. `sagemaker.amazonaws.com`) assume the role, with no
- * condition on whose behalf.
- *
- * @deprecated Any account's resources could make these services assume the role (the confused deputy);
- * use `serviceTrustPolicy`, which binds the service to the stack's account and, where the service sends
- * it, to the resources that act.
- */
-export function assumeRolePolicy(...services: string[]): PolicyDocument {
-    if (services.length === 0) throw new Error("assumeRolePolicy needs at least one service principal, e.g. sagemaker.amazonaws.com");
-    for (const s of services) checkedServicePrincipal(s);
-    return policyDocument({
-        Effect: "Allow",
-        Principal: { Service: [...services] },
-        Action: ["sts:AssumeRole"],
-    });
-}
-
 /** One AWS service that may assume a role, and on whose behalf (confused-deputy prevention). */
 export interface ServiceTrust {
     /** Service principal, e.g. `sagemaker.amazonaws.com`. */

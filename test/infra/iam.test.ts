@@ -1,6 +1,5 @@
 import { expect } from "chai";
 import {
-    assumeRolePolicy,
     ecrPullStatements,
     eventRuleArn,
     isReadAction,
@@ -25,23 +24,6 @@ const REPO = "arn:aws:ecr:us-east-1:123456789012:repository/vision-mlops-staging
 const ROLE = "arn:aws:iam::123456789012:role/vision-mlops-staging-traffic-signs-training";
 
 describe("infra/iam", () => {
-    it("builds a trust policy for the given services", () => {
-        expect(assumeRolePolicy("sagemaker.amazonaws.com", "events.amazonaws.com")).to.deep.equal({
-            Version: "2012-10-17",
-            Statement: [
-                {
-                    Effect: "Allow",
-                    Principal: { Service: ["sagemaker.amazonaws.com", "events.amazonaws.com"] },
-                    Action: ["sts:AssumeRole"],
-                },
-            ],
-        });
-        expect(() => assumeRolePolicy("sagemaker")).to.throw(
-            /"sagemaker" is not a service principal; use a name such as sagemaker.amazonaws.com/,
-        );
-        expect(() => assumeRolePolicy()).to.throw(/at least one service principal/);
-    });
-
     it("binds a trusted service to the source account and, where given, the resources that act for it", () => {
         const doc = serviceTrustPolicy(
             { service: "sagemaker.amazonaws.com", sourceAccount: "123456789012" },

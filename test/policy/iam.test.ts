@@ -1,9 +1,9 @@
 import { keyPolicy } from "../../components/data-lake";
 import { alertTopicPolicy } from "../../components/alerts";
-import { assumeRolePolicy, policyDocument, putMetricDataStatement, s3WriteStatements, serviceTrustPolicy } from "../../infra/iam";
+import { policyDocument, putMetricDataStatement, s3WriteStatements, serviceTrustPolicy } from "../../infra/iam";
 import { monitorJobPolicy } from "../../infra/monitoring/policy";
 import { trainingRolePolicy } from "../../infra/pipeline/training-role";
-import { declared, doc, expectFail, expectPass } from "./support";
+import { declared, doc, expectFail, expectPass, unconditionedTrust } from "./support";
 
 const ACCOUNT = "123456789012";
 const T = {
@@ -47,7 +47,7 @@ describe("policy pack: IAM rules", function () {
         it("fails a service trust without source conditions, or with only wildcards", async () => {
             await expectFail(
                 rule,
-                [role("vision-mlops-staging-traffic-signs-training-role", assumeRolePolicy("sagemaker.amazonaws.com"))],
+                [role("vision-mlops-staging-traffic-signs-training-role", JSON.parse(unconditionedTrust("sagemaker.amazonaws.com")))],
                 /^\[confused deputy: aws:SourceAccount\/aws:SourceArn\] iam Role "vision-mlops-staging-traffic-signs-training-role" lets sagemaker\.amazonaws\.com assume it on behalf of any account's resources\. Fix: build the trust policy with serviceTrustPolicy/,
             );
             const wildcard = {

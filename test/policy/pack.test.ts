@@ -1,10 +1,9 @@
 import { expect } from "chai";
 import { ChildProcess, spawn } from "child_process";
 import { join, resolve } from "path";
-import { assumeRolePolicy } from "../../infra/iam";
 import { OpenItem } from "../../policy/open-items";
 import { PLATFORM_RULES, platformPolicies } from "../../policy/pack";
-import { declared, runPack } from "./support";
+import { declared, runPack, unconditionedTrust } from "./support";
 
 const ROOT = resolve(__dirname, "../..");
 const ROLE = "aws:iam/role:Role";
@@ -62,7 +61,7 @@ describe("policy pack: the pack as a whole", function () {
     it("reports a listed open item as a warning naming it, and fails the same violation once the item is deleted", async () => {
         const resources = [
             declared(ROLE, "vision-mlops-staging-traffic-signs-training-role", {
-                assumeRolePolicy: JSON.stringify(assumeRolePolicy("sagemaker.amazonaws.com")),
+                assumeRolePolicy: unconditionedTrust("sagemaker.amazonaws.com"),
             }),
         ];
         const item: OpenItem = {
@@ -84,7 +83,7 @@ describe("policy pack: the pack as a whole", function () {
             [
                 ...resources,
                 declared(ROLE, "vision-mlops-staging-extra", {
-                    assumeRolePolicy: JSON.stringify(assumeRolePolicy("events.amazonaws.com")),
+                    assumeRolePolicy: unconditionedTrust("events.amazonaws.com"),
                 }),
             ],
             [item],

@@ -68,6 +68,13 @@ export async function expectFail(policy: string, resources: DeclaredForPolicy[],
     return found;
 }
 
+/** A trust policy that lets the service assume the role on behalf of anyone, as the roles had before serviceTrustPolicy. */
+export const unconditionedTrust = (service: string) =>
+    JSON.stringify({
+        Version: "2012-10-17",
+        Statement: [{ Effect: "Allow", Principal: { Service: [service] }, Action: ["sts:AssumeRole"] }],
+    });
+
 /** A JSON policy document of the given statements. */
 export const doc = (...Statement: unknown[]) => JSON.stringify({ Version: "2012-10-17", Statement });
 
