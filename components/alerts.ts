@@ -1,8 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Environment } from "../infra/config";
 import { cloudwatchAlarmArn, eventRuleArn } from "../infra/iam";
-import { alertTopicName, stackNamePrefix } from "../infra/naming";
+import { alertTopicName, Environment, stackNamePrefix } from "../infra/naming";
 
 export interface AlertsArgs {
     readonly environment: Environment;

@@ -1,7 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { BudgetFilter, Environment } from "../infra/config";
-import { PROJECT } from "../infra/naming";
+import { BudgetFilter } from "../infra/cost";
+import { Environment, PROJECT } from "../infra/naming";
 
 export interface CostBudgetArgs {
     readonly environment: Environment;

@@ -1,8 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Environment } from "../infra/config";
 import { MONITORING_METRICS, monitoringNamespace, MonitorThresholds } from "../infra/job-contract";
-import { fitName, PROJECT } from "../infra/naming";
+import { Environment, fitName, PROJECT } from "../infra/naming";
 import type { MonitoringEngine } from "../infra/monitoring/schedule";
 
 /** One model's row of the dashboard: its endpoint, its monitoring and its pipelines. */

@@ -1,13 +1,15 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Environment } from "../infra/config";
-import { alertTopicName, BucketPurpose, bucketName, stackNamePrefix } from "../infra/naming";
-import { dataProtection } from "../infra/resource-options";
 import { cloudwatchAlarmArn } from "../infra/iam";
+import { alertTopicName, BucketPurpose, bucketName, Environment, stackNamePrefix } from "../infra/naming";
 
 export interface DataLakeArgs {
-    /** Environment name; prod protects and retains the key and every bucket. */
+    /** Environment name; part of every bucket, key alias and alert topic name. */
     readonly environment: Environment;
+    /** Refuse to delete or replace the key and the buckets (`protect`), so neither a destroy nor a replacement removes data. Defaults to false. */
+    readonly protect?: boolean;
+    /** Leave the key and the buckets in AWS when they leave the program (`retainOnDelete`). Defaults to false. */
+    readonly retainOnDelete?: boolean;
     /** Account that owns the lake; part of every bucket name (names are global) and the key policy's root. */
     readonly accountId: pulumi.Input<string>;
     /** Region of the stack; part of every bucket name. */
@@ -184,7 +186,7 @@ export class DataLake extends pulumi.ComponentResource {
     constructor(name: string, args: DataLakeArgs, opts?: pulumi.ComponentResourceOptions) {
         super("vision-mlops:data:DataLake", name, {}, opts);
         const child = { parent: this };
-        const protection = dataProtection(args.environment);
+        const protection = { protect: args.protect ?? false, retainOnDelete: args.retainOnDelete ?? false };
         const nameOf = (purpose: BucketPurpose) =>
             pulumi.output(args.accountId).apply((account) => bucketName(args.environment, purpose, account, args.region));
 

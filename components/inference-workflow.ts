@@ -1,6 +1,5 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Environment } from "../infra/config";
 import { logDeliveryStatement, policyDocument, xrayWriteStatement } from "../infra/iam";
 import {
     annotationEventPattern,
@@ -23,7 +22,7 @@ import {
     triggerEventPattern,
     WorkflowScope,
 } from "../infra/inference-workflow";
-import { iamName } from "../infra/naming";
+import { Environment, iamName } from "../infra/naming";
 import { LambdaFunction } from "./lambda-function";
 import { ServiceRole } from "./service-role";
 

@@ -4,8 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "crypto";
 import { readdirSync, readFileSync, statSync } from "fs";
 import { join, relative } from "path";
-import { Environment } from "../infra/config";
-import { fitName, PROJECT } from "../infra/naming";
+import { Environment, fitName, PROJECT } from "../infra/naming";
 
 /** The Dockerfile of the jobs image, relative to the build context (the project root). */
 export const JOBS_DOCKERFILE = "jobs/Dockerfile";

@@ -9,6 +9,7 @@ import {
     PYTORCH_WEIGHTS,
     TORCHVISION_ARCHITECTURES,
 } from "./pipeline/pytorch";
+import { BUDGET_FILTERS, BudgetFilter } from "./cost";
 import { describeInstanceTypes, InstanceUse as PricedUse, isPricedFor, pricedInstanceTypes } from "./prices";
 import { defaultMaxRuntime, monitoringLimitProblems } from "./monitoring/schedule";
 import { ENVIRONMENTS, Environment } from "./naming";
@@ -25,9 +26,7 @@ import { isSageMakerRegion, SAGEMAKER_REGIONS } from "./regions";
 
 export { ENVIRONMENTS, Environment };
 
-/** What a stack's cost budget counts (see `budget.filter`). */
-export const BUDGET_FILTERS = ["tag", "account"] as const;
-export type BudgetFilter = (typeof BUDGET_FILTERS)[number];
+export { BUDGET_FILTERS, BudgetFilter };
 
 /** GPU families the built-in image-classification algorithm trains on. */
 export const TRAINING_GPU_FAMILIES = ["p2", "p3", "p3dn", "g4dn", "g5"] as const;

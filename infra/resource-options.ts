@@ -1,4 +1,4 @@
-import { Environment } from "./config";
+import { Environment } from "./naming";
 
 /** Options that keep data safe from `pulumi destroy` and from replacements. */
 export interface DataProtection {

@@ -121,7 +121,11 @@ export class Platform extends pulumi.ComponentResource {
         const inRegion = { parent: this, providers: [this.provider] };
         const account = aws.getCallerIdentityOutput({}, { parent: this, provider: this.provider }).accountId;
 
-        this.lake = new DataLake(`${name}-lake`, { environment: env, accountId: account, region: config.region }, inRegion);
+        this.lake = new DataLake(
+            `${name}-lake`,
+            { environment: env, accountId: account, region: config.region, ...dataProtection(env) },
+            inRegion,
+        );
         this.logsKey = new LogsKey(
             `${name}-logs`,
             { aliasName: `vision-mlops-${env}-logs`, accountId: account, region: config.region },

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import * as pulumi from "@pulumi/pulumi";
-import { DataLake } from "../../components/data-lake";
+import { DataLake, DataLakeArgs } from "../../components/data-lake";
 import { alertTopicName } from "../../infra/naming";
 import { allowedBy, deniedBy, parsePolicy, PolicyRequest } from "../../infra/policy-evaluation";
 import { dataProtection } from "../../infra/resource-options";
@@ -21,9 +21,12 @@ const T = {
 const DATA_BUCKETS = ["raw", "curated", "artifacts", "capture"];
 const ALL_BUCKETS = [...DATA_BUCKETS, "logs"];
 
-async function buildLake(environment: "staging" | "prod"): Promise<{ lake: DataLake; declared: DeclaredResource[] }> {
+async function buildLake(
+    environment: "staging" | "prod",
+    protection: Pick<DataLakeArgs, "protect" | "retainOnDelete"> = {},
+): Promise<{ lake: DataLake; declared: DeclaredResource[] }> {
     const declared = useMocks(environment);
-    const lake = new DataLake("lake", { environment, accountId: TEST_ACCOUNT, region: "us-east-1" });
+    const lake = new DataLake("lake", { environment, accountId: TEST_ACCOUNT, region: "us-east-1", ...protection });
     await settled(declared, lake.bucketNames);
     return { lake, declared };
 }
@@ -236,20 +239,40 @@ describe("DataLake", () => {
         ).to.equal(false);
     });
 
-    it("leaves staging data unprotected so the stack can be torn down", () => {
+    it("leaves data unprotected by default so the stack can be torn down", () => {
         for (const b of [lake.raw, lake.curated, lake.artifacts, lake.capture, lake.logs])
             expect((b.bucket as any).__protect).to.equal(false);
         expect((lake.key as any).__protect).to.equal(false);
     });
 });
 
-describe("DataLake in prod", () => {
-    it("protects the key and every bucket (a destroy or replacement cannot remove data)", async () => {
-        const { lake } = await buildLake("prod");
+describe("DataLake with protect", () => {
+    it("protects the key and every bucket when asked, whatever the environment is called (a destroy or replacement cannot remove data)", async () => {
+        const declared = useMocks("staging");
+        // Mocks do not see resource options; a (legacy, SDK-side) transformation sees what each child was given.
+        const options = new Map<string, pulumi.CustomResourceOptions>();
+        const lake = new DataLake(
+            "lake",
+            { environment: "staging", accountId: TEST_ACCOUNT, region: "us-east-1", protect: true, retainOnDelete: true },
+            { transformations: [({ type, name, opts }) => void options.set(`${type}::${name}`, opts)] },
+        );
+        await settled(declared, lake.bucketNames);
+        const data = [...options].filter(([label]) => label.startsWith(`${T.bucket}::`) || label.startsWith(`${T.key}::`));
+        expect(data.map(([label]) => label.split("::")[1]).sort()).to.deep.equal(
+            [...ALL_BUCKETS.map((p) => `lake-${p}`), "lake-key"].sort(),
+        );
+        for (const [label, opts] of data) expect(opts.retainOnDelete, label).to.equal(true);
         // Mocks do not see resource options; the SDK keeps `protect` on the resource object.
         for (const b of [lake.raw, lake.curated, lake.artifacts, lake.capture, lake.logs])
             expect((b.bucket as pulumi.Resource as any).__protect, "bucket protect").to.equal(true);
         expect((lake.key as any).__protect, "key protect").to.equal(true);
+    });
+
+    it("leaves protection to its args: a prod lake built without them is not protected", async () => {
+        const { lake } = await buildLake("prod");
+        for (const b of [lake.raw, lake.curated, lake.artifacts, lake.capture, lake.logs])
+            expect((b.bucket as any).__protect).to.equal(false);
+        expect((lake.key as any).__protect).to.equal(false);
     });
 
     it("decides protection in one place: prod protects and retains, staging neither", () => {

@@ -1,0 +1,64 @@
+import { expect } from "chai";
+import { readdirSync, readFileSync } from "fs";
+import { join, resolve } from "path";
+
+const COMPONENTS = resolve(__dirname, "../../components");
+const sources = readdirSync(COMPONENTS)
+    .filter((f) => f.endsWith(".ts"))
+    .sort()
+    .map((file) => ({ file, text: readFileSync(join(COMPONENTS, file), "utf8") }));
+
+/** Module specifiers a file imports from (static imports, re-exports, `import type`, `require` and `import()`). */
+function importsOf(text: string): string[] {
+    const specifiers = [
+        ...text.matchAll(/\b(?:import|export)\b[^;"']*?\bfrom\s*["']([^"']+)["']/g),
+        ...text.matchAll(/\bimport\s*["']([^"']+)["']/g),
+        ...text.matchAll(/\b(?:require|import)\s*\(\s*["']([^"']+)["']\s*\)/g),
+    ];
+    return specifiers.map((m) => m[1]);
+}
+
+/** Comparisons of a value with an environment name, the switch a component leaves to the stack. */
+const ENVIRONMENT_COMPARISON =
+    /(?:[!=]==?\s*["'`](?:staging|prod)["'`])|(?:["'`](?:staging|prod)["'`]\s*[!=]==?)|\bcase\s+["'`](?:staging|prod)["'`]/;
+
+describe("components follow the house rules", () => {
+    it("finds the component sources it checks", () => {
+        expect(sources.map((s) => s.file)).to.include.members(["data-lake.ts", "alerts.ts", "model-endpoint.ts"]);
+    });
+
+    it("never import the stack-config schema (infra/config) or the environment's resource options: they take their own documented args", () => {
+        const offenders = sources.flatMap(({ file, text }) =>
+            importsOf(text)
+                .filter((s) => /(^|\/)infra\/(config|resource-options)(\.ts)?$/.test(s))
+                .map((s) => `${file} imports ${s}`),
+        );
+        expect(offenders).to.deep.equal([]);
+    });
+
+    it("never compare an environment name: the stack maps the environment onto explicit args", () => {
+        const offenders = sources.flatMap(({ file, text }) =>
+            text
+                .split("\n")
+                .map((line, i) => ({ line, at: `${file}:${i + 1}` }))
+                .filter(({ line }) => ENVIRONMENT_COMPARISON.test(line))
+                .map(({ line, at }) => `${at}: ${line.trim()}`),
+        );
+        expect(offenders).to.deep.equal([]);
+    });
+
+    it("recognises what it refuses (the checks themselves can fail)", () => {
+        expect(importsOf(`import { Environment } from "../infra/config";`)).to.deep.equal(["../infra/config"]);
+        expect(importsOf(`import type {\n    ModelConfig,\n} from "../infra/config";`)).to.deep.equal(["../infra/config"]);
+        expect(importsOf(`const c = require("../infra/config");`)).to.deep.equal(["../infra/config"]);
+        for (const line of [
+            `const prod = args.environment === "prod";`,
+            `if ("staging" !== env) {`,
+            "    case 'prod':",
+            "deletionProtection: env == `prod`,",
+        ])
+            expect(ENVIRONMENT_COMPARISON.test(line), line).to.equal(true);
+        for (const line of [`name: \`alias/vision-mlops-\${env}-data\`,`, `/** prod protects data */`, `environment: "prod",`])
+            expect(ENVIRONMENT_COMPARISON.test(line), line).to.equal(false);
+    });
+});
