@@ -101,6 +101,14 @@ export interface PlanResult {
     readonly policy: PolicyReport;
     /** What the pack ran over: every declaration with its id, provider and parent. */
     readonly policyInputs: readonly DeclaredForPolicy[];
+    /** Every declaration's URN as the engine forms it, and the URNs its aliases name: what a `pulumi up` adopts. */
+    readonly urns: readonly PlannedUrn[];
+}
+
+export interface PlannedUrn {
+    readonly urn: string;
+    /** Its own aliases, and those it inherits from its parents' (the engine derives a child's aliases from its parent's). */
+    readonly aliases: readonly string[];
 }
 
 /** Runs the program for one stack on mocks and writes the plan; returns what it declared. */
@@ -117,10 +125,12 @@ export async function runPlan(
     // Parents are not part of what mocks see, so a (legacy, SDK-side) transformation records them.
     const labels = new Map<pulumi.Resource, string>();
     const parents = new Map<string, string>();
+    const aliases = new Map<string, readonly (pulumi.Alias | string)[]>();
     const recordParent: pulumi.ResourceTransformation = ({ resource, type, name, opts }) => {
         const label = `${type}::${name}`;
         labels.set(resource, label);
         if (opts.parent && labels.has(opts.parent)) parents.set(label, labels.get(opts.parent)!);
+        if (opts.aliases?.length) aliases.set(label, opts.aliases as (pulumi.Alias | string)[]);
         return undefined;
     };
 
@@ -164,7 +174,8 @@ export async function runPlan(
     for (const line of formatPolicyReport(policy)) log(line);
     log("");
     log(`${resources.length} resources. ${writtenSummary(options.outDir, files, removed)}`);
-    return { stack, resources, outputs, cost, files, removed, policy, policyInputs };
+    const urns = plannedUrns(resources, aliases, labels, `urn:pulumi:${stack}::${pulumi.getProject()}::`);
+    return { stack, resources, outputs, cost, files, removed, policy, policyInputs, urns };
 }
 
 /** `Written: .plan/staging/plan.json and 4 pipeline definitions in .plan/staging/pipelines/`, not every name. */
@@ -382,6 +393,59 @@ const KEY_INPUTS = [
     "endpoint",
     "region",
 ];
+
+/**
+ * URNs as the engine forms them (`urn:pulumi:<stack>::<project>::<parent types>$<type>::<name>`, the root
+ * stack's own type left out) and the URNs each resource's aliases name, inherited ones included, as the
+ * engine derives them: for each alias of the parent, the child under that alias. The mocks' own URNs keep only
+ * the last parent type, so they cannot show what an update adopts.
+ */
+function plannedUrns(
+    resources: readonly PlannedResource[],
+    aliasSpecs: ReadonlyMap<string, readonly (pulumi.Alias | string)[]>,
+    labels: ReadonlyMap<pulumi.Resource, string>,
+    prefix: string,
+): PlannedUrn[] {
+    const byLabel = new Map(resources.map((r) => [`${r.type}::${r.name}`, r]));
+    const typeChain = (label: string | undefined): string => {
+        const r = label === undefined ? undefined : byLabel.get(label);
+        if (!r) return "";
+        const above = typeChain(r.parent);
+        return above ? `${above}$${r.type}` : r.type;
+    };
+    const urnOf = (label: string) => `${prefix}${typeChain(label)}::${byLabel.get(label)!.name}`;
+    const underParent = (parentTypes: string, type: string, name: string) =>
+        `${prefix}${parentTypes ? `${parentTypes}$` : ""}${type}::${name}`;
+    const memo = new Map<string, string[]>();
+    const aliasesOf = (label: string): string[] => {
+        const known = memo.get(label);
+        if (known) return known;
+        const r = byLabel.get(label)!;
+        const own = (aliasSpecs.get(label) ?? []).map((a) => {
+            if (typeof a === "string") return a;
+            if (a.stack !== undefined || a.project !== undefined || (a.parent !== undefined && !pulumi.Resource.isInstance(a.parent)))
+                throw new Error(`${label}: the plan reads aliases by name, type and parent resource only`);
+            const parent = a.parent === undefined ? ("parent" in a ? undefined : r.parent) : labels.get(a.parent as pulumi.Resource);
+            return underParent(typeChain(parent), (a.type as string | undefined) ?? r.type, (a.name as string | undefined) ?? r.name);
+        });
+        // A child named after its parent is named after the parent's alias under it (the engine's rule).
+        const parentName = r.parent && byLabel.get(r.parent)!.name;
+        const inherited = r.parent
+            ? aliasesOf(r.parent).map((parentAlias) => {
+                  const cut = parentAlias.lastIndexOf("::");
+                  const name = r.name.startsWith(parentName!) ? parentAlias.slice(cut + 2) + r.name.slice(parentName!.length) : r.name;
+                  return `${parentAlias.slice(0, cut)}$${r.type}::${name}`;
+              })
+            : [];
+        const all = [...new Set([...own, ...inherited])];
+        memo.set(label, all);
+        return all;
+    };
+    return resources.map((r) => {
+        const label = `${r.type}::${r.name}`;
+        return { urn: urnOf(label), aliases: aliasesOf(label) };
+    });
+}
 
 /** The resource tree, children indented under their parent, like a preview. */
 export function resourceTree(resources: readonly PlannedResource[]): string[] {

@@ -1,18 +1,7 @@
-import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { Alerts } from "../components/alerts";
-import { CostBudget } from "../components/cost-budget";
-import { Dashboard, DashboardModel } from "../components/dashboard";
-import { DataLake } from "../components/data-lake";
-import { InferenceWorkflow } from "../components/inference-workflow";
-import { JobsImage } from "../components/jobs-image";
-import { LogsKey } from "../components/logs-key";
-import { PredictionApp } from "../components/prediction-app";
-import { TrainingPipeline } from "../components/training-pipeline";
-import { ModelEndpoint } from "../components/model-endpoint";
-import { ModelMonitor } from "../components/model-monitor";
+import { Platform, PlatformArgs, PlatformModel } from "../components/platform";
 import { defaultCapturePercent, PlatformConfig } from "../infra/config";
-import { BucketPurpose, bucketName, endpointName, modelPackageGroupName, pipelineName } from "../infra/naming";
+import { endpointName, modelPackageGroupName } from "../infra/naming";
 import {
     ModelRegistry,
     PromotionPlan,
@@ -24,11 +13,11 @@ import {
     ServedPackage,
     sourceStackProblem,
 } from "../infra/promotion";
-import { CatalogModel } from "../infra/prediction-api";
 import { dataProtection } from "../infra/resource-options";
-import { modelTags, platformTags } from "../infra/tags";
 import { buildWebsite } from "../web/build";
 import { endpointFleet, monitorSettings, trainingModelSettings } from "./component-args";
+
+export { ModelOutputs, Platform, PlatformOutputs } from "../components/platform";
 
 /** What the program needs from outside: the registry, and where the source lives. */
 export interface PlatformDeps {
@@ -40,38 +29,6 @@ export interface PlatformDeps {
     readonly log?: (message: string) => void;
 }
 
-/** Everything one stack exports. */
-export interface PlatformOutputs {
-    readonly environment: string;
-    readonly region: string;
-    readonly dataKeyArn: pulumi.Output<string>;
-    readonly buckets: pulumi.Output<Record<BucketPurpose, string>>;
-    readonly alertTopicArn: pulumi.Output<string>;
-    readonly dashboardName: pulumi.Output<string>;
-    /** The prediction page (and its API under `/api/`). */
-    readonly predictionPageUrl: pulumi.Output<string>;
-    /** The page's user pool, where people are invited (`aws cognito-idp admin-create-user`); null when `web.public`. */
-    readonly predictionUserPoolId: pulumi.Output<string> | null;
-    /** Per model, the package its endpoint serves (prod promotes from staging's). */
-    readonly [SERVED_PACKAGES_OUTPUT]: Record<string, pulumi.Output<string> | null>;
-    readonly models: Record<string, ModelOutputs>;
-}
-
-export interface ModelOutputs {
-    readonly modelPackageGroup: string;
-    readonly servedPackage: pulumi.Output<string> | null;
-    /** Why the package is served (newest, pinned, promoted, kept), or why there is no endpoint yet. */
-    readonly serving: string;
-    /** Prod: staging's package when prod does not take it because it is not Approved (yet). */
-    readonly awaitingApproval: string | null;
-    readonly endpointName: pulumi.Output<string> | null;
-    readonly captureS3Uri: pulumi.Output<string> | null;
-    /** Staging only: the pipeline that trains and registers this model. */
-    readonly trainingPipelineName: pulumi.Output<string> | null;
-    /** The monitoring schedule (both engines name their runs after it), when the model is served. */
-    readonly monitoringSchedule: string | null;
-}
-
 /** What prod takes from the staging stack. */
 export interface PromotionSource {
     /** The key staging's model artifacts are encrypted with; prod's endpoints decrypt them. */
@@ -81,305 +38,68 @@ export interface PromotionSource {
 }
 
 /**
- * The platform for one environment, under one root component so the whole stack reads as one tree.
+ * The stack config and the environment onto the platform's own args: the one place that decides what each
+ * environment does. Staging trains, serves candidates from their artifacts and can be torn down; prod trains
+ * nothing, serves Approved packages by ARN through blue/green updates, and protects its data.
  */
-export class Platform extends pulumi.ComponentResource {
-    public readonly provider: aws.Provider;
-    public readonly lake: DataLake;
-    public readonly alerts: Alerts;
-    /** Encrypts the log groups of the stack's Lambda functions and state machines. */
-    public readonly logsKey: LogsKey;
-    public readonly jobsImage: JobsImage;
-    /** Staging only: training happens once, and prod serves what staging trained and a person approved. */
-    public readonly trainingPipelines: Record<string, TrainingPipeline>;
-    public readonly endpoints: Record<string, ModelEndpoint>;
-    public readonly monitors: Record<string, ModelMonitor>;
-    /** One per served model: classification by S3 URI, and the review loop back into training. */
-    public readonly inferenceWorkflows: Record<string, InferenceWorkflow>;
-    public readonly dashboard: Dashboard;
-    public readonly predictionApp: PredictionApp;
-    public readonly outputs: PlatformOutputs;
-
-    constructor(
-        name: string,
-        config: PlatformConfig,
-        served: Record<string, ServedPackage | undefined>,
-        deps: PlatformDeps,
-        promotionSource?: PromotionSource,
-        opts?: pulumi.ComponentResourceOptions,
-    ) {
-        super("vision-mlops:stack:Platform", name, {}, opts);
-        const env = config.environment;
-        this.provider = new aws.Provider(
-            `${name}-aws`,
+export function platformArgs(
+    config: PlatformConfig,
+    served: Record<string, ServedPackage | undefined>,
+    deps: Pick<PlatformDeps, "gitCommit">,
+    promotionSource?: PromotionSource,
+): PlatformArgs {
+    const env = config.environment;
+    const prod = env === "prod";
+    const models = Object.fromEntries(
+        Object.entries(config.models).map(([model, settings]): [string, PlatformModel] => [
+            model,
             {
-                region: config.region as aws.Region,
-                defaultTags: { tags: platformTags(env, config.tags) },
-            },
-            { parent: this },
-        );
-        const inRegion = { parent: this, providers: [this.provider] };
-        const account = aws.getCallerIdentityOutput({}, { parent: this, provider: this.provider }).accountId;
-
-        this.lake = new DataLake(
-            `${name}-lake`,
-            { environment: env, accountId: account, region: config.region, ...dataProtection(env) },
-            inRegion,
-        );
-        this.logsKey = new LogsKey(
-            `${name}-logs`,
-            { aliasName: `vision-mlops-${env}-logs`, accountId: account, region: config.region },
-            inRegion,
-        );
-        this.alerts = new Alerts(
-            `${name}-alerts`,
-            {
-                environment: env,
-                kmsKeyArn: this.lake.key.arn,
-                accountId: account,
-                emails: config.alerts.emails,
-            },
-            inRegion,
-        );
-
-        if (config.budget) {
-            new CostBudget(
-                `${name}-budget`,
-                {
-                    environment: env,
-                    monthlyUsd: config.budget.monthlyUsd,
-                    alertAtPercent: config.budget.alertAtPercent,
-                    alertTopicArn: this.alerts.topicArn,
-                    filter: config.budget.filter,
-                    region: config.region,
+                settings: trainingModelSettings(settings),
+                // Training happens once, in staging: prod serves what staging trained and a person approved.
+                training: prod ? undefined : { retrainSchedule: settings.training.retrainSchedule },
+                served: served[model],
+                servingNote: promotionSource?.promotion?.notes[model] ?? servingNote(env, served[model]),
+                awaitingApproval: promotionSource?.promotion?.awaiting[model],
+                endpoint: endpointFleet(settings.endpoint),
+                capturePercent: settings.endpoint.dataCapturePercent ?? defaultCapturePercent(env),
+                monitoring: {
+                    ...monitorSettings(settings),
+                    // Prod trains nothing: drift there raises alarms, never a retraining it cannot start.
+                    retrainAfterPeriods: prod ? undefined : settings.monitoring.retrainAfterPeriods,
                 },
-                inRegion,
-            );
-        }
-
-        this.jobsImage = new JobsImage(`${name}-jobs`, { environment: env, kmsKeyArn: this.lake.key.arn }, inRegion);
-
-        this.trainingPipelines = {};
-        this.endpoints = {};
-        this.monitors = {};
-        this.inferenceWorkflows = {};
-        const dashboardModels: DashboardModel[] = [];
-        const models: Record<string, ModelOutputs> = {};
-        for (const [model, settings] of Object.entries(config.models)) {
-            // One provider per model so every resource of the model also carries its `model` tag.
-            const tags = { ...platformTags(env, config.tags), ...modelTags(model) };
-            const modelProvider = new aws.Provider(
-                `${name}-${model}-aws`,
-                {
-                    region: config.region as aws.Region,
-                    defaultTags: { tags },
-                },
-                { parent: this },
-            );
-            const inModel = { parent: this, providers: [modelProvider] };
-            const training =
-                env === "prod"
-                    ? undefined
-                    : new TrainingPipeline(
-                          `${name}-${model}-training`,
-                          {
-                              environment: env,
-                              model,
-                              settings: trainingModelSettings(settings),
-                              retrainSchedule: settings.training.retrainSchedule,
-                              protectRegistry: dataProtection(env).protect,
-                              buckets: {
-                                  raw: this.lake.raw.bucketName,
-                                  curated: this.lake.curated.bucketName,
-                                  artifacts: this.lake.artifacts.bucketName,
-                              },
-                              kmsKeyArn: this.lake.key.arn,
-                              jobsImageUri: this.jobsImage.imageUri,
-                              jobsRepositoryArn: this.jobsImage.repositoryArn,
-                              accountId: account,
-                              region: config.region,
-                              gitCommit: deps.gitCommit,
-                              alarmTopicArn: this.alerts.topicArn,
-                          },
-                          inModel,
-                      );
-            if (training) this.trainingPipelines[model] = training;
-            const pkg = served[model];
-            const endpoint =
-                pkg &&
-                new ModelEndpoint(
-                    `${name}-${model}`,
-                    {
-                        environment: env,
-                        model,
-                        endpoint: endpointFleet(settings.endpoint),
-                        capturePercent: settings.endpoint.dataCapturePercent ?? defaultCapturePercent(env),
-                        modelPackageArn: pkg.packageArn,
-                        // SageMaker deploys versioned packages by ARN only once Approved; staging serves candidates.
-                        deployFrom: env === "prod" ? "package" : "artifacts",
-                        modelDataUrl: requirePackageField(model, pkg, "modelDataUrl"),
-                        servingImage: requirePackageField(model, pkg, "image"),
-                        kmsKeyArn: this.lake.key.arn,
-                        modelDataKmsKeyArn: promotionSource?.dataKeyArn,
-                        captureBucket: this.lake.capture.bucketName,
-                        alarmTopicArn: this.alerts.topicArn,
-                        accountId: account,
-                        region: config.region,
-                        // Prod updates shift traffic through a canary and roll back on the endpoint's alarms.
-                        blueGreen: env === "prod",
-                        tags,
-                    },
-                    inModel,
-                );
-            if (endpoint) this.endpoints[model] = endpoint;
-            const monitor =
-                endpoint &&
-                new ModelMonitor(
-                    `${name}-${model}-monitor`,
-                    {
-                        environment: env,
-                        model,
-                        ...monitorSettings(settings),
-                        // Prod trains nothing: drift there raises alarms, never a retraining it cannot start.
-                        retrainOnDrift:
-                            training && settings.monitoring.retrainAfterPeriods !== undefined
-                                ? { afterPeriods: settings.monitoring.retrainAfterPeriods, trainingPipelineArn: training.pipelineArn }
-                                : undefined,
-                        classCount: settings.classes.length,
-                        engine: config.monitoring.engine,
-                        endpointName: endpointName(env, model),
-                        captureBucket: this.lake.capture.bucketName,
-                        kmsKeyArn: this.lake.key.arn,
-                        monitoringBaselineUri: requirePackageField(model, pkg, "monitoringBaselineUri"),
-                        baselineKmsKeyArn: promotionSource?.dataKeyArn,
-                        jobsImageUri: this.jobsImage.imageUri,
-                        jobsRepositoryArn: this.jobsImage.repositoryArn,
-                        alarmTopicArn: this.alerts.topicArn,
-                        accountId: account,
-                        region: config.region,
-                    },
-                    { ...inModel, dependsOn: [endpoint.endpoint] },
-                );
-            if (monitor) {
-                this.monitors[model] = monitor;
-                dashboardModels.push({
-                    ...monitor.dashboardModel,
-                    trainingPipelineName: training ? pipelineName(env, model, "training") : undefined,
-                });
-            }
-            if (endpoint && pkg)
-                this.inferenceWorkflows[model] = new InferenceWorkflow(
-                    `${name}-${model}-inference`,
-                    {
-                        environment: env,
-                        model,
-                        classes: settings.classes,
-                        endpointName: endpointName(env, model),
-                        modelPackageArn: pkg.packageArn,
-                        ...settings.inference,
-                        lowConfidenceAlarmRate: settings.monitoring.drift.lowConfidenceRate,
-                        rawBucket: this.lake.raw.bucketName,
-                        dataKeyArn: this.lake.key.arn,
-                        logsKmsKeyArn: this.logsKey.arn,
-                        alarmTopicArn: this.alerts.topicArn,
-                        accountId: account,
-                        region: config.region,
-                    },
-                    { ...inModel, dependsOn: [endpoint.endpoint] },
-                );
-            models[model] = {
-                modelPackageGroup: modelPackageGroupName("staging", model),
-                servedPackage: endpoint?.modelPackageArn ?? null,
-                serving: promotionSource?.promotion?.notes[model] ?? servingNote(env, pkg),
-                awaitingApproval: promotionSource?.promotion?.awaiting[model] ?? null,
-                endpointName: endpoint?.endpointName ?? null,
-                captureS3Uri: endpoint?.captureS3Uri ?? null,
-                trainingPipelineName: training?.pipelineName ?? null,
-                monitoringSchedule: monitor?.scheduleName ?? null,
-            };
-        }
-
-        this.predictionApp = new PredictionApp(
-            `${name}-web`,
-            {
-                environment: env,
-                accountId: account,
-                region: config.region,
-                models: servedModels(config, this.endpoints),
-                site: buildWebsite(),
-                banner: env === "staging" ? "Staging: these models are candidates, not approved for production." : undefined,
-                siteBucketName: account.apply((a) => bucketName(env, "site", a, config.region)),
-                accessLogs: { bucket: this.lake.logs.bucket.id, prefix: "site/", dependsOn: this.lake.logs.policy },
-                reviewBucket: { bucketName: this.lake.raw.bucketName, kmsKeyArn: this.lake.key.arn },
-                logsKmsKeyArn: this.logsKey.arn,
-                public: config.web.public,
-                throttle: { rateLimit: config.web.rateLimit, burstLimit: config.web.burstLimit },
-                wafRequestsPer5Minutes: config.web.wafRequestsPer5Minutes,
-                // CloudFront's web ACLs live in us-east-1, whatever the stack's region.
-                globalProvider: config.web.public
-                    ? new aws.Provider(
-                          `${name}-aws-global`,
-                          { region: "us-east-1", defaultTags: { tags: platformTags(env, config.tags) } },
-                          { parent: this },
-                      )
-                    : undefined,
-                deletionProtection: env === "prod",
+                inference: { ...settings.inference, lowConfidenceAlarmRate: settings.monitoring.drift.lowConfidenceRate },
             },
-            inRegion,
-        );
-
-        this.dashboard = new Dashboard(`${name}-dashboard`, { environment: env, region: config.region, models: dashboardModels }, inRegion);
-
-        this.outputs = {
-            environment: env,
-            region: config.region,
-            dataKeyArn: this.lake.key.arn,
-            buckets: this.lake.bucketNames,
-            alertTopicArn: this.alerts.topicArn,
-            dashboardName: this.dashboard.dashboardName,
-            predictionPageUrl: this.predictionApp.url,
-            predictionUserPoolId: this.predictionApp.userPool?.id ?? null,
-            // What each endpoint reports serving, so a rolled-back update never exports the package it did not deploy.
-            [SERVED_PACKAGES_OUTPUT]: Object.fromEntries(Object.keys(served).map((m) => [m, this.endpoints[m]?.modelPackageArn ?? null])),
-            models,
-        };
-        this.registerOutputs({ ...this.outputs });
-    }
-}
-
-/** The served models as the prediction API lists and calls them: classes and shape from the stack file, the package the endpoint reports. */
-function servedModels(config: PlatformConfig, endpoints: Record<string, ModelEndpoint>): pulumi.Output<CatalogModel[]> {
-    return pulumi.all(
-        Object.entries(endpoints).map(([model, endpoint]) =>
-            endpoint.modelPackageArn.apply((arn): CatalogModel => {
-                const settings = config.models[model];
-                const [, group, version] = /model-package\/([^/]+)\/(\d+)$/.exec(arn) ?? [];
-                return {
-                    name: model,
-                    ...(settings.description ? { description: settings.description } : {}),
-                    task: "image-classification",
-                    classes: settings.classes,
-                    imageShape: settings.imageShape,
-                    confidenceThreshold: settings.inference.confidenceThreshold,
-                    endpointName: endpointName(config.environment, model),
-                    package: { arn, group: group ?? modelPackageGroupName("staging", model), version: Number(version ?? 0) },
-                };
-            }),
-        ),
+        ]),
     );
-}
-
-const PACKAGE_FIELDS = {
-    image: "a container image in its inference specification, so it cannot be served",
-    modelDataUrl: "a model data URL in its inference specification, so it cannot be served",
-    monitoringBaselineUri:
-        "a drift-check baseline (DriftCheckBaselines.ModelDataQuality.Statistics), so it cannot be monitored; register it with the training pipeline",
-} as const;
-
-function requirePackageField(model: string, pkg: ServedPackage, field: keyof typeof PACKAGE_FIELDS): string {
-    const value = pkg.info[field];
-    if (!value) throw new Error(`${model}: model package ${pkg.packageArn} has no ${PACKAGE_FIELDS[field]}`);
-    return value;
+    return {
+        environment: env,
+        region: config.region,
+        tags: config.tags,
+        alertEmails: config.alerts.emails,
+        budget: config.budget && {
+            monthlyUsd: config.budget.monthlyUsd,
+            alertAtPercent: config.budget.alertAtPercent,
+            filter: config.budget.filter,
+        },
+        models,
+        ...dataProtection(env),
+        // SageMaker deploys versioned packages by ARN only once Approved; staging serves candidates.
+        deployFrom: prod ? "package" : "artifacts",
+        // Prod updates shift traffic through a canary and roll back on the endpoint's alarms.
+        blueGreen: prod,
+        monitoringEngine: config.monitoring.engine,
+        sourceDataKeyArn: promotionSource?.dataKeyArn,
+        gitCommit: deps.gitCommit,
+        web: {
+            site: buildWebsite(),
+            public: config.web.public,
+            rateLimit: config.web.rateLimit,
+            burstLimit: config.web.burstLimit,
+            wafRequestsPer5Minutes: config.web.wafRequestsPer5Minutes,
+            banner: env === "staging" ? "Staging: these models are candidates, not approved for production." : undefined,
+            deletionProtection: prod,
+        },
+    };
 }
 
 function servingNote(env: string, pkg: ServedPackage | undefined): string {
@@ -441,7 +161,7 @@ export async function createPlatform(
     );
     if (env !== "prod") {
         const served = await resolveStagingPackages(modelSettings, deps.registry);
-        return new Platform(`vision-mlops-${env}`, config, served, deps, undefined, opts);
+        return new Platform(`vision-mlops-${env}`, platformArgs(config, served, deps), opts);
     }
     const source = promotionSource(config);
     const staging = new pulumi.StackReference("promotion-source", { name: source.name });
@@ -467,5 +187,9 @@ export async function createPlatform(
     const dataKeyArn = (await stackOutput(staging, "dataKeyArn", source)) as string | undefined;
     if (!dataKeyArn && Object.values(plan.served).some(Boolean))
         throw new Error(`${source.name} exports no dataKeyArn; deploy staging with this version of the platform first`);
-    return new Platform(`vision-mlops-${env}`, config, plan.served, deps, { dataKeyArn: dataKeyArn ?? "", promotion: plan }, opts);
+    return new Platform(
+        `vision-mlops-${env}`,
+        platformArgs(config, plan.served, deps, { dataKeyArn: dataKeyArn ?? "", promotion: plan }),
+        opts,
+    );
 }

@@ -204,6 +204,39 @@ describe("policy pack over both stacks' planned resources", function () {
                 expect(x.parent, x.name).to.match(/^vision-mlops:iam:ServiceRole::/);
     });
 
+    it("adopts every resource declared before Platform took its own args: each old URN is a new URN or one of its aliases", () => {
+        // The URNs of the plans of the commit before, written out as a fixture (they cannot be derived from today's code).
+        const before = JSON.parse(readFileSync(join(__dirname, "fixtures/urns-before-platform-args.json"), "utf8")) as Record<
+            string,
+            string[]
+        >;
+        for (const r of [staging, prod]) {
+            expect(before[r.stack], r.stack).to.have.length.greaterThan(200);
+            const adopted = new Set(r.urns.flatMap((u) => [u.urn, ...u.aliases]));
+            expect(
+                before[r.stack].filter((urn) => !adopted.has(urn)),
+                `${r.stack}: URNs a pulumi up would delete (and create anew under another URN)`,
+            ).to.deep.equal([]);
+            expect(r.urns).to.have.length(r.resources.length);
+        }
+        // The plan's URNs are the engine's: the whole parent chain, the root stack's type left out.
+        const urnOf = (type: string, name: string) => staging.urns[staging.resources.findIndex((x) => x.type === type && x.name === name)];
+        expect(urnOf("vision-mlops:stack:Platform", "vision-mlops-staging").urn).to.equal(
+            "urn:pulumi:staging::vision-mlops::vision-mlops:stack:Platform::vision-mlops-staging",
+        );
+        const role = urnOf("aws:iam/role:Role", "vision-mlops-staging-traffic-signs-role");
+        expect(role.urn).to.equal(
+            "urn:pulumi:staging::vision-mlops::vision-mlops:stack:Platform$vision-mlops:serving:ModelEndpoint$vision-mlops:iam:ServiceRole$aws:iam/role:Role::vision-mlops-staging-traffic-signs-role",
+        );
+        // ServiceRole's `{ parent }` alias names the URN the role had before it had a ServiceRole.
+        expect(role.aliases).to.deep.equal([
+            "urn:pulumi:staging::vision-mlops::vision-mlops:stack:Platform$vision-mlops:serving:ModelEndpoint$aws:iam/role:Role::vision-mlops-staging-traffic-signs-role",
+        ]);
+        expect(urnOf("aws:iam/rolePolicy:RolePolicy", "vision-mlops-staging-traffic-signs-role-policy").aliases).to.deep.equal([
+            "urn:pulumi:staging::vision-mlops::vision-mlops:stack:Platform$vision-mlops:serving:ModelEndpoint$aws:iam/rolePolicy:RolePolicy::vision-mlops-staging-traffic-signs-role-policy",
+        ]);
+    });
+
     describe("a stack changed to break a rule fails the plan, naming the control", () => {
         const failsWith = async (declared: DeclaredForPolicy[], stack: string, policy: string, control: RegExp) => {
             const failing = mandatoryViolations(await rerun(declared, stack));
