@@ -2,6 +2,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cloudwatchAlarmArn, eventRuleArn } from "../infra/iam";
 import { alertTopicName, Environment, stackNamePrefix } from "../infra/naming";
+import { ResourcePolicy, ResourceStatement, topicPolicy } from "../infra/resource-policies";
 
 export interface AlertsArgs {
     readonly environment: Environment;
@@ -36,8 +37,8 @@ export class Alerts extends pulumi.ComponentResource {
             {
                 arn: this.topic.arn,
                 policy: pulumi
-                    .all([this.topic.arn, args.accountId])
-                    .apply(([arn, account]) => JSON.stringify(alertTopicPolicy(arn, account, args.environment))),
+                    .output({ arn: this.topic.arn, account: args.accountId })
+                    .apply(({ arn, account }) => JSON.stringify(alertTopicPolicy(arn, account, args.environment))),
             },
             { parent: this },
         );
@@ -62,12 +63,12 @@ export class Alerts extends pulumi.ComponentResource {
  * account's budgets, each bound to its own kind of source ARN; nobody over plain HTTP. Budgets' documentation gives
  * the source ARN only as `arn:aws:budgets::<account>:*`, so budgets are bound to the account's budgets, not by name.
  */
-export function alertTopicPolicy(topicArn: string, account: string, environment: Environment): Record<string, unknown> {
+export function alertTopicPolicy(topicArn: string, account: string, environment: Environment): ResourcePolicy {
     const m = /^arn:([^:]+):sns:([^:]+):(\d{12}):[^:]+$/.exec(topicArn);
     if (!m) throw new Error(`${JSON.stringify(topicArn)} is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)`);
     const [, partition, region] = m;
     const prefix = `${stackNamePrefix(environment)}*`;
-    const publish = (sid: string, service: string, sourceArn: string) => ({
+    const publish = (sid: string, service: string, sourceArn: string): ResourceStatement => ({
         Sid: sid,
         Effect: "Allow",
         Principal: { Service: [service] },
@@ -75,20 +76,9 @@ export function alertTopicPolicy(topicArn: string, account: string, environment:
         Resource: topicArn,
         Condition: { StringEquals: { "aws:SourceAccount": account }, ArnLike: { "aws:SourceArn": sourceArn } },
     });
-    return {
-        Version: "2012-10-17",
-        Statement: [
-            publish("StackAlarmsPublish", "cloudwatch.amazonaws.com", cloudwatchAlarmArn(region, account, prefix, partition)),
-            publish("StackRulesPublish", "events.amazonaws.com", eventRuleArn(region, account, prefix, partition)),
-            publish("AccountBudgetsPublish", "budgets.amazonaws.com", `arn:${partition}:budgets::${account}:*`),
-            {
-                Sid: "DenyInsecureTransport",
-                Effect: "Deny",
-                Principal: "*",
-                Action: "sns:Publish",
-                Resource: topicArn,
-                Condition: { Bool: { "aws:SecureTransport": "false" } },
-            },
-        ],
-    };
+    return topicPolicy(topicArn, [
+        publish("StackAlarmsPublish", "cloudwatch.amazonaws.com", cloudwatchAlarmArn(region, account, prefix, partition)),
+        publish("StackRulesPublish", "events.amazonaws.com", eventRuleArn(region, account, prefix, partition)),
+        publish("AccountBudgetsPublish", "budgets.amazonaws.com", `arn:${partition}:budgets::${account}:*`),
+    ]);
 }

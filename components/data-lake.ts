@@ -2,6 +2,14 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cloudwatchAlarmArn } from "../infra/iam";
 import { alertTopicName, BucketPurpose, bucketName, Environment, stackNamePrefix } from "../infra/naming";
+import {
+    bucketPolicy,
+    keyPolicy as accountKeyPolicy,
+    keyServiceStatement,
+    ResourcePolicy,
+    ResourceStatement,
+    s3LogDeliveryStatement,
+} from "../infra/resource-policies";
 
 export interface DataLakeArgs {
     /** Environment name; part of every bucket, key alias and alert topic name. */
@@ -26,9 +34,6 @@ export interface DataLakeArgs {
     readonly accessLogExpirationDays?: number;
 }
 
-/** Statements a bucket adds to its policy next to the TLS-only rule. */
-type PolicyStatement = Record<string, unknown>;
-
 export interface SecureBucketArgs {
     /** Globally unique physical name. */
     readonly bucketName: pulumi.Input<string>;
@@ -42,8 +47,8 @@ export interface SecureBucketArgs {
     readonly lifecycle?: aws.types.input.s3.BucketLifecycleConfigurationRule[];
     /** Days a replaced or deleted object version is kept. Defaults to 90. */
     readonly noncurrentVersionExpirationDays?: number;
-    /** Policy statements besides the TLS-only rule. */
-    readonly extraStatements?: (bucketArn: pulumi.Output<string>) => pulumi.Output<PolicyStatement[]>;
+    /** Policy statements besides the TLS-only and the bucket's-key-only rules. */
+    readonly extraStatements?: (bucketArn: pulumi.Output<string>) => pulumi.Output<ResourceStatement[]>;
     /** Protect and retain the bucket itself (prod data). */
     readonly protection: { readonly protect: boolean; readonly retainOnDelete: boolean };
 }
@@ -107,18 +112,17 @@ export class SecureBucket extends pulumi.ComponentResource {
             },
             child,
         );
-        const extra = args.extraStatements ? args.extraStatements(this.bucket.arn) : pulumi.output([] as PolicyStatement[]);
+        const extra = args.extraStatements ? args.extraStatements(this.bucket.arn) : pulumi.output([] as ResourceStatement[]);
         const kms = args.encryption !== "s3-managed";
         this.policy = new aws.s3.BucketPolicy(
             `${name}-policy`,
             {
                 bucket: this.bucket.id,
-                policy: pulumi.all([this.bucket.arn, args.kmsKeyArn, extra]).apply(([arn, keyArn, statements]) =>
-                    JSON.stringify({
-                        Version: "2012-10-17",
-                        Statement: [denyInsecureTransport(arn), ...(kms ? denyUploadsNotEncryptedWith(arn, keyArn) : []), ...statements],
-                    }),
-                ),
+                policy: pulumi
+                    .output({ bucketArn: this.bucket.arn, kmsKeyArn: args.kmsKeyArn, statements: extra })
+                    .apply(({ bucketArn, kmsKeyArn, statements }) =>
+                        JSON.stringify(bucketPolicy({ bucketArn, kmsKeyArn: kms ? kmsKeyArn : undefined, statements })),
+                    ),
             },
             { parent: this, dependsOn: [publicAccess, ownership] },
         );
@@ -238,7 +242,9 @@ export class DataLake extends pulumi.ComponentResource {
                 { id: "expire-access-logs", status: "Enabled", filter: {}, expiration: { days: args.accessLogExpirationDays ?? 365 } },
             ],
             extraStatements: (bucketArn) =>
-                pulumi.all([bucketArn, args.accountId]).apply(([arn, account]) => [logDeliveryStatement(arn, account)]),
+                pulumi
+                    .output({ arn: bucketArn, account: args.accountId })
+                    .apply(({ arn, account }) => [s3LogDeliveryStatement(arn, account)]),
         });
         this.raw = bucket("raw");
         this.curated = bucket("curated");
@@ -267,54 +273,6 @@ export class DataLake extends pulumi.ComponentResource {
     }
 }
 
-/** Refuses every request to the bucket that does not arrive over TLS (Security Hub S3.5). */
-export function denyInsecureTransport(bucketArn: string): PolicyStatement {
-    return {
-        Sid: "DenyInsecureTransport",
-        Effect: "Deny",
-        Principal: "*",
-        Action: "s3:*",
-        Resource: [bucketArn, `${bucketArn}/*`],
-        Condition: { Bool: { "aws:SecureTransport": "false" } },
-    };
-}
-
-/**
- * Refuses uploads (PutObject, and so multipart uploads and copies into the bucket) that ask for any
- * encryption but SSE-KMS with the given key: another algorithm (SSE-S3, DSSE), another key, or SSE-KMS
- * without a key id, for which S3 would use the AWS managed `aws/s3` key. An upload that asks for no
- * encryption gets the bucket's default, which is this key, so writers that send no headers keep working.
- */
-export function denyUploadsNotEncryptedWith(bucketArn: string, keyArn: string): PolicyStatement[] {
-    const sse = "s3:x-amz-server-side-encryption";
-    const keyId = "s3:x-amz-server-side-encryption-aws-kms-key-id";
-    const deny = (sid: string, condition: Record<string, Record<string, string>>): PolicyStatement => ({
-        Sid: sid,
-        Effect: "Deny",
-        Principal: "*",
-        Action: "s3:PutObject",
-        Resource: `${bucketArn}/*`,
-        Condition: condition,
-    });
-    return [
-        deny("DenyUploadsNotSseKms", { StringNotEquals: { [sse]: "aws:kms" }, Null: { [sse]: "false" } }),
-        deny("DenyUploadsWithAnotherKey", { StringNotEquals: { [keyId]: keyArn }, Null: { [keyId]: "false" } }),
-        deny("DenyUploadsSseKmsWithoutKeyId", { StringEquals: { [sse]: "aws:kms" }, Null: { [keyId]: "true" } }),
-    ];
-}
-
-/** Lets S3 server access logging write into the logs bucket, only for this account's buckets. */
-function logDeliveryStatement(logsBucketArn: string, account: string): PolicyStatement {
-    return {
-        Sid: "AllowS3ServerAccessLogDelivery",
-        Effect: "Allow",
-        Principal: { Service: "logging.s3.amazonaws.com" },
-        Action: "s3:PutObject",
-        Resource: `${logsBucketArn}/*`,
-        Condition: { StringEquals: { "aws:SourceAccount": account } },
-    };
-}
-
 /** Where the stack's alarms, rules and budgets send what they encrypt with the data key. */
 export interface KeyPolicyScope {
     readonly account: string;
@@ -337,28 +295,15 @@ export interface KeyPolicyScope {
  * every alert silently, so for them the topic binds the statement, and the topic's own policy admits only
  * this account's rules and budgets.
  */
-export function keyPolicy(scope: KeyPolicyScope): Record<string, unknown> {
+export function keyPolicy(scope: KeyPolicyScope): ResourcePolicy {
     const partition = scope.partition ?? "aws";
     const topicArn = `arn:${partition}:sns:${scope.region}:${scope.account}:${alertTopicName(scope.environment)}`;
     const toTopic = { "kms:EncryptionContext:aws:sns:topicArn": topicArn };
-    const encryptToTopic = (sid: string, service: string, condition: Record<string, Record<string, string>>) => ({
-        Sid: sid,
-        Effect: "Allow",
-        Principal: { Service: service },
-        Action: ["kms:Decrypt", "kms:GenerateDataKey*"],
-        Resource: "*",
-        Condition: condition,
-    });
-    return {
-        Version: "2012-10-17",
-        Statement: [
-            {
-                Sid: "AccountAdministersKeyThroughIam",
-                Effect: "Allow",
-                Principal: { AWS: `arn:${partition}:iam::${scope.account}:root` },
-                Action: "kms:*",
-                Resource: "*",
-            },
+    const encryptToTopic = (sid: string, service: string, condition: Parameters<typeof keyServiceStatement>[3]) =>
+        keyServiceStatement(sid, service, ["kms:Decrypt", "kms:GenerateDataKey*"], condition);
+    return accountKeyPolicy(
+        scope.account,
+        [
             encryptToTopic("StackAlarmsEncryptToAlertTopic", "cloudwatch.amazonaws.com", {
                 StringEquals: { ...toTopic, "aws:SourceAccount": scope.account },
                 ArnLike: {
@@ -368,5 +313,6 @@ export function keyPolicy(scope: KeyPolicyScope): Record<string, unknown> {
             encryptToTopic("RulesEncryptToAlertTopic", "events.amazonaws.com", { StringEquals: toTopic }),
             encryptToTopic("BudgetsEncryptToAlertTopic", "budgets.amazonaws.com", { StringEquals: toTopic }),
         ],
-    };
+        partition,
+    );
 }

@@ -1,6 +1,7 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { DEFAULT_PARTITION } from "../infra/iam";
+import { keyPolicy, keyServiceStatement, ResourcePolicy } from "../infra/resource-policies";
 
 export interface LogsKeyArgs {
     /** Alias name without `alias/`, e.g. `vision-mlops-staging-logs`. */
@@ -39,29 +40,17 @@ export class LogsKey extends pulumi.ComponentResource {
 }
 
 /** The key policy: IAM administers it; CloudWatch Logs uses it for this account's log groups in this region only. */
-export function logsKeyPolicy(
-    account: string,
-    region: string,
-    partition = DEFAULT_PARTITION,
-): { Version: "2012-10-17"; Statement: Array<Record<string, unknown>> } {
-    return {
-        Version: "2012-10-17",
-        Statement: [
-            {
-                Sid: "AccountAdministersKeyThroughIam",
-                Effect: "Allow",
-                Principal: { AWS: `arn:${partition}:iam::${account}:root` },
-                Action: "kms:*",
-                Resource: "*",
-            },
-            {
-                Sid: "CloudWatchLogsEncryptsThisAccountsLogGroups",
-                Effect: "Allow",
-                Principal: { Service: `logs.${region}.amazonaws.com` },
-                Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                Resource: "*",
-                Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${partition}:logs:${region}:${account}:log-group:*` } },
-            },
+export function logsKeyPolicy(account: string, region: string, partition = DEFAULT_PARTITION): ResourcePolicy {
+    return keyPolicy(
+        account,
+        [
+            keyServiceStatement(
+                "CloudWatchLogsEncryptsThisAccountsLogGroups",
+                `logs.${region}.amazonaws.com`,
+                ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                { ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:${partition}:logs:${region}:${account}:log-group:*` } },
+            ),
         ],
-    };
+        partition,
+    );
 }

@@ -13,6 +13,7 @@ import {
 import { prefixes } from "../infra/naming";
 import { CatalogModel, ModelCatalog, PageConfig, PREDICTION_ENV, PREDICTION_ROUTES } from "../infra/prediction-api";
 import { pageSecurityHeaders } from "../infra/web";
+import { keyPolicy, keyServiceStatement, ResourcePolicy, ResourceStatement } from "../infra/resource-policies";
 import type { SiteFile } from "../web/build";
 import { SecureBucket } from "./data-lake";
 import { LambdaFunction } from "./lambda-function";
@@ -350,8 +351,8 @@ export class PredictionApp extends pulumi.ComponentResource {
                 enableKeyRotation: true,
                 deletionWindowInDays: 30,
                 policy: pulumi
-                    .all([account, this.distribution.arn])
-                    .apply(([acct, distribution]) => JSON.stringify(siteKeyPolicy(acct, distribution))),
+                    .output({ acct: account, distribution: this.distribution.arn })
+                    .apply(({ acct, distribution }) => JSON.stringify(siteKeyPolicy(acct, distribution))),
             },
             child,
         );
@@ -363,7 +364,9 @@ export class PredictionApp extends pulumi.ComponentResource {
                 accessLogs: args.accessLogs,
                 protection: { protect: false, retainOnDelete: false },
                 extraStatements: (bucketArn) =>
-                    pulumi.all([bucketArn, this.distribution.arn]).apply(([arn, distribution]) => [siteReadStatement(arn, distribution)]),
+                    pulumi
+                        .output({ arn: bucketArn, distribution: this.distribution.arn })
+                        .apply(({ arn, distribution }) => [siteReadStatement(arn, distribution)]),
             },
             child,
         );
@@ -608,7 +611,7 @@ export class PredictionApp extends pulumi.ComponentResource {
 }
 
 /** The page bucket lets exactly one distribution read the site's files, through origin access control. */
-export function siteReadStatement(bucketArn: string, distributionArn: string): Record<string, unknown> {
+export function siteReadStatement(bucketArn: string, distributionArn: string): ResourceStatement {
     return {
         Sid: "PageDistributionReadsSite",
         Effect: "Allow",
@@ -620,25 +623,14 @@ export function siteReadStatement(bucketArn: string, distributionArn: string): R
 }
 
 /** The page key: the account administers it through IAM; the page's distribution decrypts with it, and nothing else. */
-export function siteKeyPolicy(account: string, distributionArn: string, partition = "aws"): Record<string, unknown> {
-    return {
-        Version: "2012-10-17",
-        Statement: [
-            {
-                Sid: "AccountAdministersKeyThroughIam",
-                Effect: "Allow",
-                Principal: { AWS: `arn:${partition}:iam::${account}:root` },
-                Action: "kms:*",
-                Resource: "*",
-            },
-            {
-                Sid: "PageDistributionDecrypts",
-                Effect: "Allow",
-                Principal: { Service: "cloudfront.amazonaws.com" },
-                Action: ["kms:Decrypt"],
-                Resource: "*",
-                Condition: { StringEquals: { "AWS:SourceArn": distributionArn } },
-            },
+export function siteKeyPolicy(account: string, distributionArn: string, partition = "aws"): ResourcePolicy {
+    return keyPolicy(
+        account,
+        [
+            keyServiceStatement("PageDistributionDecrypts", "cloudfront.amazonaws.com", ["kms:Decrypt"], {
+                StringEquals: { "AWS:SourceArn": distributionArn },
+            }),
         ],
-    };
+        partition,
+    );
 }

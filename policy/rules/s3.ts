@@ -144,7 +144,7 @@ export const tlsOnly: PlatformRule = {
                 message(
                     S3_5,
                     `${name(bucket)}'s policy lets ${open.map((r) => r.action).join(", ")} through over plain HTTP`,
-                    'deny s3:* on the bucket and "<bucket>/*" when aws:SecureTransport is "false" (denyInsecureTransport in components/data-lake.ts)',
+                    'deny s3:* on the bucket and "<bucket>/*" when aws:SecureTransport is "false" (denyInsecureTransport in infra/resource-policies.ts)',
                 ),
                 bucket.urn,
             );
@@ -293,7 +293,7 @@ export const uploadsUseTheBucketKey: PlatformRule = {
     controls: UPLOADS,
     enforcementLevel: "mandatory",
     remediationSteps:
-        "Add the Deny statements of denyUploadsNotEncryptedWith (components/data-lake.ts) to the bucket policy, naming the bucket's own key.",
+        "Add the Deny statements of denyUploadsNotEncryptedWith (infra/resource-policies.ts) to the bucket policy, naming the bucket's own key.",
     validateStack: eachBucket((buckets, bucket, report) => {
         const rule = defaultEncryption(buckets, bucket);
         if (!rule?.kmsMasterKeyId || !rule.sseAlgorithm?.startsWith("aws:kms")) return;

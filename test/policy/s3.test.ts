@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { denyInsecureTransport, denyUploadsNotEncryptedWith } from "../../components/data-lake";
+import { denyInsecureTransport, denyUploadsNotEncryptedWith } from "../../infra/resource-policies";
 import { DeclaredForPolicy } from "../../policy/offline";
 import { declared, doc, expectFail, expectPass } from "./support";
 

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { PolicyResource, StackValidationPolicy, unknownCheckingProxy } from "@pulumi/policy";
-import { denyInsecureTransport, denyUploadsNotEncryptedWith } from "../../components/data-lake";
+import { denyInsecureTransport, denyUploadsNotEncryptedWith } from "../../infra/resource-policies";
 import { platformPolicies } from "../../policy/pack";
 import { declared, doc, endpointDeployment, runPack } from "./support";
 
