@@ -400,7 +400,7 @@ const KEY_INPUTS = [
  * engine derives them: for each alias of the parent, the child under that alias. The mocks' own URNs keep only
  * the last parent type, so they cannot show what an update adopts.
  */
-function plannedUrns(
+export function plannedUrns(
     resources: readonly PlannedResource[],
     aliasSpecs: ReadonlyMap<string, readonly (pulumi.Alias | string)[]>,
     labels: ReadonlyMap<pulumi.Resource, string>,
