@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { BudgetFilter } from "../infra/cost";
+import { BudgetFilter } from "../infra/budget";
 import { Environment, PROJECT } from "../infra/naming";
 
 export interface CostBudgetArgs {

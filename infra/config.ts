@@ -9,7 +9,7 @@ import {
     PYTORCH_WEIGHTS,
     TORCHVISION_ARCHITECTURES,
 } from "./pipeline/pytorch";
-import { BUDGET_FILTERS, BudgetFilter } from "./cost";
+import { BUDGET_FILTERS, BudgetFilter } from "./budget";
 import { describeInstanceTypes, InstanceUse as PricedUse, isPricedFor, pricedInstanceTypes } from "./prices";
 import { defaultMaxRuntime, monitoringLimitProblems } from "./monitoring/schedule";
 import { ENVIRONMENTS, Environment } from "./naming";

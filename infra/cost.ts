@@ -25,10 +25,6 @@ import {
  */
 
 /** Quantities the program does not declare; each is printed with the estimate. */
-/** What a stack's cost budget counts: its `environment` tag (`tag`) or the whole account in its region (`account`). */
-export const BUDGET_FILTERS = ["tag", "account"] as const;
-export type BudgetFilter = (typeof BUDGET_FILTERS)[number];
-
 export interface CostAssumptions {
     readonly hoursPerMonth: number;
     /** Billed minutes of one monitoring run (the job's own limit is the peak). */
