@@ -416,6 +416,7 @@ export function plannedUrns(
     const urnOf = (label: string) => `${prefix}${typeChain(label)}::${byLabel.get(label)!.name}`;
     const underParent = (parentTypes: string, type: string, name: string) =>
         `${prefix}${parentTypes ? `${parentTypes}$` : ""}${type}::${name}`;
+    const byUrnOutput = new Map<unknown, pulumi.Resource>([...labels.keys()].map((res) => [res.urn, res]));
     const memo = new Map<string, string[]>();
     const aliasesOf = (label: string): string[] => {
         const known = memo.get(label);
@@ -423,9 +424,15 @@ export function plannedUrns(
         const r = byLabel.get(label)!;
         const own = (aliasSpecs.get(label) ?? []).map((a) => {
             if (typeof a === "string") return a;
-            if (a.stack !== undefined || a.project !== undefined || (a.parent !== undefined && !pulumi.Resource.isInstance(a.parent)))
-                throw new Error(`${label}: the plan reads aliases by name, type and parent resource only`);
-            const parent = a.parent === undefined ? ("parent" in a ? undefined : r.parent) : labels.get(a.parent as pulumi.Resource);
+            // A parent given by its URN is that resource's own `urn` output (the mocks' URNs lack the upper parent types).
+            const parentResource = pulumi.Resource.isInstance(a.parent)
+                ? a.parent
+                : a.parent !== undefined
+                  ? byUrnOutput.get(a.parent)
+                  : undefined;
+            if (a.stack !== undefined || a.project !== undefined || (a.parent !== undefined && !parentResource))
+                throw new Error(`${label}: the plan reads aliases by name, type and a parent resource or its urn only`);
+            const parent = a.parent === undefined ? ("parent" in a ? undefined : r.parent) : labels.get(parentResource!);
             return underParent(typeChain(parent), (a.type as string | undefined) ?? r.type, (a.name as string | undefined) ?? r.name);
         });
         // A child named after its parent is named after the parent's alias under it (the engine's rule).
