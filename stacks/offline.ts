@@ -144,8 +144,15 @@ function mockInvoke(args: pulumi.runtime.MockCallArgs, region: string): Record<s
             };
         }
         default:
-            return args.inputs;
+            // Echoing the inputs back would hand the program made-up data that only looks like an answer.
+            throw unansweredInvoke(args.token);
     }
+}
+
+/** The runtime passes a failed invoke on as `new Error(err.details)`, as it does the engine's gRPC errors. */
+function unansweredInvoke(token: string): Error {
+    const message = `the offline runtime has no answer for the invoke ${token}; answer it in stacks/offline.ts (mockInvoke) or do not call it`;
+    return Object.assign(new Error(message), { details: message });
 }
 
 /**
