@@ -29,6 +29,41 @@ describe("CostBudget", () => {
         ]);
     });
 
+    it("alerts on actual spend at each given percentage and on a forecast above the limit, all to the topic", async () => {
+        const declared = useMocks("staging");
+        const b = new CostBudget("b", {
+            environment: "staging",
+            monthlyUsd: 1234.567,
+            alertAtPercent: [50, 90, 120],
+            alertTopicArn: topic,
+            region: "us-east-1",
+        });
+        await settled(declared, b.budget.id);
+        const budget = find(declared, "aws:budgets/budget:Budget", "b-monthly").inputs;
+        // AWS takes the limit as a decimal string; 1234.567 USD rounds to the cent.
+        expect(budget).to.include({ name: "vision-mlops-staging-monthly", limitAmount: "1234.57", limitUnit: "USD" });
+        const actual = (threshold: number) => ({
+            comparisonOperator: "GREATER_THAN",
+            notificationType: "ACTUAL",
+            threshold,
+            thresholdType: "PERCENTAGE",
+            subscriberSnsTopicArns: [topic],
+        });
+        expect(budget.notifications).to.deep.equal([
+            actual(50),
+            actual(90),
+            actual(120),
+            {
+                comparisonOperator: "GREATER_THAN",
+                notificationType: "FORECASTED",
+                threshold: 100,
+                thresholdType: "PERCENTAGE",
+                subscriberSnsTopicArns: [topic],
+            },
+        ]);
+        expect(budget.costFilters).to.deep.equal([{ name: "TagKeyValue", values: ["user:environment$staging"] }]);
+    });
+
     it("takes budget.filter from the stack config, tag by default, and names the choices when it is wrong", () => {
         const base = {
             environment: "staging",
