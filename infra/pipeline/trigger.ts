@@ -54,32 +54,6 @@ export function checkedParameters(parameters: readonly PipelineParameter[]): Pip
     return [...parameters];
 }
 
-/**
- * Whether an event matches a pattern, for the matchers this platform uses (exact values, prefix, suffix,
- * wildcard with `*`). Every field of the pattern must be present and match one of its values.
- */
-export function matchesEventPattern(pattern: EventPattern, event: unknown): boolean {
-    if (typeof event !== "object" || event === null) return false;
-    return Object.entries(pattern).every(([field, expected]) => {
-        const actual = (event as Record<string, unknown>)[field];
-        if (Array.isArray(expected)) return (expected as readonly PatternValue[]).some((v) => matchesValue(v, actual));
-        return matchesEventPattern(expected as EventPattern, actual);
-    });
-}
-
-function matchesValue(expected: PatternValue, actual: unknown): boolean {
-    if (expected === null || typeof expected !== "object") return expected === actual;
-    if (typeof actual !== "string") return false;
-    if ("prefix" in expected) return actual.startsWith(expected.prefix);
-    if ("suffix" in expected) return actual.endsWith(expected.suffix);
-    const regex = new RegExp(`^${expected.wildcard.split("*").map(escapeRegex).join(".*")}$`, "s");
-    return regex.test(actual);
-}
-
-function escapeRegex(text: string): string {
-    return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
 /** Executions of one pipeline that ended Failed (a job failed, or the quality gate took the Fail branch). */
 export function failedExecutionEventPattern(pipelineArn: string): EventPattern {
     return {

@@ -6,8 +6,8 @@ import {
     batchManifestPipelineParameters,
     checkedParameters,
     failedExecutionEventPattern,
-    matchesEventPattern,
 } from "../../../infra/pipeline/trigger";
+import { judgedCases } from "../../support/event-patterns";
 
 /** An S3 "Object Created" event as EventBridge delivers it. */
 function objectCreated(bucket: string, key: string, detailType = "Object Created") {
@@ -31,42 +31,66 @@ function objectCreated(bucket: string, key: string, detailType = "Object Created
     };
 }
 
+const ARN = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/vision-mlops-staging-traffic-signs-training";
+const statusChange = (pipelineArn: string, status: string) => ({
+    source: "aws.sagemaker",
+    "detail-type": "SageMaker Model Building Pipeline Execution Status Change",
+    detail: {
+        pipelineArn,
+        pipelineExecutionArn: `${pipelineArn}/execution/abc123`,
+        currentPipelineExecutionStatus: status,
+        previousPipelineExecutionStatus: "Executing",
+    },
+});
+
 describe("infra/pipeline/trigger", () => {
     const pattern = batchManifestEventPattern("raw-bucket", "traffic-signs");
+    const batch = "traffic-signs/batches/20261122T173500Z-1a2b3c";
+    /** Not a batch manifest of the model: the batch's images, its batch.json, a temp name, the latest pointer, a merged dataset. */
+    const notManifests = [
+        `${batch}/stop/3f2a9c1e.jpg`,
+        `${batch}/batch.json`,
+        `${batch}/_manifest.json.tmp`,
+        latestDatasetKey("traffic-signs"),
+        prefixes.mergedManifest("traffic-signs", "ab".repeat(32)),
+    ];
+    // EventBridge's verdicts (moto's matcher standing in for TestEventPattern) on every event below, asked once.
+    let verdict: Record<string, boolean>;
+    before(() => {
+        verdict = judgedCases({
+            manifest: [pattern, objectCreated("raw-bucket", prefixes.batchManifest("traffic-signs", "20261122T173500Z-1a2b3c"))],
+            ...Object.fromEntries(notManifests.map((key) => [key, [pattern, objectCreated("raw-bucket", key)] as const])),
+            "bikes-vs-motorcycles": [pattern, objectCreated("raw-bucket", prefixes.batchManifest("bikes-vs-motorcycles", "b1"))],
+            "traffic-signs-v2": [pattern, objectCreated("raw-bucket", prefixes.batchManifest("traffic-signs-v2", "b1"))],
+            "traffic -> traffic-signs": [
+                batchManifestEventPattern("raw-bucket", "traffic"),
+                objectCreated("raw-bucket", prefixes.batchManifest("traffic-signs", "b1")),
+            ],
+            "curated bucket": [pattern, objectCreated("curated-bucket", prefixes.batchManifest("traffic-signs", "b1"))],
+            "deleted manifest": [pattern, objectCreated("raw-bucket", prefixes.batchManifest("traffic-signs", "b1"), "Object Deleted")],
+            "failed execution": [failedExecutionEventPattern(ARN), statusChange(ARN, "Failed")],
+            "succeeded execution": [failedExecutionEventPattern(ARN), statusChange(ARN, "Succeeded")],
+            "another pipeline failed": [failedExecutionEventPattern(ARN), statusChange(ARN.replace("traffic-signs", "bikes"), "Failed")],
+        });
+    });
 
     it("matches a batch manifest of the model in the raw bucket", () => {
-        expect(
-            matchesEventPattern(pattern, objectCreated("raw-bucket", prefixes.batchManifest("traffic-signs", "20261122T173500Z-1a2b3c"))),
-        ).to.equal(true);
+        expect(verdict.manifest).to.equal(true);
     });
 
     it("does not match the batch's images, its batch.json, the latest pointer or a merged dataset manifest", () => {
-        for (const key of [
-            "traffic-signs/batches/20261122T173500Z-1a2b3c/stop/3f2a9c1e.jpg",
-            "traffic-signs/batches/20261122T173500Z-1a2b3c/batch.json",
-            "traffic-signs/batches/20261122T173500Z-1a2b3c/_manifest.json.tmp",
-            latestDatasetKey("traffic-signs"),
-            prefixes.mergedManifest("traffic-signs", "ab".repeat(32)),
-        ])
-            expect(matchesEventPattern(pattern, objectCreated("raw-bucket", key)), key).to.equal(false);
+        for (const key of notManifests) expect(verdict[key], key).to.equal(false);
     });
 
     it("does not match another model's manifest, even one whose name extends this one's", () => {
-        expect(matchesEventPattern(pattern, objectCreated("raw-bucket", prefixes.batchManifest("bikes-vs-motorcycles", "b1")))).to.equal(
-            false,
-        );
-        expect(matchesEventPattern(pattern, objectCreated("raw-bucket", prefixes.batchManifest("traffic-signs-v2", "b1")))).to.equal(false);
-        const short = batchManifestEventPattern("raw-bucket", "traffic");
-        expect(matchesEventPattern(short, objectCreated("raw-bucket", prefixes.batchManifest("traffic-signs", "b1")))).to.equal(false);
+        expect(verdict["bikes-vs-motorcycles"]).to.equal(false);
+        expect(verdict["traffic-signs-v2"]).to.equal(false);
+        expect(verdict["traffic -> traffic-signs"]).to.equal(false);
     });
 
     it("does not match other buckets or other event types", () => {
-        expect(matchesEventPattern(pattern, objectCreated("curated-bucket", prefixes.batchManifest("traffic-signs", "b1")))).to.equal(
-            false,
-        );
-        expect(
-            matchesEventPattern(pattern, objectCreated("raw-bucket", prefixes.batchManifest("traffic-signs", "b1"), "Object Deleted")),
-        ).to.equal(false);
+        expect(verdict["curated bucket"]).to.equal(false);
+        expect(verdict["deleted manifest"]).to.equal(false);
     });
 
     it("uses the EventBridge pattern syntax: one wildcard on the key", () => {
@@ -86,20 +110,13 @@ describe("infra/pipeline/trigger", () => {
     });
 
     it("matches failed executions of the one pipeline only", () => {
-        const arn = "arn:aws:sagemaker:us-east-1:123456789012:pipeline/vision-mlops-staging-traffic-signs-training";
-        const statusChange = (pipelineArn: string, status: string) => ({
-            source: "aws.sagemaker",
-            "detail-type": "SageMaker Model Building Pipeline Execution Status Change",
-            detail: {
-                pipelineArn,
-                pipelineExecutionArn: `${pipelineArn}/execution/abc123`,
-                currentPipelineExecutionStatus: status,
-                previousPipelineExecutionStatus: "Executing",
-            },
+        expect(failedExecutionEventPattern(ARN)).to.deep.equal({
+            source: ["aws.sagemaker"],
+            "detail-type": ["SageMaker Model Building Pipeline Execution Status Change"],
+            detail: { pipelineArn: [ARN], currentPipelineExecutionStatus: ["Failed"] },
         });
-        const failed = failedExecutionEventPattern(arn);
-        expect(matchesEventPattern(failed, statusChange(arn, "Failed"))).to.equal(true);
-        expect(matchesEventPattern(failed, statusChange(arn, "Succeeded"))).to.equal(false);
-        expect(matchesEventPattern(failed, statusChange(arn.replace("traffic-signs", "bikes"), "Failed"))).to.equal(false);
+        expect(verdict["failed execution"]).to.equal(true);
+        expect(verdict["succeeded execution"]).to.equal(false);
+        expect(verdict["another pipeline failed"]).to.equal(false);
     });
 });
