@@ -23,12 +23,14 @@ import { CliError } from "../../jobs/cli/common";
 import { CliClients } from "../../jobs/cli/lib/clients";
 import { bucketName, endpointName, modelPackageGroupName, pipelineName } from "../../infra/naming";
 import { resetMoto, startMoto, MotoServer } from "../support/moto";
-import { registerPackage, ROLE_ARN, runCliProcess, servePendingPackage } from "./fixtures";
+import { registerPackage, ROLE_ARN, runCliInProcess, runCliProcess, servePendingPackage } from "./fixtures";
 import { RunSpec, uploadRun } from "./monitoring-fixtures";
 
 /**
- * The operator CLIs run as a person runs them (a child process per command, the project's real stack files)
- * against moto, with the results read back through the SDK.
+ * The operator CLIs run as a person runs them (the command line, the project's real stack files) against moto,
+ * with the results read back through the SDK. Each CLI runs as a child process at least once (reject, report,
+ * and approve and status in "clear errors from the command line"); the other runs go through the same command
+ * line in this process (runCliInProcess).
  */
 describe("operator CLIs against moto", function () {
     this.timeout(60_000);
@@ -97,7 +99,7 @@ describe("operator CLIs against moto", function () {
         const arn = await servedPending();
         const evidence = await monitoringRun(0, []);
         const before = Date.now();
-        const run = await runCliProcess(
+        const run = await runCliInProcess(
             "approve",
             ["--stack", "staging", "--model", MODEL, "--note", "F1 up 2 points, checked 20 night images!"],
             env,
@@ -126,7 +128,7 @@ describe("operator CLIs against moto", function () {
         const arn = await servedPending();
         await monitoringRun(0, []);
         const newest = await monitoringRun(1, [DRIFT]);
-        const run = await runCliProcess("approve", ["--stack", "staging", "--model", MODEL], env);
+        const run = await runCliInProcess("approve", ["--stack", "staging", "--model", MODEL], env);
         expect(run.code).to.equal(1);
         expect(run.stderr).to.contain(
             `error: the newest judged monitoring run of ${MODEL} (s3://${capture}/${newest}) has 1 violation:\n` +
@@ -157,7 +159,7 @@ describe("operator CLIs against moto", function () {
     it("approve --force --reason approves despite violations and records the reason and the count", async () => {
         const arn = await servedPending();
         await monitoringRun(0, [DRIFT, { ...DRIFT, feature_name: "contrast" }]);
-        const run = await runCliProcess(
+        const run = await runCliInProcess(
             "approve",
             ["--stack", "staging", "--model", MODEL, "--force", "--reason", "new camera; retraining is queued"],
             env,
@@ -241,7 +243,7 @@ describe("operator CLIs against moto", function () {
         await new Promise((r) => setTimeout(r, 20)); // distinct start times
         const last = await sm.send(new StartPipelineExecutionCommand({ PipelineName: pipeline }));
 
-        const table = await runCliProcess("status", ["--stack", "staging"], env);
+        const table = await runCliInProcess("status", ["--stack", "staging"], env);
         expect(table.code, table.stderr).to.equal(0);
         const rows = table.stdout.split("\n");
         const signs = rows.find((l) => l.startsWith(MODEL))!.split(/\s{2,}/);
@@ -324,6 +326,7 @@ describe("operator CLIs against moto", function () {
         for (const r of [stack, credentials]) {
             expect(r.stderr).to.match(/^error: /);
             expect(r.stderr).not.to.match(/\n\s+at /); // an operator error, not a stack trace
+            expect(r.stderr).not.to.contain("NodeVersionSupportWarning");
         }
         expect(stack.stderr).to.match(/unknown stack "qa": there is no .*Pulumi\.qa\.yaml; this project has: prod, staging/);
         expect(credentials.stderr.trim()).to.match(

@@ -11,6 +11,12 @@ import { CreateBucketCommand, PutObjectCommand, S3Client } from "@aws-sdk/client
 import { spawn } from "child_process";
 import { join } from "path";
 import { bucketName, endpointName, modelPackageGroupName } from "../../infra/naming";
+import { approve, approveOptions } from "../../jobs/cli/approve";
+import { cliFailure } from "../../jobs/cli/common";
+import { awsClients, CliDeps, clientSettingsFromEnvironment } from "../../jobs/cli/lib/clients";
+import { reject, rejectOptions } from "../../jobs/cli/reject";
+import { report, reportOptions } from "../../jobs/cli/report";
+import { status, statusOptions } from "../../jobs/cli/status";
 
 /** Registry and endpoint objects created in the emulator the way the training pipeline and the stack create them. */
 
@@ -159,4 +165,61 @@ export function runCliProcess(
             resolve({ code, stdout, stderr, killed });
         });
     });
+}
+
+/** What each CLI's `require.main` block runs: its options, then its main. */
+const CLI_MAINS = {
+    approve: async (argv: string[], deps: CliDeps) => {
+        const opts = approveOptions(argv, deps.print);
+        if (opts) await approve(opts, deps);
+    },
+    reject: async (argv: string[], deps: CliDeps) => {
+        const opts = rejectOptions(argv, deps.print);
+        if (opts) await reject(opts, deps);
+    },
+    status: async (argv: string[], deps: CliDeps) => {
+        const opts = statusOptions(argv, deps.print);
+        if (opts) await status(opts, deps);
+    },
+    report: async (argv: string[], deps: CliDeps) => {
+        const opts = reportOptions(argv, deps.print);
+        if (opts) await report(opts, deps);
+    },
+} as const;
+
+/**
+ * Runs a CLI in this process as its `require.main` block would, with clients built from `env` as
+ * clientsFromEnvironment builds them (endpoint, VISION_MLOPS_AWS_* settings) and the credentials `env` names:
+ * the same stdout, stderr and exit code (cliFailure) as a child process, without starting one. runCliProcess
+ * stays for what only a process shows: exit codes, the credential chain, what the SDK prints on its own.
+ */
+export async function runCliInProcess(name: keyof typeof CLI_MAINS, args: readonly string[], env: Record<string, string>): Promise<CliRun> {
+    const previousProjectDir = process.env.VISION_MLOPS_PROJECT_DIR;
+    if (env.VISION_MLOPS_PROJECT_DIR !== undefined) process.env.VISION_MLOPS_PROJECT_DIR = env.VISION_MLOPS_PROJECT_DIR;
+    let stdout = "";
+    let stderr = "";
+    const deps: CliDeps = {
+        makeClients: (region) =>
+            awsClients(region, {
+                endpoint: env.AWS_ENDPOINT_URL || undefined,
+                credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY },
+                settings: clientSettingsFromEnvironment(env),
+            }),
+        print: (line) => {
+            stdout += `${line}\n`;
+        },
+        warn: (line) => {
+            stderr += `${line}\n`;
+        },
+    };
+    try {
+        await CLI_MAINS[name]([...args], deps);
+        return { code: 0, stdout, stderr, killed: false };
+    } catch (e) {
+        const failure = cliFailure(e, env);
+        return { code: failure.exitCode, stdout, stderr: `${stderr}${failure.message}\n`, killed: false };
+    } finally {
+        if (previousProjectDir === undefined) delete process.env.VISION_MLOPS_PROJECT_DIR;
+        else process.env.VISION_MLOPS_PROJECT_DIR = previousProjectDir;
+    }
 }
