@@ -114,7 +114,14 @@ export interface PlannedUrn {
 /** Runs the program for one stack on mocks and writes the plan; returns what it declared. */
 export async function runPlan(
     stack: string,
-    options: { projectDir: string; outDir: string; registry: RegistryScenario; log?: (line: string) => void },
+    options: {
+        projectDir: string;
+        outDir: string;
+        registry: RegistryScenario;
+        log?: (line: string) => void;
+        /** What the program warns about (a package prod did not take from staging). Defaults to pulumi.log.warn. */
+        warn?: (line: string) => void;
+    },
 ): Promise<PlanResult> {
     const log = options.log ?? ((line: string) => console.log(line));
     const config = readStackFile(options.projectDir, stack);
@@ -137,7 +144,11 @@ export async function runPlan(
     const { createPlatform } = await import("../stacks/platform");
     const platform = await createPlatform(
         config,
-        { registry: offlineRegistry(options.registry, config.region, registeredImages(config)), gitCommit: "offline-plan" },
+        {
+            registry: offlineRegistry(options.registry, config.region, registeredImages(config)),
+            gitCommit: "offline-plan",
+            log: options.warn,
+        },
         { transformations: [recordParent] },
     );
     const outputs = (await unwrapOutput(pulumi.output(platform.outputs))) as Record<string, unknown>;
@@ -526,51 +537,67 @@ function closestOption(typed: string): string | undefined {
     return best && best[1] <= 2 ? best[0] : undefined;
 }
 
-async function main(): Promise<void> {
-    const parsed = planArguments(process.argv.slice(2));
+/** Where the command prints, and the environment it reads VISION_MLOPS_PROJECT_DIR from. */
+export interface PlanIo {
+    readonly log: (line: string) => void;
+    readonly error: (line: string) => void;
+    readonly env: NodeJS.ProcessEnv;
+}
+
+/** The command: `npm run plan -- <argv>`; resolves to its exit code. */
+export async function planCommand(argv: readonly string[], io: PlanIo): Promise<number> {
+    const parsed = planArguments(argv);
     if ("error" in parsed) {
-        console.error(`error: ${parsed.error}`);
-        process.exitCode = 2;
-        return;
+        io.error(`error: ${parsed.error}`);
+        return 2;
     }
     const { values, positionals } = parsed;
     if (values.help) {
-        console.log(USAGE);
-        return;
+        io.log(USAGE);
+        return 0;
     }
     const stack = positionals[0];
     if (!stack || positionals.length > 1) {
-        console.error(USAGE);
-        process.exitCode = 2;
-        return;
+        io.error(USAGE);
+        return 2;
     }
     const registry = values.registry as RegistryScenario;
     if (!["sample", "pending", "empty"].includes(registry)) {
-        console.error(`--registry: "${registry}" is not one of sample, pending, empty`);
-        process.exitCode = 2;
-        return;
+        io.error(`--registry: "${registry}" is not one of sample, pending, empty`);
+        return 2;
     }
-    const projectDir = resolve(process.env.VISION_MLOPS_PROJECT_DIR ?? join(__dirname, ".."));
+    const projectDir = resolve(io.env.VISION_MLOPS_PROJECT_DIR ?? join(__dirname, ".."));
     try {
-        const { policy } = await runPlan(stack, { projectDir, outDir: resolve(values.out ?? defaultPlanDir(projectDir, stack)), registry });
+        const { policy } = await runPlan(stack, {
+            projectDir,
+            outDir: resolve(values.out ?? defaultPlanDir(projectDir, stack)),
+            registry,
+            log: io.log,
+            warn: (line) => io.error(`warning: ${line}`),
+        });
         const refusal = policyRefusal(policy);
         if (refusal) {
-            console.error(`error: ${refusal}`);
-            process.exitCode = 1;
+            io.error(`error: ${refusal}`);
+            return 1;
         }
+        return 0;
     } catch (e) {
         if (e instanceof ConfigError || e instanceof PromotionRefused || e instanceof StackFileError) {
-            console.error(`error: ${e.message}`);
-            process.exitCode = 1;
-            return;
+            io.error(`error: ${e.message}`);
+            return 1;
         }
         throw e;
     }
 }
 
 if (require.main === module) {
-    main().catch((e) => {
-        console.error(e);
-        process.exitCode = 1;
-    });
+    planCommand(process.argv.slice(2), { log: (line) => console.log(line), error: (line) => console.error(line), env: process.env }).then(
+        (code) => {
+            process.exitCode = code;
+        },
+        (e) => {
+            console.error(e);
+            process.exitCode = 1;
+        },
+    );
 }

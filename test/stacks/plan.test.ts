@@ -3,24 +3,43 @@ import { spawnSync } from "child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join, resolve } from "path";
+import { planCommand } from "../../scripts/plan";
 
 const ROOT = resolve(__dirname, "../..");
 
-function plan(args: string[], env: Record<string, string> = {}) {
+/** `npm run plan -- ...args` as a child process: what a newcomer runs first. */
+function planProcess(args: string[]) {
     const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", join(ROOT, "scripts/plan.ts"), ...args], {
         cwd: ROOT,
         encoding: "utf8",
-        env: { ...process.env, ...env },
+        env: process.env,
     });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
+/** The same command line in this process: its printed lines and exit code. */
+async function plan(args: string[], env: Record<string, string> = {}) {
+    let stdout = "";
+    let stderr = "";
+    const code = await planCommand(args, {
+        log: (line) => {
+            stdout += `${line}\n`;
+        },
+        error: (line) => {
+            stderr += `${line}\n`;
+        },
+        env: { ...process.env, ...env },
+    });
+    return { code, stdout, stderr };
+}
+
 describe("npm run plan (end to end)", function () {
-    this.timeout(120_000);
+    // A guard against a hung plan, not a speed limit: a whole plan takes minutes on a loaded machine.
+    this.timeout(600_000);
 
     it("plans staging: prints the tree and writes every resource's inputs", () => {
         const out = mkdtempSync(join(tmpdir(), "plan-staging-"));
-        const r = plan(["staging", "--out", out]);
+        const r = planProcess(["staging", "--out", out]);
         expect(r.code, r.stderr).to.equal(0);
         expect(r.stdout).to.include('Offline plan for stack "staging" (staging, us-east-1)');
         expect(r.stdout).to.match(/└─ vision-mlops:stack:Platform {2}vision-mlops-staging/);
@@ -34,12 +53,12 @@ describe("npm run plan (end to end)", function () {
         expect(doc.outputs.buckets.raw).to.equal("vision-mlops-staging-raw-123456789012-us-east-1");
     });
 
-    it("plans prod through the gate with an Approved package, and keeps prod's package while staging's newer one is pending", () => {
+    it("plans prod through the gate with an Approved package, and keeps prod's package while staging's newer one is pending", async () => {
         const out = mkdtempSync(join(tmpdir(), "plan-prod-"));
-        const ok = plan(["prod", "--out", out]);
+        const ok = await plan(["prod", "--out", out]);
         expect(ok.code, ok.stderr).to.equal(0);
         expect(ok.stdout).to.include("pulumi:pulumi:StackReference  promotion-source  (name=organization/vision-mlops/staging)");
-        const pending = plan(["prod", "--out", join(out, "pending"), "--registry", "pending"]);
+        const pending = await plan(["prod", "--out", join(out, "pending"), "--registry", "pending"]);
         expect(pending.code, pending.stderr).to.equal(0);
         const v = (model: string, n: number) => `arn:aws:sagemaker:us-east-1:123456789012:model-package/vision-mlops-staging-${model}/${n}`;
         expect(pending.stderr).to.include(
@@ -57,8 +76,8 @@ describe("npm run plan (end to end)", function () {
         expect(model.inputs.model.PrimaryContainer).to.deep.equal({ ModelPackageName: v("traffic-signs", 1) });
     });
 
-    it("answers an unknown flag with one line and exit code 2, not a stack trace", () => {
-        const r = plan(["staging", "--regsitry", "empty"]);
+    it("answers an unknown flag with one line and exit code 2, not a stack trace", async () => {
+        const r = await plan(["staging", "--regsitry", "empty"]);
         expect(r.code).to.equal(2);
         expect(r.stderr.trim().split("\n")).to.deep.equal([
             "error: unknown option --regsitry (did you mean --registry?); usage: npm run plan -- <stack> [--out DIR] [--registry sample|pending|empty]",
@@ -66,7 +85,7 @@ describe("npm run plan (end to end)", function () {
         expect(r.stdout).to.equal("");
     });
 
-    it("reports a stack file's three mistakes together, exits 1 and writes nothing", () => {
+    it("reports a stack file's three mistakes together, exits 1 and writes nothing", async () => {
         const project = mkdtempSync(join(tmpdir(), "plan-bad-"));
         const good = readFileSync(join(ROOT, "Pulumi.staging.yaml"), "utf8");
         const bad = good
@@ -74,7 +93,7 @@ describe("npm run plan (end to end)", function () {
             .replace("minAccuracy: 0.9", "minAccuracy: 9")
             .replace("aws:region: us-east-1", "aws:region: moon-1");
         writeFileSync(join(project, "Pulumi.staging.yaml"), bad);
-        const r = plan(["staging", "--out", join(project, "out")], { VISION_MLOPS_PROJECT_DIR: project });
+        const r = await plan(["staging", "--out", join(project, "out")], { VISION_MLOPS_PROJECT_DIR: project });
         expect(r.code).to.equal(1);
         expect(r.stderr).to.include("error: Pulumi.staging.yaml has 3 problems; nothing was deployed:");
         expect(r.stderr).to.include('models.traffic-signs.training.instanceType: "ml.m5.xlarge" is not a GPU instance');
