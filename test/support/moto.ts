@@ -13,6 +13,7 @@ export interface MotoServer {
     };
     /** Environment variables for a child process (a CLI) that should talk to the emulator. */
     readonly env: Record<string, string>;
+    /** Done with the emulator (the run shares one; see startMoto). */
     stop(): Promise<void>;
 }
 
@@ -28,8 +29,13 @@ function freePort(): Promise<number> {
     });
 }
 
+interface RunningMoto {
+    readonly endpoint: string;
+    readonly proc: ChildProcess;
+}
+
 /** Starts `python3 -m moto.server` and waits until it answers. */
-export async function startMoto(region = "us-east-1"): Promise<MotoServer> {
+async function launchMoto(): Promise<RunningMoto> {
     const port = await freePort();
     const proc: ChildProcess = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], {
         stdio: ["ignore", "ignore", "pipe"],
@@ -54,8 +60,29 @@ export async function startMoto(region = "us-east-1"): Promise<MotoServer> {
         }
         await new Promise((r) => setTimeout(r, 100));
     }
+    return { endpoint, proc };
+}
+
+/** One emulator for the whole run: starting moto costs more CPU than most test files. */
+let shared: Promise<RunningMoto> | undefined;
+
+/**
+ * The run's moto server (started on first use), with its state wiped, as a freshly started server would have it.
+ * `stop()` only lets go of it; the root hook stops the server once every file is done (stopSharedMoto).
+ */
+export async function startMoto(region = "us-east-1"): Promise<MotoServer> {
+    if (shared && (await shared).proc.exitCode !== null) shared = undefined;
+    shared ??= launchMoto();
+    let running: RunningMoto;
+    try {
+        running = await shared;
+    } catch (e) {
+        shared = undefined;
+        throw e;
+    }
+    const { endpoint } = running;
     const credentials = { accessKeyId: "testing", secretAccessKey: "testing" };
-    return {
+    const server: MotoServer = {
         endpoint,
         clientConfig: { endpoint, region, credentials, forcePathStyle: true },
         env: {
@@ -66,13 +93,22 @@ export async function startMoto(region = "us-east-1"): Promise<MotoServer> {
             AWS_DEFAULT_REGION: region,
         },
         async stop() {
-            if (proc.exitCode !== null) return;
-            await new Promise<void>((resolve) => {
-                proc.once("exit", () => resolve());
-                proc.kill("SIGTERM");
-            });
+            /* the server outlives the file; stopSharedMoto ends it */
         },
     };
+    await resetMoto(server);
+    return server;
+}
+
+/** Stops the run's moto server, if one was started. */
+export async function stopSharedMoto(): Promise<void> {
+    const running = await shared?.catch(() => undefined);
+    shared = undefined;
+    if (!running || running.proc.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+        running.proc.once("exit", () => resolve());
+        running.proc.kill("SIGTERM");
+    });
 }
 
 /** Wipes the emulator's state between tests. */
