@@ -7,6 +7,7 @@ import { DeclaredForPolicy, mandatoryViolations, PolicyReport, PolicyViolation, 
 import { PLATFORM_RULES, platformPolicies } from "../../policy/pack";
 import { ConfigError } from "../../infra/config";
 import { PlanResult, policyRefusal, runPlan } from "../../scripts/plan";
+import { projectPlan } from "../support/plans";
 
 const ROOT = resolve(__dirname, "../..");
 
@@ -48,8 +49,14 @@ describe("policy pack over both stacks' planned resources", function () {
     let modelMonitor: PlanResult;
 
     before(async () => {
-        staging = await plan("staging");
-        prod = await plan("prod");
+        for (const [stack, shared] of [
+            ["staging", await projectPlan("staging")],
+            ["prod", await projectPlan("prod")],
+        ] as const) {
+            logs.set(shared.result, [...shared.log]);
+            if (stack === "staging") staging = shared.result;
+            else prod = shared.result;
+        }
         // Staging again with the model-monitor engine, so the MonitoringSchedule rules meet the real resources.
         const project = mkdtempSync(join(tmpdir(), "policy-model-monitor-"));
         writeFileSync(

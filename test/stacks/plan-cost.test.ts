@@ -1,21 +1,15 @@
 import { expect } from "chai";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "fs";
-import { tmpdir } from "os";
+import { existsSync, readFileSync } from "fs";
 import { join, resolve } from "path";
 import { CostLine } from "../../infra/cost";
 import { readStackFile } from "../../infra/stack-file";
-import { budgetFilterNotes, PlanResult, planArguments, runPlan } from "../../scripts/plan";
+import { budgetFilterNotes, PlanResult, planArguments } from "../../scripts/plan";
+import { EARLIER_PLAN_FILES, ProjectPlan, projectPlan } from "../support/plans";
 
 const ROOT = resolve(__dirname, "../..");
 const H = 730; // hours in the estimate's month
 const RUNS = { hourly: 730, daily: 730 / 24, weekly: 730 / (7 * 24) };
 const SPOT = 0.3; // spot billed at 70% off
-
-async function plan(stack: "staging" | "prod", outDir: string): Promise<{ result: PlanResult; log: string[] }> {
-    const log: string[] = [];
-    const result = await runPlan(stack, { projectDir: ROOT, outDir, registry: "sample", log: (l) => log.push(l) });
-    return { result, log };
-}
 
 function line(lines: readonly CostLine[], label: string): CostLine {
     const hit = lines.find((l) => `${l.model ? `${l.model} ` : ""}${l.item}` === label);
@@ -41,24 +35,18 @@ function platformLines(alarms: number): number {
 
 describe("npm run plan: what runs and what it costs (in process)", function () {
     this.timeout(600_000);
-    let staging: { result: PlanResult; log: string[] };
-    let prod: { result: PlanResult; log: string[] };
+    let staging: ProjectPlan;
+    let prod: ProjectPlan;
     let stagingOut: string;
     let otherOut: string;
 
     before(async () => {
-        stagingOut = mkdtempSync(join(tmpdir(), "plan-cost-staging-"));
-        // An earlier plan of staging left a pipeline this plan no longer declares...
-        mkdirSync(join(stagingOut, "pipelines"));
-        writeFileSync(join(stagingOut, "plan.json"), JSON.stringify({ stack: "staging" }));
-        writeFileSync(join(stagingOut, "pipelines", "vision-mlops-staging-retired-model-training.json"), "{}");
-        staging = await plan("staging", stagingOut);
-        // ...while a folder whose plan.json belongs to another stack keeps its files.
-        otherOut = mkdtempSync(join(tmpdir(), "plan-cost-prod-"));
-        mkdirSync(join(otherOut, "pipelines"));
-        writeFileSync(join(otherOut, "plan.json"), JSON.stringify({ stack: "somewhere-else" }));
-        writeFileSync(join(otherOut, "pipelines", "keep-me.json"), "{}");
-        prod = await plan("prod", otherOut);
+        // Staging's plan folder held a pipeline of an earlier staging plan that this one no longer declares, while
+        // prod's held another stack's plan, whose files it keeps (test/support/plans.ts).
+        staging = await projectPlan("staging");
+        stagingOut = staging.outDir;
+        prod = await projectPlan("prod");
+        otherOut = prod.outDir;
     });
 
     it("has its registry stand-in serve each model the image its pipeline registers, so the endpoint role pulls that one", () => {
@@ -209,10 +197,10 @@ describe("npm run plan: what runs and what it costs (in process)", function () {
     });
 
     it("clears a stale pipeline file of an earlier plan of the same stack, and nothing of another's", () => {
-        expect(existsSync(join(stagingOut, "pipelines", "vision-mlops-staging-retired-model-training.json"))).to.equal(false);
+        expect(existsSync(join(stagingOut, EARLIER_PLAN_FILES.staging))).to.equal(false);
         expect(existsSync(join(stagingOut, "pipelines", "vision-mlops-staging-traffic-signs-training.json"))).to.equal(true);
         expect(staging.result.removed).to.have.length(1);
-        expect(existsSync(join(otherOut, "pipelines", "keep-me.json"))).to.equal(true);
+        expect(existsSync(join(otherOut, EARLIER_PLAN_FILES.prod))).to.equal(true);
         expect(prod.result.removed).to.deep.equal([]);
     });
 
