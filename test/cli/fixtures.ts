@@ -193,7 +193,13 @@ const CLI_MAINS = {
  * the same stdout, stderr and exit code (cliFailure) as a child process, without starting one. runCliProcess
  * stays for what only a process shows: exit codes, the credential chain, what the SDK prints on its own.
  */
-export async function runCliInProcess(name: keyof typeof CLI_MAINS, args: readonly string[], env: Record<string, string>): Promise<CliRun> {
+export async function runCliInProcess(
+    name: keyof typeof CLI_MAINS,
+    args: readonly string[],
+    env: Record<string, string>,
+    /** The command's clock (when a decision is recorded); the real one by default. */
+    now?: () => Date,
+): Promise<CliRun> {
     const previousProjectDir = process.env.VISION_MLOPS_PROJECT_DIR;
     if (env.VISION_MLOPS_PROJECT_DIR !== undefined) process.env.VISION_MLOPS_PROJECT_DIR = env.VISION_MLOPS_PROJECT_DIR;
     let stdout = "";
@@ -211,6 +217,7 @@ export async function runCliInProcess(name: keyof typeof CLI_MAINS, args: readon
         warn: (line) => {
             stderr += `${line}\n`;
         },
+        now,
     };
     try {
         await CLI_MAINS[name]([...args], deps);
