@@ -210,11 +210,31 @@ describe("platform: staging", function () {
             find(declared, "aws:sagemaker/pipeline:Pipeline", "vision-mlops-staging-traffic-signs-monitor-pipeline").inputs
                 .pipelineDefinition,
         );
-        expect(JSON.stringify(monitor)).to.include(`s3://${ARTIFACTS}/traffic-signs/executions/abc/evaluation/`);
+        // Every step of the monitoring pipeline that reads a baseline reads the served package's own.
+        const baselines = monitor.Steps.flatMap((step: any) =>
+            (step.Arguments?.ProcessingInputs ?? []).filter((i: any) => i.InputName === "baseline").map((i: any) => i.S3Input.S3Uri),
+        );
+        expect(baselines).to.not.be.empty;
+        expect(new Set(baselines)).to.deep.equal(
+            new Set([`s3://${ARTIFACTS}/traffic-signs/executions/abc/evaluation/monitoring_baseline.json`]),
+        );
         const dashboard = JSON.parse(
             find(declared, "aws:cloudwatch/dashboard:Dashboard", "vision-mlops-staging-dashboard-dashboard").inputs.dashboardBody,
         );
-        expect(JSON.stringify(dashboard)).to.include("vision-mlops-staging-traffic-signs-training");
+        // The model's pipeline-executions chart counts its training pipeline's runs.
+        const executions = dashboard.widgets
+            .map((w: any) => w.properties)
+            .filter((p: any) => p.title === "Pipeline executions")
+            .flatMap((p: any) => p.metrics)
+            .filter((m: any) => m[3] === "vision-mlops-staging-traffic-signs-training");
+        expect(executions.map((m: any) => m.slice(0, 4))).to.deep.equal(
+            ["ExecutionStarted", "ExecutionSucceeded", "ExecutionFailed"].map((metric) => [
+                "AWS/Sagemaker/ModelBuildingPipeline",
+                metric,
+                "PipelineName",
+                "vision-mlops-staging-traffic-signs-training",
+            ]),
+        );
     });
 
     it("exports what prod and the CLIs need", async () => {
