@@ -23,7 +23,7 @@ import { CliError } from "../../jobs/cli/common";
 import { CliClients } from "../../jobs/cli/lib/clients";
 import { bucketName, endpointName, modelPackageGroupName, pipelineName } from "../../infra/naming";
 import { resetMoto, startMoto, MotoServer } from "../support/moto";
-import { registerPackage, ROLE_ARN, runCliInProcess, runCliProcess, servePendingPackage } from "./fixtures";
+import { CLI_DEADLINE_MS, registerPackage, ROLE_ARN, runCliInProcess, runCliProcess, servePendingPackage } from "./fixtures";
 import { RunSpec, uploadRun } from "./monitoring-fixtures";
 
 /**
@@ -33,7 +33,8 @@ import { RunSpec, uploadRun } from "./monitoring-fixtures";
  * line in this process (runCliInProcess).
  */
 describe("operator CLIs against moto", function () {
-    this.timeout(60_000);
+    // Guards against a hung command (runCliProcess kills one at CLI_DEADLINE_MS), not speed limits.
+    this.timeout(CLI_DEADLINE_MS + 60_000);
     const MODEL = "traffic-signs";
     const ACCOUNT = "123456789012"; // the account moto's STS answers with
     const CALLER = `arn:aws:sts::${ACCOUNT}:user/moto`;
