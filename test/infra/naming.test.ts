@@ -10,6 +10,7 @@ import {
     sagemakerName,
 } from "../../infra/naming";
 import { modelTags, platformTags } from "../../infra/tags";
+import { parsePlatformConfig } from "../../infra/config";
 
 const SAGEMAKER = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
 const S3 = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
@@ -25,7 +26,15 @@ describe("naming", () => {
     });
 
     it("fits the longest model name into SageMaker's 63 characters and pattern, distinctly and stably", () => {
-        expect(LONGEST_MODEL).to.have.length(48);
+        // The config takes this name and refuses one character more, so nothing longer reaches the names below.
+        const withModel = (name: string) =>
+            parsePlatformConfig({
+                environment: "staging",
+                region: "us-east-1",
+                models: { [name]: { classes: ["a", "b"], imageShape: [3, 32, 32], quality: { minAccuracy: 0.5 } } },
+            });
+        expect(Object.keys(withModel(LONGEST_MODEL).models)).to.deep.equal([LONGEST_MODEL]);
+        expect(() => withModel(`${LONGEST_MODEL}s`)).to.throw("model names must be 2-48 characters");
         const names = [
             endpointName("staging", LONGEST_MODEL),
             monitoringScheduleName("staging", LONGEST_MODEL),
