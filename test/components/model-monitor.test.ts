@@ -16,6 +16,7 @@ import {
 } from "../../infra/job-contract";
 import { resolveSettings } from "../../jobs/monitor/settings";
 import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
+import { DOCUMENTED_DRIFT_DEFAULTS } from "../support/drift-defaults";
 
 const KEY = `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/data-key`;
 const REPO = `arn:aws:ecr:us-east-1:${TEST_ACCOUNT}:repository/vision-mlops-jobs`;
@@ -25,17 +26,8 @@ const CAPTURE = "vision-mlops-staging-capture-123456789012-us-east-1";
 const TOPIC = `arn:aws:sns:us-east-1:${TEST_ACCOUNT}:vision-mlops-staging-alerts`;
 const TRAINING = `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:pipeline/vision-mlops-staging-signs-training`;
 
-/** Written out by hand: the drift thresholds' documented defaults, and an inference confidence threshold of 0.7. */
-const DRIFT = {
-    classPsi: 0.1,
-    chiSquarePValue: 0.01,
-    confidencePsi: 0.1,
-    imagePropertyPsi: 0.1,
-    lowConfidenceRate: 0.2,
-    decodeErrorRate: 0.01,
-    accuracyDrop: 0.05,
-    minRecords: 30,
-};
+/** The drift thresholds' documented defaults, and an inference confidence threshold of 0.7. */
+const DRIFT = DOCUMENTED_DRIFT_DEFAULTS;
 const THRESHOLDS: MonitorThresholds = { ...DRIFT, confidenceThreshold: 0.7 };
 /** The pipeline engine's namespace for this endpoint. */
 const OWN_NAMESPACE = "VisionMLOps/Monitoring/vision-mlops-staging-signs";

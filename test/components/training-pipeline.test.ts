@@ -11,6 +11,7 @@ import { readStackFile } from "../../infra/stack-file";
 import { trainingModelSettings } from "../../stacks/component-args";
 import { tempDir } from "../jobs/support/images";
 import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, unwrapOutput, useMocks } from "../support/mocks";
+import { DOCUMENTED_DRIFT_DEFAULTS } from "../support/drift-defaults";
 
 const T = {
     role: "aws:iam/role:Role",
@@ -183,16 +184,7 @@ describe("TrainingPipeline", () => {
                 minAccuracy: 0.9,
                 maxRegression: 0.01,
                 confidenceThreshold: 0.8,
-                drift: {
-                    classPsi: 0.1,
-                    chiSquarePValue: 0.01,
-                    confidencePsi: 0.1,
-                    imagePropertyPsi: 0.1,
-                    lowConfidenceRate: 0.2,
-                    decodeErrorRate: 0.01,
-                    accuracyDrop: 0.05,
-                    minRecords: 30,
-                },
+                drift: DOCUMENTED_DRIFT_DEFAULTS,
             });
             expect(JSON.parse(object.content).classes)
                 .to.have.length(43)
