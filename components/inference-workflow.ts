@@ -6,6 +6,7 @@ import {
     batchPolicy,
     callbackPolicy,
     classifyPolicy,
+    correctionEventPattern,
     heartbeatRate,
     imagePrefixes,
     INFERENCE_CLASSES_FILE,
@@ -62,8 +63,8 @@ export interface InferenceWorkflowArgs {
 
 /**
  * A model's inference workflow: the Standard state machine (infra/inference-workflow.ts's definition) with
- * logging and X-Ray, its Lambda functions (classify, review, callback, batch, and start with a trigger prefix),
- * the EventBridge rules that feed them (annotations, heartbeat, batch schedule, trigger), and the alarm on the
+ * logging and X-Ray, its Lambda functions (classify, review, callback, batch, start), the EventBridge rules that
+ * feed them (annotations, heartbeat, corrections, batch schedule, trigger), and the alarm on the
  * low-confidence rate. Every role is a ServiceRole that may touch this model's objects and endpoint only.
  */
 export class InferenceWorkflow extends pulumi.ComponentResource {
@@ -150,13 +151,13 @@ export class InferenceWorkflow extends pulumi.ComponentResource {
             reservedConcurrency: 1,
             deadLetterQueue: true,
         });
-        this.functions = { classify, review, callback, batch };
-        const start = args.triggerPrefix
-            ? fn("start", `${args.model}: starts an execution for each image dropped under ${args.triggerPrefix}`, startPolicy, {
-                  deadLetterQueue: true,
-              })
-            : undefined;
-        if (start) this.functions.start = start;
+        const start = fn(
+            "start",
+            `${args.model}: starts a review for each correction${args.triggerPrefix ? " and an execution for each image under the trigger prefix" : ""}`,
+            startPolicy,
+            { deadLetterQueue: true },
+        );
+        this.functions = { classify, review, callback, batch, start };
 
         const logGroup = new aws.cloudwatch.LogGroup(
             `${name}-logs`,
@@ -239,7 +240,14 @@ export class InferenceWorkflow extends pulumi.ComponentResource {
                 batch,
                 rule("batch-schedule", `${args.model}: batches whatever is reviewed`, { scheduleExpression: args.reviewBatchSchedule }),
             );
-        if (start && args.triggerPrefix) {
+        invokedBy(
+            "corrections",
+            start,
+            rule("corrections", `${args.model}: a correction from the prediction page`, {
+                eventPattern: pulumi.output(args.rawBucket).apply((b) => JSON.stringify(correctionEventPattern(b, args.model))),
+            }),
+        );
+        if (args.triggerPrefix) {
             const prefix = args.triggerPrefix;
             invokedBy(
                 "trigger",

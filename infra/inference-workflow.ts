@@ -22,7 +22,9 @@ import { reviewItemId } from "./review-contract";
  *
  * An execution takes `{"image": "s3://<raw bucket>/<key>"}` (never the bytes: a state holds at most 256 KB),
  * is named after the image's content (`img-<40 hex of its SHA-256>`, also the endpoint request's inference id
- * and the review item's id), and ends as one of the states in OUTCOMES.
+ * and the review item's id), and ends as one of the states in OUTCOMES. A person's correction (sent from the
+ * prediction page) starts an execution named after the correction (`fix-...`) whose input is already the
+ * state after Classify with the suggested class: it goes straight to review.
  */
 
 /**
@@ -39,6 +41,8 @@ export const INFERENCE_METRICS = {
     classified: "Classified",
     /** Below it: sent to review. */
     lowConfidence: "LowConfidence",
+    /** A person said the model was wrong (the prediction page): sent to review, never counted as low confidence. */
+    correction: "Correction",
     reviewed: "Reviewed",
     invalidImage: "InvalidImage",
     reviewTimedOut: "ReviewTimedOut",
@@ -180,7 +184,8 @@ function backoff(errors: readonly string[], maxAttempts: number): Record<string,
 /**
  * The Standard workflow: Classify -> Confident? -> WritePrediction -> Classified, or QueueForReview (wait for the
  * task token) -> Verdict -> FileReviewed -> BatchDue? -> WriteReviewBatch -> Labelled, with NotAValidImage,
- * BadImage and ReviewTimedOut as the other ends.
+ * BadImage and ReviewTimedOut as the other ends. A correction (an input with a `suggestion`) enters at
+ * QueueForReview: the person already said what the model got wrong, so nothing is classified again.
  */
 export function inferenceWorkflowDefinition(input: WorkflowDefinitionInput): Record<string, unknown> {
     const problems = definitionProblems(input);
@@ -190,8 +195,13 @@ export function inferenceWorkflowDefinition(input: WorkflowDefinitionInput): Rec
     const item = { "item_id.$": "$.item_id" };
     return {
         Comment: "Classify one image by S3 URI; below the confidence threshold, a person labels it and it joins the next training batch.",
-        StartAt: "Classify",
+        StartAt: "Correction?",
         States: {
+            "Correction?": {
+                Type: "Choice",
+                Choices: [{ Variable: "$.suggestion", IsPresent: true, Next: "QueueForReview" }],
+                Default: "Classify",
+            },
             Classify: {
                 ...lambdaTask(input.classifyFunctionArn, { "image.$": "$.image", "item_id.$": "$$.Execution.Name" }),
                 OutputPath: "$.Payload",
@@ -388,15 +398,22 @@ export function batchPolicy(s: WorkflowScope): PolicyDocument {
     );
 }
 
-/** Start: read an image dropped under the trigger prefix (to name its execution) and start this state machine. */
+/**
+ * Start: read a correction's record (to start its review), or an image dropped under the trigger prefix (to name
+ * its execution), and start this state machine.
+ */
 export function startPolicy(s: WorkflowScope): PolicyDocument {
-    if (!s.triggerPrefix) throw new Error("the start function exists only with a trigger prefix");
-    return policyDocument(s3ReadStatements(raw(s, s.triggerPrefix), "DroppedImages"), kmsUseStatement(s.dataKeyArn, { sid: "DataKey" }), {
-        Sid: "StartThisStateMachine",
-        Effect: "Allow",
-        Action: ["states:StartExecution"],
-        Resource: [s.stateMachineArn],
-    });
+    const read = [prefixes.reviewCorrections(s.model), ...(s.triggerPrefix ? [s.triggerPrefix] : [])];
+    return policyDocument(
+        s3ReadStatements(raw(s, ...read), "CorrectionsAndDroppedImages"),
+        kmsUseStatement(s.dataKeyArn, { sid: "DataKey" }),
+        {
+            Sid: "StartThisStateMachine",
+            Effect: "Allow",
+            Action: ["states:StartExecution"],
+            Resource: [s.stateMachineArn],
+        },
+    );
 }
 
 /** The state machine: invoke its own functions (any version). Logging and X-Ray statements come from infra/iam.ts. */
@@ -428,6 +445,18 @@ export function annotationEventPattern(rawBucketName: string, model: string): Ev
         source: ["aws.s3"],
         "detail-type": ["Object Created"],
         detail: { bucket: { name: [rawBucketName] }, object: { key: [{ prefix: prefixes.reviewAnnotations(model) }] } },
+    };
+}
+
+/** A correction's record (`corrections/fix-<id>.json`, written after its image): its arrival starts the review. */
+export function correctionEventPattern(rawBucketName: string, model: string): EventPattern {
+    return {
+        source: ["aws.s3"],
+        "detail-type": ["Object Created"],
+        detail: {
+            bucket: { name: [rawBucketName] },
+            object: { key: [{ wildcard: `${prefixes.reviewCorrections(model)}fix-*.json` }] },
+        },
     };
 }
 

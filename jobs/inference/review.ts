@@ -5,6 +5,7 @@ import {
     closeItem,
     enqueueReview,
     fileReviewed,
+    inferenceIdOf,
     WorkflowClients,
     WorkflowSettings,
     writePrediction,
@@ -38,9 +39,10 @@ export function runReviewAction(c: WorkflowClients, s: WorkflowSettings, event: 
             return fileReviewed(c, s, {
                 item_id: event.classification.item_id,
                 review: event.review,
-                inference_id: event.classification.item_id,
+                inference_id: inferenceIdOf(event.classification),
                 model_package: event.classification.model_package,
                 predicted_label: event.classification.top[0]?.label,
+                suggested_label: event.classification.suggestion?.label,
             });
         case "close":
             return closeItem(c, s, event);

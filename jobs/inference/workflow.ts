@@ -9,12 +9,15 @@ import { join } from "path";
 import { executionName, INFERENCE_ERRORS, INFERENCE_METRICS, inferenceNamespace } from "../../infra/inference-workflow";
 import {
     ClosedItem,
+    Correction,
+    correctionKeys,
     IMAGE_EXTENSIONS,
     labelStudioTask,
     LabelStudioTask,
     parseLabelStudioAnnotation,
     ReviewBatch,
     ReviewedItem,
+    REVIEW_ITEM_ID,
     reviewKeys,
     ReviewOutcome,
     WaitingReview,
@@ -86,6 +89,10 @@ export interface ClassificationState {
     readonly model_package?: string;
     readonly variant?: string;
     readonly classified_at: string;
+    /** The endpoint request's id (data capture's inferenceId): the item id for a classified image, a correction's from its prediction. */
+    readonly inference_id?: string;
+    /** A correction's: the class a person said the image is, and who (the page's signed-in user) when known. */
+    readonly suggestion?: { readonly label: string; readonly by?: string };
 }
 
 const BAD_IMAGE_CODES = new Set(["empty_image", "not_an_image", "unsupported_image_type", "image_too_large"]);
@@ -147,6 +154,7 @@ export async function classifyStep(
         ...(s.modelPackageArn ? { model_package: s.modelPackageArn } : {}),
         ...(classification.variant ? { variant: classification.variant } : {}),
         classified_at: nowOf(c).toISOString(),
+        inference_id: input.item_id,
     };
 }
 
@@ -248,10 +256,11 @@ export async function enqueueReview(
         model: s.model,
         itemId: state.item_id,
         contentType: state.content_type,
-        reason: "low-confidence",
+        reason: state.suggestion ? "correction" : "low-confidence",
         top: state.top,
-        inferenceId: state.item_id,
+        inferenceId: inferenceIdOf(state),
         modelPackage: state.model_package,
+        suggestion: state.suggestion,
     });
     const taskKey = reviewKeys.task(s.model, state.item_id);
     await c.s3.send(new PutObjectCommand({ Bucket: s.rawBucket, Key: taskKey, Body: json(task), ContentType: "application/json" }));
@@ -261,18 +270,32 @@ export async function enqueueReview(
                 TopicArn: s.alertTopicArn,
                 Subject: `vision-mlops ${s.environment} ${s.model}: an image needs a reviewer`.slice(0, 99),
                 Message: [
-                    `Model ${s.model} (${s.environment}) is unsure about ${state.image}: ${task.data.top_classes}.`,
+                    state.suggestion
+                        ? `${state.suggestion.by ?? "Someone"} says model ${s.model} (${s.environment}) was wrong about ${state.image}: it is ${state.suggestion.label} (the model said ${task.data.top_classes}).`
+                        : `Model ${s.model} (${s.environment}) is unsure about ${state.image}: ${task.data.top_classes}.`,
                     `Label it in the model's Label Studio review project (task ${s3Uri(s.rawBucket, taskKey)}).`,
                     `Image: ${consoleLink(s.region, s.rawBucket, pending)}`,
                     `Execution: ${input.execution_arn}`,
                 ].join("\n"),
             }),
         );
-    await putMetrics(c, s, [
-        { name: INFERENCE_METRICS.lowConfidence, value: 1 },
-        { name: INFERENCE_METRICS.confidence, value: state.confidence, unit: "None" },
-    ]);
+    // A correction's confidence is the page's earlier answer, already counted: only the correction is.
+    await putMetrics(
+        c,
+        s,
+        state.suggestion
+            ? [{ name: INFERENCE_METRICS.correction, value: 1 }]
+            : [
+                  { name: INFERENCE_METRICS.lowConfidence, value: 1 },
+                  { name: INFERENCE_METRICS.confidence, value: state.confidence, unit: "None" },
+              ],
+    );
     return { item_id: state.item_id, task_key: taskKey };
+}
+
+/** The endpoint request an item came from: a classified image's own id, a correction's prediction's when it had one. */
+export function inferenceIdOf(state: ClassificationState): string | undefined {
+    return state.inference_id ?? (state.suggestion ? undefined : state.item_id);
 }
 
 function consoleLink(region: string, bucket: string, key: string): string {
@@ -296,6 +319,8 @@ export interface FileRequest {
     readonly inference_id?: string;
     readonly model_package?: string;
     readonly predicted_label?: string;
+    /** A correction's suggested class (the reviewer's label is what counts). */
+    readonly suggested_label?: string;
 }
 
 /**
@@ -345,6 +370,7 @@ export async function fileReviewed(
         ...(r.review.annotation_id ? { annotation_id: r.review.annotation_id } : {}),
         ...(r.model_package ? { model_package: r.model_package } : {}),
         ...(r.predicted_label ? { predicted_label: r.predicted_label } : {}),
+        ...(r.suggested_label ? { suggested_label: r.suggested_label } : {}),
     };
     await c.s3.send(new PutObjectCommand({ Bucket: s.rawBucket, Key: recordKey, Body: json(record), ContentType: "application/json" }));
     await deleteQuietly(c.s3, s.rawBucket, [pending.key, reviewKeys.task(s.model, r.item_id), reviewKeys.waiting(s.model, r.item_id)]);
@@ -460,6 +486,7 @@ export async function resumeFromAnnotation(c: WorkflowClients, s: WorkflowSettin
         inference_id: data?.inference_id,
         model_package: data?.model_package,
         predicted_label: predicted?.result[0]?.value.choices[0],
+        suggested_label: data?.suggested_label,
     });
     return { status: "filed-late", item_id: parsed.itemId };
 }
@@ -559,6 +586,80 @@ export async function startForImage(
         return { name, executionArn, started: true };
     } catch (e) {
         if ((e as { name?: string }).name === "ExecutionAlreadyExists") return { name, executionArn, started: false };
+        throw e;
+    }
+}
+
+export type CorrectionStart =
+    | { readonly name: string; readonly executionArn: string; readonly started: boolean }
+    | { readonly status: "ignored"; readonly why: string };
+
+/**
+ * A correction's record arrived (`corrections/<id>.json`, written after its image): start its review, named
+ * after the correction, with the state the review steps read (the page's earlier answer, if it sent one, and the
+ * suggested class). A record this workflow cannot review (another model's, a class the model no longer has, an
+ * image that is missing or not the one the record hashes) is ignored with the reason, never reviewed.
+ */
+export async function startForCorrection(c: WorkflowClients, s: WorkflowSettings, key: string): Promise<CorrectionStart> {
+    if (!c.sfn) throw new Error("startForCorrection needs a Step Functions client");
+    if (!s.stateMachineArn) throw new Error("startForCorrection needs the state machine's ARN");
+    const where = s3Uri(s.rawBucket, key);
+    const id = key.startsWith(prefixes.reviewCorrections(s.model))
+        ? key.slice(prefixes.reviewCorrections(s.model).length, -".json".length)
+        : "";
+    if (!key.endsWith(".json") || !REVIEW_ITEM_ID.test(id) || !id.startsWith("fix-"))
+        return { status: "ignored", why: `${where} is not a correction record of model ${s.model}` };
+    const text = await getText(c.s3, s.rawBucket, key);
+    if (!text) return { status: "ignored", why: `${where} is gone` };
+    let record: Correction;
+    try {
+        record = JSON.parse(text.text) as Correction;
+    } catch {
+        return { status: "ignored", why: `${where} is not JSON` };
+    }
+    const problem =
+        record.version !== 1
+            ? `version ${JSON.stringify(record.version)}, not 1`
+            : record.id !== id || record.model !== s.model
+              ? `it names correction ${JSON.stringify(record.id)} of model ${JSON.stringify(record.model)}`
+              : !s.classes.includes(record.label)
+                ? `"${record.label}" is not a class of model ${s.model} (${s.classes.join(", ")})`
+                : !IMAGE_EXTENSIONS[record.content_type] || record.image_key !== correctionKeys(s.model, id, record.content_type).image
+                  ? `its image ${JSON.stringify(record.image_key)} is not the correction's own`
+                  : undefined;
+    if (problem) return { status: "ignored", why: `${where}: ${problem}` };
+    let bytes: Uint8Array;
+    try {
+        bytes = await readImage(c.s3, s.rawBucket, record.image_key);
+    } catch (e) {
+        if (e instanceof WorkflowError) return { status: "ignored", why: `${where}: ${e.message}` };
+        throw e;
+    }
+    if (createHash("sha256").update(bytes).digest("hex") !== record.sha256)
+        return { status: "ignored", why: `${where}: its image is not the one the record's sha256 names` };
+    const top = record.prediction?.top ?? [];
+    const state: ClassificationState = {
+        image: s3Uri(s.rawBucket, record.image_key),
+        bucket: s.rawBucket,
+        key: record.image_key,
+        item_id: id,
+        content_type: record.content_type,
+        sha256: record.sha256,
+        top,
+        confidence: top[0]?.confidence ?? 0,
+        margin: (top[0]?.confidence ?? 0) - (top[1]?.confidence ?? 0),
+        endpoint: s.endpointName,
+        ...(record.prediction?.model_package ? { model_package: record.prediction.model_package } : {}),
+        classified_at: record.submitted_at,
+        ...(record.prediction?.inference_id ? { inference_id: record.prediction.inference_id } : {}),
+        suggestion: { label: record.label, ...(record.submitted_by ? { by: record.submitted_by } : {}) },
+    };
+    const executionArn = `${s.stateMachineArn.replace(":stateMachine:", ":execution:")}:${id}`;
+    try {
+        await c.sfn.send(new StartExecutionCommand({ stateMachineArn: s.stateMachineArn, name: id, input: JSON.stringify(state) }));
+        return { name: id, executionArn, started: true };
+    } catch (e) {
+        if ((e as { name?: string }).name === "ExecutionAlreadyExists") return { name: id, executionArn, started: false };
         throw e;
     }
 }

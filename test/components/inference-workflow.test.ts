@@ -121,8 +121,33 @@ for (const environment of ["staging", "prod"] as const)
                 expect(find(declared, T.fn, `${name}-start-function`)).to.not.equal(undefined);
             } else {
                 expect(trigger).to.equal(undefined);
-                expect(declared.filter(ofType(T.fn)).map((f) => f.name)).to.not.include(`${name}-start-function`);
             }
+        });
+
+        it("starts a review for every correction the prediction page files, and lets the start function read only records it starts from", () => {
+            const corrections = find(declared, T.rule, `${name}-corrections`).inputs;
+            expect(JSON.parse(corrections.eventPattern)).to.deep.equal({
+                source: ["aws.s3"],
+                "detail-type": ["Object Created"],
+                detail: { bucket: { name: [RAW] }, object: { key: [{ wildcard: "bikes/review/corrections/fix-*.json" }] } },
+            });
+            const start = find(declared, T.fn, `${name}-start-function`).inputs;
+            expect(start.environment.variables[INFERENCE_ENV.function]).to.equal("start");
+            expect(find(declared, T.permission, `${name}-corrections-permission`).inputs).to.deep.include({
+                principal: "events.amazonaws.com",
+                function: start.name,
+            });
+            const policy = parsePolicy(find(declared, T.policy, `${name}-start-role-policy`).inputs.policy);
+            const read = (key: string) => allowedBy(policy, { action: "s3:GetObject", resource: `arn:aws:s3:::${RAW}/${key}` });
+            expect(read("bikes/review/corrections/fix-0123456789abcdef.json")).to.equal(true);
+            expect(read("bikes/review/annotations/1"), "annotations are the callback's").to.equal(false);
+            expect(read("cars/review/corrections/fix-0123456789abcdef.json"), "another model's corrections").to.equal(false);
+            expect(read("incoming/bikes/x.jpg"), "the trigger prefix only where one is configured").to.equal(environment === "prod");
+            const startThis = (arn: string) => allowedBy(policy, { action: "states:StartExecution", resource: arn });
+            expect(startThis(`arn:aws:states:us-east-1:${TEST_ACCOUNT}:stateMachine:${name}`)).to.equal(true);
+            expect(startThis(`arn:aws:states:us-east-1:${TEST_ACCOUNT}:stateMachine:vision-mlops-${environment}-cars-inference`)).to.equal(
+                false,
+            );
         });
 
         it("alarms on the low-confidence rate of the model's own metrics", () => {

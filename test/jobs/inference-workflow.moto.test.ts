@@ -5,9 +5,11 @@ import { SageMakerRuntime } from "@aws-sdk/client-sagemaker-runtime";
 import {
     CreateStateMachineCommand,
     DescribeExecutionCommand,
+    ListExecutionsCommand,
     SendTaskHeartbeatCommand,
     SendTaskSuccessCommand,
     SFNClient,
+    StartExecutionCommand,
 } from "@aws-sdk/client-sfn";
 import { CreateTopicCommand, PublishCommand, SNSClient } from "@aws-sdk/client-sns";
 import { createHash } from "crypto";
@@ -26,6 +28,7 @@ import { BATCH_MANIFEST_FILE, prefixes } from "../../infra/naming";
 import { LabelStudioTask, reviewKeys, ReviewBatch, ReviewedItem, WaitingReview } from "../../infra/review-contract";
 import { runCallback } from "../../jobs/inference/callback";
 import { runReviewAction } from "../../jobs/inference/review";
+import { fileCorrection } from "../../jobs/inference/corrections";
 import { runStart } from "../../jobs/inference/start";
 import {
     ClassificationState,
@@ -317,6 +320,104 @@ describe("inference workflow handlers and state machine (moto)", function () {
                 status: "ignored",
             });
         });
+
+        it("starts a correction's review when its record arrives, named after the correction, with the page's answer and the person's class", async () => {
+            const sfn = new SFNClient(moto.clientConfig);
+            const machine = await sfn.send(
+                new CreateStateMachineCommand({
+                    name: "vision-mlops-staging-bikes-inference",
+                    roleArn: "arn:aws:iam::123456789012:role/vision-mlops-staging-bikes-inference",
+                    definition: JSON.stringify(inferenceWorkflowDefinition(definitionInput())),
+                }),
+            );
+            const s = { ...settings, stateMachineArn: machine.stateMachineArn! };
+            const image = await noiseImage(32, 32, "jpeg", 70);
+            const filed = await fileCorrection(s3, {
+                bucket: BUCKET,
+                model: MODEL,
+                classes: CLASSES,
+                image,
+                label: "motorcycle",
+                submittedBy: "pat@example.com",
+                prediction: {
+                    top: [
+                        { label: "bicycle", confidence: 0.7 },
+                        { label: "motorcycle", confidence: 0.3 },
+                    ],
+                    inference_id: "req-42",
+                    model_package: PACKAGE,
+                },
+                now: () => new Date("2026-12-01T09:30:00Z"),
+            });
+            const id = filed.correction.id;
+            const started = (await runStart({ ...clients, sfn }, s, objectCreated(filed.recordKey))) as {
+                name: string;
+                started: boolean;
+                executionArn: string;
+            };
+            expect(started).to.deep.include({ name: id, started: true });
+            const described = await sfn.send(new DescribeExecutionCommand({ executionArn: started.executionArn }));
+            expect(JSON.parse(described.input!)).to.deep.equal({
+                image: `s3://${BUCKET}/${MODEL}/review/corrections/${id}.jpg`,
+                bucket: BUCKET,
+                key: `${MODEL}/review/corrections/${id}.jpg`,
+                item_id: id,
+                content_type: "image/jpeg",
+                sha256: createHash("sha256").update(image).digest("hex"),
+                top: [
+                    { label: "bicycle", confidence: 0.7 },
+                    { label: "motorcycle", confidence: 0.3 },
+                ],
+                confidence: 0.7,
+                margin: 0.7 - 0.3,
+                endpoint: "vision-mlops-staging-bikes",
+                model_package: PACKAGE,
+                classified_at: "2026-12-01T09:30:00.000Z",
+                inference_id: "req-42",
+                suggestion: { label: "motorcycle", by: "pat@example.com" },
+            });
+            // The page sends the same correction again (a retry, a second click): one review. (Step Functions answers
+            // a repeated start of a running execution with that execution, and ExecutionAlreadyExists once it ended.)
+            expect(await runStart({ ...clients, sfn }, s, objectCreated(filed.recordKey))).to.deep.include({
+                name: id,
+                executionArn: started.executionArn,
+            });
+            const executions = await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.stateMachineArn! }));
+            expect(executions.executions!.map((e) => e.name)).to.deep.equal([id]);
+            // The image arriving first is no record; nothing starts.
+            expect(await runStart({ ...clients, sfn }, s, objectCreated(filed.imageKey))).to.deep.include({ status: "ignored" });
+        });
+
+        it("reviews no correction it cannot trust: another model's, a class the model lacks, an image that is not the one recorded", async () => {
+            const s = settings;
+            const started: object[] = [];
+            const recording: Sender = { send: async (c: object) => void started.push(c) };
+            const image = await noiseImage(32, 32, "jpeg", 90);
+            const filed = await fileCorrection(s3, { bucket: BUCKET, model: MODEL, classes: CLASSES, image, label: "bicycle" });
+            const record = JSON.parse(await text(filed.recordKey));
+            const rewrite = async (over: Record<string, unknown>) =>
+                s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: filed.recordKey, Body: JSON.stringify({ ...record, ...over }) }));
+            const why = async () =>
+                (await runStart({ ...clients, sfn: recording }, s, objectCreated(filed.recordKey))) as { status?: string; why?: string };
+
+            await rewrite({ label: "scooter" });
+            expect(await why()).to.deep.equal({
+                status: "ignored",
+                why: `s3://${BUCKET}/${filed.recordKey}: "scooter" is not a class of model bikes (bicycle, motorcycle)`,
+            });
+            await rewrite({ model: "cars" });
+            expect((await why()).why).to.match(/names correction "fix-[0-9a-f]+" of model "cars"$/);
+            await rewrite({ image_key: `${MODEL}/review/pending/${record.id}.jpg` });
+            expect((await why()).why).to.match(/its image "bikes\/review\/pending\/fix-[0-9a-f]+\.jpg" is not the correction's own$/);
+            await rewrite({});
+            await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: filed.imageKey, Body: await noiseImage(32, 32, "jpeg", 160) }));
+            expect((await why()).why).to.match(/its image is not the one the record's sha256 names$/);
+            await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: filed.recordKey, Body: "{not json" }));
+            expect((await why()).why).to.match(/is not JSON$/);
+            const otherModel = `cars/review/corrections/${record.id}.json`;
+            expect(await runStart({ ...clients, sfn: recording }, s, objectCreated(otherModel))).to.deep.equal({ status: "ignored" });
+            expect(started, "no execution was started").to.deep.equal([]);
+        });
     });
 
     it("the deployed bundle runs the handler its function names, with the settings from its environment", async () => {
@@ -396,13 +497,14 @@ describe("inference workflow handlers and state machine (moto)", function () {
         image: { uri: string; name: string },
         tokens: TokenService,
         c: WorkflowClients = clients,
+        input: Record<string, unknown> = { image: image.uri },
     ) {
         const wf: WorkflowClients = { ...c, sfn: tokens };
         const review = (p: any) => runReviewAction(wf, settings, p);
         const machine = machineFor(definition);
         const states: string[] = [];
         const retried: string[] = [];
-        const run = machine.run({ image: image.uri } as never, {
+        const run = machine.run(input as never, {
             context: {
                 Execution: { Name: image.name, Id: `${MACHINE.replace(":stateMachine:", ":execution:")}:${image.name}` },
                 Task: { Token: `token-${image.name}` },
@@ -462,7 +564,7 @@ describe("inference workflow handlers and state machine (moto)", function () {
         await queueEndpointResults(moto, [answer(0.97, 0.03)]);
         const r = await execute(def(), img, new TokenService()).outcome;
         expect(r.status).to.equal("SUCCEEDED");
-        expect(r.states).to.deep.equal(["Classify", "Confident?", "WritePrediction", "Classified"]);
+        expect(r.states).to.deep.equal(["Correction?", "Classify", "Confident?", "WritePrediction", "Classified"]);
         const prediction = JSON.parse(await text(`${img.key}.prediction.json`));
         expect(prediction).to.deep.include({ inference_id: img.name, model_package: PACKAGE, confidence: 0.97 });
         expect(prediction.top[0]).to.deep.equal({ label: "bicycle", confidence: 0.97 });
@@ -565,7 +667,7 @@ describe("inference workflow handlers and state machine (moto)", function () {
         const r = await execute(def(), { uri: `s3://${BUCKET}/${key}`, name: `img-${"3".repeat(40)}` }, new TokenService()).outcome;
         expect(r.status).to.equal("FAILED");
         expect(r.error).to.equal("BadImage");
-        expect(r.states).to.deep.equal(["Classify", "BadImage"]);
+        expect(r.states).to.deep.equal(["Correction?", "Classify", "BadImage"]);
         expect(r.retried, "a bad image is not retried").to.deep.equal([]);
         expect(shim.seen).to.have.length(0);
         expect(await keys(prefixes.reviewModel(MODEL))).to.deep.equal([]);
@@ -589,5 +691,69 @@ describe("inference workflow handlers and state machine (moto)", function () {
         expect(r.status).to.equal("SUCCEEDED");
         expect(r.retried).to.deep.equal(["Classify", "Classify"]);
         expect(r.states.at(-1)).to.equal("Classified");
+    });
+
+    it("a correction goes straight to review with the person's class suggested, and the reviewer's label is filed as a correction", async () => {
+        const image = await noiseImage(32, 32, "jpeg", 110);
+        const filed = await fileCorrection(s3, {
+            bucket: BUCKET,
+            model: MODEL,
+            classes: CLASSES,
+            image,
+            label: "motorcycle",
+            submittedBy: "pat@example.com",
+            prediction: { top: [{ label: "bicycle", confidence: 0.8 }], inference_id: "req-7", model_package: PACKAGE },
+        });
+        const id = filed.correction.id;
+        const launched: StartExecutionCommand[] = [];
+        const capture: Sender = { send: async (c: object) => void launched.push(c as StartExecutionCommand) };
+        await runStart({ ...clients, sfn: capture }, settings, objectCreated(filed.recordKey));
+        expect(launched).to.have.length(1);
+        expect(launched[0].input.name).to.equal(id);
+
+        const tokens = new TokenService();
+        const run = execute(def(), { uri: "", name: id }, tokens, clients, JSON.parse(launched[0].input.input!));
+        await tokens.until(run.token);
+        expect(shim.seen, "the endpoint is not asked again").to.have.length(0);
+        const task = JSON.parse(await text(reviewKeys.task(MODEL, id))) as LabelStudioTask;
+        expect(task.data).to.deep.include({
+            reason: "correction",
+            suggested_label: "motorcycle",
+            suggested_by: "pat@example.com",
+            inference_id: "req-7",
+        });
+        expect(task.data.top_classes).to.equal("bicycle 80%");
+        expect(task.predictions.map((p) => [p.model_version, p.result[0].value.choices[0]])).to.deep.equal([
+            ["correction", "motorcycle"],
+            [PACKAGE, "bicycle"],
+        ]);
+        expect(await keys(prefixes.reviewPending(MODEL))).to.deep.equal([reviewKeys.pendingImage(MODEL, id, "image/jpeg")]);
+        expect(published).to.have.length(1);
+        expect(published[0].input.Message).to.include(
+            `pat@example.com says model bikes (staging) was wrong about s3://${BUCKET}/${filed.imageKey}: it is motorcycle (the model said bicycle 80%).`,
+        );
+        const metrics = await new CloudWatchClient(moto.clientConfig).send(
+            new ListMetricsCommand({ Namespace: inferenceNamespace(MODEL) }),
+        );
+        expect(
+            metrics.Metrics!.map((m) => m.MetricName),
+            "a correction is not a low-confidence prediction",
+        ).to.deep.equal(["Correction"]);
+
+        await annotate(id, "motorcycle", tokens, "55");
+        const r = await run.outcome;
+        expect(r.status).to.equal("SUCCEEDED");
+        expect(r.states).to.deep.equal(["Correction?", "QueueForReview", "Verdict", "FileReviewed", "BatchDue?", "Labelled"]);
+        const reviewed = JSON.parse(await text(reviewKeys.reviewedRecord(MODEL, "motorcycle", id))) as ReviewedItem;
+        expect(reviewed).to.deep.include({
+            item_id: id,
+            label: "motorcycle",
+            source: "correction",
+            suggested_label: "motorcycle",
+            predicted_label: "bicycle",
+            inference_id: "req-7",
+            model_package: PACKAGE,
+            sha256: createHash("sha256").update(image).digest("hex"),
+        });
     });
 });
