@@ -3,6 +3,7 @@ import { ConfigError, formatProblem, parsePlatformConfig } from "../../infra/con
 import { writeActionsWithWildcardResource } from "../../infra/iam";
 import {
     annotationEventPattern,
+    correctionEventPattern,
     batchPolicy,
     callbackPolicy,
     classifyPolicy,
@@ -121,7 +122,7 @@ describe("inference workflow names and events", () => {
         expect(heartbeatRate(300)).to.equal("rate(1 minute)");
     });
 
-    it("triggers on images under the prefix, never on the prediction written next to them", () => {
+    it("triggers on images under the prefix (never the prediction written next to them) and on this model's correction records", () => {
         const event = (key: string) => ({
             source: "aws.s3",
             "detail-type": "Object Created",
@@ -129,6 +130,7 @@ describe("inference workflow names and events", () => {
         });
         const pattern = triggerEventPattern("raw", "incoming/signs/");
         const annotations = annotationEventPattern("raw", "signs");
+        const corrections = correctionEventPattern("raw", "signs");
         // EventBridge's verdicts, moto's matcher standing in for TestEventPattern.
         expect(
             judgedCases({
@@ -138,6 +140,9 @@ describe("inference workflow names and events", () => {
                 "other/b.jpg": [pattern, event("other/b.jpg")],
                 "signs/review/annotations/17": [annotations, event("signs/review/annotations/17")],
                 "signs/review/tasks/x.json": [annotations, event("signs/review/tasks/x.json")],
+                "signs/review/corrections/fix-0a1b.json": [corrections, event("signs/review/corrections/fix-0a1b.json")],
+                "signs/review/corrections/fix-0a1b.jpg": [corrections, event("signs/review/corrections/fix-0a1b.jpg")],
+                "cars/review/corrections/fix-0a1b.json": [corrections, event("cars/review/corrections/fix-0a1b.json")],
             }),
         ).to.deep.equal({
             "incoming/signs/a/b.jpg": true,
@@ -146,6 +151,9 @@ describe("inference workflow names and events", () => {
             "other/b.jpg": false,
             "signs/review/annotations/17": true,
             "signs/review/tasks/x.json": false,
+            "signs/review/corrections/fix-0a1b.json": true,
+            "signs/review/corrections/fix-0a1b.jpg": false,
+            "cars/review/corrections/fix-0a1b.json": false,
         });
     });
 });
