@@ -1,5 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
+import { INFERENCE_METRICS, inferenceNamespace } from "../infra/inference-workflow";
 import { MONITORING_METRICS, monitoringNamespace, MonitorThresholds } from "../infra/job-contract";
 import { Environment, fitName, PROJECT } from "../infra/naming";
 import type { MonitoringEngine } from "../infra/monitoring/schedule";
@@ -21,18 +22,28 @@ export interface DashboardModel {
     >;
     readonly trainingPipelineName?: string;
     readonly monitoringPipelineName?: string;
+    /** The model's inference workflow, when it has one: its outcome counts and its executions are charted. */
+    readonly inference?: DashboardInference;
+}
+
+export interface DashboardInference {
+    /** The Environment dimension the workflow's functions publish with (the Model dimension is the model). */
+    readonly environment: string;
+    /** The state machine (the StateMachineArn dimension of Step Functions' execution metrics). */
+    readonly stateMachineArn: string;
 }
 
 export interface DashboardArgs {
     readonly environment: Environment;
     readonly region: string;
-    readonly models: readonly DashboardModel[];
+    /** One row per model; a model may wait on values not known until deploy (a state machine's ARN). */
+    readonly models: readonly pulumi.Input<DashboardModel>[];
 }
 
 /**
  * The stack's CloudWatch dashboard: per model, endpoint traffic, latency and errors, the monitor's drift
- * scores, low-confidence and decode-error rates, its verdicts, and the training and monitoring pipelines'
- * executions.
+ * scores, low-confidence and decode-error rates, its verdicts, the training and monitoring pipelines'
+ * executions, and the inference workflow's outcomes, confidence and executions.
  */
 export class Dashboard extends pulumi.ComponentResource {
     public readonly dashboard: aws.cloudwatch.Dashboard;
@@ -44,7 +55,9 @@ export class Dashboard extends pulumi.ComponentResource {
             `${name}-dashboard`,
             {
                 dashboardName: dashboardName(args.environment),
-                dashboardBody: JSON.stringify(dashboardBody(args)),
+                dashboardBody: pulumi
+                    .all([...args.models])
+                    .apply((models) => JSON.stringify(dashboardBody({ region: args.region, models }))),
             },
             { parent: this },
         );
@@ -75,7 +88,7 @@ const CHART_HEIGHT = 6;
 const HEADER_HEIGHT = 1;
 
 /** The dashboard body (CloudWatch's JSON), built from plain values so it can be tested without a cloud. */
-export function dashboardBody(args: Pick<DashboardArgs, "region" | "models">): { widgets: Widget[] } {
+export function dashboardBody(args: { readonly region: string; readonly models: readonly DashboardModel[] }): { widgets: Widget[] } {
     const widgets: Widget[] = [];
     let y = 0;
     for (const m of args.models) {
@@ -201,5 +214,53 @@ function modelCharts(region: string, m: DashboardModel): Record<string, unknown>
                 { period: 3600, view: "bar" },
             ),
         );
+    if (m.inference) charts.push(...inferenceCharts(m.model, m.inference, chart));
     return charts;
+}
+
+/** The inference workflow's rows: what became of each image (the review function's counts), confidence, executions. */
+function inferenceCharts(
+    model: string,
+    inference: DashboardInference,
+    chart: (title: string, metrics: MetricLine[], extra?: Record<string, unknown>) => Record<string, unknown>,
+): Record<string, unknown>[] {
+    const ns = inferenceNamespace(model);
+    const dims = ["Environment", inference.environment, "Model", model];
+    const M = INFERENCE_METRICS;
+    const outcomes: Array<[string, string]> = [
+        [M.classified, "classified"],
+        [M.lowConfidence, "sent to review (low confidence)"],
+        [M.correction, "corrections from the page"],
+        [M.reviewed, "reviewed"],
+        [M.invalidImage, "not a valid image"],
+        [M.reviewTimedOut, "review timed out"],
+    ];
+    const executions: Array<[string, string]> = [
+        ["ExecutionsStarted", "started"],
+        ["ExecutionsSucceeded", "succeeded"],
+        ["ExecutionsFailed", "failed"],
+        ["ExecutionsTimedOut", "timed out"],
+    ];
+    return [
+        chart(
+            "Inference workflow: images by outcome",
+            outcomes.map(([metric, label]): MetricLine => [ns, metric, ...dims, { stat: "Sum", label }]),
+            { period: 3600, view: "bar" },
+        ),
+        chart("Inference workflow: top-1 confidence", [[ns, M.confidence, ...dims, { stat: "Average", label: "average" }]], {
+            period: 3600,
+            yAxis: { left: { min: 0, max: 1 } },
+        }),
+        chart(
+            "Inference workflow: executions",
+            executions.map(([metric, label]): MetricLine => [
+                "AWS/States",
+                metric,
+                "StateMachineArn",
+                inference.stateMachineArn,
+                { stat: "Sum", label },
+            ]),
+            { period: 3600 },
+        ),
+    ];
 }

@@ -208,7 +208,7 @@ export class Platform extends pulumi.ComponentResource {
         this.endpoints = {};
         this.monitors = {};
         this.inferenceWorkflows = {};
-        const dashboardModels: DashboardModel[] = [];
+        const dashboardModels: pulumi.Input<DashboardModel>[] = [];
         const models: Record<string, ModelOutputs> = {};
         for (const [model, m] of Object.entries(args.models)) {
             // One provider per model so every resource of the model also carries its `model` tag.
@@ -300,15 +300,11 @@ export class Platform extends pulumi.ComponentResource {
                     },
                     { ...inModel, dependsOn: [endpoint.endpoint] },
                 );
-            if (monitor) {
-                this.monitors[model] = monitor;
-                dashboardModels.push({
-                    ...monitor.dashboardModel,
-                    trainingPipelineName: training ? pipelineName(env, model, "training") : undefined,
-                });
-            }
-            if (endpoint && pkg)
-                this.inferenceWorkflows[model] = new InferenceWorkflow(
+            if (monitor) this.monitors[model] = monitor;
+            const workflow =
+                endpoint &&
+                pkg &&
+                new InferenceWorkflow(
                     `${name}-${model}-inference`,
                     {
                         environment: env,
@@ -326,6 +322,21 @@ export class Platform extends pulumi.ComponentResource {
                     },
                     { ...inModel, dependsOn: [endpoint.endpoint] },
                 );
+            if (workflow) this.inferenceWorkflows[model] = workflow;
+            if (monitor) {
+                const row: DashboardModel = {
+                    ...monitor.dashboardModel,
+                    trainingPipelineName: training ? pipelineName(env, model, "training") : undefined,
+                };
+                dashboardModels.push(
+                    workflow
+                        ? workflow.stateMachineArn.apply((stateMachineArn) => ({
+                              ...row,
+                              inference: { environment: env, stateMachineArn },
+                          }))
+                        : row,
+                );
+            }
             models[model] = {
                 modelPackageGroup: modelPackageGroupName("staging", model),
                 servedPackage: endpoint?.modelPackageArn ?? null,

@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import * as pulumi from "@pulumi/pulumi";
 import { Dashboard, dashboardBody } from "../../components/dashboard";
 import { MODEL_MONITOR_NAMESPACE, MONITORING_METRICS } from "../../infra/job-contract";
 import { find, settled, useMocks } from "../support/mocks";
@@ -10,6 +11,10 @@ const SIGNS = {
     trainingPipelineName: "vision-mlops-staging-traffic-signs-training",
     monitoringPipelineName: "vision-mlops-staging-traffic-signs-monitoring",
     thresholds: { classPsi: 0.2, confidencePsi: 0.2, imagePropertyPsi: 0.25, lowConfidenceRate: 0.2, decodeErrorRate: 0.01 },
+    inference: {
+        environment: "staging",
+        stateMachineArn: "arn:aws:states:us-east-1:123456789012:stateMachine:vision-mlops-staging-traffic-signs-inference",
+    },
 };
 const BIKES = {
     model: "bikes",
@@ -90,6 +95,32 @@ describe("Dashboard", () => {
         expect(titled("Pipeline executions", "bikes")).to.equal(undefined);
     });
 
+    it("charts what the inference workflow made of each image, its top-1 confidence and its executions", () => {
+        const dims = ["Environment", "staging", "Model", "traffic-signs"];
+        const ns = "VisionMLOps/Inference/traffic-signs";
+        const outcomes = titled("Inference workflow: images by outcome", "traffic-signs").properties;
+        expect(outcomes.metrics).to.deep.equal([
+            [ns, "Classified", ...dims, { stat: "Sum", label: "classified" }],
+            [ns, "LowConfidence", ...dims, { stat: "Sum", label: "sent to review (low confidence)" }],
+            [ns, "Correction", ...dims, { stat: "Sum", label: "corrections from the page" }],
+            [ns, "Reviewed", ...dims, { stat: "Sum", label: "reviewed" }],
+            [ns, "InvalidImage", ...dims, { stat: "Sum", label: "not a valid image" }],
+            [ns, "ReviewTimedOut", ...dims, { stat: "Sum", label: "review timed out" }],
+        ]);
+        expect(outcomes).to.deep.include({ period: 3600, region: "us-east-1" });
+        expect(titled("Inference workflow: top-1 confidence", "traffic-signs").properties.metrics).to.deep.equal([
+            [ns, "Confidence", ...dims, { stat: "Average", label: "average" }],
+        ]);
+        const arn = "arn:aws:states:us-east-1:123456789012:stateMachine:vision-mlops-staging-traffic-signs-inference";
+        expect(titled("Inference workflow: executions", "traffic-signs").properties.metrics).to.deep.equal([
+            ["AWS/States", "ExecutionsStarted", "StateMachineArn", arn, { stat: "Sum", label: "started" }],
+            ["AWS/States", "ExecutionsSucceeded", "StateMachineArn", arn, { stat: "Sum", label: "succeeded" }],
+            ["AWS/States", "ExecutionsFailed", "StateMachineArn", arn, { stat: "Sum", label: "failed" }],
+            ["AWS/States", "ExecutionsTimedOut", "StateMachineArn", arn, { stat: "Sum", label: "timed out" }],
+        ]);
+        expect(titled("Inference workflow: executions", "bikes"), "bikes has no workflow here").to.equal(undefined);
+    });
+
     it("lays widgets out on the 24-wide grid without overlaps", () => {
         const cells = new Set<string>();
         for (const w of body.widgets) {
@@ -111,5 +142,19 @@ describe("Dashboard", () => {
         const r = find(declared, "aws:cloudwatch/dashboard:Dashboard", "dash-dashboard").inputs;
         expect(r.dashboardName).to.equal("vision-mlops-staging");
         expect(JSON.parse(r.dashboardBody)).to.deep.equal(dashboardBody({ region: "us-east-1", models: [SIGNS] }));
+    });
+
+    it("waits for a row's state machine ARN, known only once the stack deploys, and charts its executions", async () => {
+        const declared = useMocks("staging");
+        const arn = pulumi.output("arn:aws:states:us-east-1:123456789012:stateMachine:later");
+        const row = arn.apply((stateMachineArn) => ({ ...BIKES, inference: { environment: "staging", stateMachineArn } }));
+        const d = new Dashboard("dash", { environment: "staging", region: "us-east-1", models: [row] });
+        await settled(declared, d.dashboardName);
+        const widgets = JSON.parse(find(declared, "aws:cloudwatch/dashboard:Dashboard", "dash-dashboard").inputs.dashboardBody)
+            .widgets as Array<{ properties: { title?: string; metrics?: unknown[][] } }>;
+        const executions = widgets.find((w) => w.properties.title === "Inference workflow: executions")!;
+        expect(executions.properties.metrics!.map((l) => l[3])).to.deep.equal(
+            Array(4).fill("arn:aws:states:us-east-1:123456789012:stateMachine:later"),
+        );
     });
 });

@@ -197,7 +197,7 @@ describe("platform: staging", function () {
         expect(declared.filter(ofType("awsx:ecr:Image"))).to.have.length(1);
     });
 
-    it("monitors each served endpoint on the default (pipeline) engine against the package's own baseline", () => {
+    it("monitors each served endpoint on the default (pipeline) engine against the package's own baseline", async () => {
         const schedules = declared.filter(ofType("aws:scheduler/schedule:Schedule")).map((r) => r.inputs.name);
         expect(schedules).to.have.members([
             "vision-mlops-staging-traffic-signs-monitor",
@@ -235,6 +235,18 @@ describe("platform: staging", function () {
                 "vision-mlops-staging-traffic-signs-training",
             ]),
         );
+        // Each served model's row charts its own inference workflow's executions, by its state machine's ARN.
+        const charted = Object.fromEntries(
+            dashboard.widgets
+                .filter((w: any) => w.properties.title === "Inference workflow: executions")
+                .map((w: any) => [w.properties.metrics[0][3], w.properties.metrics.length]),
+        );
+        const machines = await Promise.all(
+            ["birds-200", "bikes-vs-motorcycles", "dog-breeds", "traffic-signs"].map((m) =>
+                unwrapOutput(platform.inferenceWorkflows[m].stateMachineArn),
+            ),
+        );
+        expect(charted).to.deep.equal(Object.fromEntries(machines.map((arn) => [arn, 4])));
     });
 
     it("exports what prod and the CLIs need", async () => {
