@@ -18,11 +18,12 @@ import { parseArgs } from "util";
 import { ConfigError, PlatformConfig } from "../infra/config";
 import { defaultPlanDir, estimateStack, formatEstimate, StackEstimate, stackFileSha256 } from "../infra/cost";
 import { declarationOf, StackDeclaration } from "../infra/declared";
+import { stateMachineName } from "../infra/inference-workflow";
 import { bucketName, modelPackageGroupName } from "../infra/naming";
 import { ModelRegistry, PromotionRefused, promotionSourceStack, SERVED_PACKAGES_OUTPUT } from "../infra/promotion";
 import { PipelineDefinition, stepGraph } from "../infra/pipeline/builder";
 import { groupOfPackageArn, parsePackageArn } from "../infra/registry";
-import { pytorchModelImages } from "../infra/pytorch-images";
+import { pytorchModelImages, pytorchVersion } from "../infra/pytorch-images";
 import { readStackFile, StackFileError } from "../infra/stack-file";
 import { DeclaredForPolicy, formatPolicyReport, mandatoryViolations, PolicyReport, runPolicies } from "../policy/offline";
 import { DeclaredResource, OFFLINE_ACCOUNT, SELF_MANAGED_ORGANIZATION, settled, unwrapOutput, useMocks } from "../stacks/offline";
@@ -226,7 +227,7 @@ export function whatRuns(config: PlatformConfig, d: StackDeclaration, outputs: R
         const training = d.pipelines.find((p) => p.model === model && p.purpose === "training");
         if (training) {
             const jobs = training.jobs.map((j) => `${j.step} ${j.instanceType}${j.spot ? " spot" : ""}`).join(", ");
-            row("training", `${training.pipelineName}: ${jobs}`);
+            row("training", `${training.pipelineName} (${trainingAlgorithm(config.models[model].training)}): ${jobs}`);
             const starters = d.triggers.filter((t) => t.pipelineName === training.pipelineName);
             row(
                 "",
@@ -247,6 +248,19 @@ export function whatRuns(config: PlatformConfig, d: StackDeclaration, outputs: R
             row("monitoring", `${config.monitoring.engine} engine, ${when}: ${what}${job ? ` on ${job.instanceType}${limit}` : ""}`);
         }
         if (monitors.length === 0) row("monitoring", e ? "none" : "none until an endpoint serves a package");
+
+        const i = config.models[model].inference;
+        if (e) {
+            const margin = i.confidenceMargin === undefined ? "" : ` or a lead under ${percent(i.confidenceMargin)} over the second`;
+            row(
+                "inference",
+                `${stateMachineName(env, model)}: to review below ${percent(i.confidenceThreshold)} top-1${margin}; a training batch every ${i.reviewBatchSize} reviewed images${i.reviewBatchSchedule ? ` and on ${i.reviewBatchSchedule}` : ""}`,
+            );
+            row(
+                "",
+                `started by npm run classify; a correction from the prediction page${i.triggerPrefix ? `; an image under ${i.triggerPrefix}` : ""}`,
+            );
+        } else row("inference", "none until an endpoint serves a package");
     }
     lines.push("Stack outputs:");
     const width = Math.max(...Object.keys(config.models).map((m) => m.length));
@@ -261,6 +275,13 @@ export function whatRuns(config: PlatformConfig, d: StackDeclaration, outputs: R
         lines.push(`  buckets: ${buckets.join(", ")}; alerts: ${outputs.alertTopicArn}; dashboard: ${outputs.dashboardName}`);
     return lines;
 }
+
+/** The training job's algorithm as a person names it: the built-in algorithm, or PyTorch's version and model. */
+function trainingAlgorithm(t: PlatformConfig["models"][string]["training"]): string {
+    return t.algorithm === "pytorch" ? `PyTorch ${pytorchVersion(t)} ${t.architecture}` : "built-in image-classification";
+}
+
+const percent = (fraction: number) => `${Math.round(fraction * 1000) / 10}%`;
 
 /** What the stack's budget counts, and what it takes for AWS to count it. */
 export function budgetFilterNotes(config: PlatformConfig, d: StackDeclaration): string[] {

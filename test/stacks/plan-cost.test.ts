@@ -172,6 +172,23 @@ describe("npm run plan: what runs and what it costs (in process)", function () {
         expect(text).to.include(
             "    monitoring pipeline engine, hourly (cron(10 * * * ? *) UTC): EventBridge Scheduler starts vision-mlops-staging-traffic-signs-monitoring on ml.m5.large, at most 50 min a run",
         );
+        // What trains each model, and what its inference workflow does with an image and what starts it.
+        expect(text).to.include(
+            "    training   vision-mlops-staging-dog-breeds-training (PyTorch 2.6 resnet50): Dataset ml.m5.xlarge, Preprocess ml.m5.xlarge, Train ml.g4dn.xlarge spot, Transform ml.m5.xlarge, Evaluate ml.m5.xlarge",
+        );
+        expect(text).to.include("    training   vision-mlops-staging-birds-200-training (built-in image-classification): ");
+        expect(text).to.include(
+            [
+                "    inference  vision-mlops-staging-bikes-vs-motorcycles-inference: to review below 93% top-1; a training batch every 20 reviewed images and on rate(1 day)",
+                "               started by npm run classify; a correction from the prediction page; an image under incoming/bikes-vs-motorcycles/",
+            ].join("\n"),
+        );
+        expect(text).to.include(
+            [
+                "    inference  vision-mlops-staging-traffic-signs-inference: to review below 80% top-1; a training batch every 50 reviewed images",
+                "               started by npm run classify; a correction from the prediction page",
+            ].join("\n"),
+        );
         expect(text).to.match(
             / {2}traffic-signs {9}serves arn:aws:sagemaker:us-east-1:123456789012:model-package\/vision-mlops-staging-traffic-signs\/1 \(newest package, Approved\)/,
         );
