@@ -254,7 +254,7 @@ export function whatRuns(config: PlatformConfig, d: StackDeclaration, outputs: R
             const margin = i.confidenceMargin === undefined ? "" : ` or a lead under ${percent(i.confidenceMargin)} over the second`;
             row(
                 "inference",
-                `${stateMachineName(env, model)}: to review below ${percent(i.confidenceThreshold)} top-1${margin}; a training batch every ${i.reviewBatchSize} reviewed images${i.reviewBatchSchedule ? ` and on ${i.reviewBatchSchedule}` : ""}`,
+                `${stateMachineName(env, model)}: to review below ${percent(i.confidenceThreshold)} top-1${margin}; ${training ? "a training batch" : "an ingest batch (nothing trains here)"} every ${i.reviewBatchSize} reviewed images${i.reviewBatchSchedule ? ` and on ${i.reviewBatchSchedule}` : ""}`,
             );
             row(
                 "",

@@ -199,6 +199,9 @@ describe("npm run plan: what runs and what it costs (in process)", function () {
         const prodText = prod.log.join("\n");
         expect(prodText).to.include("capture 80%, blue/green updates, canary 1 instance, rollback on 2 alarms");
         expect(prodText).to.include("training   none in prod: it serves what staging trained and a person approved");
+        expect(prodText).to.include(
+            "    inference  vision-mlops-prod-traffic-signs-inference: to review below 80% top-1; an ingest batch (nothing trains here) every 50 reviewed images",
+        );
         expect(prodText).to.include("(promoted package, Approved)");
     });
 
