@@ -83,16 +83,22 @@ export class InferenceWorkflow extends pulumi.ComponentResource {
         this.stateMachineName = stateMachineName(env, args.model);
         const machineArn = pulumi.output(args.accountId).apply((account) => stateMachineArn(args.region, account, this.stateMachineName));
         const scope: pulumi.Output<WorkflowScope> = pulumi
-            .all([args.accountId, args.rawBucket, args.dataKeyArn, args.alarmTopicArn, machineArn])
-            .apply(([account, rawBucket, dataKeyArn, alertTopicArn, arn]) => ({
+            .all({
+                account: args.accountId,
+                rawBucket: args.rawBucket,
+                dataKeyArn: args.dataKeyArn,
+                alertTopicArn: args.alarmTopicArn,
+                stateMachineArn: machineArn,
+            })
+            .apply((deployed) => ({
                 model: args.model,
                 region: args.region,
-                account,
-                rawBucket,
-                dataKeyArn,
+                account: deployed.account,
+                rawBucket: deployed.rawBucket,
+                dataKeyArn: deployed.dataKeyArn,
                 endpointName: args.endpointName,
-                alertTopicArn,
-                stateMachineArn: arn,
+                alertTopicArn: deployed.alertTopicArn,
+                stateMachineArn: deployed.stateMachineArn,
                 triggerPrefix: args.triggerPrefix,
             }));
         const environment = {
@@ -164,6 +170,7 @@ export class InferenceWorkflow extends pulumi.ComponentResource {
             { name: `/aws/vendedlogs/states/${this.stateMachineName}`, retentionInDays: 365, kmsKeyId: args.logsKmsKeyArn },
             child,
         );
+        const functionArns = pulumi.all({ classify: classify.arn, review: review.arn, batch: batch.arn });
         const role = new ServiceRole(
             `${name}-role`,
             {
@@ -172,9 +179,9 @@ export class InferenceWorkflow extends pulumi.ComponentResource {
                 trust: pulumi
                     .all([args.accountId, machineArn])
                     .apply(([account, arn]) => [{ service: "states.amazonaws.com", sourceAccount: account, sourceArns: [arn] }]),
-                policy: pulumi
-                    .all([classify.arn, review.arn, batch.arn])
-                    .apply((arns) => policyDocument(invokeStatement(arns), logDeliveryStatement(), xrayWriteStatement())),
+                policy: functionArns.apply((arns) =>
+                    policyDocument(invokeStatement([arns.classify, arns.review, arns.batch]), logDeliveryStatement(), xrayWriteStatement()),
+                ),
             },
             child,
         );
@@ -184,12 +191,12 @@ export class InferenceWorkflow extends pulumi.ComponentResource {
                 name: this.stateMachineName,
                 type: "STANDARD",
                 roleArn: role.arn,
-                definition: pulumi.all([classify.arn, review.arn, batch.arn]).apply(([classifyArn, reviewArn, batchArn]) =>
+                definition: functionArns.apply((arns) =>
                     JSON.stringify(
                         inferenceWorkflowDefinition({
-                            classifyFunctionArn: classifyArn,
-                            reviewFunctionArn: reviewArn,
-                            batchFunctionArn: batchArn,
+                            classifyFunctionArn: arns.classify,
+                            reviewFunctionArn: arns.review,
+                            batchFunctionArn: arns.batch,
                             confidenceThreshold: args.confidenceThreshold,
                             confidenceMargin: args.confidenceMargin,
                             reviewTimeoutSeconds: args.reviewTimeoutSeconds,

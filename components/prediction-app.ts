@@ -142,8 +142,14 @@ export class PredictionApp extends pulumi.ComponentResource {
 
         // The function: classify with the served endpoints, read the catalog, file corrections.
         const policy = pulumi
-            .all([account, models, siteBucketArn, reviewBucketArn, args.reviewBucket.kmsKeyArn])
-            .apply(([acct, served, siteArn, reviewArn, reviewKey]) =>
+            .output({
+                acct: account,
+                served: models,
+                siteArn: siteBucketArn,
+                reviewArn: reviewBucketArn,
+                reviewKey: args.reviewBucket.kmsKeyArn,
+            })
+            .apply(({ acct, served, siteArn, reviewArn, reviewKey }) =>
                 policyDocument(
                     served.length
                         ? [
@@ -526,8 +532,8 @@ export class PredictionApp extends pulumi.ComponentResource {
 
         // The page: hashed assets first, then config.json and index.html, which name them.
         const pageConfig: pulumi.Output<PageConfig> = pulumi
-            .all([authOrigin, this.userPoolClient?.id, this.url])
-            .apply(([origin, clientId]) => ({
+            .output({ origin: authOrigin, clientId: this.userPoolClient?.id, url: this.url })
+            .apply(({ origin, clientId }) => ({
                 environment: args.environment,
                 ...(args.banner ? { banner: args.banner } : {}),
                 ...(origin && clientId

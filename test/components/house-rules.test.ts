@@ -28,6 +28,44 @@ const linesMatching = (pattern: RegExp): string[] =>
             .map(({ line, at }) => `${at}: ${line.trim()}`),
     );
 
+/**
+ * `pulumi.all([...])` calls with their number of values: the array is read to its closing bracket, counting the
+ * commas outside nested brackets, calls and strings, so `pulumi.all([f(a, b), c])` is two values.
+ */
+function positionalAlls(text: string): { line: number; values: number }[] {
+    const found: { line: number; values: number }[] = [];
+    for (const m of text.matchAll(/\bpulumi\s*\.\s*all\s*\(\s*\[/g)) {
+        let depth = 0;
+        let quote: string | undefined;
+        let commas = 0;
+        let items = 0;
+        let sinceComma = "";
+        for (let i = m.index + m[0].length; i < text.length; i++) {
+            const ch = text[i];
+            if (quote) {
+                if (ch === "\\") i++;
+                else if (ch === quote) quote = undefined;
+                sinceComma += "x";
+                continue;
+            }
+            if (ch === '"' || ch === "'" || ch === "`") quote = ch;
+            else if ("([{".includes(ch)) depth++;
+            else if (")}".includes(ch) || (ch === "]" && depth > 0)) depth--;
+            else if (ch === "]") {
+                items = commas + (sinceComma.trim() ? 1 : 0);
+                break;
+            } else if (ch === "," && depth === 0) {
+                commas++;
+                sinceComma = "";
+                continue;
+            }
+            sinceComma += ch;
+        }
+        found.push({ line: text.slice(0, m.index).split("\n").length, values: items });
+    }
+    return found;
+}
+
 /** Comparisons of a value with an environment name, the switch a component leaves to the stack. */
 const ENVIRONMENT_COMPARISON =
     /(?:[!=]==?\s*["'`](?:staging|prod)["'`])|(?:["'`](?:staging|prod)["'`]\s*[!=]==?)|\bcase\s+["'`](?:staging|prod)["'`]/;
@@ -54,6 +92,15 @@ describe("components follow the house rules", () => {
         expect(linesMatching(/\bVersion\s*:\s*["'`]2012-10-17["'`]/)).to.deep.equal([]);
     });
 
+    it("lift more than two values as named outputs (pulumi.output({ ... })), never a positional pulumi.all([...]) whose order must match its apply", () => {
+        const offenders = sources.flatMap(({ file, text }) =>
+            positionalAlls(text)
+                .filter((call) => call.values > 2)
+                .map((call) => `${file}:${call.line}: pulumi.all of ${call.values} values`),
+        );
+        expect(offenders).to.deep.equal([]);
+    });
+
     it("recognises what it refuses (the checks themselves can fail)", () => {
         expect(importsOf(`import { Environment } from "../infra/config";`)).to.deep.equal(["../infra/config"]);
         expect(importsOf(`import type {\n    ModelConfig,\n} from "../infra/config";`)).to.deep.equal(["../infra/config"]);
@@ -67,5 +114,11 @@ describe("components follow the house rules", () => {
             expect(ENVIRONMENT_COMPARISON.test(line), line).to.equal(true);
         for (const line of [`name: \`alias/vision-mlops-\${env}-data\`,`, `/** prod protects data */`, `environment: "prod",`])
             expect(ENVIRONMENT_COMPARISON.test(line), line).to.equal(false);
+        expect(positionalAlls(`const a = pulumi.all([role.arn, bucket.arn]);`)).to.deep.equal([{ line: 1, values: 2 }]);
+        expect(positionalAlls(`x;\nconst a = pulumi\n    .all([f(a, b), [1, 2], "c,d", { e, f },\n    g,\n]);`)).to.deep.equal([
+            { line: 2, values: 5 },
+        ]);
+        expect(positionalAlls(`pulumi.all([a, \`\${b}]\`, c])`)).to.deep.equal([{ line: 1, values: 3 }]);
+        expect(positionalAlls(`pulumi.all({ a, b, c }); pulumi.output([a, b, c]);`)).to.deep.equal([]);
     });
 });
