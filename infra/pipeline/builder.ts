@@ -1,17 +1,33 @@
-import type {
-    CreateModelInput,
-    CreateModelPackageInput,
-    CreateProcessingJobRequest,
-    CreateTrainingJobRequest,
-    CreateTransformJobRequest,
-    ProcessingOutput,
-    ProcessingOutputConfig,
-} from "@aws-sdk/client-sagemaker";
 import { pipelineTag } from "../tags";
+import {
+    CacheConfig,
+    ConditionArguments,
+    ModelArguments,
+    ParameterDefinition,
+    ParameterType,
+    PipelineDefinition,
+    ProcessingArguments,
+    PropertyFileDefinition,
+    RegisterModelArguments,
+    RetryPolicy,
+    StepDefinition,
+    StepType,
+    TrainingArguments,
+    TransformArguments,
+} from "./definition";
+import { Comparison, execution, Get, isExecutionVariable, PropertyFileRef, Value } from "./expressions";
+import { allSteps, checkAcyclic, referencesIn } from "./inspect";
+
+// A pipeline's author imports everything from here: the expressions, the definition's types and its readers.
+export * from "./definition";
+export * from "./expressions";
+export * from "./inspect";
 
 /**
  * A small typed builder for SageMaker Model Building Pipeline definitions (the JSON passed to
- * CreatePipeline as `PipelineDefinition`, schema version 2020-12-01).
+ * CreatePipeline as `PipelineDefinition`, schema version 2020-12-01). Its parts are modules of their own:
+ * expressions (infra/pipeline/expressions.ts), the definition's types (definition.ts) and the readers of a
+ * built definition (inspect.ts); this module re-exports them.
  *
  * Step arguments are the SageMaker API request types minus the names SageMaker generates, so a misspelt or
  * mistyped argument does not compile; any value may instead be a pipeline expression (a parameter, a step
@@ -40,185 +56,6 @@ import { pipelineTag } from "../tags";
  * const json = JSON.stringify(p.build());
  * ```
  */
-
-// ---------------------------------------------------------------------------------------------------------
-// Expressions
-
-/** `{"Get": "Parameters.X" | "Steps.X.<property>" | "Execution.<variable>"}` */
-export interface Get {
-    readonly Get: string;
-}
-
-/** String concatenation evaluated at run time. */
-export interface Join {
-    readonly "Std:Join": { readonly On: string; readonly Values: readonly Value[] };
-}
-
-/** A value read from a property file (a JSON file a processing step declared) at run time. */
-export interface JsonGet {
-    readonly "Std:JsonGet": { readonly PropertyFile: Get; readonly Path: string };
-}
-
-export type Expression = Get | Join | JsonGet;
-export type Value = string | number | boolean | Expression;
-
-/** A reference to a declared property file; only `jsonGet` reads it. */
-export interface PropertyFileRef extends Get {
-    readonly __propertyFile: true;
-}
-
-/**
- * The SDK request type `T` with every leaf also accepting a pipeline expression, which SageMaker resolves
- * when the step starts.
- */
-export type Expressible<T> = T extends string
-    ? T | Expression
-    : T extends number
-      ? number | Expression
-      : T extends boolean
-        ? boolean | Expression
-        : T extends Date
-          ? never
-          : T extends ReadonlyArray<infer E>
-            ? ReadonlyArray<Expressible<E>>
-            : T extends object
-              ? { [K in keyof T]: Expressible<T[K]> }
-              : T;
-
-/** Pipeline execution variables SageMaker fills in at run time. */
-export const execution = {
-    pipelineExecutionId: { Get: "Execution.PipelineExecutionId" },
-    pipelineExecutionArn: { Get: "Execution.PipelineExecutionArn" },
-    pipelineName: { Get: "Execution.PipelineName" },
-    pipelineArn: { Get: "Execution.PipelineArn" },
-    startDateTime: { Get: "Execution.StartDateTime" },
-    currentDateTime: { Get: "Execution.CurrentDateTime" },
-} as const satisfies Record<string, Get>;
-
-const EXECUTION_VARIABLES = new Set<string>(Object.values(execution).map((g) => g.Get));
-
-/** Concatenates values at run time (`Std:Join`); numbers and JsonGet results become strings this way. */
-export function join(values: readonly Value[], on = ""): Join {
-    if (values.length === 0) throw new Error("join needs at least one value");
-    return { "Std:Join": { On: on, Values: [...values] } };
-}
-
-/** Reads `path` (e.g. `metrics.accuracy`) from a property file at run time. */
-export function jsonGet(file: PropertyFileRef, path: string): JsonGet {
-    if (!path) throw new Error(`jsonGet on ${file.Get} needs a JSON path such as metrics.accuracy`);
-    return { "Std:JsonGet": { PropertyFile: { Get: file.Get }, Path: path } };
-}
-
-export function isExpression(v: unknown): v is Expression {
-    return typeof v === "object" && v !== null && ("Get" in v || "Std:Join" in v || "Std:JsonGet" in v);
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Conditions, retries, caching
-
-export type ComparisonType = "Equals" | "GreaterThan" | "GreaterThanOrEqualTo" | "LessThan" | "LessThanOrEqualTo";
-
-export interface Comparison {
-    readonly Type: ComparisonType;
-    readonly LeftValue: Value;
-    readonly RightValue: Value;
-}
-
-/** Comparisons for a condition step; a condition step is true when all of its comparisons are. */
-export const compare = {
-    equals: (left: Value, right: Value): Comparison => ({ Type: "Equals", LeftValue: left, RightValue: right }),
-    greaterThan: (left: Value, right: Value): Comparison => ({ Type: "GreaterThan", LeftValue: left, RightValue: right }),
-    greaterThanOrEqualTo: (left: Value, right: Value): Comparison => ({ Type: "GreaterThanOrEqualTo", LeftValue: left, RightValue: right }),
-    lessThan: (left: Value, right: Value): Comparison => ({ Type: "LessThan", LeftValue: left, RightValue: right }),
-    lessThanOrEqualTo: (left: Value, right: Value): Comparison => ({ Type: "LessThanOrEqualTo", LeftValue: left, RightValue: right }),
-};
-
-export type StepException = "Step.SERVICE_FAULT" | "Step.THROTTLING";
-export type SageMakerJobException = "SageMaker.JOB_INTERNAL_ERROR" | "SageMaker.CAPACITY_ERROR" | "SageMaker.RESOURCE_LIMIT";
-
-export interface RetryPolicy {
-    readonly ExceptionType: ReadonlyArray<StepException | SageMakerJobException>;
-    /** Seconds before the first retry. SageMaker's default is 1. */
-    readonly IntervalSeconds?: number;
-    /** Multiplier of the interval per attempt. SageMaker's default is 2.0. */
-    readonly BackoffRate?: number;
-    /** At most 20; exclusive with ExpireAfterMin. */
-    readonly MaxAttempts?: number;
-    /** At most 14400 minutes; exclusive with MaxAttempts. */
-    readonly ExpireAfterMin?: number;
-}
-
-export interface CacheConfig {
-    readonly Enabled: boolean;
-    /** ISO 8601 duration such as P30D. */
-    readonly ExpireAfter?: string;
-}
-
-export interface PropertyFileDefinition<F extends string = string, O extends string = string> {
-    readonly PropertyFileName: F;
-    /** The processing output the file is written to. */
-    readonly OutputName: O;
-    /** The file's path relative to that output's local path. */
-    readonly FilePath: string;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Step arguments: SDK request types minus the names SageMaker generates
-
-export type ProcessingArguments<O extends string = string> = Omit<
-    Expressible<CreateProcessingJobRequest>,
-    "ProcessingJobName" | "ProcessingOutputConfig"
-> & {
-    readonly ProcessingOutputConfig?: Omit<Expressible<ProcessingOutputConfig>, "Outputs"> & {
-        /** Output names are literal so handles can offer exactly these to later steps. */
-        readonly Outputs: ReadonlyArray<Omit<Expressible<ProcessingOutput>, "OutputName"> & { readonly OutputName: O }>;
-    };
-};
-export type TrainingArguments = Omit<Expressible<CreateTrainingJobRequest>, "TrainingJobName">;
-export type ModelArguments = Omit<Expressible<CreateModelInput>, "ModelName">;
-export type TransformArguments = Omit<Expressible<CreateTransformJobRequest>, "TransformJobName">;
-export type RegisterModelArguments = Omit<Expressible<CreateModelPackageInput>, "ModelPackageName" | "ClientToken"> & {
-    /** Versioned packages only: the group is required. */
-    readonly ModelPackageGroupName: string | Expression;
-};
-export interface FailArguments {
-    readonly ErrorMessage: Value;
-}
-export interface ConditionArguments {
-    readonly Conditions: readonly Comparison[];
-    readonly IfSteps: readonly StepDefinition[];
-    readonly ElseSteps: readonly StepDefinition[];
-}
-
-export type StepType = "Processing" | "Training" | "Model" | "Transform" | "RegisterModel" | "Condition" | "Fail";
-
-/** One step as it appears in the definition JSON. */
-export interface StepDefinition {
-    readonly Name: string;
-    readonly Type: StepType;
-    readonly Description?: string;
-    readonly DependsOn?: readonly string[];
-    readonly Arguments: object;
-    readonly PropertyFiles?: readonly PropertyFileDefinition[];
-    readonly CacheConfig?: CacheConfig;
-    readonly RetryPolicies?: readonly RetryPolicy[];
-}
-
-export type ParameterType = "String" | "Integer" | "Float";
-
-export interface ParameterDefinition {
-    readonly Name: string;
-    readonly Type: ParameterType;
-    readonly DefaultValue?: string | number;
-}
-
-export interface PipelineDefinition {
-    readonly Version: "2020-12-01";
-    readonly Metadata: Record<string, never>;
-    readonly Parameters: readonly ParameterDefinition[];
-    readonly PipelineExperimentConfig?: { readonly ExperimentName: Value; readonly TrialName: Value };
-    readonly Steps: readonly StepDefinition[];
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // Handles
@@ -577,7 +414,7 @@ export class PipelineBuilder {
     private resolve(get: string): string | undefined {
         const [root, name, ...rest] = get.split(".");
         if (root === "Parameters") return this.parameters.has(get.slice("Parameters.".length)) ? undefined : "names no declared parameter";
-        if (root === "Execution") return EXECUTION_VARIABLES.has(get) ? undefined : "is not a pipeline execution variable";
+        if (root === "Execution") return isExecutionVariable(get) ? undefined : "is not a pipeline execution variable";
         if (root !== "Steps") return "is neither a parameter, an execution variable nor a step property";
         const step = this.steps.get(name);
         if (!step) return `refers to step ${name}, which is not in this pipeline`;
@@ -630,126 +467,4 @@ function retryPolicies(step: string, policies: readonly RetryPolicy[] | undefine
             throw new Error(`step ${step}: retry ExpireAfterMin must be 1-${MAX_RETRY_EXPIRE_MINUTES}, got ${p.ExpireAfterMin}`);
     }
     return { RetryPolicies: policies };
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Reading definitions (tests, the offline plan)
-
-/** Every step, condition branches included, in definition order (a condition before its branches). */
-export function allSteps(definition: Pick<PipelineDefinition, "Steps">): StepDefinition[] {
-    const out: StepDefinition[] = [];
-    const visit = (steps: readonly StepDefinition[]) => {
-        for (const s of steps) {
-            out.push(s);
-            if (s.Type === "Condition") {
-                const a = s.Arguments as ConditionArguments;
-                visit(a.IfSteps);
-                visit(a.ElseSteps);
-            }
-        }
-    };
-    visit(definition.Steps);
-    return out;
-}
-
-/** Every `Get` string inside a value (arguments, conditions), in order of appearance. */
-export function referencesIn(value: unknown): string[] {
-    const out: string[] = [];
-    const visit = (v: unknown) => {
-        if (Array.isArray(v)) v.forEach(visit);
-        else if (typeof v === "object" && v !== null) {
-            for (const [k, inner] of Object.entries(v)) {
-                if (k === "Get" && typeof inner === "string") out.push(inner);
-                else if (k === "IfSteps" || k === "ElseSteps")
-                    continue; // branches are steps of their own
-                else visit(inner);
-            }
-        }
-    };
-    visit(value);
-    return out;
-}
-
-/**
- * The steps each step waits for: those its arguments reference, its DependsOn, and for a branch step the
- * condition it belongs to.
- */
-export function stepDependencies(definition: Pick<PipelineDefinition, "Steps">): Map<string, string[]> {
-    const deps = new Map<string, string[]>();
-    const add = (step: string, on: string) => {
-        const list = deps.get(step) ?? [];
-        if (on !== step && !list.includes(on)) list.push(on);
-        deps.set(step, list);
-    };
-    const steps = allSteps(definition);
-    for (const s of steps) {
-        deps.set(s.Name, deps.get(s.Name) ?? []);
-        for (const get of referencesIn(s.Arguments)) if (get.startsWith("Steps.")) add(s.Name, get.split(".")[1]);
-        for (const d of s.DependsOn ?? []) add(s.Name, d);
-    }
-    for (const s of steps) {
-        if (s.Type === "Condition") {
-            const a = s.Arguments as ConditionArguments;
-            for (const b of [...a.IfSteps, ...a.ElseSteps]) add(b.Name, s.Name);
-        }
-    }
-    return deps;
-}
-
-function checkAcyclic(definition: PipelineDefinition): void {
-    const deps = stepDependencies(definition);
-    const state = new Map<string, "visiting" | "done">();
-    const visit = (name: string, path: string[]) => {
-        if (state.get(name) === "done") return;
-        if (state.get(name) === "visiting") throw new Error(`the pipeline's steps form a cycle: ${[...path, name].join(" -> ")}`);
-        state.set(name, "visiting");
-        for (const d of deps.get(name) ?? []) visit(d, [...path, name]);
-        state.set(name, "done");
-    };
-    for (const name of deps.keys()) visit(name, []);
-}
-
-/**
- * A printable outline of the step graph, one line per step, e.g.
- * `Train (Training) <- Preprocess`, with condition branches indented under their condition.
- */
-export function stepGraph(definition: Pick<PipelineDefinition, "Steps">): string[] {
-    const deps = stepDependencies(definition);
-    const lines: string[] = [];
-    const describe = (s: StepDefinition) => {
-        const upstream = deps.get(s.Name) ?? [];
-        lines.push(`${s.Name} (${s.Type})${upstream.length ? ` <- ${upstream.join(", ")}` : ""}`);
-        if (s.Type === "Condition") {
-            const a = s.Arguments as ConditionArguments;
-            for (const c of a.Conditions)
-                lines.push(`    when ${describeValue(c.LeftValue)} ${SYMBOL[c.Type]} ${describeValue(c.RightValue)}`);
-            for (const b of a.IfSteps) describeBranch(b, s.Name, "    ", "if true");
-            for (const b of a.ElseSteps) describeBranch(b, s.Name, "    ", "else");
-        }
-    };
-    const describeBranch = (s: StepDefinition, condition: string, indent: string, label: string) => {
-        const upstream = (deps.get(s.Name) ?? []).filter((d) => d !== condition);
-        lines.push(`${indent}${label}: ${s.Name} (${s.Type})${upstream.length ? ` <- ${upstream.join(", ")}` : ""}`);
-    };
-    for (const s of definition.Steps) describe(s);
-    return lines;
-}
-
-const SYMBOL: Record<ComparisonType, string> = {
-    Equals: "==",
-    GreaterThan: ">",
-    GreaterThanOrEqualTo: ">=",
-    LessThan: "<",
-    LessThanOrEqualTo: "<=",
-};
-
-/** A short human reading of a value: `Evaluate/EvaluationReport:metrics.accuracy`, `Parameters.X`, literals as JSON. */
-export function describeValue(v: Value): string {
-    if (typeof v !== "object") return JSON.stringify(v);
-    if ("Get" in v) return v.Get.startsWith("Steps.") ? v.Get.slice("Steps.".length) : v.Get;
-    if ("Std:JsonGet" in v) {
-        const file = v["Std:JsonGet"].PropertyFile.Get.replace(/^Steps\.([^.]+)\.PropertyFiles\./, "$1/");
-        return `${file}:${v["Std:JsonGet"].Path}`;
-    }
-    return `join(${v["Std:Join"].Values.map(describeValue).join(", ")})`;
 }

@@ -1,5 +1,5 @@
 import type { MetricDefinition } from "@aws-sdk/client-sagemaker";
-import type { Expression } from "./builder";
+import type { Expression } from "./expressions";
 import { SOURCE_BUNDLE_FILE } from "./source-bundle";
 
 /**
