@@ -34,12 +34,27 @@ interface RunningMoto {
     readonly proc: ChildProcess;
 }
 
-/** Starts `python3 -m moto.server` and waits until it answers. */
+/**
+ * moto's server, ending when its stdin closes: the test process that started it holds the other end, so the
+ * server goes with that process however it ends (a mocha run, a parallel worker, a killed run), and never holds
+ * the process open on its own.
+ */
+const MOTO_UNTIL_STDIN_CLOSES = [
+    "import os, sys, threading",
+    "threading.Thread(target=lambda: (sys.stdin.buffer.read(), os._exit(0)), daemon=True).start()",
+    "from moto.server import main",
+    "main(sys.argv[1:])",
+].join("\n");
+
+/** Starts moto's server for this process and waits until it answers. */
 async function launchMoto(): Promise<RunningMoto> {
     const port = await freePort();
-    const proc: ChildProcess = spawn("python3", ["-m", "moto.server", "-H", "127.0.0.1", "-p", String(port)], {
-        stdio: ["ignore", "ignore", "pipe"],
+    const proc: ChildProcess = spawn("python3", ["-c", MOTO_UNTIL_STDIN_CLOSES, "-H", "127.0.0.1", "-p", String(port)], {
+        stdio: ["pipe", "ignore", "pipe"],
     });
+    proc.unref();
+    (proc.stdin as unknown as { unref(): void }).unref();
+    (proc.stderr as unknown as { unref(): void }).unref();
     let stderr = "";
     proc.stderr?.on("data", (d) => {
         stderr += String(d);
@@ -63,12 +78,12 @@ async function launchMoto(): Promise<RunningMoto> {
     return { endpoint, proc };
 }
 
-/** One emulator for the whole run: starting moto costs more CPU than most test files. */
+/** One emulator per test process (the mocha run, or each parallel worker): starting moto costs more CPU than most test files. */
 let shared: Promise<RunningMoto> | undefined;
 
 /**
- * The run's moto server (started on first use), with its state wiped, as a freshly started server would have it.
- * `stop()` only lets go of it; the root hook stops the server once every file is done (stopSharedMoto).
+ * This process's moto server (started on first use), with its state wiped, as a freshly started server would have it.
+ * `stop()` only lets go of it; the server ends with the process (see launchMoto).
  */
 export async function startMoto(region = "us-east-1"): Promise<MotoServer> {
     if (shared && (await shared).proc.exitCode !== null) shared = undefined;
@@ -93,22 +108,11 @@ export async function startMoto(region = "us-east-1"): Promise<MotoServer> {
             AWS_DEFAULT_REGION: region,
         },
         async stop() {
-            /* the server outlives the file; stopSharedMoto ends it */
+            /* the server outlives the file and ends with the process */
         },
     };
     await resetMoto(server);
     return server;
-}
-
-/** Stops the run's moto server, if one was started. */
-export async function stopSharedMoto(): Promise<void> {
-    const running = await shared?.catch(() => undefined);
-    shared = undefined;
-    if (!running || running.proc.exitCode !== null) return;
-    await new Promise<void>((resolve) => {
-        running.proc.once("exit", () => resolve());
-        running.proc.kill("SIGTERM");
-    });
 }
 
 /** Wipes the emulator's state between tests. */
