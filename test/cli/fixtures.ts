@@ -17,6 +17,7 @@ import { awsClients, CliDeps, clientSettingsFromEnvironment } from "../../jobs/c
 import { reject, rejectOptions } from "../../jobs/cli/reject";
 import { report, reportOptions } from "../../jobs/cli/report";
 import { status, statusOptions } from "../../jobs/cli/status";
+import { TEST_TRANSPILER } from "../support/processes";
 
 /** Registry and endpoint objects created in the emulator the way the training pipeline and the stack create them. */
 
@@ -131,12 +132,15 @@ export interface CliRun {
 const REPO = join(__dirname, "..", "..");
 
 /**
- * Past this a command counts as hung: it is killed and the run reports `killed`. Starting a CLI (ts-node compiling
- * it) takes seconds on an idle machine and well over 30 s on a loaded one, so this is a guard, not a speed limit.
+ * Past this a command counts as hung: it is killed and the run reports `killed`. Starting a CLI (loading the SDK
+ * clients and transpiling the CLI) takes seconds on an idle machine and well over 30 s on a loaded one, so this is a guard, not a speed limit.
  */
 export const CLI_DEADLINE_MS = 300_000;
 
-/** Runs `jobs/cli/<name>.ts` as an operator would (`npm run <name> -- ...args`), with the given environment. */
+/**
+ * Runs `jobs/cli/<name>.ts` in a process of its own as an operator would (`npm run <name> -- ...args`), with the
+ * given environment; transpiled as the tests are (TEST_TRANSPILER), which changes nothing a test here reads.
+ */
 export function runCliProcess(
     name: string,
     args: readonly string[],
@@ -144,7 +148,7 @@ export function runCliProcess(
     deadlineMs = CLI_DEADLINE_MS,
 ): Promise<CliRun> {
     return new Promise((resolve, reject) => {
-        const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", join(REPO, "jobs", "cli", `${name}.ts`), ...args], {
+        const child = spawn(process.execPath, [...TEST_TRANSPILER, join(REPO, "jobs", "cli", `${name}.ts`), ...args], {
             cwd: REPO,
             env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "", ...env },
             stdio: ["ignore", "pipe", "pipe"],
