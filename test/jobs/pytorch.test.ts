@@ -22,10 +22,17 @@ const COLOURS: Record<string, { r: number; g: number; b: number }> = {
     blue: { r: 30, g: 30, b: 200 },
 };
 
+/**
+ * Which of torch, torchvision and PIL the interpreter cannot find, without importing them: importing torch costs
+ * seconds of CPU, and every run below imports it anyway (an installed but broken torch fails there, loudly).
+ */
 function torchProblem(): string | undefined {
-    const r = spawnSync(PYTHON, ["-c", "import torch, torchvision, PIL"], { encoding: "utf8" });
+    const find = "import importlib.util as u; print(' '.join(m for m in ['torch', 'torchvision', 'PIL'] if u.find_spec(m) is None))";
+    const r = spawnSync(PYTHON, ["-c", find], { encoding: "utf8" });
     if (r.error) return `${PYTHON}: ${r.error.message}`;
-    return r.status === 0 ? undefined : r.stderr.trim().split("\n").pop();
+    if (r.status !== 0) return r.stderr.trim().split("\n").pop();
+    const missing = r.stdout.trim();
+    return missing ? `no module named ${missing.split(" ").join(", ")}` : undefined;
 }
 
 /** A colour with per-image noise: different bytes every time, one obvious class. */
