@@ -130,7 +130,9 @@ interface Cell {
 }
 
 describe("monitor detection power (seeded Monte Carlo at the default thresholds)", function () {
-    this.timeout(60_000);
+    // A guard against a hang, not a speed limit: the Monte Carlo is about 6 s of CPU, which took over a minute
+    // of wall time on a machine loaded twenty deep.
+    this.timeout(600_000);
     const cells: Cell[] = [];
 
     before(() => {
