@@ -6,9 +6,14 @@
 //   npm run mutation                        the four folders whose logic the suite must pin
 //   MUTATE=infra/naming.ts npm run mutation one file or glob (comma-separated), e.g. while killing survivors
 //   MUTATION_SPEC=test/infra/naming.test.ts ...  only these test files (comma-separated): quicker, lower score
+//   MUTATION_REPORT=infra ...              reports/mutation/infra.{html,json}, so runs over different folders are kept
+//   npm run mutation -- --incremental      retests only mutants whose code or covering tests changed since that report's last run
+//   npm run mutation:summary               mutants, killed, survived, no coverage, timeout and score per file and folder
 //
 // Tests that run the code in a child process (the plan and CLI end-to-end tests) cannot see a mutant, so a
 // mutant only they would catch is reported as survived: kill it with an in-process test.
+
+const report = process.env.MUTATION_REPORT ?? "index";
 
 const folders = ["infra/**/*.ts", "components/**/*.ts", "jobs/lib/**/*.ts", "jobs/monitor/**/*.ts"];
 
@@ -25,8 +30,9 @@ export default {
     concurrency: 2,
     timeoutMS: 30_000,
     reporters: ["clear-text", "progress", "html", "json"],
-    htmlReporter: { fileName: "reports/mutation/index.html" },
-    jsonReporter: { fileName: "reports/mutation/mutation.json" },
+    htmlReporter: { fileName: `reports/mutation/${report}.html` },
+    jsonReporter: { fileName: `reports/mutation/${report === "index" ? "mutation" : report}.json` },
+    incrementalFile: `reports/stryker-incremental-${report}.json`,
     tempDirName: ".stryker-tmp",
     ignorePatterns: [".plan", ".bench", ".scratch", ".monitoring", "reports", ".test-output", "web/dist"],
     thresholds: { high: 90, low: 85, break: null },
