@@ -7,6 +7,8 @@
 //   MUTATE=infra/naming.ts npm run mutation one file or glob (comma-separated), e.g. while killing survivors
 //   MUTATION_SPEC=test/infra/naming.test.ts ...  only these test files (comma-separated): quicker, lower score
 //   MUTATION_REPORT=infra ...              reports/mutation/infra.{html,json}, so runs over different folders are kept
+//   npm run mutation -- --ignoreStatic     leaves out mutants in module-level code (schemas, constant tables): each reruns
+//                                           every test of the spec, so measure those per file with a narrow MUTATION_SPEC
 //   npm run mutation -- --incremental      retests only mutants whose code or covering tests changed since that report's last run
 //   npm run mutation:summary               mutants, killed, survived, no coverage, timeout and score per file and folder
 //
