@@ -5,6 +5,7 @@ import {
     keyServiceStatement,
     resourcePolicy,
     ResourceStatement,
+    s3LogDeliveryStatement,
     topicPolicy,
 } from "../../infra/resource-policies";
 
@@ -44,9 +45,30 @@ describe("resource policies", () => {
                 Condition: { Bool: { "aws:SecureTransport": "false" } },
             },
         ]);
-        expect(bucketPolicy({ bucketArn: BUCKET, kmsKeyArn: KEY }).Statement[2].Condition).to.deep.equal({
-            StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": KEY },
-            Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "false" },
+        // The three upload rules as S3 evaluates them: a header asking for another algorithm, a header naming another
+        // key, or aws:kms with no key id (S3 would pick the aws/s3 key) is refused; no header at all gets the default.
+        const sse = "s3:x-amz-server-side-encryption";
+        const keyId = "s3:x-amz-server-side-encryption-aws-kms-key-id";
+        const upload = { Effect: "Deny", Principal: "*", Action: "s3:PutObject", Resource: `${BUCKET}/*` };
+        expect(bucketPolicy({ bucketArn: BUCKET, kmsKeyArn: KEY }).Statement.slice(1)).to.deep.equal([
+            { Sid: "DenyUploadsNotSseKms", ...upload, Condition: { StringNotEquals: { [sse]: "aws:kms" }, Null: { [sse]: "false" } } },
+            { Sid: "DenyUploadsWithAnotherKey", ...upload, Condition: { StringNotEquals: { [keyId]: KEY }, Null: { [keyId]: "false" } } },
+            {
+                Sid: "DenyUploadsSseKmsWithoutKeyId",
+                ...upload,
+                Condition: { StringEquals: { [sse]: "aws:kms" }, Null: { [keyId]: "true" } },
+            },
+        ]);
+    });
+
+    it("log delivery: S3's logging service may write objects, only for the stack account's buckets", () => {
+        expect(s3LogDeliveryStatement("arn:aws:s3:::logs", "123456789012")).to.deep.equal({
+            Sid: "AllowS3ServerAccessLogDelivery",
+            Effect: "Allow",
+            Principal: { Service: "logging.s3.amazonaws.com" },
+            Action: "s3:PutObject",
+            Resource: "arn:aws:s3:::logs/*",
+            Condition: { StringEquals: { "aws:SourceAccount": "123456789012" } },
         });
     });
 
@@ -81,6 +103,8 @@ describe("resource policies", () => {
             ],
         });
         expect(() => keyPolicy("12345", [])).to.throw('account "12345" must be a 12-digit AWS account id');
+        for (const account of ["x123456789012", "123456789012x", "1234567890123"])
+            expect(() => keyPolicy(account, []), account).to.throw(`account "${account}" must be a 12-digit AWS account id`);
     });
 
     it("topic: who may publish, and nobody over plain HTTP", () => {
