@@ -26,12 +26,15 @@ function shortHash(text: string, length = 6): string {
  */
 export function fitName(parts: readonly string[], max: number): string {
     const full = parts
+        // Stryker disable next-line Regex: a run of other characters becomes hyphens either way; the next step collapses them.
         .map((p) => p.toLowerCase().replace(/[^a-z0-9-]+/g, "-"))
         .join("-")
         .replace(/-{2,}/g, "-")
+        // Stryker disable next-line Regex: after the collapse above there is at most one hyphen at either end.
         .replace(/^-+|-+$/g, "");
     if (full.length <= max) return full;
     const hash = shortHash(full);
+    // Stryker disable next-line Regex: `full` has single hyphens only, so the cut ends on at most one.
     const head = full.slice(0, max - hash.length - 1).replace(/-+$/, "");
     return `${head}-${hash}`;
 }
@@ -39,6 +42,7 @@ export function fitName(parts: readonly string[], max: number): string {
 /** A SageMaker name (model package group, endpoint, model, monitoring schedule) for one environment. */
 export function sagemakerName(environment: Environment, ...parts: string[]): string {
     const name = fitName([PROJECT, environment, ...parts], SAGEMAKER_NAME_MAX);
+    // Stryker disable next-line ConditionalExpression,StringLiteral: unreachable guard; fitName only emits [a-z0-9] runs joined by single hyphens.
     if (!SAGEMAKER_NAME.test(name)) throw new Error(`internal: ${name} is not a valid SageMaker name`);
     return name;
 }

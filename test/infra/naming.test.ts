@@ -1,5 +1,7 @@
 import { expect } from "chai";
+import { createHash } from "crypto";
 import {
+    alertTopicName,
     bucketName,
     endpointName,
     fitName,
@@ -8,6 +10,9 @@ import {
     monitoringScheduleName,
     pipelineName,
     sagemakerName,
+    stackNamePrefix,
+    versionedFamily,
+    versionedName,
 } from "../../infra/naming";
 import { modelTags, platformTags } from "../../infra/tags";
 import { parsePlatformConfig } from "../../infra/config";
@@ -77,6 +82,34 @@ describe("naming", () => {
         expect(long).to.have.length.at.most(63);
         expect(long).to.match(/^x+-y+-[0-9a-f]{6}$/);
         expect(fitName(["Upper Case", "under_score"], 63)).to.equal("upper-case-under-score");
+    });
+
+    it("cleans every part into one lowercase name with single hyphens, and keeps a name of exactly the limit whole", () => {
+        expect(fitName(["--Vision  MLOps--", "a__b", "-c-"], 63)).to.equal("vision-mlops-a-b-c");
+        expect(fitName(["a".repeat(63)], 63)).to.equal("a".repeat(63));
+        // Cut at 20 - 7 characters, the head would end on the hyphen: it is dropped before the hash is added.
+        const sha = (s: string) => createHash("sha256").update(s).digest("hex");
+        expect(fitName(["abcdefghijkl", "mnopqrstuvwxyz"], 20)).to.equal(`abcdefghijkl-${sha("abcdefghijkl-mnopqrstuvwxyz").slice(0, 6)}`);
+    });
+
+    it("names the stack's IAM roles, alert topic and name prefix from project and environment", () => {
+        expect(iamName("staging", "traffic-signs", "training-execution")).to.equal("vision-mlops-staging-traffic-signs-training-execution");
+        expect(alertTopicName("prod")).to.equal("vision-mlops-prod-alerts");
+        expect(stackNamePrefix("staging")).to.equal("vision-mlops-staging-");
+    });
+
+    it("versions a name by 8 hex digits of its content's hash, within 63 characters, and finds its family again", () => {
+        const hash = createHash("sha256")
+            .update(JSON.stringify({ x: 1 }))
+            .digest("hex")
+            .slice(0, 8);
+        expect(versionedName("staging", ["m"], { x: 1 })).to.equal(`vision-mlops-staging-m-${hash}`);
+        expect(versionedFamily(`vision-mlops-staging-m-${hash}`)).to.equal("vision-mlops-staging-m");
+        expect(versionedFamily("vision-mlops-staging-m")).to.equal(undefined);
+        const long = versionedName("staging", [LONGEST_MODEL, "endpoint-config"], { x: 1 });
+        expect(long).to.have.length(63);
+        expect(long).to.match(SAGEMAKER);
+        expect(long.endsWith(`-${hash}`)).to.equal(true);
     });
 });
 
