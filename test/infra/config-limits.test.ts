@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { parsePlatformConfig } from "../../infra/config";
+import { defaultCapturePercent, parsePlatformConfig } from "../../infra/config";
 import { problemsOf } from "../support/config-problems";
 
 /**
@@ -247,5 +247,10 @@ describe("stack config limits", () => {
         const c = base();
         delete c.region;
         expect(problemsOf(c)).to.deep.equal(["aws:region: missing is required (set aws:region), for example us-east-1"]);
+    });
+
+    it("captures every request in staging and 80% in prod unless a model sets its own share", () => {
+        expect(defaultCapturePercent("staging")).to.equal(100);
+        expect(defaultCapturePercent("prod")).to.equal(80);
     });
 });
