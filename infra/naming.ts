@@ -25,13 +25,11 @@ function shortHash(text: string, length = 6): string {
  * input always gives the same name.
  */
 export function fitName(parts: readonly string[], max: number): string {
-    const full = parts
-        // Stryker disable next-line Regex: a run of other characters becomes hyphens either way; the next step collapses them.
-        .map((p) => p.toLowerCase().replace(/[^a-z0-9-]+/g, "-"))
-        .join("-")
-        .replace(/-{2,}/g, "-")
-        // Stryker disable next-line Regex: after the collapse above there is at most one hyphen at either end.
-        .replace(/^-+|-+$/g, "");
+    // Stryker disable next-line Regex: a run of other characters becomes hyphens either way; the next line collapses hyphen runs.
+    const words = parts.map((p) => p.toLowerCase().replace(/[^a-z0-9-]+/g, "-"));
+    const joined = words.join("-").replace(/-{2,}/g, "-");
+    // Stryker disable next-line Regex: after the collapse there is at most one hyphen at either end.
+    const full = joined.replace(/^-+|-+$/g, "");
     if (full.length <= max) return full;
     const hash = shortHash(full);
     // Stryker disable next-line Regex: `full` has single hyphens only, so the cut ends on at most one.
