@@ -1,6 +1,9 @@
+import { isMainThread, parentPort, workerData } from "worker_threads";
 import { ConfigError } from "../infra/config";
 import { CliError } from "./cli/common";
 import { JobError } from "./lib/errors";
+import { serveTasks, TASK_WORKER } from "./lib/workers";
+import { TASKS } from "./tasks";
 
 /**
  * The jobs image's entry point: `node dist/jobs/main.js <job> [flags]`. Each job reads SageMaker's processing
@@ -40,7 +43,10 @@ export async function run(argv: string[]): Promise<number> {
     }
 }
 
-if (require.main === module) {
+// The jobs image is this one file, so its worker threads start it too (see jobs/lib/workers.ts).
+if (!isMainThread && (workerData as Record<string, unknown> | undefined)?.[TASK_WORKER]) {
+    serveTasks(parentPort!, TASKS);
+} else if (require.main === module) {
     run(process.argv.slice(2)).then(
         (code) => {
             process.exitCode = code;

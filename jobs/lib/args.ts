@@ -46,11 +46,11 @@ export function stringFlag(flags: Flags, name: string): string | undefined {
     return typeof v === "string" ? v : undefined;
 }
 
-/** A positive whole number flag, or the default. */
-export function intFlag(flags: Flags, name: string, fallback: number): number {
+/** A whole number flag of at least `min` (1 unless given), or the default. */
+export function intFlag(flags: Flags, name: string, fallback: number, min = 1): number {
     const v = stringFlag(flags, name);
     if (v === undefined) return fallback;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 1) throw new JobError(`--${name} must be a whole number >= 1, got "${v}"`);
+    if (!Number.isInteger(n) || n < min) throw new JobError(`--${name} must be a whole number >= ${min}, got "${v}"`);
     return n;
 }

@@ -1,4 +1,5 @@
 import { configureSharpForJobs } from "../lib/image-properties";
+import { defaultWorkerCount, IN_PROCESS, WorkerPool } from "../lib/workers";
 import { fmtPct } from "./format";
 import { runMonitor } from "./run";
 import { resolveSettings, USAGE } from "./settings";
@@ -25,7 +26,15 @@ export async function main(argv: string[]): Promise<void> {
         return;
     }
     configureSharpForJobs();
-    const r = await runMonitor(settings);
+    // Only a run that reads capture files decodes images; a merge step reads partial statistics.
+    const workerCount = settings.mergeFrom ? 0 : (settings.workers ?? defaultWorkerCount());
+    const workers = workerCount > 0 ? new WorkerPool({ size: workerCount }) : IN_PROCESS;
+    let r;
+    try {
+        r = await runMonitor(settings, {}, workers);
+    } finally {
+        await workers.close();
+    }
     if (settings.partialOutput) {
         console.log(
             `monitor ${r.endpoint}: partial statistics of ${r.counts.records} records in ${r.counts.files} files in ${settings.partialOutput}`,

@@ -15,6 +15,7 @@ import { MonitoringBaseline } from "../lib/baseline";
 import { JobError } from "../lib/errors";
 import { CONFIDENCE_BINS, PROPERTY_BINS } from "../lib/histogram";
 import { MEASUREMENT_VERSION, NUMERIC_PROPERTIES } from "../lib/image-properties";
+import { IN_PROCESS, TaskRunner } from "../lib/workers";
 import { judgeWindow, MonitorResult } from "./analysis";
 import { mergeStates, WindowAnalysis, WindowState } from "./window";
 import { captureFiles, DEFAULT_MAX_LINE_BYTES, hourFolders, s3Prefix } from "./capture";
@@ -46,9 +47,14 @@ const DEFAULT_LEASE_SECONDS = 3600;
  * records and, when asked, PutMetricData and the S3 upload; then the completion record, written last, that
  * names every file with its size and SHA-256 and says clean, violations or not-judged.
  *
- * With `partialOutput` (an instance of a sharded run) it only writes its partial state there.
+ * With `partialOutput` (an instance of a sharded run) it only writes its partial state there. Images are decoded
+ * on `workers` (worker threads, which the caller closes) or, by default, on this thread.
  */
-export async function runMonitor(settings: MonitorSettings, clients: MonitorClients = {}): Promise<MonitorResult> {
+export async function runMonitor(
+    settings: MonitorSettings,
+    clients: MonitorClients = {},
+    workers: TaskRunner = IN_PROCESS,
+): Promise<MonitorResult> {
     const baseline = readBaseline(settings.baseline, settings.expectedClasses);
     const s3 = clients.s3 ?? (needsS3(settings) ? new S3Client({}) : undefined);
     const runId = settings.runId ?? defaultRunId();
@@ -56,7 +62,7 @@ export async function runMonitor(settings: MonitorSettings, clients: MonitorClie
 
     if (settings.partialOutput) {
         await ensureWritableFolders([settings.partialOutput]);
-        const state = await analyseWindow(settings, baseline, s3);
+        const state = await analyseWindow(settings, baseline, s3, workers);
         const name = `${PARTIAL_PREFIX}${(settings.host ?? hostname()).replace(/[^\w.-]/g, "_")}.json`;
         await writeFileAtomic(join(settings.partialOutput, name), JSON.stringify(state));
         return judgeWindow(state, judgeInput(settings, baseline));
@@ -89,7 +95,7 @@ export async function runMonitor(settings: MonitorSettings, clients: MonitorClie
             // The instances matched the labels; the merge step reports the lines none of them could use.
             const truth = await readGroundTruth(settings, baseline, s3);
             if (truth) labelProblems.value = { rejected: truth.rejected, samples: truth.rejectedSamples };
-        } else state = await analyseWindow(settings, baseline, s3, labelProblems);
+        } else state = await analyseWindow(settings, baseline, s3, workers, labelProblems);
         if (state.window.start !== settings.window.start.toISOString() || state.window.end !== settings.window.end.toISOString())
             throw new JobError(`the partial statistics are of ${state.window.start}..${state.window.end}, not of this run's window`);
         const result = judgeWindow(state, { ...judgeInput(settings, baseline), labelProblems: labelProblems.value });
@@ -116,6 +122,7 @@ async function analyseWindow(
     settings: MonitorSettings,
     baseline: MonitoringBaseline,
     s3: Pick<S3Client, "send"> | undefined,
+    workers: TaskRunner,
     labelProblems?: { value?: { rejected: number; samples: readonly string[] } },
 ): Promise<WindowState> {
     const groundTruth = await readGroundTruth(settings, baseline, s3);
@@ -125,6 +132,7 @@ async function analyseWindow(
         labels: groundTruth?.labels,
         sampleSize: settings.imageSampleSize,
         maxLineBytes,
+        workers,
     });
     const root = settings.capture;
     for (const file of await captureFiles(root, settings.endpoint, settings.window, s3)) {

@@ -58,6 +58,8 @@ export interface MonitorSettings {
     readonly thresholds: MonitorThresholds;
     /** Images decoded per window at most (the uniform image sample). Defaults to DEFAULT_IMAGE_SAMPLE. */
     readonly imageSampleSize?: number;
+    /** Worker threads that decode the sampled images; 0 decodes them on the main thread. Defaults to one per CPU. */
+    readonly workers?: number;
     /** Capture lines longer than this are counted and skipped. Defaults to DEFAULT_MAX_LINE_BYTES. */
     readonly maxLineBytes?: number;
     /** Names the run in its claim and completion record. Defaults to the processing job's name. */
@@ -165,6 +167,7 @@ const FLAGS = {
     endpoint: { type: "string" },
     schedule: { type: "string" },
     "image-sample": { type: "string" },
+    workers: { type: "string" },
     "max-line-bytes": { type: "string" },
     "run-id": { type: "string" },
     "claim-lease": { type: "string" },
@@ -192,6 +195,7 @@ export const USAGE = `monitor: compares captured endpoint traffic with the model
   --endpoint NAME        endpoint name (or $sagemaker_endpoint_name; with --stack/--model, the model's endpoint)
   --schedule NAME        monitoring schedule name (or $sagemaker_monitoring_schedule_name; with --stack/--model, the model's)
   --image-sample N       images decoded per window at most, a uniform sample (default ${DEFAULT_IMAGE_SAMPLE})
+  --workers N            worker threads that decode the sampled images (default: one per CPU; 0: the main thread)
   --max-line-bytes N     capture lines longer than this are counted and skipped (default ${DEFAULT_MAX_LINE_BYTES})
   --run-id ID            names this run in the window's claim and completion record (default: the processing job)
   --claim-lease SECONDS  how long the claim on the window holds (default 3600: the job's maximum runtime)
@@ -234,7 +238,7 @@ export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv 
     if (missing.length) throw new MonitorSettingsError(`missing: ${missing.join("; ")}`);
 
     const window = resolveWindow(f, env);
-    const number = (flag: "image-sample" | "max-line-bytes" | "claim-lease" | "class-count" | "shards", min: number) => {
+    const number = (flag: "image-sample" | "workers" | "max-line-bytes" | "claim-lease" | "class-count" | "shards", min: number) => {
         const text = f[flag];
         if (text === undefined) return undefined;
         const n = Number(text);
@@ -274,6 +278,7 @@ export function resolveSettings(argv: readonly string[], env: NodeJS.ProcessEnv 
         schedule: schedule!,
         thresholds,
         imageSampleSize: number("image-sample", 1),
+        workers: number("workers", 0),
         maxLineBytes: number("max-line-bytes", 1024),
         runId: f["run-id"] || undefined,
         claimLeaseSeconds: number("claim-lease", 1),

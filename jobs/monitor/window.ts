@@ -1,4 +1,5 @@
 import { cpus } from "os";
+import { IN_PROCESS, Task, TaskRunner, transferable } from "../lib/workers";
 import { binIndex, CONFIDENCE_BINS } from "../lib/histogram";
 import { PropertySummary } from "../lib/baseline";
 import {
@@ -125,6 +126,35 @@ interface DecodedMember extends Ranked {
     readonly keys: readonly OutlierKey[];
 }
 
+/** A captured image to measure for the baseline's image shape. */
+interface CapturedImage {
+    /** The encoded image (a Uint8Array once it has crossed to a worker thread). */
+    readonly bytes: Uint8Array;
+    readonly imageShape: ImageShape;
+}
+
+type MeasuredCapture = { error: string } | { properties: ImageProperties; thumbnail?: string };
+
+/**
+ * Measures a captured image and, if the thread that asked answers that a report could show it, makes its
+ * thumbnail from the same pixels, which never leave the thread that decoded them.
+ */
+export const measureCapturedImageTask: Task<CapturedImage, MeasuredCapture, ImageProperties, boolean> = {
+    name: "monitor.measure",
+    async run({ bytes, imageShape }, mayBeShown) {
+        let measured;
+        try {
+            measured = await measureImage(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), imageShape);
+        } catch (e) {
+            if (!(e instanceof ImageDecodeError)) throw e;
+            return { error: e.message };
+        }
+        const { properties, pixels } = measured;
+        if (!(await mayBeShown(properties))) return { properties };
+        return { properties, thumbnail: (await thumbnailJpeg(pixels)).toString("base64") };
+    },
+};
+
 export interface AnalysisOptions {
     /** Images decoded per window at most. Defaults to DEFAULT_IMAGE_SAMPLE. */
     readonly sampleSize?: number;
@@ -132,6 +162,8 @@ export interface AnalysisOptions {
     readonly labels?: ReadonlyMap<string, number>;
     /** The line bound the reader applies, for naming skipped lines. */
     readonly maxLineBytes?: number;
+    /** Where images are decoded and measured: worker threads, or IN_PROCESS (the default). */
+    readonly workers?: TaskRunner;
 }
 
 /**
@@ -146,6 +178,7 @@ export class WindowAnalysis {
     private readonly sampleSize: number;
     private readonly labels?: ReadonlyMap<string, number>;
     private readonly oversizedKind: MalformedKind;
+    private readonly workers: TaskRunner;
     private readonly observed = new Map<string, number>();
     /** Lowest-confidence candidates being decoded. */
     private pendingDecodes = 0;
@@ -167,6 +200,7 @@ export class WindowAnalysis {
         this.decodedByClass = classes.map(() => []);
         this.sampleSize = options.sampleSize ?? DEFAULT_IMAGE_SAMPLE;
         this.labels = options.labels;
+        this.workers = options.workers ?? IN_PROCESS;
         this.oversizedKind = `line over ${formatBytes(options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES)}`;
         this.state = {
             version: MEASUREMENT_VERSION,
@@ -315,32 +349,31 @@ export class WindowAnalysis {
     }
 
     /**
-     * Measures an image; a sample member (`member`) gets a thumbnail only if a report could show it, a
-     * lowest-confidence candidate always.
+     * Measures an image (on the workers; the encoded bytes are handed over, not copied); a sample member
+     * (`member`) gets a thumbnail only if a report could show it, a lowest-confidence candidate always.
      */
     private async decode(
         bytes: Buffer,
         member?: SampledImage,
     ): Promise<{ properties?: ImageProperties; thumbnail?: string; error?: string }> {
         this.state.counts.decodes++;
-        let measured;
-        try {
-            measured = await measureImage(bytes, this.imageShape);
-        } catch (e) {
-            if (!(e instanceof ImageDecodeError)) throw e;
-            return { error: e.message };
-        }
-        const { properties, pixels } = measured;
-        let shown = true;
-        if (member) {
-            const keys = NUMERIC_PROPERTIES.map((p, i) => this.keysOf[i](properties[p]));
-            shown = this.mayBeShown(member, keys);
-            insertBounded(this.decoded, { priority: member.priority, where: member.where, keys }, Infinity, byPriority);
-            if (member.predicted !== undefined) insertBounded(this.decodedByClass[member.predicted], member, Infinity, byPriority);
-        }
-        if (!shown) return { properties };
-        this.state.counts.thumbnails++;
-        return { properties, thumbnail: (await thumbnailJpeg(pixels)).toString("base64") };
+        const measured = await this.workers.run(
+            measureCapturedImageTask,
+            { bytes, imageShape: this.imageShape },
+            { transfer: transferable(bytes), label: member?.where, ask: (properties) => !member || this.decided(member, properties) },
+        );
+        if ("error" in measured) return measured;
+        if (measured.thumbnail) this.state.counts.thumbnails++;
+        return measured;
+    }
+
+    /** Records a decoded member for the thumbnail rule and says whether it gets a thumbnail (see mayBeShown). */
+    private decided(member: SampledImage, properties: ImageProperties): boolean {
+        const keys = NUMERIC_PROPERTIES.map((p, i) => this.keysOf[i](properties[p]));
+        const shown = this.mayBeShown(member, keys);
+        insertBounded(this.decoded, { priority: member.priority, where: member.where, keys }, Infinity, byPriority);
+        if (member.predicted !== undefined) insertBounded(this.decodedByClass[member.predicted], member, Infinity, byPriority);
+        return shown;
     }
 
     /**
@@ -383,12 +416,16 @@ export class WindowAnalysis {
                 const m = waiting[next++];
                 const bytes = this.payloads.get(m);
                 if (!bytes) continue;
+                // Out of the waiting payloads before the decode, which may hand the buffer itself to a worker;
+                // its bytes still count against the budget until the decode is done.
+                const size = bytes.length;
+                this.payloads.delete(m);
                 this.decoding.add(m);
                 try {
                     Object.assign(m, await this.decode(bytes, m));
                 } finally {
                     this.decoding.delete(m);
-                    this.dropPayload(m);
+                    this.pendingBytes -= size;
                 }
             }
         };

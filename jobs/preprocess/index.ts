@@ -9,6 +9,7 @@ import { DatasetBaseline } from "../lib/baseline";
 import { configureSharpForJobs, MEASUREMENT_VERSION } from "../lib/image-properties";
 import { loadJobModelConfig } from "../lib/job-config";
 import { Split, stratifiedSplit } from "../lib/split";
+import { defaultWorkerCount, IN_PROCESS, TaskRunner, WorkerPool } from "../lib/workers";
 import { Inventory, takeInventory } from "./inventory";
 import {
     DatasetSummary,
@@ -52,7 +53,9 @@ report of what was dropped and why.
   --config FILE        model.json (default ${PROCESSING_PATHS.config}/model.json)
   --stack NAME --model NAME
                        read the model's settings from Pulumi.<stack>.yaml instead
-  --concurrency N      images decoded at once (default: ${IMAGES_PER_CPU} per CPU)`;
+  --concurrency N      images decoded at once (default: ${IMAGES_PER_CPU} per CPU)
+  --workers N          worker threads that decode and measure them (default: one per CPU; 0: none, all on the
+                       main thread)`;
 
 export interface PreprocessOptions {
     readonly input: string;
@@ -61,6 +64,8 @@ export interface PreprocessOptions {
     readonly outputs: PreprocessOutputs;
     readonly config: JobModelConfig;
     readonly concurrency?: number;
+    /** Where images are decoded and measured: worker threads (a WorkerPool, which the caller closes) or IN_PROCESS, the default. */
+    readonly workers?: TaskRunner;
     /** The manifest the pipeline's Dataset step resolved (from the environment it sets), recorded in dataset.json. */
     readonly manifest?: { readonly key: string; readonly sha256: string };
     /** How the splits are written. Defaults to RecordIO for train/validation and JPEG files for test. */
@@ -82,6 +87,7 @@ export async function main(argv: string[]): Promise<void> {
             stack: { type: "string" },
             model: { type: "string" },
             concurrency: { type: "string" },
+            workers: { type: "string" },
         },
         USAGE,
         {},
@@ -95,16 +101,29 @@ export async function main(argv: string[]): Promise<void> {
         model: stringFlag(flags, "model"),
     });
     configureSharpForJobs();
-    const report = await runPreprocess({
-        input: stringFlag(flags, "input") ?? paths.raw,
-        labels: stringFlag(flags, "labels"),
-        outputs: { train: outputOf("train"), validation: outputOf("validation"), test: outputOf("test"), metadata: outputOf("metadata") },
-        config,
-        concurrency: intFlag(flags, "concurrency", defaultConcurrency()),
-        ...(process.env[DATASET_ENV.manifestKey]
-            ? { manifest: { key: process.env[DATASET_ENV.manifestKey]!, sha256: process.env[DATASET_ENV.manifestSha256] ?? "" } }
-            : {}),
-    });
+    const workerCount = intFlag(flags, "workers", defaultWorkerCount(), 0);
+    const workers = workerCount > 0 ? new WorkerPool({ size: workerCount }) : IN_PROCESS;
+    let report: PreprocessReport;
+    try {
+        report = await runPreprocess({
+            input: stringFlag(flags, "input") ?? paths.raw,
+            labels: stringFlag(flags, "labels"),
+            outputs: {
+                train: outputOf("train"),
+                validation: outputOf("validation"),
+                test: outputOf("test"),
+                metadata: outputOf("metadata"),
+            },
+            config,
+            concurrency: intFlag(flags, "concurrency", defaultConcurrency()),
+            workers,
+            ...(process.env[DATASET_ENV.manifestKey]
+                ? { manifest: { key: process.env[DATASET_ENV.manifestKey]!, sha256: process.env[DATASET_ENV.manifestSha256] ?? "" } }
+                : {}),
+        });
+    } finally {
+        await workers.close();
+    }
     const s = Object.values(report.splits).reduce(
         (a, c) => ({ train: a.train + c.train, validation: a.validation + c.validation, test: a.test + c.test }),
         { train: 0, validation: 0, test: 0 },
@@ -157,7 +176,7 @@ export async function runPreprocess(opts: PreprocessOptions): Promise<Preprocess
     let selection: Selection;
     let split: Split<KeptImage>;
     try {
-        selection = await selectImages(input, inventory.candidates, config, concurrency, staging);
+        selection = await selectImages(input, inventory.candidates, config, concurrency, staging, opts.workers);
         split = stratifiedSplit(selection.byClass, config.split, config.seed);
         const jpegOf = async (image: KeptImage) =>
             readFileSync(image.plan.treatment === "as-is" ? join(input, image.file) : stagedJpeg(staging, image.sha256));

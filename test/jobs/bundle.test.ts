@@ -87,7 +87,8 @@ describe("jobs bundle (the image's entry point)", function () {
             }),
         );
         const out = tempDir("bundle-run");
-        const r = run("preprocess", "--input", input, "--output", out, "--config", config);
+        // Two worker threads whatever the CPU count: the image runs the bundle in worker threads too.
+        const r = run("preprocess", "--input", input, "--output", out, "--config", config, "--workers", "2");
         expect(r.status, r.stderr).to.equal(0);
         expect(r.stdout).to.match(/preprocess ab: 6 images kept \(train 2, validation 2, test 2\)/);
         expect(JSON.parse(readFileSync(join(out, "metadata", "dataset.json"), "utf8")).num_training_samples).to.equal(2);
