@@ -270,6 +270,12 @@ export const MONITOR_BENCHES: Bench[] = [
     monitorRow(`monitor, ${SMALL} records, image sample ${SMALL} (default)`, SMALL),
     monitorRow(`monitor, ${LARGE} records, image sample ${SMALL} (default)`, LARGE),
     monitorRow(`monitor, ${LARGE} records, every image decoded (--image-sample ${LARGE})`, LARGE, ["--image-sample", String(LARGE)]),
+    monitorRow(`monitor, ${LARGE} records, every image decoded, on the main thread (--workers 0)`, LARGE, [
+        "--image-sample",
+        String(LARGE),
+        "--workers",
+        "0",
+    ]),
     {
         name: `merge step: ${SHARDS} instances' partial statistics of ${LARGE}-record windows`,
         async run(ctx): Promise<BenchRow> {

@@ -227,16 +227,17 @@ const preprocessRow = (
     side: number,
     which: "corpus" | "sized" | "quarter",
     malloc: "jemalloc" | "glibc" = "jemalloc",
+    flags: readonly string[] = [],
 ): Bench => ({
     name,
     run: async (ctx) => {
-        const out = ctx.output(`preprocess-${side}-${which}-${malloc}`);
+        const out = ctx.output(`preprocess-${side}-${which}-${malloc}${flags.join("").replace(/\W/g, "")}`);
         const input = ctx[which];
         const items = imagesUnder(input).length;
         const env = jobsEnv(malloc);
         const m = measure(
             process.execPath,
-            [ctx.bundle, "preprocess", "--input", input, "--output", out, "--config", modelConfig(ctx.root, side)],
+            [ctx.bundle, "preprocess", "--input", input, "--output", out, "--config", modelConfig(ctx.root, side), ...flags],
             env,
         );
         const report = JSON.parse(require("fs").readFileSync(join(out, "metadata", "report.json"), "utf8"));
@@ -245,7 +246,7 @@ const preprocessRow = (
             items,
             unit: "images",
             ...m,
-            note: `${mallocOf(env)}; as-is ${report.treatment["as-is"]}, resized ${report.treatment.resized}, upscaled ${report.treatment.upscaled}`,
+            note: `${mallocOf(env)}, ${flags.includes("--workers") ? "main thread only" : `${cpus().length} worker threads`}; as-is ${report.treatment["as-is"]}, resized ${report.treatment.resized}, upscaled ${report.treatment.upscaled}`,
         };
     },
 });
@@ -405,18 +406,27 @@ const projectCommand = (name: string, command: string, args: string[]): Bench =>
 const sizedLimit = decodeLimit("sized");
 const mixedLimit = decodeLimit("corpus");
 const noResize = preprocessRow(`preprocess, no resize (sized corpus, ${MODEL_SIDE} px model)`, MODEL_SIDE, "sized");
+const noResizeMainThread = preprocessRow(
+    `preprocess, no resize (sized corpus, ${MODEL_SIDE} px model), on the main thread (--workers 0)`,
+    MODEL_SIDE,
+    "sized",
+    "jemalloc",
+    ["--workers", "0"],
+);
 const noResizeQuarter = preprocessRow("preprocess, no resize, quarter of the sized corpus", MODEL_SIDE, "quarter");
 const withResize = preprocessRow(`preprocess, resize to ${MODEL_SIDE} (mixed corpus)`, MODEL_SIDE, "corpus");
 const withResizeGlibc = preprocessRow(`preprocess, resize to ${MODEL_SIDE} (mixed corpus), glibc malloc`, MODEL_SIDE, "corpus", "glibc");
 const vips = vipsResize(MODEL_SIDE);
 const magick = magickResize(MODEL_SIDE);
-const monitorEveryImage = MONITOR_BENCHES.find((b) => /every image decoded/.test(b.name))!;
+const monitorEveryImage = MONITOR_BENCHES.find((b) => /every image decoded \(/.test(b.name))!;
+const monitorEveryImageMainThread = MONITOR_BENCHES.find((b) => /every image decoded, on the main thread/.test(b.name))!;
 
 /** The rows, in table order. */
 export const BENCHES: Bench[] = [
     byteCopy,
     sizedLimit,
     noResize,
+    noResizeMainThread,
     noResizeQuarter,
     mixedLimit,
     withResize,
@@ -457,6 +467,14 @@ function printGoals(results: ReadonlyMap<Bench, BenchRow | SkippedRow>): void {
         const shown = g.to ? `${value.toFixed(2)}x` : `${value.toFixed(0)} ${g.unit}`;
         const verdict = Number.isNaN(value) ? "not measured" : value >= g.min ? "met" : "NOT met";
         console.log(`${g.goal}: ${shown} (goal >= ${g.to ? `${g.min}x` : `${g.min} ${g.unit}`}): ${verdict}`);
+    }
+    // Not goals: what the worker threads change, each row against itself on the main thread alone.
+    for (const [what, threaded, alone] of [
+        ["preprocess, no resize", noResize, noResizeMainThread],
+        ["monitor, every image decoded", monitorEveryImage, monitorEveryImageMainThread],
+    ] as const) {
+        const ratio = (rate(threaded) ?? NaN) / (rate(alone) ?? NaN);
+        if (!Number.isNaN(ratio)) console.log(`${what}, worker threads / main thread only: ${ratio.toFixed(2)}x`);
     }
     const full = results.get(noResize);
     const quarter = results.get(noResizeQuarter);
