@@ -8,6 +8,7 @@
  * scripts/bench.ts tabulates.
  */
 import { mkdirSync, rmSync, writeFileSync, existsSync, readFileSync } from "fs";
+import { cpus } from "os";
 import { join, resolve } from "path";
 import sharp from "sharp";
 import { MonitoringBaseline, PropertyAccumulator } from "../jobs/lib/baseline";
@@ -270,11 +271,11 @@ export const MONITOR_BENCHES: Bench[] = [
     monitorRow(`monitor, ${SMALL} records, image sample ${SMALL} (default)`, SMALL),
     monitorRow(`monitor, ${LARGE} records, image sample ${SMALL} (default)`, LARGE),
     monitorRow(`monitor, ${LARGE} records, every image decoded (--image-sample ${LARGE})`, LARGE, ["--image-sample", String(LARGE)]),
-    monitorRow(`monitor, ${LARGE} records, every image decoded, on the main thread (--workers 0)`, LARGE, [
+    monitorRow(`monitor, ${LARGE} records, every image decoded, on ${cpus().length} worker threads (--workers ${cpus().length})`, LARGE, [
         "--image-sample",
         String(LARGE),
         "--workers",
-        "0",
+        String(cpus().length),
     ]),
     {
         name: `merge step: ${SHARDS} instances' partial statistics of ${LARGE}-record windows`,

@@ -19,6 +19,7 @@ import sharp from "sharp";
 import { readFile } from "fs/promises";
 import { configureSharpForJobs } from "../jobs/lib/image-properties";
 import { mapOrdered } from "../jobs/lib/pool";
+import { defaultWorkerCount } from "../jobs/lib/workers";
 import { MONITOR_BENCHES } from "./bench-monitor";
 
 export interface BenchContext {
@@ -246,7 +247,7 @@ const preprocessRow = (
             items,
             unit: "images",
             ...m,
-            note: `${mallocOf(env)}, ${flags.includes("--workers") ? "main thread only" : `${cpus().length} worker threads`}; as-is ${report.treatment["as-is"]}, resized ${report.treatment.resized}, upscaled ${report.treatment.upscaled}`,
+            note: `${mallocOf(env)}, ${workersNote(flags)}; as-is ${report.treatment["as-is"]}, resized ${report.treatment.resized}, upscaled ${report.treatment.upscaled}`,
         };
     },
 });
@@ -406,12 +407,12 @@ const projectCommand = (name: string, command: string, args: string[]): Bench =>
 const sizedLimit = decodeLimit("sized");
 const mixedLimit = decodeLimit("corpus");
 const noResize = preprocessRow(`preprocess, no resize (sized corpus, ${MODEL_SIDE} px model)`, MODEL_SIDE, "sized");
-const noResizeMainThread = preprocessRow(
-    `preprocess, no resize (sized corpus, ${MODEL_SIDE} px model), on the main thread (--workers 0)`,
+const noResizeWorkers = preprocessRow(
+    `preprocess, no resize (sized corpus, ${MODEL_SIDE} px model), on ${cpus().length} worker threads (--workers ${cpus().length})`,
     MODEL_SIDE,
     "sized",
     "jemalloc",
-    ["--workers", "0"],
+    ["--workers", String(cpus().length)],
 );
 const noResizeQuarter = preprocessRow("preprocess, no resize, quarter of the sized corpus", MODEL_SIDE, "quarter");
 const withResize = preprocessRow(`preprocess, resize to ${MODEL_SIDE} (mixed corpus)`, MODEL_SIDE, "corpus");
@@ -419,14 +420,21 @@ const withResizeGlibc = preprocessRow(`preprocess, resize to ${MODEL_SIDE} (mixe
 const vips = vipsResize(MODEL_SIDE);
 const magick = magickResize(MODEL_SIDE);
 const monitorEveryImage = MONITOR_BENCHES.find((b) => /every image decoded \(/.test(b.name))!;
-const monitorEveryImageMainThread = MONITOR_BENCHES.find((b) => /every image decoded, on the main thread/.test(b.name))!;
+const monitorEveryImageWorkers = MONITOR_BENCHES.find((b) => /every image decoded, on \d+ worker threads/.test(b.name))!;
+
+/** What a job run with these flags runs its per-image work on. */
+export function workersNote(flags: readonly string[]): string {
+    const i = flags.indexOf("--workers");
+    const n = i >= 0 ? Number(flags[i + 1]) : defaultWorkerCount();
+    return n === 0 ? "main thread only" : `${n} worker threads`;
+}
 
 /** The rows, in table order. */
 export const BENCHES: Bench[] = [
     byteCopy,
     sizedLimit,
     noResize,
-    noResizeMainThread,
+    noResizeWorkers,
     noResizeQuarter,
     mixedLimit,
     withResize,
@@ -468,13 +476,14 @@ function printGoals(results: ReadonlyMap<Bench, BenchRow | SkippedRow>): void {
         const verdict = Number.isNaN(value) ? "not measured" : value >= g.min ? "met" : "NOT met";
         console.log(`${g.goal}: ${shown} (goal >= ${g.to ? `${g.min}x` : `${g.min} ${g.unit}`}): ${verdict}`);
     }
-    // Not goals: what the worker threads change, each row against itself on the main thread alone.
-    for (const [what, threaded, alone] of [
-        ["preprocess, no resize", noResize, noResizeMainThread],
-        ["monitor, every image decoded", monitorEveryImage, monitorEveryImageMainThread],
+    // Not goals: what worker threads would change, each row against the job's default on this machine.
+    for (const [what, threaded, byDefault] of [
+        ["preprocess, no resize", noResizeWorkers, noResize],
+        ["monitor, every image decoded", monitorEveryImageWorkers, monitorEveryImage],
     ] as const) {
-        const ratio = (rate(threaded) ?? NaN) / (rate(alone) ?? NaN);
-        if (!Number.isNaN(ratio)) console.log(`${what}, worker threads / main thread only: ${ratio.toFixed(2)}x`);
+        const ratio = (rate(threaded) ?? NaN) / (rate(byDefault) ?? NaN);
+        if (!Number.isNaN(ratio))
+            console.log(`${what}, ${cpus().length} worker threads / the default (${workersNote([])}): ${ratio.toFixed(2)}x`);
     }
     const full = results.get(noResize);
     const quarter = results.get(noResizeQuarter);

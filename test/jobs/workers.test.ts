@@ -4,7 +4,7 @@ import { tmpdir } from "os";
 import { join } from "path";
 import { JobModelConfig, MONITORING_OUTPUT_FILES } from "../../infra/job-contract";
 import { JobError } from "../../jobs/lib/errors";
-import { IN_PROCESS, TaskRunner, WorkerPool } from "../../jobs/lib/workers";
+import { defaultWorkerCount, IN_PROCESS, TaskRunner, WorkerPool } from "../../jobs/lib/workers";
 import { runMonitor } from "../../jobs/monitor/run";
 import { MonitorSettings } from "../../jobs/monitor/settings";
 import { runPreprocess } from "../../jobs/preprocess";
@@ -140,6 +140,10 @@ describe("image worker threads (jobs/lib/workers.ts)", function () {
         } finally {
             rmSync(work, { recursive: true, force: true });
         }
+    });
+
+    it("starts no worker threads on 2 CPUs or fewer (the monitor's ml.m5.large), one per CPU above (preprocess's ml.m5.xlarge)", () => {
+        expect([1, 2, 4, 8].map((cpus) => defaultWorkerCount(cpus))).to.deep.equal([0, 0, 4, 8]);
     });
 
     it("raises an error a task throws in a worker as the same JobError, with the same message, as on the main thread", async () => {
