@@ -118,3 +118,102 @@ describe("Fisher's exact test", () => {
         expect(() => chiSquareHomogeneity([1, 1], [NaN, 1])).to.throw(RangeError, "current");
     });
 });
+
+// Expected values from scipy 1.17 (scipy.stats.chi2.sf on Pearson's statistic times (N - 1) / N, and
+// scipy.stats.fisher_exact), on the pooled tables written out by hand in each comment.
+describe("monitor homogeneity test: pooling sparse bins", () => {
+    it("pools sparse bins two ways when they differ and reports the smaller p-value doubled", () => {
+        // 100 vs 100 records: a bin needs a total of 5 * 200 / 100 = 10. Totals 90, 60, 14 are dense; the four of 9 are
+        // pooled in pairs, (7+6, 2+3) and (1+2, 8+7), or all into one (16, 20).
+        //   groups: [50 30 4 13 3] / [40 30 10 5 15]: statistic 15.1619, df 4, p 0.0043769
+        //   other:  [50 30 4 16]   / [40 30 10 20]:   statistic 4.1063,  df 3, p 0.2502
+        const r = chiSquareHomogeneity([50, 30, 4, 7, 6, 1, 2], [40, 30, 10, 2, 3, 8, 7]);
+        expect(r).to.deep.include({ degreesOfFreedom: 4, method: "chi-square", bins: 5 });
+        expect(r.statistic).to.be.closeTo(15.161904761904761, 1e-9);
+        expect(r.pValue).to.be.closeTo(2 * 0.004376931050851794, 1e-12);
+    });
+
+    it("adds a last group too small to stand alone to the last kept bin", () => {
+        // 99 vs 98 records: a bin needs 5 * 197 / 98 = 10.05. Totals 110, 60 dense; 9, 9, 9 sparse: (3+3, 6+6) reaches it,
+        // the last (3, 6) does not and joins it; pooling all three into one gives the same table, so no doubling.
+        //   [60 30 9] / [50 30 18]: statistic 3.8843, df 2, p 0.14340
+        const r = chiSquareHomogeneity([60, 30, 3, 3, 3], [50, 30, 6, 6, 6]);
+        expect(r).to.deep.include({ degreesOfFreedom: 2, method: "chi-square", bins: 3 });
+        expect(r.statistic).to.be.closeTo(3.884297520661155, 1e-9);
+        expect(r.pValue).to.be.closeTo(0.14339549594643353, 1e-12);
+    });
+
+    it("treats a bin whose total is exactly the needed one as dense", () => {
+        // 50 vs 50: a bin needs 10. Totals 50, 30, 10 are dense; 5 + 5 reaches 10 both ways, so one table:
+        //   [22 18 8 2] / [28 12 2 8]: statistic 9.0288, df 3, p 0.028910
+        const r = chiSquareHomogeneity([22, 18, 8, 1, 1], [28, 12, 2, 4, 4]);
+        expect(r).to.deep.include({ degreesOfFreedom: 3, method: "chi-square", bins: 4 });
+        expect(r.statistic).to.be.closeTo(9.0288, 1e-9);
+        expect(r.pValue).to.be.closeTo(0.028910415367440028, 1e-12);
+    });
+
+    it("sizes the needed total by the smaller sample", () => {
+        // 30 vs 300: a bin needs 5 * 330 / 30 = 55, so the bin of 26 is sparse and joins the bin of 140, leaving two:
+        // Fisher's exact test of the largest bin (14, 150) against the rest (16, 150): p 0.84859. Sized by the larger
+        // sample (5.5) all three would be dense and Pearson's test would give p 0.033.
+        const r = chiSquareHomogeneity([14, 10, 6], [150, 130, 20]);
+        expect(r.method).to.equal("fisher-exact");
+        expect(r.pValue).to.be.closeTo(0.8485870991444591, 1e-12);
+    });
+
+    it("compares the largest bin with the rest, whatever order the bins come in", () => {
+        // 30 vs 100: needs 21.7; only the bin of 112 is dense, and everything else joins it: Fisher (14, 16) vs (98, 2).
+        const r = chiSquareHomogeneity([2, 14, 14], [1, 98, 1]);
+        expect(r.method).to.equal("fisher-exact");
+        expect(r.pValue / 1.4307411164439203e-10).to.be.closeTo(1, 1e-9);
+    });
+
+    it("falls back to Fisher's exact test when every bin is sparse", () => {
+        // 8 vs 8: needs 10; 7 + 7 reaches it and 2 joins them: one bin, so Fisher on the largest (6, 1) vs the rest (2, 7).
+        expect(chiSquareHomogeneity([6, 1, 1], [1, 6, 1])).to.deep.include({ method: "fisher-exact", pValue: fisherExact2x2(6, 2, 1, 7) });
+        expect(fisherExact2x2(6, 2, 1, 7)).to.be.closeTo(0.040559440559440565, 1e-12);
+        // 3 vs 100: needs 172, more than all 103 records: nothing can be kept; Fisher on (2, 50) vs (1, 50): p = 1.
+        expect(chiSquareHomogeneity([2, 1], [50, 50])).to.deep.include({ method: "fisher-exact", pValue: 1, bins: 2 });
+    });
+
+    it("on two pooled groups, compares the larger group with the rest", () => {
+        // 14 vs 14: needs 10; four bins of 7. In pairs: (6+5, 1+2) against (1+2, 6+5): Fisher (11, 3, 3, 11), p 0.0070282.
+        // All in one: Fisher of the largest single bin (6, 1) against the rest, p 0.076812. The smaller, doubled.
+        const r = chiSquareHomogeneity([6, 5, 1, 2], [1, 2, 6, 5]);
+        expect(r.method).to.equal("fisher-exact");
+        expect(r.pValue).to.be.closeTo(2 * 0.007028212759805167, 1e-12);
+    });
+});
+
+describe("monitor homogeneity test: samples that cannot differ, and bad input", () => {
+    const none = { statistic: 0, degreesOfFreedom: 0, pValue: 1, method: "none", bins: 0 };
+
+    it("reports no test when a sample is empty or only one bin has observations", () => {
+        expect(chiSquareHomogeneity([1, 2], [0, 0])).to.deep.equal(none);
+        expect(chiSquareHomogeneity([0, 0], [3, 4])).to.deep.equal(none);
+        expect(chiSquareHomogeneity([5, 0], [7, 0])).to.deep.equal({ ...none, bins: 1 });
+    });
+
+    it("refuses bins of different lengths, non-counts and arguments outside the functions' domains", () => {
+        expect(() => chiSquareHomogeneity([1, 2, 3], [1, 2])).to.throw("chi-square needs the same bins (3 vs 2)");
+        expect(() => fisherExact2x2(1.5, 2, 3, 4)).to.throw(RangeError, "Fisher's exact test needs counts, got 1.5,2,3,4");
+        expect(() => fisherExact2x2(1, 2, -3, 4)).to.throw(RangeError, "needs counts");
+        expect(() => logGamma(0)).to.throw(RangeError, "logGamma needs x > 0, got 0");
+        expect(() => logGamma(NaN)).to.throw(RangeError, "logGamma needs x > 0");
+        expect(() => regularizedGammaQ(0, 1)).to.throw(RangeError, "regularizedGammaQ needs a > 0, got 0");
+        expect(() => regularizedGammaQ(NaN, 1)).to.throw(RangeError, "needs a > 0");
+        expect(() => regularizedGammaQ(1, -1)).to.throw(RangeError, "regularizedGammaQ needs x >= 0, got -1");
+        expect(() => regularizedGammaQ(1, NaN)).to.throw(RangeError, "needs x >= 0");
+    });
+
+    it("gives p = 1 with no degrees of freedom and clamps a negative statistic to 0", () => {
+        expect(chiSquarePValue(5, 0)).to.equal(1);
+        expect(chiSquarePValue(5, -1)).to.equal(1);
+        expect(chiSquarePValue(-3, 2)).to.equal(1);
+    });
+
+    it("Fisher's exact test stays exact far in the tail", () => {
+        // scipy.stats.fisher_exact([[500, 500], [100, 900]]): 5.12502851252754e-90.
+        expect(fisherExact2x2(500, 500, 100, 900) / 5.12502851252754e-90).to.be.closeTo(1, 1e-8);
+    });
+});
