@@ -129,7 +129,11 @@ export function chiSquareHomogeneity(baseline: readonly number[], current: reado
     // total (keeps a sparse bin that surged visible next to its peers), or all into one "other" bin (keeps the
     // degrees of freedom low when one bin took the mass). Each is a valid test; the smaller p-value, doubled
     // (Bonferroni), is too.
-    const poolings = [poolSparse(columns, needed, "groups"), poolSparse(columns, needed, "other")];
+    const poolings = [
+        poolSparse(columns, needed, "groups"),
+        // Stryker disable next-line StringLiteral: poolSparse only tests for "groups"; any other name pools into one bin
+        poolSparse(columns, needed, "other"),
+    ];
     const results = poolings.map((kept) => (kept.length >= 2 ? pearson(kept, nB, nC) : undefined) ?? fisherTopVersusRest(columns, nB, nC));
     if (JSON.stringify(poolings[0]) === JSON.stringify(poolings[1])) return results[0];
     const best = results[0].pValue <= results[1].pValue ? results[0] : results[1];
@@ -205,6 +209,7 @@ export function fisherExact2x2(a: number, b: number, c: number, d: number): numb
     const observed = logP(a);
     // Probabilities relative to the observed table's; a relative tolerance keeps ties with it (symmetric tables) in.
     let total = 0;
+    // Stryker disable next-line ArithmeticOperator: the mode is only where the summing starts; from any point of the support the terms are the same
     const mode = Math.min(hi, Math.max(lo, Math.floor(((row + 1) * (col + 1)) / (n + 2))));
     const ratioUp = (x: number) => ((col - x) * (row - x)) / ((x + 1) * (n - col - row + x + 1));
     const add = (logRel: number) => {
