@@ -1,6 +1,9 @@
 import { expect } from "chai";
 import { JobError } from "../../jobs/lib/errors";
-import { exportPath, matchLabels, parseLabelStudioExport } from "../../jobs/lib/label-studio";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { exportPath, matchLabels, parseLabelStudioExport, readLabelStudioExport } from "../../jobs/lib/label-studio";
 
 const task = (id: number, image: string, ...annotations: Array<{ choices: string[]; cancelled?: boolean }>) => ({
     id,
@@ -113,6 +116,60 @@ describe("jobs/lib/label-studio", () => {
         expect(() => parseLabelStudioExport([task(13, "https://host/x/100%.jpg", { choices: ["stop"] })], "x.json")).to.throw(
             JobError,
             /task 13:/,
+        );
+    });
+
+    it("strips every leading slash, keeps a relative path whole, and takes the upload prefix only from an upload's name", () => {
+        expect(exportPath("/data/local-files/?d=%2F%2Fsigns%2Fa.jpg", "t")).to.deep.equal({ path: "signs/a.jpg" });
+        expect(exportPath("https://host//x/a.jpg", "t")).to.deep.equal({ path: "x/a.jpg" });
+        expect(exportPath("signs/stop.jpg", "t")).to.deep.equal({ path: "signs/stop.jpg" });
+        // Eight hex digits and a dash make an upload's stored name only in Label Studio's upload folder, and only as a prefix.
+        expect(exportPath("https://host/deadbeef-a.jpg", "t")).to.deep.equal({ path: "deadbeef-a.jpg" });
+        expect(exportPath("/data/upload/3/zz8f3a2b1c-stop.jpg", "t")).to.deep.equal({ path: "data/upload/3/zz8f3a2b1c-stop.jpg" });
+    });
+
+    it("names a task without an image by its place when it has no id, and takes tasks without annotations as unlabelled", () => {
+        expect(() => parseLabelStudioExport([null], "x.json")).to.throw(JobError, /^x\.json task #1 has no data\.image/);
+        expect(() => parseLabelStudioExport([task(1, "s3://b/a.jpg"), { id: 2 }], "x.json")).to.throw(JobError, /^x\.json task 2 has no/);
+        expect(() => parseLabelStudioExport([{ id: 3, data: { image: "" } }], "x.json")).to.throw(JobError, /^x\.json task 3 has no/);
+        const r = parseLabelStudioExport(
+            [
+                { id: 1, data: { image: "s3://b/a.jpg" } },
+                { id: 2, data: { image: "s3://b/b.jpg" }, annotations: [{ was_cancelled: false }] },
+                { id: 3, data: { image: "s3://b/c.jpg" }, annotations: [{ was_cancelled: false, result: [{}] }] },
+            ],
+            "x.json",
+        );
+        expect(r).to.deep.equal({ labelled: [], unlabelled: ["a.jpg", "b.jpg", "c.jpg"] });
+    });
+
+    it("reads an export file, naming a missing file or one that is not JSON", () => {
+        const dir = mkdtempSync(join(tmpdir(), "label-studio-"));
+        try {
+            const missing = join(dir, "none.json");
+            expect(() => readLabelStudioExport(missing)).to.throw(JobError, `labels file ${missing} does not exist`);
+            writeFileSync(join(dir, "bad.json"), "[{");
+            expect(() => readLabelStudioExport(join(dir, "bad.json"))).to.throw(JobError, `${join(dir, "bad.json")} is not valid JSON: `);
+            writeFileSync(join(dir, "ok.json"), JSON.stringify([task(1, "s3://b/a.jpg", { choices: ["cat"] })]));
+            expect(readLabelStudioExport(join(dir, "ok.json")).labelled).to.deep.equal([
+                { path: "a.jpg", label: "cat", task: `${join(dir, "ok.json")} task 1` },
+            ]);
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("never matches a file of the same name in another folder, accepts two tasks agreeing on one file, and says what to do", () => {
+        const { labelled } = parseLabelStudioExport(
+            [task(1, "s3://b/stop/a.jpg", { choices: ["stop"] }), task(2, "s3://c/stop/a.jpg", { choices: ["stop"] })],
+            "x.json",
+        );
+        expect(matchLabels(labelled.slice(0, 1), ["yield/a.jpg"], "x.json")).to.deep.equal({ labels: new Map(), missing: ["stop/a.jpg"] });
+        expect(matchLabels(labelled, ["stop/a.jpg"], "x.json").labels).to.deep.equal(new Map([["stop/a.jpg", "stop"]]));
+        const [one] = parseLabelStudioExport([task(7, "/data/upload/2/0badcafe-a.jpg", { choices: ["stop"] })], "x.json").labelled;
+        expect(() => matchLabels([one], ["day/a.jpg", "night/a.jpg"], "x.json")).to.throw(
+            "x.json does not say which file an annotation is for: x.json task 7 (a.jpg) matches both day/a.jpg and night/a.jpg; " +
+                "export from a storage whose paths match the folder (or point DIR at the folder the paths are relative to), or give the files unique names",
         );
     });
 });
