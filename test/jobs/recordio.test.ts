@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { readFileSync, readdirSync } from "fs";
 import { join } from "path";
-import { encodeRecord, irHeader, listPath, RecordIOWriter } from "../../jobs/lib/recordio";
+import { encodeRecord, irHeader, listPath, MAX_RECORD_BYTES, RecordIOWriter } from "../../jobs/lib/recordio";
 import { tempDir } from "./support/images";
 import { readImageRecords, readIndex, readList, readRawRecords } from "./support/mxnet-recordio";
 
@@ -95,5 +95,49 @@ describe("jobs/lib/recordio", () => {
         expect(listPath("cat/a\tb\nc\rd%e.jpg")).to.equal("cat/a%09b%0Ac%0Dd%25e.jpg");
         expect(decodeURIComponent(listPath("cat/a\tb\nc\rd%e é.jpg"))).to.equal("cat/a\tb\nc\rd%e é.jpg");
         expect(listPath("cat/plain-name_1.jpg")).to.equal("cat/plain-name_1.jpg");
+    });
+
+    it("cuts at a magic number that ends the payload, and bounds a record by its 29-bit length field", () => {
+        const data = Buffer.from([9, 9, 9, 9, ...MAGIC_LE]);
+        expect([...Buffer.concat(encodeRecord(data))]).to.deep.equal([
+            ...MAGIC_LE,
+            4,
+            0,
+            0,
+            1 << 5,
+            9,
+            9,
+            9,
+            9,
+            ...MAGIC_LE,
+            0,
+            0,
+            0,
+            3 << 5,
+        ]);
+        expect(readRawRecords(Buffer.concat(encodeRecord(data)))[0].data.equals(data)).to.equal(true);
+        expect(MAX_RECORD_BYTES).to.equal(2 ** 29 - 1);
+    });
+
+    it("counts the records written and keeps every .lst and .idx line past its in-memory buffer", async () => {
+        const dir = tempDir("recordio-many");
+        const writer = await RecordIOWriter.create(dir, "train");
+        // 800 lines of about 100 characters: more than the 64 KiB a list file holds before appending.
+        const folder = "f".repeat(80);
+        for (let i = 0; i < 800; i++) await writer.write(i, i % 3, Buffer.from([i % 256]), `${folder}/${i}.jpg`);
+        expect(writer.records).to.equal(800);
+        await writer.commit();
+        expect(readList(join(dir, "train.lst"))).to.deep.equal(
+            Array.from({ length: 800 }, (_, i) => ({ id: i, label: i % 3, path: `${folder}/${i}.jpg` })),
+        );
+        expect(readIndex(join(dir, "train.idx")).map((e) => e.id)).to.deep.equal(Array.from({ length: 800 }, (_, i) => i));
+    });
+
+    it("can be aborted again, as a failing job's clean-up may do", async () => {
+        const dir = tempDir("recordio-abort-twice");
+        const writer = await RecordIOWriter.create(dir, "validation");
+        await writer.abort();
+        await writer.abort();
+        expect(readdirSync(dir)).to.deep.equal([]);
     });
 });
