@@ -3,7 +3,7 @@ import { execFileSync, spawnSync } from "child_process";
 import { mkdirSync, symlinkSync } from "fs";
 import { join } from "path";
 import { JobError } from "../../jobs/lib/errors";
-import { walkFiles, WalkSkip } from "../../jobs/lib/fs-walk";
+import { unreadable, walkFiles, WalkSkip } from "../../jobs/lib/fs-walk";
 import { tempDir, writeAt } from "./support/images";
 
 async function walk(root: string): Promise<{ files: string[]; skipped: WalkSkip[] }> {
@@ -90,5 +90,55 @@ describe("jobs/lib/fs-walk", () => {
         const err = await walk(join(tempDir("walk-none"), "nope")).catch((e) => e);
         expect(err).to.be.instanceOf(JobError);
         expect(err.message).to.match(/input folder .*nope does not exist or is not a folder/);
+    });
+
+    it("sorts names by code unit, whatever order the folder lists them in", async () => {
+        const root = tempDir("walk-order");
+        const names = ["b.jpg", "a.jpg", "B.jpg", "_x.jpg", "a10.jpg", "a2.jpg", "Z.jpg", "é.jpg", "1.jpg"];
+        for (const name of names) writeAt(root, `c/${name}`, "x");
+        expect((await walk(root)).files).to.deep.equal(
+            ["1.jpg", "B.jpg", "Z.jpg", "_x.jpg", "a.jpg", "a10.jpg", "a2.jpg", "b.jpg", "é.jpg"].map((n) => `c/${n}`),
+        );
+    });
+
+    it("walks a linked folder's subfolders, and reports links that loop among themselves or point at a pipe", async function () {
+        const root = tempDir("walk-link-tree");
+        writeAt(root, "real/sub/x.jpg", "x");
+        symlinkSync("real", join(root, "alias"));
+        symlinkSync("l2", join(root, "l1"));
+        symlinkSync("l1", join(root, "l2"));
+        if (spawnSync("mkfifo", [join(root, "real", "pipe")]).status !== 0) this.skip();
+        symlinkSync(join("real", "pipe"), join(root, "to-pipe"));
+        const { files, skipped } = await walk(root);
+        expect(files).to.deep.equal(["alias/sub/x.jpg", "real/sub/x.jpg"]);
+        expect(skipped).to.deep.equal([
+            { path: "alias/pipe", reason: "not a regular file (a pipe, socket or device)" },
+            { path: "l1", reason: "cannot read this link: ELOOP" },
+            { path: "l2", reason: "cannot read this link: ELOOP" },
+            { path: "real/pipe", reason: "not a regular file (a pipe, socket or device)" },
+            { path: "to-pipe", reason: "symbolic link to something that is not a regular file (a pipe, socket or device)" },
+        ]);
+    });
+
+    it("names a root that is a file, and passes on other errors of the root as they are", async () => {
+        const root = tempDir("walk-root-file");
+        writeAt(root, "a.jpg", "x");
+        const err = await walk(join(root, "a.jpg")).catch((e) => e);
+        expect(err).to.be.instanceOf(JobError);
+        expect(err.message).to.equal(`input folder ${join(root, "a.jpg")} does not exist or is not a folder`);
+        symlinkSync("self", join(root, "self"));
+        const loop = await walk(join(root, "self")).catch((e) => e);
+        expect([loop instanceof JobError, loop.code]).to.deep.equal([false, "ELOOP"]);
+    });
+
+    it("says why a folder, link or file could not be read", () => {
+        const err = (code: string | undefined, message = "boom") => Object.assign(new Error(message), code ? { code } : {});
+        expect(unreadable(err("EACCES"), "/x", "folder")).to.equal("cannot read this folder: permission denied (EACCES)");
+        expect(unreadable(err("EPERM"), "/x", "file")).to.equal("cannot read this file: permission denied (EPERM)");
+        expect(unreadable(err("EIO"), "/x", "link")).to.equal("cannot read this link: EIO");
+        expect(unreadable(err(undefined, "odd failure"), "/x", "folder")).to.equal("cannot read this folder: odd failure");
+        expect(unreadable(err("ENAMETOOLONG"), "/a/b", "folder")).to.equal(
+            "path too long for the file system (ENAMETOOLONG, 4 characters); move the images to a folder with a shorter path",
+        );
     });
 });
