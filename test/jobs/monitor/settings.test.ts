@@ -2,7 +2,13 @@ import { expect } from "chai";
 import { mkdtempSync, rmSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
-import { encodeMonitorThresholds, ENVIRONMENT_VALUE_MAX, jobModelConfig, MONITOR_THRESHOLDS_ENV } from "../../../infra/job-contract";
+import {
+    encodeMonitorThresholds,
+    ENVIRONMENT_VALUE_MAX,
+    jobModelConfig,
+    MONITOR_THRESHOLD_KEYS,
+    MONITOR_THRESHOLDS_ENV,
+} from "../../../infra/job-contract";
 import { readStackFile } from "../../../infra/stack-file";
 import {
     decodeMonitorThresholds,
@@ -197,5 +203,187 @@ describe("monitor settings", () => {
         );
         expect(() => readBaseline(baseline, { count: 3, names: ["a", "b", "c"] })).to.throw(JobError, "(a, b, c)");
         expect(readBaseline(baseline, { count: 3, names: CLASSES }).classes).to.deep.equal(CLASSES);
+    });
+});
+
+describe("monitor settings: every flag's rule and default", () => {
+    const env = () => ({ [MONITOR_THRESHOLDS_ENV]: encodeMonitorThresholds(defaultThresholds()) });
+    const window = ["--start-time", "2026-01-10T12:00:00Z", "--end-time", "2026-01-10T13:00:00Z"];
+    const base = ["--endpoint", "e", "--schedule", "s", ...window];
+    const resolve = (...flags: string[]) => resolveSettings([...base, ...flags], env());
+
+    it("takes whole numbers from their minimum up, naming the flag otherwise", () => {
+        const s = resolve("--image-sample", "1", "--max-line-bytes", "1024", "--claim-lease", "1", "--shards", "2", "--class-count", "2");
+        expect([s.imageSampleSize, s.maxLineBytes, s.claimLeaseSeconds, s.shards, s.expectedClasses]).to.deep.equal([
+            1,
+            1024,
+            1,
+            2,
+            { count: 2 },
+        ]);
+        const refused: Array<[string, string, string]> = [
+            ["--image-sample", "0", '--image-sample "0" must be a whole number >= 1'],
+            ["--max-line-bytes", "1023", '--max-line-bytes "1023" must be a whole number >= 1024'],
+            ["--claim-lease", "1.5", '--claim-lease "1.5" must be a whole number >= 1'],
+            ["--shards", "two", '--shards "two" must be a whole number >= 1'],
+            ["--class-count", "1", '--class-count "1" must be a whole number >= 2'],
+        ];
+        for (const [flag, value, message] of refused) expect(() => resolve(flag, value), flag).to.throw(MonitorSettingsError, message);
+        const defaults = resolve();
+        expect([
+            defaults.imageSampleSize,
+            defaults.maxLineBytes,
+            defaults.claimLeaseSeconds,
+            defaults.shards,
+            defaults.expectedClasses,
+        ]).to.deep.equal([undefined, undefined, undefined, undefined, undefined]);
+    });
+
+    it("passes the run's names and folders through, and takes an empty value as not given", () => {
+        const given = resolve(
+            ...["--upload", "s3://b/m/monitoring/e/s/", "--kms-key", "arn:aws:kms:eu-west-1:1:key/k", "--run-id", "job-1"],
+            ...["--partial-output", "/p", "--merge-from", "/m", "--list-manifest", "/l", "--host", "algo-2", "--put-metrics", "NS"],
+            ...["--ground-truth", "/gt", "--metric-files", "/mf"],
+        );
+        expect(given).to.deep.include({
+            upload: "s3://b/m/monitoring/e/s/",
+            uploadKmsKeyId: "arn:aws:kms:eu-west-1:1:key/k",
+            runId: "job-1",
+            partialOutput: "/p",
+            mergeFrom: "/m",
+            listManifest: "/l",
+            host: "algo-2",
+            putMetricsNamespace: "NS",
+            groundTruth: "/gt",
+            metricFiles: "/mf",
+        });
+        const empty = resolve(
+            ...["--upload", "", "--kms-key", "", "--run-id", "", "--partial-output", "", "--merge-from", "", "--list-manifest", ""],
+            ...["--put-metrics", ""],
+        );
+        expect([empty.upload, empty.uploadKmsKeyId, empty.runId, empty.partialOutput, empty.mergeFrom, empty.listManifest]).to.deep.equal([
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+            undefined,
+        ]);
+        expect(empty.putMetricsNamespace).to.equal(undefined);
+    });
+
+    it("finds the baseline file in a folder, and writes metric files only when Model Monitor enables them", () => {
+        const dir = mkdtempSync(join(tmpdir(), "monitor-baseline-"));
+        try {
+            expect(resolve("--baseline", dir).baseline).to.equal(join(dir, "monitoring_baseline.json"));
+            expect(resolve("--baseline", join(dir, "b.json")).baseline).to.equal(join(dir, "b.json"));
+        } finally {
+            rmSync(dir, { recursive: true, force: true });
+        }
+        expect(resolveSettings(base, { ...env(), publish_cloudwatch_metrics: "ENABLED" }).metricFiles).to.equal(
+            "/opt/ml/output/metrics/cloudwatch",
+        );
+        expect(resolve().metricFiles).to.equal(undefined);
+    });
+
+    it("takes the thresholds from the environment in the pipeline, and from model.json only where no variable says", () => {
+        expect(resolve().thresholds).to.deep.equal(defaultThresholds());
+        // Neither Model Monitor nor the pipeline: the default model.json, which does not exist here.
+        expect(() => resolveSettings(base, {})).to.throw(
+            JobError,
+            "model config /opt/ml/processing/input/config/model.json does not exist",
+        );
+        // Model Monitor without the variable: named, not a missing model.json.
+        expect(() => resolveSettings(base, { dataset_source: "/opt/ml/processing/endpointdata" })).to.throw(
+            MonitorSettingsError,
+            `the thresholds are missing: a Model Monitor job definition must set the ${MONITOR_THRESHOLDS_ENV} environment variable ` +
+                "(compact JSON of the model's drift thresholds and confidenceThreshold)",
+        );
+    });
+
+    it("names what is wrong with the thresholds variable: not JSON, not an object, or keys missing", () => {
+        expect(() => decodeMonitorThresholds("{classPsi", "T")).to.throw(MonitorSettingsError, /^T is not JSON \(.+\): \{classPsi$/);
+        expect(() => decodeMonitorThresholds("x".repeat(100), "T")).to.throw(MonitorSettingsError, new RegExp(`: ${"x".repeat(80)}$`));
+        const keys = MONITOR_THRESHOLD_KEYS.join(", ");
+        expect(() => decodeMonitorThresholds("5", "T")).to.throw(MonitorSettingsError, `T must be a JSON object with ${keys}`);
+        expect(() => decodeMonitorThresholds("null", "T")).to.throw(MonitorSettingsError, `T must be a JSON object with ${keys}`);
+        const text = JSON.stringify({ ...defaultThresholds(), classPsi: "0.2", minRecords: undefined });
+        expect(() => decodeMonitorThresholds(text, "T")).to.throw(
+            MonitorSettingsError,
+            `T lacks numeric classPsi, minRecords; it must carry ${keys}`,
+        );
+    });
+
+    it("reads ISO 8601 times with Model Monitor's spaces, and nothing looser", () => {
+        expect(parseInstant(" 2019-12-01T16:  20: 00Z ", "t").toISOString()).to.equal("2019-12-01T16:20:00.000Z");
+        expect(parseInstant("2026-01-10 13:10:02+00:00", "t").toISOString()).to.equal("2026-01-10T13:10:02.000Z");
+        for (const text of ["2026-01-10", "x2026-01-10T12:00:00Z", "2026-01-10T25:00:00Z"])
+            expect(() => parseInstant(text, "start time"), text).to.throw(
+                MonitorSettingsError,
+                `start time "${text}" is not an ISO 8601 time such as 2026-01-31T13:00:00Z`,
+            );
+        expect(() =>
+            resolveSettings(
+                ["--endpoint", "e", "--schedule", "s", "--start-time", "2026-01-10", "--end-time", "2026-01-10T13:00:00Z"],
+                env(),
+            ),
+        ).to.throw('start time "2026-01-10"');
+        expect(() =>
+            resolveSettings(["--endpoint", "e", "--schedule", "s", "--start-time", "2026-01-10T12:00:00Z", "--end-time", "soon"], env()),
+        ).to.throw('end time "soon"');
+        expect(() => resolveSettings(["--endpoint", "e", "--schedule", "s", "--execution-time", "later"], env())).to.throw(
+            '--execution-time "later"',
+        );
+    });
+
+    it("takes an empty or AUTO time as the last whole period, refuses an empty window and an unknown period", () => {
+        const auto = resolveSettings(
+            [
+                "--endpoint",
+                "e",
+                "--schedule",
+                "s",
+                "--start-time",
+                "",
+                "--end-time",
+                " AUTO ",
+                "--execution-time",
+                "2026-01-10T13:10:00Z",
+                "--period",
+                "daily",
+            ],
+            env(),
+        );
+        expect(auto.window).to.deep.equal({ start: new Date("2026-01-09T00:00:00Z"), end: new Date("2026-01-10T00:00:00Z") });
+        expect(() => resolveSettings(["--endpoint", "e", "--schedule", "s", "--period", "weekly"], env())).to.throw(
+            MonitorSettingsError,
+            '--period "weekly" must be hourly or daily',
+        );
+        expect(() =>
+            resolveSettings(
+                ["--endpoint", "e", "--schedule", "s", "--start-time", "2026-01-10T12:00:00Z", "--end-time", "2026-01-10T12:00:00Z"],
+                env(),
+            ),
+        ).to.throw(MonitorSettingsError, "the window ends (2026-01-10T12:00:00.000Z) before it starts (2026-01-10T12:00:00.000Z)");
+    });
+
+    it("names every missing flag in one message, and refuses a flag it does not know with the usage", () => {
+        expect(() => resolveSettings(["--stack", "staging"], env())).to.throw(
+            MonitorSettingsError,
+            "missing: --model M (with --stack, the model whose thresholds apply); " +
+                "--endpoint NAME (Model Monitor sets sagemaker_endpoint_name; --stack S --model M implies it); " +
+                "--schedule NAME (Model Monitor sets sagemaker_monitoring_schedule_name; --stack S --model M implies it)",
+        );
+        let error: Error | undefined;
+        try {
+            resolve("--bogus");
+        } catch (e) {
+            error = e as Error;
+        }
+        expect(error).to.be.instanceOf(MonitorSettingsError);
+        expect(error!.name).to.equal("MonitorSettingsError");
+        expect(error!.message)
+            .to.match(/^Unknown option '--bogus'/)
+            .and.to.contain("\n\nmonitor: compares captured endpoint traffic");
     });
 });
