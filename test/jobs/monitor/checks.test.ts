@@ -283,4 +283,112 @@ describe("monitor distribution checks, one at a time", () => {
         const few = imagePropertyChecks(sample.slice(0, 29), 29, b, thresholds);
         expect([few.judged, few.violations]).to.deep.equal([false, []]);
     });
+
+    it("calls drift only strictly above the PSI limit and strictly below the significance level", () => {
+        const check = distributionCheck([15, 15], [10, 20], 0.1, 0.3, true);
+        expect(check.drifted).to.equal(true);
+        expect(distributionCheck([15, 15], [10, 20], check.psi, 0.3, true).drifted).to.equal(false);
+        expect(distributionCheck([15, 15], [10, 20], 0.1, check.chiSquare.pValue, true).drifted).to.equal(false);
+    });
+});
+
+describe("monitor checks at their boundaries", () => {
+    it("low confidence: a rate equal to the limit, or a window not judged, reports the rate alone", () => {
+        expect(
+            lowConfidenceCheck(counts({ predictions: 100, lowConfidence: 20 }), { lowConfidenceRate: 0 }, thresholds, true),
+        ).to.deep.equal({ rate: 0.2 });
+        expect(lowConfidenceCheck(counts({ predictions: 0 }), { lowConfidenceRate: 0 }, thresholds, true)).to.deep.equal({ rate: 0 });
+    });
+
+    it("content types: a type training counted zero times is unseen; the violation names the sample and 'none'", () => {
+        const r = contentTypeCheck(
+            { "image/png": 2, "image/gif": 1 },
+            { contentTypes: { "image/png": 0 } },
+            { measured: 3, sampled: 3, inputs: 300 },
+        );
+        expect(r).to.deep.equal({
+            unseen: ["image/png", "image/gif"],
+            violation: {
+                feature_name: "content_type",
+                constraint_check_type: "categorical_values_check",
+                description:
+                    "Images of types never seen in training: image/png (2), image/gif (1); training had image/png " +
+                    "(counts from a uniform sample of 3 of 300 images)",
+            },
+        });
+        expect(
+            contentTypeCheck({ "image/png": 1 }, { contentTypes: {} }, { measured: 1, sampled: 1, inputs: 1 }).violation?.description,
+        ).to.equal("Images of types never seen in training: image/png (1); training had none");
+    });
+
+    it("decode errors: none counted is no violation whatever the rate; a rate equal to the limit is allowed", () => {
+        const sample = (n: number, failed: number) =>
+            Array.from({ length: n }, (_, i) => ({
+                where: "f",
+                eventId: `e${i}`,
+                priority: i / n,
+                ...(i < failed ? { error: "corrupt" } : {}),
+            }));
+        // One of 10 sampled undecodable, 4 inputs: 0.4 images, rounded to none; the rate 0.4 / 100 is above a limit of 0.
+        const rounded = decodeErrorCheck(
+            { counts: counts({ records: 100, inputs: 4 }), imageSample: sample(10, 1) },
+            { ...thresholds, decodeErrorRate: 0 },
+        );
+        expect([rounded.decodeErrors, rounded.rate, rounded.violation]).to.deep.equal([0, 0.004, undefined]);
+        const atLimit = decodeErrorCheck({ counts: counts({ records: 100, cheapFailures: 10 }), imageSample: [] }, thresholds);
+        expect(atLimit).to.deep.equal({ decodeErrors: 10, rate: 0.1, sampledFailures: 0 });
+        // Every input sampled: no sample clause.
+        const all = decodeErrorCheck(
+            { counts: counts({ records: 10, inputs: 10, cheapFailures: 1, outputDecodeErrors: 1 }), imageSample: sample(10, 2) },
+            thresholds,
+        );
+        expect(all.violation).to.deep.equal({
+            feature_name: "payload",
+            constraint_check_type: "completeness_check",
+            description: "3 of 10 records (30.0%) could not be decoded (allowed 10.0%): 2 input images, 1 outputs, 0 malformed lines",
+        });
+    });
+
+    it("quality: judged from exactly minRecords labels, a drop equal to the allowed one passes, label problems are carried", () => {
+        // 30 labelled, 15 right: accuracy 0.5 against a baseline of 0.75, a drop of exactly 0.25.
+        // F1: class 0 precision 10/20, recall 10/15 -> 4/7; class 1 precision 5/10, recall 5/15 -> 0.4.
+        const confusion = [
+            [10, 5],
+            [10, 5],
+        ];
+        const b = { quality: { accuracy: 0.75, macroF1: 0.7 } };
+        const at = (matched: number, accuracyDrop: number) =>
+            qualityCheck(
+                { counts: counts({ matched }), confusion },
+                b,
+                { ...thresholds, accuracyDrop },
+                { rejected: 2, samples: ["x", "y"] },
+            );
+        const passing = at(30, 0.25);
+        expect(passing.violation).to.equal(undefined);
+        expect(passing.quality).to.deep.include({
+            matched: 30,
+            accuracy: 0.5,
+            baselineAccuracy: 0.75,
+            baselineMacroF1: 0.7,
+            accuracyDrop: 0.25,
+            confusion: [
+                [10, 5],
+                [10, 5],
+            ],
+            judged: true,
+            rejectedLabels: 2,
+            rejectedLabelSamples: ["x", "y"],
+        });
+        expect(passing.quality!.macroF1).to.be.closeTo((4 / 7 + 0.4) / 2, 1e-12);
+        expect(passing.quality!.confusion).to.not.equal(confusion);
+        expect(at(30, 0.24).violation).to.deep.equal({
+            feature_name: "accuracy",
+            constraint_check_type: "LessThanThreshold",
+            description: "Accuracy 0.500 on 30 labelled requests is 0.250 below the evaluation baseline 0.750 (allowed drop 0.24)",
+        });
+        expect(at(29, 0.24).violation).to.equal(undefined);
+        const plain = qualityCheck({ counts: counts({ matched: 30 }), confusion }, b, thresholds);
+        expect([plain.quality?.rejectedLabels, plain.quality?.rejectedLabelSamples]).to.deep.equal([0, []]);
+    });
 });
