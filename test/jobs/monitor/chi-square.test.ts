@@ -168,6 +168,16 @@ describe("monitor homogeneity test: pooling sparse bins", () => {
         expect(r.pValue / 1.4307411164439203e-10).to.be.closeTo(1, 1e-9);
     });
 
+    it("closes a group as soon as it reaches the needed total, and takes the one-bin pooling when it is the more significant", () => {
+        // 50 vs 50: needs 10. Dense 50 and 30; four sparse bins of 5 pool in pairs, (4+1, 1+4) twice, or into one (10, 10).
+        //   groups: [22 18 5 5] / [28 12 5 5]: statistic 1.9008, df 3, p 0.59325
+        //   other:  [22 18 10]  / [28 12 10]:  statistic 1.9008, df 2, p 0.38659 (the smaller: reported, doubled)
+        const r = chiSquareHomogeneity([22, 18, 4, 1, 4, 1], [28, 12, 1, 4, 1, 4]);
+        expect(r).to.deep.include({ degreesOfFreedom: 2, method: "chi-square", bins: 3 });
+        expect(r.statistic).to.be.closeTo(1.9008, 1e-9);
+        expect(r.pValue).to.be.closeTo(2 * 0.3865863579802764, 1e-12);
+    });
+
     it("falls back to Fisher's exact test when every bin is sparse", () => {
         // 8 vs 8: needs 10; 7 + 7 reaches it and 2 joins them: one bin, so Fisher on the largest (6, 1) vs the rest (2, 7).
         expect(chiSquareHomogeneity([6, 1, 1], [1, 6, 1])).to.deep.include({ method: "fisher-exact", pValue: fisherExact2x2(6, 2, 1, 7) });
