@@ -96,6 +96,7 @@ describe("monitor capture files, read piece by piece", () => {
                 } catch (e) {
                     return e as CaptureFormatError;
                 }
+                return undefined;
             })();
             expect(error, line).to.be.instanceOf(CaptureFormatError);
             expect([error!.kind, error!.name], line).to.deep.equal([kind, "CaptureFormatError"]);
@@ -144,6 +145,7 @@ describe("monitor capture files, read piece by piece", () => {
             } catch (e) {
                 return [(e as CaptureFormatError).kind, (e as Error).message];
             }
+            return undefined;
         };
         expect(error("nope")?.[0]).to.equal("output not class probabilities");
         expect(error("nope")?.[1]).to.match(/^response is not JSON \(/);
