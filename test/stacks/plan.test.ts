@@ -12,12 +12,12 @@ const ROOT = resolve(__dirname, "../..");
  * TypeScript, transpile-only). Pulumi's own stack captures go unmapped, as in the test process (pulumi-stacks.ts):
  * they are never printed, and mapping them costs a third of the plan's CPU.
  */
-function planProcess(args: string[]) {
+function planProcess(args: string[], env: Record<string, string> = {}) {
     const transpiler = ["-r", "ts-node/register/transpile-only", "-r", join(ROOT, "test/support/pulumi-stacks.ts")];
     const r = spawnSync(process.execPath, [...transpiler, join(ROOT, "scripts/plan.ts"), ...args], {
         cwd: ROOT,
         encoding: "utf8",
-        env: process.env,
+        env: { ...process.env, ...env },
     });
     return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
@@ -42,9 +42,12 @@ describe("npm run plan (end to end)", function () {
     // A guard against a hung plan, not a speed limit: a whole plan takes minutes on a loaded machine.
     this.timeout(600_000);
 
-    it("plans staging: prints the tree and writes every resource's inputs", () => {
-        const out = mkdtempSync(join(tmpdir(), "plan-staging-"));
-        const r = planProcess(["staging", "--out", out]);
+    it("plans staging: prints the tree and writes every resource's inputs where status reads them, .plan/staging/", () => {
+        // A project folder of its own (the stack files only), so the default output folder is this test's.
+        const project = mkdtempSync(join(tmpdir(), "plan-staging-"));
+        for (const file of ["Pulumi.yaml", "Pulumi.staging.yaml"]) writeFileSync(join(project, file), readFileSync(join(ROOT, file)));
+        const r = planProcess(["staging"], { VISION_MLOPS_PROJECT_DIR: project });
+        const out = join(project, ".plan", "staging");
         expect(r.code, r.stderr).to.equal(0);
         expect(r.stdout).to.include('Offline plan for stack "staging" (staging, us-east-1)');
         expect(r.stdout).to.match(/└─ vision-mlops:stack:Platform {2}vision-mlops-staging/);
