@@ -131,6 +131,18 @@ describe("inference workflow handlers and state machine (moto)", function () {
         for await (const k of listKeys(s3, BUCKET, prefix)) out.push(k);
         return out.sort();
     };
+    /** The workflow's state machine in moto, and the settings that name it. */
+    async function motoMachine(): Promise<{ sfn: SFNClient; s: WorkflowSettings }> {
+        const sfn = new SFNClient(moto.clientConfig);
+        const machine = await sfn.send(
+            new CreateStateMachineCommand({
+                name: "vision-mlops-staging-bikes-inference",
+                roleArn: "arn:aws:iam::123456789012:role/vision-mlops-staging-bikes-inference",
+                definition: JSON.stringify(inferenceWorkflowDefinition(definitionInput())),
+            }),
+        );
+        return { sfn, s: { ...settings, stateMachineArn: machine.stateMachineArn! } };
+    }
     async function classification(over: Partial<ClassificationState> = {}): Promise<ClassificationState> {
         const img = await uploadImage();
         await queueEndpointResults(moto, [answer(0.61, 0.39)]);
@@ -293,15 +305,7 @@ describe("inference workflow handlers and state machine (moto)", function () {
         });
 
         it("starts one execution per image content from the trigger prefix", async () => {
-            const sfn = new SFNClient(moto.clientConfig);
-            const machine = await sfn.send(
-                new CreateStateMachineCommand({
-                    name: "vision-mlops-staging-bikes-inference",
-                    roleArn: "arn:aws:iam::123456789012:role/vision-mlops-staging-bikes-inference",
-                    definition: JSON.stringify(inferenceWorkflowDefinition(definitionInput())),
-                }),
-            );
-            const s = { ...settings, stateMachineArn: machine.stateMachineArn! };
+            const { sfn, s } = await motoMachine();
             const img = await uploadImage("incoming/bikes/");
             const first = (await runStart({ ...clients, sfn }, s, objectCreated(img.key))) as {
                 name: string;
@@ -322,15 +326,7 @@ describe("inference workflow handlers and state machine (moto)", function () {
         });
 
         it("starts a correction's review when its record arrives, named after the correction, with the page's answer and the person's class", async () => {
-            const sfn = new SFNClient(moto.clientConfig);
-            const machine = await sfn.send(
-                new CreateStateMachineCommand({
-                    name: "vision-mlops-staging-bikes-inference",
-                    roleArn: "arn:aws:iam::123456789012:role/vision-mlops-staging-bikes-inference",
-                    definition: JSON.stringify(inferenceWorkflowDefinition(definitionInput())),
-                }),
-            );
-            const s = { ...settings, stateMachineArn: machine.stateMachineArn! };
+            const { sfn, s } = await motoMachine();
             const image = await noiseImage(32, 32, "jpeg", 70);
             const filed = await fileCorrection(s3, {
                 bucket: BUCKET,
@@ -382,7 +378,7 @@ describe("inference workflow handlers and state machine (moto)", function () {
                 name: id,
                 executionArn: started.executionArn,
             });
-            const executions = await sfn.send(new ListExecutionsCommand({ stateMachineArn: machine.stateMachineArn! }));
+            const executions = await sfn.send(new ListExecutionsCommand({ stateMachineArn: s.stateMachineArn }));
             expect(executions.executions!.map((e) => e.name)).to.deep.equal([id]);
             // The image arriving first is no record; nothing starts.
             expect(await runStart({ ...clients, sfn }, s, objectCreated(filed.imageKey))).to.deep.include({ status: "ignored" });
