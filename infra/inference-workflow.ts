@@ -12,7 +12,7 @@ import {
     Statement,
 } from "./iam";
 import { fitName, iamName, PROJECT, prefixes } from "./naming";
-import { EventPattern } from "./pipeline/trigger";
+import { EventPattern, objectCreatedEventPattern } from "./event-patterns";
 import { reviewItemId } from "./review-contract";
 
 /**
@@ -441,33 +441,19 @@ function queueDeleteStatement(s: WorkflowScope, keyPrefixes: readonly string[]):
 
 /** Label Studio's target storage writes one object per submitted annotation under `annotations/`. */
 export function annotationEventPattern(rawBucketName: string, model: string): EventPattern {
-    return {
-        source: ["aws.s3"],
-        "detail-type": ["Object Created"],
-        detail: { bucket: { name: [rawBucketName] }, object: { key: [{ prefix: prefixes.reviewAnnotations(model) }] } },
-    };
+    return objectCreatedEventPattern(rawBucketName, [{ prefix: prefixes.reviewAnnotations(model) }]);
 }
 
 /** A correction's record (`corrections/fix-<id>.json`, written after its image): its arrival starts the review. */
 export function correctionEventPattern(rawBucketName: string, model: string): EventPattern {
-    return {
-        source: ["aws.s3"],
-        "detail-type": ["Object Created"],
-        detail: {
-            bucket: { name: [rawBucketName] },
-            object: { key: [{ wildcard: `${prefixes.reviewCorrections(model)}fix-*.json` }] },
-        },
-    };
+    return objectCreatedEventPattern(rawBucketName, [{ wildcard: `${prefixes.reviewCorrections(model)}fix-*.json` }]);
 }
 
 /** JPEG and PNG images under the trigger prefix (never the `.prediction.json` written next to them). */
 export function triggerEventPattern(rawBucketName: string, triggerPrefix: string): EventPattern {
-    return {
-        source: ["aws.s3"],
-        "detail-type": ["Object Created"],
-        detail: {
-            bucket: { name: [rawBucketName] },
-            object: { key: [".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG"].map((ext) => ({ wildcard: `${triggerPrefix}*${ext}` })) },
-        },
-    };
+    const extensions = [".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG"];
+    return objectCreatedEventPattern(
+        rawBucketName,
+        extensions.map((ext) => ({ wildcard: `${triggerPrefix}*${ext}` })),
+    );
 }

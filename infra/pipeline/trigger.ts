@@ -1,26 +1,17 @@
 import { BATCH_MANIFEST_FILE, prefixes } from "../naming";
+import { EventPattern, objectCreatedEventPattern } from "../event-patterns";
 import { BATCH_MANIFEST_PARAMETER } from "./image-classification";
+
+export type { EventPattern, PatternValue } from "../event-patterns";
 
 /**
  * What starts a training pipeline: the raw bucket's EventBridge "Object Created" event for a batch manifest
  * of the model (written last by the ingest CLI), never for the images before it.
  */
 
-/** An EventBridge event pattern: nested fields ending in lists of allowed values or matchers. */
-export type EventPattern = { readonly [field: string]: EventPattern | readonly PatternValue[] };
-export type PatternValue =
-    string | number | boolean | null | { readonly prefix: string } | { readonly suffix: string } | { readonly wildcard: string };
-
 /** `<model>/batches/*\/_manifest.json` in the raw bucket: the wildcard ties the prefix and the suffix to one key. */
 export function batchManifestEventPattern(rawBucketName: string, model: string): EventPattern {
-    return {
-        source: ["aws.s3"],
-        "detail-type": ["Object Created"],
-        detail: {
-            bucket: { name: [rawBucketName] },
-            object: { key: [{ wildcard: `${prefixes.rawModel(model)}batches/*/${BATCH_MANIFEST_FILE}` }] },
-        },
-    };
+    return objectCreatedEventPattern(rawBucketName, [{ wildcard: `${prefixes.rawModel(model)}batches/*/${BATCH_MANIFEST_FILE}` }]);
 }
 
 /** EventBridge's rules for SageMakerPipelineParameter names (1-256 of `[A-Za-z0-9_-]`). */
