@@ -7,7 +7,7 @@
  * `benchMonitor(opts)` measures one run and returns a row; `MONITOR_BENCHES` are the rows in the shape
  * scripts/bench.ts tabulates.
  */
-import { mkdirSync, rmSync, writeFileSync, existsSync, readFileSync } from "fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "fs";
 import { cpus } from "os";
 import { join, resolve } from "path";
 import sharp from "sharp";
@@ -39,6 +39,8 @@ export interface BenchMonitorOptions {
     readonly name?: string;
     /** More flags for the job (e.g. --image-sample N). */
     readonly flags?: readonly string[];
+    /** Flags for the node process that runs the job (e.g. --cpu-prof), before its script. */
+    readonly nodeFlags?: readonly string[];
 }
 
 export interface MonitorBenchRow {
@@ -46,6 +48,7 @@ export interface MonitorBenchRow {
     readonly items: number;
     readonly seconds: number;
     readonly itemsPerSecond: number;
+    readonly cpuSeconds?: number;
     readonly peakRssMb?: number;
 }
 
@@ -54,12 +57,17 @@ export async function benchMonitor(opts: BenchMonitorOptions): Promise<MonitorBe
     const records = opts.records ?? 5000;
     const corpus = await monitorCorpus(opts.root, records);
     const bundle = opts.bundle ?? buildBundle(opts.root);
-    const output = join(opts.root, "out", `monitor-${records}-${process.pid}-${(opts.flags ?? []).join("").replace(/\W/g, "")}`);
+    const output = join(
+        opts.root,
+        "out",
+        `monitor-${records}-${process.pid}-${(opts.flags ?? []).join("").replace(/\W/g, "")}${opts.nodeFlags ? "-profiled" : ""}`,
+    );
     rmSync(output, { recursive: true, force: true });
     const { jobsEnv, measure } = require("./bench") as typeof import("./bench");
     const m = measure(
         process.execPath,
         [
+            ...(opts.nodeFlags ?? []),
             bundle,
             "monitor",
             ...(opts.flags ?? []),
@@ -92,6 +100,7 @@ export async function benchMonitor(opts: BenchMonitorOptions): Promise<MonitorBe
         items: records,
         seconds: m.seconds,
         itemsPerSecond: records / m.seconds,
+        cpuSeconds: m.cpuSeconds,
         peakRssMb: m.peakRssMb,
     };
 }
@@ -243,11 +252,35 @@ function buildBundle(root: string): string {
 
 const monitorRow = (name: string, records: number, flags: readonly string[] = []): Bench => ({
     name,
-    async run(ctx): Promise<BenchRow> {
-        const row = await benchMonitor({ root: ctx.root, records, bundle: ctx.bundle, name, flags });
-        return { name, items: row.items, unit: "records", seconds: row.seconds, peakRssMb: row.peakRssMb };
+    profilable: true,
+    async run(ctx, opts = {}): Promise<BenchRow> {
+        const row = await benchMonitor({ root: ctx.root, records, bundle: ctx.bundle, name, flags, nodeFlags: opts.nodeFlags });
+        return { name, items: row.items, unit: "records", seconds: row.seconds, cpuSeconds: row.cpuSeconds, peakRssMb: row.peakRssMb };
     },
 });
+
+/** The encoded image of every record of a window's capture files, in record order (records of one image share a Buffer). */
+function capturedImages(capture: string): Buffer[] {
+    const files: string[] = [];
+    const walk = (dir: string) => {
+        for (const e of readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+            if (e.isDirectory()) walk(join(dir, e.name));
+            else if (e.name.endsWith(".jsonl")) files.push(join(dir, e.name));
+        }
+    };
+    walk(capture);
+    const decoded = new Map<string, Buffer>();
+    const images: Buffer[] = [];
+    for (const file of files)
+        for (const line of readFileSync(file, "utf8").split("\n")) {
+            if (!line) continue;
+            const data: string = JSON.parse(line).captureData.endpointInput.data;
+            let image = decoded.get(data);
+            if (!image) decoded.set(data, (image = Buffer.from(data, "base64")));
+            images.push(image);
+        }
+    return images;
+}
 
 /** Windows the rows measure: the image sample (2,000) makes the larger one cost little more per record than reading it. */
 const SMALL = 2000;
@@ -270,6 +303,14 @@ export const MONITOR_BENCHES: Bench[] = [
     },
     monitorRow(`monitor, ${SMALL} records, image sample ${SMALL} (default)`, SMALL),
     monitorRow(`monitor, ${LARGE} records, image sample ${SMALL} (default)`, LARGE),
+    {
+        name: `decode limit: sharp to raw pixels, in-process (the ${LARGE} records' captured images)`,
+        async run(ctx): Promise<BenchRow> {
+            const images = capturedImages((await monitorCorpus(ctx.root, LARGE)).capture);
+            const { fastestDecode } = require("./bench") as typeof import("./bench");
+            return { name: this.name, items: images.length, unit: "records", ...(await fastestDecode(images, (b) => b)) };
+        },
+    },
     monitorRow(`monitor, ${LARGE} records, every image decoded (--image-sample ${LARGE})`, LARGE, ["--image-sample", String(LARGE)]),
     monitorRow(`monitor, ${LARGE} records, every image decoded, on ${cpus().length} worker threads (--workers ${cpus().length})`, LARGE, [
         "--image-sample",

@@ -17,10 +17,12 @@ import { cpus, loadavg } from "os";
 import { join, resolve } from "path";
 import sharp from "sharp";
 import { readFile } from "fs/promises";
-import { configureSharpForJobs } from "../jobs/lib/image-properties";
+import { configureSharpForJobs, measureImage } from "../jobs/lib/image-properties";
+import { REENCODE_QUALITY, trainingJpegOf } from "../jobs/preprocess/training-image";
 import { mapOrdered } from "../jobs/lib/pool";
 import { defaultWorkerCount } from "../jobs/lib/workers";
 import { MONITOR_BENCHES } from "./bench-monitor";
+import { formatThread, summariseProfiles } from "./cpu-profile";
 
 export interface BenchContext {
     readonly root: string;
@@ -45,6 +47,8 @@ export interface BenchRow {
     readonly items: number;
     readonly unit: string;
     readonly seconds: number;
+    /** User and system CPU time of the process that did the work (a shared machine's load moves it less than wall time). */
+    readonly cpuSeconds?: number;
     readonly peakRssMb?: number;
     readonly note?: string;
 }
@@ -54,10 +58,21 @@ export interface SkippedRow {
     readonly skipped: string;
 }
 
+/** How a row runs its job when it is run again to see where the time goes. */
+export interface RunOptions {
+    /** Flags for the node process that runs the job (e.g. --cpu-prof), before its script. */
+    readonly nodeFlags?: readonly string[];
+}
+
 /** One row of the table: its name and how to measure it (or say why it cannot be measured here). */
 export interface Bench {
     readonly name: string;
-    run(ctx: BenchContext): Promise<BenchRow | SkippedRow>;
+    /** Rows that run a job in a node process of its own take `opts`, so the job can be profiled. */
+    run(ctx: BenchContext, opts?: RunOptions): Promise<BenchRow | SkippedRow>;
+    /** Whether the row honours `opts.nodeFlags`. */
+    readonly profilable?: boolean;
+    /** More lines for "where the time goes" when the row's goal is not met: what a profile of its threads cannot show. */
+    explain?(ctx: BenchContext): Promise<string[]>;
 }
 
 const ROOT = resolve(__dirname, "..");
@@ -116,7 +131,7 @@ export function measure(
     command: string,
     args: string[],
     env: NodeJS.ProcessEnv = process.env,
-): { seconds: number; peakRssMb?: number; result: SpawnSyncReturns<string> } {
+): { seconds: number; cpuSeconds?: number; peakRssMb?: number; result: SpawnSyncReturns<string> } {
     const timed = existsSync("/usr/bin/time");
     const start = process.hrtime.bigint();
     const result = spawnSync(timed ? "/usr/bin/time" : command, timed ? ["-v", command, ...args] : args, {
@@ -126,6 +141,8 @@ export function measure(
     });
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
     const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(result.stderr ?? "");
+    const user = /User time \(seconds\): ([\d.]+)/.exec(result.stderr ?? "");
+    const system = /System time \(seconds\): ([\d.]+)/.exec(result.stderr ?? "");
     if (result.status !== 0) {
         const output = (result.stderr ?? "")
             .split("\n")
@@ -134,7 +151,12 @@ export function measure(
             .join(" / ");
         throw new Error(`${command} failed with status ${result.status}: ${output}`);
     }
-    return { seconds, peakRssMb: rss ? Number(rss[1]) / 1024 : undefined, result };
+    return {
+        seconds,
+        cpuSeconds: user && system ? Number(user[1]) + Number(system[1]) : undefined,
+        peakRssMb: rss ? Number(rss[1]) / 1024 : undefined,
+        result,
+    };
 }
 
 async function generateCorpus(corpus: string, count: number, sizes: ReadonlyArray<[number, number]>): Promise<void> {
@@ -231,14 +253,28 @@ const preprocessRow = (
     flags: readonly string[] = [],
 ): Bench => ({
     name,
-    run: async (ctx) => {
-        const out = ctx.output(`preprocess-${side}-${which}-${malloc}${flags.join("").replace(/\W/g, "")}`);
+    profilable: true,
+    run: async (ctx, opts = {}) => {
+        const out = ctx.output(
+            `preprocess-${side}-${which}-${malloc}${flags.join("").replace(/\W/g, "")}${opts.nodeFlags ? "-profiled" : ""}`,
+        );
         const input = ctx[which];
         const items = imagesUnder(input).length;
         const env = jobsEnv(malloc);
         const m = measure(
             process.execPath,
-            [ctx.bundle, "preprocess", "--input", input, "--output", out, "--config", modelConfig(ctx.root, side), ...flags],
+            [
+                ...(opts.nodeFlags ?? []),
+                ctx.bundle,
+                "preprocess",
+                "--input",
+                input,
+                "--output",
+                out,
+                "--config",
+                modelConfig(ctx.root, side),
+                ...flags,
+            ],
             env,
         );
         const report = JSON.parse(require("fs").readFileSync(join(out, "metadata", "report.json"), "utf8"));
@@ -255,6 +291,35 @@ const preprocessRow = (
 /** Concurrency levels the decode-limit rows try, as multiples of the number of CPUs. */
 const DECODE_LIMIT_LEVELS = [1, 2, 4, 8];
 
+/** The fastest of DECODE_LIMIT_LEVELS at decoding every item to raw pixels through sharp, in this process. */
+export async function fastestDecode<T>(
+    items: readonly T[],
+    encoded: (item: T) => Promise<Buffer> | Buffer,
+): Promise<{ seconds: number; cpuSeconds: number; note: string }> {
+    configureSharpForJobs();
+    const tried: Array<{ concurrency: number; seconds: number; cpuSeconds: number }> = [];
+    for (const level of DECODE_LIMIT_LEVELS) {
+        const concurrency = level * cpus().length;
+        const start = process.hrtime.bigint();
+        const cpuStart = process.cpuUsage();
+        for await (const _ of mapOrdered(items, concurrency, async (item) =>
+            sharp(await encoded(item))
+                .raw()
+                .toBuffer(),
+        )) {
+            /* drain */
+        }
+        const cpu = process.cpuUsage(cpuStart);
+        tried.push({ concurrency, seconds: Number(process.hrtime.bigint() - start) / 1e9, cpuSeconds: (cpu.user + cpu.system) / 1e6 });
+    }
+    const best = tried.reduce((a, b) => (b.seconds < a.seconds ? b : a));
+    return {
+        seconds: best.seconds,
+        cpuSeconds: best.cpuSeconds,
+        note: `${mallocOf(process.env)}, ${best.concurrency} in flight (tried ${tried.map((t) => `${t.concurrency}: ${(items.length / t.seconds).toFixed(0)}/s`).join(", ")})`,
+    };
+}
+
 /**
  * The ceiling: every file of a corpus read and decoded to raw pixels through sharp, in this process, at the
  * concurrency (of DECODE_LIMIT_LEVELS) that is fastest on the machine now. Each level decodes the whole corpus
@@ -264,28 +329,7 @@ const decodeLimit = (which: "corpus" | "sized"): Bench => ({
     name: `decode limit: sharp to raw pixels, in-process (${which === "corpus" ? "mixed corpus" : "sized corpus"})`,
     async run(ctx) {
         const files = imagesUnder(which === "corpus" ? ctx.corpus : ctx.sized);
-        configureSharpForJobs();
-        const tried: Array<{ concurrency: number; seconds: number }> = [];
-        for (const level of DECODE_LIMIT_LEVELS) {
-            const concurrency = level * cpus().length;
-            const start = process.hrtime.bigint();
-            for await (const _ of mapOrdered(files, concurrency, async (f) =>
-                sharp(await readFile(f))
-                    .raw()
-                    .toBuffer(),
-            )) {
-                /* drain */
-            }
-            tried.push({ concurrency, seconds: Number(process.hrtime.bigint() - start) / 1e9 });
-        }
-        const best = tried.reduce((a, b) => (b.seconds < a.seconds ? b : a));
-        return {
-            name: this.name,
-            items: files.length,
-            unit: "images",
-            seconds: best.seconds,
-            note: `${mallocOf(process.env)}, ${best.concurrency} in flight (tried ${tried.map((t) => `${t.concurrency}: ${(files.length / t.seconds).toFixed(0)}/s`).join(", ")})`,
-        };
+        return { name: this.name, items: files.length, unit: "images", ...(await fastestDecode(files, (f) => readFile(f))) };
     },
 });
 
@@ -327,7 +371,7 @@ async function onEqualCores(command: string, files: readonly string[], argsFor: 
     const start = process.hrtime.bigint();
     const runs = shares(files, cpus().length).map(
         (share, i) =>
-            new Promise<number | undefined>((done, fail) => {
+            new Promise<{ peakRssMb?: number; cpuSeconds?: number }>((done, fail) => {
                 const args = argsFor(share, i);
                 const child = spawn(timed ? "/usr/bin/time" : command, timed ? ["-v", command, ...args] : args, {
                     stdio: ["ignore", "ignore", "pipe"],
@@ -339,14 +383,43 @@ async function onEqualCores(command: string, files: readonly string[], argsFor: 
                     if (status !== 0)
                         return fail(new Error(`${command} failed with status ${status}: ${stderr.split("\n").slice(0, 3).join(" / ")}`));
                     const rss = /Maximum resident set size \(kbytes\): (\d+)/.exec(stderr);
-                    done(rss ? Number(rss[1]) / 1024 : undefined);
+                    const user = /User time \(seconds\): ([\d.]+)/.exec(stderr);
+                    const system = /System time \(seconds\): ([\d.]+)/.exec(stderr);
+                    done({
+                        peakRssMb: rss ? Number(rss[1]) / 1024 : undefined,
+                        cpuSeconds: user && system ? Number(user[1]) + Number(system[1]) : undefined,
+                    });
                 });
             }),
     );
-    const peaks = await Promise.all(runs);
+    const ends = await Promise.all(runs);
     const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-    return { seconds, peakRssMb: peaks.every((p) => p !== undefined) ? peaks.reduce((a, b) => a! + b!, 0) : undefined };
+    const sum = (key: "peakRssMb" | "cpuSeconds") =>
+        ends.every((e) => e[key] !== undefined) ? ends.reduce((a, e) => a + e[key]!, 0) : undefined;
+    return { seconds, peakRssMb: sum("peakRssMb"), cpuSeconds: sum("cpuSeconds") };
 }
+
+/** vipsthumbnail scaling (up or down) until both sides reach `side`, as preprocess scales, at its re-encoding quality; then cropping to it, which costs next to nothing. */
+const vipsArgs = (side: number, out: string, files: readonly string[]) => [
+    "--size",
+    `${side}x${side}`,
+    "--smartcrop",
+    "centre",
+    "-o",
+    `${out}/%s.jpg[Q=${REENCODE_QUALITY}]`,
+    ...files,
+];
+
+/** mogrify scaling until the shorter side is `side`, at preprocess's re-encoding quality. */
+const magickArgs = (side: number, out: string, files: readonly string[]) => [
+    "-path",
+    out,
+    "-resize",
+    `${side}x${side}^`,
+    "-quality",
+    "90",
+    ...files,
+];
 
 const vipsResize = (side: number, name = `vipsthumbnail fill ${side}, one process per CPU`): Bench => ({
     name,
@@ -356,16 +429,7 @@ const vipsResize = (side: number, name = `vipsthumbnail fill ${side}, one proces
         const out = ctx.output(`vips-${side}`);
         mkdirSync(out, { recursive: true });
         const files = imagesUnder(ctx.corpus);
-        // Scaled (up or down) until both sides reach `side`, as preprocess scales; then cropped to it, which costs next to nothing.
-        const m = await onEqualCores("vipsthumbnail", files, (share) => [
-            "--size",
-            `${side}x${side}`,
-            "--smartcrop",
-            "centre",
-            "-o",
-            `${out}/%s.jpg[Q=90]`,
-            ...share,
-        ]);
+        const m = await onEqualCores("vipsthumbnail", files, (share) => vipsArgs(side, out, share));
         return { name, items: files.length, unit: "images", ...m, note: `${cpus().length} processes, shorter side to ${side}, cropped` };
     },
 });
@@ -378,15 +442,7 @@ const magickResize = (side: number, name = `ImageMagick mogrify fill ${side}, on
         const out = ctx.output(`magick-${side}`);
         mkdirSync(out, { recursive: true });
         const files = imagesUnder(ctx.corpus);
-        const m = await onEqualCores("mogrify", files, (share) => [
-            "-path",
-            out,
-            "-resize",
-            `${side}x${side}^`,
-            "-quality",
-            "90",
-            ...share,
-        ]);
+        const m = await onEqualCores("mogrify", files, (share) => magickArgs(side, out, share));
         return { name, items: files.length, unit: "images", ...m, note: `${cpus().length} processes, shorter side to ${side}` };
     },
 });
@@ -415,12 +471,16 @@ const noResizeWorkers = preprocessRow(
     ["--workers", String(cpus().length)],
 );
 const noResizeQuarter = preprocessRow("preprocess, no resize, quarter of the sized corpus", MODEL_SIDE, "quarter");
-const withResize = preprocessRow(`preprocess, resize to ${MODEL_SIDE} (mixed corpus)`, MODEL_SIDE, "corpus");
+const withResize: Bench = {
+    ...preprocessRow(`preprocess, resize to ${MODEL_SIDE} (mixed corpus)`, MODEL_SIDE, "corpus"),
+    explain: stageCosts,
+};
 const withResizeGlibc = preprocessRow(`preprocess, resize to ${MODEL_SIDE} (mixed corpus), glibc malloc`, MODEL_SIDE, "corpus", "glibc");
 const vips = vipsResize(MODEL_SIDE);
 const magick = magickResize(MODEL_SIDE);
 const monitorEveryImage = MONITOR_BENCHES.find((b) => /every image decoded \(/.test(b.name))!;
 const monitorEveryImageWorkers = MONITOR_BENCHES.find((b) => /every image decoded, on \d+ worker threads/.test(b.name))!;
+const monitorDecodeLimit = MONITOR_BENCHES.find((b) => /^decode limit/.test(b.name))!;
 
 /** What a job run with these flags runs its per-image work on. */
 export function workersNote(flags: readonly string[]): string {
@@ -464,26 +524,34 @@ const GOALS: Array<{ readonly goal: string; readonly of: Bench; readonly to?: Be
     { goal: "monitor, every image decoded", of: monitorEveryImage, min: 2000, unit: "records/s" },
 ];
 
-function printGoals(results: ReadonlyMap<Bench, BenchRow | SkippedRow>): void {
+/** Prints each goal's value and verdict (and the ratios that explain them); returns the goals not met. */
+function printGoals(results: ReadonlyMap<Bench, BenchRow | SkippedRow>): Array<(typeof GOALS)[number]> {
     const rate = (b: Bench) => {
         const r = results.get(b);
         return r && !("skipped" in r) ? r.items / r.seconds : undefined;
     };
+    const notMet: Array<(typeof GOALS)[number]> = [];
     console.log("");
     for (const g of GOALS) {
         const value = g.to ? (rate(g.of) ?? NaN) / (rate(g.to) ?? NaN) : (rate(g.of) ?? NaN);
         const shown = g.to ? `${value.toFixed(2)}x` : `${value.toFixed(0)} ${g.unit}`;
         const verdict = Number.isNaN(value) ? "not measured" : value >= g.min ? "met" : "NOT met";
+        if (verdict === "NOT met") notMet.push(g);
         console.log(`${g.goal}: ${shown} (goal >= ${g.to ? `${g.min}x` : `${g.min} ${g.unit}`}): ${verdict}`);
     }
-    // Not goals: what worker threads would change, each row against the job's default on this machine.
-    for (const [what, threaded, byDefault] of [
-        ["preprocess, no resize", noResizeWorkers, noResize],
-        ["monitor, every image decoded", monitorEveryImageWorkers, monitorEveryImage],
+    // Not goals: what worker threads would change, each row against the job's default on this machine; and how far
+    // the monitor is from decoding its images and nothing else.
+    for (const [what, row, against] of [
+        [`preprocess, no resize, ${cpus().length} worker threads / the default (${workersNote([])})`, noResizeWorkers, noResize],
+        [
+            `monitor, every image decoded, ${cpus().length} worker threads / the default (${workersNote([])})`,
+            monitorEveryImageWorkers,
+            monitorEveryImage,
+        ],
+        ["monitor, every image decoded / decode limit of its captured images", monitorEveryImage, monitorDecodeLimit],
     ] as const) {
-        const ratio = (rate(threaded) ?? NaN) / (rate(byDefault) ?? NaN);
-        if (!Number.isNaN(ratio))
-            console.log(`${what}, ${cpus().length} worker threads / the default (${workersNote([])}): ${ratio.toFixed(2)}x`);
+        const ratio = (rate(row) ?? NaN) / (rate(against) ?? NaN);
+        if (!Number.isNaN(ratio)) console.log(`${what}: ${ratio.toFixed(2)}x`);
     }
     const full = results.get(noResize);
     const quarter = results.get(noResizeQuarter);
@@ -494,27 +562,154 @@ function printGoals(results: ReadonlyMap<Bench, BenchRow | SkippedRow>): void {
                 `(${(growth * 100).toFixed(1)}%, goal within 10%): ${Math.abs(growth) <= 0.1 ? "met" : "NOT met"}`,
         );
     }
+    return notMet;
+}
+
+/**
+ * Runs each row whose goal is not met once more under `node --cpu-prof` and prints where its time goes: the
+ * process's CPU time per item, how much of it the JavaScript threads account for (the rest is libvips's and the
+ * runtime's own threads, which the profiler does not sample), and each thread's largest entries.
+ */
+async function printWhereTheTimeGoes(rows: readonly Bench[], ctx: BenchContext): Promise<void> {
+    const unique = [...new Set(rows)].filter((b) => b.profilable);
+    if (unique.length === 0) return;
+    console.log(
+        "\nWhere the time goes in the rows whose goal is not met (each job run once more under node --cpu-prof; " +
+            "shares are of each thread's samples, self time):",
+    );
+    for (const [i, bench] of unique.entries()) {
+        const dir = ctx.output(`cpu-profile-${i}`);
+        mkdirSync(dir, { recursive: true });
+        let row: BenchRow | SkippedRow;
+        try {
+            row = await bench.run(ctx, { nodeFlags: ["--cpu-prof", "--cpu-prof-dir", dir] });
+        } catch (e) {
+            row = { name: bench.name, skipped: (e as Error).message.split("\n")[0] };
+        }
+        if ("skipped" in row) {
+            console.log(`- ${bench.name}: not profiled: ${row.skipped}`);
+            continue;
+        }
+        const threads = summariseProfiles(dir, ROOT);
+        const busy = threads.reduce((a, t) => a + t.seconds * t.busyShare, 0);
+        const unit = row.unit.replace(/s$/, "");
+        const cpu =
+            row.cpuSeconds === undefined
+                ? "CPU time not measured"
+                : `${row.cpuSeconds.toFixed(1)} s CPU, libvips's threads included (${((row.cpuSeconds * 1000) / row.items).toFixed(2)} ms per ${unit})`;
+        // The profiler samples by the clock: a thread waiting for a core on a loaded machine still counts as busy.
+        console.log(
+            `- ${bench.name}: ${row.items} ${row.unit} in ${row.seconds.toFixed(1)} s profiled; ${cpu}; ` +
+                `the JavaScript threads busy ${busy.toFixed(1)} s of the clock`,
+        );
+        for (const t of threads) console.log(`  - ${formatThread(t)}`);
+        for (const line of (await bench.explain?.(ctx)) ?? []) console.log(`  ${line}`);
+    }
+}
+
+/** Images of each size the stage table measures. */
+const STAGE_SAMPLE = 100;
+
+/**
+ * CPU time an image of each stage of preprocess's work on the mixed corpus, by image size, next to the peers'
+ * on the same files: one image at a time, preprocess's stages in this process (the code the job runs), each peer
+ * as one process over the size's files. libvips does its work on threads of its own, which a CPU profile of the
+ * JavaScript threads does not sample; this says which of its operations the time goes to.
+ */
+async function stageCosts(ctx: BenchContext): Promise<string[]> {
+    configureSharpForJobs();
+    const bySize = new Map<string, string[]>();
+    for (const f of imagesUnder(ctx.corpus)) {
+        const { width, height } = await sharp(f).metadata();
+        const key = `${width}x${height}`;
+        const files = bySize.get(key) ?? [];
+        if (files.length < STAGE_SAMPLE) bySize.set(key, [...files, f]);
+    }
+    const cpuMs = () => {
+        const u = process.cpuUsage();
+        return (u.user + u.system) / 1000;
+    };
+    const shape = [3, MODEL_SIDE, MODEL_SIDE] as const;
+    const rows: string[][] = [];
+    for (const [size, files] of [...bySize].sort(([a], [b]) => Number(a.split("x")[0]) - Number(b.split("x")[0]))) {
+        const bytes = await Promise.all(files.map((f) => readFile(f)));
+        let decode = 0,
+            measured = 0,
+            copy = 0;
+        let plan = "";
+        for (const b of bytes) {
+            let t = cpuMs();
+            await sharp(b).raw().toBuffer();
+            decode += cpuMs() - t;
+            t = cpuMs();
+            const m = await measureImage(b, shape);
+            measured += cpuMs() - t;
+            t = cpuMs();
+            if (m.plan.treatment !== "as-is") await trainingJpegOf(m);
+            copy += cpuMs() - t;
+            plan = `${m.plan.treatment} to ${m.plan.width}x${m.plan.height}`;
+        }
+        const peer = (command: string, args: string[]) => {
+            const m = measure(command, args);
+            return m.cpuSeconds === undefined ? "n/a" : ((m.cpuSeconds * 1000) / files.length).toFixed(2);
+        };
+        const out = ctx.output(`stages-${size}`);
+        mkdirSync(out, { recursive: true });
+        const vipsCpu = haveTool("vipsthumbnail", ["--vips-version"], /libvips/)
+            ? peer("vipsthumbnail", vipsArgs(MODEL_SIDE, out, files))
+            : "n/a";
+        const magickCpu = haveTool("mogrify", ["-version"], /ImageMagick/) ? peer("mogrify", magickArgs(MODEL_SIDE, out, files)) : "n/a";
+        const n = files.length;
+        rows.push([
+            size,
+            plan,
+            (decode / n).toFixed(2),
+            (measured / n).toFixed(2),
+            (copy / n).toFixed(2),
+            ((measured + copy) / n).toFixed(2),
+            vipsCpu,
+            magickCpu,
+        ]);
+    }
+    const header = [
+        "size",
+        "preprocess plan",
+        "decode only",
+        "measure (decode, shrink, statistics)",
+        "training JPEG (enlarge, encode)",
+        "preprocess",
+        "vipsthumbnail",
+        "mogrify",
+    ];
+    return [
+        `CPU ms an image by size (${STAGE_SAMPLE} of each, one at a time; preprocess's stages in-process, each peer as one process over the same files):`,
+        ...markdownTable(header, rows),
+    ];
+}
+
+/** A Markdown table with its columns padded to their widest cell. */
+function markdownTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string[] {
+    const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    const fmt = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
+    return [fmt(header), `|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`, ...rows.map(fmt)];
 }
 
 function printTable(rows: Array<BenchRow | SkippedRow>): void {
-    const header = ["", "items", "seconds", "items/s", "peak RSS MB", "note"];
+    const header = ["", "items", "seconds", "items/s", "CPU ms/item", "peak RSS MB", "note"];
     const lines = rows.map((r) =>
         "skipped" in r
-            ? [r.name, "-", "-", "-", "-", `skipped: ${r.skipped}`]
+            ? [r.name, "-", "-", "-", "-", "-", `skipped: ${r.skipped}`]
             : [
                   r.name,
                   `${r.items} ${r.unit}`,
                   r.seconds.toFixed(2),
                   r.unit === "run" ? "-" : (r.items / r.seconds).toFixed(0),
+                  r.cpuSeconds === undefined || r.unit === "run" ? "n/a" : ((r.cpuSeconds * 1000) / r.items).toFixed(2),
                   r.peakRssMb?.toFixed(0) ?? "n/a",
                   r.note ?? "",
               ],
     );
-    const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)));
-    const fmt = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i])).join(" | ")} |`;
-    console.log(fmt(header));
-    console.log(`|${widths.map((w) => "-".repeat(w + 2)).join("|")}|`);
-    for (const l of lines) console.log(fmt(l));
+    for (const line of markdownTable(header, lines)) console.log(line);
 }
 
 async function main(): Promise<void> {
@@ -567,7 +762,11 @@ async function main(): Promise<void> {
             `${sharp.versions.sharp} (libvips ${sharp.versions.vips}), ${mallocOf(process.env)}; load average ${load(loadBefore)} before, ${load(loadavg())} after\n`,
     );
     printTable([...results.values()]);
-    printGoals(results);
+    const notMet = printGoals(results);
+    await printWhereTheTimeGoes(
+        notMet.map((g) => g.of),
+        ctx,
+    );
 }
 
 if (require.main === module) {
