@@ -417,7 +417,7 @@ const magickArgs = (side: number, out: string, files: readonly string[]) => [
     "-resize",
     `${side}x${side}^`,
     "-quality",
-    "90",
+    String(REENCODE_QUALITY),
     ...files,
 ];
 
