@@ -34,8 +34,13 @@ const execUri = (bucket: string, what: string) => ({
 });
 
 describe("training pipeline of a PyTorch model (dog-breeds, staging stack file)", () => {
-    const d = definition();
-    const train = step(d, "Train").Arguments;
+    // Built in each test, not when the file loads: code run at load time would make every mutant of it rerun the whole file.
+    let d: PipelineDefinition;
+    let train: any;
+    beforeEach(() => {
+        d = definition();
+        train = step(d, "Train").Arguments;
+    });
 
     it("trains in the PyTorch training image, with the metric definitions train.py's lines match", () => {
         expect(train.AlgorithmSpecification).to.deep.equal({
