@@ -7,20 +7,25 @@ const KEY = "arn:aws:kms:us-east-1:123456789012:key/0000-key";
 const REPO = "arn:aws:ecr:us-east-1:123456789012:repository/vision-mlops-staging-jobs";
 const ROLE = "arn:aws:iam::123456789012:role/vision-mlops-staging-traffic-signs-training";
 
-const policy = trainingRolePolicy({
-    environment: "staging",
-    model: "traffic-signs",
-    region: "us-east-1",
-    accountId: "123456789012",
-    buckets: { raw: "raw-b", curated: "curated-b", artifacts: "artifacts-b" },
-    kmsKeyArn: KEY,
-    jobsRepositoryArn: REPO,
-    roleArn: ROLE,
-});
-const statements = policy.Statement;
-const withAction = (action: string): Statement[] => statements.filter((s) => s.Action.includes(action));
-
 describe("infra/pipeline/training-role", () => {
+    // Built in each test, not when the file loads: code run at load time would make every mutant of it rerun the whole file.
+    let policy: ReturnType<typeof trainingRolePolicy>;
+    let statements: readonly Statement[];
+    beforeEach(() => {
+        policy = trainingRolePolicy({
+            environment: "staging",
+            model: "traffic-signs",
+            region: "us-east-1",
+            accountId: "123456789012",
+            buckets: { raw: "raw-b", curated: "curated-b", artifacts: "artifacts-b" },
+            kmsKeyArn: KEY,
+            jobsRepositoryArn: REPO,
+            roleArn: ROLE,
+        });
+        statements = policy.Statement;
+    });
+    const withAction = (action: string): Statement[] => statements.filter((s) => s.Action.includes(action));
+
     it("grants no write action on a wildcard resource, and no managed-policy-style wildcards", () => {
         expect(writeActionsWithWildcardResource(policy)).to.deep.equal([]);
         for (const s of statements)
@@ -68,6 +73,56 @@ describe("infra/pipeline/training-role", () => {
         expect(withAction("sagemaker:CreateTrainingJob").flatMap((s) => s.Resource)).to.include(
             "arn:aws:sagemaker:us-east-1:123456789012:training-job/pipelines-*",
         );
+    });
+
+    it("registers, describes and tags packages of its own group only, and lists packages, which takes no resource", () => {
+        expect(statements.filter((s) => s.Sid?.startsWith("ModelRegistry"))).to.deep.equal([
+            {
+                Sid: "ModelRegistry",
+                Effect: "Allow",
+                Action: [
+                    "sagemaker:CreateModelPackage",
+                    "sagemaker:DescribeModelPackage",
+                    "sagemaker:DescribeModelPackageGroup",
+                    "sagemaker:AddTags",
+                    "sagemaker:ListTags",
+                ],
+                Resource: [
+                    "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/vision-mlops-staging-traffic-signs",
+                    "arn:aws:sagemaker:us-east-1:123456789012:model-package/vision-mlops-staging-traffic-signs/*",
+                ],
+            },
+            { Sid: "ModelRegistryList", Effect: "Allow", Action: ["sagemaker:ListModelPackages"], Resource: ["*"] },
+        ]);
+    });
+
+    it("pulls a PyTorch model's framework images from their repositories, and writes every ARN in the role's partition", () => {
+        const training = "arn:aws-cn:ecr:cn-north-1:727897471807:repository/pytorch-training";
+        const inference = "arn:aws-cn:ecr:cn-north-1:727897471807:repository/pytorch-inference";
+        const policy = trainingRolePolicy({
+            environment: "staging",
+            model: "traffic-signs",
+            region: "cn-north-1",
+            accountId: "123456789012",
+            partition: "aws-cn",
+            buckets: { raw: "raw-b", curated: "curated-b", artifacts: "artifacts-b" },
+            kmsKeyArn: "arn:aws-cn:kms:cn-north-1:123456789012:key/0000-key",
+            jobsRepositoryArn: "arn:aws-cn:ecr:cn-north-1:123456789012:repository/jobs",
+            roleArn: "arn:aws-cn:iam::123456789012:role/training",
+            pullRepositoryArns: [training, inference],
+        });
+        const pull = ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"];
+        expect(policy.Statement.filter((s) => s.Sid?.startsWith("FrameworkImagePull"))).to.deep.equal([
+            { Sid: "FrameworkImagePull0", Effect: "Allow", Action: pull, Resource: [training] },
+            { Sid: "FrameworkImagePull1", Effect: "Allow", Action: pull, Resource: [inference] },
+        ]);
+        const arns = policy.Statement.flatMap((s) => s.Resource ?? []).filter((r) => r !== "*");
+        expect(
+            arns.filter((r) => !r.startsWith("arn:aws-cn:")),
+            "ARNs outside aws-cn",
+        ).to.deep.equal([]);
+        expect(arns).to.include("arn:aws-cn:s3:::raw-b/traffic-signs/*");
+        expect(arns).to.include("arn:aws-cn:sagemaker:cn-north-1:123456789012:model-package-group/vision-mlops-staging-traffic-signs");
     });
 
     it("creates, tags, describes and stops only the jobs and models tagged with its own pipeline's name", () => {
