@@ -134,8 +134,35 @@ describe("infra/pipeline/image-classification", () => {
     // The built-in algorithm's models; PyTorch ones: test/infra/pipeline/pytorch-pipeline.test.ts.
     for (const [model, config] of Object.entries(staging.models).filter(([, c]) => c.training.algorithm === "builtin")) {
         describe(`${model} (staging stack file)`, () => {
-            const definition = definitionFor(model, config);
-            const steps = allSteps(definition);
+            // Built in each test, not when the file loads: code run at load time would make every mutant of it rerun the whole file.
+            let definition: PipelineDefinition;
+            let steps: StepDefinition[];
+            beforeEach(() => {
+                definition = definitionFor(model, config);
+                steps = allSteps(definition);
+            });
+
+            it("bounds every processing job's runtime, keeps Dataset and Preprocess off the network, and encrypts traffic between instances", () => {
+                const limits = Object.fromEntries(
+                    steps
+                        .filter((s) => s.Type === "Processing")
+                        .map((s) => {
+                            const a = s.Arguments as { StoppingCondition: unknown; NetworkConfig: unknown };
+                            return [s.Name, [a.StoppingCondition, a.NetworkConfig]];
+                        }),
+                );
+                const isolated = { EnableNetworkIsolation: true, EnableInterContainerTrafficEncryption: true };
+                expect(limits).to.deep.equal({
+                    // Ten minutes to read one JSON object; preprocess as long as training may; evaluate an hour.
+                    Dataset: [{ MaxRuntimeInSeconds: 600 }, isolated],
+                    Preprocess: [{ MaxRuntimeInSeconds: config.training.maxRuntimeSeconds }, isolated],
+                    // Evaluate asks the model registry for the Approved champion, so it keeps the network.
+                    Evaluate: [
+                        { MaxRuntimeInSeconds: 3600 },
+                        { EnableNetworkIsolation: false, EnableInterContainerTrafficEncryption: true },
+                    ],
+                });
+            });
 
             it("runs Dataset -> Preprocess -> Train -> CreateModel -> Transform -> Evaluate -> QualityGate -> Register | Fail", () => {
                 expect(definition.Steps.map((s) => s.Name)).to.deep.equal([
