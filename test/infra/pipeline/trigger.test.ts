@@ -109,6 +109,31 @@ describe("infra/pipeline/trigger", () => {
         );
     });
 
+    it("keeps parameters within EventBridge's rules: names of 1-256 letters, digits, _ or -, whole dot paths, values up to 1024", () => {
+        const ok = [
+            { name: "A".repeat(256), value: "literal" },
+            { name: "Batch_Key-2", value: "$.detail.object.key" },
+            { name: "Single", value: "$.a" },
+            { name: "Long", value: "x".repeat(1024) },
+            { name: "Dollar", value: "x$" },
+        ];
+        const checked = checkedParameters(ok);
+        expect(checked).to.deep.equal(ok);
+        expect(checked, "a copy").to.not.equal(ok);
+        expect(() => checkedParameters([{ name: "A".repeat(257), value: "x" }])).to.throw(
+            `EventBridge pipeline parameter name "${"A".repeat(257)}" must be 1-256 letters, digits, "_" or "-"`,
+        );
+        expect(() => checkedParameters([{ name: "", value: "x" }])).to.throw('parameter name "" must be 1-256');
+        expect(() => checkedParameters([{ name: "Key ", value: "x" }])).to.throw('parameter name "Key " must be 1-256');
+        for (const value of ["$", "$.", "$.detail..key", "$.detail[0]", "$.detail.object key", "$detail", "$.detail.key."])
+            expect(() => checkedParameters([{ name: "Key", value }]), value).to.throw(
+                `EventBridge pipeline parameter Key: ${JSON.stringify(value)} must be a whole JSON path in dot notation such as $.detail.object.key`,
+            );
+        expect(() => checkedParameters([{ name: "Key", value: "x".repeat(1025) }])).to.throw(
+            "EventBridge pipeline parameter Key: value longer than 1024 characters",
+        );
+    });
+
     it("matches failed executions of the one pipeline only", () => {
         expect(failedExecutionEventPattern(ARN)).to.deep.equal({
             source: ["aws.sagemaker"],
