@@ -65,6 +65,7 @@ export function monitoringLimitProblems(i: MonitoringLimitsInput): MonitoringLim
                     `use at most ${Math.floor(MAX_ALARM_RANGE_SECONDS / PERIOD_SECONDS[i.period])} with a ${i.period} schedule`,
             });
     };
+    // Stryker disable next-line ConditionalExpression: undefined periods give NaN seconds, which is never past the range
     if (i.retrainAfterPeriods !== undefined) range("retrainAfterPeriods", i.retrainAfterPeriods);
     range("unjudgedPeriods", i.unjudgedPeriods);
     if (i.engine === "model-monitor" && i.instanceCount > 1)
