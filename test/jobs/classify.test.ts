@@ -6,11 +6,13 @@ import {
     ClassifyError,
     classifyImage,
     endpointError,
+    EndpointRuntime,
     INVOKE_ENDPOINT_MAX_BYTES,
     sniffImageType,
 } from "../../jobs/lib/classify";
-import { classProbabilities, topClasses } from "../../jobs/lib/class-probabilities";
+import { classProbabilities, PredictionFormatError, topClass, topClasses } from "../../jobs/lib/class-probabilities";
 import { MotoServer, queueEndpointResults, startMoto, startRuntimeShim } from "../support/moto";
+import { failureOf } from "./support/failure";
 
 const solid = (format: "jpeg" | "png" | "webp") =>
     sharp({ create: { width: 8, height: 8, channels: 3, background: { r: 200, g: 10, b: 10 } } })
@@ -81,6 +83,169 @@ describe("classify: reading the model's answer", () => {
         ]);
         expect(topClasses([0.3, 0.7], 5)).to.have.length(2);
         expect(topClasses([0.3, 0.7], 0)).to.deep.equal([]);
+    });
+});
+
+describe("classify: checks and answers in process", () => {
+    /** A runtime that records each call and answers with `body` (or fails with `error`). */
+    function fakeRuntime(answer: { body?: string; error?: unknown; variant?: string }) {
+        const seen: Record<string, unknown>[] = [];
+        const runtime: EndpointRuntime = {
+            invokeEndpoint: async (input) => {
+                seen.push({ ...input });
+                if (answer.error) throw answer.error;
+                const Body = answer.body === undefined ? undefined : Buffer.from(answer.body);
+                // Only the bytes are read; the SDK type also carries transformToString.
+                return { Body, InvokedProductionVariant: answer.variant } as unknown as Awaited<
+                    ReturnType<EndpointRuntime["invokeEndpoint"]>
+                >;
+            },
+        };
+        return { runtime, seen };
+    }
+    const PNG = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const RIFF_WEBP = Buffer.from("RIFF\0\0\0\0WEBP", "latin1");
+
+    const failed = async (p: Promise<unknown>) => (await failureOf(p)) as ClassifyError & { cause?: unknown };
+
+    it("knows a signature that is the whole body, and needs both halves of WebP's", () => {
+        expect(sniffImageType(Buffer.from([0xff, 0xd8, 0xff]))).to.equal("image/jpeg");
+        expect(sniffImageType(PNG)).to.equal("image/png");
+        expect(sniffImageType(PNG.subarray(0, 7))).to.equal(undefined);
+        expect(sniffImageType(RIFF_WEBP)).to.equal("image/webp");
+        expect(sniffImageType(Buffer.from("RIFX\0\0\0\0WEBP", "latin1"))).to.equal(undefined);
+        expect(sniffImageType(Buffer.from("RIFF\0\0\0\0WEBQ", "latin1"))).to.equal(undefined);
+    });
+
+    it("words each refusal for the person who sent the image, sizes in bytes, KB and MB", () => {
+        const refusal = (f: () => unknown) => {
+            try {
+                f();
+            } catch (e) {
+                expect(e).to.be.instanceOf(ClassifyError);
+                expect((e as Error).name).to.equal("ClassifyError");
+                return (e as Error).message;
+            }
+            throw new Error("expected a refusal");
+        };
+        expect(refusal(() => checkImage(new Uint8Array(0)))).to.equal("the image is empty (0 bytes)");
+        expect(refusal(() => checkImage(Buffer.from("%PDF")))).to.equal("the file is not a JPEG, PNG or WebP image");
+        expect(refusal(() => checkImage(RIFF_WEBP))).to.equal("this model takes image/jpeg or image/png, not image/webp");
+        const jpeg = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff]), Buffer.alloc(3000 - 3)]);
+        expect(refusal(() => checkImage(jpeg, { maxBytes: 100 }))).to.equal(
+            "the image is 3 KB; at most 100 bytes can be classified (resize it first)",
+        );
+        // 1024 bytes is 1 KB, 1024 KB is 1.0 MB: the units switch at exactly those sizes.
+        expect(refusal(() => checkImage(jpeg, { maxBytes: 1024 }))).to.match(/at most 1 KB can/);
+        expect(refusal(() => checkImage(jpeg, { maxBytes: 1023 }))).to.match(/at most 1023 bytes can/);
+        const big = Buffer.concat([jpeg, Buffer.alloc(1024 * 1024)]);
+        expect(refusal(() => checkImage(big, { maxBytes: 1024 * 1024 }))).to.equal(
+            "the image is 1.0 MB; at most 1.0 MB can be classified (resize it first)",
+        );
+        expect(refusal(() => checkImage(big, { maxBytes: 1024 * 1024 - 1 }))).to.match(/at most 1024 KB can/);
+    });
+
+    it("invokes the endpoint with the image's bytes, its media type and JSON accepted, and the inference id only when given", async () => {
+        const { runtime, seen } = fakeRuntime({ body: "[0.1, 0.2, 0.3, 0.4, 0.0, 0.0, 0.0]", variant: "blue" });
+        const classes = ["a", "b", "c", "d", "e", "f", "g"];
+        const r = await classifyImage(runtime, { endpointName: "signs", image: PNG, classes });
+        expect(seen).to.deep.equal([{ EndpointName: "signs", Body: PNG, ContentType: "image/png", Accept: "application/json" }]);
+        // Five classes unless asked otherwise.
+        expect(r.top.map((c) => c.label)).to.deep.equal(["d", "c", "b", "a", "e"]);
+        expect(r).to.deep.include({ contentType: "image/png", variant: "blue", inferenceId: undefined });
+        const id = "x".repeat(64);
+        await classifyImage(runtime, { endpointName: "signs", image: PNG, classes, inferenceId: id, topK: 1 });
+        expect(seen[1]).to.deep.include({ InferenceId: id });
+    });
+
+    it("refuses an inference id SageMaker would refuse: empty, over 64 characters, or not printable ASCII anywhere", async () => {
+        const { runtime, seen } = fakeRuntime({ body: "[0.5, 0.5]" });
+        for (const id of ["", "x".repeat(65), "é-abc", "abc-é", "tab\there"]) {
+            const e = await failed(classifyImage(runtime, { endpointName: "signs", image: PNG, classes: ["a", "b"], inferenceId: id }));
+            expect(e.message, id).to.equal(`inference id ${JSON.stringify(id)} must be 1-64 printable ASCII characters`);
+        }
+        expect(seen).to.deep.equal([]);
+    });
+
+    it("says why an answer is not a prediction, keeping the parse failure as the cause", async () => {
+        const classes = ["a", "b", "c"];
+        const empty = await failed(classifyImage(fakeRuntime({}).runtime, { endpointName: "signs", image: PNG, classes }));
+        expect(empty.code).to.equal("bad_model_response");
+        expect(empty.message).to.equal("signs answered something that is not a prediction: the answer is not JSON");
+        expect(empty.cause).to.be.instanceOf(SyntaxError);
+        const short = await failed(
+            classifyImage(fakeRuntime({ body: "[0.5, 0.5]" }).runtime, { endpointName: "signs", image: PNG, classes }),
+        );
+        expect(short.message).to.equal(
+            "signs answered something that is not a prediction: the answer has 2 probabilities but the model has 3 classes; " +
+                "was it trained with this class map?",
+        );
+        expect(short.cause).to.be.instanceOf(PredictionFormatError);
+    });
+
+    it("maps a failed call to the endpoint's error code", async () => {
+        const throttled = Object.assign(new Error("Rate exceeded"), { name: "ThrottlingException" });
+        const e = await failed(
+            classifyImage(fakeRuntime({ error: throttled }).runtime, { endpointName: "signs", image: PNG, classes: ["a", "b"] }),
+        );
+        expect([e.code, e.message, e.cause]).to.deep.equal([
+            "endpoint_throttled",
+            "signs is throttling requests; try again shortly",
+            throttled,
+        ]);
+    });
+
+    it("words each endpoint failure and keeps the SDK's error as the cause", () => {
+        const named = (name: string, message = "x", extra: object = {}) => Object.assign(new Error(message), { name }, extra);
+        const mapped = (e: unknown) => {
+            const m = endpointError(e, "signs") as ClassifyError & { cause?: unknown };
+            expect(m.cause, m.message).to.equal(e);
+            return [m.code, m.message];
+        };
+        expect(mapped(named("ValidationError", "Endpoint signs of account 1 not found."))).to.deep.equal([
+            "endpoint_not_found",
+            "endpoint signs does not exist (is the model served in this stack?)",
+        ]);
+        for (const name of ["ModelNotReadyException", "ServiceUnavailable", "InternalFailure", "InternalDependencyException"])
+            expect(mapped(named(name))).to.deep.equal([
+                "endpoint_unavailable",
+                `signs is not available right now (${name}); try again shortly`,
+            ]);
+        expect(mapped(named("Unknown", "x", { $metadata: { httpStatusCode: 503 } }))).to.deep.equal([
+            "endpoint_unavailable",
+            "signs is not available right now (Unknown); try again shortly",
+        ]);
+        expect(mapped(named("ModelError", "boom", { OriginalStatusCode: 400 }))).to.deep.equal([
+            "model_error",
+            "the model behind signs could not classify the image (it answered 400)",
+        ]);
+        expect(mapped(named("ModelError"))).to.deep.equal([
+            "model_error",
+            "the model behind signs could not classify the image (it answered an error)",
+        ]);
+    });
+
+    it("passes a ValidationError through unless it says the endpoint was not found in its first 200 characters", () => {
+        const invalid = Object.assign(new Error("1 validation error detected: Value at 'contentType' failed"), { name: "ValidationError" });
+        expect(endpointError(invalid, "signs")).to.equal(invalid);
+        const late = Object.assign(new Error(`${"x".repeat(200)} not found`), { name: "ValidationError" });
+        expect(endpointError(late, "signs")).to.equal(late);
+    });
+
+    it("reads a response's top class, the first of equals", () => {
+        expect(topClass([0.2, 0.5, 0.5, 0.1])).to.deep.equal({ index: 1, confidence: 0.5 });
+        expect(topClass([0.1, 0.2, 0.7])).to.deep.equal({ index: 2, confidence: 0.7 });
+        expect(topClass([0.9, 0.1])).to.deep.equal({ index: 0, confidence: 0.9 });
+    });
+
+    it("names the error it throws, and refuses null and non-list answers as a format error", () => {
+        for (const value of [null, 5, "0.5,0.5", { prediction: "0.5" }]) {
+            expect(() => classProbabilities(value, 2), JSON.stringify(value))
+                .to.throw(PredictionFormatError, 'is not a list of class probabilities (expected [p0, p1, ...] or {"prediction": [...]})')
+                .with.property("name", "PredictionFormatError");
+        }
+        expect(classProbabilities({ probabilities: [1, 0] }, 2)).to.deep.equal([1, 0]);
+        expect(() => classProbabilities([0.5, Infinity], 2)).to.throw(PredictionFormatError, "holds values that are not finite numbers");
     });
 });
 
