@@ -377,7 +377,11 @@ describe("monitor claim: S3 answers without the usual fields", () => {
     it("refuses a claim object with no body or no ETag rather than taking it over blind", async () => {
         const noBody = s3With({ put: () => Promise.reject(named("PreconditionFailed", 412)), get: () => ({ ETag: '"e"' }) });
         expect((await failureOf(claimS3(noBody.s3, bucket, prefix, options))).message).to.contain("is claimed by run (unknown) since ?");
-        const noTag = s3With({ put: () => Promise.reject(named("PreconditionFailed", 412)), get: () => ({ Body: body(takeoverable) }) });
+        // A takeover put would succeed: only the missing ETag stops it.
+        const noTag = s3With({
+            put: (input) => (input.IfNoneMatch ? Promise.reject(named("PreconditionFailed", 412)) : { ETag: '"new"' }),
+            get: () => ({ Body: body(takeoverable) }),
+        });
         expect((await failureOf(claimS3(noTag.s3, bucket, prefix, options))).message).to.contain("is claimed by run failed-run");
         expect(noTag.puts).to.have.length(1);
     });
