@@ -133,6 +133,9 @@ describe("monitor baseline file", () => {
         const message = refusal(b);
         expect(message.split(": counts are finite numbers >= 0)").length - 1).to.equal(20);
         expect(message).to.contain("properties.brightness.counts[9] (-1: counts are finite numbers >= 0) and 6 more; regenerate it");
+        // Exactly twenty are all listed, with nothing more to count.
+        (b.properties as Record<string, { counts: unknown[] }>).brightness.counts = [...new Array(10).fill(-1), ...new Array(6).fill(0)];
+        expect(refusal(b)).to.match(/properties\.brightness\.counts\[9\] \(-1: counts are finite numbers >= 0\); regenerate it/);
     });
 
     it("refuses a baseline of another class map, naming at most five classes of each", () => {
@@ -146,6 +149,10 @@ describe("monitor baseline file", () => {
         );
         expect(refusal({ ...baseline(), classes: many }, { count: 6, names: [...many.slice(0, 5), "g"] })).to.contain(
             "is for 6 classes (a, b, c, d, e, ...) but the model has 6 (a, b, c, d, e, ...);",
+        );
+        // Five names are shown whole.
+        expect(refusal({ ...baseline(), classes: many.slice(0, 5) }, { count: 5, names: ["a", "b", "c", "d", "x"] })).to.contain(
+            "is for 5 classes (a, b, c, d, e) but the model has 5 (a, b, c, d, x);",
         );
     });
 });
