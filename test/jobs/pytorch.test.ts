@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { spawnSync, SpawnSyncReturns } from "child_process";
+import { spawnSync } from "child_process";
 import { createHash } from "crypto";
 import { existsSync, readFileSync } from "fs";
 import { join } from "path";
@@ -7,6 +7,7 @@ import sharp from "sharp";
 import { PYTORCH_CHECKPOINT_DIR, PYTORCH_METRIC_DEFINITIONS, PYTORCH_SOURCE_DIR } from "../../infra/pipeline/pytorch";
 import { classProbabilities } from "../../jobs/lib/class-probabilities";
 import { imageFoldersPath, openImageFolders } from "../../jobs/preprocess/image-folders";
+import { PreloadedPython, PythonRun } from "../support/preloaded-python";
 import { tempDir, writeAt } from "./support/images";
 
 /** Debian's CPU PyTorch is installed for the system interpreter, not for a pyenv one on PATH. */
@@ -46,14 +47,18 @@ async function colourImage(colour: string, format: "jpeg" | "png" | "webp", seed
     return format === "jpeg" ? image.jpeg({ quality: 90 }).toBuffer() : format === "png" ? image.png().toBuffer() : image.webp().toBuffer();
 }
 
-function run(args: string[], env: Record<string, string> = {}): SpawnSyncReturns<string> {
-    const r = spawnSync(PYTHON, args, {
-        encoding: "utf8",
-        timeout: 120_000,
-        // One thread: the suite's other tests share the machine.
-        env: { ...process.env, OMP_NUM_THREADS: "1", PYTHONDONTWRITEBYTECODE: "1", ...env },
-    });
-    if (r.status !== 0) throw new Error(`${PYTHON} ${args.join(" ")} exited ${r.status}:\n${r.stdout}\n${r.stderr}`);
+/**
+ * Every program below imports torch (seconds of CPU each time), so one interpreter imports torch and torchvision,
+ * which train.py and inference.py import themselves, and runs each program in a process forked from it. One thread:
+ * the suite's other tests share the machine (torch reads OMP_NUM_THREADS when it is imported).
+ */
+const PRELOAD = ["torch", "torchvision"];
+let python: PreloadedPython | undefined;
+
+/** `python3 <args>` with this process's environment; throws unless it exits 0. */
+async function run(args: string[], env: Record<string, string> = {}): Promise<PythonRun> {
+    const r = await python!.run(args, { ...process.env, OMP_NUM_THREADS: "1", PYTHONDONTWRITEBYTECODE: "1", ...env });
+    if (r.status !== 0) throw new Error(`${PYTHON} ${args.join(" ")} exited ${r.status ?? r.signal}:\n${r.stdout}\n${r.stderr}`);
     return r;
 }
 
@@ -94,12 +99,14 @@ describe("PyTorch script mode: train.py and inference.py on CPU", function () {
     let checkpoints: string;
     let first: string;
 
-    const train = (epochs: number, extra: string[] = []) =>
-        run([
-            join(source, "train.py"),
-            ...["--architecture", "squeezenet1_1", "--image_shape", "3,32,32", "--epochs", String(epochs), "--batch_size", "8"],
-            ...["--weights", "none", "--num_workers", "0", "--seed", "7", "--checkpoint_dir", checkpoints, ...extra],
-        ]).stdout;
+    const train = async (epochs: number, extra: string[] = []) =>
+        (
+            await run([
+                join(source, "train.py"),
+                ...["--architecture", "squeezenet1_1", "--image_shape", "3,32,32", "--epochs", String(epochs), "--batch_size", "8"],
+                ...["--weights", "none", "--num_workers", "0", "--seed", "7", "--checkpoint_dir", checkpoints, ...extra],
+            ])
+        ).stdout;
 
     before(async function () {
         const problem = torchProblem();
@@ -111,6 +118,7 @@ describe("PyTorch script mode: train.py and inference.py on CPU", function () {
             );
             this.skip();
         }
+        python = await PreloadedPython.start(PYTHON, PRELOAD, { ...process.env, OMP_NUM_THREADS: "1", PYTHONDONTWRITEBYTECODE: "1" });
         data = tempDir("pytorch");
         modelDir = join(data, "model");
         checkpoints = join(data, "checkpoints");
@@ -131,10 +139,12 @@ describe("PyTorch script mode: train.py and inference.py on CPU", function () {
         process.env.SM_CHANNEL_TRAIN = imageFoldersPath(join(data, "train"));
         process.env.SM_CHANNEL_VALIDATION = imageFoldersPath(join(data, "validation"));
         process.env.SM_MODEL_DIR = modelDir;
-        first = train(1);
+        first = await train(1);
     });
 
     after(() => {
+        python?.close();
+        python = undefined;
         for (const k of ["SM_CHANNEL_TRAIN", "SM_CHANNEL_VALIDATION", "SM_MODEL_DIR"]) delete process.env[k];
     });
 
@@ -165,8 +175,8 @@ describe("PyTorch script mode: train.py and inference.py on CPU", function () {
         expect(existsSync(join(checkpoints, "checkpoint.pth"))).to.equal(true);
     });
 
-    it("a second run resumes from the checkpoint, continues the epoch count and stops early on validation accuracy", () => {
-        const second = train(5, ["--patience", "1", "--min_epochs", "2"]);
+    it("a second run resumes from the checkpoint, continues the epoch count and stops early on validation accuracy", async () => {
+        const second = await train(5, ["--patience", "1", "--min_epochs", "2"]);
         expect(second).to.match(/resuming from .*checkpoint\.pth: epoch 1 done/);
         expect(second).not.to.match(/weights: /);
         const epochs = epochsOf(second);
@@ -198,9 +208,10 @@ describe("PyTorch script mode: train.py and inference.py on CPU", function () {
             for (const c of reordered) writeAt(other, `${channel}/${c}/${c}.jpg`, await colourImage(c, "jpeg", 1));
         }
         const args = [join(source, "train.py"), "--architecture", "squeezenet1_1", "--image_shape", "3,32,32", "--num_workers", "0"];
-        const r = spawnSync(PYTHON, [...args, "--checkpoint_dir", checkpoints], {
-            encoding: "utf8",
-            env: { ...process.env, SM_CHANNEL_TRAIN: join(other, "train"), SM_CHANNEL_VALIDATION: join(other, "validation") },
+        const r = await python!.run([...args, "--checkpoint_dir", checkpoints], {
+            ...process.env,
+            SM_CHANNEL_TRAIN: join(other, "train"),
+            SM_CHANNEL_VALIDATION: join(other, "validation"),
         });
         expect(r.status).to.not.equal(0);
         expect(r.stderr).to.match(/checkpoint\.pth was written for .*'blue', 'red', 'green'.*clear the checkpoint location/s);
@@ -229,7 +240,7 @@ describe("PyTorch script mode: train.py and inference.py on CPU", function () {
         });
         requests.push({ file: jpeg, contentType: "image/jpeg", accept: "text/csv" });
         const requestsFile = writeAt(data, "requests.json", JSON.stringify(requests));
-        const answers = JSON.parse(run(["-c", HARNESS, modelDir, requestsFile]).stdout) as Array<{
+        const answers = JSON.parse((await run(["-c", HARNESS, modelDir, requestsFile])).stdout) as Array<{
             body?: string;
             contentType?: string;
             error?: string;
