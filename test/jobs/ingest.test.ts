@@ -5,6 +5,7 @@ import { createHash } from "crypto";
 import { execFileSync } from "child_process";
 import { writeFileSync } from "fs";
 import { join } from "path";
+import { BATCH_METADATA_FILE } from "../../infra/job-contract";
 import { bucketName } from "../../infra/naming";
 import { main as ingestCli } from "../../jobs/cli/ingest";
 import { CliError } from "../../jobs/cli/common";
@@ -27,14 +28,20 @@ describe("ingest CLI (moto)", function () {
     let puts: string[];
     /** Makes a request fail as if the network went away (a killed ingest sends nothing more). */
     let failWhen: ((command: object) => boolean) | undefined;
-    const recordingS3 = () => ({
-        send: async (command: Parameters<S3Client["send"]>[0]) => {
-            if (failWhen?.(command)) throw Object.assign(new Error("socket hang up (injected)"), { code: "ECONNRESET" });
-            const result = await s3.send(command as never);
-            if (command instanceof PutObjectCommand) puts.push(command.input.Key!);
-            return result;
-        },
-    });
+    /** Awaited before a request is sent, with the client (one per run) that sends it: lines concurrent runs up. */
+    let beforeSend: ((command: object, client: object) => Promise<void>) | undefined;
+    const recordingS3 = () => {
+        const client = {
+            send: async (command: Parameters<S3Client["send"]>[0]) => {
+                await beforeSend?.(command, client);
+                if (failWhen?.(command)) throw Object.assign(new Error("socket hang up (injected)"), { code: "ECONNRESET" });
+                const result = await s3.send(command as never);
+                if (command instanceof PutObjectCommand) puts.push(command.input.Key!);
+                return result;
+            },
+        };
+        return client;
+    };
     /** Successful creations of a batch manifest: each one is an S3 "Object Created" event, a training run. */
     const manifestPuts = () => puts.filter((k) => /\/batches\/[^/]+\/_manifest\.json$/.test(k));
     let clock: Date;
@@ -74,6 +81,7 @@ describe("ingest CLI (moto)", function () {
         stdout = "";
         puts = [];
         failWhen = undefined;
+        beforeSend = undefined;
         clock = new Date("2026-05-01T10:00:00Z");
         await resetMoto(moto);
         await s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
@@ -292,6 +300,17 @@ describe("ingest CLI (moto)", function () {
         const dir = tempDir("ingest-concurrent");
         for (let i = 0; i < 6; i++) writeAt(dir, `${i % 2 ? "bicycle" : "motorcycle"}/${i}.jpg`, await noiseImage(16, 16, "jpeg"));
         const cmd = ["--stack", "staging", "--model", MODEL, "--bucket", BUCKET, "--batch-id", "b1", dir];
+        // No image is sent before both runs have read the batch record, so the two claims always meet, however the
+        // machine schedules the runs (left to chance, the first could be done before the second starts).
+        const readers = new Set<object>();
+        let bothRead!: () => void;
+        const met = new Promise<void>((resolve) => (bothRead = resolve));
+        beforeSend = async (c, client) => {
+            if (c instanceof GetObjectCommand && c.input.Key!.endsWith(`/${BATCH_METADATA_FILE}`)) {
+                readers.add(client);
+                if (readers.size === 2) bothRead();
+            } else if (c instanceof PutObjectCommand && c.input.Key!.endsWith(".jpg")) await met;
+        };
         const results = await Promise.allSettled([ingestCli(cmd, deps()), ingestCli(cmd, deps())]);
         expect(results.map((r) => r.status).sort()).to.deep.equal(["fulfilled", "rejected"]);
         const refused = (results.find((r) => r.status === "rejected") as PromiseRejectedResult).reason;
