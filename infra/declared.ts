@@ -303,6 +303,7 @@ function jobOfStep(s: PipelineStep): JobDeclaration | undefined {
                 instanceCount: a.TransformResources.InstanceCount,
                 spot: false,
             };
+        // Stryker disable next-line ConditionalExpression: without the default the switch falls through to the same undefined
         default:
             return undefined;
     }
