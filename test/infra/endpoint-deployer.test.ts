@@ -1,5 +1,13 @@
 import { expect } from "chai";
-import { createEndpoint, deleteEndpoint, DEPLOYMENT_ERROR, readEndpoint, updateEndpoint } from "../../infra/endpoint-deployer";
+import {
+    createEndpoint,
+    deleteEndpoint,
+    DEPLOYMENT_ERROR,
+    deploymentTimeoutSeconds,
+    EndpointClients,
+    readEndpoint,
+    updateEndpoint,
+} from "../../infra/endpoint-deployer";
 import { EndpointSpec, EndpointState } from "../../infra/endpoint-update";
 import { ALARMS, ENDPOINT, pkg, prodSpec } from "../support/endpoint-spec";
 import { FakeEndpointAws } from "../support/fake-endpoint-aws";
@@ -273,5 +281,305 @@ describe("infra/endpoint-deployer: adopt, refresh, delete", () => {
         expect(aws.targets.size).to.equal(0);
         expect(aws.configs.size).to.equal(0);
         expect(aws.models.size).to.equal(0);
+    });
+});
+
+const awsError = (name: string, message: string) => Object.assign(new Error(message), { name });
+const m = (v: number) => prodSpec(v).modelName;
+const c = (v: number) => prodSpec(v).endpointConfigName;
+
+describe("infra/endpoint-deployer: what it reports, how long it waits, which errors it takes for absence", () => {
+    it("waits an hour for provisioning, plus a blue/green update's own limit and bake (SageMaker's default limit: an hour)", () => {
+        expect(deploymentTimeoutSeconds({})).to.equal(3600);
+        const policy = (p: object) => ({
+            deploymentConfig: { BlueGreenUpdatePolicy: { TrafficRoutingConfiguration: { Type: "ALL_AT_ONCE" }, ...p } },
+        });
+        expect(
+            deploymentTimeoutSeconds(policy({ MaximumExecutionTimeoutInSeconds: 1800, TerminationWaitInSeconds: 300 }) as never),
+        ).to.equal(5700);
+        expect(deploymentTimeoutSeconds(policy({ TerminationWaitInSeconds: 300 }) as never)).to.equal(7500);
+        expect(deploymentTimeoutSeconds(policy({ MaximumExecutionTimeoutInSeconds: 1800 }) as never)).to.equal(5400);
+    });
+
+    it("a create reports each call, the verified result and the scaling, in the state and as progress lines", async () => {
+        const aws = new FakeEndpointAws();
+        const lines: string[] = [];
+        const state = await createEndpoint(aws.clients(), prodSpec(6), { ...aws.timing(), log: (l) => lines.push(l) });
+        const calls = [
+            `CreateModel ${m(6)}`,
+            `CreateEndpointConfig ${c(6)}`,
+            `CreateEndpoint ${ENDPOINT}`,
+            `verified: serves ${c(6)}, 2 instances`,
+            "RegisterScalableTarget 2..6",
+            `PutScalingPolicy ${ENDPOINT}-invocations-per-instance`,
+        ];
+        expect(state.lastDeployment).to.equal(`created: ${calls.join("; ")}`);
+        expect(lines).to.deep.equal(calls.map((call) => `${ENDPOINT}: ${call}`));
+        expect(state.keptEndpointConfigs).to.deep.equal([c(6)]);
+    });
+
+    it("an update reports what changed, the calls (a reused model named as skipped) and the instances before and after", async () => {
+        const { aws, state } = await grownProdEndpoint();
+        const next = await updateEndpoint(aws.clients(), state, prodSpec(7), aws.timing());
+        expect(next.lastDeployment).to.equal(
+            `updated model: CreateModel ${m(7)}; CreateEndpointConfig ${c(7)}; ` +
+                `UpdateEndpoint ${c(7)} (retaining variant properties, except DataCaptureConfig, blue/green); ` +
+                `verified: serves ${c(7)}, 6 instances; instances 6 -> 6`,
+        );
+        expect(next.endpointArn).to.equal(`arn:aws:sagemaker:us-east-1:123456789012:endpoint/${ENDPOINT}`);
+        const back = await updateEndpoint(aws.clients(), next, prodSpec(6), aws.timing());
+        expect(back.lastDeployment).to.equal(
+            `updated model: CreateModel skipped: ${m(6)} exists; CreateEndpointConfig skipped: ${c(6)} exists; ` +
+                `UpdateEndpoint ${c(6)} (retaining variant properties, except DataCaptureConfig, blue/green); ` +
+                `verified: serves ${c(6)}, 6 instances; instances 6 -> 6`,
+        );
+        const fixed = prodSpec(6, { scaling: undefined, deploymentConfig: undefined });
+        const { aws: plain, state: fixedState } = await grownProdEndpoint(fixed);
+        const resized = await updateEndpoint(plain.clients(), fixedState, { ...fixed, instanceCount: 3 }, plain.timing());
+        expect(resized.lastDeployment).to.equal(
+            `updated instanceCount: UpdateEndpointWeightsAndCapacities 3 instances; verified: serves ${c(6)}, 3 instances; instances 2 -> 3`,
+        );
+        const retype = prodSpec(6, { scaling: undefined, deploymentConfig: undefined, instanceCount: 3, instanceType: "ml.c5.2xlarge" });
+        const retyped = await updateEndpoint(plain.clients(), resized, retype, plain.timing());
+        expect(retyped.lastDeployment).to.match(
+            /; UpdateEndpoint \S+ \(retaining variant properties, except DataCaptureConfig, all at once\); /,
+        );
+    });
+
+    it("takes only SageMaker's and Auto Scaling's not-found errors for an absent endpoint; any other error stops the run", async () => {
+        for (const name of ["ValidationException", "ValidationError", "ResourceNotFound", "ObjectNotFoundException"]) {
+            const aws = new FakeEndpointAws();
+            const clients: EndpointClients = {
+                ...aws.clients(),
+                sagemaker: {
+                    ...aws.sagemaker,
+                    describeEndpoint: async (input) => {
+                        if (!aws.endpoints.has(input.EndpointName!)) throw awsError(name, `Endpoint ${input.EndpointName} does not exist`);
+                        return aws.sagemaker.describeEndpoint(input);
+                    },
+                },
+            };
+            const state = await createEndpoint(clients, prodSpec(6), aws.timing());
+            expect(state.lastDeployment, name).to.match(/^created: /);
+        }
+        for (const [name, message] of [
+            ["ThrottlingException", "Rate exceeded"],
+            ["ValidationException", "1 validation error detected: Value at 'endpointName' failed to satisfy constraint"],
+            ["AccessDeniedException", "endpoint not found in the caller's permissions"],
+        ]) {
+            const aws = new FakeEndpointAws();
+            const clients: EndpointClients = {
+                ...aws.clients(),
+                sagemaker: {
+                    ...aws.sagemaker,
+                    describeEndpoint: async () => {
+                        throw awsError(name, message);
+                    },
+                },
+            };
+            const e = await failure(updateEndpoint(clients, undefined, prodSpec(6), aws.timing()));
+            expect(e.message, name).to.equal(message);
+            expect(mutations(aws), name).to.deep.equal([]);
+        }
+    });
+
+    it("waits for a busy endpoint only up to the deployment's time limit, then refuses without changing anything", async () => {
+        const { aws, state } = await grownProdEndpoint();
+        Object.assign(aws.endpoint(ENDPOINT), {
+            status: "Updating",
+            pending: { pollsLeft: 1e9, configName: c(6), desiredCount: 6, samplingPercent: 80 },
+        });
+        const from = aws.calls.length;
+        const e = await failure(updateEndpoint(aws.clients(), state, prodSpec(7), aws.timing()));
+        expect(e.message).to.equal(
+            `endpoint ${ENDPOINT} is Updating, so it cannot be updated; SageMaker allows only deleting a Failed endpoint. Nothing was changed.`,
+        );
+        // 3600 + 3600 + 600 s at one DescribeEndpoint every 30 s, after the first.
+        expect(aws.calls.slice(from).filter((call) => call === "DescribeEndpoint")).to.have.length(1 + 7800 / 30);
+        expect(mutations(aws, from)).to.deep.equal([]);
+        aws.endpoint(ENDPOINT).pending = undefined;
+        Object.assign(aws.endpoint(ENDPOINT), { status: "Failed", failureReason: "CannotStartContainerError" });
+        expect((await failure(updateEndpoint(aws.clients(), state, prodSpec(7), aws.timing()))).message).to.match(
+            new RegExp(`^endpoint ${ENDPOINT} is Failed \\(CannotStartContainerError\\), so it cannot be updated`),
+        );
+    });
+
+    it("a deployment that does not settle in time fails, polling until the limit and not past it", async () => {
+        const { aws, state } = await grownProdEndpoint();
+        aws.pollsPerDeployment = 1e9;
+        const from = aws.calls.length;
+        const e = await failure(updateEndpoint(aws.clients(), state, prodSpec(7), aws.timing()));
+        expect(e.message).to.equal(
+            `endpoint ${ENDPOINT}: the update to endpoint config ${c(7)} (package ${pkg(7)}) did not finish in time: the endpoint is still Updating. ` +
+                "Nothing was deleted; run pulumi refresh once it settles, then pulumi up.",
+        );
+        const afterUpdate = aws.calls.slice(from).slice(aws.calls.slice(from).indexOf("UpdateEndpoint"));
+        expect(afterUpdate.filter((call) => call === "DescribeEndpoint")).to.have.length(1 + 7800 / 30);
+        // No alarm fired or rolled it back: the alarms are not read.
+        expect(afterUpdate.filter((call) => call.startsWith("DescribeAlarm"))).to.deep.equal([]);
+    });
+
+    it("a rollback whose alarm history cannot be read says so, alarm by alarm", async () => {
+        const { aws, state } = await grownProdEndpoint();
+        aws.rollBackNextUpdate = { alarm: ALARMS[0], reason: "5XX" };
+        const clients: EndpointClients = {
+            ...aws.clients(),
+            cloudwatch: {
+                describeAlarmHistory: async () => {
+                    throw awsError("ThrottlingException", "Rate exceeded");
+                },
+                describeAlarms: async () => {
+                    throw awsError("AccessDenied", "not authorized to perform cloudwatch:DescribeAlarms");
+                },
+            },
+        };
+        const e = await failure(updateEndpoint(clients, state, prodSpec(7), aws.timing()));
+        expect(e.message).to.include(
+            `(alarm history unavailable: DescribeAlarmHistory ${ALARMS[0]}: Rate exceeded; DescribeAlarmHistory ${ALARMS[1]}: Rate exceeded; ` +
+                "DescribeAlarms: not authorized to perform cloudwatch:DescribeAlarms)",
+        );
+        expect(e.message).to.include(`Endpoint config ${c(6)} (package ${pkg(6)}) is serving`);
+    });
+
+    it("finds its old configs across pages of ListEndpointConfigs, and never deletes another endpoint's", async () => {
+        const grown = await grownProdEndpoint();
+        const aws = grown.aws;
+        const other = `${ENDPOINT}-v2-00000001`;
+        aws.configs.set(other, { input: { EndpointConfigName: other, ProductionVariants: [] }, created: new Date(0) });
+        const paged: EndpointClients = {
+            ...aws.clients(),
+            sagemaker: {
+                ...aws.sagemaker,
+                listEndpointConfigs: async (input) => {
+                    const all = (await aws.sagemaker.listEndpointConfigs({ ...input, NextToken: undefined })).EndpointConfigs ?? [];
+                    const at = Number(input.NextToken ?? 0);
+                    return { EndpointConfigs: all.slice(at, at + 1), NextToken: at + 1 < all.length ? String(at + 1) : undefined };
+                },
+            },
+        };
+        let state = grown.state;
+        for (const v of [7, 8, 9, 10]) state = await updateEndpoint(paged, state, prodSpec(v), aws.timing());
+        expect([...aws.configs.keys()]).to.have.members([other, ...[8, 9, 10].map(c)]);
+        expect(state.lastDeployment).to.include(`; DeleteEndpointConfig ${c(7)}; DeleteModel ${m(7)}`);
+    });
+
+    it("refresh of an endpoint serving a config that is gone reports it as unknown rather than failing", async () => {
+        const grown = await grownProdEndpoint();
+        const aws = grown.aws;
+        const state = (await update(aws, grown.state, prodSpec(7))).next;
+        aws.endpoint(ENDPOINT).configName = "deleted-by-hand";
+        aws.endpoint(ENDPOINT).desiredCount = 5;
+        expect(await readEndpoint(aws.clients(), state)).to.deep.include({
+            endpointConfigName: "deleted-by-hand",
+            modelName: "unknown",
+            instanceType: "unknown",
+            modelPackageArn: "unknown",
+            liveInstanceCount: 5,
+            lastDeployment: `refresh: the endpoint serves deleted-by-hand, not ${c(7)}`,
+        });
+        // Serving what the state says: only the live count is read.
+        aws.endpoint(ENDPOINT).configName = c(7);
+        expect(await readEndpoint(aws.clients(), state)).to.deep.equal({ ...state, liveInstanceCount: 5 });
+    });
+
+    it("an instance-type change reports suspending and restoring scaling; two changes at once are both named", async () => {
+        const { aws, state } = await grownProdEndpoint();
+        const spec = prodSpec(6, { instanceType: "ml.c5.2xlarge", samplingPercent: 50 });
+        const next = await updateEndpoint(aws.clients(), state, spec, aws.timing());
+        expect(next.lastDeployment).to.equal(
+            `updated instanceType, dataCapture: DeleteScalingPolicy ${ENDPOINT}-invocations-per-instance; DeregisterScalableTarget ${TARGET}; ` +
+                `CreateModel skipped: ${m(6)} exists; CreateEndpointConfig ${spec.endpointConfigName}; ` +
+                `UpdateEndpoint ${spec.endpointConfigName} (retaining variant properties, except DataCaptureConfig, blue/green); ` +
+                `verified: serves ${spec.endpointConfigName}, 6 instances; RegisterScalableTarget 2..6; ` +
+                `PutScalingPolicy ${ENDPOINT}-invocations-per-instance; instances 6 -> 6`,
+        );
+    });
+
+    it("when putting scaling back fails too, says so and what to do by hand", async () => {
+        const { aws, state } = await grownProdEndpoint();
+        aws.rollBackNextUpdate = { alarm: ALARMS[0], reason: "5XX" };
+        const clients: EndpointClients = {
+            ...aws.clients(),
+            autoscaling: {
+                ...aws.autoscaling,
+                registerScalableTarget: async () => {
+                    throw awsError("ValidationException", "Unable to register: the endpoint is updating");
+                },
+            },
+        };
+        const e = await failure(updateEndpoint(clients, state, prodSpec(6, { instanceType: "ml.c5.2xlarge" }), aws.timing()));
+        expect(e.name).to.equal(DEPLOYMENT_ERROR);
+        expect(e.message).to.match(/was rolled back: /);
+        expect(e.message).to.match(
+            / Restoring autoscaling failed too \(Unable to register: the endpoint is updating\); register the scalable target by hand\.$/,
+        );
+    });
+
+    it("an endpoint deleted by hand since the last deployment is created again; one that vanishes mid-deployment fails", async () => {
+        const { aws, state } = await grownProdEndpoint();
+        aws.endpoints.delete(ENDPOINT);
+        const again = await updateEndpoint(aws.clients(), state, prodSpec(7), aws.timing());
+        expect(again.lastDeployment).to.match(
+            new RegExp(`^created: CreateModel ${m(7)}; CreateEndpointConfig ${c(7)}; CreateEndpoint ${ENDPOINT}; `),
+        );
+        expect(aws.endpoint(ENDPOINT).status).to.equal("InService");
+        let updating = false;
+        const clients: EndpointClients = {
+            ...aws.clients(),
+            sagemaker: {
+                ...aws.sagemaker,
+                updateEndpoint: async (input) => {
+                    updating = true;
+                    return aws.sagemaker.updateEndpoint(input);
+                },
+                describeEndpoint: async (input) => {
+                    if (updating) throw awsError("ValidationException", `Could not find endpoint "${input.EndpointName}".`);
+                    return aws.sagemaker.describeEndpoint(input);
+                },
+            },
+        };
+        const e = await failure(updateEndpoint(clients, again, prodSpec(8), aws.timing()));
+        expect(e.message).to.equal(
+            `endpoint ${ENDPOINT}: the update to endpoint config ${c(8)} (package ${pkg(8)}) left the endpoint deleted: ` +
+                "SageMaker reports: the endpoint disappeared during the deployment. Nothing was deleted; see the endpoint in the SageMaker console before running pulumi up again.",
+        );
+    });
+
+    it("prunes a config but keeps its model while a kept config still uses it", async () => {
+        const { aws, state: first } = await grownProdEndpoint();
+        let state = first;
+        for (const spec of [prodSpec(6, { samplingPercent: 50 }), prodSpec(7), prodSpec(8)])
+            state = await updateEndpoint(aws.clients(), state, spec, aws.timing());
+        // The 80% config of package 6 is the oldest of four and goes; package 6's model stays, the 50% config serves it.
+        expect([...aws.configs.keys()]).to.have.members([prodSpec(6, { samplingPercent: 50 }).endpointConfigName, c(7), c(8)]);
+        expect([...aws.models.keys()]).to.have.members([m(6), m(7), m(8)]);
+        expect(state.lastDeployment).to.include(`; DeleteEndpointConfig ${c(6)}; instances`);
+    });
+
+    it("delete with autoscaling removes the policy and the target before the endpoint, and reports each step", async () => {
+        const { aws, state } = await grownProdEndpoint();
+        const lines: string[] = [];
+        const from = aws.calls.length;
+        await deleteEndpoint(aws.clients(), state, { ...aws.timing(), log: (l) => lines.push(l) });
+        expect(mutations(aws, from)).to.deep.equal([
+            "DeleteScalingPolicy",
+            "DeregisterScalableTarget",
+            "DeleteEndpoint",
+            "DeleteEndpointConfig",
+            "DeleteModel",
+        ]);
+        expect(lines).to.deep.equal([
+            `${ENDPOINT}: DeregisterScalableTarget ${TARGET}`,
+            `${ENDPOINT}: DeleteEndpoint ${ENDPOINT}`,
+            `${ENDPOINT}: DeleteEndpointConfig ${c(6)}`,
+            `${ENDPOINT}: DeleteModel ${m(6)}`,
+        ]);
+    });
+
+    it("delete of an endpoint without autoscaling deregisters nothing", async () => {
+        const { aws, state } = await grownProdEndpoint(prodSpec(6, { scaling: undefined }));
+        const from = aws.calls.length;
+        await deleteEndpoint(aws.clients(), state, aws.timing());
+        expect(mutations(aws, from)).to.deep.equal(["DeleteEndpoint", "DeleteEndpointConfig", "DeleteModel"]);
     });
 });
