@@ -1,6 +1,9 @@
 import { expect } from "chai";
 import { ConfigError, fromPulumiConfig, parsePlatformConfig, PlatformConfig } from "../../infra/config";
-import { readStackFile } from "../../infra/stack-file";
+import { mkdtempSync, rmSync, writeFileSync } from "fs";
+import { tmpdir } from "os";
+import { join } from "path";
+import { readStackFile, StackFileError, stackFilePath } from "../../infra/stack-file";
 import { problemsOf } from "../support/config-problems";
 
 /** A minimal valid staging config; each case below breaks one thing. */
@@ -362,5 +365,44 @@ describe("stack config", () => {
             ConfigError,
             /visionmlops:models: \{\} is not a vision-mlops setting/,
         );
+    });
+});
+
+describe("readStackFile: Pulumi.<stack>.yaml read and checked without the engine", () => {
+    let dir: string;
+    beforeEach(() => (dir = mkdtempSync(join(tmpdir(), "stack-file-"))));
+    afterEach(() => rmSync(dir, { recursive: true, force: true }));
+    const failure = (stack: string): Error => {
+        try {
+            readStackFile(dir, stack);
+        } catch (e) {
+            return e as Error;
+        }
+        throw new Error("expected readStackFile to refuse the file");
+    };
+
+    it("a missing file or a file that is not YAML is an operator error naming the file", () => {
+        expect(stackFilePath("/p", "prod")).to.equal(join("/p", "Pulumi.prod.yaml"));
+        const missing = failure("qa");
+        expect(missing).to.be.instanceOf(StackFileError);
+        expect(missing.name).to.equal("StackFileError");
+        expect(missing.message).to.equal(
+            `no stack file ${join(dir, "Pulumi.qa.yaml")}; stacks are named by their Pulumi.<stack>.yaml (for example staging or prod)`,
+        );
+        writeFileSync(join(dir, "Pulumi.qa.yaml"), "config: [unclosed\n");
+        const broken = failure("qa");
+        expect(broken).to.be.instanceOf(StackFileError);
+        expect(broken.message.startsWith(`${join(dir, "Pulumi.qa.yaml")} is not valid YAML: `), broken.message).to.equal(true);
+    });
+
+    it("names the file in every problem: an empty file, and keys outside the project's namespace", () => {
+        writeFileSync(join(dir, "Pulumi.qa.yaml"), "");
+        const empty = failure("qa");
+        expect(empty).to.be.instanceOf(ConfigError);
+        expect(empty.message).to.match(/^Pulumi\.qa\.yaml has \d+ problems?; nothing was deployed:/);
+        writeFileSync(join(dir, "Pulumi.qa.yaml"), "config:\n  aws:region: us-east-1\n  other:models: x\n");
+        const outside = failure("qa");
+        expect(outside).to.be.instanceOf(ConfigError);
+        expect(outside.message).to.match(/^Pulumi\.qa\.yaml has 1 problem; nothing was deployed:\n {2}- other:models/);
     });
 });

@@ -14,7 +14,7 @@ import {
     versionedFamily,
     versionedName,
 } from "../../infra/naming";
-import { modelTags, platformTags } from "../../infra/tags";
+import { modelTags, PIPELINE_TAG_KEY, pipelineTag, platformTags } from "../../infra/tags";
 import { parsePlatformConfig } from "../../infra/config";
 
 const SAGEMAKER = /^[a-zA-Z0-9](-*[a-zA-Z0-9])*$/;
@@ -122,5 +122,20 @@ describe("tags", () => {
             "managed-by": "pulumi",
         });
         expect(modelTags("traffic-signs")).to.deep.equal({ model: "traffic-signs" });
+    });
+});
+
+describe("pipelineTag: the tag that scopes a pipeline role to its own jobs", () => {
+    it("is vision-mlops:pipeline valued with a name SageMaker accepts as a pipeline name ([a-zA-Z0-9](-*[a-zA-Z0-9]){0,255})", () => {
+        expect(PIPELINE_TAG_KEY).to.equal("vision-mlops:pipeline");
+        expect(pipelineTag("vision-mlops-staging-m1-training")).to.deep.equal({
+            Key: "vision-mlops:pipeline",
+            Value: "vision-mlops-staging-m1-training",
+        });
+        for (const ok of ["a", "A--9", "x".repeat(256), `a${"-b".repeat(255)}`]) expect(pipelineTag(ok).Value, ok).to.equal(ok);
+        for (const bad of ["", "-a", "a-", "a_b", "a b", "x".repeat(257), `a${"-b".repeat(256)}`, "Ä"])
+            expect(() => pipelineTag(bad), bad.slice(0, 20)).to.throw(
+                `${JSON.stringify(bad)} is not a SageMaker pipeline name (letters, digits and hyphens, at most 256)`,
+            );
     });
 });
