@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { CostBudget } from "../../components/cost-budget";
 import { parsePlatformConfig } from "../../infra/config";
 import { find, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
+import { componentTree } from "./support/component-tree";
 
 const topic = `arn:aws:sns:us-east-1:${TEST_ACCOUNT}:alerts`;
 
@@ -75,5 +76,14 @@ describe("CostBudget", () => {
         expect(() => parsePlatformConfig({ ...base, budget: { monthlyUsd: 10, filter: "service" } })).to.throw(
             'budget.filter: "service" must be one of tag, account',
         );
+    });
+
+    it("parents the budget to itself and registers it as its output", async () => {
+        const { declared, orphans, outputs } = await componentTree(
+            (opts) => new CostBudget("b", { environment: "staging", monthlyUsd: 10, alertTopicArn: topic, region: "us-east-1" }, opts),
+        );
+        expect(declared.map((r) => r.name)).to.deep.equal(["b", "b-monthly"]);
+        expect(orphans).to.deep.equal([]);
+        expect(Object.keys(outputs)).to.deep.equal(["budget"]);
     });
 });

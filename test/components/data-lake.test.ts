@@ -5,6 +5,7 @@ import { alertTopicName } from "../../infra/naming";
 import { allowedBy, deniedBy, parsePolicy, PolicyRequest } from "../../infra/policy-evaluation";
 import { dataProtection } from "../../infra/resource-options";
 import { DeclaredResource, ofType, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
+import { componentTree } from "./support/component-tree";
 
 const T = {
     bucket: "aws:s3/bucket:Bucket",
@@ -243,6 +244,18 @@ describe("DataLake", () => {
         for (const b of [lake.raw, lake.curated, lake.artifacts, lake.capture, lake.logs])
             expect((b.bucket as any).__protect).to.equal(false);
         expect((lake.key as any).__protect).to.equal(false);
+    });
+});
+
+describe("DataLake's resource tree", () => {
+    it("parents every key, bucket and bucket setting to the lake, so they move, protect and delete with it", async () => {
+        const { declared, orphans, outputs } = await componentTree(
+            (opts) => new DataLake("lake", { environment: "staging", accountId: TEST_ACCOUNT, region: "us-east-1" }, opts),
+        );
+        // The lake, its key and alias; per bucket the SecureBucket, the bucket and its 8 settings (7 for logs: no access logs).
+        expect(declared.filter((r) => !r.type.startsWith("pulumi:providers:"))).to.have.length(3 + 4 * 10 + 9);
+        expect(orphans).to.deep.equal([]);
+        expect(Object.keys(outputs).sort()).to.deep.equal(["bucketNames", "key"]);
     });
 });
 

@@ -3,6 +3,7 @@ import { expect } from "chai";
 import { ServiceRole, serviceRoleChildOptions } from "../../components/service-role";
 import { iamRoleArn, policyDocument, sagemakerStatement } from "../../infra/iam";
 import { find, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
+import { componentTree } from "./support/component-tree";
 
 const PIPELINE = `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:pipeline/p`;
 
@@ -70,6 +71,27 @@ describe("ServiceRole", () => {
         const dependsOn = await (role.arn as unknown as { resources(): Promise<Set<pulumi.Resource>> }).resources();
         expect(dependsOn.has(role.policy), "the ARN carries the policy as a dependency").to.be.true;
         expect(dependsOn.has(role.role)).to.be.true;
+    });
+
+    it("parents its role and policy to itself and registers the ARN and the role's name as its outputs", async () => {
+        const { declared, orphans, outputs } = await componentTree(
+            (opts) =>
+                new ServiceRole(
+                    "r",
+                    {
+                        roleName: "vision-mlops-staging-r",
+                        description: "r",
+                        trust: [{ service: "sagemaker.amazonaws.com", sourceAccount: TEST_ACCOUNT }],
+                        policy: policyDocument(
+                            sagemakerStatement(["DescribeModel"], [`arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:model/m`]),
+                        ),
+                    },
+                    opts,
+                ),
+        );
+        expect(declared.map((r) => r.name)).to.deep.equal(["r", "r", "r-policy"]);
+        expect(orphans).to.deep.equal([]);
+        expect(outputs).to.deep.equal({ arn: "arn:aws:iam::123456789012:role/vision-mlops-staging-r", roleName: "vision-mlops-staging-r" });
     });
 
     it("aliases its children to the parent it was given, so roles declared before it are adopted, not replaced", () => {
