@@ -1,9 +1,11 @@
 import { expect } from "chai";
+import { createHash } from "crypto";
 import { mkdirSync, mkdtempSync, writeFileSync } from "fs";
 import { tmpdir } from "os";
 import { join } from "path";
 import { buildInputsHash, JobsImage } from "../../components/jobs-image";
 import { DeclaredResource, find, settled, TEST_ACCOUNT, unwrapOutput, useMocks } from "../support/mocks";
+import { componentTree } from "./support/component-tree";
 
 const KEY = `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/lake-key`;
 
@@ -60,10 +62,58 @@ describe("JobsImage", () => {
         expect(buildInputsHash(root)).to.not.equal(first);
     });
 
-    it("refuses a lifecycle that would keep nothing", () => {
+    it("hashes each input file's path and bytes in name order, skipping node_modules, dist and missing inputs", () => {
+        const root = mkdtempSync(join(tmpdir(), "jobs-image-"));
+        // Written in another order than the hash reads them; files outside the inputs and build output do not count.
+        mkdirSync(join(root, "jobs", "lib"), { recursive: true });
+        mkdirSync(join(root, "jobs", "node_modules"));
+        mkdirSync(join(root, "jobs", "dist"));
+        writeFileSync(join(root, "jobs", "lib", "z.ts"), "z");
+        writeFileSync(join(root, "jobs", "b.ts"), "b");
+        writeFileSync(join(root, "jobs", "a.ts"), "a");
+        writeFileSync(join(root, "jobs", "node_modules", "m.js"), "m");
+        writeFileSync(join(root, "jobs", "dist", "main.js"), "d");
+        writeFileSync(join(root, "package.json"), "{}");
+        writeFileSync(join(root, "README.md"), "not an input");
+        // By hand: jobs/ (a.ts, b.ts, lib/z.ts), then package.json; infra/, package-lock.json, tsconfig.json are absent.
+        const expected = createHash("sha256")
+            .update("jobs/a.ts\0a\0jobs/b.ts\0b\0jobs/lib/z.ts\0z\0package.json\0{}\0")
+            .digest("hex")
+            .slice(0, 16);
+        expect(buildInputsHash(root)).to.equal(expected);
+        expect(buildInputsHash(root, ["package.json"])).to.equal(
+            createHash("sha256").update("package.json\0{}\0").digest("hex").slice(0, 16),
+        );
+    });
+
+    it("refuses a lifecycle that would keep nothing or part of an image", () => {
         useMocks("staging");
         expect(() => new JobsImage("bad", { environment: "staging", keepImages: 0 })).to.throw(
-            /keepImages must be a whole number >= 1, got 0/,
+            "JobsImage bad: keepImages must be a whole number >= 1, got 0",
         );
+        expect(() => new JobsImage("bad", { environment: "staging", keepImages: 1.5 })).to.throw(
+            "JobsImage bad: keepImages must be a whole number >= 1, got 1.5",
+        );
+    });
+});
+
+describe("JobsImage with its defaults", () => {
+    let tree: Awaited<ReturnType<typeof componentTree<JobsImage>>>;
+    before(async () => (tree = await componentTree((opts) => new JobsImage("jobs", { environment: "staging", imageTag: "v7" }, opts))));
+
+    it("encrypts with ECR's AES-256, keeps the newest 20 images, and takes the given tag", () => {
+        const repo = find(tree.declared, "aws:ecr/repository:Repository", "jobs-repository").inputs;
+        expect(repo.encryptionConfigurations).to.deep.equal([{ encryptionType: "AES256" }]);
+        const policy = JSON.parse(find(tree.declared, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "jobs-lifecycle").inputs.policy);
+        expect(policy.rules[0].selection.countNumber).to.equal(20);
+        expect(policy.rules[0].description).to.equal("Keep the newest 20 images");
+        expect(find(tree.declared, "awsx:ecr:Image", "jobs-image").inputs.imageTag).to.equal("v7");
+    });
+
+    it("parents the repository, its lifecycle and the image to itself and registers the repository and image as outputs", () => {
+        expect(tree.declared.map((r) => r.name).sort()).to.deep.equal(["jobs", "jobs-image", "jobs-lifecycle", "jobs-repository"]);
+        expect(tree.orphans).to.deep.equal([]);
+        expect(Object.keys(tree.outputs).sort()).to.deep.equal(["imageUri", "repositoryArn", "repositoryUrl"]);
+        expect(tree.outputs.repositoryUrl).to.equal(`${TEST_ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/vision-mlops-staging-jobs`);
     });
 });
