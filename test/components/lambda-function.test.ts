@@ -1,12 +1,14 @@
 import { expect } from "chai";
+import * as pulumi from "@pulumi/pulumi";
 import { mkdirSync, writeFileSync } from "fs";
 import { join } from "path";
-import { CODE_SHA256_TAG, LambdaFunction, LambdaFunctionArgs } from "../../components/lambda-function";
+import { CODE_SHA256_TAG, LambdaFunction, LambdaFunctionArgs, lambdaFunctionProblems } from "../../components/lambda-function";
 import { LogsKey, logsKeyPolicy } from "../../components/logs-key";
 import { policyDocument, writeActionsWithWildcardResource } from "../../infra/iam";
 import { bundleLambda, lambdaArchive } from "../../infra/lambda-bundle";
 import { tempDir } from "../jobs/support/images";
 import { DeclaredResource, find, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
+import { componentTree } from "./support/component-tree";
 
 const LOGS_KEY = `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/logs`;
 
@@ -135,6 +137,93 @@ describe("LambdaFunction", () => {
         expect(fn.deadLetterQueue).to.not.equal(undefined);
     });
 
+    it("defaults to 30 s, 256 MB, 512 MB of /tmp and the account's shared concurrency, and describes its role", async () => {
+        const { declared } = await declare(args({ description: "echoes", logRetentionDays: 14, ephemeralStorageMb: 1024 }));
+        const f = find(declared, "aws:lambda/function:Function", "echo-function").inputs;
+        expect(f).to.deep.include({
+            description: "echoes",
+            timeout: 30,
+            memorySize: 256,
+            ephemeralStorage: { size: 1024 },
+            reservedConcurrentExecutions: -1,
+        });
+        expect(f).to.not.have.property("environment");
+        expect(find(declared, "aws:cloudwatch/logGroup:LogGroup", "echo-logs").inputs.retentionInDays).to.equal(14);
+        expect(find(declared, "aws:iam/role:Role", "echo-role").inputs).to.deep.include({
+            name: "vision-mlops-staging-signs-echo",
+            description: "Lambda function vision-mlops-staging-signs-echo",
+        });
+        const { declared: plain } = await declare(args());
+        expect(find(plain, "aws:lambda/function:Function", "echo-function").inputs.ephemeralStorage).to.deep.equal({ size: 512 });
+    });
+
+    it("parents its log group, queue, role and function to itself, creates the log group first, and registers its ARNs and name", async () => {
+        const dependsOn = new Map<string, unknown>();
+        const recordDependsOn: pulumi.ResourceTransformation = ({ type, name, opts }) =>
+            void dependsOn.set(`${type}::${name}`, opts.dependsOn);
+        const {
+            component: fn,
+            declared,
+            orphans,
+            outputs,
+        } = await componentTree(
+            (opts) =>
+                new LambdaFunction("echo", args({ deadLetterQueue: true }), {
+                    transformations: [...opts.transformations!, recordDependsOn],
+                }),
+        );
+        expect(declared.map((r) => r.name).sort()).to.deep.equal([
+            "echo",
+            "echo-dlq",
+            "echo-function",
+            "echo-logs",
+            "echo-role",
+            "echo-role",
+            "echo-role-policy",
+        ]);
+        expect(orphans).to.deep.equal([]);
+        expect(dependsOn.get("aws:lambda/function:Function::echo-function")).to.deep.equal([fn.logGroup]);
+        expect(outputs).to.deep.equal({
+            arn: `arn:aws:lambda:us-east-1:${TEST_ACCOUNT}:function/vision-mlops-staging-signs-echo`,
+            functionName: "vision-mlops-staging-signs-echo",
+            roleArn: `arn:aws:iam::${TEST_ACCOUNT}:role/vision-mlops-staging-signs-echo`,
+        });
+    });
+
+    it("accepts each limit Lambda documents and refuses the first value past it, naming both bounds", () => {
+        useMocks("staging");
+        const problems = (over: Partial<LambdaFunctionArgs>) => lambdaFunctionProblems(args(over));
+        const cases: Array<[keyof LambdaFunctionArgs, number, number, number]> = [
+            ["timeoutSeconds", 1, 900, 0],
+            ["memoryMb", 128, 10240, 0],
+            ["ephemeralStorageMb", 512, 10240, 0],
+            ["reservedConcurrency", 1, 1000, 0],
+        ];
+        for (const [field, min, max] of cases) {
+            expect(problems({ [field]: min }), `${field} ${min}`).to.deep.equal([]);
+            expect(problems({ [field]: max }), `${field} ${max}`).to.deep.equal([]);
+            for (const bad of [min - 1, max + 1, min + 0.5])
+                expect(problems({ [field]: bad }), `${field} ${bad}`).to.deep.equal([
+                    `${field} ${bad} must be a whole number from ${min} to ${max}`,
+                ]);
+        }
+        expect(problems({ functionName: "a" })).to.deep.equal([]);
+        expect(problems({ functionName: "A_b-9".padEnd(64, "x") })).to.deep.equal([]);
+        for (const name of ["", "a.b", " a", "a ", "x".repeat(65)])
+            expect(problems({ functionName: name }), JSON.stringify(name)).to.deep.equal([
+                `function name ${JSON.stringify(name)} must be 1-64 letters, digits, "-" or "_"`,
+            ]);
+        expect(problems({ logRetentionDays: 3653 })).to.deep.equal([]);
+        expect(problems({ logRetentionDays: 2 })).to.deep.equal([
+            "logRetentionDays 2 is not a retention CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)",
+        ]);
+    });
+
+    it("names the function in a bundling error", () => {
+        useMocks("staging");
+        expect(() => new LambdaFunction("missing", args({ entry: "jobs/absent.ts" }))).to.throw(/^missing: /);
+    });
+
     it("refuses names, sizes and retention periods Lambda or CloudWatch would reject, all at once", () => {
         useMocks("staging");
         expect(
@@ -167,5 +256,52 @@ describe("LogsKey", () => {
         expect(logsKeyPolicy("210987654321", "us-east-1", "aws-cn").Statement[0]).to.deep.include({
             Principal: { AWS: "arn:aws-cn:iam::210987654321:root" },
         });
+    });
+
+    it("grants CloudWatch Logs exactly the actions AWS documents for encrypted log groups, in any partition", () => {
+        // AWS's "Encrypt log data in CloudWatch Logs using AWS KMS" key policy, written out.
+        expect(logsKeyPolicy("210987654321", "cn-north-1", "aws-cn")).to.deep.equal({
+            Version: "2012-10-17",
+            Statement: [
+                {
+                    Sid: "AccountAdministersKeyThroughIam",
+                    Effect: "Allow",
+                    Principal: { AWS: "arn:aws-cn:iam::210987654321:root" },
+                    Action: "kms:*",
+                    Resource: "*",
+                },
+                {
+                    Sid: "CloudWatchLogsEncryptsThisAccountsLogGroups",
+                    Effect: "Allow",
+                    Principal: { Service: "logs.cn-north-1.amazonaws.com" },
+                    Action: ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                    Resource: "*",
+                    Condition: { ArnLike: { "kms:EncryptionContext:aws:logs:arn": "arn:aws-cn:logs:cn-north-1:210987654321:log-group:*" } },
+                },
+            ],
+        });
+    });
+
+    it("describes itself, keeps a deleted key for the days given, and parents its key and alias to itself", async () => {
+        const { declared, orphans, outputs } = await componentTree(
+            (opts) =>
+                new LogsKey(
+                    "logs",
+                    { aliasName: "vision-mlops-prod-logs", accountId: TEST_ACCOUNT, region: "us-east-1", deletionWindowDays: 7 },
+                    opts,
+                ),
+        );
+        const key = find(declared, "aws:kms/key:Key", "logs-key").inputs;
+        expect(key).to.deep.include({
+            description: "vision-mlops-prod-logs: CloudWatch log groups of Lambda functions and state machines",
+            deletionWindowInDays: 7,
+        });
+        expect(JSON.parse(key.policy).Statement[1].Condition).to.deep.equal({
+            ArnLike: { "kms:EncryptionContext:aws:logs:arn": `arn:aws:logs:us-east-1:${TEST_ACCOUNT}:log-group:*` },
+        });
+        expect(find(declared, "aws:kms/alias:Alias", "logs-alias").inputs.targetKeyId).to.equal("logs-key-key-id");
+        expect(declared.map((r) => r.name).sort()).to.deep.equal(["logs", "logs-alias", "logs-key"]);
+        expect(orphans).to.deep.equal([]);
+        expect(outputs).to.deep.equal({ arn: `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/logs-key-key-id` });
     });
 });
