@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Dashboard, dashboardBody } from "../../components/dashboard";
 import { MODEL_MONITOR_NAMESPACE, MONITORING_METRICS } from "../../infra/job-contract";
 import { find, settled, useMocks } from "../support/mocks";
+import { componentTree } from "./support/component-tree";
 
 const SIGNS = {
     model: "traffic-signs",
@@ -135,12 +136,129 @@ describe("Dashboard", () => {
         expect(body.widgets.every((w) => w.type === "text" || w.properties.region === "us-east-1")).to.equal(true);
     });
 
+    it("places each model's header across the grid, then its charts three to a row of 8x6 cells", () => {
+        const at = (w: (typeof body.widgets)[number]) => [w.type, w.x, w.y, w.width, w.height];
+        // traffic-signs: 5 charts, its pipelines' and the workflow's 3 (9: three rows); bikes: the 5 endpoint and monitor charts.
+        expect(body.widgets.map(at)).to.deep.equal([
+            ["text", 0, 0, 24, 1],
+            ["metric", 0, 1, 8, 6],
+            ["metric", 8, 1, 8, 6],
+            ["metric", 16, 1, 8, 6],
+            ["metric", 0, 7, 8, 6],
+            ["metric", 8, 7, 8, 6],
+            ["metric", 16, 7, 8, 6],
+            ["metric", 0, 13, 8, 6],
+            ["metric", 8, 13, 8, 6],
+            ["metric", 16, 13, 8, 6],
+            ["text", 0, 19, 24, 1],
+            ["metric", 0, 20, 8, 6],
+            ["metric", 8, 20, 8, 6],
+            ["metric", 16, 20, 8, 6],
+            ["metric", 0, 26, 8, 6],
+            ["metric", 8, 26, 8, 6],
+        ]);
+        expect(body.widgets[0].properties).to.deep.equal({
+            markdown:
+                "## traffic-signs · endpoint `vision-mlops-staging-traffic-signs` · monitoring `vision-mlops-staging-traffic-signs-monitor`",
+        });
+    });
+
+    it("draws time series, unstacked, at 5-minute periods for traffic and hourly for the monitor, bars for counts", () => {
+        const shape = body.widgets
+            .filter((w) => w.type === "metric")
+            .slice(0, 9)
+            .map((w) => [w.properties.title, w.properties.view, w.properties.stacked, w.properties.period, w.properties.yAxis]);
+        const share = { left: { min: 0, max: 1 } };
+        expect(shape).to.deep.equal([
+            ["Invocations and errors", "timeSeries", false, 300, undefined],
+            ["Model latency (microseconds)", "timeSeries", false, 300, undefined],
+            ["Drift (PSI against the training baseline)", "timeSeries", false, 3600, undefined],
+            ["Low-confidence and undecodable requests (share)", "timeSeries", false, 3600, share],
+            ["Monitoring runs", "timeSeries", false, 3600, undefined],
+            ["Pipeline executions", "bar", false, 3600, undefined],
+            ["Inference workflow: images by outcome", "bar", false, 3600, undefined],
+            ["Inference workflow: top-1 confidence", "timeSeries", false, 3600, share],
+            ["Inference workflow: executions", "timeSeries", false, 3600, undefined],
+        ]);
+    });
+
+    it("takes each monitor line's maximum with a label, and draws every threshold it is given", () => {
+        const line = (metric: string, label: string) => [
+            `VisionMLOps/Monitoring/${SIGNS.endpointName}`,
+            metric,
+            "Endpoint",
+            SIGNS.endpointName,
+            "MonitoringSchedule",
+            SIGNS.scheduleName,
+            { stat: "Maximum", label },
+        ];
+        const drift = titled("Drift (PSI against the training baseline)", "traffic-signs").properties;
+        expect(drift.metrics).to.deep.equal([
+            line("predicted_class_psi", "predicted classes"),
+            line("confidence_psi", "confidence"),
+            line("image_property_psi_max", "image properties (max)"),
+        ]);
+        const rates = titled("Low-confidence and undecodable requests (share)", "traffic-signs").properties;
+        expect(rates.metrics).to.deep.equal([line("low_confidence_rate", "low confidence"), line("decode_error_rate", "undecodable")]);
+        expect(rates.annotations).to.deep.equal({
+            horizontal: [
+                { label: "low-confidence limit", value: 0.2 },
+                { label: "decode-error limit", value: 0.01 },
+            ],
+        });
+        expect(titled("Monitoring runs", "traffic-signs").properties.metrics).to.deep.equal([
+            line("records", "records analysed"),
+            line("violations", "violations"),
+            line("drift_detected", "drift detected"),
+            line("not_judged", "not judged (no or too few records)"),
+        ]);
+        const bikesDrift = titled("Drift (PSI against the training baseline)", "bikes").properties;
+        expect(bikesDrift).to.not.have.property("annotations");
+        // Only one threshold given: only its line.
+        const one = dashboardBody({ region: "us-east-1", models: [{ ...BIKES, thresholds: { imagePropertyPsi: 0.3 } as never }] });
+        const oneDrift = one.widgets.find((w) => w.properties.title === "Drift (PSI against the training baseline)")!;
+        expect(oneDrift.properties.annotations).to.deep.equal({ horizontal: [{ label: "image PSI limit", value: 0.3 }] });
+    });
+
+    it("labels each pipeline's started, succeeded and failed counts, and charts a lone monitoring pipeline", () => {
+        const labels = (titled("Pipeline executions", "traffic-signs").properties.metrics as unknown[][]).map((l) => l[4]);
+        expect(labels).to.deep.equal(
+            ["training", "monitoring"].flatMap((p) =>
+                ["started", "succeeded", "failed"].map((what) => ({ stat: "Sum", label: `${p} ${what}` })),
+            ),
+        );
+        const lone = dashboardBody({ region: "us-east-1", models: [{ ...BIKES, monitoringPipelineName: "p-mon" }] });
+        const executions = lone.widgets.find((w) => w.properties.title === "Pipeline executions")!;
+        expect((executions.properties.metrics as unknown[][]).map((l) => [l[3], l[4]])).to.deep.equal([
+            ["p-mon", { stat: "Sum", label: "monitoring started" }],
+            ["p-mon", { stat: "Sum", label: "monitoring succeeded" }],
+            ["p-mon", { stat: "Sum", label: "monitoring failed" }],
+        ]);
+    });
+
+    it("charts the variant it is given", () => {
+        const blue = dashboardBody({ region: "eu-west-1", models: [{ ...BIKES, variantName: "Blue" }] });
+        const traffic = blue.widgets.find((w) => w.properties.title === "Invocations and errors")!;
+        expect((traffic.properties.metrics as unknown[][])[0]).to.deep.equal([
+            "AWS/SageMaker",
+            "Invocations",
+            "EndpointName",
+            "vision-mlops-staging-bikes",
+            "VariantName",
+            "Blue",
+            { stat: "Sum", label: "invocations" },
+        ]);
+        expect(traffic.properties.region).to.equal("eu-west-1");
+    });
+
     it("declares one dashboard per stack with that body", async () => {
-        const declared = useMocks("staging");
-        const d = new Dashboard("dash", { environment: "staging", region: "us-east-1", models: [SIGNS] });
-        await settled(declared, d.dashboardName);
+        const { declared, orphans, outputs } = await componentTree(
+            (opts) => new Dashboard("dash", { environment: "staging", region: "us-east-1", models: [SIGNS] }, opts),
+        );
         const r = find(declared, "aws:cloudwatch/dashboard:Dashboard", "dash-dashboard").inputs;
         expect(r.dashboardName).to.equal("vision-mlops-staging");
+        expect(orphans).to.deep.equal([]);
+        expect(outputs).to.deep.equal({ dashboardName: "vision-mlops-staging" });
         expect(JSON.parse(r.dashboardBody)).to.deep.equal(dashboardBody({ region: "us-east-1", models: [SIGNS] }));
     });
 
