@@ -4,7 +4,7 @@ import { DataLake, DataLakeArgs } from "../../components/data-lake";
 import { alertTopicName } from "../../infra/naming";
 import { allowedBy, deniedBy, parsePolicy, PolicyRequest } from "../../infra/policy-evaluation";
 import { dataProtection } from "../../infra/resource-options";
-import { DeclaredResource, ofType, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
+import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
 import { componentTree } from "./support/component-tree";
 
 const T = {
@@ -256,6 +256,90 @@ describe("DataLake's resource tree", () => {
         expect(declared.filter((r) => !r.type.startsWith("pulumi:providers:"))).to.have.length(3 + 4 * 10 + 9);
         expect(orphans).to.deep.equal([]);
         expect(Object.keys(outputs).sort()).to.deep.equal(["bucketNames", "key"]);
+    });
+});
+
+describe("DataLake with its args", () => {
+    let tree: Awaited<ReturnType<typeof componentTree<DataLake>>>;
+    let declared: DeclaredResource[];
+    before(async () => {
+        tree = await componentTree(
+            (opts) =>
+                new DataLake(
+                    "lake",
+                    {
+                        environment: "prod",
+                        accountId: TEST_ACCOUNT,
+                        region: "cn-north-1",
+                        partition: "aws-cn",
+                        captureTransitionDays: 45,
+                        captureExpirationDays: 400,
+                        noncurrentVersionExpirationDays: 10,
+                        accessLogExpirationDays: 730,
+                    },
+                    opts,
+                ),
+            "prod",
+        );
+        declared = tree.declared;
+    });
+
+    it("describes its key, keeps a deleted key 30 days, and aliases it by environment", () => {
+        const key = find(declared, T.key, "lake-key").inputs;
+        expect(key.description).to.equal("vision-mlops prod data lake: images, datasets, models, captured traffic");
+        expect(key.deletionWindowInDays).to.equal(30);
+        expect(find(declared, "aws:kms/alias:Alias", "lake-key-alias").inputs).to.deep.include({
+            name: "alias/vision-mlops-prod-data",
+            targetKeyId: "lake-key-key-id",
+        });
+    });
+
+    it("names the partition in the key policy's root and its alarms' ARNs", () => {
+        const statements = JSON.parse(find(declared, T.key, "lake-key").inputs.policy).Statement;
+        expect(statements[0].Principal).to.deep.equal({ AWS: `arn:aws-cn:iam::${TEST_ACCOUNT}:root` });
+        expect(statements[1].Condition).to.deep.equal({
+            StringEquals: {
+                "kms:EncryptionContext:aws:sns:topicArn": `arn:aws-cn:sns:cn-north-1:${TEST_ACCOUNT}:vision-mlops-prod-alerts`,
+                "aws:SourceAccount": TEST_ACCOUNT,
+            },
+            ArnLike: { "aws:SourceArn": `arn:aws-cn:cloudwatch:cn-north-1:${TEST_ACCOUNT}:alarm:vision-mlops-prod-*` },
+        });
+    });
+
+    it("keeps versions, captured traffic and access logs for the days it is given", () => {
+        const rules = (purpose: string) =>
+            Object.fromEntries(companion(declared, T.lifecycle, purpose, "lifecycle").inputs.rules.map((r: { id: string }) => [r.id, r]));
+        for (const purpose of ALL_BUCKETS)
+            expect(rules(purpose)["expire-noncurrent-versions"].noncurrentVersionExpiration, purpose).to.deep.equal({ noncurrentDays: 10 });
+        expect(rules("capture")["age-out-captured-traffic"]).to.deep.equal({
+            id: "age-out-captured-traffic",
+            status: "Enabled",
+            filter: {},
+            transitions: [{ days: 45, storageClass: "STANDARD_IA" }],
+            expiration: { days: 400 },
+        });
+        expect(rules("logs")["expire-access-logs"]).to.deep.equal({
+            id: "expire-access-logs",
+            status: "Enabled",
+            filter: {},
+            expiration: { days: 730 },
+        });
+        // The bucket's own rules first, then the shared ones.
+        expect(Object.keys(rules("logs"))).to.deep.equal(["expire-access-logs", "expire-noncurrent-versions", "abort-incomplete-uploads"]);
+        expect(Object.keys(rules("raw"))).to.deep.equal(["expire-noncurrent-versions", "abort-incomplete-uploads"]);
+    });
+    it("applies a bucket's policy after its public-access block and ownership, lifecycle after versioning, access logs after the log bucket's policy", () => {
+        for (const purpose of ALL_BUCKETS) {
+            const bucket = `lake-${purpose}`;
+            expect(tree.dependsOn(T.policy, `${bucket}-policy`), purpose).to.deep.equal([
+                `${T.publicAccess}::${bucket}-public-access`,
+                `${T.ownership}::${bucket}-ownership`,
+            ]);
+            expect(tree.dependsOn(T.lifecycle, `${bucket}-lifecycle`), purpose).to.deep.equal([`${T.versioning}::${bucket}-versioning`]);
+        }
+        // S3 delivers access logs only once the target's policy lets logging.s3.amazonaws.com write.
+        for (const purpose of DATA_BUCKETS)
+            expect(tree.dependsOn(T.logging, `lake-${purpose}-logging`), purpose).to.deep.equal([`${T.policy}::lake-logs-policy`]);
     });
 });
 

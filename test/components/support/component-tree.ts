@@ -10,17 +10,25 @@ export function parentage(): {
     readonly transformations: pulumi.ResourceTransformation[];
     /** Declarations (other than `root` and providers) whose chain of parents does not reach `root`. */
     orphans(declared: readonly DeclaredResource[], root: pulumi.Resource): string[];
+    /** `<type>::<name>` of each resource the one named was declared to depend on (`dependsOn`). */
+    dependsOn(type: string, name: string): string[];
 } {
     const labels = new Map<pulumi.Resource, string>();
     const parents = new Map<string, string | undefined>();
+    const dependencies = new Map<string, pulumi.Resource[]>();
     const record: pulumi.ResourceTransformation = ({ resource, type, name, opts }) => {
         const label = `${type}::${name}`;
         labels.set(resource, label);
         parents.set(label, opts.parent ? labels.get(opts.parent) : undefined);
+        dependencies.set(
+            label,
+            ([] as pulumi.Resource[]).concat((opts.dependsOn as pulumi.Resource | pulumi.Resource[] | undefined) ?? []),
+        );
         return undefined;
     };
     return {
         transformations: [record],
+        dependsOn: (type, name) => (dependencies.get(`${type}::${name}`) ?? []).map((r) => labels.get(r) ?? "(not declared here)"),
         orphans(declared, root) {
             const top = labels.get(root);
             if (!top) throw new Error("the root was not declared with these transformations");
@@ -56,15 +64,28 @@ export async function registeredOutputs(component: pulumi.ComponentResource): Pr
 
 /**
  * Declares the component `build` makes (with `opts` passed on) under fresh mocks, waits for the program to settle, and
- * returns what a reviewer checks of its tree: every declaration, those not parented under it, and its registered outputs.
+ * returns what a reviewer checks of its tree: every declaration, those not parented under it, its registered outputs, and
+ * what each resource was declared to depend on.
  */
 export async function componentTree<T extends pulumi.ComponentResource>(
     build: (opts: pulumi.ComponentResourceOptions) => T,
     stack = "staging",
-): Promise<{ component: T; declared: DeclaredResource[]; orphans: string[]; outputs: Record<string, unknown> }> {
+): Promise<{
+    component: T;
+    declared: DeclaredResource[];
+    orphans: string[];
+    outputs: Record<string, unknown>;
+    dependsOn: (type: string, name: string) => string[];
+}> {
     const declared = useMocks(stack);
     const tree = parentage();
     const component = build({ transformations: tree.transformations });
     await settled(declared, component.urn);
-    return { component, declared, orphans: tree.orphans(declared, component), outputs: await registeredOutputs(component) };
+    return {
+        component,
+        declared,
+        orphans: tree.orphans(declared, component),
+        outputs: await registeredOutputs(component),
+        dependsOn: tree.dependsOn,
+    };
 }
