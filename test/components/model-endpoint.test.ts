@@ -10,6 +10,7 @@ import { OfflineOptions } from "../../stacks/offline";
 import { declaredSpec, DYNAMIC } from "../support/endpoint-harness";
 import { DeclaredResource, find, settled, TEST_ACCOUNT, unwrapOutput, useMocks } from "../support/mocks";
 import { startMoto } from "../support/moto";
+import { componentTree } from "./support/component-tree";
 
 /** Written out by hand: the fleets of Pulumi.staging.yaml and Pulumi.prod.yaml for traffic-signs, with the schema's defaults. */
 const FLEETS: Record<"staging" | "prod", EndpointFleet> = {
@@ -86,6 +87,45 @@ describe("ModelEndpoint under mocks", function () {
             "aws:cloudwatch/metricAlarm:MetricAlarm vision-mlops-prod-traffic-signs-latency",
             `${DYNAMIC} vision-mlops-prod-traffic-signs-endpoint`,
         ]);
+    });
+
+    it("alarms to the topic and back, declares role and alarms before the deployment, all under itself, and registers what serves", async () => {
+        const name = "vision-mlops-prod-traffic-signs";
+        const endpointArn = `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:endpoint/${name}`;
+        // The deployment's provider reports the endpoint's ARN; mocks stand in for it.
+        const { declared, orphans, outputs, dependsOn } = await componentTree(
+            (opts) => new ModelEndpoint(name, args("prod"), opts),
+            "prod",
+            {
+                resourceState: (r) => (r.type === DYNAMIC ? { endpointArn } : undefined),
+            },
+        );
+        const topic = `arn:aws:sns:us-east-1:${TEST_ACCOUNT}:vision-mlops-prod-alerts`;
+        for (const alarm of [`${name}-5xx`, `${name}-latency`])
+            expect(find(declared, "aws:cloudwatch/metricAlarm:MetricAlarm", alarm).inputs, alarm).to.deep.include({
+                alarmActions: [topic],
+                okActions: [topic],
+            });
+        // SageMaker checks the role can read the artifact when it creates the model, and a blue/green update's alarms exist.
+        expect(dependsOn(DYNAMIC, `${name}-endpoint`)).to.deep.equal([
+            `vision-mlops:iam:ServiceRole::${name}-role`,
+            `aws:cloudwatch/metricAlarm:MetricAlarm::${name}-5xx`,
+            `aws:cloudwatch/metricAlarm:MetricAlarm::${name}-latency`,
+        ]);
+        expect(orphans).to.deep.equal([]);
+        expect(Object.keys(outputs).sort()).to.deep.equal([
+            "captureS3Uri",
+            "endpointArn",
+            "endpointConfigName",
+            "endpointName",
+            "modelPackageArn",
+        ]);
+        expect(outputs).to.deep.include({
+            endpointName: name,
+            endpointArn,
+            captureS3Uri: `s3://vision-mlops-prod-capture-${TEST_ACCOUNT}-us-east-1/traffic-signs/capture/`,
+            modelPackageArn: pkg(3),
+        });
     });
 
     it("lets SageMaker assume the endpoint role only for this account's endpoint and the models it serves", async () => {

@@ -1,4 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
+import { OfflineOptions } from "../../../stacks/offline";
 import { DeclaredResource, settled, unwrapOutput, useMocks } from "../../support/mocks";
 
 /**
@@ -70,6 +71,7 @@ export async function registeredOutputs(component: pulumi.ComponentResource): Pr
 export async function componentTree<T extends pulumi.ComponentResource>(
     build: (opts: pulumi.ComponentResourceOptions) => T,
     stack = "staging",
+    options: OfflineOptions = {},
 ): Promise<{
     component: T;
     declared: DeclaredResource[];
@@ -77,7 +79,7 @@ export async function componentTree<T extends pulumi.ComponentResource>(
     outputs: Record<string, unknown>;
     dependsOn: (type: string, name: string) => string[];
 }> {
-    const declared = useMocks(stack);
+    const declared = useMocks(stack, options);
     const tree = parentage();
     const component = build({ transformations: tree.transformations });
     await settled(declared, component.urn);
