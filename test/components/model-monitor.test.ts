@@ -17,6 +17,7 @@ import {
 import { resolveSettings } from "../../jobs/monitor/settings";
 import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
 import { DOCUMENTED_DRIFT_DEFAULTS } from "../support/drift-defaults";
+import { componentTree } from "./support/component-tree";
 
 const KEY = `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/data-key`;
 const REPO = `arn:aws:ecr:us-east-1:${TEST_ACCOUNT}:repository/vision-mlops-jobs`;
@@ -212,6 +213,47 @@ describe("ModelMonitor", () => {
                 PipelineName: "vision-mlops-staging-signs-monitoring",
             });
             expect(declared.filter(ofType("aws:cloudwatch/eventRule:EventRule"))).to.have.length(0);
+        });
+
+        it("sends every alarm and its recovery to the topic, alarming only when each evaluated period breaches", async () => {
+            const { declared } = await declare(args({ retrainOnDrift: { afterPeriods: 3, trainingPipelineArn: TRAINING } }));
+            const alarms = declared.filter(ofType("aws:cloudwatch/metricAlarm:MetricAlarm")).map((r) => r.inputs);
+            expect(alarms.map((a) => a.name)).to.have.members(
+                [
+                    "run-failed",
+                    "drift",
+                    "low-confidence",
+                    "decode-errors",
+                    "unseen-content-types",
+                    "not-judged",
+                    "accuracy-drop",
+                    "drift-persistent",
+                ].map((id) => `vision-mlops-staging-signs-monitor-${id}`),
+            );
+            for (const a of alarms) {
+                expect(a.alarmActions, a.name).to.deep.equal([TOPIC]);
+                expect(a.okActions, a.name).to.deep.equal([TOPIC]);
+                expect(a.datapointsToAlarm, a.name).to.equal(a.evaluationPeriods);
+                expect(a.alarmDescription, a.name).to.be.a("string").and.not.equal("");
+            }
+        });
+
+        it("parents its roles, pipeline, schedule, alarms and retraining rule to itself, and registers its names", async () => {
+            const { declared, orphans, outputs } = await componentTree(
+                (opts) =>
+                    new ModelMonitor("signs-monitor", args({ retrainOnDrift: { afterPeriods: 3, trainingPipelineArn: TRAINING } }), opts),
+            );
+            expect(declared.filter(ofType("aws:cloudwatch/eventTarget:EventTarget"))).to.have.length(1);
+            expect(orphans).to.deep.equal([]);
+            expect(outputs).to.deep.include({
+                engine: "pipeline",
+                scheduleName: "vision-mlops-staging-signs-monitor",
+                pipelineName: "vision-mlops-staging-signs-monitoring",
+            });
+            expect(outputs.alarmNames).to.include.members([
+                "vision-mlops-staging-signs-monitor-drift",
+                "vision-mlops-staging-signs-monitor-drift-persistent",
+            ]);
         });
 
         it("builds a pipeline the monitor job's own flag parser accepts", () => {
