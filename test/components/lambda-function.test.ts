@@ -62,6 +62,7 @@ describe("LambdaFunction", () => {
             systemLogLevel: "WARN",
         });
         expect(f.tags[CODE_SHA256_TAG]).to.equal(bundleLambda("jobs/echo.ts", a.sourceRoot).sha256).and.to.equal(fn.codeSha256);
+        expect(Object.keys(f.tags), "the tag an operator looks for").to.deep.equal(["vision-mlops:code-sha256"]);
         expect(find(declared, "aws:cloudwatch/logGroup:LogGroup", "echo-logs").inputs).to.deep.equal({
             name: "/aws/lambda/vision-mlops-staging-signs-echo",
             retentionInDays: 365,
@@ -221,7 +222,16 @@ describe("LambdaFunction", () => {
 
     it("names the function in a bundling error", () => {
         useMocks("staging");
-        expect(() => new LambdaFunction("missing", args({ entry: "jobs/absent.ts" }))).to.throw(/^missing: /);
+        let thrown: Error | undefined;
+        try {
+            new LambdaFunction("missing", args({ entry: "jobs/absent.ts" }));
+        } catch (e) {
+            thrown = e as Error;
+        }
+        expect(thrown?.message).to.match(/^missing: Lambda entry jobs\/absent.ts does not exist/);
+        expect((thrown?.cause as Error | undefined)?.message, "the bundler's own error is kept as the cause").to.match(
+            /^Lambda entry jobs\/absent.ts/,
+        );
     });
 
     it("refuses names, sizes and retention periods Lambda or CloudWatch would reject, all at once", () => {
