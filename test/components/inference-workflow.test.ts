@@ -4,6 +4,7 @@ import { Environment } from "../../infra/config";
 import { INFERENCE_CLASSES_FILE, INFERENCE_ENV, inferenceNamespace } from "../../infra/inference-workflow";
 import { allowedBy, parsePolicy } from "../../infra/policy-evaluation";
 import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
+import { registeredOutputs } from "./support/component-tree";
 
 const RAW = `vision-mlops-staging-raw-${TEST_ACCOUNT}-us-east-1`;
 
@@ -58,6 +59,13 @@ for (const environment of ["staging", "prod"] as const)
             async () =>
                 ({ declared, workflow } = await declare(environment, environment === "prod" ? { triggerPrefix: "incoming/bikes/" } : {})),
         );
+
+        it("registers its state machine's ARN as its output", async () => {
+            // The state machine's own ARN (as the mocks form it): what a caller starts executions on.
+            const outputs = await registeredOutputs(workflow);
+            expect(Object.keys(outputs)).to.deep.equal(["stateMachineArn"]);
+            expect(outputs.stateMachineArn).to.match(/:statemachine\/vision-mlops-(staging|prod)-bikes-inference$/);
+        });
 
         it("is a Standard state machine with full logging to an encrypted group and X-Ray (CKV_AWS_284/285)", () => {
             const m = find(declared, T.machine, `${name}-state-machine`).inputs;

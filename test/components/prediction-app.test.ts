@@ -6,6 +6,7 @@ import { allowedBy, parsePolicy } from "../../infra/policy-evaluation";
 import { PageConfig } from "../../infra/prediction-api";
 import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
 import { TEST_MODELS } from "../support/prediction";
+import { registeredOutputs } from "./support/component-tree";
 
 const SITE_BUCKET = `vision-mlops-staging-site-${TEST_ACCOUNT}-us-east-1`;
 const DISTRIBUTION_ARN = `arn:aws:cloudfront::${TEST_ACCOUNT}:distribution/app-cdn`;
@@ -50,7 +51,16 @@ const typed = (declared: DeclaredResource[], type: string) => declared.filter(of
 describe("PredictionApp", () => {
     describe("signed in (the default)", () => {
         let declared: DeclaredResource[];
-        before(async () => ({ declared } = await declare()));
+        let app: PredictionApp;
+        before(async () => ({ declared, app } = await declare()));
+
+        it("registers the page's address, the site version it serves and the API endpoint as outputs", async () => {
+            expect(await registeredOutputs(app)).to.deep.equal({
+                url: "https://app-cdn.cloudfront.net/",
+                siteVersion: args().site.version,
+                apiEndpoint: "https://app-api.execute-api.us-east-1.amazonaws.com",
+            });
+        });
 
         it("serves the site from the bucket only through origin access control, the API under /api/ at the same address", () => {
             const oac = find(declared, "aws:cloudfront/originAccessControl:OriginAccessControl", "app-oac").inputs;

@@ -12,6 +12,7 @@ import { trainingModelSettings } from "../../stacks/component-args";
 import { tempDir } from "../jobs/support/images";
 import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, unwrapOutput, useMocks } from "../support/mocks";
 import { DOCUMENTED_DRIFT_DEFAULTS } from "../support/drift-defaults";
+import { registeredOutputs } from "./support/component-tree";
 
 const T = {
     role: "aws:iam/role:Role",
@@ -57,6 +58,22 @@ describe("TrainingPipeline", () => {
         let declared: DeclaredResource[];
         let tp: TrainingPipeline;
         before(async () => ({ declared, tp } = await build("traffic-signs", { alarmTopicArn: TOPIC })));
+
+        it("registers its pipeline, model package group, role and definition as outputs", async () => {
+            const outputs = await registeredOutputs(tp);
+            expect(Object.keys(outputs).sort()).to.deep.equal([
+                "definition",
+                "modelPackageGroupName",
+                "pipelineArn",
+                "pipelineName",
+                "roleArn",
+            ]);
+            expect(outputs).to.deep.include({
+                pipelineName: "vision-mlops-staging-traffic-signs-training",
+                modelPackageGroupName: "vision-mlops-staging-traffic-signs",
+                roleArn: `arn:aws:iam::${TEST_ACCOUNT}:role/vision-mlops-staging-traffic-signs-training`,
+            });
+        });
 
         it("gives the execution role a SageMaker trust and a scoped inline policy, no managed policies", () => {
             const role = find(declared, T.role, "traffic-signs-role").inputs;
