@@ -365,11 +365,22 @@ describe("DataLake with protect", () => {
         expect((lake.key as any).__protect, "key protect").to.equal(true);
     });
 
-    it("leaves protection to its args: a prod lake built without them is not protected", async () => {
-        const { lake } = await buildLake("prod");
+    it("leaves protection to its args: a prod lake built without them is not protected and retains nothing", async () => {
+        const declared = useMocks("prod");
+        const options = new Map<string, pulumi.CustomResourceOptions>();
+        const lake = new DataLake(
+            "lake",
+            { environment: "prod", accountId: TEST_ACCOUNT, region: "us-east-1" },
+            { transformations: [({ type, name, opts }) => void options.set(`${type}::${name}`, opts)] },
+        );
+        await settled(declared, lake.bucketNames);
         for (const b of [lake.raw, lake.curated, lake.artifacts, lake.capture, lake.logs])
             expect((b.bucket as any).__protect).to.equal(false);
         expect((lake.key as any).__protect).to.equal(false);
+        const data = [...options].filter(([label]) => label.startsWith(`${T.bucket}::`) || label.startsWith(`${T.key}::`));
+        expect(data).to.have.length(6);
+        // A destroy of a stack that was never told to retain its data deletes it (staging's teardown).
+        for (const [label, opts] of data) expect(opts.retainOnDelete, label).to.equal(false);
     });
 
     it("decides protection in one place: prod protects and retains, staging neither", () => {
