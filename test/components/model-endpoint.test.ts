@@ -278,7 +278,9 @@ describe("EndpointDeployment's provider, as Pulumi serializes and runs it", func
         }
     }
 
-    it("is small and requires the AWS SDK only inside the function that builds the clients", () => {
+    it("is small and requires the AWS SDK only inside the function that builds the clients", function () {
+        // Mutation testing serializes its instrumentation (stryMutAct_9fa48 calls) with the provider: not the code that ships.
+        if (text.includes("stryMutAct_9fa48")) this.skip();
         expect(text.length).to.be.below(80_000);
         expect(text).to.not.match(/require\("@pulumi\//);
         const requires = [...text.matchAll(/require\("([^"]+)"\)/g)].map((m) => m[1]);
