@@ -171,7 +171,25 @@ describe("monitor window claims", function () {
             const { window, prefix: runPrefix } = await nextWindow();
             const a = settings({ upload, window, runId: "run-a" });
             const b = settings({ upload, window, runId: "run-b" });
-            const outcomes = await Promise.allSettled([runMonitor(a, { s3 }), runMonitor(b, { s3 })]);
+            // No result is uploaded before both runs have tried to claim the folder, so the two claims always meet,
+            // however the machine schedules the runs (left to chance, the first could be done before the second starts).
+            let attempts = 0;
+            let bothTried!: () => void;
+            const met = new Promise<void>((resolve) => (bothTried = resolve));
+            const lined = {
+                send: async (command: Parameters<S3Client["send"]>[0]) => {
+                    if (!(command instanceof PutObjectCommand)) return s3.send(command as never);
+                    if (command.input.Key!.endsWith(CLAIM_FILE) && command.input.IfNoneMatch === "*")
+                        try {
+                            return await s3.send(command);
+                        } finally {
+                            if (++attempts === 2) bothTried();
+                        }
+                    await met;
+                    return s3.send(command);
+                },
+            } as unknown as S3Client;
+            const outcomes = await Promise.allSettled([runMonitor(a, { s3: lined }), runMonitor(b, { s3: lined })]);
             expect(outcomes.filter((o) => o.status === "fulfilled")).to.have.length(1);
             const [winner, loser] = outcomes[0].status === "fulfilled" ? [a, b] : [b, a];
             const lost = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected")!;
