@@ -11,6 +11,7 @@ import {
     VARIANT_NAME,
 } from "../../infra/endpoint-serving";
 import { packageOfContainer } from "../../infra/served-package";
+import { KMS_USE_ACTIONS } from "../support/iam-literals";
 
 const PACKAGE = "arn:aws:sagemaker:us-east-1:123456789012:model-package/vision-mlops-staging-m1/3";
 const IMAGE = "683313688378.dkr.ecr.us-east-1.amazonaws.com/sagemaker-xgboost:1.7-1";
@@ -18,16 +19,6 @@ const ARTIFACT = "s3://vision-mlops-staging-models-123456789012-us-east-1/m1/tra
 const KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const ARTIFACT_KEY = "arn:aws:kms:us-east-1:123456789012:key/abcd1234-ab12-cd34-ef56-abcdef123456";
 const ROLE = "arn:aws:iam::123456789012:role/vision-mlops-staging-m1-endpoint";
-/** What a role may do with a key it uses (AWS's names), in the order the statement lists them. */
-const KMS_USE = [
-    "kms:Decrypt",
-    "kms:Encrypt",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-    "kms:DescribeKey",
-];
 const CAPTURE = "s3://vision-mlops-staging-capture-123456789012-us-east-1/m1/capture/";
 
 const revision = (
@@ -257,9 +248,9 @@ describe("infra/endpoint-serving: what an endpoint serves and how, as plain valu
                 [`${capture}/m1/capture/*`],
                 undefined,
             ],
-            ["KmsUse", KMS_USE, [KEY], undefined],
+            ["KmsUse", KMS_USE_ACTIONS, [KEY], undefined],
             ["KmsUseGrants", ["kms:CreateGrant"], [KEY], { Bool: { "kms:GrantIsForAWSResource": true } }],
-            ["ModelArtifactKey", KMS_USE, [ARTIFACT_KEY], undefined],
+            ["ModelArtifactKey", KMS_USE_ACTIONS, [ARTIFACT_KEY], undefined],
             [
                 "ServingImage",
                 ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],

@@ -25,6 +25,7 @@ import {
     writeActionsWithWildcardResource,
     xrayWriteStatement,
 } from "../../infra/iam";
+import { KMS_USE_ACTIONS } from "../support/iam-literals";
 
 const KEY = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab";
 const REPO = "arn:aws:ecr:us-east-1:123456789012:repository/vision-mlops-staging-jobs";
@@ -336,15 +337,7 @@ describe("infra/iam: every statement written out, every ARN check from both side
             {
                 Sid: "DataKey",
                 Effect: "Allow",
-                Action: [
-                    "kms:Decrypt",
-                    "kms:Encrypt",
-                    "kms:GenerateDataKey",
-                    "kms:GenerateDataKeyWithoutPlaintext",
-                    "kms:ReEncryptFrom",
-                    "kms:ReEncryptTo",
-                    "kms:DescribeKey",
-                ],
+                Action: KMS_USE_ACTIONS,
                 Resource: [KEY],
             },
             {

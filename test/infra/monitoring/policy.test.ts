@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { MonitorPolicyInput, monitorJobPolicy, startPipelinePolicy } from "../../../infra/monitoring/policy";
+import { KMS_USE_ACTIONS } from "../../support/iam-literals";
 
 const KEY = "arn:aws:kms:us-east-1:123456789012:key/k1";
 const input: MonitorPolicyInput = {
@@ -68,15 +69,7 @@ describe("infra/monitoring/policy", () => {
                 {
                     Sid: "KmsUse",
                     Effect: "Allow",
-                    Action: [
-                        "kms:Decrypt",
-                        "kms:Encrypt",
-                        "kms:GenerateDataKey",
-                        "kms:GenerateDataKeyWithoutPlaintext",
-                        "kms:ReEncryptFrom",
-                        "kms:ReEncryptTo",
-                        "kms:DescribeKey",
-                    ],
+                    Action: KMS_USE_ACTIONS,
                     Resource: [KEY],
                 },
                 {
@@ -174,15 +167,7 @@ describe("infra/monitoring/policy", () => {
             {
                 Sid: "BaselineKey",
                 Effect: "Allow",
-                Action: [
-                    "kms:Decrypt",
-                    "kms:Encrypt",
-                    "kms:GenerateDataKey",
-                    "kms:GenerateDataKeyWithoutPlaintext",
-                    "kms:ReEncryptFrom",
-                    "kms:ReEncryptTo",
-                    "kms:DescribeKey",
-                ],
+                Action: KMS_USE_ACTIONS,
                 Resource: [other],
             },
         ]);
