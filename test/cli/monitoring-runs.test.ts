@@ -25,6 +25,25 @@ import {
 
 const BASE = "traffic-signs/monitoring/vision-mlops-staging-traffic-signs";
 
+/** A completion record (_complete.json) of a run of the staging endpoint's window 09:00-10:00 that holds `files`. */
+function completionRecord(files: Record<string, string>, overrides: Record<string, unknown> = {}) {
+    const sha = (t: string) => createHash("sha256").update(t).digest("hex");
+    return {
+        schemaVersion: 1,
+        endpoint: "vision-mlops-staging-traffic-signs",
+        schedule: "sched",
+        window: { start: "2026-11-22T09:00:00.000Z", end: "2026-11-22T10:00:00.000Z" },
+        verdict: "violations",
+        records: 120,
+        minRecords: 30,
+        violations: 1,
+        files: Object.entries(files).map(([name, text]) => ({ name, bytes: Buffer.byteLength(text), sha256: sha(text) })),
+        runId: "exec-1",
+        completedAt: "2026-11-22T10:05:00.000Z",
+        ...overrides,
+    };
+}
+
 describe("choosing the newest monitoring run", () => {
     it("groups output files by folder and picks the latest hour", () => {
         const run = newestRun([
@@ -94,30 +113,14 @@ describe("judging a monitoring run (pure)", () => {
     const ENDPOINT = "vision-mlops-staging-traffic-signs";
     const PREFIX = `${BASE}/sched/2026/11/22/10/`;
     const UPDATED = new Date("2026-11-22T08:30:00Z");
-    const sha = (t: string) => createHash("sha256").update(t).digest("hex");
     const VIOLATIONS =
         '{"violations": [{"feature_name": "brightness", "constraint_check_type": "baseline_drift_check", "description": "PSI 0.41"}]}';
     const STATS = '{"version": 0}';
 
-    function record(
+    const record = (
         overrides: Record<string, unknown> = {},
         files: Record<string, string> = { "constraint_violations.json": VIOLATIONS, "statistics.json": STATS },
-    ) {
-        return {
-            schemaVersion: 1,
-            endpoint: ENDPOINT,
-            schedule: "sched",
-            window: { start: "2026-11-22T09:00:00.000Z", end: "2026-11-22T10:00:00.000Z" },
-            verdict: "violations",
-            records: 120,
-            minRecords: 30,
-            violations: 1,
-            files: Object.entries(files).map(([name, text]) => ({ name, bytes: Buffer.byteLength(text), sha256: sha(text) })),
-            runId: "exec-1",
-            completedAt: "2026-11-22T10:05:00.000Z",
-            ...overrides,
-        };
-    }
+    ) => completionRecord(files, overrides);
 
     function fetched(contents: Record<string, string | object>): FetchedRun {
         const map = new Map(Object.entries(contents).map(([k, v]) => [k, Buffer.from(typeof v === "string" ? v : JSON.stringify(v))]));
@@ -205,20 +208,7 @@ describe("judging a monitoring run: each reason in words", () => {
         '{"violations": [{"feature_name": "brightness", "constraint_check_type": "baseline_drift_check", "description": "x"}]}';
     const STATS = '{"version": 0}';
     const files = { "constraint_violations.json": VIOLATIONS, "statistics.json": STATS };
-    const record = (overrides: Record<string, unknown> = {}, named: Record<string, string> = files) => ({
-        schemaVersion: 1,
-        endpoint: ENDPOINT,
-        schedule: "sched",
-        window: { start: "2026-11-22T09:00:00.000Z", end: "2026-11-22T10:00:00.000Z" },
-        verdict: "violations",
-        records: 120,
-        minRecords: 30,
-        violations: 1,
-        files: Object.entries(named).map(([name, text]) => ({ name, bytes: Buffer.byteLength(text), sha256: sha(text) })),
-        runId: "exec-1",
-        completedAt: "2026-11-22T10:05:00.000Z",
-        ...overrides,
-    });
+    const record = (overrides: Record<string, unknown> = {}, named: Record<string, string> = files) => completionRecord(named, overrides);
     const fetched = (contents: Record<string, string | object>, run: Partial<FetchedRun["run"]> = {}): FetchedRun => ({
         bucket: "capture",
         run: { prefix: PREFIX, files: {}, ...run },
