@@ -186,9 +186,10 @@ async function sharpHeader(encoded: Buffer): Promise<Header> {
 /**
  * Format and stored dimensions (before any EXIF orientation, as sharp's metadata() gives them) of a JPEG (its
  * frame header) or a PNG (its IHDR chunk), or undefined when the bytes are neither or the header is not where
- * it should be: sharp then reads it, and says what is wrong.
+ * it should be: sharp then reads it, and says what is wrong. Exported for its tests: a walk that gave up too
+ * early would only cost a second libvips call per image, which no result shows.
  */
-function encodedHeader(b: Buffer): Header | undefined {
+export function encodedHeader(b: Buffer): Header | undefined {
     if (b.length >= 24 && b.readUInt32BE(0) === 0x89504e47 && b.readUInt32BE(4) === 0x0d0a1a0a && b.toString("latin1", 12, 16) === "IHDR") {
         const width = b.readUInt32BE(16);
         const height = b.readUInt32BE(20);
