@@ -151,8 +151,19 @@ describe("infra/endpoint-deployer: a deployment that does not land", () => {
         const { aws, state } = await grownProdEndpoint();
         aws.rollBackNextUpdate = { alarm: ALARMS[0], reason: "Threshold Crossed: 2 out of the last 3 datapoints were >= 1.0" };
         const from = aws.calls.length;
+        const updateSent = new Date(aws.now().getTime() + 1000).toISOString();
         const e = await failure(updateEndpoint(aws.clients(), state, prodSpec(7), aws.timing()));
         expect(e.name).to.equal(DEPLOYMENT_ERROR);
+        // Each rollback alarm's state changes since UpdateEndpoint was sent (on the stand-in's clock, 1 s after the update
+        // began: its CreateEndpointConfig takes 1 s), not since the run began, oldest first.
+        expect(aws.requests.DescribeAlarmHistory).to.deep.equal(
+            ALARMS.map((a) => ({
+                AlarmName: a,
+                HistoryItemType: "StateUpdate",
+                StartDate: updateSent,
+                ScanBy: "TimestampAscending",
+            })),
+        );
         expect(e.message).to.match(
             new RegExp(
                 `^endpoint ${ENDPOINT}: the update to endpoint config ${prodSpec(7).endpointConfigName} \\(package ${pkg(7)}\\) was rolled back: ` +
@@ -222,6 +233,9 @@ describe("infra/endpoint-deployer: old endpoint configs", () => {
         expect(configs).to.have.members([8, 9, 10].map((v) => prodSpec(v).endpointConfigName));
         expect([...aws.models.keys()]).to.have.members([8, 9, 10].map((v) => prodSpec(v).modelName));
         expect(state.keptEndpointConfigs).to.deep.equal([10, 9, 8].map((v) => prodSpec(v).endpointConfigName));
+        // Newest first, a full page at a time: the order the keep-three rule reads them in.
+        for (const r of aws.requests.ListEndpointConfigs)
+            expect(r).to.deep.include({ SortBy: "CreationTime", SortOrder: "Descending", MaxResults: 100 });
     });
 
     it("rolls back to a kept config by reusing it (no new model or config)", async () => {
@@ -269,6 +283,50 @@ describe("infra/endpoint-deployer: adopt, refresh, delete", () => {
             modelPackageArn: pkg(6),
         });
         expect(await readEndpoint(aws.clients(), { ...state, endpointName: "gone" })).to.equal(undefined);
+    });
+
+    it("reads and updates the declared variant by its name when SageMaker lists another variant first", async () => {
+        const { aws, state } = await grownProdEndpoint();
+        // A second variant (a shadow, or one added by hand) before ours, on another model, type and count.
+        const other = {
+            VariantName: "Shadow",
+            ModelName: "another-model",
+            InstanceType: "ml.t2.medium",
+            InitialInstanceCount: 1,
+            DesiredInstanceCount: 1,
+            CurrentInstanceCount: 1,
+        };
+        const clients: EndpointClients = {
+            ...aws.clients(),
+            sagemaker: {
+                ...aws.sagemaker,
+                describeEndpoint: async (input) => {
+                    const d = await aws.sagemaker.describeEndpoint(input);
+                    return { ...d, ProductionVariants: [other, ...(d.ProductionVariants ?? [])] } as never;
+                },
+                describeEndpointConfig: async (input) => {
+                    const c = await aws.sagemaker.describeEndpointConfig(input);
+                    return { ...c, ProductionVariants: [other, ...(c.ProductionVariants ?? [])] } as never;
+                },
+            },
+        };
+        const from = aws.calls.length;
+        const next = await updateEndpoint(clients, state, prodSpec(7), aws.timing());
+        expect(mutations(aws, from), "a package update, not an instance-type change").to.deep.equal([
+            "CreateModel",
+            "CreateEndpointConfig",
+            "UpdateEndpoint",
+        ]);
+        expect(next.liveInstanceCount).to.equal(6);
+        expect(next.lastDeployment).to.match(/; instances 6 -> 6$/);
+        aws.endpoint(ENDPOINT).configName = prodSpec(6).endpointConfigName;
+        expect(await readEndpoint(clients, next)).to.deep.include({
+            endpointConfigName: prodSpec(6).endpointConfigName,
+            modelName: prodSpec(6).modelName,
+            instanceType: prodSpec(6).instanceType,
+            modelPackageArn: pkg(6),
+            liveInstanceCount: 6,
+        });
     });
 
     it("delete removes scaling, the endpoint, and every config and model it kept", async () => {
