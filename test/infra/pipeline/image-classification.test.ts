@@ -345,6 +345,88 @@ describe("infra/pipeline/image-classification", () => {
                 ]);
             });
 
+            it("downloads every processing input whole (File mode, fully replicated) and uploads every output when the job ends", () => {
+                const exec = (bucket: string, what: string) => ({
+                    "Std:Join": {
+                        On: "",
+                        Values: [`s3://${bucket}/${model}/executions/`, { Get: "Execution.PipelineExecutionId" }, `/${what}`],
+                    },
+                });
+                const io = Object.fromEntries(
+                    steps
+                        .filter((s) => s.Type === "Processing")
+                        .map((s) => {
+                            const a = s.Arguments as any;
+                            return [
+                                s.Name,
+                                {
+                                    inputs: a.ProcessingInputs.map((i: any) => [
+                                        i.InputName,
+                                        i.S3Input.S3DataType,
+                                        i.S3Input.S3InputMode,
+                                        i.S3Input.S3DataDistributionType,
+                                    ]),
+                                    outputs: a.ProcessingOutputConfig.Outputs.map((o: any) => [
+                                        o.OutputName,
+                                        o.S3Output.S3UploadMode,
+                                        o.S3Output.S3Uri,
+                                    ]),
+                                },
+                            ];
+                        }),
+                );
+                const whole = ["S3Prefix", "File", "FullyReplicated"];
+                expect(io).to.deep.equal({
+                    Dataset: { inputs: [["requested", ...whole]], outputs: [["dataset", "EndOfJob", exec("curated-bucket", "dataset")]] },
+                    Preprocess: {
+                        inputs: [
+                            ["raw", "ManifestFile", "File", "FullyReplicated"],
+                            ["config", ...whole],
+                        ],
+                        outputs: ["train", "validation", "test", "metadata"].map((o) => [o, "EndOfJob", exec("curated-bucket", o)]),
+                    },
+                    Evaluate: {
+                        inputs: [
+                            ["predictions", ...whole],
+                            ["labels", ...whole],
+                            ["metadata", ...whole],
+                            ["config", ...whole],
+                        ],
+                        outputs: [["evaluation", "EndOfJob", exec("artifacts-bucket", "evaluation")]],
+                    },
+                });
+            });
+
+            it("predicts one image per request, uncompressed and unsplit, JSON out, under the execution's predictions folder", () => {
+                const t = step(definition, "Transform").Arguments;
+                expect(t).to.deep.include({ BatchStrategy: "SingleRecord", MaxPayloadInMB: 6 });
+                expect(t.TransformInput).to.deep.include({
+                    ContentType: "application/x-image",
+                    SplitType: "None",
+                    CompressionType: "None",
+                });
+                expect(t.TransformInput.DataSource.S3DataSource.S3DataType).to.equal("S3Prefix");
+                expect(t.TransformOutput).to.deep.equal({
+                    S3OutputPath: {
+                        "Std:Join": {
+                            On: "",
+                            Values: [`s3://curated-bucket/${model}/executions/`, { Get: "Execution.PipelineExecutionId" }, "/predictions"],
+                        },
+                    },
+                    Accept: "application/json",
+                    AssembleWith: "None",
+                    KmsKeyId: KEY,
+                });
+            });
+
+            it("passes an augmentation type to the algorithm only when it is not none", () => {
+                const hyper = (augmentationType: string) =>
+                    step(definitionFor(model, { ...config, training: { ...config.training, augmentationType } } as ModelConfig), "Train")
+                        .Arguments.HyperParameters;
+                expect(hyper("crop_color").augmentation_type).to.equal("crop_color");
+                expect(hyper("none")).to.not.have.property("augmentation_type");
+            });
+
             it("trains on managed spot with MaxWait >= MaxRuntime and checkpoints under the artifacts bucket", () => {
                 const t = step(definition, "Train").Arguments;
                 expect(t.EnableManagedSpotTraining).to.equal(true);
