@@ -8,29 +8,6 @@ import {
 } from "../../infra/job-contract";
 import type { TrainingModelSettings } from "../../infra/pipeline/training-model";
 
-/** The fields of a model's settings that reach the jobs' model.json; the rest does not matter to it. */
-function settings(training: Record<string, unknown> = {}): TrainingModelSettings {
-    return {
-        classes: ["stop", "yield"],
-        imageShape: [3, 224, 224],
-        training: { split: { validation: 0.1, test: 0.2 }, seed: 7, algorithm: "builtin", ...training },
-        quality: { minAccuracy: 0.9, maxRegression: 0.02 },
-        inference: { confidenceThreshold: 0.8 },
-        monitoring: {
-            drift: {
-                classPsi: 0.2,
-                chiSquarePValue: 0.01,
-                confidencePsi: 0.25,
-                imagePropertyPsi: 0.3,
-                lowConfidenceRate: 0.4,
-                decodeErrorRate: 0.05,
-                accuracyDrop: 0.1,
-                minRecords: 100,
-            },
-        },
-    } as unknown as TrainingModelSettings;
-}
-
 const DRIFT = {
     classPsi: 0.2,
     chiSquarePValue: 0.01,
@@ -41,6 +18,18 @@ const DRIFT = {
     accuracyDrop: 0.1,
     minRecords: 100,
 };
+
+/** The fields of a model's settings that reach the jobs' model.json; the rest does not matter to it. */
+function settings(training: Record<string, unknown> = {}): TrainingModelSettings {
+    return {
+        classes: ["stop", "yield"],
+        imageShape: [3, 224, 224],
+        training: { split: { validation: 0.1, test: 0.2 }, seed: 7, algorithm: "builtin", ...training },
+        quality: { minAccuracy: 0.9, maxRegression: 0.02 },
+        inference: { confidenceThreshold: 0.8 },
+        monitoring: { drift: { ...DRIFT } },
+    } as unknown as TrainingModelSettings;
+}
 
 describe("infra/job-contract: the jobs' model.json", () => {
     it("carries exactly what preprocess, evaluate and monitor read, for the built-in algorithm (RecordIO, no minimum side)", () => {

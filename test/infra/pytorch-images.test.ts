@@ -22,11 +22,17 @@ describe("infra/pytorch-images: the SageMaker PyTorch containers", () => {
         expect(pytorchImageUri({ scope: "inference", version: "2.3", region: "af-south-1", processor: "gpu" })).to.equal(
             "626614931356.dkr.ecr.af-south-1.amazonaws.com/pytorch-inference:2.3.0-gpu-py311",
         );
+        expect(pytorchImageUri({ scope: "inference", version: "2.3", region: "eu-south-1", processor: "cpu" })).to.equal(
+            "692866216735.dkr.ecr.eu-south-1.amazonaws.com/pytorch-inference:2.3.0-cpu-py311",
+        );
     });
 
     it("uses the China domain in the China regions", () => {
         expect(pytorchImageUri({ scope: "training", version: "2.0", region: "cn-north-1", processor: "gpu" })).to.equal(
             "727897471807.dkr.ecr.cn-north-1.amazonaws.com.cn/pytorch-training:2.0.1-gpu-py310",
+        );
+        expect(pytorchImageUri({ scope: "inference", version: "1.13", region: "cn-north-1", processor: "cpu" })).to.equal(
+            "727897471807.dkr.ecr.cn-north-1.amazonaws.com.cn/pytorch-inference:1.13.1-cpu-py39",
         );
         expect(pytorchRegistry("cn-northwest-1")).to.equal("727897471807");
         expect(pytorchRegistry("us-gov-west-1")).to.equal("442386744353");

@@ -3,7 +3,6 @@ import { spawnSync } from "child_process";
 import { join } from "path";
 import { parsePlatformConfig } from "../../../infra/config";
 import { pytorchServingEnvironment, pytorchTrainingJob, PYTORCH_SOURCE_DIR } from "../../../infra/pipeline/pytorch";
-import { pytorchImageUri, pytorchRepositoryArn } from "../../../infra/pytorch-images";
 
 const PYTHON = "/usr/bin/python3";
 
@@ -42,24 +41,6 @@ const job = (extra: Record<string, unknown> = {}) => {
 };
 
 describe("PyTorch training job (script mode)", () => {
-    it("resolves the images as the SageMaker SDK's table does, per region and partition", () => {
-        expect(pytorchImageUri({ scope: "training", version: "2.6", region: "us-east-1", processor: "gpu" })).to.equal(
-            "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6.0-gpu-py312",
-        );
-        expect(pytorchImageUri({ scope: "inference", version: "2.3", region: "eu-south-1", processor: "cpu" })).to.equal(
-            "692866216735.dkr.ecr.eu-south-1.amazonaws.com/pytorch-inference:2.3.0-cpu-py311",
-        );
-        expect(pytorchImageUri({ scope: "inference", version: "1.13", region: "cn-north-1", processor: "cpu" })).to.equal(
-            "727897471807.dkr.ecr.cn-north-1.amazonaws.com.cn/pytorch-inference:1.13.1-cpu-py39",
-        );
-        expect(pytorchRepositoryArn({ scope: "training", region: "us-east-1" })).to.equal(
-            "arn:aws:ecr:us-east-1:763104351884:repository/pytorch-training",
-        );
-        expect(() => pytorchImageUri({ scope: "training", version: "2.6", region: "xx-nowhere-1", processor: "gpu" })).to.throw(
-            /not published in xx-nowhere-1/,
-        );
-    });
-
     it("JSON-encodes every hyperparameter as the SDK does, the code coming in as a channel", () => {
         const { hyperParameters, channels } = job();
         expect(hyperParameters).to.include({
