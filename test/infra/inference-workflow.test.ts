@@ -297,6 +297,10 @@ describe("inference workflow definition, in full", () => {
         );
         expect(refused({ reviewHeartbeatSeconds: 604801 })).to.match(/heartbeat 604801 must be/);
         expect(refused({ reviewBatchSize: 2.5 })).to.equal("inference workflow: review batch size 2.5 is not a whole number >= 1");
+        // A timeout of 1 s is a whole number of seconds; it is the heartbeat that cannot fit below it.
+        expect(refused({ reviewTimeoutSeconds: 1, reviewHeartbeatSeconds: 1 })).to.equal(
+            "inference workflow: heartbeat 1 must be a whole number of seconds below the review timeout 1",
+        );
         // The bounds themselves are accepted.
         for (const ok of [
             { confidenceThreshold: 0, confidenceMargin: 0 },

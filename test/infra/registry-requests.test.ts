@@ -151,16 +151,24 @@ describe("infra/registry: describePackage", () => {
             image: undefined,
             modelDataUrl: undefined,
         });
-        const partial = scripted({
-            DescribeModelPackageCommand: [{ ModelMetrics: {}, DriftCheckBaselines: {}, InferenceSpecification: {} }],
-        });
-        const p = await describePackage(partial.client, PKG(2));
-        expect([p.modelQualityStatisticsUri, p.monitoringBaselineUri, p.image, p.modelDataUrl]).to.deep.equal([
-            undefined,
-            undefined,
-            undefined,
-            undefined,
-        ]);
+        // Evidence registered in part (constraints without statistics, say), or a package with no container listed.
+        for (const sparse of [
+            { ModelMetrics: {}, DriftCheckBaselines: {}, InferenceSpecification: {} },
+            {
+                ModelMetrics: { ModelQuality: {} },
+                DriftCheckBaselines: { ModelDataQuality: {} },
+                InferenceSpecification: { Containers: [] },
+            },
+        ]) {
+            const partial = scripted({ DescribeModelPackageCommand: [sparse] });
+            const p = await describePackage(partial.client, PKG(2));
+            expect([p.modelQualityStatisticsUri, p.monitoringBaselineUri, p.image, p.modelDataUrl], JSON.stringify(sparse)).to.deep.equal([
+                undefined,
+                undefined,
+                undefined,
+                undefined,
+            ]);
+        }
     });
 });
 
