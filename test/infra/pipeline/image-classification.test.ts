@@ -309,6 +309,15 @@ describe("infra/pipeline/image-classification", () => {
 
             it("trains the built-in algorithm with the model's hyperparameters on its GPU instance", () => {
                 const t = step(definition, "Train").Arguments;
+                expect(t.OutputDataConfig).to.deep.equal({
+                    S3OutputPath: {
+                        "Std:Join": {
+                            On: "",
+                            Values: [`s3://artifacts-bucket/${model}/executions/`, { Get: "Execution.PipelineExecutionId" }, "/model"],
+                        },
+                    },
+                    KmsKeyId: KEY,
+                });
                 expect(t.AlgorithmSpecification).to.deep.equal({ TrainingImage: ALGORITHM_IMAGE, TrainingInputMode: "File" });
                 expect(t.ResourceConfig.InstanceType).to.equal(config.training.instanceType);
                 const h = t.HyperParameters;
@@ -548,9 +557,12 @@ describe("infra/pipeline/image-classification", () => {
                     ContentType: "application/json",
                     S3Uri: { "Std:Join": { On: "", Values: [evaluation, "/statistics.json"] } },
                 });
-                expect(r.DriftCheckBaselines.ModelDataQuality.Statistics.S3Uri).to.deep.equal({
-                    "Std:Join": { On: "", Values: [evaluation, "/monitoring_baseline.json"] },
+                expect(r.DriftCheckBaselines.ModelDataQuality.Statistics).to.deep.equal({
+                    ContentType: "application/json",
+                    S3Uri: { "Std:Join": { On: "", Values: [evaluation, "/monitoring_baseline.json"] } },
                 });
+                // Batch transform on the instance type the test set was predicted on, the one its accuracy is known for.
+                expect(r.InferenceSpecification.SupportedTransformInstanceTypes).to.deep.equal([config.training.processingInstanceType]);
                 expect(r.CustomerMetadataProperties).to.deep.equal({
                     [PACKAGE_METADATA_KEYS.batchManifestKey]: {
                         "Std:JsonGet": { PropertyFile: { Get: "Steps.Dataset.PropertyFiles.ResolvedDataset" }, Path: "manifest_key" },
