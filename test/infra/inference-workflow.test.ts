@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { ConfigError, formatProblem, parsePlatformConfig } from "../../infra/config";
-import { writeActionsWithWildcardResource } from "../../infra/iam";
+import { PolicyDocument, writeActionsWithWildcardResource } from "../../infra/iam";
 import {
     annotationEventPattern,
     correctionEventPattern,
@@ -428,7 +428,7 @@ describe("inference workflow roles, statement by statement", () => {
         },
         [`${sid}Location`]: { Effect: "Allow", Action: ["s3:GetBucketLocation"], Resource: [bucket] },
     });
-    const bySid = (doc: { Version: string; Statement: readonly Record<string, unknown>[] }) => {
+    const bySid = (doc: PolicyDocument) => {
         expect(doc.Version).to.equal("2012-10-17");
         return Object.fromEntries(doc.Statement.map(({ Sid, ...rest }) => [Sid, rest]));
     };
