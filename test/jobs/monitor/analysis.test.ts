@@ -267,6 +267,8 @@ describe("monitor judgement of a window state", () => {
             thresholds,
         });
         expect(r.window).to.deep.equal({ start: new Date("2026-01-10T12:00:00.000Z"), end: new Date("2026-01-10T13:00:00.000Z") });
+        // Only the undecodable member of the sample is an error sample.
+        expect(r.decodeErrorSamples).to.deep.equal(["c.jsonl:1: event e1: input corrupt"]);
     });
 
     it("puts the sample's undecodable images among the first error samples, in file order, ten at most", () => {
@@ -339,5 +341,24 @@ describe("monitor judgement of a window state", () => {
             outliers: {},
             trainingExamples: {},
         });
+    });
+
+    it("says the image types were counted on a sample when fewer images were measured than had inputs", () => {
+        const r = judgeWindow(state({ records: 5, inputs: 5 }, { imageSample: [decoded(1, 200), decoded(2, 200)] }), input());
+        expect(r.violations.find((v) => v.feature_name === "content_type")?.description).to.equal(
+            "Images of types never seen in training: image/png (2); training had image/jpeg (counts from a uniform sample of 2 of 5 images)",
+        );
+    });
+
+    it("detects drift when the predicted classes alone moved", () => {
+        // 100 predictions all of stop against 60/40 in the baseline; confidence as in the baseline; no images.
+        const r = judgeWindow(
+            state({ records: 100, predictions: 100 }, { classCounts: [100, 0], confidence: [0, 0, 0, 0, 0, 0, 0, 0, 40, 60] }),
+            input(),
+        );
+        expect([r.predictedClasses.drifted, r.confidence.drifted]).to.deep.equal([true, false]);
+        expect(r.violations.map((v) => v.feature_name)).to.deep.equal(["predicted_class"]);
+        expect(r.metrics).to.deep.include({ driftDetected: 1, violations: 1 });
+        expect(r.metrics).to.not.have.any.keys("imagePropertyPsiMax");
     });
 });

@@ -86,6 +86,16 @@ describe("monitor baseline file", () => {
             "the monitoring baseline B lacks or has malformed: predictedClassDistribution, confidence.counts (10 bins), " +
                 "quality.accuracy (a share from 0 to 1), contentTypes; regenerate it with the evaluate step of the training pipeline",
         );
+        // No properties section, or one without a property: each property's bins named, in order.
+        const { properties: _props, ...noProperties } = baseline();
+        const eachProperty =
+            "properties.width.counts (14 bins), properties.height.counts (14 bins), properties.aspect.counts (13 bins), " +
+            "properties.bytes.counts (14 bins), properties.brightness.counts (16 bins), properties.contrast.counts (16 bins), " +
+            "properties.meanRed.counts (16 bins), properties.meanGreen.counts (16 bins), properties.meanBlue.counts (16 bins)";
+        for (const doc of [noProperties, { ...baseline(), properties: {} }])
+            expect(refusal(doc)).to.equal(
+                `the monitoring baseline B lacks or has malformed: ${eachProperty}; regenerate it with the evaluate step of the training pipeline`,
+            );
         expect(refusal({ ...baseline(), predictedClassDistribution: "even", contentTypes: 3 }))
             .to.contain("predictedClassDistribution, ")
             .and.contain(", contentTypes;");

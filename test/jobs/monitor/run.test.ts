@@ -245,6 +245,16 @@ describe("monitor run, in process", () => {
         expect((await failureOf(runMonitor(setup({ upload: "s3://bkt/mon/ep" }).settings, { s3: byStatus }))).message).to.equal(
             "s3://bkt/mon/ep/2026/01/10/13/_complete.json appeared while this run held the claim; its evidence is kept",
         );
+        const byName = new FakeS3();
+        const nameSend = byName.send.bind(byName);
+        byName.send = async (command: unknown) => {
+            if (command instanceof PutObjectCommand && String(command.input.Key).endsWith("_complete.json"))
+                throw Object.assign(new Error("precondition"), { name: "PreconditionFailed" });
+            return nameSend(command);
+        };
+        expect((await failureOf(runMonitor(setup({ upload: "s3://bkt/mon/ep" }).settings, { s3: byName }))).message).to.equal(
+            "s3://bkt/mon/ep/2026/01/10/13/_complete.json appeared while this run held the claim; its evidence is kept",
+        );
     });
 
     it("keeps the outputs of a run that never claimed the folder, locally and in S3", async () => {
@@ -315,6 +325,10 @@ describe("monitor run, in process", () => {
         expect(e.message).to.equal(
             "the partial statistics are of 2026-01-10T12:00:00.000Z..2026-01-10T13:00:00.000Z, not of this run's window",
         );
+        const shorter = setup({ mergeFrom: partials, window: { start: WINDOW.start, end: new Date("2026-01-10T12:30:00Z") } });
+        expect((await failureOf(runMonitor(shorter.settings))).message).to.equal(
+            "the partial statistics are of 2026-01-10T12:00:00.000Z..2026-01-10T13:00:00.000Z, not of this run's window",
+        );
     });
 
     it("refuses to merge a folder with no partial statistics", async () => {
@@ -324,5 +338,14 @@ describe("monitor run, in process", () => {
             expect(e).to.be.instanceOf(JobError);
             expect(e.message).to.equal(`no partial statistics (partial-*.json) in ${folder}: the sharded monitor step wrote none`);
         }
+    });
+
+    it("skips lines over the line limit it is given, samples as many images as it is told, and writes no metric file unless asked", async () => {
+        const { settings } = setup({ maxLineBytes: 150, imageSampleSize: 7, metricFiles: undefined });
+        const r = await runMonitor(settings);
+        // Each prediction line is longer than 150 bytes.
+        expect(r.malformed).to.deep.equal({ "line over 150 bytes": 2, "not JSON": 1 });
+        expect(r.sampleSize).to.equal(7);
+        expect(readdirSync(settings.output)).to.include("_complete.json");
     });
 });
