@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { createHash } from "crypto";
 import { mkdirSync, mkdtempSync, writeFileSync } from "fs";
+import { createServer } from "net";
 import { tmpdir } from "os";
 import { join } from "path";
 import { buildInputsHash, JobsImage } from "../../components/jobs-image";
@@ -95,11 +96,34 @@ describe("JobsImage", () => {
             "JobsImage bad: keepImages must be a whole number >= 1, got 1.5",
         );
     });
+
+    it("keeps a single image when asked to", async () => {
+        const one = useMocks("staging");
+        const kept = new JobsImage("one", { environment: "staging", keepImages: 1, imageTag: "v1" });
+        await settled(one, kept.imageUri);
+        const policy = JSON.parse(find(one, "aws:ecr/lifecyclePolicy:LifecyclePolicy", "one-lifecycle").inputs.policy);
+        expect(policy.rules[0]).to.deep.include({ description: "Keep the newest 1 images" });
+        expect(policy.rules[0].selection.countNumber).to.equal(1);
+    });
+
+    it("skips what is neither a file nor a directory (a socket a dev server left in jobs/)", async () => {
+        const root = mkdtempSync(join(tmpdir(), "jobs-image-"));
+        mkdirSync(join(root, "jobs"));
+        writeFileSync(join(root, "jobs", "a.ts"), "a");
+        const server = createServer();
+        await new Promise<void>((resolve) => server.listen(join(root, "jobs", "dev.sock"), resolve));
+        try {
+            expect(buildInputsHash(root)).to.equal(createHash("sha256").update("jobs/a.ts\0a\0").digest("hex").slice(0, 16));
+        } finally {
+            server.close();
+        }
+    });
 });
 
 describe("JobsImage with its defaults", () => {
     let tree: Awaited<ReturnType<typeof componentTree<JobsImage>>>;
-    before(async () => (tree = await componentTree((opts) => new JobsImage("jobs", { environment: "staging", imageTag: "v7" }, opts))));
+    // Built for each test (a given tag, so nothing is hashed): cheap, and each test checks a build of its own.
+    beforeEach(async () => (tree = await componentTree((opts) => new JobsImage("jobs", { environment: "staging", imageTag: "v7" }, opts))));
 
     it("encrypts with ECR's AES-256, keeps the newest 20 images, and takes the given tag", () => {
         const repo = find(tree.declared, "aws:ecr/repository:Repository", "jobs-repository").inputs;
