@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { createServer } from "http";
 import { AddressInfo } from "net";
+import { endpointDeploymentProvider } from "../../components/endpoint-deployment";
 import { ModelEndpoint, ModelEndpointArgs } from "../../components/model-endpoint";
 import { EndpointFleet, servedRevision } from "../../infra/endpoint-serving";
 import { OfflineOptions } from "../../stacks/offline";
@@ -132,6 +133,7 @@ describe("ModelEndpoint under mocks", function () {
         const { declared, component } = await declare("prod", args("prod"));
         const role = find(declared, "aws:iam/role:Role", "vision-mlops-prod-traffic-signs-role").inputs;
         expect(role.name).to.equal("vision-mlops-prod-traffic-signs-endpoint");
+        expect(role.description).to.equal("Runs the traffic-signs endpoint: reads its model, writes captured traffic");
         expect(JSON.parse(role.assumeRolePolicy)).to.deep.equal({
             Version: "2012-10-17",
             Statement: [
@@ -331,6 +333,118 @@ describe("EndpointDeployment's provider, as Pulumi serializes and runs it", func
         const provider = load();
         expect((await provider.check!(spec, previewed)).failures).to.deep.equal([]);
         expect(await provider.diff!("vision-mlops-prod-traffic-signs", spec, previewed)).to.deep.include({ changes: true, replaces: [] });
+    });
+
+    /**
+     * A stand-in for SageMaker's and Application Auto Scaling's JSON APIs on a local port: answers each call from
+     * `answers` (by its X-Amz-Target, `{}` when absent) and records the call with the region its signature names.
+     */
+    async function standIn<T>(
+        answers: Record<string, { status?: number; body: unknown }>,
+        fn: (calls: string[]) => Promise<T>,
+    ): Promise<T> {
+        const calls: string[] = [];
+        const server = createServer((req, res) => {
+            const target = String(req.headers["x-amz-target"] ?? req.url);
+            const region = /Credential=[^/]+\/[^/]+\/([^/]+)\//.exec(String(req.headers.authorization))?.[1];
+            calls.push(`${region} ${target}`);
+            req.resume();
+            req.on("end", () => {
+                const answer = answers[target] ?? { body: {} };
+                res.writeHead(answer.status ?? 200, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify(answer.body));
+            });
+        });
+        await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+        try {
+            return await withAwsEndpoint(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, () => fn(calls));
+        } finally {
+            server.close();
+        }
+    }
+    const gone = {
+        status: 400,
+        body: { __type: "ValidationException", message: 'Could not find endpoint "vision-mlops-prod-traffic-signs".' },
+    };
+
+    it("checks a spec with each problem under the input it names, and diffs a new endpoint name or region as a replacement", async () => {
+        const provider = endpointDeploymentProvider;
+        expect(await provider.check!(spec, spec)).to.deep.equal({ inputs: spec, failures: [] });
+        const bad = { ...spec, retainedEndpointConfigs: 1, instanceCount: 0 };
+        expect((await provider.check!(spec, bad)).failures).to.deep.equal([
+            {
+                property: "retainedEndpointConfigs",
+                reason: "retainedEndpointConfigs: 1 must be a whole number >= 2 (the serving config and one to roll back to)",
+            },
+            { property: "instanceCount", reason: "instanceCount: 0 must be a whole number >= 1" },
+            { property: "scaling", reason: "scaling: instanceCount 0 must lie within minCapacity 2 .. maxCapacity 6" },
+        ]);
+        expect(await provider.diff!("e", spec, { ...spec, instanceCount: 3 })).to.deep.equal({
+            changes: true,
+            replaces: [],
+            deleteBeforeReplace: false,
+        });
+        // The new endpoint is created before the old one is deleted (Pulumi's default), so nothing is left unserved.
+        expect(await provider.diff!("e", spec, { ...spec, region: "eu-west-1" })).to.deep.equal({
+            changes: true,
+            replaces: ["region"],
+            deleteBeforeReplace: false,
+        });
+        expect(await provider.diff!("e", spec, spec)).to.deep.equal({ changes: false, replaces: [], deleteBeforeReplace: false });
+    });
+
+    it("refuses an import it cannot describe, and on refresh reads the endpoint in its own region, or finds it gone", async () => {
+        const message =
+            "EndpointDeployment vision-mlops-prod-traffic-signs cannot be imported: declare it and run pulumi up, which adopts an existing endpoint";
+        const provider = endpointDeploymentProvider;
+        for (const props of [undefined, {}])
+            await provider.read!("vision-mlops-prod-traffic-signs", props as never).then(
+                () => expect.fail("read without a region"),
+                (e: Error) => expect(e.message).to.equal(message),
+            );
+        const state = { ...spec, region: "eu-west-1", liveInstanceCount: 2, endpointArn: "arn:old" } as never;
+        const live = {
+            EndpointName: "vision-mlops-prod-traffic-signs",
+            EndpointArn: "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/vision-mlops-prod-traffic-signs",
+            EndpointConfigName: spec.endpointConfigName,
+            EndpointStatus: "InService",
+            ProductionVariants: [{ VariantName: "AllTraffic", DesiredInstanceCount: 4 }],
+        };
+        await standIn({ "SageMaker.DescribeEndpoint": { body: live } }, async (calls) => {
+            const read = await provider.read!("vision-mlops-prod-traffic-signs", state);
+            expect(read.id).to.equal("vision-mlops-prod-traffic-signs");
+            expect(read.props).to.deep.include({ endpointArn: live.EndpointArn, liveInstanceCount: 4, region: "eu-west-1" });
+            expect(calls).to.deep.equal(["eu-west-1 SageMaker.DescribeEndpoint"]);
+        });
+        await standIn({ "SageMaker.DescribeEndpoint": gone }, async () => {
+            expect(await provider.read!("vision-mlops-prod-traffic-signs", state)).to.deep.equal({});
+        });
+    });
+
+    it("deletes in the endpoint's region: its scaling registration, the endpoint, then the configs it kept", async () => {
+        const state = { ...spec, region: "eu-west-1", liveInstanceCount: 2 } as never;
+        await standIn(
+            {
+                "AnyScaleFrontendService.DescribeScalableTargets": {
+                    body: { ScalableTargets: [{ ResourceId: "endpoint/vision-mlops-prod-traffic-signs/variant/AllTraffic" }] },
+                },
+                "SageMaker.DescribeEndpoint": gone,
+                "SageMaker.ListEndpointConfigs": { body: { EndpointConfigs: [] } },
+            },
+            async (calls) => {
+                await endpointDeploymentProvider.delete!("vision-mlops-prod-traffic-signs", state);
+                expect(calls.slice(0, 5)).to.deep.equal([
+                    "eu-west-1 AnyScaleFrontendService.DescribeScalableTargets",
+                    "eu-west-1 AnyScaleFrontendService.DeleteScalingPolicy",
+                    "eu-west-1 AnyScaleFrontendService.DeregisterScalableTarget",
+                    "eu-west-1 SageMaker.DeleteEndpoint",
+                    "eu-west-1 SageMaker.DescribeEndpoint",
+                ]);
+                expect(
+                    calls.slice(5).every((c) => c.startsWith("eu-west-1 SageMaker.List")),
+                    calls.join(", "),
+                ).to.equal(true);
+            },
+        );
     });
 
     it("creates and deletes the endpoint on its own, from the serialized text, against moto", async () => {
