@@ -339,10 +339,7 @@ describe("EndpointDeployment's provider, as Pulumi serializes and runs it", func
      * A stand-in for SageMaker's and Application Auto Scaling's JSON APIs on a local port: answers each call from
      * `answers` (by its X-Amz-Target, `{}` when absent) and records the call with the region its signature names.
      */
-    async function standIn<T>(
-        answers: Record<string, { status?: number; body: unknown }>,
-        fn: (calls: string[]) => Promise<T>,
-    ): Promise<T> {
+    async function standIn<T>(answers: Record<string, Answer | (() => Answer)>, fn: (calls: string[]) => Promise<T>): Promise<T> {
         const calls: string[] = [];
         const server = createServer((req, res) => {
             const target = String(req.headers["x-amz-target"] ?? req.url);
@@ -350,7 +347,8 @@ describe("EndpointDeployment's provider, as Pulumi serializes and runs it", func
             calls.push(`${region} ${target}`);
             req.resume();
             req.on("end", () => {
-                const answer = answers[target] ?? { body: {} };
+                const given = answers[target] ?? { body: {} };
+                const answer = typeof given === "function" ? given() : given;
                 res.writeHead(answer.status ?? 200, { "content-type": "application/x-amz-json-1.1" }).end(JSON.stringify(answer.body));
             });
         });
@@ -361,6 +359,7 @@ describe("EndpointDeployment's provider, as Pulumi serializes and runs it", func
             server.close();
         }
     }
+    type Answer = { status?: number; body: unknown };
     const gone = {
         status: 400,
         body: { __type: "ValidationException", message: 'Could not find endpoint "vision-mlops-prod-traffic-signs".' },
@@ -417,6 +416,100 @@ describe("EndpointDeployment's provider, as Pulumi serializes and runs it", func
         });
         await standIn({ "SageMaker.DescribeEndpoint": gone }, async () => {
             expect(await provider.read!("vision-mlops-prod-traffic-signs", state)).to.deep.equal({});
+        });
+    });
+
+    it("creates in the endpoint's region and reports it by name, with what serves once SageMaker says it is in service", async () => {
+        const inService = {
+            EndpointName: "vision-mlops-prod-traffic-signs",
+            EndpointArn: "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/vision-mlops-prod-traffic-signs",
+            EndpointConfigName: spec.endpointConfigName,
+            EndpointStatus: "InService",
+            ProductionVariants: [{ VariantName: "AllTraffic", DesiredInstanceCount: 2, CurrentInstanceCount: 2 }],
+        };
+        let created = false;
+        await standIn(
+            {
+                "SageMaker.CreateEndpoint": () => ((created = true), { body: {} }),
+                "SageMaker.DescribeEndpoint": () => (created ? { body: inService } : gone),
+                "SageMaker.ListEndpointConfigs": { body: { EndpointConfigs: [] } },
+            },
+            async (calls) => {
+                const { id, outs } = await endpointDeploymentProvider.create!({ ...spec, region: "eu-west-1" } as never);
+                expect(id).to.equal("vision-mlops-prod-traffic-signs");
+                expect(outs).to.deep.include({
+                    endpointArn: inService.EndpointArn,
+                    endpointConfigName: spec.endpointConfigName,
+                    liveInstanceCount: 2,
+                });
+                // The stand-in describes the model and config as present, so only the endpoint is created, then scaled.
+                expect(calls).to.deep.equal([
+                    "eu-west-1 SageMaker.DescribeEndpoint",
+                    "eu-west-1 SageMaker.DescribeModel",
+                    "eu-west-1 SageMaker.DescribeEndpointConfig",
+                    "eu-west-1 SageMaker.CreateEndpoint",
+                    "eu-west-1 SageMaker.DescribeEndpoint",
+                    "eu-west-1 AnyScaleFrontendService.RegisterScalableTarget",
+                    "eu-west-1 AnyScaleFrontendService.PutScalingPolicy",
+                    "eu-west-1 SageMaker.DescribeEndpoint",
+                ]);
+            },
+        );
+    });
+
+    it("updates in the endpoint's region and reports the config that now serves; after a rollback fails, having read the alarms there", async () => {
+        const next = "vision-mlops-prod-traffic-signs-0000beef";
+        const serving = (config: string) => ({
+            body: {
+                EndpointName: "vision-mlops-prod-traffic-signs",
+                EndpointArn: "arn:aws:sagemaker:eu-west-1:123456789012:endpoint/vision-mlops-prod-traffic-signs",
+                EndpointConfigName: config,
+                EndpointStatus: "InService",
+                ProductionVariants: [{ VariantName: "AllTraffic", DesiredInstanceCount: 2, CurrentInstanceCount: 2 }],
+            },
+        });
+        let updated = false;
+        const olds = { ...spec, region: "eu-west-1", liveInstanceCount: 2, keptEndpointConfigs: [spec.endpointConfigName] };
+        await standIn(
+            {
+                "SageMaker.UpdateEndpoint": () => ((updated = true), { body: {} }),
+                "SageMaker.DescribeEndpoint": () => serving(updated ? next : spec.endpointConfigName),
+                "SageMaker.ListEndpointConfigs": { body: { EndpointConfigs: [] } },
+            },
+            async (calls) => {
+                const { outs } = await endpointDeploymentProvider.update!(
+                    "vision-mlops-prod-traffic-signs",
+                    olds as never,
+                    {
+                        ...spec,
+                        region: "eu-west-1",
+                        endpointConfigName: next,
+                    } as never,
+                );
+                expect(outs).to.deep.include({ endpointConfigName: next, liveInstanceCount: 2 });
+                expect(
+                    calls.filter((c) => !c.startsWith("eu-west-1 ")),
+                    calls.join(", "),
+                ).to.deep.equal([]);
+                expect(calls).to.include("eu-west-1 SageMaker.UpdateEndpoint");
+            },
+        );
+        // SageMaker rolled the next update back: the old config still serves, and the alarm history is read in the region.
+        await standIn({ "SageMaker.DescribeEndpoint": serving(spec.endpointConfigName) }, async (calls) => {
+            const failed = await endpointDeploymentProvider.update!(
+                "vision-mlops-prod-traffic-signs",
+                olds as never,
+                { ...spec, region: "eu-west-1", endpointConfigName: next } as never,
+            ).then(
+                () => undefined,
+                (e: Error) => e,
+            );
+            expect(failed?.message).to.contain(spec.endpointConfigName);
+            expect(calls.filter((c) => c.includes("GraniteServiceVersion20100801.")).length, calls.join(", ")).to.be.above(0);
+            expect(
+                calls.filter((c) => !c.startsWith("eu-west-1 ")),
+                calls.join(", "),
+            ).to.deep.equal([]);
         });
     });
 
