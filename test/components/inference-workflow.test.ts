@@ -189,3 +189,174 @@ describe("InferenceWorkflow class lists", () => {
         }
     });
 });
+
+describe("InferenceWorkflow: what each function, rule and alarm is given", () => {
+    // Written out: the physical names the stack's operators and its IAM policies read.
+    const fnName = (id: string) => `vision-mlops-staging-bikes-inf-${id}`;
+    const name = "vision-mlops-staging-bikes-inference";
+    const TOPIC = `arn:aws:sns:us-east-1:${TEST_ACCOUNT}:vision-mlops-staging-alerts`;
+    const MACHINE = `arn:aws:states:us-east-1:${TEST_ACCOUNT}:stateMachine:${name}`;
+    let declared: DeclaredResource[];
+    // No model package and no top-k given: the defaults.
+    before(async () => ({ declared } = await declare("staging", { modelPackageArn: undefined })));
+    const fn = (d: DeclaredResource[], id: string) => find(d, T.fn, `${name}-${id}-function`).inputs;
+
+    it("sizes each function for its work: timeouts, memory, /tmp for a batch of 6 MB images, one batch at a time", () => {
+        const sizes = Object.fromEntries(
+            ["classify", "review", "callback", "batch", "start"].map((id) => {
+                const f = fn(declared, id);
+                return [id, [f.timeout, f.memorySize, f.ephemeralStorage.size, f.reservedConcurrentExecutions]];
+            }),
+        );
+        expect(sizes).to.deep.equal({
+            classify: [90, 512, 512, -1],
+            review: [60, 256, 512, -1],
+            callback: [300, 256, 512, -1],
+            // 25 images of 6 MB and 512 MB to spare.
+            batch: [900, 1024, 25 * 6 + 512, 1],
+            start: [30, 256, 512, -1],
+        });
+        // The functions EventBridge invokes keep what they could not handle; the state machine's own retry.
+        const dead = (id: string) => fn(declared, id).deadLetterConfig !== undefined;
+        expect(["classify", "review", "callback", "batch", "start"].filter(dead)).to.deep.equal(["callback", "batch", "start"]);
+        for (const id of ["classify", "review", "callback", "batch", "start"]) {
+            expect(fn(declared, id).name, id).to.equal(fnName(id));
+            expect(fn(declared, id).description, id).to.match(/^bikes: /);
+        }
+        expect(fn(declared, "classify").description).to.equal(
+            "bikes: reads an image by S3 URI and classifies it with vision-mlops-staging-bikes",
+        );
+        expect(fn(declared, "start").description).to.equal("bikes: starts a review for each correction");
+    });
+
+    it("gives every function the workflow's settings, with no model package and the default top-5 when none is given", () => {
+        for (const id of ["classify", "review", "callback", "batch", "start"])
+            expect(fn(declared, id).environment.variables, id).to.deep.equal({
+                VISION_FUNCTION: id,
+                VISION_ENVIRONMENT: "staging",
+                VISION_MODEL: "bikes",
+                VISION_RAW_BUCKET: RAW,
+                VISION_ENDPOINT_NAME: "vision-mlops-staging-bikes",
+                VISION_MODEL_PACKAGE_ARN: "",
+                VISION_TOP_K: "5",
+                VISION_ALERT_TOPIC_ARN: TOPIC,
+                VISION_STATE_MACHINE_ARN: MACHINE,
+                VISION_REVIEW_BATCH_SIZE: "25",
+                VISION_IMAGE_PREFIXES: JSON.stringify(["bikes/inference/incoming/"]),
+            });
+    });
+
+    it("keeps a year of the state machine's logs", () => {
+        const group = find(declared, "aws:cloudwatch/logGroup:LogGroup", `${name}-logs`).inputs;
+        expect(group).to.deep.include({ name: `/aws/vendedlogs/states/${name}`, retentionInDays: 365 });
+        expect(group.kmsKeyId).to.equal(`arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/logs`);
+        const m = find(declared, T.machine, `${name}-state-machine`).inputs;
+        expect(m.loggingConfiguration.logDestination).to.equal(
+            `arn:aws:cloudwatch:us-east-1:${TEST_ACCOUNT}:loggroup//aws/vendedlogs/states/${name}:*`,
+        );
+        expect(m.roleArn).to.equal(`arn:aws:iam::${TEST_ACCOUNT}:role/vision-mlops-staging-bikes-inference`);
+        const role = find(declared, T.role, `${name}-role`).inputs;
+        expect(role.description).to.equal(`State machine ${name}`);
+    });
+
+    it("runs the classify, review and batch functions from the definition, and batches at the review batch size", () => {
+        const definition = find(declared, T.machine, `${name}-state-machine`).inputs.definition;
+        const arn = (id: string) => `arn:aws:lambda:us-east-1:${TEST_ACCOUNT}:function/${fnName(id)}`;
+        const functions = new Set([...definition.matchAll(/"FunctionName":"([^"]+)"/g)].map((m: RegExpMatchArray) => m[1]));
+        expect([...functions].sort()).to.deep.equal([arn("batch"), arn("classify"), arn("review")]);
+        expect(definition).to.include('"Variable":"$.filed.waiting_for_batch","NumericGreaterThanEquals":25');
+        expect(definition, "no margin unless one is given").to.not.include("$.margin");
+    });
+
+    it("retries each rule's delivery for a day, and lets only that rule invoke its function", () => {
+        const expected: Record<string, string> = { annotations: "callback", heartbeat: "callback", corrections: "start" };
+        expect(declared.filter(ofType("aws:cloudwatch/eventTarget:EventTarget")).map((r) => r.name)).to.have.members(
+            Object.keys(expected).map((id) => `${name}-${id}-target`),
+        );
+        for (const [id, target] of Object.entries(expected)) {
+            const ruleName = `vision-mlops-staging-bikes-inf-${id}`;
+            const rule = find(declared, T.rule, `${name}-${id}`).inputs;
+            expect(rule.name, id).to.equal(ruleName);
+            expect(rule.description, id).to.match(/^bikes: /);
+            const t = find(declared, "aws:cloudwatch/eventTarget:EventTarget", `${name}-${id}-target`).inputs;
+            expect(t, id).to.deep.include({
+                rule: ruleName,
+                arn: `arn:aws:lambda:us-east-1:${TEST_ACCOUNT}:function/${fnName(target)}`,
+            });
+            expect(t.retryPolicy, id).to.deep.equal({ maximumRetryAttempts: 20, maximumEventAgeInSeconds: 86400 });
+            expect(find(declared, T.permission, `${name}-${id}-permission`).inputs, id).to.deep.equal({
+                action: "lambda:InvokeFunction",
+                function: fnName(target),
+                principal: "events.amazonaws.com",
+                sourceArn: `arn:aws:cloudwatch:us-east-1:${TEST_ACCOUNT}:eventrule/${ruleName}`,
+            });
+        }
+        expect(find(declared, T.rule, `${name}-annotations`).inputs.description).to.equal("bikes: Label Studio exported a review");
+    });
+
+    it("alarms on the hourly share of low-confidence images, and clears to the topic", () => {
+        const alarm = find(declared, T.alarm, `${name}-low-confidence`).inputs;
+        const metric = (metricName: string) => ({
+            namespace: "VisionMLOps/Inference/bikes",
+            metricName,
+            dimensions: { Environment: "staging", Model: "bikes" },
+            period: 3600,
+            stat: "Sum",
+        });
+        expect(alarm).to.deep.equal({
+            name: "vision-mlops-staging-bikes-low-confidence-rate",
+            alarmDescription: "More than 20% of bikes's images in an hour were below the confidence threshold (sent to review)",
+            metricQueries: [
+                { id: "low", metric: metric("LowConfidence") },
+                { id: "high", metric: metric("Classified") },
+                { id: "rate", expression: "low / (low + high)", label: "Low-confidence rate", returnData: true },
+            ],
+            comparisonOperator: "GreaterThanThreshold",
+            threshold: 0.2,
+            evaluationPeriods: 1,
+            treatMissingData: "notBreaching",
+            alarmActions: [TOPIC],
+            okActions: [TOPIC],
+        });
+    });
+
+    it("with a batch schedule, a margin, a top-k, a trigger prefix and a large batch: the extra rules, settings and /tmp", async () => {
+        const d = useMocks("staging");
+        const wf = new InferenceWorkflow(
+            name,
+            args("staging", {
+                reviewBatchSchedule: "rate(6 hours)",
+                confidenceMargin: 0.15,
+                topK: 3,
+                triggerPrefix: "incoming/bikes/",
+                reviewBatchSize: 2000,
+            }),
+        );
+        await settled(d, wf.stateMachineArn);
+        const schedule = find(d, T.rule, `${name}-batch-schedule`).inputs;
+        expect(schedule).to.deep.include({
+            name: "vision-mlops-staging-bikes-inf-batch-schedule",
+            scheduleExpression: "rate(6 hours)",
+            description: "bikes: batches whatever is reviewed",
+        });
+        expect(find(d, "aws:cloudwatch/eventTarget:EventTarget", `${name}-batch-schedule-target`).inputs.arn).to.equal(
+            `arn:aws:lambda:us-east-1:${TEST_ACCOUNT}:function/${fnName("batch")}`,
+        );
+        expect(find(d, T.rule, `${name}-trigger`).inputs.description).to.equal("bikes: images dropped under incoming/bikes/");
+        expect(find(d, "aws:cloudwatch/eventTarget:EventTarget", `${name}-trigger-target`).inputs.arn).to.equal(
+            `arn:aws:lambda:us-east-1:${TEST_ACCOUNT}:function/${fnName("start")}`,
+        );
+        expect(fn(d, "start").description).to.equal(
+            "bikes: starts a review for each correction and an execution for each image under the trigger prefix",
+        );
+        expect(fn(d, "classify").environment.variables).to.deep.include({
+            VISION_TOP_K: "3",
+            VISION_IMAGE_PREFIXES: JSON.stringify(["bikes/inference/incoming/", "incoming/bikes/"]),
+        });
+        expect(find(d, T.machine, `${name}-state-machine`).inputs.definition).to.include(
+            '{"Variable":"$.margin","NumericGreaterThanEquals":0.15}',
+        );
+        // 2,000 images of 6 MB would need 12,512 MB: capped at Lambda's 10,240.
+        expect(fn(d, "batch").ephemeralStorage.size).to.equal(10240);
+    });
+});
