@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import { expect } from "chai";
 import { execFileSync } from "child_process";
 import { createHash } from "crypto";
@@ -12,7 +13,7 @@ import { trainingModelSettings } from "../../stacks/component-args";
 import { tempDir } from "../jobs/support/images";
 import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, unwrapOutput, useMocks } from "../support/mocks";
 import { DOCUMENTED_DRIFT_DEFAULTS } from "../support/drift-defaults";
-import { registeredOutputs } from "./support/component-tree";
+import { parentage, registeredOutputs } from "./support/component-tree";
 
 const T = {
     role: "aws:iam/role:Role",
@@ -32,32 +33,47 @@ const staging = readStackFile(".", "staging");
 
 async function build(
     model: string,
-    extra: { alarmTopicArn?: string } = {},
-): Promise<{ declared: DeclaredResource[]; tp: TrainingPipeline }> {
+    extra: Partial<ConstructorParameters<typeof TrainingPipeline>[1]> = {},
+): Promise<{
+    declared: DeclaredResource[];
+    tp: TrainingPipeline;
+    options: Map<string, pulumi.CustomResourceOptions>;
+    dependsOn: (type: string, name: string) => string[];
+}> {
     const declared = useMocks("staging");
-    const tp = new TrainingPipeline(model, {
-        environment: "staging",
+    // Mocks do not see resource options; a (legacy, SDK-side) transformation sees what each child was given.
+    const options = new Map<string, pulumi.CustomResourceOptions>();
+    const record: pulumi.ResourceTransformation = ({ type, name, opts }) => void options.set(`${type}::${name}`, opts);
+    const tree = parentage();
+    const tp = new TrainingPipeline(
         model,
-        settings: trainingModelSettings(staging.models[model]),
-        retrainSchedule: staging.models[model].training.retrainSchedule,
-        buckets: BUCKETS,
-        kmsKeyArn: KEY,
-        jobsImageUri: JOBS_IMAGE,
-        jobsRepositoryArn: REPO,
-        accountId: TEST_ACCOUNT,
-        region: "us-east-1",
-        gitCommit: "0123abcd",
-        ...extra,
-    });
+        {
+            environment: "staging",
+            model,
+            settings: trainingModelSettings(staging.models[model]),
+            retrainSchedule: staging.models[model].training.retrainSchedule,
+            buckets: BUCKETS,
+            kmsKeyArn: KEY,
+            jobsImageUri: JOBS_IMAGE,
+            jobsRepositoryArn: REPO,
+            accountId: TEST_ACCOUNT,
+            region: "us-east-1",
+            gitCommit: "0123abcd",
+            ...extra,
+        },
+        { transformations: [record, ...tree.transformations] },
+    );
     await settled(declared, tp.definition, tp.pipelineArn);
-    return { declared, tp };
+    return { declared, tp, options, dependsOn: tree.dependsOn };
 }
 
 describe("TrainingPipeline", () => {
     describe("traffic-signs (staging, with a retraining schedule and an alarm topic)", () => {
         let declared: DeclaredResource[];
         let tp: TrainingPipeline;
-        before(async () => ({ declared, tp } = await build("traffic-signs", { alarmTopicArn: TOPIC })));
+        let options: Map<string, pulumi.CustomResourceOptions>;
+        let dependsOn: (type: string, name: string) => string[];
+        before(async () => ({ declared, tp, options, dependsOn } = await build("traffic-signs", { alarmTopicArn: TOPIC })));
 
         it("registers its pipeline, model package group, role and definition as outputs", async () => {
             const outputs = await registeredOutputs(tp);
@@ -275,6 +291,71 @@ describe("TrainingPipeline", () => {
             expect(find(declared, T.target, "traffic-signs-failures-target").inputs.arn).to.equal(TOPIC);
         });
 
+        it("describes each of its resources for the operator who finds it in the console", () => {
+            const PIPELINE = "vision-mlops-staging-traffic-signs-training";
+            expect(find(declared, T.role, "traffic-signs-role").inputs).to.deep.include({
+                description: "SageMaker training pipeline and jobs of traffic-signs",
+                // An hour, as the component asks: IAM's minimum session length.
+                maxSessionDuration: 3600,
+            });
+            expect(find(declared, T.role, "traffic-signs-starter-role").inputs).to.deep.include({
+                name: "vision-mlops-staging-traffic-signs-training-starter",
+                description: "EventBridge starts the training pipeline of traffic-signs",
+            });
+            expect(find(declared, T.pipeline, "traffic-signs-pipeline").inputs).to.deep.include({
+                pipelineDisplayName: PIPELINE,
+                pipelineDescription: "Preprocess, train, evaluate and register traffic-signs when a batch manifest arrives",
+            });
+            expect(find(declared, T.group, "traffic-signs-group").inputs.modelPackageGroupDescription).to.equal(
+                "GTSRB traffic signs, 43 classes",
+            );
+            expect(find(declared, T.rule, "traffic-signs-trigger").inputs).to.deep.include({
+                name: "vision-mlops-staging-traffic-signs-batch-manifest",
+                description: `Start ${PIPELINE} when a batch manifest of traffic-signs lands in the raw bucket`,
+            });
+            expect(find(declared, T.rule, "traffic-signs-schedule").inputs).to.deep.include({
+                name: "vision-mlops-staging-traffic-signs-retrain",
+                description: "Retrain traffic-signs on its newest complete dataset (traffic-signs/latest/dataset.json), rate(7 days)",
+            });
+            expect(find(declared, T.rule, "traffic-signs-failures").inputs).to.deep.include({
+                name: "vision-mlops-staging-traffic-signs-training-failed",
+                description: `Failed executions of ${PIPELINE}`,
+            });
+        });
+
+        it("keeps the model config through a destroy, as JSON, and declares the pipeline after the config and the group it names", () => {
+            expect(find(declared, T.object, "traffic-signs-model-config").inputs.contentType).to.equal("application/json");
+            const opts = (type: string, name: string) => options.get(`${type}::${name}`)!;
+            // Executions (and cached steps) of an older definition still read the config it names.
+            expect(opts(T.object, "traffic-signs-model-config").retainOnDelete).to.equal(true);
+            // Not asked to protect the registry: a staging teardown may remove it.
+            expect(opts(T.group, "traffic-signs-group")).to.deep.include({ protect: false, retainOnDelete: false });
+            // SageMaker reads the config when a run starts; the definition's packages go into the group.
+            expect(dependsOn(T.pipeline, "traffic-signs-pipeline")).to.deep.equal([
+                `${T.object}::traffic-signs-model-config`,
+                `${T.group}::traffic-signs-group`,
+            ]);
+        });
+
+        it("retries a manifest's start for an hour, and tells the topic which execution failed and what that means", () => {
+            const trigger = find(declared, T.target, "traffic-signs-trigger-target").inputs;
+            expect(trigger.rule).to.equal("vision-mlops-staging-traffic-signs-batch-manifest");
+            expect(trigger.retryPolicy).to.deep.equal({ maximumRetryAttempts: 10, maximumEventAgeInSeconds: 3600 });
+            const schedule = find(declared, T.target, "traffic-signs-schedule-target").inputs;
+            expect(schedule).to.deep.include({
+                rule: "vision-mlops-staging-traffic-signs-retrain",
+                arn: `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:pipeline/vision-mlops-staging-traffic-signs-training`,
+                roleArn: `arn:aws:iam::${TEST_ACCOUNT}:role/vision-mlops-staging-traffic-signs-training-starter`,
+            });
+            const failures = find(declared, T.target, "traffic-signs-failures-target").inputs;
+            expect(failures.rule).to.equal("vision-mlops-staging-traffic-signs-training-failed");
+            expect(failures.inputTransformer).to.deep.equal({
+                inputPaths: { execution: "$.detail.pipelineExecutionArn" },
+                inputTemplate:
+                    '"Training pipeline of traffic-signs (staging) failed: <execution>. A Fail step means the quality gate rejected the model; otherwise a job failed."',
+            });
+        });
+
         it("exposes the names and ARNs the stack exports", async () => {
             expect(await unwrapOutput(tp.pipelineName)).to.equal("vision-mlops-staging-traffic-signs-training");
             expect(await unwrapOutput(tp.modelPackageGroupName)).to.equal("vision-mlops-staging-traffic-signs");
@@ -287,6 +368,54 @@ describe("TrainingPipeline", () => {
     it("has no schedule or failure rule when the model sets neither", async () => {
         const { declared } = await build("bikes-vs-motorcycles");
         expect(declared.filter(ofType(T.rule)).map((r) => r.name)).to.deep.equal(["bikes-vs-motorcycles-trigger"]);
+    });
+
+    it("follows its own args: a protected registry, a parallelism, a default description, a PyTorch bundle kept on delete", async () => {
+        const { description: _, ...settings } = trainingModelSettings(staging.models["dog-breeds"]);
+        const { declared, options, dependsOn } = await build("dog-breeds", {
+            settings,
+            retrainSchedule: undefined,
+            protectRegistry: true,
+            maxParallelExecutionSteps: 3,
+        });
+        const opts = (type: string, name: string) => options.get(`${type}::${name}`)!;
+        // The registry holds every version's evaluation evidence: neither a destroy nor a replacement removes it.
+        expect(opts(T.group, "dog-breeds-group")).to.deep.include({ protect: true, retainOnDelete: true });
+        expect(find(declared, T.group, "dog-breeds-group").inputs.modelPackageGroupDescription).to.equal("dog-breeds image classifier");
+        expect(find(declared, T.pipeline, "dog-breeds-pipeline").inputs.parallelismConfiguration).to.deep.equal({
+            maxParallelExecutionSteps: 3,
+        });
+        expect(opts(T.object, "dog-breeds-source").retainOnDelete).to.equal(true);
+        expect(dependsOn(T.pipeline, "dog-breeds-pipeline")).to.deep.equal([
+            `${T.object}::dog-breeds-model-config`,
+            `${T.group}::dog-breeds-group`,
+            `${T.object}::dog-breeds-source`,
+        ]);
+        // No schedule: EventBridge may assume the starter role for the batch-manifest rule only.
+        expect(
+            JSON.parse(find(declared, T.role, "dog-breeds-starter-role").inputs.assumeRolePolicy).Statement[0].Condition.ArnLike,
+        ).to.deep.equal({
+            "aws:SourceArn": [`arn:aws:events:us-east-1:${TEST_ACCOUNT}:rule/vision-mlops-staging-dog-breeds-batch-manifest`],
+        });
+    });
+
+    it("refuses a parallelism that is not a whole number of at least one step", () => {
+        for (const steps of [0, 1.5, -1])
+            expect(() => {
+                useMocks("staging");
+                new TrainingPipeline("p", {
+                    environment: "staging",
+                    model: "bikes-vs-motorcycles",
+                    settings: trainingModelSettings(staging.models["bikes-vs-motorcycles"]),
+                    buckets: BUCKETS,
+                    kmsKeyArn: KEY,
+                    jobsImageUri: JOBS_IMAGE,
+                    jobsRepositoryArn: REPO,
+                    accountId: TEST_ACCOUNT,
+                    region: "us-east-1",
+                    maxParallelExecutionSteps: steps,
+                });
+            }, String(steps)).to.throw(`TrainingPipeline p: maxParallelExecutionSteps must be a whole number >= 1, got ${steps}`);
     });
 
     it("keeps every physical name within AWS limits for a 48-character model name", async () => {
