@@ -659,3 +659,98 @@ describe("ModelMonitor: sharded monitoring runs", () => {
         expect(read).to.include(`arn:aws:s3:::${CAPTURE}/signs/monitoring/*`);
     });
 });
+
+describe("ModelMonitor: what its schedule, roles and alarms are given", () => {
+    it("names and describes the pipeline, its schedule and both roles; the schedule starts on time and retries for an hour", async () => {
+        const { declared } = await declare(args());
+        expect(find(declared, "aws:sagemaker/pipeline:Pipeline", "signs-monitor-pipeline").inputs).to.deep.include({
+            pipelineDisplayName: "vision-mlops-staging-signs-monitoring",
+            pipelineDescription: "Image-aware monitoring of vision-mlops-staging-signs, hourly",
+        });
+        const schedule = find(declared, "aws:scheduler/schedule:Schedule", "signs-monitor-schedule").inputs;
+        expect(schedule.description).to.equal(
+            "Starts vision-mlops-staging-signs-monitoring hourly; the job monitors the previous whole hour",
+        );
+        expect(schedule.flexibleTimeWindow).to.deep.equal({ mode: "OFF" });
+        expect(schedule.target.roleArn).to.equal(`arn:aws:iam::${TEST_ACCOUNT}:role/vision-mlops-staging-signs-monitor-scheduler`);
+        expect(schedule.target.retryPolicy).to.deep.equal({ maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 });
+        expect(find(declared, "aws:iam/role:Role", "signs-monitor-role").inputs).to.deep.include({
+            name: "vision-mlops-staging-signs-monitor",
+            description: "Runs the pipeline monitor job of signs",
+        });
+        expect(find(declared, "aws:iam/role:Role", "signs-monitor-scheduler-role").inputs).to.deep.include({
+            name: "vision-mlops-staging-signs-monitor-scheduler",
+            description: "Lets EventBridge Scheduler start the monitoring pipeline of signs",
+        });
+    });
+
+    it("describes a daily schedule by the day it monitors, and the model-monitor role by its engine", async () => {
+        const daily = (await declare(args({ schedule: "daily" }))).declared;
+        expect(find(daily, "aws:scheduler/schedule:Schedule", "signs-monitor-schedule").inputs.description).to.equal(
+            "Starts vision-mlops-staging-signs-monitoring daily; the job monitors the previous whole day",
+        );
+        const mm = (await declare(args({ engine: "model-monitor" }))).declared;
+        expect(find(mm, "aws:iam/role:Role", "signs-monitor-role").inputs.description).to.equal(
+            "Runs the model-monitor monitor job of signs",
+        );
+    });
+
+    it("runs the job on the instance, volume and time limit it is given", async () => {
+        const { declared } = await declare(args({ instanceType: "ml.c5.xlarge", volumeSizeGb: 100, maxRuntimeSeconds: 1800 }));
+        const step = JSON.parse(find(declared, "aws:sagemaker/pipeline:Pipeline", "signs-monitor-pipeline").inputs.pipelineDefinition)
+            .Steps[0].Arguments;
+        expect(step.ProcessingResources.ClusterConfig).to.deep.include({ InstanceType: "ml.c5.xlarge", VolumeSizeInGB: 100 });
+        expect(step.StoppingCondition.MaxRuntimeInSeconds).to.equal(1800);
+        const mm = (await declare(args({ engine: "model-monitor", instanceType: "ml.c5.xlarge", volumeSizeGb: 100 }))).declared;
+        const job = find(mm, "aws:sagemaker/monitoringSchedule:MonitoringSchedule", "signs-monitor-schedule").inputs
+            .monitoringScheduleConfig.monitoringJobDefinition;
+        expect(job.monitoringResources.clusterConfig).to.deep.include({ instanceType: "ml.c5.xlarge", volumeSizeInGb: 100 });
+        // The hourly default: 50 minutes, inside Model Monitor's hour.
+        expect(job.stoppingConditions).to.deep.equal([{ maxRuntimeInSeconds: 3000 }]);
+    });
+
+    it("lets the job decrypt a baseline another stack's key encrypted, and its own data with its own key", async () => {
+        const OTHER = "arn:aws:kms:us-east-1:210987654321:key/staging-artifacts";
+        const { declared } = await declare(args({ baselineKmsKeyArn: OTHER }));
+        const doc = parsePolicy(find(declared, "aws:iam/rolePolicy:RolePolicy", "signs-monitor-role-policy").inputs.policy);
+        for (const key of [KEY, OTHER]) expect(allowedBy(doc, { action: "kms:Decrypt", resource: key }), key).to.equal(true);
+        expect(allowedBy(doc, { action: "kms:Decrypt", resource: "arn:aws:kms:us-east-1:210987654321:key/another" })).to.equal(false);
+    });
+
+    it("names the retraining rule and role for the model, and says what starts the training pipeline", async () => {
+        const { declared, monitor } = await declare(args({ retrainOnDrift: { afterPeriods: 3, trainingPipelineArn: TRAINING } }));
+        expect(find(declared, "aws:cloudwatch/eventRule:EventRule", "signs-monitor-retrain").inputs).to.deep.include({
+            name: "vision-mlops-staging-signs-retrain-on-drift",
+            description: "Starts the training pipeline of signs when drift persists for 3 hourly runs",
+        });
+        expect(find(declared, "aws:cloudwatch/eventTarget:EventTarget", "signs-monitor-retrain-target").inputs.rule).to.equal(
+            "vision-mlops-staging-signs-retrain-on-drift",
+        );
+        expect(find(declared, "aws:iam/role:Role", "signs-monitor-retrain-role").inputs).to.deep.include({
+            name: "vision-mlops-staging-signs-retrain-on-drift",
+            description: "Lets EventBridge start the training pipeline of signs",
+        });
+        expect(monitor.retrainRule).to.not.equal(undefined);
+    });
+
+    it("gives the dashboard the model, its thresholds and its engine; a Model Monitor schedule has no pipeline to name", async () => {
+        const { monitor } = await declare(args({ engine: "model-monitor" }));
+        expect(monitor.dashboardModel).to.deep.equal({
+            model: "signs",
+            endpointName: "vision-mlops-staging-signs",
+            scheduleName: "vision-mlops-staging-signs-monitor",
+            engine: "model-monitor",
+            thresholds: THRESHOLDS,
+            monitoringPipelineName: undefined,
+        });
+        expect(monitor.pipelineName).to.equal(undefined);
+        expect(monitor.scheduleName).to.equal("vision-mlops-staging-signs-monitor");
+    });
+
+    it("takes each alarm's statistic and comparison from its spec", async () => {
+        const { declared } = await declare(args());
+        const drift = find(declared, "aws:cloudwatch/metricAlarm:MetricAlarm", "signs-monitor-drift").inputs;
+        expect(drift).to.include({ statistic: "Maximum", comparisonOperator: "GreaterThanOrEqualToThreshold" });
+        expect(drift.alarmDescription).to.be.a("string").and.include("signs");
+    });
+});
