@@ -4,7 +4,7 @@ import { execFileSync } from "child_process";
 import { createHash } from "crypto";
 import { readFileSync, writeFileSync } from "fs";
 import { join } from "path";
-import { TrainingPipeline } from "../../components/training-pipeline";
+import { TrainingPipeline, TrainingPipelineArgs } from "../../components/training-pipeline";
 import { PolicyDocument, writeActionsWithWildcardResource } from "../../infra/iam";
 import { allSteps } from "../../infra/pipeline/builder";
 import { modelConfigObject } from "../../infra/pipeline/image-classification";
@@ -31,9 +31,27 @@ const TOPIC = `arn:aws:sns:us-east-1:${TEST_ACCOUNT}:alerts`;
 const BUCKETS = { raw: "raw-bucket", curated: "curated-bucket", artifacts: "artifacts-bucket" };
 const staging = readStackFile(".", "staging");
 
+/** The staging pipeline of `model` as the stack declares it, with `extra` over it. */
+function pipelineArgs(model: string, extra: Partial<TrainingPipelineArgs> = {}): TrainingPipelineArgs {
+    return {
+        environment: "staging",
+        model,
+        settings: trainingModelSettings(staging.models[model]),
+        retrainSchedule: staging.models[model].training.retrainSchedule,
+        buckets: BUCKETS,
+        kmsKeyArn: KEY,
+        jobsImageUri: JOBS_IMAGE,
+        jobsRepositoryArn: REPO,
+        accountId: TEST_ACCOUNT,
+        region: "us-east-1",
+        gitCommit: "0123abcd",
+        ...extra,
+    };
+}
+
 async function build(
     model: string,
-    extra: Partial<ConstructorParameters<typeof TrainingPipeline>[1]> = {},
+    extra: Partial<TrainingPipelineArgs> = {},
 ): Promise<{
     declared: DeclaredResource[];
     tp: TrainingPipeline;
@@ -45,24 +63,7 @@ async function build(
     const options = new Map<string, pulumi.CustomResourceOptions>();
     const record: pulumi.ResourceTransformation = ({ type, name, opts }) => void options.set(`${type}::${name}`, opts);
     const tree = parentage();
-    const tp = new TrainingPipeline(
-        model,
-        {
-            environment: "staging",
-            model,
-            settings: trainingModelSettings(staging.models[model]),
-            retrainSchedule: staging.models[model].training.retrainSchedule,
-            buckets: BUCKETS,
-            kmsKeyArn: KEY,
-            jobsImageUri: JOBS_IMAGE,
-            jobsRepositoryArn: REPO,
-            accountId: TEST_ACCOUNT,
-            region: "us-east-1",
-            gitCommit: "0123abcd",
-            ...extra,
-        },
-        { transformations: [record, ...tree.transformations] },
-    );
+    const tp = new TrainingPipeline(model, pipelineArgs(model, extra), { transformations: [record, ...tree.transformations] });
     await settled(declared, tp.definition, tp.pipelineArn);
     return { declared, tp, options, dependsOn: tree.dependsOn };
 }
@@ -403,18 +404,7 @@ describe("TrainingPipeline", () => {
         for (const steps of [0, 1.5, -1])
             expect(() => {
                 useMocks("staging");
-                new TrainingPipeline("p", {
-                    environment: "staging",
-                    model: "bikes-vs-motorcycles",
-                    settings: trainingModelSettings(staging.models["bikes-vs-motorcycles"]),
-                    buckets: BUCKETS,
-                    kmsKeyArn: KEY,
-                    jobsImageUri: JOBS_IMAGE,
-                    jobsRepositoryArn: REPO,
-                    accountId: TEST_ACCOUNT,
-                    region: "us-east-1",
-                    maxParallelExecutionSteps: steps,
-                });
+                new TrainingPipeline("p", pipelineArgs("bikes-vs-motorcycles", { maxParallelExecutionSteps: steps }));
             }, String(steps)).to.throw(`TrainingPipeline p: maxParallelExecutionSteps must be a whole number >= 1, got ${steps}`);
     });
 
