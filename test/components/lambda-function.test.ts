@@ -8,6 +8,7 @@ import { policyDocument, writeActionsWithWildcardResource } from "../../infra/ia
 import { bundleLambda, lambdaArchive } from "../../infra/lambda-bundle";
 import { tempDir } from "../jobs/support/images";
 import { DeclaredResource, find, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
+import { accountAdministersKey } from "../support/iam-literals";
 import { componentTree } from "./support/component-tree";
 
 const LOGS_KEY = `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/logs`;
@@ -273,13 +274,7 @@ describe("LogsKey", () => {
         expect(logsKeyPolicy("210987654321", "cn-north-1", "aws-cn")).to.deep.equal({
             Version: "2012-10-17",
             Statement: [
-                {
-                    Sid: "AccountAdministersKeyThroughIam",
-                    Effect: "Allow",
-                    Principal: { AWS: "arn:aws-cn:iam::210987654321:root" },
-                    Action: "kms:*",
-                    Resource: "*",
-                },
+                accountAdministersKey("210987654321", "aws-cn"),
                 {
                     Sid: "CloudWatchLogsEncryptsThisAccountsLogGroups",
                     Effect: "Allow",

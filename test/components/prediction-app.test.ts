@@ -15,6 +15,7 @@ import { allowedBy, parsePolicy } from "../../infra/policy-evaluation";
 import { PageConfig } from "../../infra/prediction-api";
 import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
 import { TEST_MODELS } from "../support/prediction";
+import { accountAdministersKey } from "../support/iam-literals";
 import { componentTree, registeredOutputs } from "./support/component-tree";
 
 const SITE_BUCKET = `vision-mlops-staging-site-${TEST_ACCOUNT}-us-east-1`;
@@ -623,13 +624,7 @@ describe("PredictionApp's rules and policies", () => {
         expect(siteKeyPolicy("123456789012", distribution, "aws-cn")).to.deep.equal({
             Version: "2012-10-17",
             Statement: [
-                {
-                    Sid: "AccountAdministersKeyThroughIam",
-                    Effect: "Allow",
-                    Principal: { AWS: "arn:aws-cn:iam::123456789012:root" },
-                    Action: "kms:*",
-                    Resource: "*",
-                },
+                accountAdministersKey("123456789012", "aws-cn"),
                 {
                     Sid: "PageDistributionDecrypts",
                     Effect: "Allow",

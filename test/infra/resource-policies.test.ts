@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import { accountAdministersKey } from "../support/iam-literals";
 import {
     bucketPolicy,
     keyPolicy,
@@ -85,13 +86,7 @@ describe("resource policies", () => {
         expect(doc).to.deep.equal({
             Version: "2012-10-17",
             Statement: [
-                {
-                    Sid: "AccountAdministersKeyThroughIam",
-                    Effect: "Allow",
-                    Principal: { AWS: "arn:aws-cn:iam::123456789012:root" },
-                    Action: "kms:*",
-                    Resource: "*",
-                },
+                accountAdministersKey("123456789012", "aws-cn"),
                 {
                     Sid: "LogsUse",
                     Effect: "Allow",

@@ -13,3 +13,17 @@ export const KMS_USE_ACTIONS = [
     "kms:ReEncryptTo",
     "kms:DescribeKey",
 ];
+
+/**
+ * The statement every key policy opens with (AWS's default key policy): the account's root administers the key,
+ * so IAM policies in the account decide who may use it.
+ */
+export function accountAdministersKey(account: string, partition: string) {
+    return {
+        Sid: "AccountAdministersKeyThroughIam",
+        Effect: "Allow",
+        Principal: { AWS: `arn:${partition}:iam::${account}:root` },
+        Action: "kms:*",
+        Resource: "*",
+    };
+}
