@@ -125,7 +125,16 @@ describe("infra/pipeline/trigger", () => {
         );
         expect(() => checkedParameters([{ name: "", value: "x" }])).to.throw('parameter name "" must be 1-256');
         expect(() => checkedParameters([{ name: "Key ", value: "x" }])).to.throw('parameter name "Key " must be 1-256');
-        for (const value of ["$", "$.", "$.detail..key", "$.detail[0]", "$.detail.object key", "$detail", "$.detail.key."])
+        for (const value of [
+            "$",
+            "$.",
+            "$.detail..key",
+            "$.detail[0]",
+            "$.detail.object key",
+            "$detail",
+            "$.detail.key.",
+            "$x$.detail.key",
+        ])
             expect(() => checkedParameters([{ name: "Key", value }]), value).to.throw(
                 `EventBridge pipeline parameter Key: ${JSON.stringify(value)} must be a whole JSON path in dot notation such as $.detail.object.key`,
             );
