@@ -5,7 +5,7 @@ import { gzipSync } from "zlib";
 
 /**
  * The `sourcedir.tar.gz` SageMaker script mode runs a training script from: a folder's files as a gzipped tar,
- * built the same byte for byte from the same files (sorted names, no times, owners or modes of this machine),
+ * built the same byte for byte from the same files (sorted names, no times, owners, modes or OS of this machine),
  * so its hash names its content and a changed script is a new object and a new pipeline definition.
  */
 
@@ -23,6 +23,8 @@ export interface SourceBundle {
 /** Caches and hidden files stay out: they are not the program, and would make the bundle differ between machines. */
 const LEFT_OUT = (name: string) => name.startsWith(".") || name === "__pycache__" || name.endsWith(".pyc");
 const BLOCK = 512;
+const GZIP_OS_BYTE = 9;
+const GZIP_OS_UNKNOWN = 255;
 
 export function sourceBundle(dir: string): SourceBundle {
     const files = listFiles(dir, "");
@@ -34,6 +36,9 @@ export function sourceBundle(dir: string): SourceBundle {
     }
     blocks.push(Buffer.alloc(2 * BLOCK));
     const bytes = gzipSync(Buffer.concat(blocks), { level: 9 });
+    // zlib writes the OS it was built for into the header (RFC 1952's OS byte: 3 Unix, 19 macOS, 10 Windows), which
+    // would make the same files two bundles on two machines; 255 is "unknown". No header CRC covers it (FLG is 0).
+    bytes[GZIP_OS_BYTE] = GZIP_OS_UNKNOWN;
     return { bytes, sha256: createHash("sha256").update(bytes).digest("hex"), files };
 }
 
