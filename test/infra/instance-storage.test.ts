@@ -48,4 +48,30 @@ describe("infra/instance-storage", () => {
         expect(hasInstanceStorage("ml.m9gd.large")).to.equal(true);
         expect(hasInstanceStorage("ml.c9i.large")).to.equal(false);
     });
+
+    it("follows EC2's naming for the storage-optimised class i, which carries no d (i4i, i3en, i7ie)", () => {
+        for (const t of ["ml.i4i.xlarge", "ml.i3en.large", "ml.i7ie.2xlarge"]) expect(hasInstanceStorage(t), t).to.equal(true);
+    });
+
+    it("gives the Studio geospatial app size, which is no EC2 family, no instance storage", () => {
+        expect(apiModelInstanceTypes()).to.include("ml.geospatial.interactive");
+        expect(hasInstanceStorage("ml.geospatial.interactive")).to.equal(false);
+    });
+
+    it("refuses what is not ml.<family>.<size>, and a family EC2's naming does not parse, each by name", () => {
+        for (const bad of ["ml.m5", "ml..xlarge", "xx.m5.large", "m5.large", ""])
+            expect(() => hasInstanceStorage(bad), bad).to.throw(
+                `${JSON.stringify(bad)} is not a SageMaker instance type such as ml.m5.xlarge`,
+            );
+        expect(() => hasInstanceStorage("ml.banana.xlarge")).to.throw(
+            "ml.banana.xlarge: the storage of the banana family (local NVMe or EBS) is not known; classify it in infra/instance-storage.ts",
+        );
+    });
+
+    it("lists the API model's types once each, in order", () => {
+        const types = apiModelInstanceTypes();
+        expect(new Set(types).size).to.equal(types.length);
+        expect(types).to.deep.equal([...types].sort());
+        expect(types.every((t) => t.startsWith("ml."))).to.equal(true);
+    });
 });

@@ -5,7 +5,13 @@ import {
     TransformInstanceType,
 } from "@aws-sdk/client-sagemaker";
 import { expect } from "chai";
-import { closestMatches, INSTANCE_TYPES, instanceTypeProblem } from "../../infra/instance-types";
+import {
+    closestMatches,
+    INSTANCE_TYPES,
+    instanceTypeProblem,
+    isAcceleratedTrainingInstance,
+    isGpuInstance,
+} from "../../infra/instance-types";
 import { SERVING_INSTANCE_TYPES } from "../../infra/pipeline/image-classification";
 import { readStackFile } from "../../infra/stack-file";
 
@@ -54,5 +60,69 @@ describe("infra/instance-types", () => {
                 expect(INSTANCE_TYPES.transform, `${stack} ${name}`).to.include(m.training.processingInstanceType);
                 expect(INSTANCE_TYPES.endpoint, `${stack} ${name}`).to.include(m.endpoint.instanceType);
             }
+    });
+
+    describe("near misses (optimal string alignment distance, on hand-counted edits)", () => {
+        it("counts two neighbours swapped as one edit, not two substitutions", () => {
+            // Six characters allow one edit: "abdcef" is one swap from "abcdef" and two substitutions from it.
+            expect(closestMatches("abdcef", ["abcdef"])).to.deep.equal(["abcdef"]);
+            expect(closestMatches("badcef", ["abcdef"]), "two swaps").to.deep.equal([]);
+            expect(closestMatches("abcdfe", ["abcdef"]), "the last two swapped").to.deep.equal(["abcdef"]);
+            expect(closestMatches("bacdef", ["abcdef"]), "the first two swapped").to.deep.equal(["abcdef"]);
+            expect(closestMatches("abdcef", ["abxcef", "abcdef"]), "a swap beats nothing nearer").to.deep.equal(["abxcef", "abcdef"]);
+        });
+
+        it("allows fewer edits than a third of the value's length, and never more than three", () => {
+            expect(closestMatches("abc", ["abd"]), "three characters: no edit").to.deep.equal([]);
+            expect(closestMatches("abcd", ["abce"]), "four: one edit").to.deep.equal(["abce"]);
+            expect(closestMatches("abcdef", ["abcdxy"]), "six: one edit, not two").to.deep.equal([]);
+            expect(closestMatches("abcdefg", ["abcdexy"]), "seven: two edits").to.deep.equal(["abcdexy"]);
+            expect(closestMatches("abcdefghijklmnop", ["abcdefghijklmxyz"]), "sixteen: three").to.deep.equal(["abcdefghijklmxyz"]);
+            expect(closestMatches("abcdefghijklmnop", ["abcdefghijklwxyz"]), "never four").to.deep.equal([]);
+            expect(closestMatches("abcdefg", ["abcdefghij"]), "three more characters than two edits allow").to.deep.equal([]);
+        });
+
+        it("gives the nearest only, at most three of them, in the candidates' order", () => {
+            const near = ["abcdex", "abcdey", "abcdez", "abcdew"];
+            expect(closestMatches("abcdef", near)).to.deep.equal(["abcdex", "abcdey", "abcdez"]);
+            expect(closestMatches("abcdef", near, 2)).to.deep.equal(["abcdex", "abcdey"]);
+            expect(closestMatches("abcdefgh", ["abcdefxy", "abcdefgx"]), "one edit beats two").to.deep.equal(["abcdefgx"]);
+            expect(closestMatches("ABCDEX", ["abcdex"]), "ignoring case").to.deep.equal(["abcdex"]);
+        });
+    });
+
+    it("explains a type refused for one of several uses, from the types every one of them accepts", () => {
+        // g7e runs Processing jobs but not Batch Transform (the API model's enums); its nearest for both is g6e.
+        expect(INSTANCE_TYPES.processing).to.include("ml.g7e.48xlarge");
+        expect(INSTANCE_TYPES.transform).to.not.include("ml.g7e.48xlarge");
+        expect(instanceTypeProblem(["processing", "transform"], "ml.g7e.48xlarge")).to.equal(
+            "is not an instance type of both SageMaker Processing and Batch Transform; did you mean ml.g6e.48xlarge?",
+        );
+        const transform = new Set<string>(Object.values(TransformInstanceType));
+        const accepted = new Set([...Object.values(ProcessingInstanceType)].filter((t) => transform.has(t))).size;
+        expect(instanceTypeProblem(["processing", "transform"], "banana")).to.equal(
+            `is not an instance type of both SageMaker Processing and Batch Transform (the API accepts ${accepted}, e.g. ml.m5.xlarge, ml.c5.xlarge, ml.m5.4xlarge)`,
+        );
+        expect(instanceTypeProblem(["processing", "transform"], "ml.m5.xlarge")).to.equal(undefined);
+    });
+
+    it("tells GPU types (ml.p*, ml.g*) and Trainium (ml.trn*) from the rest by their family's leading letters", () => {
+        for (const t of ["ml.p3.2xlarge", "ml.p4d.24xlarge", "ml.g4dn.xlarge", "ml.g5.12xlarge"]) {
+            expect(isGpuInstance(t), t).to.equal(true);
+            expect(isAcceleratedTrainingInstance(t), t).to.equal(true);
+        }
+        expect(isGpuInstance("ml.trn1.2xlarge")).to.equal(false);
+        expect(isAcceleratedTrainingInstance("ml.trn1.2xlarge")).to.equal(true);
+        for (const t of [
+            "ml.m5.xlarge",
+            "ml.c5.xlarge",
+            "ml.inf2.xlarge",
+            "ml.geospatial.interactive",
+            "xml.p3.2xlarge",
+            "ml.trnx.large",
+        ]) {
+            expect(isGpuInstance(t), t).to.equal(false);
+            expect(isAcceleratedTrainingInstance(t), t).to.equal(false);
+        }
     });
 });
