@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { CLASS_NAME } from "../../infra/config";
 import { prefixes } from "../../infra/naming";
 import {
+    AnnotationFormatError,
     correctionKeys,
     INVALID_IMAGE_CHOICE,
     labelStudioLabelConfig,
@@ -160,5 +161,130 @@ describe("review queue contract", () => {
                 /2 choices \(bicycle, motorcycle\)/,
             );
         });
+
+        it("takes the last annotation when every one was cancelled, and none at all when there are none", () => {
+            const cancelled = (id: number, by: number) => ({ id, result: result("bicycle"), was_cancelled: true, completed_by: by });
+            expect(parseLabelStudioAnnotation({ ...task, annotations: [cancelled(1, 4), cancelled(2, 5)] }, "a")).to.deep.equal({
+                itemId: ITEM,
+                verdict: { kind: "none" },
+                reviewer: "label-studio user 5",
+                annotationId: "2",
+                taskId: "7",
+            });
+            expect(parseLabelStudioAnnotation({ ...task, annotations: [] }, "a")).to.deep.equal({
+                itemId: ITEM,
+                verdict: { kind: "none" },
+                reviewer: "label-studio user (unknown)",
+                annotationId: undefined,
+                taskId: "7",
+            });
+            const withJunk = { ...task, annotations: [null, 3, { id: 9, result: result("bicycle"), completed_by: 2 }, "x"] };
+            expect(parseLabelStudioAnnotation(withJunk, "a")).to.deep.include({
+                verdict: { kind: "label", label: "bicycle" },
+                annotationId: "9",
+            });
+        });
+
+        it("reads the class from the label control's choices only, once however often it is given", () => {
+            const at = (r: unknown[]) => parseLabelStudioAnnotation({ id: 1, result: r, task }, "a").verdict;
+            const choices = (value: unknown, type = "choices") => ({ from_name: "label", to_name: "image", type, value });
+            expect(at([choices({ choices: ["bicycle"] }, "textarea")]), "another type of result").to.deep.equal({ kind: "none" });
+            expect(at([null, "label", choices("bicycle"), choices({ choices: "bicycle" })]), "no choices list").to.deep.equal({
+                kind: "none",
+            });
+            expect(at([...result("bicycle"), ...result("bicycle")]), "the same class twice").to.deep.equal({
+                kind: "label",
+                label: "bicycle",
+            });
+            expect(() => at([choices({ choices: [5] })])).to.throw("a: item " + ITEM + " has 1 choices (5); pick exactly one class");
+        });
+
+        it("names the reviewer by e-mail, then user name, then Label Studio user id", () => {
+            const reviewer = (extra: object) => parseLabelStudioAnnotation({ id: 1, result: [], task, ...extra }, "a").reviewer;
+            expect(reviewer({ completed_by: { id: 3, email: "rev@example.com" }, created_username: "rev" })).to.equal("rev@example.com");
+            expect(reviewer({ completed_by: { id: 3, email: "" }, created_username: "rev" })).to.equal("rev");
+            expect(reviewer({ completed_by: 4, created_username: "" })).to.equal("label-studio user 4");
+            expect(reviewer({ completed_by: { id: 3 } })).to.equal("label-studio user 3");
+            expect(reviewer({ completed_by: "5" })).to.equal("label-studio user 5");
+            expect(reviewer({ completed_by: "" })).to.equal("label-studio user (unknown)");
+            expect(reviewer({ completed_by: { id: {} } })).to.equal("label-studio user (unknown)");
+            expect(reviewer({})).to.equal("label-studio user (unknown)");
+            expect(reviewer({ completed_by: null })).to.equal("label-studio user (unknown)");
+        });
+
+        it("keeps ids Label Studio gives as numbers or strings, including 0, and drops empty or other ones", () => {
+            const ids = (id: unknown, taskId: unknown) => {
+                const parsed = parseLabelStudioAnnotation({ id, result: [], task: { ...task, id: taskId } }, "a");
+                return [parsed.annotationId, parsed.taskId];
+            };
+            expect(ids(0, "t-1")).to.deep.equal(["0", "t-1"]);
+            expect(ids("", null)).to.deep.equal([undefined, undefined]);
+            expect(ids({ n: 1 }, true)).to.deep.equal([undefined, undefined]);
+        });
+
+        it("refuses each shape it cannot read with an AnnotationFormatError whose message names the object and the fault", () => {
+            const refusal = (doc: unknown) => {
+                try {
+                    parseLabelStudioAnnotation(doc, "annotations/q");
+                } catch (e) {
+                    expect(e).to.be.instanceOf(AnnotationFormatError);
+                    expect((e as Error).name).to.equal("AnnotationFormatError");
+                    return (e as Error).message;
+                }
+                throw new Error("not refused");
+            };
+            const neither =
+                'annotations/q is neither an annotation with its task ({"result", "task"}) nor a task with annotations ({"data", "annotations"})';
+            expect(refusal({ id: 1, result: "nope", task })).to.equal(neither);
+            expect(refusal({ id: 1, result: [], task: [task] })).to.equal(neither);
+            expect(refusal({ ...task, annotations: { id: 1 } })).to.equal(neither);
+            expect(refusal({ annotations: [], data: [] })).to.equal(neither);
+            expect(refusal(null)).to.equal("annotations/q is not a Label Studio annotation (expected a JSON object)");
+            const noItem = (v: string) =>
+                `annotations/q: the task has no item_id of this review queue (data.item_id ${v}); was it imported from the tasks/ prefix?`;
+            expect(refusal({ id: 1, result: [], task: { data: "x" } })).to.equal(noItem("undefined"));
+            expect(refusal({ id: 1, result: [], task: { data: { item_id: 7 } } })).to.equal(noItem("7"));
+            expect(refusal({ id: 1, result: [], task: { data: { item_id: "img-xyz" } } })).to.equal(noItem('"img-xyz"'));
+            for (const id of [`x${ITEM}`, `${ITEM}0`])
+                expect(refusal({ id: 1, result: [], task: { data: { item_id: id } } })).to.equal(noItem(JSON.stringify(id)));
+        });
+    });
+
+    it("writes a task for a correction with no model classes, and refuses one with neither", () => {
+        const base = { bucket: "raw-bucket", model: "bikes", itemId: ITEM, contentType: "image/webp", reason: "correction", top: [] };
+        expect(labelStudioTask({ ...base, suggestion: { label: "motorcycle" } })).to.deep.equal({
+            data: {
+                image: `s3://raw-bucket/bikes/review/pending/${ITEM}.webp`,
+                item_id: ITEM,
+                model: "bikes",
+                reason: "correction",
+                top_classes: "(not classified)",
+                suggested_label: "motorcycle",
+            },
+            predictions: [
+                {
+                    model_version: "correction",
+                    score: 1,
+                    result: [{ from_name: "label", to_name: "image", type: "choices", value: { choices: ["motorcycle"] } }],
+                },
+            ],
+        });
+        expect(() => labelStudioTask(base)).to.throw(`task ${ITEM} needs the model's classes or a suggested class`);
+    });
+
+    it("writes the labelling interface exactly, with class names escaped for XML attributes", () => {
+        expect(labelStudioLabelConfig(["bicycle", 'a&b "c" <d>'])).to.equal(
+            [
+                "<View>",
+                '  <Image name="image" value="$image"/>',
+                '  <Header value="Model: $top_classes"/>',
+                '  <Choices name="label" toName="image" choice="single" required="true">',
+                '    <Choice value="bicycle"/>',
+                '    <Choice value="a&amp;b &quot;c&quot; &lt;d>"/>',
+                '    <Choice value="Not a valid image" alias="_invalid"/>',
+                "  </Choices>",
+                "</View>",
+            ].join("\n"),
+        );
     });
 });
