@@ -47,6 +47,13 @@ describe("infra/instance-storage", () => {
         // CPU families follow the naming even when the API model does not list them yet.
         expect(hasInstanceStorage("ml.m9gd.large")).to.equal(true);
         expect(hasInstanceStorage("ml.c9i.large")).to.equal(false);
+        expect(hasInstanceStorage("ml.m10.large"), "a two-digit generation").to.equal(false);
+        expect(hasInstanceStorage("ml.c10gd.large")).to.equal(true);
+        // Every accelerated class waits for a hand classification, whatever its generation.
+        for (const family of ["g9", "gr9", "p9", "trn9", "inf9", "dl9", "f9", "vt9"])
+            expect(() => hasInstanceStorage(`ml.${family}.xlarge`), family).to.throw(
+                `ml.${family}.xlarge: the storage of the ${family} family (local NVMe or EBS) is not known`,
+            );
     });
 
     it("follows EC2's naming for the storage-optimised class i, which carries no d (i4i, i3en, i7ie)", () => {
@@ -63,9 +70,10 @@ describe("infra/instance-storage", () => {
             expect(() => hasInstanceStorage(bad), bad).to.throw(
                 `${JSON.stringify(bad)} is not a SageMaker instance type such as ml.m5.xlarge`,
             );
-        expect(() => hasInstanceStorage("ml.banana.xlarge")).to.throw(
-            "ml.banana.xlarge: the storage of the banana family (local NVMe or EBS) is not known; classify it in infra/instance-storage.ts",
-        );
+        for (const family of ["banana", "1m5", "m5_x"])
+            expect(() => hasInstanceStorage(`ml.${family}.xlarge`), family).to.throw(
+                `ml.${family}.xlarge: the storage of the ${family} family (local NVMe or EBS) is not known; classify it in infra/instance-storage.ts`,
+            );
     });
 
     it("lists the API model's types once each, in order", () => {

@@ -11,6 +11,7 @@ import {
     instanceTypeProblem,
     isAcceleratedTrainingInstance,
     isGpuInstance,
+    suggestion,
 } from "../../infra/instance-types";
 import { SERVING_INSTANCE_TYPES } from "../../infra/pipeline/image-classification";
 import { readStackFile } from "../../infra/stack-file";
@@ -70,6 +71,9 @@ describe("infra/instance-types", () => {
             expect(closestMatches("abcdfe", ["abcdef"]), "the last two swapped").to.deep.equal(["abcdef"]);
             expect(closestMatches("bacdef", ["abcdef"]), "the first two swapped").to.deep.equal(["abcdef"]);
             expect(closestMatches("abdcef", ["abxcef", "abcdef"]), "a swap beats nothing nearer").to.deep.equal(["abxcef", "abcdef"]);
+            // Only a swap of both neighbours counts as one: one side of a swap matching is two edits.
+            expect(closestMatches("abcdef", ["abcdxe"]), "e moved, f not").to.deep.equal([]);
+            expect(closestMatches("abcdef", ["abcdfx"]), "f moved, e not").to.deep.equal([]);
         });
 
         it("allows fewer edits than a third of the value's length, and never more than three", () => {
@@ -88,6 +92,8 @@ describe("infra/instance-types", () => {
             expect(closestMatches("abcdef", near, 2)).to.deep.equal(["abcdex", "abcdey"]);
             expect(closestMatches("abcdefgh", ["abcdefxy", "abcdefgx"]), "one edit beats two").to.deep.equal(["abcdefgx"]);
             expect(closestMatches("ABCDEX", ["abcdex"]), "ignoring case").to.deep.equal(["abcdex"]);
+            expect(suggestion("abcdef", near.slice(0, 2), "!")).to.equal("; did you mean abcdex or abcdey?");
+            expect(suggestion("abcdef", ["zzzzzz"], " (otherwise)")).to.equal(" (otherwise)");
         });
     });
 
@@ -104,6 +110,19 @@ describe("infra/instance-types", () => {
             `is not an instance type of both SageMaker Processing and Batch Transform (the API accepts ${accepted}, e.g. ml.m5.xlarge, ml.c5.xlarge, ml.m5.4xlarge)`,
         );
         expect(instanceTypeProblem(["processing", "transform"], "ml.m5.xlarge")).to.equal(undefined);
+        const count = (values: object) => new Set(Object.values(values)).size;
+        expect(instanceTypeProblem("processing", "banana")).to.equal(
+            `is not a SageMaker processing instance type (the API accepts ${count(ProcessingInstanceType)}, e.g. ml.m5.xlarge, ml.c5.xlarge, ml.m5.4xlarge)`,
+        );
+        expect(instanceTypeProblem("transform", "banana")).to.equal(
+            `is not a SageMaker batch transform instance type (the API accepts ${count(TransformInstanceType)}, e.g. ml.m5.xlarge, ml.c5.xlarge, ml.g4dn.xlarge)`,
+        );
+        expect(instanceTypeProblem("training", "banana")).to.equal(
+            `is not a SageMaker training instance type (the API accepts ${count(TrainingInstanceType)}, e.g. ml.g4dn.xlarge, ml.g5.xlarge, ml.p3.2xlarge)`,
+        );
+        expect(instanceTypeProblem(["training", "endpoint"], "banana")).to.match(
+            /^is not an instance type of SageMaker Training and real-time endpoints \(the API accepts \d+, e\.g\. ml\.g4dn\.xlarge, ml\.g5\.xlarge, ml\.p3\.2xlarge\)$/,
+        );
     });
 
     it("tells GPU types (ml.p*, ml.g*) and Trainium (ml.trn*) from the rest by their family's leading letters", () => {

@@ -205,6 +205,7 @@ describe("review queue contract", () => {
             expect(reviewer({ completed_by: { id: 3, email: "" }, created_username: "rev" })).to.equal("rev");
             expect(reviewer({ completed_by: 4, created_username: "" })).to.equal("label-studio user 4");
             expect(reviewer({ completed_by: { id: 3 } })).to.equal("label-studio user 3");
+            expect(reviewer({ completed_by: { id: 3, email: 42 } }), "an e-mail that is no string").to.equal("label-studio user 3");
             expect(reviewer({ completed_by: "5" })).to.equal("label-studio user 5");
             expect(reviewer({ completed_by: "" })).to.equal("label-studio user (unknown)");
             expect(reviewer({ completed_by: { id: {} } })).to.equal("label-studio user (unknown)");
