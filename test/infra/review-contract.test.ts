@@ -252,7 +252,14 @@ describe("review queue contract", () => {
     });
 
     it("writes a task for a correction with no model classes, and refuses one with neither", () => {
-        const base = { bucket: "raw-bucket", model: "bikes", itemId: ITEM, contentType: "image/webp", reason: "correction", top: [] };
+        const base = {
+            bucket: "raw-bucket",
+            model: "bikes",
+            itemId: ITEM,
+            contentType: "image/webp",
+            reason: "correction" as const,
+            top: [],
+        };
         expect(labelStudioTask({ ...base, suggestion: { label: "motorcycle" } })).to.deep.equal({
             data: {
                 image: `s3://raw-bucket/bikes/review/pending/${ITEM}.webp`,
