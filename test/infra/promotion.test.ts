@@ -233,4 +233,56 @@ describe("registry behind SageMaker", () => {
             expect(err.message).to.equal(message);
         }
     });
+
+    it("reads 'no endpoint' only from a ValidationException that says it cannot find this very endpoint", async () => {
+        const endpoint = "vision-mlops-prod-signs";
+        for (const [name, message] of [
+            ["ValidationException", 'Could not find endpoint "vision-mlops-prod-other".'],
+            ["ValidationException", "1 validation error detected: Value at 'endpointName' failed to satisfy constraint"],
+            ["ResourceNotFound", `Could not find endpoint "${endpoint}".`],
+            ["AccessDeniedException", `Could not find endpoint "${endpoint}".`],
+            ["ValidationException", ""],
+        ]) {
+            const err = await failing(name, message)
+                .packageServedBy(endpoint)
+                .catch((e) => e);
+            expect(err, `${name}: ${message}`).to.be.instanceOf(Error);
+            expect(err.message).to.equal(message);
+        }
+        const noMessage = sagemakerRegistry({
+            send: async () => {
+                throw { name: "ValidationException" };
+            },
+        } as unknown as RegistryClient);
+        expect(await noMessage.packageServedBy(endpoint).catch((e) => e)).to.deep.equal({ name: "ValidationException" });
+    });
+
+    it("reads a missing group from a ValidationException or ResourceNotFound that says so, and nothing else", async () => {
+        expect(await failing("ResourceNotFound", "Model package group g not found").newestRegisteredPackage("g")).to.equal(undefined);
+        for (const [name, message] of [
+            ["ValidationException", "1 validation error detected: Value at 'modelPackageGroupName' failed to satisfy constraint"],
+            ["AccessDeniedException", "Model package group g not found"],
+            ["ThrottlingException", "Rate exceeded"],
+            ["ResourceNotFound", ""],
+        ]) {
+            const err = await failing(name, message)
+                .newestRegisteredPackage("g")
+                .catch((e) => e);
+            expect(err, `${name}: ${message}`).to.be.instanceOf(Error);
+            expect(err.message).to.equal(message);
+        }
+    });
+
+    it("describes a package through DescribeModelPackage", async () => {
+        const a = arn("signs", 3);
+        const sent: unknown[] = [];
+        const registry = sagemakerRegistry({
+            send: async (command: { input: unknown }) => {
+                sent.push(command.input);
+                return { ModelPackageArn: a, ModelPackageGroupName: "signs", ModelPackageVersion: 3, ModelApprovalStatus: "Approved" };
+            },
+        } as unknown as RegistryClient);
+        expect(await registry.describePackage(a)).to.deep.include({ arn: a, group: "signs", version: 3, approvalStatus: "Approved" });
+        expect(sent).to.deep.equal([{ ModelPackageName: a }]);
+    });
 });
