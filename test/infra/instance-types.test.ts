@@ -138,6 +138,7 @@ describe("infra/instance-types", () => {
             "ml.inf2.xlarge",
             "ml.geospatial.interactive",
             "xml.p3.2xlarge",
+            "aml.trn1.2xlarge",
             "ml.trnx.large",
         ]) {
             expect(isGpuInstance(t), t).to.equal(false);
