@@ -8,6 +8,7 @@ import {
     resolvePromotion,
     resolveStagingPackages,
     sagemakerRegistry,
+    SERVED_PACKAGES_OUTPUT,
     sourceStackProblem,
 } from "../../infra/promotion";
 import { PackageInfo, RegistryClient } from "../../infra/registry";
@@ -177,6 +178,103 @@ describe("which stack prod promotes from", () => {
                 "organization/vision-mlops/staging (`pulumi stack ls --all` lists the names). Set it in Pulumi.prod.yaml:\n" +
                 "  vision-mlops:promotion:\n    sourceStack: <org>/vision-mlops/staging\nand deploy staging with this version of the platform before prod.",
         );
+    });
+});
+
+describe("promotion gate: every model's outcome in words", () => {
+    const STAGING = "organization/vision-mlops/staging";
+    const approve = (m: string) => `npm run approve -- --stack staging --model ${m} --note "<why it is good>"`;
+
+    it("notes, awaits and tells the operator, per model, what prod does and why", async () => {
+        const registry = stubRegistry(
+            { [arn("w", 2)]: "PendingManualApproval", [arn("k", 3)]: "Rejected", [arn("k", 1)]: "Approved", [arn("n", 1)]: "Approved" },
+            {},
+            { "prod-k": arn("k", 1), "prod-n": arn("n", 1) },
+        );
+        const plan = await resolvePromotion(
+            {
+                gone: { endpoint: "prod-gone", remove: true },
+                fresh: { endpoint: "prod-fresh" },
+                waiting: { endpoint: "prod-w" },
+                kept: { endpoint: "prod-k" },
+                keptNone: { endpoint: "prod-n" },
+            },
+            { gone: arn("g", 1), waiting: arn("w", 2), kept: arn("k", 3) },
+            registry,
+            STAGING,
+        );
+        expect(plan.served.gone).to.equal(undefined);
+        expect(plan.served.fresh).to.equal(undefined);
+        expect(plan.served.waiting).to.equal(undefined);
+        expect(plan.served.kept).to.deep.include({ packageArn: arn("k", 1), source: "kept" });
+        expect(plan.served.keptNone).to.deep.include({ packageArn: arn("n", 1), source: "kept" });
+        expect(plan.notes).to.deep.equal({
+            gone: "no endpoint: promotion.removeEndpoints in Pulumi.prod.yaml lists it",
+            fresh: "no endpoint: staging serves no package for this model yet",
+            waiting: `no endpoint: staging serves ${arn("w", 2)}, which is PendingManualApproval`,
+            kept: `kept package, Approved; staging serves ${arn("k", 3)}, which is Rejected`,
+            keptNone: "kept package, Approved; staging serves no package for keptNone",
+        });
+        expect(plan.awaiting).to.deep.equal({ waiting: arn("w", 2), kept: arn("k", 3) });
+        expect(plan.messages).to.deep.equal([
+            `waiting: staging serves ${arn("w", 2)}, which is PendingManualApproval; prod has no endpoint for waiting until it is approved: ${approve("waiting")}`,
+            `kept: staging serves ${arn("k", 3)}, which is Rejected; prod keeps serving ${arn("k", 1)} (Approved). Staging serves another package once one is registered.`,
+            `keptNone: staging serves no package for keptNone; prod keeps serving ${arn("n", 1)} (Approved). To remove prod's endpoint, list keptNone in promotion.removeEndpoints in Pulumi.prod.yaml`,
+        ]);
+        expect(registry.described, "a removed model's staging package is never read").to.not.include(arn("g", 1));
+    });
+
+    it("with no prod endpoint, a rejected staging package gets no approve command", async () => {
+        const plan = await resolvePromotion(
+            { r: { endpoint: "prod-r" } },
+            { r: arn("r", 4) },
+            stubRegistry({ [arn("r", 4)]: "Rejected" }),
+            STAGING,
+        );
+        expect(plan.messages).to.deep.equal([
+            `r: staging serves ${arn("r", 4)}, which is Rejected; prod has no endpoint for r until it is approved`,
+        ]);
+    });
+
+    it("refuses as a whole, listing every model's problem: unreadable pins and served packages, a pin not Approved", async () => {
+        const missing = (a: string) => `ValidationException: Model package ${a} does not exist`;
+        const err = await resolvePromotion(
+            {
+                pinGone: { endpoint: "prod-a", pin: arn("a", 9) },
+                pinPending: { endpoint: "prod-b", pin: arn("b", 2) },
+                servedGone: { endpoint: "prod-c" },
+                stagingGone: { endpoint: "prod-d" },
+            },
+            { stagingGone: arn("d", 5) },
+            stubRegistry({ [arn("b", 2)]: "PendingManualApproval" }, {}, { "prod-c": arn("c", 1) }),
+            STAGING,
+        ).catch((e) => e);
+        expect(err).to.be.instanceOf(PromotionRefused);
+        expect(err.name).to.equal("PromotionRefused");
+        const refusals = [
+            `pinGone: model package ${arn("a", 9)} (pinned in prod config (endpoint.modelPackageArn)) cannot be read from the registry (${missing(arn("a", 9))})`,
+            `pinPending: model package ${arn("b", 2)} (pinned in prod config (endpoint.modelPackageArn)) is PendingManualApproval, not Approved. ` +
+                "A pinned package must already be Approved: pin an Approved version, or remove the pin to promote what staging serves.",
+            `servedGone: model package ${arn("c", 1)} (served by prod's endpoint prod-c) cannot be read from the registry (${missing(arn("c", 1))})`,
+            `stagingGone: model package ${arn("d", 5)} (served by ${STAGING}) cannot be read from the registry (${missing(arn("d", 5))})`,
+        ];
+        expect(err.refusals).to.deep.equal(refusals);
+        expect(err.message).to.equal(
+            `prod serves only Approved model packages; nothing was deployed:\n${refusals.map((r) => `  - ${r}`).join("\n")}`,
+        );
+    });
+
+    it("names staging's outputs by the one key prod reads, and a source stack's project in its help", () => {
+        expect(SERVED_PACKAGES_OUTPUT).to.equal("servedPackages");
+        const problem = (name: string, origin: "config" | "default") => sourceStackProblem({ name, origin }, "gone");
+        expect(problem("acme/shop/staging", "default")).to.contain(
+            'cannot read stack "acme/shop/staging" (the default: this stack\'s organization, this project, staging), which prod promotes from: gone. ' +
+                "On Pulumi Cloud it is <your-org>/shop/staging; on a self-managed backend organization/shop/staging",
+        );
+        expect(problem("acme/shop/staging", "default")).to.contain("    sourceStack: <org>/shop/staging\n");
+        expect(problem("staging", "config")).to.contain("(promotion.sourceStack in Pulumi.prod.yaml)");
+        expect(problem("staging", "config")).to.contain("On Pulumi Cloud it is <your-org>/vision-mlops/staging;");
+        expect(problem("a/b/c/d", "config")).to.contain("On Pulumi Cloud it is <your-org>/vision-mlops/staging;");
     });
 });
 
