@@ -1,11 +1,11 @@
 import { expect } from "chai";
 import { MonitoringBaseline } from "../../../jobs/lib/baseline";
 import { binIndex, PROPERTY_BINS } from "../../../jobs/lib/histogram";
-import { ImageProperties, MEASUREMENT_VERSION, NUMERIC_PROPERTIES, NumericProperty } from "../../../jobs/lib/image-properties";
+import { ImageProperties, NUMERIC_PROPERTIES, NumericProperty } from "../../../jobs/lib/image-properties";
 import { judgeWindow, JudgeInput } from "../../../jobs/monitor/analysis";
 import { SampledImage, WindowState } from "../../../jobs/monitor/window";
 import { handBaseline } from "./hand-baseline";
-import { counts, thresholds as checkThresholds } from "./hand-state";
+import { counts, thresholds as checkThresholds, windowState } from "./hand-state";
 
 /**
  * judgeWindow on window states written out by hand: the verdict and its reason, which metrics a run reports, how the
@@ -42,27 +42,8 @@ function baseline(over: Partial<MonitoringBaseline> = {}): MonitoringBaseline {
     return { ...b, properties, ...over } as MonitoringBaseline;
 }
 
-function state(countsOver: Partial<WindowState["counts"]> = {}, over: Partial<WindowState> = {}): WindowState {
-    return {
-        version: MEASUREMENT_VERSION,
-        classes: ["stop", "yield"],
-        window: { start: "2026-01-10T12:00:00.000Z", end: "2026-01-10T13:00:00.000Z" },
-        sampleSize: 100,
-        counts: counts(countsOver),
-        malformed: {},
-        classCounts: [0, 0],
-        confidence: new Array(10).fill(0),
-        confusion: [
-            [0, 0],
-            [0, 0],
-        ],
-        observedTypes: { counts: {}, other: 0 },
-        errorSamples: [],
-        imageSample: [],
-        lowestConfidence: [],
-        ...over,
-    };
-}
+const state = (countsOver: Partial<WindowState["counts"]> = {}, over: Partial<WindowState> = {}): WindowState =>
+    windowState({ counts: counts(countsOver), ...over });
 
 const input = (over: Partial<JudgeInput> = {}): JudgeInput => ({
     baseline: baseline(),

@@ -31,3 +31,24 @@ export const counts = (over: Partial<WindowState["counts"]>): WindowState["count
     thumbnails: 0,
     ...over,
 });
+
+/** A window state of two classes (stop, yield) for 12:00-13:00 on 2026-01-10, sample size 100, empty unless given. */
+export const windowState = (over: Partial<WindowState> = {}): WindowState => ({
+    version: 2,
+    classes: ["stop", "yield"],
+    window: { start: "2026-01-10T12:00:00.000Z", end: "2026-01-10T13:00:00.000Z" },
+    sampleSize: 100,
+    counts: counts({}),
+    malformed: {},
+    classCounts: [0, 0],
+    confidence: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+    confusion: [
+        [0, 0],
+        [0, 0],
+    ],
+    observedTypes: { counts: {}, other: 0 },
+    errorSamples: [],
+    imageSample: [],
+    lowestConfidence: [],
+    ...over,
+});
