@@ -11,6 +11,7 @@ import { MonitorSettings } from "../../../jobs/monitor/settings";
 import { failureOf } from "../support/failure";
 import { tempDir, writeAt } from "../support/images";
 import { defaultThresholds } from "./corpus";
+import { prediction } from "./capture-line";
 import { FakeS3 } from "./fake-s3";
 import { handBaseline } from "./hand-baseline";
 import { handResult } from "./hand-result";
@@ -23,20 +24,6 @@ import { handResult } from "./hand-result";
 const WINDOW = { start: new Date("2026-01-10T12:00:00.000Z"), end: new Date("2026-01-10T13:00:00.000Z") };
 const CAPTURE_FILE = "ep/AllTraffic/2026/01/10/12/c.jsonl";
 
-/** A capture line of one prediction (stop at 0.9 or yield at 0.7) with no input payload. */
-const prediction = (eventId: string, minute: number, probabilities: number[]) =>
-    JSON.stringify({
-        captureData: {
-            endpointOutput: {
-                observedContentType: "application/json",
-                mode: "OUTPUT",
-                data: JSON.stringify(probabilities),
-                encoding: "JSON",
-            },
-        },
-        eventMetadata: { eventId, inferenceTime: `2026-01-10T12:${String(minute).padStart(2, "0")}:00.000Z` },
-        eventVersion: "0",
-    });
 const LINES = [prediction("e1", 5, [0.9, 0.1]), "not json", prediction("e3", 6, [0.3, 0.7])];
 
 function setup(over: Partial<MonitorSettings> = {}, lines: readonly string[] = LINES) {
