@@ -345,6 +345,12 @@ export function readBaseline(path: string, expected?: ExpectedClasses): Monitori
     for (const p of NUMERIC_PROPERTIES) {
         counts(`properties.${p}.counts`, b?.properties?.[p]?.counts, PROPERTY_BINS[p].length - 1);
         if (b?.properties?.[p] && !Number.isFinite(b.properties[p].mean)) problems.push(`properties.${p}.mean (a finite number)`);
+        // Counts binned on other edges cannot be compared with this monitor's, and the report and outlier pictures
+        // read the baseline's edges: a baseline without them would fail at the first measured image.
+        const edges: unknown = b?.properties?.[p]?.edges;
+        const bins = PROPERTY_BINS[p];
+        if (b?.properties?.[p] && !(Array.isArray(edges) && edges.length === bins.length && edges.every((e, i) => e === bins[i])))
+            problems.push(`properties.${p}.edges (the ${bins.length} bin edges the monitor measures ${p} on)`);
     }
     if (problems.length)
         throw new JobError(

@@ -75,6 +75,20 @@ describe("monitor baseline file", () => {
         );
     });
 
+    it("refuses property histograms on other bin edges than the monitor's, or none, rather than failing at the first image", () => {
+        const b = baseline();
+        const props = b.properties as Record<string, { edges?: unknown }>;
+        props.width.edges = [0, 16, 32, 48, 64, 96, 128, 192, 256, 384, 512, 1024, 2048, 4096, 8192]; // 15 edges, others
+        delete props.brightness.edges;
+        props.contrast.edges = "0-128";
+        expect(refusal({ ...b, properties: props })).to.equal(
+            "the monitoring baseline B lacks or has malformed: properties.width.edges (the 15 bin edges the monitor measures width on), " +
+                "properties.brightness.edges (the 17 bin edges the monitor measures brightness on), " +
+                "properties.contrast.edges (the 17 bin edges the monitor measures contrast on); " +
+                "regenerate it with the evaluate step of the training pipeline",
+        );
+    });
+
     it("refuses shapes that are not three positive whole numbers, class lists that are not names, and absent sections", () => {
         for (const imageShape of [[3, 224], [3, 224, 224, 1], [3, 22.5, 224], "3x224x224"])
             expect(refusal({ ...baseline(), imageShape }), JSON.stringify(imageShape)).to.contain(
