@@ -15,7 +15,7 @@ import { allowedBy, parsePolicy } from "../../infra/policy-evaluation";
 import { PageConfig } from "../../infra/prediction-api";
 import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
 import { TEST_MODELS } from "../support/prediction";
-import { accountAdministersKey } from "../support/iam-literals";
+import { accountAdministersKey, KMS_USE_ACTIONS } from "../support/iam-literals";
 import { componentTree, registeredOutputs } from "./support/component-tree";
 
 const SITE_BUCKET = `vision-mlops-staging-site-${TEST_ACCOUNT}-us-east-1`;
@@ -462,6 +462,79 @@ describe("PredictionApp", () => {
             );
         });
 
+        it("gives the API function its statements in full: invoke the two endpoints, write and read their corrections, read the catalog", () => {
+            const doc = JSON.parse(find(declared, "aws:iam/rolePolicy:RolePolicy", "app-handler-role-policy").inputs.policy);
+            const corrections = ["street-signs/review/corrections/", "bikes/review/corrections/"];
+            const site = `arn:aws:s3:::${SITE_BUCKET}`;
+            // Every function's own logs and traces are LambdaFunction's (its own tests); these are the page's.
+            expect(doc.Statement.filter((st: { Sid: string }) => !["OwnLogs", "XRayTraces"].includes(st.Sid))).to.deep.equal([
+                {
+                    Sid: "InvokeServedEndpoints",
+                    Effect: "Allow",
+                    Action: ["sagemaker:InvokeEndpoint"],
+                    Resource: [
+                        `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:endpoint/vision-mlops-staging-street-signs`,
+                        `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:endpoint/vision-mlops-staging-bikes`,
+                    ],
+                },
+                {
+                    Sid: "FileCorrections",
+                    Effect: "Allow",
+                    Action: ["s3:PutObject", "s3:AbortMultipartUpload", "s3:ListMultipartUploadParts"],
+                    Resource: corrections.map((p) => `arn:aws:s3:::raw-bucket/${p}*`),
+                },
+                {
+                    Sid: "ReadCorrectionsObjects",
+                    Effect: "Allow",
+                    Action: ["s3:GetObject", "s3:GetObjectVersion"],
+                    Resource: corrections.map((p) => `arn:aws:s3:::raw-bucket/${p}*`),
+                },
+                {
+                    Sid: "ReadCorrectionsList0",
+                    Effect: "Allow",
+                    Action: ["s3:ListBucket"],
+                    Resource: ["arn:aws:s3:::raw-bucket"],
+                    Condition: { StringLike: { "s3:prefix": corrections.map((p) => `${p}*`) } },
+                },
+                {
+                    Sid: "ReadCorrectionsLocation",
+                    Effect: "Allow",
+                    Action: ["s3:GetBucketLocation"],
+                    Resource: ["arn:aws:s3:::raw-bucket"],
+                },
+                {
+                    Sid: "ReviewBucketKey",
+                    Effect: "Allow",
+                    Action: KMS_USE_ACTIONS,
+                    Resource: [`arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/lake`],
+                },
+                {
+                    Sid: "ReadCatalogObjects",
+                    Effect: "Allow",
+                    Action: ["s3:GetObject", "s3:GetObjectVersion"],
+                    Resource: [`${site}/catalog/*`],
+                },
+                {
+                    Sid: "ReadCatalogList0",
+                    Effect: "Allow",
+                    Action: ["s3:ListBucket"],
+                    Resource: [site],
+                    Condition: { StringLike: { "s3:prefix": ["catalog/*"] } },
+                },
+                { Sid: "ReadCatalogLocation", Effect: "Allow", Action: ["s3:GetBucketLocation"], Resource: [site] },
+                {
+                    Sid: "SiteKey",
+                    Effect: "Allow",
+                    Action: KMS_USE_ACTIONS,
+                    Resource: [`arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/app-key-key-id`],
+                },
+            ]);
+            const invalidator = JSON.parse(find(declared, "aws:iam/rolePolicy:RolePolicy", "app-invalidator-role-policy").inputs.policy);
+            expect(invalidator.Statement.filter((st: { Sid: string }) => !["OwnLogs", "XRayTraces"].includes(st.Sid))).to.deep.equal([
+                { Sid: "InvalidatePage", Effect: "Allow", Action: ["cloudfront:CreateInvalidation"], Resource: [DISTRIBUTION_ARN] },
+            ]);
+        });
+
         it("gives the invalidation a new version when only the page's settings change", async () => {
             const version = (d: DeclaredResource[]) =>
                 JSON.parse(find(d, "aws:lambda/invocation:Invocation", "app-invalidation").inputs.input).version;
@@ -557,10 +630,22 @@ describe("PredictionApp's rules and policies", () => {
     });
 
     it("with deletion protection, no models, banner or throttle: a protected pool, the default throttle, a catalog-only policy", async () => {
-        const { declared, dependsOn } = await componentTree(
+        // Mocks do not see resource options; a transformation sees what each child was given.
+        const options = new Map<string, pulumi.CustomResourceOptions>();
+        const record: pulumi.ResourceTransformation = ({ type, name, opts }) => void options.set(`${type}::${name}`, opts);
+        const { declared, dependsOn, orphans, component } = await componentTree(
             (opts) =>
-                new PredictionApp("app", args({ deletionProtection: true, models: [], banner: undefined, throttle: undefined }), opts),
+                new PredictionApp("app", args({ deletionProtection: true, models: [], banner: undefined, throttle: undefined }), {
+                    ...opts,
+                    transformations: [...(opts.transformations ?? []), record],
+                }),
         );
+        expect(find(declared, "vision-mlops:web:PredictionApp", "app").inputs).to.deep.equal({});
+        // Every resource is under the app but the stand-in for the log bucket's readiness, which args() declares.
+        expect(orphans).to.deep.equal(["test:index:Dep::logs-ready"]);
+        // The page is rebuilt from the repository on every deploy: its bucket goes with the stack, protected by nothing.
+        expect(options.get("aws:s3/bucket:Bucket::app-site")).to.deep.include({ retainOnDelete: false });
+        expect((component.siteBucket.bucket as unknown as { __protect: boolean }).__protect).to.equal(false);
         expect(find(declared, "aws:cognito/userPool:UserPool", "app-users").inputs.deletionProtection).to.equal("ACTIVE");
         // API Gateway's stage throttle: 10 requests per second, bursts of 20, for all callers together.
         expect(find(declared, "aws:apigatewayv2/stage:Stage", "app-stage").inputs.defaultRouteSettings).to.deep.equal({
