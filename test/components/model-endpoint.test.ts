@@ -540,6 +540,39 @@ describe("EndpointDeployment's provider, as Pulumi serializes and runs it", func
         );
     });
 
+    it("waits 30 seconds between polls while SageMaker is still deleting the endpoint, on the real clock", async () => {
+        // The wall clock's timer, answered at once: the waits it was asked for are what is checked, not time.
+        const waits: number[] = [];
+        const realTimeout = global.setTimeout;
+        const stub = (fn: () => void, ms?: number) => (ms === 30_000 ? (waits.push(ms), realTimeout(fn, 0)) : realTimeout(fn, ms));
+        let described = 0;
+        const state = { ...spec, region: "eu-west-1", liveInstanceCount: 2 } as never;
+        await standIn(
+            {
+                "AnyScaleFrontendService.DescribeScalableTargets": { body: { ScalableTargets: [] } },
+                // Still there once after DeleteEndpoint, then gone.
+                "SageMaker.DescribeEndpoint": () =>
+                    ++described === 1 ? { body: { EndpointName: "vision-mlops-prod-traffic-signs", EndpointStatus: "Deleting" } } : gone,
+                "SageMaker.ListEndpointConfigs": { body: { EndpointConfigs: [] } },
+            },
+            async (calls) => {
+                global.setTimeout = stub as typeof setTimeout;
+                try {
+                    await endpointDeploymentProvider.delete!("vision-mlops-prod-traffic-signs", state);
+                } finally {
+                    global.setTimeout = realTimeout;
+                }
+                expect(waits).to.deep.equal([30_000]);
+                expect(calls.slice(0, 4)).to.deep.equal([
+                    "eu-west-1 AnyScaleFrontendService.DescribeScalableTargets",
+                    "eu-west-1 SageMaker.DeleteEndpoint",
+                    "eu-west-1 SageMaker.DescribeEndpoint",
+                    "eu-west-1 SageMaker.DescribeEndpoint",
+                ]);
+            },
+        );
+    });
+
     it("creates and deletes the endpoint on its own, from the serialized text, against moto", async () => {
         const moto = await startMoto();
         try {
