@@ -294,6 +294,18 @@ describe("InferenceWorkflow: what each function, rule and alarm is given", () =>
         expect(find(declared, T.rule, `${name}-annotations`).inputs.description).to.equal("bikes: Label Studio exported a review");
     });
 
+    it("lets the classify function invoke only the workflow's endpoint, read only its images, and decrypt with the data key", () => {
+        const policy = parsePolicy(find(declared, T.policy, `${name}-classify-role-policy`).inputs.policy);
+        const allowed = (action: string, resource: string) => allowedBy(policy, { action, resource });
+        const endpoint = (n: string) => `arn:aws:sagemaker:us-east-1:${TEST_ACCOUNT}:endpoint/${n}`;
+        expect(allowed("sagemaker:InvokeEndpoint", endpoint("vision-mlops-staging-bikes"))).to.equal(true);
+        expect(allowed("sagemaker:InvokeEndpoint", endpoint("vision-mlops-staging-cars"))).to.equal(false);
+        expect(allowed("s3:GetObject", `arn:aws:s3:::${RAW}/bikes/inference/incoming/a.jpg`)).to.equal(true);
+        expect(allowed("s3:GetObject", `arn:aws:s3:::${RAW}/cars/inference/incoming/a.jpg`)).to.equal(false);
+        expect(allowed("kms:Decrypt", `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/data`)).to.equal(true);
+        expect(allowed("kms:Decrypt", `arn:aws:kms:us-east-1:${TEST_ACCOUNT}:key/logs`)).to.equal(false);
+    });
+
     it("alarms on the hourly share of low-confidence images, and clears to the topic", () => {
         const alarm = find(declared, T.alarm, `${name}-low-confidence`).inputs;
         const metric = (metricName: string) => ({
@@ -358,5 +370,17 @@ describe("InferenceWorkflow: what each function, rule and alarm is given", () =>
         );
         // 2,000 images of 6 MB would need 12,512 MB: capped at Lambda's 10,240.
         expect(fn(d, "batch").ephemeralStorage.size).to.equal(10240);
+    });
+
+    it("starts an execution for each JPEG or PNG image dropped under the trigger prefix, never for the prediction beside it", async () => {
+        const d = useMocks("staging");
+        const wf = new InferenceWorkflow(name, args("staging", { triggerPrefix: "incoming/bikes/" }));
+        await settled(d, wf.stateMachineArn);
+        const image = (ext: string) => ({ wildcard: `incoming/bikes/*${ext}` });
+        expect(JSON.parse(find(d, T.rule, `${name}-trigger`).inputs.eventPattern)).to.deep.equal({
+            source: ["aws.s3"],
+            "detail-type": ["Object Created"],
+            detail: { bucket: { name: [RAW] }, object: { key: [".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG"].map(image) } },
+        });
     });
 });
