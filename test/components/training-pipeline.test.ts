@@ -178,6 +178,12 @@ describe("TrainingPipeline", () => {
             expect(new Set(named)).to.deep.equal(new Set([pipeline.pipelineName]));
         });
 
+        it("lets the execution role of a built-in algorithm model pull only the jobs image, none of the PyTorch repositories", () => {
+            const policy: PolicyDocument = JSON.parse(find(declared, T.rolePolicy, "traffic-signs-role-policy").inputs.policy);
+            const pulled = policy.Statement.filter((s) => s.Action.includes("ecr:BatchGetImage")).flatMap((s) => s.Resource ?? []);
+            expect(pulled).to.deep.equal([REPO]);
+        });
+
         it("publishes metrics only to SageMaker's job namespaces, never a pattern that takes in the drift metrics", () => {
             const policy: PolicyDocument = JSON.parse(find(declared, T.rolePolicy, "traffic-signs-role-policy").inputs.policy);
             const metrics = policy.Statement.filter((s) => s.Action.includes("cloudwatch:PutMetricData"));
