@@ -4,7 +4,7 @@ import { Environment } from "../../infra/config";
 import { INFERENCE_CLASSES_FILE, INFERENCE_ENV, inferenceNamespace } from "../../infra/inference-workflow";
 import { allowedBy, parsePolicy } from "../../infra/policy-evaluation";
 import { DeclaredResource, find, ofType, settled, TEST_ACCOUNT, useMocks } from "../support/mocks";
-import { registeredOutputs } from "./support/component-tree";
+import { componentTree, registeredOutputs } from "./support/component-tree";
 
 const RAW = `vision-mlops-staging-raw-${TEST_ACCOUNT}-us-east-1`;
 
@@ -382,5 +382,11 @@ describe("InferenceWorkflow: what each function, rule and alarm is given", () =>
             "detail-type": ["Object Created"],
             detail: { bucket: { name: [RAW] }, object: { key: [".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG"].map(image) } },
         });
+    });
+
+    it("declares every function, role, rule, log group and alarm as its own child", async () => {
+        const { declared, orphans } = await componentTree((opts) => new InferenceWorkflow(name, args("staging"), opts));
+        expect(declared.length).to.be.above(20);
+        expect(orphans).to.deep.equal([]);
     });
 });
