@@ -435,6 +435,6 @@ const PACKAGE_FIELDS = {
 
 function requirePackageField(model: string, pkg: ServedPackage, field: keyof typeof PACKAGE_FIELDS): string {
     const value = pkg.info[field];
-    if (!value) throw new Error(`${model}: model package ${pkg.packageArn} has no ${PACKAGE_FIELDS[field]}`);
+    if (!value) throw new Error(`${model}: model package ${pkg.packageArn} lacks ${PACKAGE_FIELDS[field]}`);
     return value;
 }

@@ -150,6 +150,45 @@ describe("Platform", () => {
             };
         }
 
+        it("refuses a served package without the image, model data or drift baseline it needs, naming the model and package", () => {
+            const missing = (field: "image" | "modelDataUrl" | "monitoringBaselineUri") => {
+                useMocks("staging");
+                const args = servingArgs();
+                const bikes = args.models.bikes;
+                const options = declaredOptions();
+                try {
+                    new Platform(
+                        "p",
+                        {
+                            ...args,
+                            protect: undefined,
+                            models: {
+                                "traffic-signs": { ...args.models["traffic-signs"], served: undefined },
+                                bikes: { ...bikes, served: { ...bikes.served!, info: { ...bikes.served!.info, [field]: "" } } },
+                            },
+                        },
+                        { transformations: [options.transformation] },
+                    );
+                } catch (e) {
+                    // Declared before the refusal: the registry of a platform not asked to protect it is not protected.
+                    const group = options.of("aws:sagemaker/modelPackageGroup:ModelPackageGroup", "p-traffic-signs-training-group");
+                    expect(group).to.deep.equal({ protect: false, retainOnDelete: false });
+                    return (e as Error).message;
+                }
+                throw new Error(`a package without ${field} was served`);
+            };
+            expect(missing("modelDataUrl")).to.equal(
+                `bikes: model package ${BIKES_PKG} lacks a model data URL in its inference specification, so it cannot be served`,
+            );
+            expect(missing("image")).to.equal(
+                `bikes: model package ${BIKES_PKG} lacks a container image in its inference specification, so it cannot be served`,
+            );
+            expect(missing("monitoringBaselineUri")).to.equal(
+                `bikes: model package ${BIKES_PKG} lacks a drift-check baseline (DriftCheckBaselines.ModelDataQuality.Statistics), ` +
+                    "so it cannot be monitored; register it with the training pipeline",
+            );
+        });
+
         it("wires each served model's endpoint, monitor, workflow, dashboard row, catalog entry and outputs, and retrains only where it trains", async () => {
             const declared = useMocks("staging");
             const tree = parentage();
