@@ -25,11 +25,13 @@ const BIKES = {
 };
 
 describe("Dashboard", () => {
-    const body = dashboardBody({ region: "us-east-1", models: [SIGNS, BIKES] });
+    // Built in each test (it takes milliseconds), so a change that breaks it fails the tests, not the loading of this file.
+    const body = () => dashboardBody({ region: "us-east-1", models: [SIGNS, BIKES] });
     const titled = (title: string, model: string) => {
-        const header = body.widgets.findIndex((w) => w.type === "text" && String(w.properties.markdown).includes(`## ${model} `));
-        const next = body.widgets.findIndex((w, i) => i > header && w.type === "text");
-        return body.widgets.slice(header, next < 0 ? undefined : next).find((w) => w.properties.title === title)!;
+        const { widgets } = body();
+        const header = widgets.findIndex((w) => w.type === "text" && String(w.properties.markdown).includes(`## ${model} `));
+        const next = widgets.findIndex((w, i) => i > header && w.type === "text");
+        return widgets.slice(header, next < 0 ? undefined : next).find((w) => w.properties.title === title)!;
     };
 
     it("charts invocations, 4XX/5XX and p50/p99 latency of each model's endpoint variant", () => {
@@ -123,8 +125,9 @@ describe("Dashboard", () => {
     });
 
     it("lays widgets out on the 24-wide grid without overlaps", () => {
+        const { widgets } = body();
         const cells = new Set<string>();
-        for (const w of body.widgets) {
+        for (const w of widgets) {
             expect(w.x + w.width).to.be.at.most(24);
             for (let x = w.x; x < w.x + w.width; x++)
                 for (let y = w.y; y < w.y + w.height; y++) {
@@ -132,14 +135,15 @@ describe("Dashboard", () => {
                     cells.add(`${x},${y}`);
                 }
         }
-        expect(body.widgets.filter((w) => w.type === "text")).to.have.length(2);
-        expect(body.widgets.every((w) => w.type === "text" || w.properties.region === "us-east-1")).to.equal(true);
+        expect(widgets.filter((w) => w.type === "text")).to.have.length(2);
+        expect(widgets.every((w) => w.type === "text" || w.properties.region === "us-east-1")).to.equal(true);
     });
 
     it("places each model's header across the grid, then its charts three to a row of 8x6 cells", () => {
-        const at = (w: (typeof body.widgets)[number]) => [w.type, w.x, w.y, w.width, w.height];
+        const { widgets } = body();
+        const at = (w: (typeof widgets)[number]) => [w.type, w.x, w.y, w.width, w.height];
         // traffic-signs: 5 charts, its pipelines' and the workflow's 3 (9: three rows); bikes: the 5 endpoint and monitor charts.
-        expect(body.widgets.map(at)).to.deep.equal([
+        expect(widgets.map(at)).to.deep.equal([
             ["text", 0, 0, 24, 1],
             ["metric", 0, 1, 8, 6],
             ["metric", 8, 1, 8, 6],
@@ -157,15 +161,15 @@ describe("Dashboard", () => {
             ["metric", 0, 26, 8, 6],
             ["metric", 8, 26, 8, 6],
         ]);
-        expect(body.widgets[0].properties).to.deep.equal({
+        expect(widgets[0].properties).to.deep.equal({
             markdown:
                 "## traffic-signs · endpoint `vision-mlops-staging-traffic-signs` · monitoring `vision-mlops-staging-traffic-signs-monitor`",
         });
     });
 
     it("draws time series, unstacked, at 5-minute periods for traffic and hourly for the monitor, bars for counts", () => {
-        const shape = body.widgets
-            .filter((w) => w.type === "metric")
+        const shape = body()
+            .widgets.filter((w) => w.type === "metric")
             .slice(0, 9)
             .map((w) => [w.properties.title, w.properties.view, w.properties.stacked, w.properties.period, w.properties.yAxis]);
         const share = { left: { min: 0, max: 1 } };
