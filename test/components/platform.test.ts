@@ -22,6 +22,7 @@ function valuesOf(doc: unknown, key: string): unknown[] {
 function declaredOptions(): {
     transformation: pulumi.ResourceTransformation;
     of(type: string, name: string): { protect?: boolean; retainOnDelete?: boolean };
+    declared(type: string, name: string): boolean;
 } {
     const seen = new Map<string, { protect?: boolean; retainOnDelete?: boolean }>();
     return {
@@ -30,6 +31,7 @@ function declaredOptions(): {
             return undefined;
         },
         of: (type, name) => seen.get(`${type}::${name}`) ?? {},
+        declared: (type, name) => seen.has(`${type}::${name}`),
     };
 }
 
@@ -163,7 +165,11 @@ describe("Platform", () => {
                             ...args,
                             protect: undefined,
                             models: {
-                                "traffic-signs": { ...args.models["traffic-signs"], served: undefined },
+                                // Served and trained here, with no retraining asked for: its monitor is declared before the refusal.
+                                "traffic-signs": {
+                                    ...args.models["traffic-signs"],
+                                    monitoring: { ...args.models["traffic-signs"].monitoring, retrainAfterPeriods: undefined },
+                                },
                                 bikes: { ...bikes, served: { ...bikes.served!, info: { ...bikes.served!.info, [field]: "" } } },
                             },
                         },
@@ -173,6 +179,9 @@ describe("Platform", () => {
                     // Declared before the refusal: the registry of a platform not asked to protect it is not protected.
                     const group = options.of("aws:sagemaker/modelPackageGroup:ModelPackageGroup", "p-traffic-signs-training-group");
                     expect(group).to.deep.equal({ protect: false, retainOnDelete: false });
+                    // A model that trains here but is not asked to retrain on drift gets no retraining rule.
+                    expect(options.declared("vision-mlops:monitoring:ModelMonitor", "p-traffic-signs-monitor")).to.equal(true);
+                    expect(options.declared("aws:cloudwatch/eventRule:EventRule", "p-traffic-signs-monitor-retrain")).to.equal(false);
                     return (e as Error).message;
                 }
                 throw new Error(`a package without ${field} was served`);
@@ -215,13 +224,18 @@ describe("Platform", () => {
                 defaultTags: JSON.stringify({ tags: { ...tags, model: "bikes" } }),
             });
             expect(provider("p-aws-global")).to.deep.include({ region: "us-east-1", defaultTags: JSON.stringify({ tags }) });
-            const providerOf = (type: string, n: string) => find(declared, type, n).provider?.split("::").slice(-2)[0];
+            // A provider's reference: its parent's type, its own type and its name (`<parent>$pulumi:providers:aws::<name>`).
+            const providerOf = (type: string, n: string) => find(declared, type, n).provider?.split("::").slice(2, 4).join("::");
             expect(find(declared, "aws:s3/bucket:Bucket", "p-lake-raw").provider).to.match(
                 /vision-mlops:stack:Platform\$pulumi:providers:aws::p-aws::/,
             );
-            expect(providerOf("aws:kms/key:Key", "p-logs-key")).to.equal("p-aws");
-            expect(providerOf("aws:cloudwatch/metricAlarm:MetricAlarm", "p-bikes-5xx")).to.equal("p-bikes-aws");
-            expect(providerOf("aws:cloudwatch/eventRule:EventRule", "p-traffic-signs-training-trigger")).to.equal("p-traffic-signs-aws");
+            expect(providerOf("aws:kms/key:Key", "p-logs-key")).to.equal("vision-mlops:stack:Platform$pulumi:providers:aws::p-aws");
+            expect(providerOf("aws:cloudwatch/metricAlarm:MetricAlarm", "p-bikes-5xx")).to.equal(
+                "vision-mlops:stack:Platform$pulumi:providers:aws::p-bikes-aws",
+            );
+            expect(providerOf("aws:cloudwatch/eventRule:EventRule", "p-traffic-signs-training-trigger")).to.equal(
+                "vision-mlops:stack:Platform$pulumi:providers:aws::p-traffic-signs-aws",
+            );
             expect(find(declared, "aws:wafv2/webAcl:WebAcl", "p-web-waf").provider).to.match(
                 /vision-mlops:stack:Platform\$pulumi:providers:aws::p-aws-global::/,
             );
