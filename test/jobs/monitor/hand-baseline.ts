@@ -29,7 +29,7 @@ export function handBaseline(): Record<string, unknown> {
         classCounts: { stop: 5, yield: 5 },
         classDistribution: { stop: 0.5, yield: 0.5 },
         contentTypes: { "image/jpeg": 10 },
-        confidence: { edges: [], counts: [0, 0, 0, 0, 0, 0, 0, 0, 4, 6] },
+        confidence: { edges: [0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1], counts: [0, 0, 0, 0, 0, 0, 0, 0, 4, 6] },
         lowConfidenceRate: 0.1,
         confidenceThreshold: 0.8,
         predictedClassDistribution: { stop: 0.6, yield: 0.4 },
