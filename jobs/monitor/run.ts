@@ -297,6 +297,11 @@ export interface ExpectedClasses {
     readonly names?: readonly string[];
 }
 
+/** Counts binned on other edges cannot be compared with the monitor's, whatever their number of bins. */
+function sameEdges(edges: unknown, bins: readonly number[]): boolean {
+    return Array.isArray(edges) && edges.length === bins.length && edges.every((e, i) => e === bins[i]);
+}
+
 /** Reads monitoring_baseline.json and checks every value a run compares against, naming what is wrong. */
 export function readBaseline(path: string, expected?: ExpectedClasses): MonitoringBaseline {
     if (!existsSync(path))
@@ -336,6 +341,8 @@ export function readBaseline(path: string, expected?: ExpectedClasses): Monitori
         for (const [name, v] of Object.entries(b.predictedClassDistribution))
             if (!share(v)) problems.push(`predictedClassDistribution.${name} (${JSON.stringify(v)}: a share from 0 to 1)`);
     counts("confidence.counts", b?.confidence?.counts, CONFIDENCE_BINS.length - 1);
+    if (b?.confidence && !sameEdges(b.confidence.edges, CONFIDENCE_BINS))
+        problems.push(`confidence.edges (the ${CONFIDENCE_BINS.length} bin edges 0, 0.1, ..., 1 the monitor bins confidence on)`);
     if (!share(b?.lowConfidenceRate)) problems.push(`lowConfidenceRate (${JSON.stringify(b?.lowConfidenceRate)}: a share from 0 to 1)`);
     if (!share(b?.quality?.accuracy)) problems.push("quality.accuracy (a share from 0 to 1)");
     if (!b?.contentTypes || typeof b.contentTypes !== "object") problems.push("contentTypes");
@@ -345,12 +352,9 @@ export function readBaseline(path: string, expected?: ExpectedClasses): Monitori
     for (const p of NUMERIC_PROPERTIES) {
         counts(`properties.${p}.counts`, b?.properties?.[p]?.counts, PROPERTY_BINS[p].length - 1);
         if (b?.properties?.[p] && !Number.isFinite(b.properties[p].mean)) problems.push(`properties.${p}.mean (a finite number)`);
-        // Counts binned on other edges cannot be compared with this monitor's, and the report and outlier pictures
-        // read the baseline's edges: a baseline without them would fail at the first measured image.
-        const edges: unknown = b?.properties?.[p]?.edges;
-        const bins = PROPERTY_BINS[p];
-        if (b?.properties?.[p] && !(Array.isArray(edges) && edges.length === bins.length && edges.every((e, i) => e === bins[i])))
-            problems.push(`properties.${p}.edges (the ${bins.length} bin edges the monitor measures ${p} on)`);
+        // The report and outlier pictures read the baseline's edges: without them the first measured image would fail.
+        if (b?.properties?.[p] && !sameEdges(b.properties[p].edges, PROPERTY_BINS[p]))
+            problems.push(`properties.${p}.edges (the ${PROPERTY_BINS[p].length} bin edges the monitor measures ${p} on)`);
     }
     if (problems.length)
         throw new JobError(

@@ -58,7 +58,7 @@ describe("monitor baseline file", () => {
                 imageShape: [3, 0, 224],
                 classes: ["stop"],
                 predictedClassDistribution: { stop: 1.5, yield: -0.1 },
-                confidence: { counts: [1, 2, 3] },
+                confidence: { ...(b.confidence as object), counts: [1, 2, 3] },
                 lowConfidenceRate: 2,
                 quality: {},
                 contentTypes: { "image/jpeg": Infinity },
@@ -87,6 +87,16 @@ describe("monitor baseline file", () => {
                 "properties.contrast.edges (the 17 bin edges the monitor measures contrast on); " +
                 "regenerate it with the evaluate step of the training pipeline",
         );
+    });
+
+    it("refuses a confidence histogram on other bin edges than the monitor's tenths, or none", () => {
+        const b = baseline();
+        const tail = "; regenerate it with the evaluate step of the training pipeline";
+        const refused =
+            "the monitoring baseline B lacks or has malformed: confidence.edges (the 11 bin edges 0, 0.1, ..., 1 the monitor bins confidence on)";
+        expect(refusal({ ...b, confidence: { counts: [0, 0, 0, 0, 0, 0, 0, 0, 4, 6] } })).to.equal(refused + tail);
+        const fifths = [0, 0.5, 0.6, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 0.99, 1];
+        expect(refusal({ ...b, confidence: { edges: fifths, counts: [0, 0, 0, 0, 0, 0, 0, 0, 4, 6] } })).to.equal(refused + tail);
     });
 
     it("refuses shapes that are not three positive whole numbers, class lists that are not names, and absent sections", () => {
