@@ -171,25 +171,22 @@ describe("monitor window claims", function () {
             const { window, prefix: runPrefix } = await nextWindow();
             const a = settings({ upload, window, runId: "run-a" });
             const b = settings({ upload, window, runId: "run-b" });
-            // No result is uploaded before both runs have tried to claim the folder, so the two claims always meet,
-            // however the machine schedules the runs (left to chance, the first could be done before the second starts).
-            let attempts = 0;
-            let bothTried!: () => void;
-            const met = new Promise<void>((resolve) => (bothTried = resolve));
+            // Nothing but a claim is written before one of the runs has ended, so the loser always meets the winner's
+            // claim still held, however the machine schedules the runs. (Left to chance, the first could be done before
+            // the second starts; holding back only until both had tried to claim still let a loaded machine finish and
+            // release the winner's claim before the loser read it, and the loser then met a complete folder.)
+            let oneEnded!: () => void;
+            const ended = new Promise<void>((resolve) => (oneEnded = resolve));
             const lined = {
                 send: async (command: Parameters<S3Client["send"]>[0]) => {
                     if (!(command instanceof PutObjectCommand)) return s3.send(command as never);
-                    if (command.input.Key!.endsWith(CLAIM_FILE) && command.input.IfNoneMatch === "*")
-                        try {
-                            return await s3.send(command);
-                        } finally {
-                            if (++attempts === 2) bothTried();
-                        }
-                    await met;
+                    if (!(command.input.Key!.endsWith(CLAIM_FILE) && command.input.IfNoneMatch === "*")) await ended;
                     return s3.send(command);
                 },
             } as unknown as S3Client;
-            const outcomes = await Promise.allSettled([runMonitor(a, { s3: lined }), runMonitor(b, { s3: lined })]);
+            const runs = [runMonitor(a, { s3: lined }), runMonitor(b, { s3: lined })];
+            for (const run of runs) run.then(oneEnded, oneEnded);
+            const outcomes = await Promise.allSettled(runs);
             expect(outcomes.filter((o) => o.status === "fulfilled")).to.have.length(1);
             const [winner, loser] = outcomes[0].status === "fulfilled" ? [a, b] : [b, a];
             const lost = outcomes.find((o): o is PromiseRejectedResult => o.status === "rejected")!;
